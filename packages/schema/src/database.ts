@@ -1,0 +1,210 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Timestamps read as Date, written as Date or ISO string, defaulted by the database. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, T | string | undefined, T | string>;
+
+export const RESOURCE_TYPES = ['USER', 'MANAGED_IDENTITY', 'GROUP', 'ENTERPRISE_APPLICATION', 'DIRECTORY_ROLE'] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+export const CONNECTOR_STATUSES = ['NOT_CONNECTED', 'SYNCING', 'CONNECTED', 'ERROR'] as const;
+export type ConnectorStatus = (typeof CONNECTOR_STATUSES)[number];
+export const AUTH_METHODS = ['CLIENT_SECRET', 'CERTIFICATE', 'OAUTH'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+export const SYNC_MODES = ['FULL', 'INCREMENTAL'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+export const SYNC_RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
+export const PROVISIONING_ACTIONS = ['GRANT', 'REVOKE'] as const;
+export type ProvisioningAction = (typeof PROVISIONING_ACTIONS)[number];
+export const PROVISIONING_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+export type ProvisioningStatus = (typeof PROVISIONING_STATUSES)[number];
+export const LOG_LEVELS = ['INFO', 'WARN', 'ERROR'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** How Graph reported a principal; managed identities and enterprise apps are both SERVICE_PRINCIPAL. */
+export type PrincipalKind = 'USER' | 'GROUP' | 'SERVICE_PRINCIPAL';
+
+export interface SyncStats {
+  users: number;
+  managedIdentities: number;
+  groups: number;
+  enterpriseApplications: number;
+  directoryRoles: number;
+  grants: number;
+  graphRequests: number;
+  throttledRequests: number;
+  /** Members that are not principals of the model (devices, org contacts), counted and skipped. */
+  skippedPrincipals?: number;
+  ru?: number;
+  [extra: string]: number | undefined;
+}
+
+export interface ConnectorsTable {
+  id: Generated<string>;
+  display_name: string;
+  tenant_id: string | null;
+  client_id: string | null;
+  auth_method: AuthMethod;
+  secret_ciphertext: string | null;
+  skip_ad_groups: Generated<boolean>;
+  graph_base_url: Generated<string>;
+  authority_host: Generated<string>;
+  status: Generated<ConnectorStatus>;
+  status_message: string | null;
+  granted_permissions: Generated<string[]>;
+  missing_permissions: Generated<string[]>;
+  owners: Generated<string[]>;
+  incremental_interval_seconds: Generated<number>;
+  full_interval_seconds: Generated<number>;
+  last_full_sync_at: NullableTimestamp;
+  last_incremental_sync_at: NullableTimestamp;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface ResourcesTable {
+  id: Generated<string>;
+  connector_id: string;
+  type: ResourceType;
+  external_id: string;
+  display_name: Generated<string>;
+  profile: Json<Record<string, unknown>>;
+  search_text: Generated<string>;
+  last_seen_run_id: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface EntitlementsTable {
+  id: Generated<string>;
+  connector_id: string;
+  key: string;
+  resource_external_id: string;
+  resource_type: ResourceType;
+  slug: string;
+  display_name: string;
+  grantable: Generated<boolean>;
+  app_role_id: string | null;
+  last_seen_run_id: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface GrantsTable {
+  id: Generated<string>;
+  connector_id: string;
+  entitlement_key: string;
+  principal_external_id: string;
+  principal_kind: PrincipalKind;
+  direct: boolean;
+  via: Generated<string[]>;
+  expires_at: NullableTimestamp;
+  graph_assignment_id: string | null;
+  source: Generated<'sync' | 'provisioning'>;
+  last_seen_run_id: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface SyncRunsTable {
+  id: Generated<string>;
+  connector_id: string;
+  mode: SyncMode;
+  status: Generated<SyncRunStatus>;
+  progress: string | null;
+  stats: Json<Partial<SyncStats>>;
+  error: string | null;
+  checkpoint: Json<Record<string, unknown>>;
+  attempt: Generated<number>;
+  worker_id: string | null;
+  heartbeat_at: NullableTimestamp;
+  requested_by: string | null;
+  queued_at: Generated<Timestamp>;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface DeltaStateTable {
+  connector_id: string;
+  stream: string;
+  delta_link: string;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface ProvisioningTasksTable {
+  id: Generated<string>;
+  seq: Generated<string>;
+  connector_id: string;
+  action: ProvisioningAction;
+  entitlement_id: string;
+  entitlement_key: string;
+  principal_id: string;
+  principal_external_id: string;
+  status: Generated<ProvisioningStatus>;
+  error: string | null;
+  requested_by: string;
+  reason: string | null;
+  expires_at: NullableTimestamp;
+  idempotency_key: string;
+  graph_request_id: string | null;
+  graph_assignment_id: string | null;
+  attempt: Generated<number>;
+  requested_at: Generated<Timestamp>;
+  started_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  at: Generated<Timestamp>;
+  actor: string;
+  action: string;
+  connector_id: string | null;
+  details: Json<Record<string, unknown>>;
+}
+
+export interface ConnectorLogsTable {
+  id: Generated<string>;
+  connector_id: string;
+  sync_run_id: string | null;
+  at: Generated<Timestamp>;
+  level: LogLevel;
+  message: string;
+}
+
+export interface AdminConsentStatesTable {
+  state: string;
+  connector_id: string;
+  subject: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface Database {
+  connectors: ConnectorsTable;
+  resources: ResourcesTable;
+  entitlements: EntitlementsTable;
+  grants: GrantsTable;
+  sync_runs: SyncRunsTable;
+  delta_state: DeltaStateTable;
+  provisioning_tasks: ProvisioningTasksTable;
+  audit_events: AuditEventsTable;
+  connector_logs: ConnectorLogsTable;
+  admin_consent_states: AdminConsentStatesTable;
+}
+
+export type ConnectorRow = Selectable<ConnectorsTable>;
+export type NewConnector = Insertable<ConnectorsTable>;
+export type ConnectorUpdate = Updateable<ConnectorsTable>;
+export type ResourceRow = Selectable<ResourcesTable>;
+export type EntitlementRow = Selectable<EntitlementsTable>;
+export type GrantRow = Selectable<GrantsTable>;
+export type SyncRunRow = Selectable<SyncRunsTable>;
+export type ProvisioningTaskRow = Selectable<ProvisioningTasksTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type ConnectorLogRow = Selectable<ConnectorLogsTable>;
+
+/** The natural key of an entitlement: `<RESOURCE_TYPE>:<graph object id>:<slug>`. */
+export function entitlementKey(resourceType: ResourceType, externalId: string, slug: string): string {
+  return `${resourceType}:${externalId}:${slug}`;
+}

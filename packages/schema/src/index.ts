@@ -1,0 +1,8 @@
+export * from './database';
+export { createDb, migrateToLatest, type DbOptions } from './db';
+export { SecretBox, sealCredentials, openCredentials, type ConnectorCredentials, type SecretKey } from './secret-box';
+export { Bus, type BusOptions, type ConsumeContext, type ConsumeOptions } from './bus/bus';
+export { busNames, type BusNames } from './bus/subjects';
+export * from './bus/contracts';
+export { appendAudit, type AuditEntry } from './audit';
+export { appendConnectorLog } from './connector-log';
