@@ -6,3 +6,4 @@ export { busNames, type BusNames } from './bus/subjects';
 export * from './bus/contracts';
 export { appendAudit, type AuditEntry } from './audit';
 export { appendConnectorLog } from './connector-log';
+export { entitlementKind, principalRefusal, type EntitlementKind, type EntitlementShape } from './access/grantability';
