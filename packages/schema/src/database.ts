@@ -85,9 +85,17 @@ export interface EntitlementsTable {
   display_name: string;
   grantable: Generated<boolean>;
   app_role_id: string | null;
+  metadata: Json<EntitlementMetadata>;
   last_seen_run_id: string | null;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
+}
+
+export interface EntitlementMetadata {
+  allowedMemberTypes?: string[];
+  unifiedGroup?: boolean;
+  roleAssignable?: boolean;
+  [extra: string]: unknown;
 }
 
 export interface GrantsTable {

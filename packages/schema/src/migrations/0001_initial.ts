@@ -65,6 +65,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       grantable boolean NOT NULL DEFAULT true,
       -- app role id for enterprise-app role entitlements (the default-access id for 'assigned')
       app_role_id text,
+      -- what provisioning needs to know: { allowedMemberTypes, unifiedGroup, roleAssignable, ... }
+      metadata jsonb NOT NULL DEFAULT '{}',
       last_seen_run_id uuid,
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(),
