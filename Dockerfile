@@ -1,0 +1,19 @@
+# One image for every Warden service; the command picks the app (see docker-compose.yml).
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production TURBO_TELEMETRY_DISABLED=1
+COPY package.json package-lock.json ./
+COPY apps/gateway/package.json apps/gateway/
+COPY apps/sync-worker/package.json apps/sync-worker/
+COPY apps/provision-worker/package.json apps/provision-worker/
+COPY packages/schema/package.json packages/schema/
+COPY packages/graph-core/package.json packages/graph-core/
+COPY packages/graph-emulator/package.json packages/graph-emulator/
+COPY tests/e2e/package.json tests/e2e/
+# tsx runs the TypeScript sources directly, so dev dependencies (tsx) are needed at run time.
+RUN npm ci --include=dev --no-audit --no-fund
+COPY tsconfig.base.json ./
+COPY packages packages
+COPY apps apps
+USER node
+CMD ["node", "--import", "tsx", "apps/gateway/src/main.ts"]
