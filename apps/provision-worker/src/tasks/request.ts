@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import {
+  appendAudit,
+  principalRefusal,
+  type Bus,
+  type Database,
+  type ProvisioningAction,
+  type ProvisioningTaskRow,
+  type ResourceType,
+} from '@warden/schema';
+
+export interface ProvisioningRequestInput {
+  action: ProvisioningAction;
+  /** entitlements.id */
+  entitlementId: string;
+  /** resources.id of the principal (user, group, service principal). */
+  principalId: string;
+  /** Token subject of the caller, or 'system'. */
+  requestedBy: string;
+  reason?: string | null;
+  /** GRANT only: just-in-time access, revoked automatically at this time. */
+  expiresAt?: Date | string | null;
+  /** Repeating a request with the same key returns the same task; one is generated when absent. */
+  idempotencyKey?: string | null;
+}
+
+export interface RequestOptions {
+  /**
+   * Refuse requests Graph could never carry out (not grantable, principal type not allowed) before
+   * a task exists. Default true; the worker checks again before any Graph call either way.
+   */
+  validate?: boolean;
+  /** Audit action override, e.g. 'grant.expired' for the system's expiry revokes. */
+  auditAction?: string;
+}
+
+export type ProvisioningRequestErrorCode = 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT';
+
+/** A request that cannot become a task; `code` maps onto the GraphQL contract's error codes. */
+export class ProvisioningRequestError extends Error {
+  constructor(
+    readonly code: ProvisioningRequestErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProvisioningRequestError';
+  }
+}
+
+/**
+ * Inserts a PENDING provisioning task with its audit row (one transaction) and publishes
+ * ProvisioningRequested. Idempotent on `idempotencyKey`: a repeat returns the existing task (and
+ * re-publishes it while still PENDING, which JetStream de-duplicates within its window).
+ */
+export async function requestProvisioning(
+  db: Kysely<Database>,
+  bus: Bus,
+  input: ProvisioningRequestInput,
+  opts: RequestOptions = {},
+): Promise<ProvisioningTaskRow> {
+  const idempotencyKey = input.idempotencyKey?.trim() || randomUUID();
+  const existing = await findByKey(db, idempotencyKey);
+  if (existing) return repeat(bus, existing, input);
+
+  const entitlement = await db.selectFrom('entitlements').selectAll().where('id', '=', input.entitlementId).executeTakeFirst();
+  if (!entitlement) throw new ProvisioningRequestError('NOT_FOUND', `entitlement ${input.entitlementId} does not exist`);
+  const principal = await db
+    .selectFrom('resources')
+    .select(['id', 'connector_id', 'type', 'external_id', 'display_name'])
+    .where('id', '=', input.principalId)
+    .executeTakeFirst();
+  if (!principal) throw new ProvisioningRequestError('NOT_FOUND', `principal ${input.principalId} does not exist`);
+  if (principal.connector_id !== entitlement.connector_id) {
+    throw new ProvisioningRequestError('BAD_USER_INPUT', 'the principal and the entitlement belong to different connectors');
+  }
+
+  const expiresAt = input.expiresAt == null ? null : new Date(input.expiresAt);
+  if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new ProvisioningRequestError('BAD_USER_INPUT', 'expiresAt is not a valid date');
+  if (expiresAt && input.action === 'REVOKE') throw new ProvisioningRequestError('BAD_USER_INPUT', 'expiresAt only applies to GRANT');
+  if (expiresAt && expiresAt.getTime() <= Date.now()) throw new ProvisioningRequestError('BAD_USER_INPUT', 'expiresAt must be in the future');
+
+  if (opts.validate !== false) {
+    const refusal = requestRefusal(entitlement, principal.type);
+    if (refusal) throw new ProvisioningRequestError('BAD_USER_INPUT', refusal);
+  }
+
+  const task = await db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('provisioning_tasks')
+      .values({
+        connector_id: entitlement.connector_id,
+        action: input.action,
+        entitlement_id: entitlement.id,
+        entitlement_key: entitlement.key,
+        principal_id: principal.id,
+        principal_external_id: principal.external_id,
+        requested_by: input.requestedBy,
+        reason: input.reason ?? null,
+        expires_at: expiresAt,
+        idempotency_key: idempotencyKey,
+      })
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!inserted) return null; // a concurrent request with the same key won
+    await appendAudit(trx, {
+      actor: input.requestedBy,
+      action: opts.auditAction ?? `${input.action.toLowerCase()}.requested`,
+      connectorId: entitlement.connector_id,
+      details: {
+        taskId: inserted.id,
+        entitlementKey: entitlement.key,
+        entitlement: entitlement.display_name,
+        principalExternalId: principal.external_id,
+        principal: principal.display_name,
+        reason: input.reason ?? null,
+        expiresAt: expiresAt?.toISOString() ?? null,
+        idempotencyKey,
+      },
+    });
+    return inserted;
+  });
+  if (!task) {
+    const winner = await findByKey(db, idempotencyKey);
+    if (!winner) throw new Error(`task with idempotency key ${idempotencyKey} vanished`);
+    return repeat(bus, winner, input);
+  }
+  await publish(bus, task);
+  return task;
+}
+
+/** The reason Graph could never carry out this request, or null. */
+export function requestRefusal(
+  entitlement: { grantable: boolean; resource_type: ResourceType; slug: string; display_name: string; metadata: { unifiedGroup?: boolean; allowedMemberTypes?: string[] } },
+  principalType: ResourceType,
+): string | null {
+  if (!entitlement.grantable) return `'${entitlement.display_name}' is not grantable: Graph cannot change it (dynamic, on-premises-synced or mail-enabled group)`;
+  return principalRefusal(
+    {
+      resourceType: entitlement.resource_type,
+      slug: entitlement.slug,
+      unifiedGroup: entitlement.metadata.unifiedGroup,
+      allowedMemberTypes: entitlement.metadata.allowedMemberTypes,
+    },
+    principalType,
+  );
+}
+
+async function findByKey(db: Kysely<Database>, key: string): Promise<ProvisioningTaskRow | undefined> {
+  return db.selectFrom('provisioning_tasks').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+}
+
+async function repeat(bus: Bus, task: ProvisioningTaskRow, input: ProvisioningRequestInput): Promise<ProvisioningTaskRow> {
+  if (task.action !== input.action || task.entitlement_id !== input.entitlementId || task.principal_id !== input.principalId) {
+    throw new ProvisioningRequestError('CONFLICT', 'this idempotency key was already used for a different request');
+  }
+  if (task.status === 'PENDING') await publish(bus, task);
+  return task;
+}
+
+async function publish(bus: Bus, task: ProvisioningTaskRow): Promise<void> {
+  // A failed publish leaves a PENDING row; the worker's sweeper re-publishes such rows, so the
+  // request is durable once the transaction committed.
+  await bus.publishProvisioningRequested({ v: 1, taskId: task.id, connectorId: task.connector_id }).catch(() => undefined);
+}
