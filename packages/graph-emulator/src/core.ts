@@ -1,0 +1,108 @@
+import type { Logger } from 'pino';
+import { SnapshotRegistry } from './graph/snapshots';
+import { appCertificate } from './identity/ca';
+import { generateApps } from './identity/apps';
+import { TokenService } from './identity/tokens';
+import { applySettings, defaultSettings } from './settings';
+import { StatsRecorder } from './stats';
+import { Directory } from './tenant/directory';
+import { generateTenant, tenantIdentity } from './tenant/generate';
+import { Rng, deriveSeed } from './tenant/rng';
+import { resolveCounts, ruBudgetForUsers } from './tenant/sizes';
+import { exportTenant } from './tenant/export';
+import type { EmulatorApp, EmulatorSettings, TenantCounts, TenantExport, TenantSize } from './types';
+
+export interface CoreOptions {
+  size: TenantSize;
+  seed: number;
+  counts?: Partial<TenantCounts>;
+  settings?: Partial<EmulatorSettings>;
+  logger: Logger;
+}
+
+/** Everything the HTTP layer needs: the tenant, its apps, tokens, settings, stats and paging state. */
+export class EmulatorCore {
+  readonly size: TenantSize;
+  readonly seed: number;
+  readonly counts: TenantCounts;
+  readonly tenantId: string;
+  readonly domain: string;
+  readonly apps: EmulatorApp[];
+  readonly tokens: TokenService;
+  readonly stats = new StatsRecorder();
+  readonly snapshots: SnapshotRegistry;
+  readonly logger: Logger;
+  dir: Directory;
+  graphSpId: string;
+  /** Randomness for ids created by writes and for replay decisions (seeded, but order-dependent). */
+  rng: Rng;
+  baseUrl = '';
+  private current: EmulatorSettings;
+  private epochCounter = 0;
+
+  constructor(opts: CoreOptions) {
+    this.size = opts.size;
+    this.seed = opts.seed;
+    this.logger = opts.logger;
+    this.counts = resolveCounts(opts.size, opts.counts);
+    const ident = tenantIdentity(opts.seed);
+    this.tenantId = ident.tenantId;
+    this.domain = ident.domain;
+    this.apps = generateApps(opts.seed);
+    const prov = this.apps.find((a) => a.name === 'provisioning');
+    if (prov) {
+      // The provisioning app can also authenticate with a certificate (client assertion).
+      const cert = appCertificate(`warden-provisioning-${prov.clientId}`);
+      prov.certificatePem = cert.certPem;
+      prov.privateKeyPem = cert.keyPem;
+    }
+    this.tokens = new TokenService(this.tenantId);
+    this.current = applySettings(defaultSettings(ruBudgetForUsers(this.counts.users)), opts.settings ?? {});
+    this.snapshots = new SnapshotRegistry(() => this.current.pageTokenTtlSeconds);
+    const t0 = Date.now();
+    const gen = generateTenant(this.counts, this.seed, this.apps);
+    this.dir = gen.dir;
+    this.graphSpId = gen.graphSpId;
+    this.rng = new Rng(deriveSeed(this.seed, 0x3117e));
+    this.logger.info({ size: this.size, seed: this.seed, ms: Date.now() - t0, users: this.dir.users.size,
+      groups: this.dir.groups.size, memberships: this.dir.groupMembers.totalLinks,
+      servicePrincipals: this.dir.servicePrincipals.size, appRoleAssignments: this.dir.appRoleAssignments.size }, 'tenant generated');
+  }
+
+  get settings(): EmulatorSettings {
+    return this.current;
+  }
+
+  updateSettings(p: Partial<EmulatorSettings>): void {
+    this.current = applySettings(this.current, p);
+  }
+
+  app(name: string): EmulatorApp {
+    const a = this.apps.find((x) => x.name === name);
+    if (!a) throw new Error(`no emulator app named '${name}'`);
+    return a;
+  }
+
+  appByClientId(clientId: string): EmulatorApp | undefined {
+    return this.apps.find((a) => a.clientId === clientId);
+  }
+
+  servicePrincipalIdFor(clientId: string): string {
+    for (const sp of this.dir.servicePrincipals.values()) if (sp['appId'] === clientId) return sp.id;
+    return clientId;
+  }
+
+  exportTenant(): TenantExport {
+    return exportTenant(this.dir);
+  }
+
+  /** Back to the generated tenant; delta tokens issued before are invalid afterwards. */
+  reset(): void {
+    const gen = generateTenant(this.counts, this.seed, this.apps);
+    this.epochCounter++;
+    gen.dir.epoch = this.epochCounter;
+    this.dir = gen.dir;
+    this.graphSpId = gen.graphSpId;
+    this.rng = new Rng(deriveSeed(this.seed, 0x3117e + this.epochCounter));
+  }
+}

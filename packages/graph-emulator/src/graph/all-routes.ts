@@ -1,0 +1,4 @@
+import type { Route } from './routes';
+
+/** Graph routes beyond /users (which the router always has). */
+export const graphRoutes: Route[] = [];

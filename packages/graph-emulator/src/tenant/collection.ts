@@ -1,0 +1,119 @@
+import type { JsonObject } from '../types';
+
+/**
+ * Objects by id, in creation order. Stored objects are never mutated in place: an update replaces
+ * the object, so arrays handed out by list() stay valid snapshots for paging and delta rounds.
+ */
+export class Collection<T extends JsonObject & { id: string } = JsonObject & { id: string }> {
+  private readonly map = new Map<string, T>();
+  private cache: readonly T[] | null = null;
+  private ver = 0;
+
+  get version(): number {
+    return this.ver;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(id: string): T | undefined {
+    return this.map.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.map.has(id);
+  }
+
+  set(obj: T): void {
+    this.map.set(obj.id, obj);
+    this.cache = null;
+    this.ver++;
+  }
+
+  delete(id: string): boolean {
+    const had = this.map.delete(id);
+    if (had) {
+      this.cache = null;
+      this.ver++;
+    }
+    return had;
+  }
+
+  /** A frozen snapshot of the current objects; the same array is returned until something changes. */
+  list(): readonly T[] {
+    if (!this.cache) this.cache = Object.freeze(Array.from(this.map.values()));
+    return this.cache;
+  }
+
+  values(): IterableIterator<T> {
+    return this.map.values();
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.cache = null;
+    this.ver++;
+  }
+}
+
+/**
+ * One-to-many links (group members, owners). Arrays are copy-on-write so a reader holding one keeps
+ * a consistent snapshot while writes go on.
+ */
+export class LinkTable {
+  private readonly map = new Map<string, readonly string[]>();
+  private static readonly EMPTY: readonly string[] = Object.freeze([]);
+
+  get(from: string): readonly string[] {
+    return this.map.get(from) ?? LinkTable.EMPTY;
+  }
+
+  has(from: string, to: string): boolean {
+    return this.get(from).includes(to);
+  }
+
+  /** Bulk initial load; the array is adopted, not copied. */
+  init(from: string, targets: string[]): void {
+    this.map.set(from, Object.freeze(targets));
+  }
+
+  add(from: string, to: string): boolean {
+    const cur = this.get(from);
+    if (cur.includes(to)) return false;
+    this.map.set(from, Object.freeze([...cur, to]));
+    return true;
+  }
+
+  remove(from: string, to: string): boolean {
+    const cur = this.get(from);
+    const i = cur.indexOf(to);
+    if (i < 0) return false;
+    const next = cur.slice();
+    next.splice(i, 1);
+    this.map.set(from, Object.freeze(next));
+    return true;
+  }
+
+  drop(from: string): void {
+    this.map.delete(from);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.map.keys();
+  }
+
+  entries(): IterableIterator<[string, readonly string[]]> {
+    return this.map.entries();
+  }
+
+  get totalLinks(): number {
+    let n = 0;
+    for (const v of this.map.values()) n += v.length;
+    return n;
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+}

@@ -1,0 +1,166 @@
+import type { Logger } from 'pino';
+
+export type TenantSize = 'S' | 'M' | 'L' | 'XL';
+
+export interface EmulatorApp {
+  name: 'provisioning' | 'readonly' | 'unconsented' | string;
+  clientId: string;
+  clientSecret: string;
+  roles: string[];
+  certificatePem?: string;
+  privateKeyPem?: string;
+}
+
+/** Exactly the JSON start line of the CLI and the body of GET /_emulator/config. */
+export interface EmulatorConfig {
+  baseUrl: string;
+  authorityHost: string;
+  tenantId: string;
+  caCertPath: string;
+  apps: EmulatorApp[];
+}
+
+export interface ThrottleSettings {
+  enabled: boolean;
+  ruPer10s: number;
+  writesPer150s: number;
+}
+
+export interface EmulatorSettings {
+  latencyMs: number;
+  jitterMs: number;
+  faultRate: number;
+  throttle: ThrottleSettings;
+  deltaTokenTtlSeconds: number;
+  pageTokenTtlSeconds: number;
+  forceResync: boolean;
+  /** Share (0..1) of already-delivered changes replayed in later delta rounds. */
+  replayRate?: number;
+  /** Objects per delta page (Graph does not document it; default 100). */
+  deltaPageSize?: number;
+  /** Link entries (members@delta + owners@delta) per delta page before a group is split (default 1000). */
+  deltaLinksPerPage?: number;
+}
+
+export interface TenantCounts {
+  users: number;
+  groups: number;
+  /** Total direct group memberships to generate (approximate). */
+  memberships: number;
+  /** Groups with more than 10k members (needs users >= 10k). */
+  largeGroups: number;
+  enterpriseApps: number;
+  managedIdentities: number;
+  appRoleAssignments: number;
+  devices: number;
+  orgContacts: number;
+  roleAssignments: number;
+  roleEligibilitySchedules: number;
+  customRoles: number;
+}
+
+export interface StartOptions {
+  size?: TenantSize;
+  seed?: number;
+  /** 0 = any free port. */
+  port?: number;
+  /** Default 127.0.0.1; the certificate is valid for localhost, 127.0.0.1 and ::1. */
+  host?: string;
+  counts?: Partial<TenantCounts>;
+  settings?: Partial<EmulatorSettings>;
+  logger?: Logger;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
+export type JsonObject = { [k: string]: JsonValue };
+
+export interface GraphUser extends JsonObject {
+  id: string;
+}
+
+export interface ExportGroup extends JsonObject {
+  id: string;
+  members: string[];
+  owners: string[];
+}
+
+export interface ExportServicePrincipal extends JsonObject {
+  id: string;
+  owners: string[];
+}
+
+export interface TenantExport {
+  tenantId: string;
+  users: JsonObject[];
+  groups: ExportGroup[];
+  servicePrincipals: ExportServicePrincipal[];
+  appRoleAssignments: JsonObject[];
+  servicePrincipalOwners: { servicePrincipalId: string; ownerId: string }[];
+  roleDefinitions: JsonObject[];
+  roleAssignments: JsonObject[];
+  roleEligibilitySchedules: JsonObject[];
+  directoryRoles: (JsonObject & { members: string[] })[];
+  devices: JsonObject[];
+  orgContacts: JsonObject[];
+}
+
+export type ChangeKind =
+  | 'userCreated'
+  | 'userDeleted'
+  | 'userUpdated'
+  | 'groupCreated'
+  | 'groupDeleted'
+  | 'groupUpdated'
+  | 'memberAdded'
+  | 'memberRemoved'
+  | 'ownerAdded'
+  | 'ownerRemoved'
+  | 'servicePrincipalOwnerAdded'
+  | 'servicePrincipalOwnerRemoved'
+  | 'appRoleAssignmentCreated'
+  | 'appRoleAssignmentDeleted'
+  | 'roleAssignmentCreated'
+  | 'roleAssignmentDeleted'
+  | 'roleEligibilityCreated'
+  | 'roleEligibilityDeleted';
+
+export interface Change {
+  kind: ChangeKind;
+  /** The object whose state changed (group for membership changes, resource SP for assignments). */
+  objectId: string;
+  /** The other end of a link (member, owner, principal), when there is one. */
+  targetId?: string;
+  /** Id of a created/deleted assignment or schedule. */
+  itemId?: string;
+  /** Changed properties for updates. */
+  properties?: string[];
+}
+
+export interface RouteStats {
+  [statusCode: string]: number;
+}
+
+export interface EmulatorStats {
+  since: string;
+  requests: number;
+  byRoute: Record<string, RouteStats>;
+  byStatus: Record<string, number>;
+  ruSpent: number;
+  throttled: number;
+  writes: number;
+  tokensIssued: number;
+  faultsInjected: number;
+}
+
+export interface RunningEmulator {
+  config: EmulatorConfig;
+  app(name: string): EmulatorApp;
+  settings(): EmulatorSettings;
+  updateSettings(p: Partial<EmulatorSettings>): void;
+  exportTenant(): TenantExport;
+  mutate(count: number, seed?: number): Change[];
+  reset(): void;
+  stats(): EmulatorStats;
+  resetStats(): void;
+  close(): Promise<void>;
+}
