@@ -1,3 +1,5 @@
+export { startProvisionWorker, type ProvisionWorker, type StartOptions } from './worker';
+export { parseEnvironment, type ProvisionWorkerEnvironment, type ProvisionWorkerEnvironmentInput } from './environment';
 export {
   requestProvisioning,
   requestRefusal,
@@ -6,3 +8,4 @@ export {
   type ProvisioningRequestErrorCode,
   type RequestOptions,
 } from './tasks/request';
+export { scanExpiredGrants } from './expiry/scan';

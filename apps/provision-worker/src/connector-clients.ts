@@ -1,0 +1,58 @@
+import { GraphClient, type GraphAuth } from '@warden/graph-core';
+import { openCredentials, type ConnectorRow, type SecretBox } from '@warden/schema';
+import type { Logger } from 'pino';
+import { PermanentFailure } from './operations/types';
+
+export interface OAuthApp {
+  clientId?: string;
+  clientSecret?: string;
+}
+
+/**
+ * One GraphClient per connector, rebuilt when the connector row changes (new secret, new
+ * endpoints). graph-core shares the throttle governor per (authority, tenant, app, Graph root), so
+ * every task of a connector draws from one write budget.
+ */
+export class ConnectorClients {
+  private readonly cache = new Map<string, { version: string; client: GraphClient }>();
+
+  constructor(
+    private readonly box: SecretBox,
+    private readonly logger: Logger,
+    private readonly oauth: OAuthApp = {},
+  ) {}
+
+  get(connector: ConnectorRow): GraphClient {
+    const version = [connector.tenant_id, connector.client_id, connector.auth_method, connector.graph_base_url, connector.authority_host, connector.secret_ciphertext].join('|');
+    const hit = this.cache.get(connector.id);
+    if (hit && hit.version === version) return hit.client;
+    const client = new GraphClient({
+      tenantId: required(connector.tenant_id, 'tenant id'),
+      clientId: required(connector.auth_method === 'OAUTH' ? (connector.client_id ?? this.oauth.clientId ?? null) : connector.client_id, 'client id'),
+      auth: this.auth(connector),
+      graphBaseUrl: connector.graph_base_url,
+      authorityHost: connector.authority_host,
+      // Access changes are waited on by an admin; sync reads go as Low.
+      priority: 'High',
+      logger: this.logger.child({ connectorId: connector.id }),
+    });
+    this.cache.set(connector.id, { version, client });
+    return client;
+  }
+
+  private auth(connector: ConnectorRow): GraphAuth {
+    if (connector.secret_ciphertext) {
+      const creds = openCredentials(this.box, connector.id, connector.secret_ciphertext);
+      return creds.kind === 'secret'
+        ? { kind: 'secret', clientSecret: creds.clientSecret }
+        : { kind: 'certificate', certificatePem: creds.certificatePem, privateKeyPem: creds.privateKeyPem };
+    }
+    if (connector.auth_method === 'OAUTH' && this.oauth.clientSecret) return { kind: 'secret', clientSecret: this.oauth.clientSecret };
+    throw new PermanentFailure(`connector '${connector.display_name}' has no credentials; add a client secret or certificate`);
+  }
+}
+
+function required(value: string | null, what: string): string {
+  if (!value) throw new PermanentFailure(`the connector has no ${what} yet; finish connecting it before provisioning`);
+  return value;
+}

@@ -1,0 +1,53 @@
+import { sql, type Kysely } from 'kysely';
+import type { Bus, Database } from '@warden/schema';
+import type { Logger } from 'pino';
+import { requestProvisioning } from '../tasks/request';
+
+export const EXPIRY_KEY_PREFIX = 'expiry:';
+
+interface ExpiredGrant {
+  entitlement_id: string;
+  principal_id: string;
+  expires_at: Date;
+  idempotency_key: string;
+}
+
+/**
+ * Turns direct grants whose `expires_at` has passed into REVOKE tasks requested by 'system'. The
+ * schedule is the grants table itself, so any replica, after any restart, finds what is due. The
+ * idempotency key is derived from (connector, entitlement, principal, expiry): replicas scanning
+ * at once create one task, and a re-granted (extended) grant gets a new one.
+ */
+export async function scanExpiredGrants(deps: { db: Kysely<Database>; bus: Bus; logger: Logger }, limit = 500): Promise<number> {
+  const { rows } = await sql<ExpiredGrant>`
+    SELECT e.id AS entitlement_id, r.id AS principal_id, g.expires_at,
+           ${EXPIRY_KEY_PREFIX} || g.connector_id || ':' || g.entitlement_key || ':' || g.principal_external_id || ':'
+             || (extract(epoch FROM g.expires_at) * 1000)::bigint AS idempotency_key
+    FROM grants g
+    JOIN entitlements e ON e.connector_id = g.connector_id AND e.key = g.entitlement_key
+    JOIN resources r ON r.connector_id = g.connector_id AND r.external_id = g.principal_external_id
+    WHERE g.direct AND g.expires_at <= now()
+      AND NOT EXISTS (
+        SELECT 1 FROM provisioning_tasks t
+        WHERE t.idempotency_key = ${EXPIRY_KEY_PREFIX} || g.connector_id || ':' || g.entitlement_key || ':' || g.principal_external_id || ':'
+                                  || (extract(epoch FROM g.expires_at) * 1000)::bigint)
+    ORDER BY g.expires_at
+    LIMIT ${limit}`.execute(deps.db);
+  for (const g of rows) {
+    await requestProvisioning(
+      deps.db,
+      deps.bus,
+      {
+        action: 'REVOKE',
+        entitlementId: g.entitlement_id,
+        principalId: g.principal_id,
+        requestedBy: 'system',
+        reason: `just-in-time access expired at ${new Date(g.expires_at).toISOString()}`,
+        idempotencyKey: g.idempotency_key,
+      },
+      { validate: false, auditAction: 'grant.expired' },
+    );
+  }
+  if (rows.length > 0) deps.logger.info({ count: rows.length }, 'expired grants queued for revoke');
+  return rows.length;
+}

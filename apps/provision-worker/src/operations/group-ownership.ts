@@ -1,0 +1,15 @@
+import { addReference, probeReference, removeReference, type ReferenceLink } from './directory-reference';
+import type { Operation } from './types';
+
+const link: ReferenceLink = {
+  collection: (i) => `/v1.0/groups/${i.resourceId}/owners`,
+  permissions: ['Group.ReadWrite.All', 'Directory.ReadWrite.All'],
+};
+
+export const groupOwnership: Operation = {
+  kind: 'GROUP_OWNER',
+  permissions: link.permissions,
+  grant: (i) => addReference(link, i),
+  revoke: (i) => removeReference(link, i),
+  probe: (i) => probeReference(link, i),
+};

@@ -1,0 +1,89 @@
+import { Bus, createDb, migrateToLatest, SecretBox } from '@warden/schema';
+import pino, { type Logger } from 'pino';
+import { ConnectorClients } from './connector-clients';
+import { parseEnvironment, type ProvisionWorkerEnvironment, type ProvisionWorkerEnvironmentInput } from './environment';
+import { scanExpiredGrants } from './expiry/scan';
+import { handleProvisioningRequested, NotYet, type TaskDeps } from './tasks/handler';
+import { sweepOrphanedTasks } from './tasks/sweeper';
+
+export interface ProvisionWorker {
+  /** Stops consuming, lets in-flight tasks end (aborting their Graph waits) and closes connections. */
+  close(): Promise<void>;
+  /** Runs one expiry scan + orphan sweep now (tests and operators; the timer does it periodically). */
+  scanNow(): Promise<{ expired: number; republished: number }>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Re-publish PENDING/RUNNING tasks without a live owner after this long (default 60 s). */
+  orphanAfterMs?: number;
+}
+
+/** Starts a provision worker in this process: migrate, connect, consume, scan for expiries. */
+export async function startProvisionWorker(
+  envInput: ProvisionWorkerEnvironment | ProvisionWorkerEnvironmentInput | Record<string, string | undefined>,
+  opts: StartOptions = {},
+): Promise<ProvisionWorker> {
+  const env = parseEnvironment(envInput as Record<string, string | undefined>);
+  const logger =
+    opts.logger ??
+    pino(
+      { name: 'provision-worker', level: env.LOG_LEVEL, redact: { paths: ['*.clientSecret', '*.authorization', '*.access_token', '*.privateKeyPem'], censor: '[redacted]' } },
+      pino.destination(2),
+    );
+  const box = SecretBox.fromConfig(env.WARDEN_SECRET_KEYS);
+  const db = createDb({ connectionString: env.DATABASE_URL, max: env.PROVISION_CONCURRENCY * 2 + 4, applicationName: 'warden-provision-worker' });
+  await migrateToLatest(db);
+  const bus = await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, ackWaitMs: env.NATS_ACK_WAIT_MS, name: 'warden-provision-worker' });
+
+  const stop = new AbortController();
+  const deps: TaskDeps = {
+    db,
+    bus,
+    clients: new ConnectorClients(box, logger, { clientId: env.OAUTH_CLIENT_ID, clientSecret: env.OAUTH_CLIENT_SECRET }),
+    logger,
+    signal: stop.signal,
+    keepAliveMs: Math.max(500, Math.floor(env.NATS_ACK_WAIT_MS / 3)),
+  };
+
+  const consuming = bus.consumeProvisioningRequested((msg, ctx) => handleProvisioningRequested(deps, msg, ctx), {
+    concurrency: env.PROVISION_CONCURRENCY,
+    signal: stop.signal,
+    retryDelayMs: 500,
+    onError: (err) => {
+      if (err instanceof NotYet) logger.debug({ reason: err.message }, 'task deferred');
+      else logger.warn({ err }, 'provisioning task will be retried');
+    },
+  });
+  consuming.catch((err: unknown) => logger.error({ err }, 'provisioning consumer stopped'));
+
+  const scanNow = async () => {
+    const expired = await scanExpiredGrants(deps);
+    const republished = await sweepOrphanedTasks(deps, opts.orphanAfterMs);
+    return { expired, republished };
+  };
+  let scanning: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    scanning = scanNow().catch((err: unknown) => logger.warn({ err }, 'expiry scan failed; retrying next interval'));
+  }, env.EXPIRY_SCAN_INTERVAL_MS);
+  // First scan right away: grants that expired while no worker ran are revoked without waiting.
+  scanning = scanNow().catch((err: unknown) => logger.warn({ err }, 'expiry scan failed; retrying next interval'));
+  logger.info({ concurrency: env.PROVISION_CONCURRENCY, namespace: env.BUS_NAMESPACE }, 'provision worker started');
+
+  let closed: Promise<void> | undefined;
+  return {
+    scanNow,
+    close() {
+      closed ??= (async () => {
+        clearInterval(timer);
+        stop.abort();
+        await consuming.catch(() => undefined);
+        await scanning;
+        await bus.close();
+        await db.destroy();
+        logger.info('provision worker stopped');
+      })();
+      return closed;
+    },
+  };
+}
