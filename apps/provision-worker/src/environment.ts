@@ -24,6 +24,11 @@ const EnvironmentSchema = z.object({
   EXPIRY_SCAN_INTERVAL_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
   /** How long NATS waits for an ack before redelivering a task to another replica. */
   NATS_ACK_WAIT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /**
+   * Test failpoint: wait this long between Graph's answer and the database commit, so a test can
+   * kill the process exactly there. 0 (the default) in every real deployment.
+   */
+  PROVISION_TEST_HOLD_BEFORE_COMMIT_MS: z.coerce.number().int().min(0).default(0),
   /** The deployment's multi-tenant app, for connectors connected by admin consent (OAUTH). */
   OAUTH_CLIENT_ID: z.string().min(1).optional(),
   OAUTH_CLIENT_SECRET: z.string().min(1).optional(),

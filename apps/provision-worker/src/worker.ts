@@ -44,6 +44,7 @@ export async function startProvisionWorker(
     logger,
     signal: stop.signal,
     keepAliveMs: Math.max(500, Math.floor(env.NATS_ACK_WAIT_MS / 3)),
+    holdBeforeCommitMs: env.PROVISION_TEST_HOLD_BEFORE_COMMIT_MS,
   };
 
   const consuming = bus.consumeProvisioningRequested((msg, ctx) => handleProvisioningRequested(deps, msg, ctx), {

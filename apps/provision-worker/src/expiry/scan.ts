@@ -3,7 +3,7 @@ import type { Bus, Database } from '@warden/schema';
 import type { Logger } from 'pino';
 import { requestProvisioning } from '../tasks/request';
 
-export const EXPIRY_KEY_PREFIX = 'expiry:';
+import { EXPIRY_KEY_PREFIX } from './keys';
 
 interface ExpiredGrant {
   entitlement_id: string;
@@ -21,7 +21,7 @@ interface ExpiredGrant {
 export async function scanExpiredGrants(deps: { db: Kysely<Database>; bus: Bus; logger: Logger }, limit = 500): Promise<number> {
   const { rows } = await sql<ExpiredGrant>`
     SELECT e.id AS entitlement_id, r.id AS principal_id, g.expires_at,
-           ${EXPIRY_KEY_PREFIX} || g.connector_id || ':' || g.entitlement_key || ':' || g.principal_external_id || ':'
+           ${EXPIRY_KEY_PREFIX}::text || g.connector_id::text || ':' || g.entitlement_key || ':' || g.principal_external_id || ':'
              || (extract(epoch FROM g.expires_at) * 1000)::bigint AS idempotency_key
     FROM grants g
     JOIN entitlements e ON e.connector_id = g.connector_id AND e.key = g.entitlement_key
@@ -29,7 +29,7 @@ export async function scanExpiredGrants(deps: { db: Kysely<Database>; bus: Bus; 
     WHERE g.direct AND g.expires_at <= now()
       AND NOT EXISTS (
         SELECT 1 FROM provisioning_tasks t
-        WHERE t.idempotency_key = ${EXPIRY_KEY_PREFIX} || g.connector_id || ':' || g.entitlement_key || ':' || g.principal_external_id || ':'
+        WHERE t.idempotency_key = ${EXPIRY_KEY_PREFIX}::text || g.connector_id::text || ':' || g.entitlement_key || ':' || g.principal_external_id || ':'
                                   || (extract(epoch FROM g.expires_at) * 1000)::bigint)
     ORDER BY g.expires_at
     LIMIT ${limit}`.execute(deps.db);

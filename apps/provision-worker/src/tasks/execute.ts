@@ -3,6 +3,7 @@ import { entitlementKind, type Database, type EntitlementKind, type EntitlementR
 import type { Kysely } from 'kysely';
 import type { ConnectorClients } from '../connector-clients';
 import { OPERATIONS, PermanentFailure, type OperationInput, type OperationResult } from '../operations';
+import { EXPIRY_KEY_PREFIX } from '../expiry/keys';
 import { requestRefusal } from './request';
 
 export interface ExecuteDeps {
@@ -20,6 +21,8 @@ export type Outcome =
       heldBefore: boolean;
       /** A redelivered task found its effect already in Graph and made no call that changes anything. */
       recovered: boolean;
+      /** An expiry revoke whose grant was re-granted (extended or made permanent) after it was queued. */
+      superseded?: boolean;
     }
   | { status: 'FAILED'; error: string; requestId: string | null };
 
@@ -55,6 +58,10 @@ async function run(deps: ExecuteDeps, task: ProvisioningTaskRow, signal: AbortSi
   if (!kind) throw new PermanentFailure(`'${entitlement.slug}' on a ${entitlement.resource_type} cannot be provisioned`);
   const refusal = requestRefusal(entitlement, principal.type);
   if (refusal) throw new PermanentFailure(refusal);
+
+  if (task.action === 'REVOKE' && task.idempotency_key.startsWith(EXPIRY_KEY_PREFIX) && (await expiryExtended(db, task))) {
+    return { status: 'SUCCEEDED', kind, principal, result: { effect: 'unchanged', graphAssignmentId: null, requestId: null }, heldBefore: false, recovered: false, superseded: true };
+  }
 
   const connector = await db.selectFrom('connectors').selectAll().where('id', '=', task.connector_id).executeTakeFirst();
   if (!connector) throw new PermanentFailure('the connector no longer exists');
@@ -123,6 +130,19 @@ function missingFor(kind: EntitlementKind, entitlement: EntitlementRow, roles: s
   const needsRoleWrite = kind === 'ROLE_ASSIGNED' || kind === 'ROLE_ELIGIBLE' || (kind === 'GROUP_MEMBER' && entitlement.metadata.roleAssignable === true);
   if (needsRoleWrite && !roles.includes(DIRECTORY_ROLE_WRITE_PERMISSION)) missing.push(DIRECTORY_ROLE_WRITE_PERMISSION);
   return missing;
+}
+
+/** The grant's expiry moved past now (or was removed) by a later grant: the expiry no longer applies. */
+async function expiryExtended(db: Kysely<Database>, task: ProvisioningTaskRow): Promise<boolean> {
+  const grant = await db
+    .selectFrom('grants')
+    .select('expires_at')
+    .where('connector_id', '=', task.connector_id)
+    .where('entitlement_key', '=', task.entitlement_key)
+    .where('principal_external_id', '=', task.principal_external_id)
+    .where('direct', '=', true)
+    .executeTakeFirst();
+  return grant !== undefined && (grant.expires_at === null || new Date(grant.expires_at).getTime() > Date.now());
 }
 
 async function knownAssignmentId(db: Kysely<Database>, task: ProvisioningTaskRow): Promise<string | null> {

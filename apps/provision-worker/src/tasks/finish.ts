@@ -28,7 +28,7 @@ export async function finishTask(conn: Kysely<Database>, task: ProvisioningTaskR
       .executeTakeFirst();
     if (!updated) return false;
 
-    if (succeeded) {
+    if (succeeded && !outcome.superseded) {
       const base = {
         connectorId: task.connector_id,
         kind: outcome.kind,
@@ -64,7 +64,7 @@ export async function finishTask(conn: Kysely<Database>, task: ProvisioningTaskR
         graphRequestId: requestId ?? null,
         graphAssignmentId: assignmentId,
         ...(succeeded
-          ? { effect: outcome.result.effect, heldBefore: outcome.heldBefore, recoveredAfterCrash: outcome.recovered }
+          ? { effect: outcome.result.effect, heldBefore: outcome.heldBefore, recoveredAfterCrash: outcome.recovered, ...(outcome.superseded ? { superseded: 'the grant was extended after it expired' } : {}) }
           : { error: outcome.error }),
       },
     });

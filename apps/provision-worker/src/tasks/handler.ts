@@ -15,6 +15,8 @@ export interface TaskDeps {
   signal: AbortSignal;
   /** How often a long task tells NATS it is still alive (well below the ack wait). */
   keepAliveMs: number;
+  /** Test failpoint (see PROVISION_TEST_HOLD_BEFORE_COMMIT_MS). */
+  holdBeforeCommitMs?: number;
 }
 
 /** Thrown to have NATS redeliver later: another live worker owns the task, or an earlier task of the pair is open. */
@@ -46,6 +48,10 @@ export async function handleProvisioningRequested(deps: TaskDeps, msg: Provision
       else log.warn('resuming a task whose previous run ended without recording an outcome; reading Graph first');
 
       const outcome = await executeTask(deps, task, deps.signal);
+      if (deps.holdBeforeCommitMs) {
+        log.warn({ ms: deps.holdBeforeCommitMs }, 'test failpoint: holding before commit');
+        await new Promise((r) => setTimeout(r, deps.holdBeforeCommitMs));
+      }
       if (await finishTask(conn, task, outcome)) {
         publish(deps, task.id, task.connector_id, outcome.status);
         if (outcome.status === 'FAILED') log.warn({ action: task.action, entitlementKey: task.entitlement_key, error: outcome.error }, 'provisioning task failed');

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, waitFor, type Harness } from './support/harness';
+import { spawnWorker, type ChildWorker } from './support/child';
+import { appRoleAssignment, enterpriseApps, group, pickUser, writableGroups } from './support/tenant';
+
+let h: Harness;
+const children: ChildWorker[] = [];
+
+beforeAll(async () => {
+  h = await createHarness({ seed: 23 });
+});
+afterAll(async () => {
+  for (const c of children) if (c.proc.exitCode === null) await c.kill('SIGKILL');
+  await h?.close();
+});
+
+/** A worker process that stops between Graph's answer and the commit, the window a crash can hit. */
+async function crashingWorker(): Promise<ChildWorker> {
+  const child = spawnWorker(h.env({ LOG_LEVEL: 'info', PROVISION_TEST_HOLD_BEFORE_COMMIT_MS: '60000' }));
+  children.push(child);
+  await child.ready;
+  return child;
+}
+
+async function auditOutcome(taskId: string) {
+  return h.tdb.db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('action', 'in', ['grant.succeeded', 'grant.failed'])
+    .where('details', '@>', JSON.stringify({ taskId }))
+    .execute();
+}
+
+describe('SIGKILL between the Graph write and the commit', () => {
+  it('group membership: the redelivered task finds the write done and makes no second one', async () => {
+    const t = h.emulator.exportTenant();
+    const g = writableGroups(t, { unified: false })[0]!;
+    const user = pickUser(t, g.members);
+    const key = `GROUP:${g.id}:member`;
+    const child = await crashingWorker();
+    const writesBefore = h.emulator.stats().writes;
+
+    const task = await h.request({ action: 'GRANT', entitlementKey: key, principal: user });
+    await waitFor('Graph to apply the membership', async () => group(h.emulator.exportTenant(), g.id).members.includes(user));
+    await waitFor('the failpoint', async () => child.output().includes('holding before commit'));
+    await child.kill('SIGKILL');
+    const orphan = await h.tdb.db.selectFrom('provisioning_tasks').selectAll().where('id', '=', task.id).executeTakeFirstOrThrow();
+    expect(orphan).toMatchObject({ status: 'RUNNING', attempt: 1 });
+
+    await h.startWorker();
+    const done = await h.waitForTask(task.id, 30_000);
+    expect(done).toMatchObject({ status: 'SUCCEEDED', attempt: 2 });
+    expect(h.emulator.stats().writes - writesBefore).toBe(1);
+    expect(group(h.emulator.exportTenant(), g.id).members.filter((m) => m === user)).toHaveLength(1);
+    const grant = await h.tdb.db.selectFrom('grants').selectAll().where('entitlement_key', '=', key).where('principal_external_id', '=', user).where('direct', '=', true).execute();
+    expect(grant).toHaveLength(1);
+    const outcome = await auditOutcome(task.id);
+    expect(outcome).toHaveLength(1);
+    expect(outcome[0]!.details).toMatchObject({ effect: 'unchanged', recoveredAfterCrash: true, attempt: 2 });
+  });
+
+  it('app role assignment: the recovered task still records the assignment id needed to revoke', async () => {
+    const t = h.emulator.exportTenant();
+    const app = enterpriseApps(t)[2]!;
+    const appId = String(app.id);
+    const user = pickUser(t, (t.appRoleAssignments as { resourceId: string; principalId: string }[]).filter((a) => a.resourceId === appId).map((a) => a.principalId), 4);
+    const key = `ENTERPRISE_APPLICATION:${appId}:assigned`;
+    const child = await crashingWorker();
+    const writesBefore = h.emulator.stats().writes;
+
+    const task = await h.request({ action: 'GRANT', entitlementKey: key, principal: user });
+    const created = await waitFor('Graph to create the assignment', async () => appRoleAssignment(h.emulator.exportTenant(), appId, user, '00000000-0000-0000-0000-000000000000'));
+    await waitFor('the failpoint', async () => child.output().includes('holding before commit'));
+    await child.kill('SIGKILL');
+
+    const done = await h.waitForTask(task.id, 30_000);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(h.emulator.stats().writes - writesBefore).toBe(1);
+    const assignments = (h.emulator.exportTenant().appRoleAssignments as { resourceId: string; principalId: string }[]).filter((a) => a.resourceId === appId && a.principalId === user);
+    expect(assignments).toHaveLength(1);
+    const grant = await h.tdb.db.selectFrom('grants').selectAll().where('entitlement_key', '=', key).where('principal_external_id', '=', user).where('direct', '=', true).executeTakeFirstOrThrow();
+    expect(grant.graph_assignment_id).toBe(created.id);
+
+    // and the revoke uses it: one DELETE, assignment gone
+    const revoke = await h.request({ action: 'REVOKE', entitlementKey: key, principal: user });
+    expect((await h.waitForTask(revoke.id)).status).toBe('SUCCEEDED');
+    expect(appRoleAssignment(h.emulator.exportTenant(), appId, user, '00000000-0000-0000-0000-000000000000')).toBeUndefined();
+  });
+});
