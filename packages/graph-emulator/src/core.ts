@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { DeltaEngine } from './graph/delta';
 import { SnapshotRegistry } from './graph/snapshots';
 import { appCertificate } from './identity/ca';
 import { generateApps } from './identity/apps';
@@ -10,6 +11,7 @@ import { generateTenant, tenantIdentity } from './tenant/generate';
 import { Rng, deriveSeed } from './tenant/rng';
 import { resolveCounts, ruBudgetForUsers } from './tenant/sizes';
 import { exportTenant } from './tenant/export';
+import { TenantOps } from './tenant/ops';
 import type { EmulatorApp, EmulatorSettings, TenantCounts, TenantExport, TenantSize } from './types';
 
 export interface CoreOptions {
@@ -32,10 +34,12 @@ export class EmulatorCore {
   readonly stats = new StatsRecorder();
   readonly snapshots: SnapshotRegistry;
   readonly logger: Logger;
+  readonly delta: DeltaEngine;
   dir: Directory;
   graphSpId: string;
   /** Randomness for ids created by writes and for replay decisions (seeded, but order-dependent). */
   rng: Rng;
+  ops: TenantOps;
   baseUrl = '';
   private current: EmulatorSettings;
   private epochCounter = 0;
@@ -59,11 +63,13 @@ export class EmulatorCore {
     this.tokens = new TokenService(this.tenantId);
     this.current = applySettings(defaultSettings(ruBudgetForUsers(this.counts.users)), opts.settings ?? {});
     this.snapshots = new SnapshotRegistry(() => this.current.pageTokenTtlSeconds);
+    this.delta = new DeltaEngine(this);
     const t0 = Date.now();
     const gen = generateTenant(this.counts, this.seed, this.apps);
     this.dir = gen.dir;
     this.graphSpId = gen.graphSpId;
     this.rng = new Rng(deriveSeed(this.seed, 0x3117e));
+    this.ops = new TenantOps(this.dir, this.rng);
     this.logger.info({ size: this.size, seed: this.seed, ms: Date.now() - t0, users: this.dir.users.size,
       groups: this.dir.groups.size, memberships: this.dir.groupMembers.totalLinks,
       servicePrincipals: this.dir.servicePrincipals.size, appRoleAssignments: this.dir.appRoleAssignments.size }, 'tenant generated');
@@ -104,5 +110,6 @@ export class EmulatorCore {
     this.dir = gen.dir;
     this.graphSpId = gen.graphSpId;
     this.rng = new Rng(deriveSeed(this.seed, 0x3117e + this.epochCounter));
+    this.ops = new TenantOps(this.dir, this.rng);
   }
 }

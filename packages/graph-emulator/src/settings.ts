@@ -16,6 +16,7 @@ export const settingsPatchSchema = z.object({
   replayRate: z.number().min(0).max(1).optional(),
   deltaPageSize: z.number().int().min(1).max(5000).optional(),
   deltaLinksPerPage: z.number().int().min(1).max(100_000).optional(),
+  tokenLifetimeSeconds: z.number().int().min(1).max(86_400).optional(),
 }).strict();
 
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
@@ -32,6 +33,7 @@ export function defaultSettings(ruPer10s: number): EmulatorSettings {
     replayRate: 0,
     deltaPageSize: 100,
     deltaLinksPerPage: 1000,
+    tokenLifetimeSeconds: 3599,
   };
 }
 

@@ -40,6 +40,8 @@ export interface EmulatorSettings {
   deltaPageSize?: number;
   /** Link entries (members@delta + owners@delta) per delta page before a group is split (default 1000). */
   deltaLinksPerPage?: number;
+  /** Lifetime of issued access tokens (default 3599 s, as Entra ID). */
+  tokenLifetimeSeconds?: number;
 }
 
 export interface TenantCounts {

@@ -1,5 +1,5 @@
 import type { EmulatorCore } from '../core';
-import { GraphError, errorBody, forbidden, noRoute } from '../http/errors';
+import { GraphError, errorBody, forbidden, noRoute, notFound } from '../http/errors';
 import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from '../http/types';
 import { allows } from '../identity/permissions';
 import { compile, match, type CompiledRoute, type Route } from './routes';
@@ -10,7 +10,6 @@ const WWW_AUTH = 'Bearer realm="", authorization_uri="https://login.microsoftonl
 
 export interface GraphRouter {
   execute(req: GraphRequest): GraphResponse;
-  routeName(req: GraphRequest): string;
   throttler: Throttler;
 }
 
@@ -27,11 +26,31 @@ export function createRouter(core: EmulatorCore, extraRoutes: Route[] = []): Gra
     req.claims = v.claims;
   }
 
+  /** Alternate keys: servicePrincipals(appId='…') and directoryRoles(roleTemplateId='…'). */
+  function normalize(req: GraphRequest): void {
+    const first = req.segments[0] ?? '';
+    const sp = /^servicePrincipals\(appId='([^']+)'\)$/i.exec(first);
+    if (sp) {
+      const appId = (sp[1] as string).toLowerCase();
+      const found = core.dir.servicePrincipals.list().find((s) => String(s['appId']).toLowerCase() === appId);
+      if (!found) throw notFound(`appId=${appId}`);
+      req.segments = ['servicePrincipals', found.id, ...req.segments.slice(1)];
+    }
+    const dr = /^directoryRoles\(roleTemplateId='([^']+)'\)$/i.exec(first);
+    if (dr) {
+      const roleId = core.dir.directoryRoleByTemplate.get((dr[1] as string).toLowerCase());
+      if (!roleId) throw notFound(dr[1] as string);
+      req.segments = ['directoryRoles', roleId, ...req.segments.slice(1)];
+    }
+  }
+
   function run(req: GraphRequest): GraphResponse {
     authenticate(req);
+    normalize(req);
     const m = match(routes, req.method, req.segments);
     if (m === 'method') throw new GraphError(405, 'Request_BadRequest', `Specified HTTP method is not allowed for the request target.`);
     if (!m) throw noRoute(req.method, req.path);
+    req.routeName = m.route.name;
     const claims = req.claims;
     if (!claims || !allows(claims.roles ?? [], m.route.perm)) throw forbidden();
     const isWrite = req.method !== 'GET';
@@ -71,12 +90,8 @@ export function createRouter(core: EmulatorCore, extraRoutes: Route[] = []): Gra
       if (res.body !== undefined && typeof res.body !== 'string') res.headers['content-type'] = JSON_CONTENT_TYPE;
       else if (typeof res.body === 'string' && !res.headers['content-type']) res.headers['content-type'] = 'text/plain;charset=utf-8';
       res.headers['odata-version'] = '4.0';
-      core.stats.request(this.routeName(req), res.status);
+      core.stats.request(req.routeName ?? `${req.method} (unmatched)`, res.status);
       return res;
-    },
-    routeName(req: GraphRequest): string {
-      const m = match(routes, req.method, req.segments);
-      return m && m !== 'method' ? m.route.name : `${req.method} (unmatched)`;
     },
   };
 }

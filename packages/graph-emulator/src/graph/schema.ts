@@ -73,3 +73,10 @@ export const OBJECT_SCHEMA: Record<'user' | 'group' | 'servicePrincipal' | 'devi
   user: SCHEMAS.user, group: SCHEMAS.group, servicePrincipal: SCHEMAS.servicePrincipal, device: SCHEMAS.device,
   orgContact: SCHEMAS.orgContact,
 };
+
+/** directoryObject collections (members, owners) accept the properties of every member type. */
+export const DIRECTORY_OBJECT_SCHEMA: EntitySchema = (() => {
+  const props = new Map<string, string>();
+  for (const sc of Object.values(OBJECT_SCHEMA)) for (const [k, v] of sc.props) props.set(k, v);
+  return { odataType: '#microsoft.graph.directoryObject', props, defaults: null };
+})();

@@ -31,6 +31,7 @@ export const userRoutes: Route[] = [
     method: 'GET', pattern: '/users/$count', perm: 'readUsers',
     handler: (core, req) => countResponse(req, core.dir.users.size),
   },
+  { method: 'GET', pattern: '/users/delta', perm: 'readUsers', handler: (core, req) => core.delta.handle('users', req) },
   {
     method: 'GET', pattern: '/users/:id', perm: 'readUsers',
     handler: (core, req, p) => {

@@ -16,6 +16,8 @@ export interface GraphRequest {
   clientRequestId: string;
   claims?: AccessClaims;
   inBatch: boolean;
+  /** Set by the router once matched, for stats. */
+  routeName?: string;
 }
 
 export interface GraphResponse {

@@ -138,7 +138,8 @@ export function tokenEndpoint(core: EmulatorCore, tenant: string, form: URLSearc
     return aadError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
   }
   const issued = core.tokens.issue({ clientId: app.clientId, displayName: `Warden ${app.name}`,
-    servicePrincipalId: core.servicePrincipalIdFor(app.clientId), roles: app.roles, certificate });
+    servicePrincipalId: core.servicePrincipalIdFor(app.clientId), roles: app.roles, certificate,
+    lifetimeSeconds: core.settings.tokenLifetimeSeconds ?? 3599 });
   core.stats.token();
   return {
     status: 200, headers: { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' },

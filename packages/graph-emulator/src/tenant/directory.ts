@@ -14,7 +14,11 @@ export interface LogEntry {
   props?: readonly string[];
   rel?: 'members' | 'owners';
   target?: string;
+  /** Type of the link target, recorded because a deleted target can no longer be looked up. */
+  targetType?: ObjectType;
   reason?: RemovedReason;
+  /** Created by this entry (delta renders it in full even with Prefer: return=minimal). */
+  created?: boolean;
 }
 
 /** The whole mutable tenant: objects, links, indexes and the per-resource change logs. */
