@@ -1,0 +1,275 @@
+/**
+ * npm run bench:provision -- --size M|L
+ *
+ * 1,000 group-membership grants end to end (requestProvisioning → SUCCEEDED) through the real
+ * worker, Postgres and NATS, against the emulator in a child process with 50 ms latency and Graph's
+ * write quota (3,000 writes / 150 s). 1,000 writes fit in a full bucket, so each measured phase
+ * starts with the app's write bucket EMPTY: the run first spends it (no-op writes) until the
+ * emulator answers 429 WriteLimitExceeded. From then on Graph admits 20 writes/s, and
+ * "share of the quota" = achieved writes/s ÷ 20. Baseline in the same run: another 1,000 grants
+ * written one at a time with the Graph SDK's default client and RetryHandler (no queue, no DB).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ClientSecretCredential } from '@azure/identity';
+import { Client } from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
+import { ensureCa, type TenantExport } from '@warden/graph-emulator';
+import { GraphClient, GraphError } from '@warden/graph-core';
+import { requestProvisioning, startProvisionWorker } from '@warden/provision-worker';
+import { SecretBox } from '@warden/schema';
+import { createTestBus, createTestDatabase, TEST_NATS_URL } from '@warden/schema/testing';
+import { randomBytes } from 'node:crypto';
+import { insertConnector, seedFromExport } from '../../apps/provision-worker/test/support/seed';
+import { startEmulatorProcess, type EmulatorProcess } from './emulator-process';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const GRANTS = 1_000;
+const QUOTA = { writes: 3_000, seconds: 150 };
+const QUOTA_RATE = QUOTA.writes / QUOTA.seconds;
+const LATENCY_MS = 50;
+
+const { values } = parseArgs({ options: { size: { type: 'string', default: 'M' }, seed: { type: 'string', default: '42' }, concurrency: { type: 'string', default: '32' } } });
+const size = String(values.size).toUpperCase();
+if (!['S', 'M', 'L', 'XL'].includes(size)) throw new Error('--size must be S, M, L or XL');
+
+// Node reads NODE_EXTRA_CA_CERTS only at start: re-run this script with it set.
+if (!process.env.NODE_EXTRA_CA_CERTS) {
+  const { caCertPath } = await ensureCa();
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath } });
+  process.exit(r.status ?? 1);
+}
+
+type Pair = { group: string; user: string };
+
+interface PhaseResult {
+  writes: number;
+  failures: number;
+  wallSeconds: number;
+  writesPerSecond: number;
+  shareOfQuota: number;
+  p50Ms: number;
+  p99Ms: number;
+  emulator: { requests: number; writes: number; throttled: number };
+  /** Seconds between the bucket running dry and the first measured request (tokens refill meanwhile). */
+  startGapSeconds: number;
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench:provision] ${msg}\n`);
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** 2 × GRANTS (group, user) pairs that are not memberships yet, spread over writable groups. */
+function pickPairs(t: TenantExport, n: number): Pair[] {
+  const groups = t.groups.filter((g) => {
+    const types = (g.groupTypes as string[] | undefined) ?? [];
+    const unified = types.includes('Unified');
+    return g.onPremisesSyncEnabled !== true && !types.includes('DynamicMembership') && !(g.mailEnabled === true && !unified) && g.isAssignableToRole !== true;
+  });
+  const users = (t.users as { id: string }[]).map((u) => u.id);
+  const members = new Map(groups.map((g) => [g.id, new Set(g.members)]));
+  const out: Pair[] = [];
+  let u = 0;
+  for (let i = 0; out.length < n; i++) {
+    const g = groups[i % groups.length]!;
+    const user = users[u++ % users.length]!;
+    if (!members.get(g.id)!.has(user)) {
+      members.get(g.id)!.add(user);
+      out.push({ group: g.id, user });
+    }
+  }
+  return out;
+}
+
+/**
+ * Spends the app's write bucket until Graph (the emulator) throttles writes: no-op DELETEs of
+ * memberships that do not exist (404, still a write). Returns when the first 429 was seen.
+ */
+async function drainWriteBucket(graph: GraphClient, emulator: EmulatorProcess, pairs: Pair[]): Promise<number> {
+  const before = (await emulator.stats()).throttled;
+  let i = 0;
+  let sent = 0;
+  let throttled = false;
+  const worker = async () => {
+    while (!throttled) {
+      const p = pairs[i++ % pairs.length]!;
+      sent++;
+      await graph.request('DELETE', `/v1.0/groups/${p.group}/members/${p.user}/$ref`).catch((err: unknown) => {
+        if (!(err instanceof GraphError && err.status === 404)) throw err;
+      });
+    }
+  };
+  const watcher = (async () => {
+    while (!throttled) {
+      await new Promise((r) => setTimeout(r, 100));
+      if ((await emulator.stats()).throttled > before) throttled = true;
+    }
+  })();
+  await Promise.all([watcher, ...Array.from({ length: 16 }, worker)]);
+  return sent;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  log(`size ${size}: starting the emulator (child process)`);
+  const emulator = await startEmulatorProcess(size, Number(values.seed));
+  const tdb = await createTestDatabase('prov_bench');
+  const tbus = await createTestBus({ ackWaitMs: 30_000 });
+  const secretKeys = `b1:${randomBytes(32).toString('base64')}`;
+  const box = SecretBox.fromConfig(secretKeys);
+  const app = emulator.config.apps.find((a) => a.name === 'provisioning')!;
+  const host = new URL(emulator.config.baseUrl).hostname;
+  try {
+    await emulator.settings({ latencyMs: LATENCY_MS, jitterMs: 0, faultRate: 0, throttle: { enabled: true, writesPer150s: QUOTA.writes } });
+    const tenant = await emulator.exportTenant();
+    const connectorId = await insertConnector(tdb.db, box, emulator.config, app);
+    const seedStart = Date.now();
+    await seedFromExport(tdb.db, connectorId, tenant);
+    log(`seeded ${tenant.users.length} users, ${tenant.groups.length} groups in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
+    const pairs = pickPairs(tenant, 2 * GRANTS);
+    const ours = pairs.slice(0, GRANTS);
+    const theirs = pairs.slice(GRANTS);
+    const ids = new Map<string, string>();
+    for (const r of await tdb.db.selectFrom('resources').select(['id', 'external_id']).where('connector_id', '=', connectorId).execute()) ids.set(r.external_id, r.id);
+    for (const e of await tdb.db.selectFrom('entitlements').select(['id', 'key']).where('connector_id', '=', connectorId).where('slug', '=', 'member').execute()) ids.set(e.key, e.id);
+
+    // Same process, same (authority, tenant, app, Graph root) as the worker: one shared governor.
+    const graph = new GraphClient({ tenantId: emulator.config.tenantId, clientId: app.clientId, auth: { kind: 'secret', clientSecret: app.clientSecret }, graphBaseUrl: emulator.config.baseUrl, authorityHost: emulator.config.authorityHost });
+    const worker = await startProvisionWorker({
+      DATABASE_URL: tdb.url, NATS_URL: TEST_NATS_URL, BUS_NAMESPACE: tbus.namespace, WARDEN_SECRET_KEYS: secretKeys,
+      LOG_LEVEL: 'warn', PROVISION_CONCURRENCY: String(values.concurrency), EXPIRY_SCAN_INTERVAL_MS: '10000',
+    });
+
+    // ---- Warden: requestProvisioning → worker → Graph → write-through → SUCCEEDED
+    log('draining the write bucket');
+    let drained = await drainWriteBucket(graph, emulator, theirs);
+    let dryAt = Date.now();
+    log(`bucket dry after ${drained} writes; requesting ${GRANTS} grants`);
+    const s0 = await emulator.stats();
+    const t0 = Date.now();
+    const taskIds: string[] = [];
+    for (const p of ours) {
+      const task = await requestProvisioning(tdb.db, tbus.bus, { action: 'GRANT', entitlementId: ids.get(`GROUP:${p.group}:member`)!, principalId: ids.get(p.user)!, requestedBy: 'bench' });
+      taskIds.push(task.id);
+    }
+    let last = '';
+    for (;;) {
+      const rows = await tdb.db.selectFrom('provisioning_tasks').select(['status']).where('requested_by', '=', 'bench').execute();
+      const done = rows.filter((r) => r.status === 'SUCCEEDED' || r.status === 'FAILED').length;
+      const line = `${done} / ${GRANTS}`;
+      if (line !== last && done % 100 === 0) log(`  ${line} done`);
+      last = line;
+      if (done === GRANTS) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const s1 = await emulator.stats();
+    const tasks = await tdb.db.selectFrom('provisioning_tasks').select(['status', 'requested_at', 'completed_at']).where('requested_by', '=', 'bench').execute();
+    const end = Math.max(...tasks.map((t) => t.completed_at!.getTime()));
+    const lat = tasks.map((t) => t.completed_at!.getTime() - t.requested_at.getTime()).sort((a, b) => a - b);
+    const wall = (end - t0) / 1000;
+    const warden: PhaseResult = {
+      writes: GRANTS,
+      failures: tasks.filter((t) => t.status !== 'SUCCEEDED').length,
+      wallSeconds: wall,
+      writesPerSecond: GRANTS / wall,
+      shareOfQuota: GRANTS / wall / QUOTA_RATE,
+      p50Ms: percentile(lat, 50),
+      p99Ms: percentile(lat, 99),
+      emulator: { requests: s1.requests - s0.requests, writes: s1.writes - s0.writes, throttled: s1.throttled - s0.throttled },
+      startGapSeconds: (t0 - dryAt) / 1000,
+    };
+    const memberCheck = await emulator.exportTenant();
+    const missing = ours.filter((p) => !memberCheck.groups.find((g) => g.id === p.group)!.members.includes(p.user)).length;
+    if (missing > 0) warden.failures += missing;
+    await worker.close();
+
+    // ---- Baseline: the SDK's default client (RetryHandler: 3 retries, Retry-After), one write at a time
+    log('draining the write bucket for the baseline');
+    drained = await drainWriteBucket(graph, emulator, ours);
+    dryAt = Date.now();
+    const credential = new ClientSecretCredential(emulator.config.tenantId, app.clientId, app.clientSecret, { authorityHost: emulator.config.authorityHost, disableInstanceDiscovery: true });
+    const sdk = Client.initWithMiddleware({
+      authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ['https://graph.microsoft.com/.default'] }),
+      baseUrl: `${emulator.config.baseUrl}/`,
+      defaultVersion: 'v1.0',
+      customHosts: new Set([host]),
+    });
+    await credential.getToken('https://graph.microsoft.com/.default');
+    log(`baseline: ${GRANTS} sequential SDK writes`);
+    const b0 = await emulator.stats();
+    const bt0 = Date.now();
+    const blat: number[] = [];
+    let bfail = 0;
+    for (const p of theirs) {
+      const t = Date.now();
+      try {
+        await sdk.api(`/groups/${p.group}/members/$ref`).post({ '@odata.id': `${emulator.config.baseUrl}/v1.0/directoryObjects/${p.user}` });
+      } catch {
+        bfail++;
+      }
+      blat.push(Date.now() - t);
+      if (blat.length % 100 === 0) log(`  ${blat.length} / ${GRANTS} done`);
+    }
+    const bwall = (Date.now() - bt0) / 1000;
+    const b1 = await emulator.stats();
+    blat.sort((a, b) => a - b);
+    const baseline: PhaseResult = {
+      writes: GRANTS,
+      failures: bfail,
+      wallSeconds: bwall,
+      writesPerSecond: (GRANTS - bfail) / bwall,
+      shareOfQuota: (GRANTS - bfail) / bwall / QUOTA_RATE,
+      p50Ms: percentile(blat, 50),
+      p99Ms: percentile(blat, 99),
+      emulator: { requests: b1.requests - b0.requests, writes: b1.writes - b0.writes, throttled: b1.throttled - b0.throttled },
+      startGapSeconds: (bt0 - dryAt) / 1000,
+    };
+
+    const rows: [string, string, string][] = [
+      ['', 'warden (worker, 1,000 tasks)', 'baseline (SDK, sequential)'],
+      ['wall time (s)', warden.wallSeconds.toFixed(1), baseline.wallSeconds.toFixed(1)],
+      ['successful writes / s', warden.writesPerSecond.toFixed(2), baseline.writesPerSecond.toFixed(2)],
+      [`share of write quota (${QUOTA_RATE}/s)`, `${(warden.shareOfQuota * 100).toFixed(1)} %`, `${(baseline.shareOfQuota * 100).toFixed(1)} %`],
+      ['p50 latency (ms)', String(warden.p50Ms), String(baseline.p50Ms)],
+      ['p99 latency (ms)', String(warden.p99Ms), String(baseline.p99Ms)],
+      ['failures', String(warden.failures), String(baseline.failures)],
+      ['Graph requests', String(warden.emulator.requests), String(baseline.emulator.requests)],
+      ['429 answers', String(warden.emulator.throttled), String(baseline.emulator.throttled)],
+    ];
+    const w0 = Math.max(...rows.map((r) => r[0].length));
+    const w1 = Math.max(...rows.map((r) => r[1].length));
+    const table = rows.map((r) => `${r[0].padEnd(w0)}  ${r[1].padStart(w1)}  ${r[2].padStart(26)}`).join('\n');
+    process.stdout.write(`\nprovision bench, size ${size}, ${LATENCY_MS} ms latency, write quota ${QUOTA.writes}/${QUOTA.seconds} s (bucket drained before each phase)\n${table}\n`);
+    const result = {
+      size,
+      at: new Date().toISOString(),
+      grants: GRANTS,
+      latencyMs: LATENCY_MS,
+      quota: { ...QUOTA, perSecond: QUOTA_RATE },
+      concurrency: Number(values.concurrency),
+      tenant: { users: tenant.users.length, groups: tenant.groups.length },
+      method: 'each phase starts with the write bucket drained (first 429 seen); latency = request → SUCCEEDED (warden) / call → response (baseline)',
+      warden,
+      baseline,
+      totalSeconds: (Date.now() - started) / 1000,
+    };
+    mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+    const file = path.join(ROOT, `bench/results/provision-${size}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    log(`wrote ${path.relative(ROOT, file)}`);
+  } finally {
+    await tbus.destroy().catch(() => undefined);
+    await tdb.drop().catch(() => undefined);
+    await emulator.close();
+  }
+}
+
+await main();
