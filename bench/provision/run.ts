@@ -67,7 +67,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** 2 × GRANTS (group, user) pairs that are not memberships yet, spread over writable groups. */
+/** (group, user) pairs that are not memberships yet, spread over writable groups. */
 function pickPairs(t: TenantExport, n: number): Pair[] {
   const groups = t.groups.filter((g) => {
     const types = (g.groupTypes as string[] | undefined) ?? [];
@@ -134,9 +134,11 @@ async function main(): Promise<void> {
     const seedStart = Date.now();
     await seedFromExport(tdb.db, connectorId, tenant);
     log(`seeded ${tenant.users.length} users, ${tenant.groups.length} groups in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
-    const pairs = pickPairs(tenant, 2 * GRANTS);
+    const pairs = pickPairs(tenant, 3 * GRANTS);
     const ours = pairs.slice(0, GRANTS);
-    const theirs = pairs.slice(GRANTS);
+    const theirs = pairs.slice(GRANTS, 2 * GRANTS);
+    // never granted: deleting them is a no-op write (404) that still spends the bucket
+    const spare = pairs.slice(2 * GRANTS);
     const ids = new Map<string, string>();
     for (const r of await tdb.db.selectFrom('resources').select(['id', 'external_id']).where('connector_id', '=', connectorId).execute()) ids.set(r.external_id, r.id);
     for (const e of await tdb.db.selectFrom('entitlements').select(['id', 'key']).where('connector_id', '=', connectorId).where('slug', '=', 'member').execute()) ids.set(e.key, e.id);
@@ -150,7 +152,7 @@ async function main(): Promise<void> {
 
     // ---- Warden: requestProvisioning → worker → Graph → write-through → SUCCEEDED
     log('draining the write bucket');
-    let drained = await drainWriteBucket(graph, emulator, theirs);
+    let drained = await drainWriteBucket(graph, emulator, spare);
     let dryAt = Date.now();
     log(`bucket dry after ${drained} writes; requesting ${GRANTS} grants`);
     const s0 = await emulator.stats();
@@ -193,7 +195,7 @@ async function main(): Promise<void> {
 
     // ---- Baseline: the SDK's default client (RetryHandler: 3 retries, Retry-After), one write at a time
     log('draining the write bucket for the baseline');
-    drained = await drainWriteBucket(graph, emulator, ours);
+    drained = await drainWriteBucket(graph, emulator, spare);
     dryAt = Date.now();
     const credential = new ClientSecretCredential(emulator.config.tenantId, app.clientId, app.clientSecret, { authorityHost: emulator.config.authorityHost, disableInstanceDiscovery: true });
     const sdk = Client.initWithMiddleware({
