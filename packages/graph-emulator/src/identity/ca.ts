@@ -129,7 +129,11 @@ export async function serverCertificate(files: CaFiles): Promise<KeyAndCert & { 
 }
 
 /** Self-signed certificate + key for an app registration's certificate credential. */
+const appCertCache = new Map<string, KeyAndCert>();
+
 export function appCertificate(commonName: string): KeyAndCert {
+  const hit = appCertCache.get(commonName);
+  if (hit) return hit;
   const keys = rsaKeys();
   const cert = pki.createCertificate();
   cert.publicKey = pki.publicKeyFromPem(keys.publicKeyPem);
@@ -140,5 +144,7 @@ export function appCertificate(commonName: string): KeyAndCert {
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
   cert.sign(pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
-  return { certPem: pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
+  const out = { certPem: pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
+  appCertCache.set(commonName, out);
+  return out;
 }

@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 
 export interface AccessClaims {
   aud: string;
@@ -22,6 +22,7 @@ export type VerifyResult = { ok: true; claims: AccessClaims } | { ok: false; mes
 
 export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
 const TOKEN_LIFETIME_S = 3599;
+let signingKeys: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
 
 function b64url(s: string | Buffer): string {
   return Buffer.from(s).toString('base64url');
@@ -38,14 +39,16 @@ export class TokenService {
   private readonly cache = new Map<string, AccessClaims>();
 
   constructor(private readonly tenantId: string) {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    // One signing key per process is enough (tokens also carry the tenant id); it saves ~50 ms per start.
+    signingKeys ??= generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey, publicKey } = signingKeys;
     this.privateKey = privateKey;
     this.publicKey = publicKey;
     this.kid = randomUUID().replace(/-/g, '').slice(0, 27);
   }
 
   jwks(): { keys: Record<string, unknown>[] } {
-    const jwk = createPublicKey(this.publicKey).export({ format: 'jwk' });
+    const jwk = this.publicKey.export({ format: 'jwk' });
     return { keys: [{ ...jwk, kid: this.kid, use: 'sig', alg: 'RS256', kty: 'RSA' }] };
   }
 

@@ -223,6 +223,11 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     dir.groups.set(g);
     groupIds.push(g.id);
   }
+  // Always at least one role-assignable group, so consumers meet the extra permission rule.
+  const firstCloud = dir.groups.list().find((g) => g['onPremisesSyncEnabled'] !== true);
+  if (firstCloud && !dir.groups.list().some((g) => g['isAssignableToRole'] === true)) {
+    dir.groups.set({ ...firstCloud, isAssignableToRole: true });
+  }
   const largeCount = counts.users >= 10_000 ? Math.min(counts.largeGroups, groupIds.length) : 0;
   let budget = counts.memberships;
   const sizes = new Array<number>(groupIds.length).fill(0);
@@ -269,6 +274,7 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     addInit(dir, c as string, a as string);
     if (devIds[0]) addInit(dir, a as string, devIds[0]);
     if (contactIds[0]) addInit(dir, b as string, contactIds[0]);
+    if (managedIds[0]) addInit(dir, c as string, managedIds[0]);
   }
 
   // App role assignments: mostly users, some groups, some service principals.
