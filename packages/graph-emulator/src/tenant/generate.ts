@@ -22,7 +22,7 @@ export function nameGuid(name: string): string {
 }
 
 function isoAt(ms: number): string {
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function tenantIdentity(seed: number): { tenantId: string; domain: string } {
