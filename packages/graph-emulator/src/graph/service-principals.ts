@@ -22,22 +22,8 @@ export function servicePrincipal(core: EmulatorCore, key: string): Entity {
   throw notFound(key);
 }
 
-/** principalId -> appRoleAssignment ids, rebuilt only when assignments change. */
-const byPrincipalCache = new WeakMap<readonly Entity[], Map<string, Entity[]>>();
 export function assignmentsOfPrincipal(core: EmulatorCore, principalId: string): readonly Entity[] {
-  const all = core.dir.appRoleAssignments.list();
-  let idx = byPrincipalCache.get(all);
-  if (!idx) {
-    idx = new Map();
-    for (const a of all) {
-      const k = String(a['principalId']);
-      let l = idx.get(k);
-      if (!l) idx.set(k, (l = []));
-      l.push(a);
-    }
-    byPrincipalCache.set(all, idx);
-  }
-  return idx.get(principalId) ?? [];
+  return core.dir.assignmentsByPrincipal.get(principalId).map((id) => core.dir.appRoleAssignments.get(id)).filter((a): a is Entity => !!a);
 }
 
 function assignedTo(core: EmulatorCore, spId: string): readonly Entity[] {

@@ -64,6 +64,31 @@ export class Collection<T extends JsonObject & { id: string } = JsonObject & { i
 export class LinkTable {
   private readonly map = new Map<string, readonly string[]>();
   private static readonly EMPTY: readonly string[] = Object.freeze([]);
+  /** target -> sources; built on first use (leavers), then kept current. */
+  private rev: Map<string, Set<string>> | null = null;
+
+  /** Every `from` that links to `to` (e.g. the groups a user is a member of). */
+  sourcesOf(to: string): string[] {
+    if (!this.rev) {
+      this.rev = new Map();
+      for (const [from, targets] of this.map) for (const t of targets) this.revAdd(from, t);
+    }
+    return [...(this.rev.get(to) ?? [])];
+  }
+
+  private revAdd(from: string, to: string): void {
+    if (!this.rev) return;
+    let s = this.rev.get(to);
+    if (!s) this.rev.set(to, (s = new Set()));
+    s.add(from);
+  }
+
+  private revRemove(from: string, to: string): void {
+    const s = this.rev?.get(to);
+    if (!s) return;
+    s.delete(from);
+    if (s.size === 0) this.rev?.delete(to);
+  }
 
   get(from: string): readonly string[] {
     return this.map.get(from) ?? LinkTable.EMPTY;
@@ -75,13 +100,16 @@ export class LinkTable {
 
   /** Bulk initial load; the array is adopted, not copied. */
   init(from: string, targets: string[]): void {
+    if (this.rev) for (const t of this.get(from)) this.revRemove(from, t);
     this.map.set(from, Object.freeze(targets));
+    if (this.rev) for (const t of targets) this.revAdd(from, t);
   }
 
   add(from: string, to: string): boolean {
     const cur = this.get(from);
     if (cur.includes(to)) return false;
     this.map.set(from, Object.freeze([...cur, to]));
+    this.revAdd(from, to);
     return true;
   }
 
@@ -92,10 +120,12 @@ export class LinkTable {
     const next = cur.slice();
     next.splice(i, 1);
     this.map.set(from, Object.freeze(next));
+    this.revRemove(from, to);
     return true;
   }
 
   drop(from: string): void {
+    if (this.rev) for (const t of this.get(from)) this.revRemove(from, t);
     this.map.delete(from);
   }
 
@@ -115,5 +145,6 @@ export class LinkTable {
 
   clear(): void {
     this.map.clear();
+    this.rev = null;
   }
 }

@@ -40,6 +40,8 @@ export class Directory {
   readonly spOwners = new LinkTable();
   /** resource SP id -> appRoleAssignment ids (appRoleAssignedTo). */
   readonly assignmentsByResource = new LinkTable();
+  /** principal id -> appRoleAssignment ids (what a user, group or SP holds). */
+  readonly assignmentsByPrincipal = new LinkTable();
   /** roleTemplateId -> directoryRole id. */
   readonly directoryRoleByTemplate = new Map<string, string>();
 

@@ -21,8 +21,14 @@ export function nameGuid(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+const isoCache = new Map<number, string>();
 function isoAt(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  let s = isoCache.get(ms);
+  if (s === undefined) {
+    s = new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    if (isoCache.size < 10_000) isoCache.set(ms, s);
+  }
+  return s;
 }
 
 export function tenantIdentity(seed: number): { tenantId: string; domain: string } {
@@ -173,11 +179,9 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
       owner: tenantId, appRoles: [], tags: ['WindowsAzureActiveDirectoryIntegratedApp'], names: [app.clientId] });
     dir.servicePrincipals.set(sp);
     spPrincipals.push(sp.id);
-    const roleIds: string[] = [];
     for (const r of app.roles) {
-      const a = makeAssignment(rng, dir, { principalId: sp.id, principalType: 'ServicePrincipal', principalDisplayName: String(sp['displayName']),
+      makeAssignment(rng, dir, { principalId: sp.id, principalType: 'ServicePrincipal', principalDisplayName: String(sp['displayName']),
         resource: graphSp, appRoleId: nameGuid(`graph-permission:${r}`), createdMs: BASE_TIME });
-      roleIds.push(a.id);
     }
   }
 
@@ -278,7 +282,8 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
   }
 
   // App role assignments: mostly users, some groups, some service principals.
-  const assignable = enterpriseApps.filter(() => true);
+  const assignable = enterpriseApps;
+  const bulk = new Map<string, string[]>();
   const seen = new Set<string>();
   let made = 0;
   let guard = counts.appRoleAssignments * 3;
@@ -306,8 +311,12 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     seen.add(key);
     const principal = dir.getObject(principalId);
     makeAssignment(rng, dir, { principalId, principalType, principalDisplayName: String(principal?.['displayName'] ?? ''),
-      resource: sp, appRoleId, createdMs: BASE_TIME + rng.int(1200) * DAY });
+      resource: sp, appRoleId, createdMs: BASE_TIME + rng.int(1200) * DAY }, bulk);
     made++;
+  }
+  for (const [key, ids] of bulk) {
+    if (key.startsWith('p:')) dir.assignmentsByPrincipal.init(key.slice(2), [...dir.assignmentsByPrincipal.get(key.slice(2)), ...ids]);
+    else dir.assignmentsByResource.init(key, [...dir.assignmentsByResource.get(key), ...ids]);
   }
 
   // Directory roles: built-in and custom definitions, active assignments, PIM eligibility.
@@ -368,14 +377,24 @@ function roleDefinition(id: string, name: string, builtIn: boolean, rng: Rng): E
 }
 
 export function makeAssignment(rng: Rng, dir: Directory, a: { principalId: string; principalType: 'User' | 'Group' | 'ServicePrincipal';
-  principalDisplayName: string; resource: Entity; appRoleId: string; createdMs: number }): Entity {
+  principalDisplayName: string; resource: Entity; appRoleId: string; createdMs: number }, bulk?: Map<string, string[]>): Entity {
   const obj: Entity = {
     id: appRoleAssignmentId(a.principalId, rng.bytes(16)), deletedDateTime: null, appRoleId: a.appRoleId,
     createdDateTime: isoAt(a.createdMs), principalDisplayName: a.principalDisplayName, principalId: a.principalId,
     principalType: a.principalType, resourceDisplayName: String(a.resource['displayName']), resourceId: a.resource.id,
   };
   dir.appRoleAssignments.set(obj);
-  dir.assignmentsByResource.add(a.resource.id, obj.id);
+  if (bulk) {
+    // Generation appends to plain arrays; the copy-on-write add would be quadratic for big apps.
+    for (const key of [a.resource.id, `p:${a.principalId}`]) {
+      let l = bulk.get(key);
+      if (!l) bulk.set(key, (l = []));
+      l.push(obj.id);
+    }
+  } else {
+    dir.assignmentsByResource.add(a.resource.id, obj.id);
+    dir.assignmentsByPrincipal.add(a.principalId, obj.id);
+  }
   return obj;
 }
 

@@ -53,6 +53,7 @@ export class TenantOps {
     if (!a) return undefined;
     this.dir.appRoleAssignments.delete(id);
     this.dir.assignmentsByResource.remove(String(a['resourceId']), id);
+    this.dir.assignmentsByPrincipal.remove(String(a['principalId']), id);
     return { kind: 'appRoleAssignmentDeleted', objectId: String(a['resourceId']), targetId: String(a['principalId']), itemId: id };
   }
 
@@ -128,14 +129,10 @@ export class TenantOps {
 
   /** Removes every link that points at a principal (memberships, ownerships, assignments). */
   private detachPrincipal(id: string, type: ObjectType): void {
-    for (const [gid, members] of this.dir.groupMembers.entries()) {
-      if (members.includes(id)) this.removeGroupLink('members', gid, id, type);
-    }
-    for (const [gid, owners] of this.dir.groupOwners.entries()) {
-      if (owners.includes(id)) this.removeGroupLink('owners', gid, id, type);
-    }
-    for (const [sp, owners] of this.dir.spOwners.entries()) if (owners.includes(id)) this.dir.spOwners.remove(sp, id);
-    for (const a of this.dir.appRoleAssignments.list()) if (a['principalId'] === id) this.deleteAppRoleAssignment(a.id);
+    for (const gid of this.dir.groupMembers.sourcesOf(id)) this.removeGroupLink('members', gid, id, type);
+    for (const gid of this.dir.groupOwners.sourcesOf(id)) this.removeGroupLink('owners', gid, id, type);
+    for (const sp of this.dir.spOwners.sourcesOf(id)) this.dir.spOwners.remove(sp, id);
+    for (const aid of [...this.dir.assignmentsByPrincipal.get(id)]) this.deleteAppRoleAssignment(aid);
     for (const a of this.dir.roleAssignments.list()) if (a['principalId'] === id) this.deleteRoleAssignment(a.id, type);
     for (const s of this.dir.roleEligibilitySchedules.list()) if (s['principalId'] === id) this.dir.roleEligibilitySchedules.delete(s.id);
   }
