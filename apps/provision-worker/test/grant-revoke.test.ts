@@ -44,7 +44,11 @@ async function inheritedRows() {
 }
 
 function expectedInherited() {
-  return membershipClosure(h.emulator.exportTenant())
+  const t = h.emulator.exportTenant();
+  // devices and org contacts are members of groups but not principals of the model
+  const principals = new Set([...t.users, ...t.groups, ...t.servicePrincipals].map((o) => String(o.id)));
+  return membershipClosure(t)
+    .filter(([p]) => principals.has(p))
     .map(([p, g, via]) => `${p} GROUP:${g}:member ${via.join(',')}`)
     .sort();
 }

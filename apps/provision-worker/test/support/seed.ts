@@ -135,6 +135,7 @@ export async function seedFromExport(db: Kysely<Database>, connectorId: string, 
     });
   }
   for (const [principal, group, via] of membershipClosure(t)) {
+    if (!kindOf.has(principal)) continue;
     grants.push({ entitlement_key: entitlementKey('GROUP', group, 'member'), principal_external_id: principal, principal_kind: kindOf.get(principal)!, direct: false, via, expires_at: null, graph_assignment_id: null });
   }
 
