@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detailsContain } from './support/audit';
 import { createHarness, waitFor, type Harness } from './support/harness';
 import { spawnWorker, type ChildWorker } from './support/child';
 import { appRoleAssignment, enterpriseApps, group, pickUser, writableGroups } from './support/tenant';
@@ -32,7 +33,7 @@ async function auditOutcome(taskId: string) {
     .selectFrom('audit_events')
     .selectAll()
     .where('action', 'in', ['grant.succeeded', 'grant.failed'])
-    .where('details', '@>', JSON.stringify({ taskId }))
+    .where(detailsContain({ taskId }))
     .execute();
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detailsContain } from './support/audit';
 import { createHarness, type Harness } from './support/harness';
 import { insertConnector, seedFromExport } from './support/seed';
 import { group, pickUser, writableGroups } from './support/tenant';
@@ -34,7 +35,7 @@ describe('permanent failures', () => {
     expect(done.error).toMatch(/Group\.ReadWrite\.All/);
     expect(writes()).toBe(before);
     expect(group(h.emulator.exportTenant(), g.id).members).not.toContain(user);
-    const audit = await h.tdb.db.selectFrom('audit_events').selectAll().where('action', '=', 'grant.failed').where('details', '@>', JSON.stringify({ taskId: task.id })).executeTakeFirst();
+    const audit = await h.tdb.db.selectFrom('audit_events').selectAll().where('action', '=', 'grant.failed').where(detailsContain({ taskId: task.id })).executeTakeFirst();
     expect(audit?.details).toMatchObject({ error: done.error });
     const log = await h.tdb.db.selectFrom('connector_logs').selectAll().where('connector_id', '=', readonly).execute();
     expect(log.some((l) => l.level === 'WARN' && l.message.includes('GroupMember.ReadWrite.All'))).toBe(true);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProvisioningTaskUpdated } from '@warden/schema';
+import { detailsContain } from './support/audit';
 import { createHarness, type Harness } from './support/harness';
 import { membershipClosure } from './support/seed';
 import { appRoleAssignment, eligibility, enterpriseApps, group, pickUser, roleAssignment, writableGroups } from './support/tenant';
@@ -66,7 +67,7 @@ describe('group membership', () => {
     expect(await directGrant(key, user)).toMatchObject({ principal_kind: 'USER', source: 'provisioning' });
     const statuses = events.filter((e) => e.taskId === granted.id).map((e) => e.status);
     expect(statuses).toEqual(['RUNNING', 'SUCCEEDED']);
-    const audit = await h.tdb.db.selectFrom('audit_events').selectAll().where('details', '@>', JSON.stringify({ taskId: granted.id })).orderBy('id').execute();
+    const audit = await h.tdb.db.selectFrom('audit_events').selectAll().where(detailsContain({ taskId: granted.id })).orderBy('id').execute();
     expect(audit.map((a) => [a.actor, a.action])).toEqual([
       ['alice', 'grant.requested'],
       ['alice', 'grant.succeeded'],
@@ -124,7 +125,7 @@ describe('group membership', () => {
       .selectFrom('audit_events')
       .select(['action', 'details'])
       .where('action', 'in', ['grant.succeeded', 'revoke.succeeded'])
-      .where((eb) => eb.or([eb('details', '@>', JSON.stringify({ taskId: dup.id })), eb('details', '@>', JSON.stringify({ taskId: notHeld.id }))]))
+      .where((eb) => eb.or([detailsContain({ taskId: dup.id }), detailsContain({ taskId: notHeld.id })]))
       .execute();
     expect(outcomes.map((o) => (o.details as { effect: string }).effect)).toEqual(['unchanged', 'unchanged']);
     expect(await directGrant(key, member)).toBeDefined();
@@ -144,7 +145,7 @@ describe('group membership', () => {
     expect(third).toMatchObject({ id: first.id, status: 'SUCCEEDED' });
     const rows = await h.tdb.db.selectFrom('provisioning_tasks').select('id').where('idempotency_key', '=', 'same-key-1').execute();
     expect(rows).toHaveLength(1);
-    const requested = await h.tdb.db.selectFrom('audit_events').select('id').where('action', '=', 'grant.requested').where('details', '@>', JSON.stringify({ taskId: first.id })).execute();
+    const requested = await h.tdb.db.selectFrom('audit_events').select('id').where('action', '=', 'grant.requested').where(detailsContain({ taskId: first.id })).execute();
     expect(requested).toHaveLength(1);
     await expect(h.request({ action: 'REVOKE', entitlementKey: key, principal: user, idempotencyKey: 'same-key-1' })).rejects.toMatchObject({ code: 'CONFLICT' });
   });

@@ -13,11 +13,12 @@ export async function finishTask(conn: Kysely<Database>, task: ProvisioningTaskR
     const succeeded = outcome.status === 'SUCCEEDED';
     const requestId = succeeded ? outcome.result.requestId : outcome.requestId;
     const assignmentId = succeeded ? outcome.result.graphAssignmentId : null;
+    const error = outcome.status === 'FAILED' ? outcome.error : null;
     const updated = await trx
       .updateTable('provisioning_tasks')
       .set({
         status: outcome.status,
-        error: succeeded ? null : outcome.error,
+        error,
         graph_request_id: requestId ?? task.graph_request_id,
         graph_assignment_id: assignmentId ?? task.graph_assignment_id,
         completed_at: new Date(),
@@ -47,7 +48,7 @@ export async function finishTask(conn: Kysely<Database>, task: ProvisioningTaskR
         await writeRevoke(trx, base);
       }
     } else {
-      await appendConnectorLog(trx, task.connector_id, 'WARN', `${task.action === 'GRANT' ? 'Grant' : 'Revoke'} of ${task.entitlement_key} for ${task.principal_external_id} failed: ${outcome.error}`);
+      await appendConnectorLog(trx, task.connector_id, 'WARN', `${task.action === 'GRANT' ? 'Grant' : 'Revoke'} of ${task.entitlement_key} for ${task.principal_external_id} failed: ${error}`);
     }
 
     await appendAudit(trx, {
@@ -65,7 +66,7 @@ export async function finishTask(conn: Kysely<Database>, task: ProvisioningTaskR
         graphAssignmentId: assignmentId,
         ...(succeeded
           ? { effect: outcome.result.effect, heldBefore: outcome.heldBefore, recoveredAfterCrash: outcome.recovered, ...(outcome.superseded ? { superseded: 'the grant was extended after it expired' } : {}) }
-          : { error: outcome.error }),
+          : { error }),
       },
     });
     return true;
