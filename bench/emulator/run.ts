@@ -101,8 +101,12 @@ async function main(): Promise<void> {
     results[name] = { requestsPerSec: Math.round(done / seconds), p50ms: pct(lats, 0.5), p95ms: pct(lats, 0.95), concurrency };
   };
   await load('rps_users_top100_select', () => get('/users?$top=100&$select=id,displayName'));
-  const ex = (await fetch(`${cfg.baseUrl}/_emulator/export`).then((r) => r.json())) as { groups: { id: string; members: string[] }[] };
-  const groupIds = ex.groups.map((g) => g.id);
+  const groupIds: string[] = [];
+  for (let url: string | undefined = '/groups?$top=999&$select=id'; url;) {
+    const r = await get(url);
+    for (const g of r.body['value'] as { id: string }[]) groupIds.push(g.id);
+    url = r.body['@odata.nextLink'] as string | undefined;
+  }
   await load('rps_group_members_top999', (i) => get(`/groups/${groupIds[i % groupIds.length] as string}/members?$top=999&$select=id`));
 
   // 4. Full groups delta round with members and owners.
@@ -144,9 +148,12 @@ async function main(): Promise<void> {
   }
   {
     const s = performance.now();
-    const txt = await fetch(`${cfg.baseUrl}/_emulator/export`).then((r) => r.text());
-    results['export'] = { ms: Math.round(performance.now() - s), megabytes: Math.round(txt.length / 1e6) };
+    const r = await fetch(`${cfg.baseUrl}/_emulator/export`);
+    let bytes = 0;
+    for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+    results['export'] = { ms: Math.round(performance.now() - s), megabytes: Math.round(bytes / 1e6) };
   }
+  results['emulatorMemory'] = ((await fetch(`${cfg.baseUrl}/_emulator/stats`).then((r) => r.json())) as { memory: unknown }).memory;
   emuProc.kill('SIGTERM');
   const out = path.join(here, '../results');
   mkdirSync(out, { recursive: true });

@@ -8,6 +8,24 @@ const mutateSchema = z.object({ count: z.number().int().min(0).max(1_000_000), s
 
 const json = (body: unknown, status = 200): PlainResponse => ({ status, headers: {}, body: body as JsonObject });
 
+/** Serialises a top-level object whose values may be huge arrays, one element at a time. */
+function* jsonChunks(obj: Record<string, unknown>): Iterable<string> {
+  yield '{';
+  let firstKey = true;
+  for (const [k, v] of Object.entries(obj)) {
+    yield `${firstKey ? '' : ','}${JSON.stringify(k)}:`;
+    firstKey = false;
+    if (Array.isArray(v)) {
+      yield '[';
+      for (let i = 0; i < v.length; i++) yield `${i ? ',' : ''}${JSON.stringify(v[i])}`;
+      yield ']';
+    } else {
+      yield JSON.stringify(v);
+    }
+  }
+  yield '}';
+}
+
 /** /_emulator/*: the RunningEmulator methods as JSON over HTTPS, without Graph auth. */
 export function controlHandler(emu: () => RunningEmulator): ControlHandler {
   return async (method, path, body) => {
@@ -15,7 +33,10 @@ export function controlHandler(emu: () => RunningEmulator): ControlHandler {
     try {
       switch (`${method} ${path}`) {
         case 'GET /config': return json(e.config);
-        case 'GET /export': return json(e.exportTenant());
+        case 'GET /export': {
+          const ex = e.exportTenant();
+          return { status: 200, headers: {}, stream: () => jsonChunks(ex as unknown as Record<string, unknown>) };
+        }
         case 'POST /mutate': {
           const p = mutateSchema.parse(body ?? {});
           return json({ changes: e.mutate(p.count, p.seed) });

@@ -23,7 +23,8 @@ export class StatsRecorder {
   fault(): void { this.s.faultsInjected++; }
 
   snapshot(): EmulatorStats {
-    return structuredClone(this.s);
+    const m = process.memoryUsage();
+    return { ...structuredClone(this.s), memory: { rssMB: Math.round(m.rss / 1e6), heapUsedMB: Math.round(m.heapUsed / 1e6) } };
   }
 
   reset(): void {

@@ -152,6 +152,8 @@ export interface EmulatorStats {
   writes: number;
   tokensIssued: number;
   faultsInjected: number;
+  /** Process memory when the stats were read. */
+  memory?: { rssMB: number; heapUsedMB: number };
 }
 
 export interface RunningEmulator {

@@ -206,4 +206,18 @@ describe('delta queries', () => {
     const it = r2.items.find((i) => i['id'] === ch?.objectId && !i['@removed']);
     if (it) expect(Object.keys(it).sort()).toEqual(['accountEnabled', 'id']);
   });
+
+  it('restricts rounds to $filter=id eq … or id eq …', async () => {
+    const e = emu as RunningEmulator;
+    const [a, b] = ex.groups;
+    const r1 = await round(e, token, `/groups/delta?$select=displayName,members&$filter=id eq '${a?.id ?? ''}' or id eq '${b?.id ?? ''}'`);
+    expect(new Set(r1.items.map((i) => i['id']))).toEqual(new Set([a?.id, b?.id]));
+    const other = ex.groups[5] as TenantExport['groups'][number];
+    const u = ex.users.find((x) => !other.members.includes(String(x['id']))) as Json;
+    await graph(e, token, `/groups/${other.id}/members/$ref`, { method: 'POST',
+      body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${String(u['id'])}` }) });
+    expect((await round(e, token, r1.deltaLink)).items).toEqual([]);
+    const bad = await graph(e, token, "/groups/delta?$filter=displayName eq 'x'");
+    expect(bad.status).toBe(400);
+  });
 });

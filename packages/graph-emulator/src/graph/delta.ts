@@ -5,6 +5,7 @@ import type { GraphRequest, GraphResponse } from '../http/types';
 import type { DeltaResource, Entity, LogEntry, ObjectType, RemovedReason } from '../tenant/directory';
 import { Rng } from '../tenant/rng';
 import type { JsonObject, JsonValue } from '../types';
+import { parseFilter, type FilterNode } from './filter';
 import { contextUrl } from './list';
 import { opt } from './query';
 import { odataTypeOf } from './render';
@@ -53,6 +54,8 @@ interface Unit {
 interface Round {
   resource: DeltaResource;
   select: string[] | null;
+  /** $filter=id eq '…' or id eq '…' restricts the round (and later rounds) to these objects. */
+  ids: string[] | null;
   rels: Rel[];
   size: number;
   unitAt: (i: number) => Unit;
@@ -61,7 +64,7 @@ interface Round {
   lastUsed: number;
 }
 
-interface DeltaTokenBody { r: DeltaResource; e: number; p: number; s: string[] | null; t: number; i: string }
+interface DeltaTokenBody { r: DeltaResource; e: number; p: number; s: string[] | null; t: number; i: string; f?: string[] | null }
 interface SkipTokenBody { k: string; u: number; m: number; o: number; t: number }
 
 const enc = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -116,8 +119,23 @@ export class DeltaEngine {
     return spec.rels.filter((r) => select?.includes(r));
   }
 
-  private deltaLink(resource: DeltaResource, select: string[] | null, pos: number): string {
-    const body: DeltaTokenBody = { r: resource, e: this.core.dir.epoch, p: pos, s: select, t: Math.floor(Date.now() / 1000), i: this.instance };
+  /** Delta supports only `id eq '…' or id eq '…'` filters (at most 50 ids for groups). */
+  private parseIds(req: GraphRequest, resource: DeltaResource): string[] | null {
+    const raw = opt(req, 'filter');
+    if (!raw) return null;
+    const ids: string[] = [];
+    const walk = (n: FilterNode): void => {
+      if (n.kind === 'or') { walk(n.left); walk(n.right); return; }
+      if (n.kind === 'cmp' && n.op === 'eq' && n.prop.toLowerCase() === 'id' && typeof n.value === 'string') { ids.push(n.value.toLowerCase()); return; }
+      throw badRequest('Delta queries support only $filter=id eq \'…\' or id eq \'…\'.', 'Request_UnsupportedQuery');
+    };
+    walk(parseFilter(raw).root);
+    if (resource === 'groups' && ids.length > 50) throw badRequest('At most 50 ids can be filtered in a groups delta query.', 'Request_UnsupportedQuery');
+    return ids;
+  }
+
+  private deltaLink(resource: DeltaResource, select: string[] | null, pos: number, ids: string[] | null): string {
+    const body: DeltaTokenBody = { r: resource, e: this.core.dir.epoch, p: pos, s: select, t: Math.floor(Date.now() / 1000), i: this.instance, f: ids };
     return `${this.core.baseUrl}/v1.0/${resource}/delta?$deltatoken=${enc(body)}`;
   }
 
@@ -148,7 +166,7 @@ export class DeltaEngine {
       const select = this.parseSelect(req, spec);
       return { status: 200, headers: {}, body: {
         '@odata.context': contextUrl(core.baseUrl, resource, select),
-        '@odata.deltaLink': this.deltaLink(resource, select, core.dir.logs[resource].length), value: [] } };
+        '@odata.deltaLink': this.deltaLink(resource, select, core.dir.logs[resource].length, this.parseIds(req, resource)), value: [] } };
     }
     let round: Round;
     if (deltaToken) {
@@ -156,25 +174,25 @@ export class DeltaEngine {
       if (!t || t.r !== resource || t.i !== this.instance || t.e !== core.dir.epoch || typeof t.p !== 'number'
         || t.p > core.dir.logs[resource].length) throw syncStateNotFound();
       if (Date.now() / 1000 - t.t > core.settings.deltaTokenTtlSeconds) throw syncStateNotFound();
-      round = this.incremental(resource, t.s, t.p);
+      round = this.incremental(resource, t.s, t.p, t.f ?? null);
     } else {
-      round = this.full(resource, this.parseSelect(req, spec));
+      round = this.full(resource, this.parseSelect(req, spec), this.parseIds(req, resource));
     }
     const key = randomBytes(9).toString('base64url');
     this.rounds.set(key, round);
     return this.page(round, key, { u: 0, m: 0, o: 0 }, req);
   }
 
-  private full(resource: DeltaResource, select: string[] | null): Round {
+  private full(resource: DeltaResource, select: string[] | null, ids: string[] | null): Round {
     const core = this.core;
     const spec = SPECS[resource];
-    const objs = spec.objects(core);
+    const objs = ids ? spec.objects(core).filter((o) => ids.includes(o.id)) : spec.objects(core);
     const rels = this.relsFor(resource, select);
     // Capture the link arrays now (they are copy-on-write) so the round is a consistent snapshot.
     const captured: Partial<Record<Rel, (readonly string[])[]>> = {};
     for (const rel of rels) captured[rel] = objs.map((o) => spec.links(core, o.id, rel));
     return {
-      resource, select, rels, size: objs.length, toPos: core.dir.logs[resource].length, epoch: core.dir.epoch, lastUsed: Date.now(),
+      resource, select, ids, rels, size: objs.length, toPos: core.dir.logs[resource].length, epoch: core.dir.epoch, lastUsed: Date.now(),
       unitAt: (i) => {
         const obj = objs[i] as Entity;
         const links: Unit['links'] = {};
@@ -184,7 +202,7 @@ export class DeltaEngine {
     };
   }
 
-  private incremental(resource: DeltaResource, select: string[] | null, from: number): Round {
+  private incremental(resource: DeltaResource, select: string[] | null, from: number, ids: string[] | null): Round {
     const core = this.core;
     const spec = SPECS[resource];
     const log = core.dir.logs[resource];
@@ -202,6 +220,7 @@ export class DeltaEngine {
     for (let i = from; i < to; i++) entries.push({ e: log[i] as LogEntry, replay: false });
     const byId = new Map<string, Unit & { linkChanges: Partial<Record<Rel, Set<string>>>; replayed?: boolean }>();
     for (const { e, replay } of entries) {
+      if (ids && !ids.includes(e.id)) continue;
       let u = byId.get(e.id);
       if (!u) {
         u = { id: e.id, links: {}, linkChanges: {}, linkTypes: new Map() };
@@ -224,7 +243,6 @@ export class DeltaEngine {
     for (const u of byId.values()) {
       const current = spec.get(core, u.id);
       if (!current) {
-        if (u.created && !u.removed) continue;
         // Created and deleted within the window: Graph never shows such objects.
         if (u.created) continue;
         units.push({ id: u.id, removed: u.removed ?? 'deleted', links: {} });
@@ -254,7 +272,7 @@ export class DeltaEngine {
       if (!propHit && !linkHit) continue;
       units.push(u);
     }
-    return { resource, select, rels, size: units.length, toPos: to, epoch: core.dir.epoch, lastUsed: Date.now(), unitAt: (i) => units[i] as Unit };
+    return { resource, select, ids, rels, size: units.length, toPos: to, epoch: core.dir.epoch, lastUsed: Date.now(), unitAt: (i) => units[i] as Unit };
   }
 
   private renderObject(round: Round, unit: Unit, minimal: boolean): JsonObject {
@@ -316,7 +334,7 @@ export class DeltaEngine {
       const st: SkipTokenBody = { k: key, u, m, o, t: Math.floor(Date.now() / 1000) };
       body['@odata.nextLink'] = `${this.core.baseUrl}/v1.0/${round.resource}/delta?$skiptoken=${enc(st)}`;
     } else {
-      body['@odata.deltaLink'] = this.deltaLink(round.resource, round.select, round.toPos);
+      body['@odata.deltaLink'] = this.deltaLink(round.resource, round.select, round.toPos, round.ids);
     }
     body['value'] = value;
     return { status: 200, headers: {}, body };

@@ -47,6 +47,19 @@ function send(res: ServerResponse, r: { status: number; headers: Record<string, 
   res.end(payload);
 }
 
+async function sendStream(res: ServerResponse, status: number, chunks: Iterable<string>): Promise<void> {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  let buf = '';
+  for (const c of chunks) {
+    buf += c;
+    if (buf.length > 1 << 20) {
+      if (!res.write(buf)) await new Promise((r) => res.once('drain', r));
+      buf = '';
+    }
+  }
+  res.end(buf);
+}
+
 /** Splits "/v1.0/users/abc/memberOf" into decoded segments below /v1.0. */
 export function graphPath(pathname: string): { path: string; segments: string[] } {
   const rest = pathname.replace(/^\/v1\.0/i, '') || '/';
@@ -84,12 +97,20 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       const url = new URL(req.url ?? '/', core.baseUrl);
       const method = (req.method ?? 'GET').toUpperCase();
       const headers = lowerHeaders(req);
+      // Identity and control responses carry the correlation headers too (Graph responses set their own).
+      const rid = randomUUID();
+      res.setHeader('request-id', rid);
+      res.setHeader('client-request-id', headers['client-request-id'] || rid);
       const raw = await readBody(req);
       const p = url.pathname;
 
       if (p.startsWith('/_emulator/') || p === '/_emulator') {
         const body = parseJsonBody(raw);
         const r = await deps.control(method, p.slice('/_emulator'.length) || '/', body === INVALID_JSON ? undefined : body, url.searchParams);
+        if (r?.stream) {
+          await sendStream(res, r.status, r.stream());
+          return;
+        }
         send(res, r ?? { status: 404, headers: {}, body: { error: `no control route ${method} ${p}` } });
         return;
       }

@@ -6,6 +6,8 @@ export interface PlainResponse {
   status: number;
   headers: Record<string, string>;
   body?: JsonObject | string;
+  /** A large JSON document produced piecewise (the export of an XL tenant exceeds V8's string limit). */
+  stream?: () => Iterable<string>;
 }
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

@@ -65,7 +65,7 @@ export class LinkTable {
   private readonly map = new Map<string, readonly string[]>();
   private static readonly EMPTY: readonly string[] = Object.freeze([]);
   /** target -> sources; built on first use (leavers), then kept current. */
-  private rev: Map<string, Set<string>> | null = null;
+  private rev: Map<string, string[]> | null = null;
 
   /** Every `from` that links to `to` (e.g. the groups a user is a member of). */
   sourcesOf(to: string): string[] {
@@ -76,18 +76,23 @@ export class LinkTable {
     return [...(this.rev.get(to) ?? [])];
   }
 
+  // Arrays, not Sets: a principal is in few groups, and arrays build much faster for millions of links.
   private revAdd(from: string, to: string): void {
     if (!this.rev) return;
-    let s = this.rev.get(to);
-    if (!s) this.rev.set(to, (s = new Set()));
-    s.add(from);
+    const s = this.rev.get(to);
+    if (s) s.push(from);
+    else this.rev.set(to, [from]);
   }
 
   private revRemove(from: string, to: string): void {
     const s = this.rev?.get(to);
     if (!s) return;
-    s.delete(from);
-    if (s.size === 0) this.rev?.delete(to);
+    const i = s.indexOf(from);
+    if (i >= 0) {
+      s[i] = s[s.length - 1] as string;
+      s.pop();
+    }
+    if (s.length === 0) this.rev?.delete(to);
   }
 
   get(from: string): readonly string[] {
