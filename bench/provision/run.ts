@@ -36,9 +36,9 @@ const { values } = parseArgs({ options: { size: { type: 'string', default: 'M' }
 const size = String(values.size).toUpperCase();
 if (!['S', 'M', 'L', 'XL'].includes(size)) throw new Error('--size must be S, M, L or XL');
 
-// Node reads NODE_EXTRA_CA_CERTS only at start: re-run this script with it set.
-if (!process.env.NODE_EXTRA_CA_CERTS) {
-  const { caCertPath } = await ensureCa();
+// Node reads NODE_EXTRA_CA_CERTS only at start: re-run this script with it pointing at the emulator's CA.
+const { caCertPath } = await ensureCa();
+if (process.env.NODE_EXTRA_CA_CERTS !== caCertPath) {
   const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath } });
   process.exit(r.status ?? 1);
 }
@@ -75,17 +75,28 @@ function pickPairs(t: TenantExport, n: number): Pair[] {
     return g.onPremisesSyncEnabled !== true && !types.includes('DynamicMembership') && !(g.mailEnabled === true && !unified) && g.isAssignableToRole !== true;
   });
   const users = (t.users as { id: string }[]).map((u) => u.id);
-  const members = new Map(groups.map((g) => [g.id, new Set(g.members)]));
   const out: Pair[] = [];
-  let u = 0;
-  for (let i = 0; out.length < n; i++) {
-    const g = groups[i % groups.length]!;
-    const user = users[u++ % users.length]!;
-    if (!members.get(g.id)!.has(user)) {
-      members.get(g.id)!.add(user);
-      out.push({ group: g.id, user });
+  // round-robin over groups so the writes spread like real requests do; each user once per group
+  const next = new Map(groups.map((g) => [g.id, 0]));
+  const offset = new Map(groups.map((g, k) => [g.id, (k * 7919) % users.length]));
+  const user = (g: string, i: number) => users[(offset.get(g)! + i) % users.length]!;
+  const members = new Map(groups.map((g) => [g.id, new Set(g.members)]));
+  let progress = true;
+  while (out.length < n && progress) {
+    progress = false;
+    for (const g of groups) {
+      let i = next.get(g.id)!;
+      while (i < users.length && members.get(g.id)!.has(user(g.id, i))) i++;
+      if (i < users.length) {
+        out.push({ group: g.id, user: user(g.id, i) });
+        progress = true;
+        i++;
+      }
+      next.set(g.id, i);
+      if (out.length === n) break;
     }
   }
+  if (out.length < n) throw new Error(`the tenant offers only ${out.length} new memberships; use a larger --size`);
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { GraphError } from '@warden/graph-core';
 import { Bus, createDb, migrateToLatest, SecretBox } from '@warden/schema';
 import pino, { type Logger } from 'pino';
 import { ConnectorClients } from './connector-clients';
@@ -53,6 +54,7 @@ export async function startProvisionWorker(
     retryDelayMs: 500,
     onError: (err) => {
       if (err instanceof NotYet) logger.debug({ reason: err.message }, 'task deferred');
+      else if (err instanceof GraphError) logger.warn({ status: err.status, code: err.code, requestId: err.requestId }, `provisioning task will be retried: ${err.graphMessage}`);
       else logger.warn({ err }, 'provisioning task will be retried');
     },
   });
