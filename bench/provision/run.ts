@@ -31,6 +31,8 @@ const GRANTS = 1_000;
 const QUOTA = { writes: 3_000, seconds: 150 };
 const QUOTA_RATE = QUOTA.writes / QUOTA.seconds;
 const LATENCY_MS = 50;
+/** Grants requested one at a time while the bucket is full: the pipeline's own latency, no queueing. */
+const SINGLES = 50;
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: 'M' }, seed: { type: 'string', default: '42' }, concurrency: { type: 'string', default: '32' } } });
 const size = String(values.size).toUpperCase();
@@ -145,11 +147,12 @@ async function main(): Promise<void> {
     const seedStart = Date.now();
     await seedFromExport(tdb.db, connectorId, tenant);
     log(`seeded ${tenant.users.length} users, ${tenant.groups.length} groups in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
-    const pairs = pickPairs(tenant, 3 * GRANTS);
+    const pairs = pickPairs(tenant, 3 * GRANTS + SINGLES);
     const ours = pairs.slice(0, GRANTS);
     const theirs = pairs.slice(GRANTS, 2 * GRANTS);
     // never granted: deleting them is a no-op write (404) that still spends the bucket
-    const spare = pairs.slice(2 * GRANTS);
+    const spare = pairs.slice(2 * GRANTS, 3 * GRANTS);
+    const singles = pairs.slice(3 * GRANTS);
     const ids = new Map<string, string>();
     for (const r of await tdb.db.selectFrom('resources').select(['id', 'external_id']).where('connector_id', '=', connectorId).execute()) ids.set(r.external_id, r.id);
     for (const e of await tdb.db.selectFrom('entitlements').select(['id', 'key']).where('connector_id', '=', connectorId).where('slug', '=', 'member').execute()) ids.set(e.key, e.id);
@@ -160,6 +163,22 @@ async function main(): Promise<void> {
       DATABASE_URL: tdb.url, NATS_URL: TEST_NATS_URL, BUS_NAMESPACE: tbus.namespace, WARDEN_SECRET_KEYS: secretKeys,
       LOG_LEVEL: 'warn', PROVISION_CONCURRENCY: String(values.concurrency), EXPIRY_SCAN_INTERVAL_MS: '10000',
     });
+
+    // ---- Unloaded latency: one grant at a time, bucket not binding
+    const single: number[] = [];
+    for (const p of singles) {
+      const t = Date.now();
+      const task = await requestProvisioning(tdb.db, tbus.bus, { action: 'GRANT', entitlementId: ids.get(`GROUP:${p.group}:member`)!, principalId: ids.get(p.user)!, requestedBy: 'bench-single' });
+      for (;;) {
+        const row = await tdb.db.selectFrom('provisioning_tasks').select('status').where('id', '=', task.id).executeTakeFirstOrThrow();
+        if (row.status === 'SUCCEEDED' || row.status === 'FAILED') break;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      single.push(Date.now() - t);
+    }
+    single.sort((a, b) => a - b);
+    const unloaded = { grants: SINGLES, p50Ms: percentile(single, 50), p99Ms: percentile(single, 99) };
+    log(`unloaded: p50 ${unloaded.p50Ms} ms, p99 ${unloaded.p99Ms} ms per grant (request → SUCCEEDED, one at a time)`);
 
     // ---- Warden: requestProvisioning → worker → Graph → write-through → SUCCEEDED
     log('draining the write bucket');
@@ -208,6 +227,7 @@ async function main(): Promise<void> {
     log('draining the write bucket for the baseline');
     drained = await drainWriteBucket(graph, emulator, spare);
     dryAt = Date.now();
+    log(`bucket dry after ${drained} writes`);
     const credential = new ClientSecretCredential(emulator.config.tenantId, app.clientId, app.clientSecret, { authorityHost: emulator.config.authorityHost, disableInstanceDiscovery: true });
     const sdk = Client.initWithMiddleware({
       authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ['https://graph.microsoft.com/.default'] }),
@@ -254,6 +274,7 @@ async function main(): Promise<void> {
       ['p50 latency (ms)', String(warden.p50Ms), String(baseline.p50Ms)],
       ['p99 latency (ms)', String(warden.p99Ms), String(baseline.p99Ms)],
       ['failures', String(warden.failures), String(baseline.failures)],
+      ['unloaded p50 / p99 (ms), one at a time', `${unloaded.p50Ms} / ${unloaded.p99Ms}`, '—'],
       ['Graph requests', String(warden.emulator.requests), String(baseline.emulator.requests)],
       ['429 answers', String(warden.emulator.throttled), String(baseline.emulator.throttled)],
     ];
@@ -271,6 +292,7 @@ async function main(): Promise<void> {
       tenant: { users: tenant.users.length, groups: tenant.groups.length },
       method: 'each phase starts with the write bucket drained (first 429 seen); latency = request → SUCCEEDED (warden) / call → response (baseline)',
       warden,
+      unloaded,
       baseline,
       totalSeconds: (Date.now() - started) / 1000,
     };
