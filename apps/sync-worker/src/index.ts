@@ -1,0 +1,8 @@
+export { startSyncWorker, createLogger, type SyncWorker, type StartOptions } from './worker';
+export { parseEnvironment, type SyncWorkerEnvironment, type SyncWorkerEnvironmentInput } from './environment';
+export { requestSync, type SyncRequest } from './runs/request';
+export { scheduleDueSyncs, type ScheduleResult } from './scheduler';
+export { handleSyncRequested, type RunDeps, type RunOutcome } from './runs/execute';
+export { planStages, STAGE_PERMISSIONS, type StagePlan } from './permissions';
+export { inheritedGroups } from './inheritance/closure';
+export { recomputeClosure } from './inheritance/recompute';

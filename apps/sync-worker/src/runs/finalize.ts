@@ -1,0 +1,232 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { appendConnectorLog, type Database, type SyncMode, type SyncStats } from '@warden/schema';
+import { recomputeClosure, type ClosureResult } from '../inheritance/recompute';
+import { memberKey } from '../model';
+import { addCounts, cascadeDeletedResources, deleteEntitlements, deleteResources, emptyCounts, type CascadeCounts } from '../writers/cascade';
+import { deleteDirectGrants } from '../writers/grants';
+import { DELTA_STREAMS, PendingDeletions, STAGES, type RunCheckpoint, type StageCheckpoint } from './checkpoint';
+import { RunCancelled } from './session';
+
+export interface FinalizeInput {
+  runId: string;
+  connectorId: string;
+  mode: SyncMode;
+  skipAdGroups: boolean;
+  checkpoint: RunCheckpoint;
+  /** Graph counters of this attempt, merged into the run's stats. */
+  graphStats: Partial<SyncStats>;
+  grantedPermissions: string[];
+  missingPermissions: string[];
+  /** Human-readable warnings for status_message (e.g. types skipped for missing permissions). */
+  warnings: string[];
+}
+
+export interface FinalizeResult {
+  stats: SyncStats;
+  deleted: CascadeCounts;
+  closure: ClosureResult | null;
+}
+
+/**
+ * The only place a sync run deletes anything, in one transaction with the run's SUCCEEDED: deletions
+ * Graph reported or a complete listing implied (collected as pending), sweeps of rows a full pass did
+ * not see (per stage that completed one), the skip-on-premises-groups rule, then the nested-group
+ * closure over the final direct rows, the new delta links, the stats and the connector's status.
+ * A run that never gets here (failed, cancelled, killed) has deleted nothing.
+ */
+export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): Promise<FinalizeResult> {
+  return db.transaction().execute(async (trx) => {
+    const run = await trx.selectFrom('sync_runs').select(['status', 'started_at']).where('id', '=', input.runId).forUpdate().executeTakeFirst();
+    if (!run || run.status !== 'RUNNING') throw new RunCancelled();
+    const c = input.connectorId;
+    const stages = input.checkpoint.stages;
+    const done = (s: StageCheckpoint | undefined): s is StageCheckpoint => s?.state === 'done';
+
+    const pending = new PendingDeletions();
+    for (const name of STAGES) {
+      const p = PendingDeletions.from(stages[name]?.pending).toJSON();
+      for (const [id, at] of p.resources) pending.resource(id, at);
+      for (const [key, at] of p.entitlements) pending.entitlement(key, at);
+      for (const [key, principal, at] of p.grants) pending.grant(key, principal, at);
+    }
+    const json = pending.toJSON();
+
+    // Members of groups about to go lose what they inherited through them.
+    const roots = new Set<string>(stages.groups?.roots ?? []);
+    if (json.resources.length) {
+      const gone = await sql<{ p: string }>`
+        SELECT principal_external_id AS p FROM grants
+        WHERE connector_id = ${c}::uuid AND direct AND entitlement_key = ANY(${json.resources.map(([id]) => memberKey(id))}::text[])`.execute(trx);
+      for (const r of gone.rows) roots.add(r.p);
+    }
+
+    let deleted = emptyCounts();
+    deleted = addCounts(deleted, await deleteResources(trx, c, json.resources));
+    deleted = addCounts(deleted, await deleteEntitlements(trx, c, json.entitlements));
+    deleted.grants += await deleteDirectGrants(trx, c, json.grants);
+
+    const users = stages.users;
+    const groups = stages.groups;
+    const sps = stages.servicePrincipals;
+    const roles = stages.directoryRoles;
+    if (done(users) && users.full) deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, ['USER'], users.startedAt));
+    if (done(groups) && groups.full) {
+      deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, ['GROUP'], groups.startedAt));
+      deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, ['GROUP'], groups.startedAt));
+      deleted.grants += await sweepGrants(trx, c, input.runId, 'GROUP:%', groups.startedAt);
+    }
+    if (done(sps) && sps.full) {
+      deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, ['MANAGED_IDENTITY', 'ENTERPRISE_APPLICATION'], sps.startedAt));
+      deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, ['ENTERPRISE_APPLICATION'], sps.startedAt));
+    }
+    if (done(roles)) {
+      deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, ['DIRECTORY_ROLE'], roles.startedAt));
+      deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, ['DIRECTORY_ROLE'], roles.startedAt));
+      deleted.grants += await sweepGrants(trx, c, input.runId, 'DIRECTORY_ROLE:%:assigned', roles.startedAt);
+      if (roles.eligibilityRead) deleted.grants += await sweepGrants(trx, c, input.runId, 'DIRECTORY_ROLE:%:eligible', roles.startedAt);
+    }
+    if (input.skipAdGroups && done(groups)) deleted = addCounts(deleted, await dropOnPremisesGroups(trx, c));
+
+    let closure: ClosureResult | null = null;
+    if (done(groups)) closure = await recomputeClosure(trx, c, groups.full || groups.rootsOverflow ? 'all' : roots);
+
+    for (const stream of DELTA_STREAMS) {
+      const s = stages[stream];
+      if (!done(s) || !s.deltaLink) continue;
+      await trx
+        .insertInto('delta_state')
+        .values({ connector_id: c, stream, delta_link: s.deltaLink })
+        .onConflict((oc) => oc.columns(['connector_id', 'stream']).doUpdateSet({ delta_link: s.deltaLink!, updated_at: sql`now()` }))
+        .execute();
+    }
+
+    const stats = await countStats(trx, c, input, deleted, closure);
+    await trx
+      .updateTable('sync_runs')
+      .set({ status: 'SUCCEEDED', progress: null, stats: JSON.stringify(stats), error: null, finished_at: sql`now()`, heartbeat_at: sql`now()` })
+      .where('id', '=', input.runId)
+      .execute();
+    await trx
+      .updateTable('connectors')
+      .set({
+        status: 'CONNECTED',
+        status_message: input.warnings.length ? input.warnings.join(' ') : null,
+        granted_permissions: input.grantedPermissions,
+        missing_permissions: input.missingPermissions,
+        ...(input.mode === 'FULL' ? { last_full_sync_at: sql`now()` } : { last_incremental_sync_at: sql`now()` }),
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', c)
+      .execute();
+    for (const line of summaryLines(input, stats, run.started_at)) await appendConnectorLog(trx, c, line.level, line.message, input.runId);
+    return { stats, deleted, closure };
+  });
+}
+
+async function sweepResources(trx: Transaction<Database>, c: string, runId: string, types: string[], startedAt: string | undefined): Promise<CascadeCounts> {
+  const res = await sql<{ external_id: string }>`
+    DELETE FROM resources WHERE connector_id = ${c}::uuid AND type = ANY(${types}::text[])
+      AND last_seen_run_id IS DISTINCT FROM ${runId}::uuid AND updated_at < ${startedAt ?? null}::timestamptz
+    RETURNING external_id`.execute(trx);
+  const ids = res.rows.map((r) => r.external_id);
+  const counts = addCounts({ resources: ids.length, entitlements: 0, grants: 0 }, await cascadeDeletedResources(trx, c, ids));
+  return counts;
+}
+
+async function sweepEntitlements(trx: Transaction<Database>, c: string, runId: string, types: string[], startedAt: string | undefined): Promise<CascadeCounts> {
+  const res = await sql<{ key: string }>`
+    DELETE FROM entitlements WHERE connector_id = ${c}::uuid AND resource_type = ANY(${types}::text[])
+      AND last_seen_run_id IS DISTINCT FROM ${runId}::uuid AND updated_at < ${startedAt ?? null}::timestamptz
+    RETURNING key`.execute(trx);
+  const keys = res.rows.map((r) => r.key);
+  let grants = 0;
+  if (keys.length) {
+    const g = await sql`DELETE FROM grants WHERE connector_id = ${c}::uuid AND entitlement_key = ANY(${keys}::text[])`.execute(trx);
+    grants = Number(g.numAffectedRows ?? 0);
+  }
+  return { resources: 0, entitlements: keys.length, grants };
+}
+
+async function sweepGrants(trx: Transaction<Database>, c: string, runId: string, pattern: string, startedAt: string | undefined): Promise<number> {
+  const res = await sql`
+    DELETE FROM grants WHERE connector_id = ${c}::uuid AND direct AND entitlement_key LIKE ${pattern}
+      AND last_seen_run_id IS DISTINCT FROM ${runId}::uuid AND updated_at < ${startedAt ?? null}::timestamptz`.execute(trx);
+  return Number(res.numAffectedRows ?? 0);
+}
+
+/**
+ * skipAdGroups: groups synced from on-premises AD are not part of the model, nor are their grants:
+ * rows stored before the setting was turned on go, and so do grants such groups hold.
+ */
+async function dropOnPremisesGroups(trx: Transaction<Database>, c: string): Promise<CascadeCounts> {
+  const res = await sql<{ external_id: string }>`
+    DELETE FROM resources WHERE connector_id = ${c}::uuid AND type = 'GROUP' AND profile->>'onPremisesSyncEnabled' = 'true'
+    RETURNING external_id`.execute(trx);
+  const ids = res.rows.map((r) => r.external_id);
+  const counts = addCounts({ resources: ids.length, entitlements: 0, grants: 0 }, await cascadeDeletedResources(trx, c, ids));
+  const held = await sql`
+    DELETE FROM grants g WHERE g.connector_id = ${c}::uuid AND g.principal_kind = 'GROUP'
+      AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.connector_id = g.connector_id AND r.external_id = g.principal_external_id)`.execute(trx);
+  counts.grants += Number(held.numAffectedRows ?? 0);
+  return counts;
+}
+
+async function countStats(trx: Transaction<Database>, c: string, input: FinalizeInput, deleted: CascadeCounts, closure: ClosureResult | null): Promise<SyncStats> {
+  const types = await sql<{ type: string; n: number }>`SELECT type, count(*)::int AS n FROM resources WHERE connector_id = ${c}::uuid GROUP BY type`.execute(trx);
+  const grants = await sql<{ direct: boolean; n: number }>`SELECT direct, count(*)::int AS n FROM grants WHERE connector_id = ${c}::uuid GROUP BY direct`.execute(trx);
+  const byType = new Map(types.rows.map((r) => [r.type, r.n]));
+  const direct = grants.rows.find((r) => r.direct)?.n ?? 0;
+  const inherited = grants.rows.find((r) => !r.direct)?.n ?? 0;
+  const counters: Record<string, number> = {};
+  for (const name of STAGES) {
+    for (const [k, v] of Object.entries(input.checkpoint.stages[name]?.counters ?? {})) counters[k] = (counters[k] ?? 0) + v;
+  }
+  return {
+    users: byType.get('USER') ?? 0,
+    managedIdentities: byType.get('MANAGED_IDENTITY') ?? 0,
+    groups: byType.get('GROUP') ?? 0,
+    enterpriseApplications: byType.get('ENTERPRISE_APPLICATION') ?? 0,
+    directoryRoles: byType.get('DIRECTORY_ROLE') ?? 0,
+    grants: direct + inherited,
+    directGrants: direct,
+    inheritedGrants: inherited,
+    graphRequests: 0,
+    throttledRequests: 0,
+    ...input.graphStats,
+    skippedPrincipals: counters['skippedPrincipals'] ?? 0,
+    rowsWritten: (counters['rowsWritten'] ?? 0) + (closure?.written ?? 0),
+    rowsDeleted: deleted.resources + deleted.entitlements + deleted.grants + (closure?.deleted ?? 0),
+    ...pick(counters, ['skippedOnPremisesGroups', 'skippedServicePrincipals', 'scopedRoleAssignments', 'unknownAppRoles', 'unresolvedPrincipals', 'removed']),
+  };
+}
+
+function pick(src: Record<string, number>, keys: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) if (src[k]) out[k] = src[k];
+  return out;
+}
+
+function n(v: number | undefined): string {
+  return (v ?? 0).toLocaleString('en-US');
+}
+
+function summaryLines(input: FinalizeInput, stats: SyncStats, startedAt: Date | null): { level: 'INFO' | 'WARN'; message: string }[] {
+  const secs = startedAt ? ((Date.now() - startedAt.getTime()) / 1000).toFixed(1) : '?';
+  const lines: { level: 'INFO' | 'WARN'; message: string }[] = [];
+  lines.push({
+    level: 'INFO',
+    message:
+      `${input.mode === 'FULL' ? 'Full' : 'Incremental'} sync finished in ${secs} s: ${n(stats.users)} users, ${n(stats.managedIdentities)} managed identities, ` +
+      `${n(stats.groups)} groups, ${n(stats.enterpriseApplications)} enterprise applications, ${n(stats.directoryRoles)} directory roles, ` +
+      `${n(stats.grants)} grants (${n(stats['inheritedGrants'])} inherited through nested groups); ${n(stats['rowsWritten'])} rows written, ` +
+      `${n(stats['rowsDeleted'])} deleted; ${n(stats.graphRequests)} Graph HTTP requests (${n(stats['graphBatchItems'])} of them inside $batch calls), ` +
+      `${n(stats.throttledRequests)} throttled.`,
+  });
+  if (stats.skippedPrincipals) lines.push({ level: 'INFO', message: `Skipped ${n(stats.skippedPrincipals)} members or owners that are not users, groups or service principals (devices, org contacts).` });
+  if (stats['skippedOnPremisesGroups']) lines.push({ level: 'INFO', message: `Skipped ${n(stats['skippedOnPremisesGroups'])} groups synced from on-premises AD, and their grants (connector setting).` });
+  if (stats['scopedRoleAssignments']) lines.push({ level: 'INFO', message: `Ignored ${n(stats['scopedRoleAssignments'])} directory role assignments scoped to an administrative unit or app (only tenant-wide roles are entitlements).` });
+  if (stats['skippedServicePrincipals']) lines.push({ level: 'INFO', message: `Skipped ${n(stats['skippedServicePrincipals'])} service principals that are neither applications nor managed identities.` });
+  if (stats['unknownAppRoles']) lines.push({ level: 'WARN', message: `${n(stats['unknownAppRoles'])} app role assignments name a role their application no longer defines; not shown.` });
+  if (stats['unresolvedPrincipals']) lines.push({ level: 'WARN', message: `${n(stats['unresolvedPrincipals'])} directory role principals could not be resolved in Graph; not shown.` });
+  return lines;
+}

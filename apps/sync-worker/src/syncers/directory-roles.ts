@@ -1,0 +1,185 @@
+import { sql } from 'kysely';
+import { entitlementKey, type PrincipalKind } from '@warden/schema';
+import { bool, principalKindOf, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
+import type { StageCheckpoint } from '../runs/checkpoint';
+import type { RunSession } from '../runs/session';
+import { upsertEntitlements } from '../writers/entitlements';
+import { upsertDirectGrants } from '../writers/grants';
+import { upsertResources } from '../writers/resources';
+import { bump } from './delta-stream';
+import { readCollections } from './graph-batch';
+
+export interface GraphRoleDefinition {
+  id: string;
+  displayName?: string | null;
+  description?: string | null;
+  isBuiltIn?: boolean | null;
+  isEnabled?: boolean | null;
+  templateId?: string | null;
+}
+
+interface RoleAssignment {
+  id: string;
+  principalId?: string | null;
+  roleDefinitionId?: string | null;
+  directoryScopeId?: string | null;
+}
+
+interface EligibilitySchedule extends RoleAssignment {
+  memberType?: string | null;
+  scheduleInfo?: { startDateTime?: string | null; expiration?: { type?: string | null; endDateTime?: string | null; duration?: string | null } | null } | null;
+}
+
+export function mapRoleDefinition(d: GraphRoleDefinition): { resource: ResourceInput; entitlements: EntitlementInput[] } {
+  const displayName = str(d.displayName) ?? '';
+  const ent = (slug: 'assigned' | 'eligible', name: string): EntitlementInput => ({
+    key: entitlementKey('DIRECTORY_ROLE', d.id, slug),
+    resourceExternalId: d.id,
+    resourceType: 'DIRECTORY_ROLE',
+    slug,
+    displayName: name,
+    grantable: true,
+    appRoleId: null,
+    metadata: {},
+  });
+  return {
+    resource: {
+      type: 'DIRECTORY_ROLE',
+      externalId: d.id,
+      displayName,
+      profile: { templateId: str(d.templateId), isBuiltIn: bool(d.isBuiltIn), description: str(d.description) },
+      searchText: searchText(displayName),
+    },
+    entitlements: [ent('assigned', `${displayName} (active)`), ent('eligible', `${displayName} (eligible)`)],
+  };
+}
+
+/** When an eligibility schedule ends: afterDateTime → endDateTime, afterDuration → start + duration, else never. */
+export function scheduleEnd(s: EligibilitySchedule['scheduleInfo']): string | null {
+  const exp = s?.expiration;
+  if (!exp?.type || exp.type === 'noExpiration') return null;
+  if (exp.type === 'afterDateTime') return str(exp.endDateTime);
+  if (exp.type === 'afterDuration' && exp.duration && s?.startDateTime) {
+    const ms = isoDurationMs(exp.duration);
+    const start = Date.parse(s.startDateTime);
+    return ms !== null && Number.isFinite(start) ? new Date(start + ms).toISOString() : null;
+  }
+  return str(exp.endDateTime);
+}
+
+/** PnDTnHnMnS (weeks too); months and years are not used by PIM durations. */
+export function isoDurationMs(d: string): number | null {
+  const m = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(d);
+  if (!m) return null;
+  const [w, day, h, min, sec] = m.slice(1).map((x) => (x ? Number(x) : 0)) as [number, number, number, number, number];
+  return ((((w * 7 + day) * 24 + h) * 60 + min) * 60 + sec) * 1000;
+}
+
+async function collect<T extends { id?: string }>(s: RunSession, path: string): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of s.graph.pages<T>(path, { signal: s.signal })) out.push(...page.items);
+  return out;
+}
+
+/** Resource type → principal kind, falling back to Graph for principals not (yet) synced. */
+async function principalKinds(s: RunSession, ids: string[], counters: Record<string, number>): Promise<Map<string, PrincipalKind>> {
+  const kinds = new Map<string, PrincipalKind>();
+  if (ids.length === 0) return kinds;
+  const rows = await s.db
+    .selectFrom('resources')
+    .select(['external_id', 'type'])
+    .where('connector_id', '=', s.connectorId)
+    .where('external_id', '=', sql<string>`ANY(${ids}::text[])`)
+    .execute();
+  for (const r of rows) kinds.set(r.external_id, r.type === 'USER' ? 'USER' : r.type === 'GROUP' ? 'GROUP' : 'SERVICE_PRINCIPAL');
+  const missing = ids.filter((id) => !kinds.has(id));
+  if (missing.length) {
+    const results = await readCollections(s, missing.map((id) => `/directoryObjects/${id}`), { single: true });
+    results.forEach((r, i) => {
+      const obj = r.items[0] as { '@odata.type'?: unknown } | undefined;
+      const kind = r.status === 200 ? principalKindOf(str(obj?.['@odata.type'])) : null;
+      if (kind) kinds.set(missing[i]!, kind);
+      else bump(counters, 'unresolvedPrincipals');
+    });
+  }
+  return kinds;
+}
+
+/**
+ * Directory roles (role definitions, built-in and custom), active assignments at tenant scope
+ * (`assigned`) and PIM eligibility schedules (`eligible`, with their expiry). Graph has no delta
+ * for these, and they are small, so every run reads them completely and marks what it saw.
+ */
+export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boolean }): Promise<void> {
+  const prev = s.stage('directoryRoles');
+  if (prev?.state === 'done' || prev?.state === 'skipped') return;
+  const cp: StageCheckpoint = { state: 'running', full: true, startedAt: prev?.startedAt ?? (await s.dbNow()), processed: 0, eligibilityRead: opts.eligibility };
+  await s.saveStage('directoryRoles', cp);
+  s.progress.set('directoryRoles', 'directory roles');
+  const counters: Record<string, number> = {};
+
+  const defs = await collect<GraphRoleDefinition>(s, '/v1.0/roleManagement/directory/roleDefinitions?$select=id,displayName,description,isBuiltIn,isEnabled,templateId');
+  const resources: ResourceInput[] = [];
+  const entitlements: EntitlementInput[] = [];
+  const defId = new Map<string, string>();
+  for (const d of defs) {
+    if (typeof d.id !== 'string') continue;
+    const m = mapRoleDefinition(d);
+    resources.push(m.resource);
+    entitlements.push(...m.entitlements);
+    defId.set(d.id.toLowerCase(), d.id);
+    if (d.templateId) defId.set(d.templateId.toLowerCase(), d.id);
+  }
+
+  const assignments = await collect<RoleAssignment>(s, '/v1.0/roleManagement/directory/roleAssignments?$select=id,principalId,roleDefinitionId,directoryScopeId');
+  const schedules = opts.eligibility
+    ? await collect<EligibilitySchedule>(s, '/v1.0/roleManagement/directory/roleEligibilitySchedules?$select=id,principalId,roleDefinitionId,directoryScopeId,memberType,scheduleInfo')
+    : [];
+  const tenantWide = (x: RoleAssignment) => (x.directoryScopeId ?? '/') === '/';
+  const principals = new Set<string>();
+  for (const a of [...assignments, ...schedules]) if (a.principalId && tenantWide(a)) principals.add(a.principalId);
+  const kinds = await principalKinds(s, [...principals], counters);
+
+  const active: DirectGrantInput[] = [];
+  for (const a of assignments) {
+    // A role scoped to an administrative unit or an app is not the tenant-wide role the entitlement means.
+    if (!tenantWide(a)) {
+      bump(counters, 'scopedRoleAssignments');
+      continue;
+    }
+    const def = a.roleDefinitionId ? defId.get(a.roleDefinitionId.toLowerCase()) : undefined;
+    const kind = a.principalId ? kinds.get(a.principalId) : undefined;
+    if (!def || !kind || !a.principalId) {
+      bump(counters, 'skippedRoleAssignments');
+      continue;
+    }
+    active.push({ entitlementKey: entitlementKey('DIRECTORY_ROLE', def, 'assigned'), principalExternalId: a.principalId, principalKind: kind, graphAssignmentId: a.id, expiresAt: null });
+  }
+  const eligible = new Map<string, DirectGrantInput>();
+  for (const e of schedules) {
+    if (!tenantWide(e)) {
+      bump(counters, 'scopedRoleAssignments');
+      continue;
+    }
+    const def = e.roleDefinitionId ? defId.get(e.roleDefinitionId.toLowerCase()) : undefined;
+    const kind = e.principalId ? kinds.get(e.principalId) : undefined;
+    if (!def || !kind || !e.principalId) {
+      bump(counters, 'skippedRoleAssignments');
+      continue;
+    }
+    const key = entitlementKey('DIRECTORY_ROLE', def, 'eligible');
+    const row: DirectGrantInput = { entitlementKey: key, principalExternalId: e.principalId, principalKind: kind, graphAssignmentId: e.id, expiresAt: scheduleEnd(e.scheduleInfo) };
+    const prior = eligible.get(`${key}\n${e.principalId}`);
+    // Two schedules for one principal and role: the one that lasts longer is what they hold.
+    if (!prior || (prior.expiresAt !== null && (row.expiresAt === null || row.expiresAt > prior.expiresAt))) eligible.set(`${key}\n${e.principalId}`, row);
+  }
+
+  const mark = s.runId;
+  let written = await upsertResources(s.db, s.connectorId, resources, mark);
+  written += await upsertEntitlements(s.db, s.connectorId, entitlements, mark);
+  written += await upsertDirectGrants(s.db, s.connectorId, active, { markRunId: mark, assignmentIdFromGraph: true, expiryFromGraph: false });
+  written += await upsertDirectGrants(s.db, s.connectorId, [...eligible.values()], { markRunId: mark, assignmentIdFromGraph: true, expiryFromGraph: true });
+  bump(counters, 'rowsWritten', written);
+  await s.saveStage('directoryRoles', { ...cp, state: 'done', processed: defs.length, counters });
+  s.progress.set('directoryRoles', null);
+}

@@ -1,0 +1,158 @@
+import type { DeltaPage, LinkChange } from '@warden/graph-core';
+import { entitlementKey } from '@warden/schema';
+import { bool, principalKindOf, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
+import type { RunSession } from '../runs/session';
+import { upsertEntitlements } from '../writers/entitlements';
+import { upsertDirectGrants } from '../writers/grants';
+import { existingResourceIds, upsertResources } from '../writers/resources';
+import { countObjects } from './count';
+import { bump, runDeltaStream, type PassState } from './delta-stream';
+
+export interface GraphGroup {
+  id: string;
+  displayName?: string | null;
+  description?: string | null;
+  mail?: string | null;
+  mailEnabled?: boolean | null;
+  securityEnabled?: boolean | null;
+  groupTypes?: string[] | null;
+  membershipRule?: string | null;
+  onPremisesSyncEnabled?: boolean | null;
+  isAssignableToRole?: boolean | null;
+  createdDateTime?: string | null;
+}
+
+export const GROUP_SELECT = ['id', 'displayName', 'description', 'mail', 'mailEnabled', 'securityEnabled', 'groupTypes', 'onPremisesSyncEnabled', 'isAssignableToRole', 'createdDateTime'];
+
+export type GroupType = 'security' | 'microsoft365' | 'dynamic' | 'mailEnabledSecurity' | 'distribution';
+
+export function groupTypeOf(g: Partial<GraphGroup>): GroupType {
+  const types = g.groupTypes ?? [];
+  if (types.includes('DynamicMembership')) return 'dynamic';
+  if (types.includes('Unified')) return 'microsoft365';
+  if (g.mailEnabled === true) return g.securityEnabled === true ? 'mailEnabledSecurity' : 'distribution';
+  return 'security';
+}
+
+export function mapGroup(g: Partial<GraphGroup> & { id: string }): { resource: ResourceInput; entitlements: EntitlementInput[] } {
+  const groupTypes = Array.isArray(g.groupTypes) ? g.groupTypes.filter((t): t is string => typeof t === 'string') : [];
+  const groupType = groupTypeOf({ ...g, groupTypes });
+  const displayName = str(g.displayName) ?? '';
+  const profile = {
+    groupType,
+    groupTypes,
+    securityEnabled: bool(g.securityEnabled),
+    mailEnabled: bool(g.mailEnabled),
+    onPremisesSyncEnabled: bool(g.onPremisesSyncEnabled),
+    isAssignableToRole: bool(g.isAssignableToRole),
+    mail: str(g.mail),
+    description: str(g.description),
+    createdDateTime: str(g.createdDateTime),
+  };
+  const unified = groupTypes.includes('Unified');
+  const synced = g.onPremisesSyncEnabled === true;
+  // Graph cannot write memberships of these: Exchange owns mail-enabled security groups and
+  // distribution lists, on-premises AD owns synced groups, the rule owns dynamic membership.
+  const mailNonUnified = g.mailEnabled === true && !unified;
+  const metadata = { unifiedGroup: unified, roleAssignable: g.isAssignableToRole === true };
+  const ent = (slug: 'member' | 'owner', name: string, grantable: boolean): EntitlementInput => ({
+    key: entitlementKey('GROUP', g.id, slug),
+    resourceExternalId: g.id,
+    resourceType: 'GROUP',
+    slug,
+    displayName: name,
+    grantable,
+    appRoleId: null,
+    metadata,
+  });
+  return {
+    resource: { type: 'GROUP', externalId: g.id, displayName, profile, searchText: searchText(displayName, profile.mail) },
+    entitlements: [
+      ent('member', `Member of ${displayName}`, !(synced || mailNonUnified || groupType === 'dynamic')),
+      ent('owner', `Owner of ${displayName}`, !(synced || mailNonUnified)),
+    ],
+  };
+}
+
+/**
+ * Groups with members and owners inline (`$select=…,members,owners` on groups delta): one stream
+ * gives resources, entitlements and membership/ownership grants, with no per-group calls.
+ */
+export async function syncGroups(s: RunSession): Promise<void> {
+  await runDeltaStream<GraphGroup>(s, {
+    stream: 'groups',
+    label: 'groups',
+    initialPath: `/v1.0/groups/delta?$select=${[...GROUP_SELECT, 'members', 'owners'].join(',')}`,
+    count: () => countObjects(s, 'groups'),
+    apply: (page, pass) => applyGroupsPage(s, page, pass),
+  });
+}
+
+interface PendingLinks {
+  groupId: string;
+  slug: 'member' | 'owner';
+  links: LinkChange[];
+}
+
+async function applyGroupsPage(s: RunSession, page: DeltaPage<GraphGroup>, pass: PassState): Promise<void> {
+  const resources: ResourceInput[] = [];
+  const entitlements: EntitlementInput[] = [];
+  const links: PendingLinks[] = [];
+  const linkOnly = new Set<string>();
+  const withProps = new Set<string>();
+  for (const c of page.changes) {
+    if (c.kind === 'removed') {
+      pass.pending.resource(c.id, pass.startedAt);
+      bump(pass.counters, 'removed');
+      continue;
+    }
+    const o = c.object;
+    const hasProps = Object.keys(o).some((k) => k !== 'id' && !k.includes('@'));
+    if (s.skipAdGroups && o.onPremisesSyncEnabled === true) {
+      // Synced from on-premises AD and the connector skips those: not part of the model, nor
+      // are its grants; rows left from before the setting changed go when the run succeeds.
+      if (!pass.full) pass.pending.resource(c.id, pass.startedAt);
+      bump(pass.counters, 'skippedOnPremisesGroups');
+      continue;
+    }
+    if (hasProps) {
+      const m = mapGroup(o);
+      resources.push(m.resource);
+      entitlements.push(...m.entitlements);
+      pass.pending.keepResource(c.id);
+      withProps.add(c.id);
+    } else {
+      linkOnly.add(c.id);
+    }
+    if (c.members?.length) links.push({ groupId: c.id, slug: 'member', links: c.members });
+    if (c.owners?.length) links.push({ groupId: c.id, slug: 'owner', links: c.owners });
+  }
+  // A change with links but no properties names a group we must already know (and not skip).
+  const known = linkOnly.size ? await existingResourceIds(s.db, s.connectorId, 'GROUP', [...linkOnly].filter((id) => !withProps.has(id))) : new Set<string>();
+
+  const grants: DirectGrantInput[] = [];
+  for (const l of links) {
+    if (!withProps.has(l.groupId) && !known.has(l.groupId)) continue;
+    const key = entitlementKey('GROUP', l.groupId, l.slug);
+    for (const link of l.links) {
+      const kind = principalKindOf(link.type);
+      if (l.slug === 'member' && !pass.full) pass.roots.add(link.id);
+      if (link.removed) {
+        pass.pending.grant(key, link.id, pass.startedAt);
+        continue;
+      }
+      if (!kind) {
+        // Devices and org contacts can be members; they are not principals of the model.
+        bump(pass.counters, 'skippedPrincipals');
+        continue;
+      }
+      pass.pending.keepGrant(key, link.id);
+      grants.push({ entitlementKey: key, principalExternalId: link.id, principalKind: kind, graphAssignmentId: null, expiresAt: null });
+    }
+  }
+  const mark = pass.full ? s.runId : null;
+  let written = await upsertResources(s.db, s.connectorId, resources, mark);
+  written += await upsertEntitlements(s.db, s.connectorId, entitlements, mark);
+  written += await upsertDirectGrants(s.db, s.connectorId, grants, { markRunId: mark, assignmentIdFromGraph: false, expiryFromGraph: false });
+  bump(pass.counters, 'rowsWritten', written);
+}

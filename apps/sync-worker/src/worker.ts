@@ -1,0 +1,124 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import pino, { type Logger } from 'pino';
+import type { GraphClient } from '@warden/graph-core';
+import { Bus, createDb, migrateToLatest, SecretBox, type ConnectorRow, type Database } from '@warden/schema';
+import type { SyncWorkerEnvironment } from './environment';
+import { handleSyncRequested, RunBusy, type RunOutcome } from './runs/execute';
+import { scheduleDueSyncs } from './scheduler';
+
+export interface SyncWorker {
+  db: Kysely<Database>;
+  bus: Bus;
+  workerId: string;
+  /** Runs one scheduling pass now (tests, and the scheduler loop). */
+  scheduleNow(): ReturnType<typeof scheduleDueSyncs>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Called after each handled message (tests). */
+  onOutcome?: (runId: string, outcome: RunOutcome) => void;
+  /** Test hook: build the Graph client for a connector. */
+  graphClientFactory?: (connector: ConnectorRow) => GraphClient;
+}
+
+export function createLogger(level: string): Logger {
+  return pino(
+    {
+      name: 'sync-worker',
+      level,
+      redact: { paths: ['clientSecret', '*.clientSecret', 'authorization', '*.authorization', 'headers.authorization', 'accessToken', '*.accessToken', 'privateKeyPem', '*.privateKeyPem'], censor: '[redacted]' },
+    },
+    pino.destination(2),
+  );
+}
+
+/**
+ * The deployable in-process: migrates, consumes SyncRequested (SYNC_CONCURRENCY at once) and runs
+ * the scheduler loop. `close()` stops taking work and interrupts running syncs, which stay RUNNING
+ * with their checkpoint for the next worker.
+ */
+export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOptions = {}): Promise<SyncWorker> {
+  const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
+  const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  // Each run holds one connection for its lock and uses a few for concurrent stage writes.
+  const db = createDb({ connectionString: env.DATABASE_URL, max: 4 + env.SYNC_CONCURRENCY * 6, applicationName: 'warden-sync-worker' });
+  await migrateToLatest(db);
+  const bus = await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, ackWaitMs: env.NATS_ACK_WAIT_MS, name: `sync-worker ${workerId}` });
+  const box = SecretBox.fromConfig(env.WARDEN_SECRET_KEYS);
+  const stop = new AbortController();
+
+  const consuming = bus
+    .consumeSyncRequested(
+      async (msg, ctx) => {
+        const outcome = await handleSyncRequested(
+          {
+            db,
+            bus,
+            box,
+            logger,
+            workerId,
+            graph: {
+              maxConcurrency: env.SYNC_GRAPH_MAX_CONCURRENCY,
+              maxRetryTimeMs: env.SYNC_GRAPH_MAX_RETRY_MS,
+              ...(env.SYNC_GRAPH_RU_PER_10S ? { ruPer10s: env.SYNC_GRAPH_RU_PER_10S } : {}),
+              ...(env.OAUTH_CLIENT_ID ? { oauthClientId: env.OAUTH_CLIENT_ID } : {}),
+              ...(env.OAUTH_CLIENT_SECRET ? { oauthClientSecret: env.OAUTH_CLIENT_SECRET } : {}),
+            },
+            keepAlive: () => ctx.working(),
+            keepAliveMs: Math.max(500, Math.floor(env.NATS_ACK_WAIT_MS / 3)),
+            signal: stop.signal,
+            ...(opts.graphClientFactory ? { graphClientFactory: opts.graphClientFactory } : {}),
+          },
+          msg,
+        );
+        logger.info({ runId: msg.runId, outcome: outcome.status }, 'sync message handled');
+        opts.onOutcome?.(msg.runId, outcome);
+      },
+      {
+        concurrency: env.SYNC_CONCURRENCY,
+        signal: stop.signal,
+        retryDelayMs: 2_000,
+        onError: (err) => {
+          if (err instanceof RunBusy) logger.debug({ err: err.message }, 'run busy elsewhere; redelivery later');
+          else if (!stop.signal.aborted) logger.error({ err }, 'sync message failed; it will be redelivered');
+        },
+      },
+    )
+    .catch((err: unknown) => {
+      if (!stop.signal.aborted) logger.error({ err }, 'sync consumer stopped');
+    });
+
+  const scheduleNow = () => scheduleDueSyncs(db, bus, { staleRunMs: env.SYNC_STALE_RUN_MS, logger });
+  let timer: NodeJS.Timeout | null = null;
+  if (env.SCHEDULER_INTERVAL_MS > 0) {
+    const tick = async () => {
+      try {
+        await scheduleNow();
+      } catch (err) {
+        logger.warn({ err }, 'scheduler pass failed');
+      } finally {
+        if (!stop.signal.aborted) timer = setTimeout(() => void tick(), env.SCHEDULER_INTERVAL_MS);
+      }
+    };
+    timer = setTimeout(() => void tick(), Math.min(1_000, env.SCHEDULER_INTERVAL_MS));
+  }
+  logger.info({ workerId, concurrency: env.SYNC_CONCURRENCY, namespace: env.BUS_NAMESPACE }, 'sync worker started');
+
+  return {
+    db,
+    bus,
+    workerId,
+    scheduleNow,
+    async close() {
+      stop.abort(new Error('sync worker shutting down'));
+      if (timer) clearTimeout(timer);
+      await consuming;
+      await bus.close();
+      await db.destroy();
+    },
+  };
+}

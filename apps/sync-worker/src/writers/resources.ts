@@ -1,0 +1,47 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '@warden/schema';
+import type { ResourceInput } from '../model';
+import { chunks, dedupeBy } from './chunks';
+
+/**
+ * Streamed bulk upsert: one `INSERT … SELECT FROM unnest(…) ON CONFLICT` per batch. Unchanged rows
+ * are not rewritten unless `markRunId` is set (full passes mark what they saw so the finishing
+ * step can delete what they did not). Returns the rows actually inserted or changed.
+ */
+export async function upsertResources(db: Kysely<Database>, connectorId: string, rows: readonly ResourceInput[], markRunId: string | null): Promise<number> {
+  let written = 0;
+  for (const batch of chunks(dedupeBy(rows, (r) => r.externalId))) {
+    const res = await sql`
+      INSERT INTO resources AS r (connector_id, type, external_id, display_name, profile, search_text, last_seen_run_id)
+      SELECT ${connectorId}::uuid, t.type, t.external_id, t.display_name, t.profile::jsonb, t.search_text, ${markRunId}::uuid
+      FROM unnest(${batch.map((b) => b.type)}::text[], ${batch.map((b) => b.externalId)}::text[], ${batch.map((b) => b.displayName)}::text[],
+                  ${batch.map((b) => JSON.stringify(b.profile))}::text[], ${batch.map((b) => b.searchText)}::text[])
+           AS t(type, external_id, display_name, profile, search_text)
+      ON CONFLICT (connector_id, external_id) DO UPDATE SET
+        type = excluded.type,
+        display_name = excluded.display_name,
+        profile = excluded.profile,
+        search_text = excluded.search_text,
+        last_seen_run_id = coalesce(excluded.last_seen_run_id, r.last_seen_run_id),
+        updated_at = CASE WHEN (r.type, r.display_name, r.profile, r.search_text)
+                               IS DISTINCT FROM (excluded.type, excluded.display_name, excluded.profile, excluded.search_text)
+                          THEN now() ELSE r.updated_at END
+      WHERE (r.type, r.display_name, r.profile, r.search_text) IS DISTINCT FROM (excluded.type, excluded.display_name, excluded.profile, excluded.search_text)
+         OR (excluded.last_seen_run_id IS NOT NULL AND r.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`.execute(db);
+    written += Number(res.numAffectedRows ?? 0);
+  }
+  return written;
+}
+
+/** Which of these ids are resources of the given type (e.g. groups known before a links-only change). */
+export async function existingResourceIds(db: Kysely<Database>, connectorId: string, type: string, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('resources')
+    .select('external_id')
+    .where('connector_id', '=', connectorId)
+    .where('type', '=', type as ResourceInput['type'])
+    .where('external_id', '=', sql<string>`ANY(${[...ids]}::text[])`)
+    .execute();
+  return new Set(rows.map((r) => r.external_id));
+}
