@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { spawnWorker, type ChildWorker } from './support/child';
+import { createHarness, type Harness } from './support/harness';
+
+describe('SIGKILL mid-run', () => {
+  let h: Harness;
+  const children: ChildWorker[] = [];
+  beforeAll(async () => {
+    // Small delta pages and some latency: a full run takes a few seconds and has many checkpoints.
+    h = await createHarness({ seed: 41, settings: { latencyMs: 15, deltaPageSize: 10, deltaLinksPerPage: 60 } });
+  });
+  afterAll(async () => {
+    for (const c of children) await c.kill('SIGKILL');
+    await h.close();
+  });
+
+  it('another worker resumes from the checkpoint and ends exactly at the tenant, without duplicates', async () => {
+    const c = await h.addConnector();
+    const env = h.env({ LOG_LEVEL: 'info' });
+    const first = spawnWorker(env);
+    children.push(first);
+    await first.ready;
+    const runId = await h.trigger(c, 'FULL');
+    // Wait until delta pages have been applied and checkpointed, then kill without warning.
+    for (let i = 0; ; i++) {
+      const run = await h.tdb.db.selectFrom('sync_runs').select(['status', 'checkpoint']).where('id', '=', runId).executeTakeFirstOrThrow();
+      const stages = (run.checkpoint as { stages?: Record<string, { resumeFrom?: string | null }> }).stages ?? {};
+      if (stages['groups']?.resumeFrom && stages['users']?.resumeFrom) break;
+      expect(run.status, first.output()).toBe('RUNNING');
+      if (i > 600) throw new Error(`no checkpoint after 12 s:\n${first.output()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await first.kill('SIGKILL');
+    const mid = await h.tdb.db.selectFrom('sync_runs').select(['status', 'attempt']).where('id', '=', runId).executeTakeFirstOrThrow();
+    expect(mid).toEqual({ status: 'RUNNING', attempt: 1 });
+
+    const second = spawnWorker(env);
+    children.push(second);
+    await second.ready;
+    const run = await h.waitForRun(runId, 60_000);
+    expect(run.error, second.output()).toBeNull();
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.attempt).toBe(2);
+    expect(second.output()).toMatch(/resumed|stage done/);
+
+    const d = await h.diff(c);
+    expect(d.differences).toEqual([]);
+    const dup = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM (SELECT entitlement_key, principal_external_id, direct FROM grants WHERE connector_id = ${c}::uuid
+      GROUP BY 1, 2, 3 HAVING count(*) > 1) x`.execute(h.tdb.db);
+    expect(dup.rows[0]!.n).toBe(0);
+    const logs = await h.tdb.db.selectFrom('connector_logs').select('message').where('sync_run_id', '=', runId).execute();
+    expect(logs.some((l) => /resumed from its checkpoint \(attempt 2\)/.test(l.message))).toBe(true);
+  });
+});

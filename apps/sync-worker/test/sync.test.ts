@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import type { SyncRunUpdated } from '@warden/schema';
+import { handleSyncRequested } from '../src';
+import { createHarness, type Harness } from './support/harness';
+
+describe('full and incremental sync against the emulator', () => {
+  let h: Harness;
+  let connectorId: string;
+  const events: SyncRunUpdated[] = [];
+
+  beforeAll(async () => {
+    h = await createHarness({ seed: 11 });
+    connectorId = await h.addConnector();
+    h.tbus.bus.subscribeSyncRunUpdated(connectorId, (e) => events.push(e));
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('a full sync makes the database equal to the tenant', async () => {
+    const run = await h.sync(connectorId, 'FULL');
+    expect(run.error).toBeNull();
+    expect(run.status).toBe('SUCCEEDED');
+    const d = await h.diff(connectorId);
+    expect(d.differences).toEqual([]);
+    expect(d.counts.inherited).toBeGreaterThan(0);
+
+    const t = h.emulator.exportTenant();
+    expect(run.stats).toMatchObject({ users: t.users.length, groups: t.groups.length, grants: d.counts.grants, inheritedGrants: d.counts.inherited });
+    expect(run.stats.graphRequests).toBeGreaterThan(0);
+    expect(run.stats['graphBatchItems']).toBeGreaterThan(run.stats['graphBatchCalls'] ?? 0);
+    expect(run.stats.skippedPrincipals).toBeGreaterThan(0); // the generator always puts a device and a contact in a group
+
+    const connector = await h.tdb.db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirstOrThrow();
+    expect(connector.status).toBe('CONNECTED');
+    expect(connector.last_full_sync_at).not.toBeNull();
+    expect(connector.granted_permissions.length).toBeGreaterThan(0);
+    const streams = await h.tdb.db.selectFrom('delta_state').select('stream').where('connector_id', '=', connectorId).execute();
+    expect(streams.map((s) => s.stream).sort()).toEqual(['groups', 'servicePrincipals', 'users']);
+    const logs = await h.tdb.db.selectFrom('connector_logs').select(['level', 'message']).where('sync_run_id', '=', run.id).execute();
+    expect(logs.some((l) => l.message.startsWith('Full sync finished'))).toBe(true);
+    expect(logs.some((l) => /not users, groups or service principals/.test(l.message))).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    const statuses = events.filter((e) => e.runId === run.id).map((e) => e.status);
+    expect(statuses).toContain('RUNNING');
+    expect(statuses.at(-1)).toBe('SUCCEEDED');
+  });
+
+  it('after changes in the tenant an incremental sync makes it equal again, with far fewer Graph calls', async () => {
+    const full = await h.tdb.db.selectFrom('sync_runs').select('stats').where('connector_id', '=', connectorId).where('mode', '=', 'FULL').executeTakeFirstOrThrow();
+    const changes = h.emulator.mutate(80, 5);
+    expect(changes.some((c) => c.kind === 'userDeleted' || c.kind === 'memberRemoved')).toBe(true);
+    const run = await h.sync(connectorId, 'INCREMENTAL');
+    expect(run.error).toBeNull();
+    expect((await h.diff(connectorId)).differences).toEqual([]);
+    expect(run.stats['rowsDeleted']).toBeGreaterThan(0);
+    expect(run.stats.graphRequests).toBeLessThan(full.stats.graphRequests ?? 0);
+  });
+
+  it('an incremental sync with nothing changed deletes nothing and stays equal', async () => {
+    const run = await h.sync(connectorId, 'INCREMENTAL');
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.stats['rowsDeleted']).toBe(0);
+    expect((await h.diff(connectorId)).differences).toEqual([]);
+  });
+
+  it('a forced resync (410 from delta) falls back to a full pass by itself', async () => {
+    h.emulator.mutate(40, 6);
+    h.emulator.updateSettings({ forceResync: true });
+    const run = await h.sync(connectorId, 'INCREMENTAL');
+    expect(run.error).toBeNull();
+    const logs = await h.tdb.db.selectFrom('connector_logs').select('message').where('sync_run_id', '=', run.id).execute();
+    expect(logs.some((l) => /full resync/.test(l.message))).toBe(true);
+    expect((await h.diff(connectorId)).differences).toEqual([]);
+  });
+
+  it('expired delta tokens (syncStateNotFound) fall back too', async () => {
+    h.emulator.updateSettings({ deltaTokenTtlSeconds: 1 });
+    h.emulator.mutate(30, 7);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const run = await h.sync(connectorId, 'INCREMENTAL');
+    h.emulator.updateSettings({ deltaTokenTtlSeconds: 7 * 24 * 3600 });
+    expect(run.error).toBeNull();
+    expect((await h.diff(connectorId)).differences).toEqual([]);
+  });
+
+  it('a redelivered message for a finished run changes nothing', async () => {
+    const last = await h.tdb.db.selectFrom('sync_runs').selectAll().where('connector_id', '=', connectorId).orderBy('queued_at', 'desc').executeTakeFirstOrThrow();
+    // NATS would drop a re-publish as a duplicate; call the handler as a redelivery would.
+    const outcome = await handleSyncRequested(
+      { db: h.tdb.db, bus: h.tbus.bus, box: h.box, logger: pino({ level: 'silent' }), workerId: 'test', graph: { maxConcurrency: 4, maxRetryTimeMs: 1_000 } },
+      { v: 1, runId: last.id, connectorId, mode: last.mode },
+    );
+    expect(outcome).toEqual({ status: 'SKIPPED', reason: 'run already SUCCEEDED' });
+    const after = await h.tdb.db.selectFrom('sync_runs').selectAll().where('id', '=', last.id).executeTakeFirstOrThrow();
+    expect(after.attempt).toBe(last.attempt);
+    expect(after.finished_at).toEqual(last.finished_at);
+  });
+});
