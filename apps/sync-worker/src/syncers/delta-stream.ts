@@ -26,6 +26,11 @@ export interface DeltaStreamSpec<T extends { id: string }> {
   apply(page: DeltaPage<T>, pass: PassState): Promise<void>;
   /** Objects in the tenant (for "n / total" progress in full passes); null when unknown. */
   count?(): Promise<number | null>;
+  /**
+   * Clears this run's marks from the stream's rows. A full pass that has to start over must not
+   * count what its abandoned first attempt saw, or objects deleted in between would never be swept.
+   */
+  unmark(): Promise<void>;
 }
 
 /**
@@ -74,6 +79,7 @@ export async function runDeltaStream<T extends { id: string }>(s: RunSession, sp
     }
     await s.log('WARN', `${spec.label}: Graph asked for a full resync (${outcome.reason}); reading everything again`);
     s.logger.warn({ stream: spec.stream, reason: outcome.reason }, 'delta resync');
+    if (pass.full) await spec.unmark();
     cp = await freshPass(s, spec, true, { ...cp, pending: pass.pending.toJSON(), roots: [...pass.roots], counters: pass.counters });
     pass.full = true;
     pass.startedAt = cp.startedAt!;

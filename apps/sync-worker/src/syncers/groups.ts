@@ -2,6 +2,7 @@ import type { DeltaPage, LinkChange } from '@warden/graph-core';
 import { entitlementKey } from '@warden/schema';
 import { bool, principalKindOf, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
+import { unmarkRun } from '../writers/marks';
 import { upsertEntitlements } from '../writers/entitlements';
 import { upsertDirectGrants } from '../writers/grants';
 import { existingResourceIds, upsertResources } from '../writers/resources';
@@ -84,6 +85,7 @@ export async function syncGroups(s: RunSession): Promise<void> {
     label: 'groups',
     initialPath: `/v1.0/groups/delta?$select=${[...GROUP_SELECT, 'members', 'owners'].join(',')}`,
     count: () => countObjects(s, 'groups'),
+    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, { resourceTypes: ['GROUP'], entitlementTypes: ['GROUP'], grantPattern: 'GROUP:%' }),
     apply: (page, pass) => applyGroupsPage(s, page, pass),
   });
 }

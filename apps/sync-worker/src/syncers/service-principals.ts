@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { DeltaPage } from '@warden/graph-core';
 import type { EntitlementInput, ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
+import { unmarkRun } from '../writers/marks';
 import { upsertEntitlements } from '../writers/entitlements';
 import { upsertResources } from '../writers/resources';
 import { countObjects } from './count';
@@ -20,6 +21,7 @@ export async function syncServicePrincipals(s: RunSession): Promise<void> {
     label: 'service principals',
     initialPath: `/v1.0/servicePrincipals/delta?$select=${SERVICE_PRINCIPAL_SELECT.join(',')}`,
     count: () => countObjects(s, 'servicePrincipals'),
+    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, { resourceTypes: ['MANAGED_IDENTITY', 'ENTERPRISE_APPLICATION'], entitlementTypes: ['ENTERPRISE_APPLICATION'] }),
     apply: (page, pass) => applyPage(s, page, pass),
   });
 }

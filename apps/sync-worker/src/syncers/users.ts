@@ -1,6 +1,7 @@
 import type { DeltaPage } from '@warden/graph-core';
 import { searchText, str, type ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
+import { unmarkRun } from '../writers/marks';
 import { upsertResources } from '../writers/resources';
 import { countObjects } from './count';
 import { bump, runDeltaStream, type PassState } from './delta-stream';
@@ -50,6 +51,7 @@ export async function syncUsers(s: RunSession): Promise<void> {
     label: 'users',
     initialPath: `/v1.0/users/delta?$select=${USER_SELECT.join(',')}`,
     count: () => countObjects(s, 'users'),
+    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, { resourceTypes: ['USER'] }),
     apply: (page, pass) => applyUsersPage(s, page, pass),
   });
 }
