@@ -1,0 +1,46 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { mintToken } from '../auth/jwt';
+import { isRole, ROLES } from '../auth/roles';
+
+/**
+ * `npm run -s token -- --role SUPER_ADMIN --sub alice [--ttl 8h]` prints only the token.
+ * AUTH_JWT_SECRET comes from the environment, else from .data/dev.env (written by `npm start`).
+ */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+
+function fromDevEnv(name: string): string | undefined {
+  const file = path.join(REPO_ROOT, '.data', 'dev.env');
+  if (!existsSync(file)) return undefined;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m && m[1] === name) return m[2]!.trim();
+  }
+  return undefined;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\nusage: npm run -s token -- --role ${ROLES.join('|')} --sub <subject> [--ttl 8h]\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { role: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string', default: '8h' } } }));
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  if (!isRole(values.role)) fail(`--role must be one of ${ROLES.join(', ')}`);
+  if (!values.sub) fail('--sub is required');
+  if (!/^\d+\s*[smhdwy]$|^\d+\s*(sec|min|hour|day|week|year)s?$/i.test(values.ttl ?? '')) fail('--ttl must look like 15m, 8h or 30d');
+  const secret = process.env['AUTH_JWT_SECRET'] || fromDevEnv('AUTH_JWT_SECRET');
+  if (!secret) fail('AUTH_JWT_SECRET is not set and .data/dev.env does not exist (run npm start once, or export the variable)');
+  if (secret.length < 32) fail('AUTH_JWT_SECRET must be at least 32 characters');
+  const issuer = process.env['AUTH_JWT_ISSUER'] || fromDevEnv('AUTH_JWT_ISSUER') || 'warden';
+  process.stdout.write(`${await mintToken({ secret, issuer }, { sub: values.sub, role: values.role, ttl: values.ttl })}\n`);
+}
+
+void main();

@@ -1,0 +1,64 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Bus, Database, SecretBox } from '@warden/schema';
+import type { Caller } from './auth/roles';
+import type { GatewayEnvironment } from './environment';
+import { createLoaders, type Loaders } from './loaders';
+import type { HostAllowlist } from './security/host-allowlist';
+import type { CredentialProbe } from './modules/connectors/credential-probe';
+import { ConnectorService } from './modules/connectors/connector.service';
+import { GrantService } from './modules/grants/grant.service';
+import { ProvisioningService } from './modules/provisioning/provisioning.service';
+import { ResourceService } from './modules/resources/resource.service';
+import { SyncRunService } from './modules/sync-runs/sync-run.service';
+
+/** Process-wide dependencies, built once by startGateway. */
+export interface GatewayDeps {
+  db: Kysely<Database>;
+  bus: Bus;
+  box: SecretBox;
+  env: GatewayEnvironment;
+  logger: Logger;
+  allowlist: HostAllowlist;
+  probe: CredentialProbe;
+}
+
+/** Per request (or per subscription operation). */
+export interface GatewayContext {
+  deps: GatewayDeps;
+  caller: Caller | null;
+  requestId: string;
+  loaders: Loaders;
+  logger: Logger;
+  services: Services;
+}
+
+export interface Services {
+  connectors: ConnectorService;
+  resources: ResourceService;
+  grants: GrantService;
+  syncRuns: SyncRunService;
+  provisioning: ProvisioningService;
+}
+
+export function createServices(deps: GatewayDeps): Services {
+  return {
+    connectors: new ConnectorService(deps),
+    resources: new ResourceService(deps.db),
+    grants: new GrantService(deps.db),
+    syncRuns: new SyncRunService(deps),
+    provisioning: new ProvisioningService(deps),
+  };
+}
+
+export function createContext(deps: GatewayDeps, services: Services, caller: Caller | null, requestId: string): GatewayContext {
+  return { deps, services, caller, requestId, loaders: createLoaders(deps.db), logger: deps.logger.child({ requestId }) };
+}
+
+/**
+ * A subscription keeps one context for its whole life; each event gets fresh loaders so nested
+ * fields show the rows as they are now, not as they were at the first event.
+ */
+export function refreshLoaders(ctx: GatewayContext): void {
+  ctx.loaders = createLoaders(ctx.deps.db);
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+const DEFAULT_GRAPH_HOSTS = [
+  'graph.microsoft.com',
+  'graph.microsoft.us',
+  'dod-graph.microsoft.us',
+  'microsoftgraph.chinacloudapi.cn',
+  'login.microsoftonline.com',
+  'login.microsoftonline.us',
+  'login.chinacloudapi.cn',
+].join(',');
+
+const secretKeys = z
+  .string()
+  .min(1)
+  .refine(
+    (v) =>
+      v.split(',').every((part) => {
+        const material = part.includes(':') ? part.slice(part.indexOf(':') + 1) : part;
+        return Buffer.from(material.trim(), 'base64').length === 32;
+      }),
+    'must be id:base64-32-byte-key[,id2:key2]',
+  );
+
+const EnvironmentSchema = z.object({
+  DATABASE_URL: z.string().min(1),
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  BUS_NAMESPACE: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('warden'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WARDEN_SECRET_KEYS: secretKeys,
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  AUTH_JWT_ISSUER: z.string().min(1).default('warden'),
+  /** Comma list of hosts (`host` or `host:port`) or https origins that connectors may point at. */
+  ALLOWED_GRAPH_HOSTS: z.string().min(1).default(DEFAULT_GRAPH_HOSTS),
+  /** Where browsers reach this gateway; the admin-consent redirect goes to `${PUBLIC_URL}/oauth/callback`. */
+  PUBLIC_URL: z.url().optional(),
+  OAUTH_CLIENT_ID: z.string().min(1).optional(),
+  OAUTH_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Postgres pool size for this process. */
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  /** Limits that protect the database from expensive documents. */
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+  MAX_QUERY_COMPLEXITY: z.coerce.number().int().min(10).default(25_000),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1_024).default(102_400),
+});
+
+export type GatewayEnvironment = z.infer<typeof EnvironmentSchema>;
+export type GatewayEnvironmentInput = z.input<typeof EnvironmentSchema>;
+
+/** Parses the gateway's variables; throws one error naming every bad variable. */
+export function parseEnvironment(source: Record<string, string | number | undefined> = process.env): GatewayEnvironment {
+  const parsed = EnvironmentSchema.safeParse(source);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new Error(`invalid gateway environment:\n  ${problems.join('\n  ')}`);
+}

@@ -1,0 +1,109 @@
+import DataLoader from 'dataloader';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '@warden/schema';
+import { CONNECTOR_PUBLIC_COLUMNS, type ConnectorPublicRow } from '../modules/connectors/connector.type';
+import { ENTITLEMENT_COLUMNS, type EntitlementListRow } from '../modules/entitlements/entitlement.type';
+import { RESOURCE_COLUMNS, type ResourceListRow } from '../modules/resources/resource.type';
+import { SYNC_RUN_COLUMNS, type SyncRunListRow } from '../modules/sync-runs/sync-run.type';
+import { isUuid } from '../pagination/cursor';
+
+/** `${connectorId}|${naturalKey}`: the tables are keyed by connector plus Graph id or entitlement key. */
+export const scoped = (connectorId: string, key: string) => `${connectorId}|${key}`;
+const split = (k: string): [string, string] => {
+  const i = k.indexOf('|');
+  return [k.slice(0, i), k.slice(i + 1)];
+};
+
+function byId<R extends { id: string }>(load: (ids: string[]) => Promise<R[]>) {
+  return new DataLoader<string, R | null>(async (ids) => {
+    const valid = ids.filter(isUuid);
+    const rows = valid.length ? await load([...new Set(valid)]) : [];
+    const map = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => map.get(id) ?? null);
+  });
+}
+
+/**
+ * One set per request, so a page of N rows resolves each relation with one SQL query however many
+ * rows point at it, and no cache outlives the request (authorization and freshness stay per request).
+ */
+export function createLoaders(db: Kysely<Database>) {
+  const connectorById = byId<ConnectorPublicRow>((ids) => db.selectFrom('connectors').select(CONNECTOR_PUBLIC_COLUMNS).where('id', 'in', ids).execute());
+  const resourceById = byId<ResourceListRow>((ids) => db.selectFrom('resources').select(RESOURCE_COLUMNS).where('id', 'in', ids).execute());
+  const entitlementById = byId<EntitlementListRow>((ids) => db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where('id', 'in', ids).execute());
+  const syncRunById = byId<SyncRunListRow>((ids) => db.selectFrom('sync_runs').select(SYNC_RUN_COLUMNS).where('id', 'in', ids).execute());
+
+  const resourceByExternalId = new DataLoader<string, ResourceListRow | null>(async (keys) => {
+    const pairs = [...new Set(keys)].map(split);
+    const rows = await db
+      .selectFrom('resources as r')
+      .innerJoin(
+        sql<{ c: string; e: string }>`unnest(${sql.val(pairs.map((p) => p[0]))}::uuid[], ${sql.val(pairs.map((p) => p[1]))}::text[])`.as('k(c, e)'),
+        (j) => j.onRef('r.connector_id', '=', sql.ref('k.c')).onRef('r.external_id', '=', sql.ref('k.e')),
+      )
+      .select(RESOURCE_COLUMNS.map((c) => `r.${c}` as const))
+      .execute();
+    const map = new Map(rows.map((r) => [scoped(r.connector_id, r.external_id), r]));
+    return keys.map((k) => map.get(k) ?? null);
+  });
+
+  const entitlementByKey = new DataLoader<string, EntitlementListRow | null>(async (keys) => {
+    const pairs = [...new Set(keys)].map(split);
+    const rows = await db
+      .selectFrom('entitlements as e')
+      .innerJoin(
+        sql<{ c: string; k: string }>`unnest(${sql.val(pairs.map((p) => p[0]))}::uuid[], ${sql.val(pairs.map((p) => p[1]))}::text[])`.as('x(c, k)'),
+        (j) => j.onRef('e.connector_id', '=', sql.ref('x.c')).onRef('e.key', '=', sql.ref('x.k')),
+      )
+      .select(ENTITLEMENT_COLUMNS.map((c) => `e.${c}` as const))
+      .execute();
+    const map = new Map(rows.map((r) => [scoped(r.connector_id, r.key), r]));
+    return keys.map((k) => map.get(k) ?? null);
+  });
+
+  /** A resource's entitlements, keyed by `${connectorId}|${resourceExternalId}`. */
+  const entitlementsByResource = new DataLoader<string, EntitlementListRow[]>(async (keys) => {
+    const pairs = [...new Set(keys)].map(split);
+    const rows = await db
+      .selectFrom('entitlements as e')
+      .innerJoin(
+        sql<{ c: string; r: string }>`unnest(${sql.val(pairs.map((p) => p[0]))}::uuid[], ${sql.val(pairs.map((p) => p[1]))}::text[])`.as('x(c, r)'),
+        (j) => j.onRef('e.connector_id', '=', sql.ref('x.c')).onRef('e.resource_external_id', '=', sql.ref('x.r')),
+      )
+      .select(ENTITLEMENT_COLUMNS.map((c) => `e.${c}` as const))
+      .orderBy('e.key')
+      .execute();
+    const map = new Map<string, EntitlementListRow[]>();
+    for (const r of rows) {
+      const k = scoped(r.connector_id, r.resource_external_id);
+      const list = map.get(k) ?? [];
+      list.push(r);
+      map.set(k, list);
+    }
+    return keys.map((k) => map.get(k) ?? []);
+  });
+
+  const lastSyncRunByConnector = new DataLoader<string, SyncRunListRow | null>(async (connectorIds) => {
+    const ids = [...new Set(connectorIds)].filter(isUuid);
+    const rows = ids.length
+      ? await db
+          .selectFrom('sync_runs')
+          .select(SYNC_RUN_COLUMNS)
+          .distinctOn('connector_id')
+          .where('connector_id', 'in', ids)
+          .orderBy('connector_id')
+          .orderBy('queued_at', 'desc')
+          .orderBy('id', 'desc')
+          .execute()
+      : [];
+    const map = new Map(rows.map((r) => [r.connector_id, r]));
+    return connectorIds.map((id) => map.get(id) ?? null);
+  });
+
+  return {
+    connectorById, resourceById, entitlementById, syncRunById, resourceByExternalId, entitlementByKey, entitlementsByResource,
+    lastSyncRunByConnector,
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,63 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { requireReader } from '../../auth/authorize';
+import type { GatewayContext } from '../../context';
+import { PageArgs } from '../shared/args';
+import { ConnectorLogConnection, SyncRun, SyncRunConnection, toSyncRun } from '../sync-runs/sync-run.type';
+import { CreateConnectorInput, UpdateConnectorInput } from './connector.input';
+import { AdminConsentStart, Connector, ConnectorConnection, toConnector } from './connector.type';
+
+@Resolver(() => Connector)
+export class ConnectorResolver {
+  @Query(() => ConnectorConnection)
+  async connectors(@Args(() => PageArgs) { first, after }: PageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof ConnectorConnection>> {
+    requireReader(ctx.caller);
+    return new ConnectorConnection(await ctx.services.connectors.list(first, after));
+  }
+
+  @Query(() => Connector, { nullable: true })
+  async connector(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Connector | null> {
+    requireReader(ctx.caller);
+    const row = await ctx.loaders.connectorById.load(id);
+    return row ? toConnector(row) : null;
+  }
+
+  @FieldResolver(() => SyncRun, { nullable: true })
+  async lastSyncRun(@Root() c: Connector, @Ctx() ctx: GatewayContext): Promise<SyncRun | null> {
+    const row = await ctx.loaders.lastSyncRunByConnector.load(c.id);
+    return row ? toSyncRun(row) : null;
+  }
+
+  @FieldResolver(() => SyncRunConnection)
+  async syncRuns(@Root() c: Connector, @Args(() => PageArgs) { first, after }: PageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof SyncRunConnection>> {
+    return new SyncRunConnection(await ctx.services.syncRuns.listForConnector(c.id, first, after));
+  }
+
+  @FieldResolver(() => ConnectorLogConnection, { description: 'What the connector did, newest first: syncs started and finished, counts, warnings, skipped types.' })
+  async logs(@Root() c: Connector, @Args(() => PageArgs) { first, after }: PageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof ConnectorLogConnection>> {
+    return new ConnectorLogConnection(await ctx.services.syncRuns.logs(c.id, first, after));
+  }
+
+  @Mutation(() => Connector)
+  async createConnector(@Arg('input', () => CreateConnectorInput) input: CreateConnectorInput, @Ctx() ctx: GatewayContext): Promise<Connector> {
+    return toConnector(await ctx.services.connectors.create(ctx.caller, input));
+  }
+
+  @Mutation(() => Connector)
+  async updateConnector(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateConnectorInput) input: UpdateConnectorInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Connector> {
+    return toConnector(await ctx.services.connectors.update(ctx.caller, id, input));
+  }
+
+  @Mutation(() => Boolean)
+  deleteConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+    return ctx.services.connectors.delete(ctx.caller, id);
+  }
+
+  @Mutation(() => AdminConsentStart)
+  beginAdminConsent(@Arg('connectorId', () => ID) connectorId: string, @Ctx() ctx: GatewayContext): Promise<AdminConsentStart> {
+    return ctx.services.connectors.beginAdminConsent(ctx.caller, connectorId);
+  }
+}

@@ -1,0 +1,29 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { requireReader } from '../../auth/authorize';
+import type { GatewayContext } from '../../context';
+import { GrantConnection } from '../grants/grant.type';
+import { placeholderResource, Resource, toResource } from '../resources/resource.type';
+import { GrantPageArgs } from '../shared/args';
+import { Entitlement, toEntitlement } from './entitlement.type';
+
+@Resolver(() => Entitlement)
+export class EntitlementResolver {
+  @Query(() => Entitlement, { nullable: true })
+  async entitlement(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Entitlement | null> {
+    requireReader(ctx.caller);
+    const row = await ctx.loaders.entitlementById.load(id);
+    return row ? toEntitlement(row) : null;
+  }
+
+  @FieldResolver(() => Resource)
+  async resource(@Root() e: Entitlement, @Ctx() ctx: GatewayContext): Promise<Resource> {
+    const row = await ctx.loaders.resourceByExternalId.load(`${e.connectorId}|${e.resourceExternalId}`);
+    return row ? toResource(row) : placeholderResource(e.connectorId, e.resourceExternalId, e.resourceType);
+  }
+
+  @FieldResolver(() => GrantConnection, { description: 'Who holds it.' })
+  async grants(@Root() e: Entitlement, @Args(() => GrantPageArgs) a: GrantPageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof GrantConnection>> {
+    const page = await ctx.services.grants.list({ connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false }, a.first, a.after);
+    return new GrantConnection(page);
+  }
+}

@@ -1,0 +1,45 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import type { EntitlementRow, ResourceType } from '@warden/schema';
+import { JSONScalar } from '../shared/scalars';
+
+@ObjectType()
+export class Entitlement {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { description: 'member | owner for groups; owner | assigned | the app role\'s value for enterprise apps; assigned | eligible for directory roles.' })
+  slug!: string;
+
+  @Field(() => String)
+  displayName!: string;
+
+  @Field(() => Boolean, { description: 'Whether provisioning can grant and revoke it.' })
+  grantable!: boolean;
+
+  @Field(() => String, { description: 'Stable natural key: <RESOURCE_TYPE>:<graph id>:<slug>.' })
+  key!: string;
+
+  @Field(() => JSONScalar, { description: 'What provisioning needs to know: allowedMemberTypes, unifiedGroup, roleAssignable.' })
+  metadata!: Record<string, unknown>;
+
+  connectorId!: string;
+  resourceExternalId!: string;
+  resourceType!: ResourceType;
+}
+
+export type EntitlementListRow = Pick<EntitlementRow, 'id' | 'connector_id' | 'key' | 'resource_external_id' | 'resource_type' | 'slug' | 'display_name' | 'grantable' | 'metadata'>;
+export const ENTITLEMENT_COLUMNS = ['id', 'connector_id', 'key', 'resource_external_id', 'resource_type', 'slug', 'display_name', 'grantable', 'metadata'] as const;
+
+export function toEntitlement(row: EntitlementListRow): Entitlement {
+  return {
+    id: row.id,
+    connectorId: row.connector_id,
+    key: row.key,
+    resourceExternalId: row.resource_external_id,
+    resourceType: row.resource_type,
+    slug: row.slug,
+    displayName: row.display_name,
+    grantable: row.grantable,
+    metadata: row.metadata,
+  };
+}

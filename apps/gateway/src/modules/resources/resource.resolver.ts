@@ -1,0 +1,62 @@
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { ResourceType } from '@warden/schema';
+import { requireReader } from '../../auth/authorize';
+import type { GatewayContext } from '../../context';
+import { NotFoundError } from '../../errors';
+import { Connector, toConnector } from '../connectors/connector.type';
+import { Entitlement, toEntitlement } from '../entitlements/entitlement.type';
+import { GrantConnection } from '../grants/grant.type';
+import { GrantPageArgs, PageArgs } from '../shared/args';
+import { ResourceTypeEnum } from '../shared/enums';
+import { Resource, ResourceConnection, toResource } from './resource.type';
+
+@ArgsType()
+class ResourcesArgs extends PageArgs {
+  @Field(() => ID)
+  connectorId!: string;
+
+  @Field(() => ResourceTypeEnum, { nullable: true })
+  type?: ResourceType | null;
+
+  @Field(() => String, { nullable: true, description: 'Matches display name, user principal name and mail (case-insensitive substring).' })
+  search?: string | null;
+}
+
+@Resolver(() => Resource)
+export class ResourceResolver {
+  @Query(() => ResourceConnection)
+  async resources(@Args(() => ResourcesArgs) a: ResourcesArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof ResourceConnection>> {
+    requireReader(ctx.caller);
+    return new ResourceConnection(await ctx.services.resources.list({ connectorId: a.connectorId, type: a.type, search: a.search }, a.first, a.after));
+  }
+
+  @Query(() => Resource, { nullable: true })
+  async resource(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Resource | null> {
+    requireReader(ctx.caller);
+    const row = await ctx.loaders.resourceById.load(id);
+    return row ? toResource(row) : null;
+  }
+
+  @FieldResolver(() => Connector)
+  async connector(@Root() r: Resource, @Ctx() ctx: GatewayContext): Promise<Connector> {
+    const row = await ctx.loaders.connectorById.load(r.connectorId);
+    if (!row) throw new NotFoundError('the connector was deleted');
+    return toConnector(row);
+  }
+
+  @FieldResolver(() => [Entitlement], { description: 'Entitlements this resource offers (e.g. a group\'s member and owner).' })
+  async entitlements(@Root() r: Resource, @Ctx() ctx: GatewayContext): Promise<Entitlement[]> {
+    const rows = await ctx.loaders.entitlementsByResource.load(`${r.connectorId}|${r.externalId}`);
+    return rows.map(toEntitlement);
+  }
+
+  @FieldResolver(() => GrantConnection, { description: 'What this resource holds as a principal.' })
+  async grants(@Root() r: Resource, @Args(() => GrantPageArgs) a: GrantPageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof GrantConnection>> {
+    const page = await ctx.services.grants.list(
+      { connectorId: r.connectorId, principalExternalId: r.externalId, includeInherited: a.includeInherited !== false },
+      a.first,
+      a.after,
+    );
+    return new GrantConnection(page);
+  }
+}

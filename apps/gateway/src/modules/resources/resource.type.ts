@@ -1,0 +1,53 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import type { ResourceRow, ResourceType } from '@warden/schema';
+import { connectionTypes } from '../../pagination/connection-types';
+import { ResourceTypeEnum } from '../shared/enums';
+import { JSONScalar } from '../shared/scalars';
+
+@ObjectType()
+export class Resource {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ResourceTypeEnum)
+  type!: ResourceType;
+
+  @Field(() => String, { description: 'The object\'s id in Microsoft Graph.' })
+  externalId!: string;
+
+  @Field(() => String)
+  displayName!: string;
+
+  @Field(() => JSONScalar, { description: 'Type-specific attributes as synced (for users: userPrincipalName, mail, accountEnabled, userType, ...).' })
+  profile!: Record<string, unknown>;
+
+  /** Not a GraphQL field: field resolvers follow it to the connector. */
+  connectorId!: string;
+}
+
+export type ResourceListRow = Pick<ResourceRow, 'id' | 'connector_id' | 'type' | 'external_id' | 'display_name' | 'profile'>;
+export const RESOURCE_COLUMNS = ['id', 'connector_id', 'type', 'external_id', 'display_name', 'profile'] as const;
+
+export function toResource(row: ResourceListRow): Resource {
+  return {
+    id: row.id,
+    connectorId: row.connector_id,
+    type: row.type,
+    externalId: row.external_id,
+    displayName: row.display_name,
+    profile: row.profile,
+  };
+}
+
+const SP_TYPE: ResourceType = 'ENTERPRISE_APPLICATION';
+
+/**
+ * A grant can name a principal the sync has not stored (yet): the page still renders, with the Graph
+ * id as name, instead of failing the whole query on a non-null field.
+ */
+export function placeholderResource(connectorId: string, externalId: string, kind: 'USER' | 'GROUP' | 'SERVICE_PRINCIPAL' | ResourceType): Resource {
+  const type: ResourceType = kind === 'SERVICE_PRINCIPAL' ? SP_TYPE : kind;
+  return { id: `unsynced:${connectorId}:${externalId}`, connectorId, type, externalId, displayName: externalId, profile: {} };
+}
+
+export const { EdgeType: ResourceEdge, ConnectionType: ResourceConnection } = connectionTypes(Resource, 'Resource');

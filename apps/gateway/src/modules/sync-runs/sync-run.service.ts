@@ -1,0 +1,73 @@
+import { sql } from 'kysely';
+import { appendAudit, type SyncMode, type SyncRunRow } from '@warden/schema';
+import type { Caller } from '../../auth/roles';
+import type { GatewayDeps } from '../../context';
+import { BadUserInputError } from '../../errors';
+import { decodeCursor, isUuid, pageSize } from '../../pagination/cursor';
+import { isTimestampKey, timestampKey } from '../../pagination/keyset';
+import { toPage, type PageResult } from '../../pagination/page';
+import { SYNC_RUN_COLUMNS, toLogEntry, toSyncRun, type ConnectorLogEntry, type SyncRun } from './sync-run.type';
+
+export class SyncRunService {
+  constructor(private readonly deps: GatewayDeps) {}
+
+  /** Newest first: (queued_at, id) descending. */
+  async listForConnector(connectorId: string, first: number | null | undefined, after: string | null | undefined): Promise<PageResult<SyncRun>> {
+    const limit = pageSize(first);
+    const cursor = decodeCursor(after, ['string', 'string']);
+    if (cursor && (!isTimestampKey(cursor[0] as string) || !isUuid(cursor[1] as string))) throw new BadUserInputError('`after` is not a cursor returned by this API');
+    const db = this.deps.db;
+    let q = db.selectFrom('sync_runs').select([...SYNC_RUN_COLUMNS, timestampKey('queued_at').as('queued_key')]).where('connector_id', '=', connectorId);
+    if (cursor) q = q.where(sql<boolean>`(queued_at, id) < (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
+    const rows = await q.orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+    return toPage(rows, limit, (r) => [r.queued_key, r.id], toSyncRun, async () => {
+      const r = await db.selectFrom('sync_runs').where('connector_id', '=', connectorId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return Number(r.n);
+    });
+  }
+
+  /** Newest first by id. */
+  async logs(connectorId: string, first: number | null | undefined, after: string | null | undefined): Promise<PageResult<ConnectorLogEntry>> {
+    const limit = pageSize(first);
+    const cursor = decodeCursor(after, ['number']);
+    const db = this.deps.db;
+    let q = db.selectFrom('connector_logs').select(['id', 'at', 'level', 'message', 'sync_run_id']).where('connector_id', '=', connectorId);
+    if (cursor) q = q.where('id', '<', String(cursor[0]));
+    const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+    return toPage(rows, limit, (r) => [Number(r.id)], toLogEntry, async () => {
+      const r = await db.selectFrom('connector_logs').where('connector_id', '=', connectorId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return Number(r.n);
+    });
+  }
+
+  /**
+   * Inserts a QUEUED run, or returns the queued/running one (the partial unique index
+   * sync_runs_one_active_idx settles races between gateway replicas), and publishes SyncRequested.
+   */
+  async trigger(who: Caller, connectorId: string, mode: SyncMode): Promise<SyncRunRow> {
+    const { db, bus } = this.deps;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const created = await db.transaction().execute(async (trx) => {
+        const ins = await sql<SyncRunRow>`
+          INSERT INTO sync_runs (connector_id, mode, requested_by) VALUES (${connectorId}::uuid, ${mode}, ${who.sub})
+          ON CONFLICT (connector_id) WHERE status IN ('QUEUED', 'RUNNING') DO NOTHING
+          RETURNING *`.execute(trx);
+        const run = ins.rows[0];
+        if (run) await appendAudit(trx, { actor: who.sub, action: 'sync.requested', connectorId, details: { runId: run.id, mode } });
+        return run;
+      });
+      if (created) {
+        await bus.publishSyncRequested({ v: 1, runId: created.id, connectorId, mode });
+        bus.publishSyncRunUpdated({ v: 1, runId: created.id, connectorId, status: 'QUEUED', progress: null, at: new Date().toISOString() });
+        return created;
+      }
+      const active = await db.selectFrom('sync_runs').selectAll().where('connector_id', '=', connectorId).where('status', 'in', ['QUEUED', 'RUNNING']).executeTakeFirst();
+      if (active) {
+        // Re-publishing a queued run is harmless (JetStream de-duplicates by run id) and recovers a publish lost in a crash.
+        if (active.status === 'QUEUED') await bus.publishSyncRequested({ v: 1, runId: active.id, connectorId, mode: active.mode });
+        return active;
+      }
+    }
+    throw new Error('could not queue or find an active sync run');
+  }
+}

@@ -1,0 +1,29 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per gateway instance, so tests starting several gateways never collide. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'warden_gateway_' });
+  const httpDuration = new Histogram({
+    name: 'warden_gateway_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const operations = new Counter({
+    name: 'warden_gateway_graphql_operations_total',
+    help: 'GraphQL operations by type, name and outcome',
+    labelNames: ['type', 'name', 'outcome'] as const,
+    registers: [registry],
+  });
+  const subscriptions = new Counter({
+    name: 'warden_gateway_subscriptions_total',
+    help: 'graphql-ws subscriptions started',
+    labelNames: ['field'] as const,
+    registers: [registry],
+  });
+  return { registry, httpDuration, operations, subscriptions };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

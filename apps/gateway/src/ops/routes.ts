@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { NextFunction, Request, Response, Router } from 'express';
+import type { Logger } from 'pino';
+import type { Bus, Database } from '@warden/schema';
+import type { Metrics } from './metrics';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    requestId?: string;
+  }
+}
+
+/** Request id (honouring a sane incoming x-request-id), one pino line per request, duration metric. */
+export function requestLog(logger: Logger, metrics: Metrics) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const incoming = req.header('x-request-id');
+    const id = incoming && /^[A-Za-z0-9._-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+    req.requestId = id;
+    res.setHeader('x-request-id', id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = req.path === '/graphql' || req.path.startsWith('/oauth') || ['/healthz', '/readyz', '/metrics'].includes(req.path) ? req.path : 'other';
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
+      logger.info({ requestId: id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+    });
+    next();
+  };
+}
+
+export function opsRoutes(router: Router, deps: { db: Kysely<Database>; bus: Bus; metrics: Metrics }): void {
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    try {
+      await sql`SELECT 1`.execute(deps.db);
+      checks['postgres'] = 'ok';
+    } catch {
+      checks['postgres'] = 'unreachable';
+    }
+    checks['nats'] = deps.bus.isConnected() ? 'ok' : 'disconnected';
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', deps.metrics.registry.contentType);
+    res.send(await deps.metrics.registry.metrics());
+  });
+}

@@ -1,0 +1,34 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { separateOperations, type GraphQLSchema } from 'graphql';
+import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
+import { BadUserInputError } from '../errors';
+import { DEFAULT_PAGE_SIZE } from '../pagination/cursor';
+
+/** A connection field costs its page size times what each node costs, so `first` drives the price. */
+const connectionEstimator: ComplexityEstimator = ({ args, childComplexity, field }) => {
+  const typeName = String(field.type).replace(/[![\]]/g, '');
+  if (!typeName.endsWith('Connection')) return undefined;
+  const first = typeof args['first'] === 'number' ? args['first'] : DEFAULT_PAGE_SIZE;
+  return 1 + Math.max(first, 1) * Math.max(childComplexity, 1) / 10;
+};
+
+export function complexityOf(schema: GraphQLSchema, query: Parameters<typeof getComplexity>[0]['query'], variables: Record<string, unknown>): number {
+  return getComplexity({ schema, query, variables, estimators: [connectionEstimator, simpleEstimator({ defaultComplexity: 1 })] });
+}
+
+/** Apollo plugin: refuses an operation whose estimated cost exceeds `max` before anything runs. */
+export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, operationName }) {
+          const ops = separateOperations(document);
+          const doc = operationName ? ops[operationName] : Object.values(ops)[0];
+          if (!doc) return;
+          const cost = complexityOf(schema, doc, request.variables ?? {});
+          if (cost > max) throw new BadUserInputError(`the query is too expensive (estimated cost ${Math.round(cost)}, at most ${max}); ask for fewer rows or fields`);
+        },
+      };
+    },
+  };
+}

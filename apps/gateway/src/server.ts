@@ -1,0 +1,156 @@
+import 'reflect-metadata';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { Bus, SecretBox, createDb, migrateToLatest, type Database } from '@warden/schema';
+import { authenticate } from './auth/jwt';
+import { createContext, createServices, type GatewayContext, type GatewayDeps } from './context';
+import { parseEnvironment, type GatewayEnvironment, type GatewayEnvironmentInput } from './environment';
+import { formatError } from './errors-format';
+import { WardenError } from './errors';
+import { createLogger } from './logger';
+import { TokenEndpointProbe, type CredentialProbe } from './modules/connectors/credential-probe';
+import { createMetrics } from './ops/metrics';
+import { opsRoutes, requestLog } from './ops/routes';
+import { buildSchema } from './schema';
+import { complexityLimit } from './security/complexity';
+import { depthLimit } from './security/depth-limit';
+import { HostAllowlist } from './security/host-allowlist';
+import { attachSubscriptions } from './subscriptions/server';
+import { oauthCallbackRoute } from './modules/connectors/oauth-callback.route';
+
+export interface RunningGateway {
+  /** http://host:port/graphql (the same URL serves graphql-ws subscriptions). */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Optional replacements for tests and benchmarks (e.g. a Kysely instance that counts queries). */
+export interface GatewayOverrides {
+  db?: Kysely<Database>;
+  bus?: Bus;
+  logger?: Logger;
+  probe?: CredentialProbe;
+}
+
+export async function startGateway(input: GatewayEnvironment | GatewayEnvironmentInput | Record<string, string | undefined>, overrides: GatewayOverrides = {}): Promise<RunningGateway> {
+  const env = parseEnvironment(input as Record<string, string | undefined>);
+  const logger = overrides.logger ?? createLogger(env.LOG_LEVEL);
+  const db = overrides.db ?? createDb({ connectionString: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'warden-gateway' });
+  const ownsDb = !overrides.db;
+  await migrateToLatest(db);
+  const bus = overrides.bus ?? (await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, name: 'warden-gateway' }));
+  const ownsBus = !overrides.bus;
+
+  const deps: GatewayDeps = {
+    db, bus, env, logger,
+    box: SecretBox.fromConfig(env.WARDEN_SECRET_KEYS),
+    allowlist: new HostAllowlist(env.ALLOWED_GRAPH_HOSTS),
+    probe: overrides.probe ?? new TokenEndpointProbe(),
+  };
+  const services = createServices(deps);
+  const metrics = createMetrics();
+  const schema = buildSchema();
+  const requestIds = new AsyncLocalStorage<string>();
+  const jwt = { secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER };
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer: Server = createServer(app);
+
+  const operationMetrics: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ operation, operationName, errors, response }) {
+          const failed = (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
+          metrics.operations.inc({ type: operation?.operation ?? 'unknown', name: operationName ?? 'anonymous', outcome: failed ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+
+  const apollo = new ApolloServer<GatewayContext>({
+    schema,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    validationRules: [depthLimit(env.MAX_QUERY_DEPTH)],
+    formatError: formatError(logger, () => requestIds.getStore()),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), complexityLimit(schema, env.MAX_QUERY_COMPLEXITY), operationMetrics],
+  });
+  await apollo.start();
+
+  app.use(requestLog(logger, metrics));
+  app.use((req, _res, next) => requestIds.run(req.requestId ?? randomUUID(), next));
+  const router = express.Router();
+  opsRoutes(router, { db, bus, metrics });
+  router.get('/oauth/callback', oauthCallbackRoute(services.connectors, logger));
+  app.use(router);
+  app.use(
+    '/graphql',
+    express.json({ limit: env.MAX_BODY_BYTES }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        let caller;
+        try {
+          caller = await authenticate(jwt, req.header('authorization'));
+        } catch (err) {
+          // A bad token fails the whole request with 401; a missing one lets resolvers decide.
+          if (err instanceof WardenError) throw new WardenError('UNAUTHENTICATED', err.message, 401);
+          throw err;
+        }
+        return createContext(deps, services, caller, req.requestId ?? randomUUID());
+      },
+    }),
+  );
+  app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (res.headersSent) return next(err);
+    const e = err as { type?: string; status?: number };
+    if (e?.type === 'entity.too.large') {
+      res.status(413).json({ errors: [{ message: `request body exceeds ${env.MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] });
+      return;
+    }
+    if (e?.status === 400) {
+      res.status(400).json({ errors: [{ message: 'the request body is not valid JSON', extensions: { code: 'BAD_USER_INPUT' } }] });
+      return;
+    }
+    logger.error({ requestId: req.requestId, err: err instanceof Error ? err.message : String(err) }, 'unhandled HTTP error');
+    res.status(500).json({ errors: [{ message: `internal server error (request id ${req.requestId ?? ''})`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+  });
+
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: env.MAX_BODY_BYTES });
+  const subscriptions = attachSubscriptions({ wss, schema, deps, services, jwt, metrics, maxDepth: env.MAX_QUERY_DEPTH });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(env.PORT, env.HOST, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
+  const url = `http://${host}:${port}/graphql`;
+  logger.info({ url }, 'gateway listening');
+
+  let closed = false;
+  return {
+    url,
+    port,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await subscriptions.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await apollo.stop();
+      if (ownsBus) await bus.close();
+      if (ownsDb) await db.destroy();
+    },
+  };
+}
