@@ -22,15 +22,25 @@ export interface Principal {
 export async function recomputeInheritedMemberships(trx: Transaction<Database>, connectorId: string, roots: Principal[]): Promise<void> {
   const affected = new Map<string, PrincipalKind>();
   for (const r of roots) affected.set(r.id, r.kind);
-  const groupRoots = roots.filter((r) => r.kind === 'GROUP').map((r) => memberKey(r.id));
-  if (groupRoots.length > 0) {
-    const nested = await trx
-      .selectFrom('grants')
-      .select(['principal_external_id', 'principal_kind'])
-      .where('connector_id', '=', connectorId)
-      .where('entitlement_key', 'in', groupRoots)
-      .execute();
-    for (const n of nested) if (!affected.has(n.principal_external_id)) affected.set(n.principal_external_id, n.principal_kind);
+  // Everything nested (transitively, by direct rows) inside the roots that are groups.
+  let frontier = roots.filter((r) => r.kind === 'GROUP').map((r) => r.id);
+  while (frontier.length > 0) {
+    const next: string[] = [];
+    for (const chunk of chunks(frontier, 5000)) {
+      const nested = await trx
+        .selectFrom('grants')
+        .select(['principal_external_id', 'principal_kind'])
+        .where('connector_id', '=', connectorId)
+        .where('direct', '=', true)
+        .where('entitlement_key', 'in', chunk.map(memberKey))
+        .execute();
+      for (const n of nested) {
+        if (affected.has(n.principal_external_id)) continue;
+        affected.set(n.principal_external_id, n.principal_kind);
+        if (n.principal_kind === 'GROUP') next.push(n.principal_external_id);
+      }
+    }
+    frontier = next;
   }
 
   const parents = await loadParents(trx, connectorId, [...affected.keys()]);
