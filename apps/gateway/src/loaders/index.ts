@@ -14,6 +14,12 @@ const split = (k: string): [string, string] => {
   return [k.slice(0, i), k.slice(i + 1)];
 };
 
+/** `(a, b) IN (unnest(uuid[], text[]))`: one bound pair of arrays however many keys a page needs. */
+function pairsIn(a: string, b: string, pairs: [string, string][]) {
+  const valid = pairs.filter((p) => isUuid(p[0]));
+  return sql<boolean>`(${sql.ref(a)}, ${sql.ref(b)}) IN (SELECT * FROM unnest(${valid.map((p) => p[0])}::uuid[], ${valid.map((p) => p[1])}::text[]))`;
+}
+
 function byId<R extends { id: string }>(load: (ids: string[]) => Promise<R[]>) {
   return new DataLoader<string, R | null>(async (ids) => {
     const valid = ids.filter(isUuid);
@@ -35,28 +41,14 @@ export function createLoaders(db: Kysely<Database>) {
 
   const resourceByExternalId = new DataLoader<string, ResourceListRow | null>(async (keys) => {
     const pairs = [...new Set(keys)].map(split);
-    const rows = await db
-      .selectFrom('resources as r')
-      .innerJoin(
-        sql<{ c: string; e: string }>`unnest(${sql.val(pairs.map((p) => p[0]))}::uuid[], ${sql.val(pairs.map((p) => p[1]))}::text[])`.as('k(c, e)'),
-        (j) => j.onRef('r.connector_id', '=', sql.ref('k.c')).onRef('r.external_id', '=', sql.ref('k.e')),
-      )
-      .select(RESOURCE_COLUMNS.map((c) => `r.${c}` as const))
-      .execute();
+    const rows = await db.selectFrom('resources').select(RESOURCE_COLUMNS).where(pairsIn('connector_id', 'external_id', pairs)).execute();
     const map = new Map(rows.map((r) => [scoped(r.connector_id, r.external_id), r]));
     return keys.map((k) => map.get(k) ?? null);
   });
 
   const entitlementByKey = new DataLoader<string, EntitlementListRow | null>(async (keys) => {
     const pairs = [...new Set(keys)].map(split);
-    const rows = await db
-      .selectFrom('entitlements as e')
-      .innerJoin(
-        sql<{ c: string; k: string }>`unnest(${sql.val(pairs.map((p) => p[0]))}::uuid[], ${sql.val(pairs.map((p) => p[1]))}::text[])`.as('x(c, k)'),
-        (j) => j.onRef('e.connector_id', '=', sql.ref('x.c')).onRef('e.key', '=', sql.ref('x.k')),
-      )
-      .select(ENTITLEMENT_COLUMNS.map((c) => `e.${c}` as const))
-      .execute();
+    const rows = await db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where(pairsIn('connector_id', 'key', pairs)).execute();
     const map = new Map(rows.map((r) => [scoped(r.connector_id, r.key), r]));
     return keys.map((k) => map.get(k) ?? null);
   });
@@ -64,15 +56,7 @@ export function createLoaders(db: Kysely<Database>) {
   /** A resource's entitlements, keyed by `${connectorId}|${resourceExternalId}`. */
   const entitlementsByResource = new DataLoader<string, EntitlementListRow[]>(async (keys) => {
     const pairs = [...new Set(keys)].map(split);
-    const rows = await db
-      .selectFrom('entitlements as e')
-      .innerJoin(
-        sql<{ c: string; r: string }>`unnest(${sql.val(pairs.map((p) => p[0]))}::uuid[], ${sql.val(pairs.map((p) => p[1]))}::text[])`.as('x(c, r)'),
-        (j) => j.onRef('e.connector_id', '=', sql.ref('x.c')).onRef('e.resource_external_id', '=', sql.ref('x.r')),
-      )
-      .select(ENTITLEMENT_COLUMNS.map((c) => `e.${c}` as const))
-      .orderBy('e.key')
-      .execute();
+    const rows = await db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where(pairsIn('connector_id', 'resource_external_id', pairs)).orderBy('key').execute();
     const map = new Map<string, EntitlementListRow[]>();
     for (const r of rows) {
       const k = scoped(r.connector_id, r.resource_external_id);

@@ -1,0 +1,71 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import pino from 'pino';
+import { createTestBus, createTestDatabase, type TestBus, type TestDatabase } from '@warden/schema/testing';
+import { SecretBox, type Database } from '@warden/schema';
+import { mintToken } from '../../src/auth/jwt';
+import type { Role } from '../../src/auth/roles';
+import { startGateway, type GatewayOverrides, type RunningGateway } from '../../src/server';
+
+export const JWT_SECRET = randomBytes(32).toString('base64url');
+export const SECRET_KEYS = `t1:${randomBytes(32).toString('base64')}`;
+export const box = SecretBox.fromConfig(SECRET_KEYS);
+
+export interface GqlResult<T = Record<string, unknown>> {
+  status: number;
+  data?: T | null;
+  errors?: Array<{ message: string; path?: string[]; extensions?: { code?: string; [k: string]: unknown } }>;
+}
+
+export interface Harness {
+  gateway: RunningGateway;
+  db: Kysely<Database>;
+  testDb: TestDatabase;
+  testBus: TestBus;
+  token(role: Role, sub: string): Promise<string>;
+  gql<T = Record<string, unknown>>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(env: Record<string, string> = {}, overrides: Omit<GatewayOverrides, 'bus'> & { dbFactory?: (url: string) => Kysely<Database> } = {}): Promise<Harness> {
+  const testDb = await createTestDatabase('warden_gw');
+  const testBus = await createTestBus();
+  const db = overrides.dbFactory ? overrides.dbFactory(testDb.url) : undefined;
+  const gateway = await startGateway(
+    {
+      DATABASE_URL: testDb.url,
+      NATS_URL: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+      BUS_NAMESPACE: testBus.namespace,
+      WARDEN_SECRET_KEYS: SECRET_KEYS,
+      AUTH_JWT_SECRET: JWT_SECRET,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
+    { logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }), ...overrides, ...(db ? { db } : {}), bus: testBus.bus },
+  );
+  return {
+    gateway,
+    db: db ?? testDb.db,
+    testDb,
+    testBus,
+    token: (role, sub) => mintToken({ secret: JWT_SECRET, issuer: 'warden' }, { sub, role }),
+    async gql<T>(token: string | null, query: string, variables: Record<string, unknown> = {}) {
+      const r = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await r.json()) as Omit<GqlResult<T>, 'status'>;
+      return { status: r.status, ...body };
+    },
+    async close() {
+      await gateway.close();
+      if (db) await db.destroy();
+      await testBus.destroy();
+      await testDb.drop();
+    },
+  };
+}
