@@ -55,7 +55,7 @@ function expectedInherited() {
 }
 
 describe('group membership', () => {
-  it('grants and revokes a user, publishing RUNNING then SUCCEEDED and auditing request and outcome', async () => {
+  it('grants and revokes a user, publishing PENDING, RUNNING, SUCCEEDED and auditing request and outcome', async () => {
     const t = h.emulator.exportTenant();
     const g = writableGroups(t, { unified: false })[0]!;
     const user = pickUser(t, g.members);
@@ -66,7 +66,7 @@ describe('group membership', () => {
     expect(group(h.emulator.exportTenant(), g.id).members).toContain(user);
     expect(await directGrant(key, user)).toMatchObject({ principal_kind: 'USER', source: 'provisioning' });
     const statuses = events.filter((e) => e.taskId === granted.id).map((e) => e.status);
-    expect(statuses).toEqual(['RUNNING', 'SUCCEEDED']);
+    expect(statuses).toEqual(['PENDING', 'RUNNING', 'SUCCEEDED']);
     const audit = await h.tdb.db.selectFrom('audit_events').selectAll().where(detailsContain({ taskId: granted.id })).orderBy('id').execute();
     expect(audit.map((a) => [a.actor, a.action])).toEqual([
       ['alice', 'grant.requested'],

@@ -126,6 +126,8 @@ export async function requestProvisioning(
     if (!winner) throw new Error(`task with idempotency key ${idempotencyKey} vanished`);
     return repeat(bus, winner, input);
   }
+  // The PENDING event goes out before the command, so subscribers never see RUNNING first.
+  bus.publishProvisioningTaskUpdated({ v: 1, taskId: task.id, connectorId: task.connector_id, status: 'PENDING', at: new Date().toISOString() });
   await publish(bus, task);
   return task;
 }
