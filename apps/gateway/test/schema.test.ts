@@ -1,0 +1,64 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSchema as buildSdl, isEnumType, isInputObjectType, isInterfaceType, isObjectType, type GraphQLField, type GraphQLInputField } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { printGatewaySchema } from '../src/schema';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..', '..');
+const checkedIn = path.resolve(here, '..', 'schema.graphql');
+const contractPath = path.resolve(repoRoot, '..', 'shared', 'contract', 'core.graphql');
+
+describe('schema', () => {
+  it('the checked-in schema.graphql is what the code generates (run `npm run -w @warden/gateway schema`)', () => {
+    expect(printGatewaySchema()).toBe(readFileSync(checkedIn, 'utf8'));
+  });
+
+  it('contains every type, field, argument, default and enum value of the contract with the same types', () => {
+    const want = buildSdl(readFileSync(contractPath, 'utf8'));
+    const have = buildSdl(printGatewaySchema());
+    const problems: string[] = [];
+    for (const [name, t] of Object.entries(want.getTypeMap())) {
+      if (name.startsWith('__')) continue;
+      const h = have.getType(name);
+      if (!h) {
+        problems.push(`missing type ${name}`);
+        continue;
+      }
+      if (h.constructor !== t.constructor) problems.push(`${name}: different kind`);
+      if ((isObjectType(t) || isInterfaceType(t) || isInputObjectType(t)) && (isObjectType(h) || isInterfaceType(h) || isInputObjectType(h))) {
+        const hf = h.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>;
+        for (const [fname, f] of Object.entries(t.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>)) {
+          const g = hf[fname];
+          if (!g) {
+            problems.push(`missing field ${name}.${fname}`);
+            continue;
+          }
+          if (String(g.type) !== String(f.type)) problems.push(`${name}.${fname}: ${String(g.type)} vs ${String(f.type)}`);
+          if ('defaultValue' in f && JSON.stringify((g as GraphQLInputField).defaultValue) !== JSON.stringify(f.defaultValue)) problems.push(`${name}.${fname} default`);
+          for (const a of 'args' in f ? f.args : []) {
+            const ga = 'args' in g ? g.args.find((x) => x.name === a.name) : undefined;
+            if (!ga) problems.push(`missing argument ${name}.${fname}(${a.name})`);
+            else {
+              if (String(ga.type) !== String(a.type)) problems.push(`${name}.${fname}(${a.name}) type`);
+              if (JSON.stringify(ga.defaultValue) !== JSON.stringify(a.defaultValue)) problems.push(`${name}.${fname}(${a.name}) default`);
+            }
+          }
+          for (const ga of 'args' in g ? g.args : []) {
+            const inContract = 'args' in f && f.args.some((a) => a.name === ga.name);
+            if (!inContract && String(ga.type).endsWith('!') && ga.defaultValue === undefined) problems.push(`${name}.${fname}(${ga.name}) is a new required argument`);
+          }
+        }
+      }
+      if (isEnumType(t) && isEnumType(h)) for (const v of t.getValues()) if (!h.getValue(v.name)) problems.push(`missing enum value ${name}.${v.name}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('the shared check-contract tool accepts the checked-in file', () => {
+    const out = execFileSync(process.execPath, ['../shared/tools/check-contract.mjs', 'apps/gateway/schema.graphql'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(out).toMatch(/schema contains the whole core contract/);
+  });
+});
