@@ -25,9 +25,12 @@ export function formatError(logger: Logger, requestId: () => string | undefined)
     const original = unwrapResolverError(error);
     const base = { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
     if (original instanceof WardenError) return { ...base, extensions: { code: original.code } };
-    if (original instanceof GraphQLError && !original.originalError) {
+    if (original instanceof GraphQLError) {
       const code = String(original.extensions['code'] ?? formatted.extensions?.['code'] ?? '');
       if (REQUEST_CODES[code]) return { ...base, extensions: { code: REQUEST_CODES[code] } };
+    }
+    if (original instanceof GraphQLError && !original.originalError) {
+      const code = String(original.extensions['code'] ?? formatted.extensions?.['code'] ?? '');
       // graphql-js' own errors: before execution they are the caller's document; during it, ours.
       if (!code && !formatted.path) return { ...base, extensions: { code: 'BAD_USER_INPUT' } };
     }

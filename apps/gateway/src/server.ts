@@ -27,6 +27,8 @@ import { HostAllowlist } from './security/host-allowlist';
 import { attachSubscriptions } from './subscriptions/server';
 import { oauthCallbackRoute } from './modules/connectors/oauth-callback.route';
 
+const DOCUMENT_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+
 export interface RunningGateway {
   /** http://host:port/graphql (the same URL serves graphql-ws subscriptions). */
   url: string;
@@ -70,7 +72,12 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   const operationMetrics: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart() {
       return {
-        async willSendResponse({ operation, operationName, errors, response }) {
+        async willSendResponse({ operation, operationName, errors, response, request }) {
+          // GraphQL over HTTP: a client that accepts only application/json gets 200 for documents that
+          // fail to parse, validate or coerce (the errors are in the body); graphql-response+json keeps 4xx.
+          const accept = request.http?.headers.get('accept') ?? '';
+          const documentErrors = (errors ?? []).length > 0 && (errors ?? []).every((e) => DOCUMENT_ERROR_CODES.has(String(e.extensions['code'])));
+          if (response.http.status === 400 && documentErrors && !accept.includes('application/graphql-response+json')) response.http.status = 200;
           const failed = (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
           metrics.operations.inc({ type: operation?.operation ?? 'unknown', name: operationName ?? 'anonymous', outcome: failed ? 'error' : 'ok' });
         },
@@ -82,7 +89,9 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
-    csrfPrevention: true,
+    // Credentials travel only in the Authorization header, which a cross-site form or <img> cannot
+    // set, so Apollo's CSRF preflight requirement would only break plain GET clients.
+    csrfPrevention: false,
     validationRules: [depthLimit(env.MAX_QUERY_DEPTH)],
     formatError: formatError(logger, () => requestIds.getStore()),
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), complexityLimit(schema, env.MAX_QUERY_COMPLEXITY), operationMetrics],

@@ -1,0 +1,60 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '@warden/schema';
+import { seedTenant, type Fixture } from './support/fixture';
+import { startHarness, type Harness } from './support/harness';
+
+let h: Harness;
+let f: Fixture;
+let token: string;
+const statements: string[] = [];
+
+beforeAll(async () => {
+  h = await startHarness({}, {
+    // Kysely's log hook sees every statement the gateway sends.
+    dbFactory: (url) => new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 5 }) }),
+      log: (e) => {
+        if (e.level === 'query') statements.push(e.query.sql);
+      },
+    }),
+  });
+  f = await seedTenant(h.db, { userCount: 300 });
+  token = await h.token('VIEWER', 'vera');
+});
+afterAll(async () => h?.close());
+
+const PAGE = `query($c: ID!, $e: ID!, $first: Int) {
+  grants(connectorId: $c, entitlementId: $e, first: $first) {
+    totalCount
+    edges { node { id direct principal { displayName type } entitlement { displayName slug resource { displayName type } } via { displayName } } }
+  }
+}`;
+
+async function countFor(first: number): Promise<{ queries: number; rows: number }> {
+  statements.length = 0;
+  const r = await h.gql<{ grants: { edges: { node: { principal: { displayName: string }; entitlement: { resource: { displayName: string } } } }[] } }>(token, PAGE, { c: f.connectorId, e: f.bigGroup.memberEntitlementId, first });
+  expect(r.errors).toBeUndefined();
+  for (const e of r.data!.grants.edges) {
+    expect(e.node.principal.displayName).not.toBe('');
+    expect(e.node.entitlement.resource.displayName).toBe('All staff');
+  }
+  return { queries: statements.length, rows: r.data!.grants.edges.length };
+}
+
+describe('DataLoader batching', () => {
+  it('a page of grants with principal, entitlement and resource names costs the same number of SQL statements at 10, 100 and 250 rows', async () => {
+    const small = await countFor(10);
+    const hundred = await countFor(100);
+    const large = await countFor(250);
+    expect(small.rows).toBe(10);
+    expect(hundred.rows).toBe(100);
+    expect(large.rows).toBe(250);
+    // grants page + totalCount + connector check + entitlement by id + entitlements by key + resources by Graph id (principals and
+    // entitlement resources share one batch per tick, so the count is at most this, whatever the page size).
+    expect(hundred.queries).toBe(small.queries);
+    expect(large.queries).toBe(small.queries);
+    expect(hundred.queries).toBeLessThanOrEqual(8);
+  });
+});
