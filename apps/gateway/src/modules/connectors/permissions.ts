@@ -23,7 +23,8 @@ export const DIRECTORY_ROLE_WRITE_PERMISSION = 'RoleManagement.ReadWrite.Directo
 
 /** A ReadWrite grant covers the matching Read permission. */
 function covered(granted: Set<string>, p: string): boolean {
-  return granted.has(p) || (p.includes('.Read.') && granted.has(p.replace('.Read.', '.ReadWrite.')));
+  const readWrite = p.replace(/\.Read(\.|$)/, '.ReadWrite$1');
+  return granted.has(p) || (readWrite !== p && granted.has(readWrite));
 }
 
 export function missingPermissions(granted: readonly string[]): { forSync: string[]; forProvisioning: string[] } {
