@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { separateOperations, type GraphQLSchema } from 'graphql';
+import { GraphQLError, separateOperations, type GraphQLSchema } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { BadUserInputError } from '../errors';
 import { DEFAULT_PAGE_SIZE } from '../pagination/cursor';
@@ -25,7 +25,14 @@ export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServe
           const ops = separateOperations(document);
           const doc = operationName ? ops[operationName] : Object.values(ops)[0];
           if (!doc) return;
-          const cost = complexityOf(schema, doc, request.variables ?? {});
+          let cost: number;
+          try {
+            cost = complexityOf(schema, doc, request.variables ?? {});
+          } catch (err) {
+            // Variables that do not coerce: execution reports them as BAD_USER_INPUT right after.
+            if (err instanceof GraphQLError) return;
+            throw err;
+          }
           if (cost > max) throw new BadUserInputError(`the query is too expensive (estimated cost ${Math.round(cost)}, at most ${max}); ask for fewer rows or fields`);
         },
       };
