@@ -1,0 +1,158 @@
+import type { GraphClient } from '../client';
+import { graphErrorFrom } from '../errors';
+import type { StatsRecorder } from '../stats';
+import { estimateCost } from '../throttling/cost';
+import { backoffMs, parseRetryAfter, sleep, type ThrottleGovernor } from '../throttling/governor';
+
+export interface BatchRequest {
+  id?: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** Relative to the version root, e.g. '/groups/{id}/members?$select=id'. */
+  url: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  dependsOn?: string[];
+}
+
+export interface BatchResult {
+  id: string;
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+interface RawBatchResponse {
+  responses?: Array<{ id: string; status: number; headers?: Record<string, string>; body?: unknown }>;
+}
+
+const MAX_PER_BATCH = 20;
+const RETRY_ITEM = new Set([429, 503, 504]);
+const MAX_TOTAL_RETRY_MS = 5 * 60_000;
+
+/**
+ * Packs requests 20 per $batch and sends the packs concurrently within the governor. Each pack
+ * is charged the summed cost of its items. Items Graph throttled (each with its own Retry-After)
+ * are sent again in a new batch after the longest of those waits — SDK retry handlers never do
+ * this — together with items that failed only because a dependency was throttled (424). Outer
+ * 200 and 424 are both accepted: the item statuses are what count. Results come back in request order.
+ */
+export async function runBatch(
+  client: GraphClient,
+  governor: ThrottleGovernor,
+  recorder: StatsRecorder,
+  requests: BatchRequest[],
+  opts: { signal?: AbortSignal },
+): Promise<BatchResult[]> {
+  const results = new Array<BatchResult>(requests.length);
+  const items = requests.map((r, index) => ({ ...r, id: r.id ?? String(index), index, url: relative(r.url) }));
+  const packs: (typeof items)[] = [];
+  for (let i = 0; i < items.length; i += MAX_PER_BATCH) packs.push(items.slice(i, i + MAX_PER_BATCH));
+  await Promise.all(packs.map((p) => runPack(p)));
+  return results;
+
+  async function runPack(pack: typeof items): Promise<void> {
+    let pending = pack;
+    const started = Date.now();
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const cost = pending.reduce((s, r) => s + estimateCost(r.method, new URL(`https://x/v1.0${r.url}`)), 0);
+      const write = pending.some((r) => r.method !== 'GET');
+      const pendingIds = new Set(pending.map((r) => r.id));
+      const body = {
+        requests: pending.map((r) => ({
+          id: r.id,
+          method: r.method,
+          url: r.url,
+          ...(r.body !== undefined ? { body: r.body, headers: { 'Content-Type': 'application/json', ...r.headers } } : r.headers ? { headers: r.headers } : {}),
+          ...(r.dependsOn ? { dependsOn: r.dependsOn.filter((d) => pendingIds.has(d)) } : {}),
+        })),
+      };
+      const headers = await client.headers({ body, signal: opts.signal });
+      const permit = await governor.acquire(cost, write, opts.signal);
+      const t0 = Date.now();
+      let res: Response;
+      try {
+        res = await fetch(client.resolve('/v1.0/$batch'), {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(body),
+          signal: opts.signal,
+        });
+      } catch (err) {
+        governor.release(permit);
+        if (opts.signal?.aborted || Date.now() - started > MAX_TOTAL_RETRY_MS) throw err;
+        recorder.record('POST /$batch', { requests: 1, errors: 1, retries: 1 });
+        await sleep(backoffMs(attempt), opts.signal);
+        continue;
+      }
+      const text = await res.text();
+      const parsed = text ? (JSON.parse(text) as RawBatchResponse) : {};
+      governor.release(permit);
+      recorder.record('POST /$batch', { requests: 1, ru: cost, latencyMs: Date.now() - t0 });
+
+      if (res.status !== 200 && res.status !== 424) {
+        if (RETRY_ITEM.has(res.status) && Date.now() - started < MAX_TOTAL_RETRY_MS) {
+          const ra = parseRetryAfter(res.headers.get('retry-after')) ?? backoffMs(attempt, 1_000);
+          if (res.status === 429) {
+            recorder.record('POST /$batch', { throttled: 1 });
+            governor.throttled(ra, write);
+          } else await sleep(ra, opts.signal);
+          continue;
+        }
+        throw graphErrorFrom(res.status, parsed, res.headers.get('request-id'));
+      }
+
+      const byId = new Map((parsed.responses ?? []).map((r) => [r.id.toLowerCase(), r]));
+      const retry: typeof items = [];
+      const retryIds = new Set<string>();
+      let longest = 0;
+      let throttled = false;
+      for (const r of pending) {
+        const resp = byId.get(r.id.toLowerCase());
+        if (resp && RETRY_ITEM.has(resp.status)) {
+          retry.push(r);
+          retryIds.add(r.id);
+          const h = lower(resp.headers);
+          longest = Math.max(longest, parseRetryAfter(h['retry-after']) ?? backoffMs(attempt, 1_000));
+          if (resp.status === 429) throttled = true;
+        }
+      }
+      for (const r of pending) {
+        if (retryIds.has(r.id)) continue;
+        const resp = byId.get(r.id.toLowerCase());
+        const blocked = resp?.status === 424 && (r.dependsOn ?? []).some((d) => retryIds.has(d));
+        if (!resp || blocked) {
+          retry.push(r);
+          retryIds.add(r.id);
+          continue;
+        }
+        results[r.index] = { id: r.id, status: resp.status, headers: lower(resp.headers), body: resp.body };
+      }
+      recorder.record('POST /$batch', { throttled: throttled ? 1 : 0 });
+      if (retry.length === 0) return;
+      if (Date.now() - started + longest > MAX_TOTAL_RETRY_MS) {
+        for (const r of retry) {
+          const resp = byId.get(r.id.toLowerCase());
+          results[r.index] = { id: r.id, status: resp?.status ?? 503, headers: lower(resp?.headers), body: resp?.body };
+        }
+        return;
+      }
+      recorder.record('POST /$batch', { retries: 1 });
+      if (throttled) governor.throttled(longest, write);
+      else await sleep(longest, opts.signal);
+      pending = retry.sort((a, b) => a.index - b.index);
+    }
+  }
+}
+
+function relative(url: string): string {
+  const u = /^https?:\/\//i.test(url) ? new URL(url) : null;
+  const path = u ? `${u.pathname}${u.search}` : url;
+  const withSlash = path.startsWith('/') ? path : `/${path}`;
+  return withSlash.replace(/^\/(v1\.0|beta)(?=\/)/, '');
+}
+
+function lower(h: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) out[k.toLowerCase()] = String(v);
+  return out;
+}

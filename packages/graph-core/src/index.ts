@@ -1,0 +1,11 @@
+export { GraphClient, type GraphClientOptions, type GraphResponse, type HttpMethod, type RequestOptions } from './client';
+export type { GraphAuth } from './auth/token-provider';
+export { rolesOf } from './auth/token-provider';
+export { GraphError, GraphAuthError } from './errors';
+export type { CollectionPage } from './paging/pages';
+export type { DeltaChange, DeltaOutcome, DeltaPage, LinkChange } from './delta/round';
+export type { BatchRequest, BatchResult } from './batch/batch';
+export type { GraphStats, RouteCounters } from './stats';
+export { READ_PERMISSIONS, PROVISIONING_PERMISSIONS, DIRECTORY_ROLE_WRITE_PERMISSION, missingPermissions } from './permissions';
+export { ThrottleGovernor, parseRetryAfter } from './throttling/governor';
+export { estimateCost, routeOf } from './throttling/cost';
