@@ -1,0 +1,218 @@
+/**
+ * npm run bench:gateway -- --size M|L [--duration 10] [--connections 50]
+ *
+ * Builds the synced tenant by loading the emulator's export into a fresh database (load-export.ts;
+ * a real sync needs the sync worker, which was not runnable when this was written), starts the
+ * gateway (its own process, `apps/gateway/src/main.ts`) and PostGraphile v4 (its own process, the
+ * baseline) on that database, and drives the four dashboard queries of issue 7 through each with
+ * autocannon (50 connections). Prints a table and writes bench/results/gateway-<size>.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { startEmulator, type TenantSize } from '@warden/graph-emulator';
+import { createDb, migrateToLatest } from '@warden/schema';
+import { mintToken } from '../../apps/gateway/src/auth/jwt';
+import { loadExport } from './load-export';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { values } = parseArgs({ options: { size: { type: 'string', default: 'M' }, duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } } });
+const size = String(values.size).toUpperCase() as TenantSize;
+if (!['S', 'M', 'L'].includes(size)) throw new Error('--size must be S, M or L');
+const duration = Number(values.duration);
+const connections = Number(values.connections);
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const log = (m: string) => process.stderr.write(`bench:gateway | ${m}\n`);
+
+interface Query {
+  name: string;
+  gateway: { query: string; variables: Record<string, unknown> };
+  postgraphile: { query: string; variables: Record<string, unknown> };
+}
+
+interface Measured {
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function main(): Promise<void> {
+  const dbName = `warden_bench_gateway_${size.toLowerCase()}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${dbName}`;
+  const dbUrl = url.toString();
+  const db = createDb({ connectionString: dbUrl, max: 4 });
+  await migrateToLatest(db);
+
+  log(`generating the ${size} tenant in the emulator and loading its export…`);
+  const t0 = Date.now();
+  const emu = await startEmulator({ size, seed: 1 });
+  const tenant = emu.exportTenant();
+  await emu.close();
+  const connector = await db
+    .insertInto('connectors')
+    .values({ display_name: `Bench ${size}`, tenant_id: tenant.tenantId, auth_method: 'CLIENT_SECRET', status: 'CONNECTED', owners: ['bench'] })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  // A few more connectors, each with run history, so the connectors list is not trivial.
+  for (let i = 0; i < 9; i++) {
+    const c = await db.insertInto('connectors').values({ display_name: `Other ${i}`, auth_method: 'CLIENT_SECRET', owners: ['bench'] }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('sync_runs').values({ connector_id: c.id, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}' }).execute();
+  }
+  await db.insertInto('sync_runs').values({ connector_id: connector.id, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}' }).execute();
+  const counts = await loadExport(db, connector.id, tenant);
+  log(`loaded ${counts.resources} resources, ${counts.entitlements} entitlements, ${counts.grants} grants in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await sql.raw(readFileSync(path.join(ROOT, 'bench/gateway/postgraphile-functions.sql'), 'utf8')).execute(db);
+
+  // Parameters: the most common surname-like token among users, the largest group, the user holding most grants.
+  const term = (await sql<{ w: string }>`
+    SELECT w FROM (SELECT split_part(display_name, ' ', 2) AS w FROM resources WHERE connector_id = ${connector.id}::uuid AND type = 'USER') s
+    WHERE length(w) >= 3 GROUP BY w ORDER BY count(*) DESC LIMIT 1`.execute(db)).rows[0]!.w.toLowerCase();
+  const bigGroup = (await sql<{ id: string; n: number }>`
+    SELECT e.id, count(*)::int AS n FROM grants g JOIN entitlements e ON e.connector_id = g.connector_id AND e.key = g.entitlement_key
+    WHERE g.connector_id = ${connector.id}::uuid AND e.resource_type = 'GROUP' AND e.slug = 'member' GROUP BY e.id ORDER BY n DESC LIMIT 1`.execute(db)).rows[0]!;
+  const user = (await sql<{ id: string; n: number }>`
+    SELECT r.id, count(*)::int AS n FROM grants g JOIN resources r ON r.connector_id = g.connector_id AND r.external_id = g.principal_external_id
+    WHERE g.connector_id = ${connector.id}::uuid AND r.type = 'USER' GROUP BY r.id ORDER BY n DESC LIMIT 1`.execute(db)).rows[0]!;
+  await db.destroy();
+  log(`search term '${term}', group with ${bigGroup.n} members, user with ${user.n} grants`);
+
+  const queries: Query[] = [
+    {
+      name: 'connectors list',
+      gateway: { query: '{ connectors { totalCount edges { node { id displayName status lastSyncRun { status } } } } }', variables: {} },
+      postgraphile: { query: '{ allConnectors { totalCount nodes { id displayName status syncRunsByConnectorId(first: 1, orderBy: QUEUED_AT_DESC) { nodes { status } } } } }', variables: {} },
+    },
+    {
+      name: 'users search, page of 50',
+      gateway: { query: 'query($c: ID!, $t: String) { resources(connectorId: $c, type: USER, search: $t, first: 50) { totalCount edges { node { id displayName profile } } } }', variables: { c: connector.id, t: term } },
+      postgraphile: { query: 'query($c: UUID!, $t: String!) { searchResources(connector: $c, kind: "USER", term: $t, first: 50) { totalCount nodes { id displayName profile } } }', variables: { c: connector.id, t: term } },
+    },
+    {
+      name: 'large group grants, page of 100 with principal names',
+      gateway: { query: 'query($e: ID!) { entitlement(id: $e) { grants(first: 100) { totalCount edges { node { id direct principal { displayName type } } } } } }', variables: { e: bigGroup.id } },
+      postgraphile: { query: 'query($e: UUID!) { entitlementById(id: $e) { holders(first: 100) { totalCount nodes { id direct principal { displayName type } } } } }', variables: { e: bigGroup.id } },
+    },
+    {
+      name: "one user's grants with entitlement and resource names",
+      gateway: { query: 'query($r: ID!) { resource(id: $r) { grants(first: 100) { totalCount edges { node { id entitlement { displayName resource { displayName } } } } } } }', variables: { r: user.id } },
+      postgraphile: { query: 'query($r: UUID!) { resourceById(id: $r) { heldGrants(first: 100) { totalCount nodes { id entitlement { displayName resource { displayName } } } } } }', variables: { r: user.id } },
+    },
+  ];
+
+  const children: ChildProcess[] = [];
+  const stopAll = () => children.forEach((c) => c.kill('SIGTERM'));
+  process.on('exit', stopAll);
+  try {
+    const jwtSecret = randomBytes(32).toString('base64url');
+    const gatewayPort = 4700 + Math.floor(Math.random() * 200);
+    const pgPort = gatewayPort + 200;
+    children.push(spawnQuiet('gateway', path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'apps/gateway/src/main.ts')], {
+      DATABASE_URL: dbUrl, NATS_URL, BUS_NAMESPACE: `bench-gw-${randomBytes(3).toString('hex')}`, WARDEN_SECRET_KEYS: `b:${randomBytes(32).toString('base64')}`,
+      AUTH_JWT_SECRET: jwtSecret, PORT: String(gatewayPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DB_POOL_SIZE: '20',
+    }));
+    children.push(spawnQuiet('postgraphile', path.join(ROOT, 'node_modules/.bin/postgraphile'), [
+      '-c', dbUrl, '--schema', 'public', '--host', '127.0.0.1', '--port', String(pgPort), '--disable-default-mutations', '--disable-query-log', '--dynamic-json', '--max-pool-size', '20',
+    ], {}));
+    const token = await mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub: 'bench', role: 'VIEWER', ttl: '2h' });
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
+    const pgUrl = `http://127.0.0.1:${pgPort}/graphql`;
+    await waitForGraphql(gatewayUrl, { authorization: `Bearer ${token}` });
+    await waitForGraphql(pgUrl, {});
+
+    const rows: { query: string; gateway: Measured; postgraphile: Measured; sameRows: boolean }[] = [];
+    for (const q of queries) {
+      const a = await once(gatewayUrl, { authorization: `Bearer ${token}` }, q.gateway);
+      const b = await once(pgUrl, {}, q.postgraphile);
+      const sameRows = countRows(a) === countRows(b);
+      const gw = await measure(gatewayUrl, { authorization: `Bearer ${token}` }, q.gateway);
+      const pgr = await measure(pgUrl, {}, q.postgraphile);
+      rows.push({ query: q.name, gateway: gw, postgraphile: pgr, sameRows });
+      log(`${q.name}: gateway ${gw.reqPerSec.toFixed(0)} req/s p99 ${gw.p99Ms} ms | PostGraphile ${pgr.reqPerSec.toFixed(0)} req/s p99 ${pgr.p99Ms} ms`);
+    }
+
+    const table = [
+      `Gateway vs PostGraphile v4, size ${size} (${counts.resources} resources, ${counts.grants} grants), ${connections} connections, ${duration} s per run`,
+      '',
+      '| query | gateway req/s | p50 ms | p99 ms | PostGraphile req/s | p50 ms | p99 ms | same rows |',
+      '|---|---|---|---|---|---|---|---|',
+      ...rows.map((r) => `| ${r.query} | ${r.gateway.reqPerSec.toFixed(0)} | ${r.gateway.p50Ms} | ${r.gateway.p99Ms} | ${r.postgraphile.reqPerSec.toFixed(0)} | ${r.postgraphile.p50Ms} | ${r.postgraphile.p99Ms} | ${r.sameRows ? 'yes' : 'NO'} |`),
+    ].join('\n');
+    process.stdout.write(`${table}\n`);
+    mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+    const out = path.join(ROOT, 'bench/results', `gateway-${size}.json`);
+    writeFileSync(out, JSON.stringify({ size, at: new Date().toISOString(), connections, durationSeconds: duration, dataset: { source: 'emulator export loaded by bench/gateway/load-export.ts', ...counts, searchTerm: term, groupMembers: bigGroup.n, userGrants: user.n }, results: rows }, null, 2));
+    log(`wrote ${out}`);
+  } finally {
+    stopAll();
+  }
+}
+
+function spawnQuiet(name: string, cmd: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let tail = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-2000);
+  });
+  child.on('exit', (code) => {
+    if (code && code !== 0) log(`${name} exited with ${code}: ${tail}`);
+  });
+  return child;
+}
+
+async function waitForGraphql(url: string, headers: Record<string, string>): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    try {
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"query":"{ __typename }"}' });
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+async function once(url: string, headers: Record<string, string>, q: { query: string; variables: Record<string, unknown> }): Promise<unknown> {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(q) });
+  const body = (await r.json()) as { data?: unknown; errors?: unknown[] };
+  if (body.errors?.length || !body.data) throw new Error(`${url}: ${JSON.stringify(body).slice(0, 500)}`);
+  return body.data;
+}
+
+/** Rows in the answer's first list (edges or nodes), to check both servers return the same page. */
+function countRows(data: unknown): number {
+  const text = JSON.stringify(data);
+  const m = /"totalCount":(\d+)/.exec(text);
+  return m ? Number(m[1]) : -1;
+}
+
+async function measure(url: string, headers: Record<string, string>, q: { query: string; variables: Record<string, unknown> }): Promise<Measured> {
+  const opts = { url, connections, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(q) };
+  await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, pools, plan caches
+  const r = await autocannon({ ...opts, duration });
+  return { reqPerSec: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, requests: r.requests.total, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
