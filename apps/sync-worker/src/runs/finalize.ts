@@ -85,10 +85,16 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
       deleted.grants += await sweepGrants(trx, c, input.runId, 'DIRECTORY_ROLE:%:assigned', roles.startedAt);
       if (roles.eligibilityRead) deleted.grants += await sweepGrants(trx, c, input.runId, 'DIRECTORY_ROLE:%:eligible', roles.startedAt);
     }
-    if (input.skipAdGroups && done(groups)) deleted = addCounts(deleted, await dropOnPremisesGroups(trx, c));
+    let droppedGroups = 0;
+    if (input.skipAdGroups && done(groups)) {
+      const dropped = await dropOnPremisesGroups(trx, c);
+      droppedGroups = dropped.resources;
+      deleted = addCounts(deleted, dropped);
+    }
 
     let closure: ClosureResult | null = null;
-    if (done(groups)) closure = await recomputeClosure(trx, c, groups.full || groups.rootsOverflow ? 'all' : roots);
+    // Dropping on-premises groups (the setting was just turned on) rewires nesting anywhere: recompute all.
+    if (done(groups)) closure = await recomputeClosure(trx, c, groups.full || groups.rootsOverflow || droppedGroups > 0 ? 'all' : roots);
 
     for (const stream of DELTA_STREAMS) {
       const s = stages[stream];

@@ -92,7 +92,7 @@ export class RunSession {
 
   /** A line an administrator reads in the connector's log. */
   async log(level: LogLevel, message: string): Promise<void> {
-    this.logger[level === 'ERROR' ? 'error' : level === 'WARN' ? 'warn' : 'info']({ runId: this.runId }, message);
+    this.logger[level === 'ERROR' ? 'error' : level === 'WARN' ? 'warn' : 'info'](message);
     await appendConnectorLog(this.db, this.connectorId, level, message, this.runId);
   }
 
