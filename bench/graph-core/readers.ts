@@ -1,0 +1,106 @@
+import { ClientSecretCredential } from '@azure/identity';
+import { Client, PageIterator, type PageCollection } from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
+import { GraphClient, type BatchRequest } from '@warden/graph-core';
+import type { EmulatorApp, EmulatorConfig } from '@warden/graph-emulator';
+
+/** What one reader saw: the same workload for graph-core and the SDK baseline. */
+export interface ReadResult {
+  users: number;
+  groups: number;
+  memberships: number;
+  /** Member reads that failed for good (the SDK gives up after 3 retries). */
+  failures: number;
+  wallMs: number;
+  /** HTTP round trips as the client counted them (graph-core only; the SDK has no counter). */
+  httpRequests?: number;
+}
+
+const USER_SELECT = '/users?$select=id,displayName,userPrincipalName,mail,accountEnabled,userType,department,jobTitle&$top=999';
+const GROUP_SELECT = '/groups?$select=id,displayName,mail,mailEnabled,securityEnabled,groupTypes,onPremisesSyncEnabled&$top=999';
+const membersOf = (id: string): string => `/groups/${id}/members?$select=id&$top=999`;
+
+/**
+ * graph-core: users and groups paged, then the first member page of every group through $batch
+ * (20 GETs per round trip, all packs in flight under the governor), and the rest of any group
+ * larger than one page followed with pages(startAt).
+ */
+export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp, ruPer10s: number): Promise<ReadResult> {
+  const client = new GraphClient({
+    tenantId: config.tenantId, clientId: app.clientId, auth: { kind: 'secret', clientSecret: app.clientSecret },
+    graphBaseUrl: config.baseUrl, authorityHost: config.authorityHost, priority: 'Low', budget: { ruPer10s },
+  });
+  await client.getAccessToken();
+  const t0 = performance.now();
+  let users = 0;
+  for await (const p of client.pages<{ id: string }>(`/v1.0${USER_SELECT}`)) users += p.items.length;
+  const groupIds: string[] = [];
+  for await (const p of client.pages<{ id: string }>(`/v1.0${GROUP_SELECT}`)) groupIds.push(...p.items.map((g) => g.id));
+
+  let memberships = 0;
+  let failures = 0;
+  const requests: BatchRequest[] = groupIds.map((id) => ({ method: 'GET', url: membersOf(id) }));
+  const results = await client.batch(requests);
+  const more: string[] = [];
+  for (const r of results) {
+    if (r.status !== 200) {
+      failures++;
+      continue;
+    }
+    const body = r.body as { value?: unknown[]; '@odata.nextLink'?: string };
+    memberships += body.value?.length ?? 0;
+    if (body['@odata.nextLink']) more.push(body['@odata.nextLink']);
+  }
+  await Promise.all(more.map(async (startAt) => {
+    for await (const p of client.pages<{ id: string }>(startAt, { startAt })) memberships += p.items.length;
+  }));
+  return { users, groups: groupIds.length, memberships, failures, wallMs: performance.now() - t0, httpRequests: client.stats().total.requests };
+}
+
+/**
+ * The baseline: the SDK's default client (Client.initWithMiddleware with its default chain, so its
+ * RetryHandler: 3 retries) and PageIterator; member reads run `concurrency` groups at a time, since a
+ * strictly sequential loop would mostly measure latency, not the client.
+ */
+export async function readWithSdk(config: EmulatorConfig, app: EmulatorApp, concurrency: number): Promise<ReadResult> {
+  const credential = new ClientSecretCredential(config.tenantId, app.clientId, app.clientSecret, {
+    authorityHost: config.authorityHost, disableInstanceDiscovery: true,
+  });
+  const client = Client.initWithMiddleware({
+    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ['https://graph.microsoft.com/.default'] }),
+    baseUrl: `${config.baseUrl}/`,
+    defaultVersion: 'v1.0',
+    customHosts: new Set([new URL(config.baseUrl).hostname]),
+  });
+  await credential.getToken('https://graph.microsoft.com/.default');
+  const count = async (path: string, onItem?: (item: { id: string }) => void): Promise<number> => {
+    let n = 0;
+    const first = (await client.api(path).get()) as PageCollection;
+    await new PageIterator(client, first, (item) => {
+      n++;
+      onItem?.(item as { id: string });
+      return true;
+    }).iterate();
+    return n;
+  };
+  const t0 = performance.now();
+  const users = await count(USER_SELECT);
+  const groupIds: string[] = [];
+  await count(GROUP_SELECT, (g) => groupIds.push(g.id));
+  let memberships = 0;
+  let failures = 0;
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, async () => {
+    while (next < groupIds.length) {
+      const id = groupIds[next++]!;
+      try {
+        // Read first, then add: `x += await …` would add to a stale x.
+        const n = await count(membersOf(id));
+        memberships += n;
+      } catch {
+        failures++;
+      }
+    }
+  }));
+  return { users, groups: groupIds.length, memberships, failures, wallMs: performance.now() - t0 };
+}

@@ -1,0 +1,148 @@
+/**
+ * graph-core benchmark: read all users, all groups and every group's members from a generated tenant
+ * with graph-core, then the same with the SDK's default client + PageIterator (the baseline), in the
+ * same run. The emulator runs in its own process (its CPU is not the client's) with 50 ms latency and
+ * the L budget (8,000 RU per 10 s); each reader uses its own app, so each starts with a fresh bucket.
+ *
+ *   npm run bench:graph-core -- --size M|L [--seed 1] [--latency 50] [--baseline-concurrency 16] [--no-baseline]
+ *
+ * Prints a table and writes bench/results/graph-core-<size>.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ensureCa, type EmulatorStats } from '@warden/graph-emulator';
+import { startEmulatorProcess, type EmulatorProcess } from '../sync/emulator';
+import { readWithGraphCore, readWithSdk, type ReadResult } from './readers';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const RU_PER_10S = 8_000;
+const WRITES_PER_150S = 3_000;
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: 'M' },
+    seed: { type: 'string', default: '1' },
+    latency: { type: 'string', default: '50' },
+    'baseline-concurrency': { type: 'string', default: '16' },
+    'no-baseline': { type: 'boolean', default: false },
+  },
+});
+const size = String(values.size).toUpperCase();
+const seed = Number(values.seed);
+const latencyMs = Number(values.latency);
+const baselineConcurrency = Number(values['baseline-concurrency']);
+
+interface Row {
+  client: string;
+  wallS: number;
+  users: number;
+  groups: number;
+  memberships: number;
+  complete: boolean;
+  failures: number;
+  graphRequests: number;
+  httpRequests: number | null;
+  requestsPerS: number;
+  ru: number;
+  ruPerS: number;
+  ruShareOfBudget: number;
+  throttled429: number;
+  share429: number;
+}
+
+const { caCertPath } = await ensureCa();
+if (process.env['NODE_EXTRA_CA_CERTS'] !== caCertPath) {
+  // Node reads NODE_EXTRA_CA_CERTS only at start: run again with it set.
+  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath } });
+  child.on('exit', (code) => process.exit(code ?? 1));
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  process.stderr.write(`starting the ${size} emulator (seed ${seed})…\n`);
+  const emu = await startEmulatorProcess(size, seed);
+  try {
+    await emu.settings({ latencyMs, jitterMs: 0, faultRate: 0, throttle: { enabled: true, ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S } });
+    const truth = await emu.exportTenant();
+    const expected = {
+      users: truth.users.length,
+      groups: truth.groups.length,
+      memberships: truth.groups.reduce((s, g) => s + g.members.length, 0),
+    };
+    const app = (name: string) => {
+      const a = emu.config.apps.find((x) => x.name === name);
+      if (!a) throw new Error(`the emulator has no app ${name}`);
+      return a;
+    };
+    const rows: Row[] = [];
+    process.stderr.write(`graph-core: reading ${expected.users} users, ${expected.groups} groups, ${expected.memberships} memberships…\n`);
+    rows.push(await measure(emu, 'graph-core', expected, () => readWithGraphCore(emu.config, app('provisioning'), RU_PER_10S)));
+    if (!values['no-baseline']) {
+      process.stderr.write(`SDK baseline (${baselineConcurrency} groups at a time)…\n`);
+      rows.push(await measure(emu, `SDK default + PageIterator (x${baselineConcurrency})`, expected, () => readWithSdk(emu.config, app('readonly'), baselineConcurrency)));
+    }
+    print(rows);
+    const out = path.join(ROOT, 'bench/results', `graph-core-${size}.json`);
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({
+      size, seed, latencyMs, budget: { ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S }, baselineConcurrency,
+      expected, goals: { ruShareOfBudget: 0.85, share429: 0.02 }, results: rows, at: new Date().toISOString(),
+    }, null, 2)}\n`);
+    process.stderr.write(`wrote ${path.relative(ROOT, out)}\n`);
+  } finally {
+    await emu.close();
+  }
+}
+
+async function measure(emu: EmulatorProcess, name: string, expected: { users: number; groups: number; memberships: number }, read: () => Promise<ReadResult>): Promise<Row> {
+  await emu.resetStats();
+  const r = await read();
+  const s: EmulatorStats = await emu.stats();
+  const wallS = r.wallMs / 1000;
+  // Token requests are not Graph requests; every $batch item is (Graph throttles per item).
+  const graphRequests = s.requests;
+  return {
+    client: name,
+    wallS: round(wallS, 2),
+    users: r.users,
+    groups: r.groups,
+    memberships: r.memberships,
+    complete: r.users === expected.users && r.groups === expected.groups && r.memberships === expected.memberships && r.failures === 0,
+    failures: r.failures,
+    graphRequests,
+    httpRequests: r.httpRequests ?? null,
+    requestsPerS: round(graphRequests / wallS, 1),
+    ru: s.ruSpent,
+    ruPerS: round(s.ruSpent / wallS, 1),
+    ruShareOfBudget: round(s.ruSpent / wallS / (RU_PER_10S / 10), 3),
+    throttled429: s.throttled,
+    share429: round(graphRequests ? s.throttled / graphRequests : 0, 4),
+  };
+}
+
+function print(rows: Row[]): void {
+  const cols: Array<[string, (r: Row) => string]> = [
+    ['client', (r) => r.client],
+    ['wall s', (r) => r.wallS.toFixed(2)],
+    ['complete', (r) => (r.complete ? 'yes' : `NO (${r.failures} failed)`)],
+    ['Graph req', (r) => String(r.graphRequests)],
+    ['HTTP req', (r) => (r.httpRequests === null ? '=' : String(r.httpRequests))],
+    ['req/s', (r) => r.requestsPerS.toFixed(1)],
+    ['RU/s', (r) => r.ruPerS.toFixed(1)],
+    ['RU/s of budget', (r) => `${(r.ruShareOfBudget * 100).toFixed(1)}%`],
+    ['429s', (r) => `${r.throttled429} (${(r.share429 * 100).toFixed(2)}%)`],
+  ];
+  const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
+  const widths = cols.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => `| ${c.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(`\n${line(cells[0]!)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.slice(1).map(line).join('\n')}\n\n`);
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
