@@ -19,12 +19,14 @@ export function requestLog(logger: Logger, metrics: Metrics) {
     req.requestId = id;
     res.setHeader('x-request-id', id);
     const started = process.hrtime.bigint();
+    // Read now: a router mounted at /graphql rewrites req.url, and Apollo answers without handing it back.
+    const path = req.path;
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = req.path === '/graphql' || req.path.startsWith('/oauth') || ['/healthz', '/readyz', '/metrics'].includes(req.path) ? req.path : 'other';
+      const route = path === '/graphql' || path.startsWith('/oauth') || ['/healthz', '/readyz', '/metrics'].includes(path) ? path : 'other';
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
-      logger.info({ requestId: id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      logger.info({ requestId: id, method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
     });
     next();
   };
