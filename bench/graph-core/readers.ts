@@ -21,9 +21,10 @@ const GROUP_SELECT = '/groups?$select=id,displayName,mail,mailEnabled,securityEn
 const membersOf = (id: string): string => `/groups/${id}/members?$select=id&$top=999`;
 
 /**
- * graph-core: users and groups paged, then the first member page of every group through $batch
- * (20 GETs per round trip, all packs in flight under the governor), and the rest of any group
- * larger than one page followed with pages(startAt).
+ * graph-core: users paged while groups are paged, and each page of groups has the first member page of
+ * its groups read through $batch (20 GETs per round trip) as soon as it arrives; groups larger than one
+ * page continue with pages(startAt). Everything shares the one governor, which keeps the total under
+ * the budget — the caller just starts the work.
  */
 export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp, ruPer10s: number): Promise<ReadResult> {
   const client = new GraphClient({
@@ -33,28 +34,41 @@ export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp
   await client.getAccessToken();
   const t0 = performance.now();
   let users = 0;
-  for await (const p of client.pages<{ id: string }>(`/v1.0${USER_SELECT}`)) users += p.items.length;
-  const groupIds: string[] = [];
-  for await (const p of client.pages<{ id: string }>(`/v1.0${GROUP_SELECT}`)) groupIds.push(...p.items.map((g) => g.id));
-
+  let groups = 0;
   let memberships = 0;
   let failures = 0;
-  const requests: BatchRequest[] = groupIds.map((id) => ({ method: 'GET', url: membersOf(id) }));
-  const results = await client.batch(requests);
-  const more: string[] = [];
-  for (const r of results) {
-    if (r.status !== 200) {
-      failures++;
-      continue;
+
+  const readMembers = async (groupIds: string[]): Promise<void> => {
+    const requests: BatchRequest[] = groupIds.map((id) => ({ method: 'GET', url: membersOf(id) }));
+    const more: string[] = [];
+    for (const r of await client.batch(requests)) {
+      if (r.status !== 200) {
+        failures++;
+        continue;
+      }
+      const body = r.body as { value?: unknown[]; '@odata.nextLink'?: string };
+      memberships += body.value?.length ?? 0;
+      if (body['@odata.nextLink']) more.push(body['@odata.nextLink']);
     }
-    const body = r.body as { value?: unknown[]; '@odata.nextLink'?: string };
-    memberships += body.value?.length ?? 0;
-    if (body['@odata.nextLink']) more.push(body['@odata.nextLink']);
-  }
-  await Promise.all(more.map(async (startAt) => {
-    for await (const p of client.pages<{ id: string }>(startAt, { startAt })) memberships += p.items.length;
-  }));
-  return { users, groups: groupIds.length, memberships, failures, wallMs: performance.now() - t0, httpRequests: client.stats().total.requests };
+    await Promise.all(more.map(async (startAt) => {
+      for await (const p of client.pages<{ id: string }>(startAt, { startAt })) memberships += p.items.length;
+    }));
+  };
+  const readUsers = async (): Promise<void> => {
+    for await (const p of client.pages<{ id: string }>(`/v1.0${USER_SELECT}`)) users += p.items.length;
+  };
+  const readGroups = async (): Promise<void> => {
+    const pending: Promise<void>[] = [];
+    for await (const p of client.pages<{ id: string }>(`/v1.0${GROUP_SELECT}`)) {
+      groups += p.items.length;
+      const member = readMembers(p.items.map((g) => g.id));
+      member.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+      pending.push(member);
+    }
+    await Promise.all(pending);
+  };
+  await Promise.all([readUsers(), readGroups()]);
+  return { users, groups, memberships, failures, wallMs: performance.now() - t0, httpRequests: client.stats().total.requests };
 }
 
 /**

@@ -4,9 +4,14 @@
  * same run. The emulator runs in its own process (its CPU is not the client's) with 50 ms latency and
  * the L budget (8,000 RU per 10 s); each reader uses its own app, so each starts with a fresh bucket.
  *
- *   npm run bench:graph-core -- --size M|L [--seed 1] [--latency 50] [--baseline-concurrency 16] [--no-baseline]
+ *   npm run bench:graph-core -- --size M|L [--seed 1] [--latency 50] [--baseline-concurrency 16,64] [--no-baseline]
  *
  * Prints a table and writes bench/results/graph-core-<size>.json.
+ *
+ * Graph's bucket starts full (one budget = 8,000 RU) and refills at budget/10 per second, so a short
+ * read can spend more than `budget/10` per second. Two shares are reported: RU/s over budget/10 (the
+ * issue's figure; above 100% on short runs), and RU over what the server could admit in the wall
+ * time (one full bucket plus the refill), which is the client's efficiency at using the budget.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,14 +31,14 @@ const { values } = parseArgs({
     size: { type: 'string', default: 'M' },
     seed: { type: 'string', default: '1' },
     latency: { type: 'string', default: '50' },
-    'baseline-concurrency': { type: 'string', default: '16' },
+    'baseline-concurrency': { type: 'string', default: '16,64' },
     'no-baseline': { type: 'boolean', default: false },
   },
 });
 const size = String(values.size).toUpperCase();
 const seed = Number(values.seed);
 const latencyMs = Number(values.latency);
-const baselineConcurrency = Number(values['baseline-concurrency']);
+const baselineConcurrency = String(values['baseline-concurrency']).split(',').map(Number).filter((n) => n > 0);
 
 interface Row {
   client: string;
@@ -49,6 +54,7 @@ interface Row {
   ru: number;
   ruPerS: number;
   ruShareOfBudget: number;
+  ruShareOfAdmissible: number;
   throttled429: number;
   share429: number;
 }
@@ -82,8 +88,12 @@ async function main(): Promise<void> {
     process.stderr.write(`graph-core: reading ${expected.users} users, ${expected.groups} groups, ${expected.memberships} memberships…\n`);
     rows.push(await measure(emu, 'graph-core', expected, () => readWithGraphCore(emu.config, app('provisioning'), RU_PER_10S)));
     if (!values['no-baseline']) {
-      process.stderr.write(`SDK baseline (${baselineConcurrency} groups at a time)…\n`);
-      rows.push(await measure(emu, `SDK default + PageIterator (x${baselineConcurrency})`, expected, () => readWithSdk(emu.config, app('readonly'), baselineConcurrency)));
+      for (const [i, n] of baselineConcurrency.entries()) {
+        process.stderr.write(`SDK baseline (${n} groups at a time)…\n`);
+        // Each reader needs a fresh bucket: its own app, or a pause for the bucket to refill.
+        if (i > 0) await new Promise((r) => setTimeout(r, 10_500));
+        rows.push(await measure(emu, `SDK default + PageIterator (x${n})`, expected, () => readWithSdk(emu.config, app('readonly'), n)));
+      }
     }
     print(rows);
     const out = path.join(ROOT, 'bench/results', `graph-core-${size}.json`);
@@ -119,6 +129,7 @@ async function measure(emu: EmulatorProcess, name: string, expected: { users: nu
     ru: s.ruSpent,
     ruPerS: round(s.ruSpent / wallS, 1),
     ruShareOfBudget: round(s.ruSpent / wallS / (RU_PER_10S / 10), 3),
+    ruShareOfAdmissible: round(s.ruSpent / (RU_PER_10S + (RU_PER_10S / 10) * wallS), 3),
     throttled429: s.throttled,
     share429: round(graphRequests ? s.throttled / graphRequests : 0, 4),
   };
@@ -133,7 +144,8 @@ function print(rows: Row[]): void {
     ['HTTP req', (r) => (r.httpRequests === null ? '=' : String(r.httpRequests))],
     ['req/s', (r) => r.requestsPerS.toFixed(1)],
     ['RU/s', (r) => r.ruPerS.toFixed(1)],
-    ['RU/s of budget', (r) => `${(r.ruShareOfBudget * 100).toFixed(1)}%`],
+    ['RU/s of budget/10', (r) => `${(r.ruShareOfBudget * 100).toFixed(1)}%`],
+    ['RU of admissible', (r) => `${(r.ruShareOfAdmissible * 100).toFixed(1)}%`],
     ['429s', (r) => `${r.throttled429} (${(r.share429 * 100).toFixed(2)}%)`],
   ];
   const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
