@@ -9,7 +9,8 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../pa
 /** The emulator in its own process, so its CPU is not counted against the worker under test. */
 export interface EmulatorProcess {
   config: EmulatorConfig;
-  settings(patch: Partial<EmulatorSettings>): Promise<void>;
+  /** PUT /_emulator/settings: a partial patch (nested throttle fields too). */
+  settings(patch: Omit<Partial<EmulatorSettings>, 'throttle'> & { throttle?: Partial<EmulatorSettings['throttle']> }): Promise<void>;
   stats(): Promise<EmulatorStats>;
   exportTenant(): Promise<TenantExport>;
   close(): Promise<void>;

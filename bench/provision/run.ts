@@ -64,6 +64,11 @@ function log(msg: string): void {
   process.stderr.write(`[bench:provision] ${msg}\n`);
 }
 
+/** Timestamps come back as Date; the schema's generated-column type does not say so. */
+function ms(v: unknown): number {
+  return new Date(v as Date).getTime();
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -204,8 +209,8 @@ async function main(): Promise<void> {
     }
     const s1 = await emulator.stats();
     const tasks = await tdb.db.selectFrom('provisioning_tasks').select(['status', 'requested_at', 'completed_at']).where('requested_by', '=', 'bench').execute();
-    const end = Math.max(...tasks.map((t) => t.completed_at!.getTime()));
-    const lat = tasks.map((t) => t.completed_at!.getTime() - t.requested_at.getTime()).sort((a, b) => a - b);
+    const end = Math.max(...tasks.map((t) => ms(t.completed_at)));
+    const lat = tasks.map((t) => ms(t.completed_at) - ms(t.requested_at)).sort((a, b) => a - b);
     const wall = (end - t0) / 1000;
     const warden: PhaseResult = {
       writes: GRANTS,
