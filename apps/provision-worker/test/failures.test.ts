@@ -82,4 +82,15 @@ describe('permanent failures', () => {
     expect(done.error).toMatch(/not grantable/);
     expect(writes()).toBe(before);
   });
+
+  it("fails with Graph's own words when the revoke would remove a group's last owner", async () => {
+    const t = h.emulator.exportTenant();
+    const g = writableGroups(t).find((x) => x.owners.length === 1 && t.users.some((u) => u.id === x.owners[0]));
+    expect(g, 'the tenant has a group with a single user owner').toBeDefined();
+    const task = await h.request({ action: 'REVOKE', entitlementKey: `GROUP:${g!.id}:owner`, principal: g!.owners[0]! });
+    const done = await h.waitForTask(task.id);
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toMatch(/at least one owner/);
+    expect(group(h.emulator.exportTenant(), g!.id).owners).toEqual(g!.owners);
+  });
 });
