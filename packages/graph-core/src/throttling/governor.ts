@@ -85,16 +85,8 @@ export class ThrottleGovernor {
 
   /** Waits for a concurrency slot, the end of any scope-wide pause, and budget for `cost`. */
   async acquire(cost: number, write: boolean, signal?: AbortSignal): Promise<Permit> {
-    while (this.inFlight >= Math.floor(this.limit)) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal?.reason ?? new Error('aborted'));
-        this.waiters.push(() => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        });
-        signal?.addEventListener('abort', onAbort, { once: true });
-      });
-    }
+    signal?.throwIfAborted();
+    while (this.inFlight >= Math.floor(this.limit)) await this.waitForSlot(signal);
     this.inFlight++;
     try {
       for (;;) {
@@ -118,11 +110,37 @@ export class ThrottleGovernor {
     this.inFlight--;
     if (permit && feedback.actualRu !== undefined && feedback.actualRu > permit.cost) this.ru.take(feedback.actualRu - permit.cost);
     if (feedback.limitShare !== undefined && feedback.limitShare >= 0.9) this.ru.clampToServerUsage(feedback.limitShare);
-    this.waiters.shift()?.();
+    this.wake();
   }
 
+  /** Queue for a slot; an aborted waiter leaves the queue so its wake-up is not lost. */
+  private waitForSlot(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private wake(): void {
+    let free = Math.floor(this.limit) - this.inFlight;
+    while (free-- > 0 && this.waiters.length > 0) this.waiters.shift()!();
+  }
+
+  /** Additive increase: about one more slot per window of `limit` successes. */
   succeeded(): void {
-    if (this.limit < this.maxConcurrency) this.limit = Math.min(this.maxConcurrency, this.limit + 1 / this.limit);
+    if (this.limit < this.maxConcurrency) {
+      this.limit = Math.min(this.maxConcurrency, this.limit + 1 / this.limit);
+      this.wake();
+    }
   }
 
   /** A 429: every caller of this scope pauses, the budget is treated as spent, concurrency halves. */
