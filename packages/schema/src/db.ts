@@ -21,6 +21,7 @@ export interface DbOptions {
   /** Pool size; workers and the gateway size it to their concurrency. */
   max?: number;
   applicationName?: string;
+  onIdleError?: (err: Error) => void;
 }
 
 export function createDb(opts: DbOptions): Kysely<Database> {
@@ -29,6 +30,9 @@ export function createDb(opts: DbOptions): Kysely<Database> {
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'warden',
   });
+  // An idle connection dropped by the server (restart, failover, shutdown) is reported on the pool;
+  // without a listener Node would crash the whole service. The next query reconnects or fails loudly.
+  pool.on('error', (err) => opts.onIdleError?.(err));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
