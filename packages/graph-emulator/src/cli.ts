@@ -16,18 +16,19 @@ const argsSchema = z.object({
   seed: z.coerce.number().int().default(1),
   port: z.coerce.number().int().min(0).max(65535).default(0),
   host: z.string().default('127.0.0.1'),
+  'public-host': z.string().regex(/^[a-zA-Z0-9.-]+$/).optional(),
   'no-throttle': z.boolean().optional(),
 });
 
 async function main(): Promise<void> {
   const options: Record<string, { type: 'string' | 'boolean' }> = {
     size: { type: 'string' }, seed: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
-    'no-throttle': { type: 'boolean' }, help: { type: 'boolean' },
+    'public-host': { type: 'string' }, 'no-throttle': { type: 'boolean' }, help: { type: 'boolean' },
   };
   for (const f of Object.keys(COUNT_FLAGS)) options[f] = { type: 'string' };
   const { values } = parseArgs({ options, strict: true });
   if (values['help']) {
-    process.stderr.write(`usage: graph-emulator [--size S|M|L|XL] [--seed N] [--port P] [--host H] [--no-throttle]\n`
+    process.stderr.write(`usage: graph-emulator [--size S|M|L|XL] [--seed N] [--port P] [--host H] [--public-host NAME] [--no-throttle]\n`
       + `  counts: ${Object.keys(COUNT_FLAGS).map((f) => `--${f} N`).join(' ')}\n`);
     return;
   }
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   }
   const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
   const emu = await startEmulator({ size: args.size, seed: args.seed, port: args.port, host: args.host, counts, logger,
+    ...(args['public-host'] ? { publicHost: args['public-host'] } : {}),
     ...(args['no-throttle'] ? { settings: { throttle: { enabled: false, ruPer10s: 8000, writesPer150s: 3000 } } } : {}) });
   process.stdout.write(`${JSON.stringify(emu.config)}\n`);
   let closing = false;

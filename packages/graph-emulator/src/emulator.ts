@@ -15,7 +15,8 @@ import type { EmulatorConfig, RunningEmulator, StartOptions } from './types';
 export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmulator> {
   const logger = opts.logger ?? pino({ level: process.env['GRAPH_EMULATOR_LOG_LEVEL'] ?? 'warn' }, pino.destination(2));
   const ca = await ensureCa();
-  const tls = await serverCertificate(ca);
+  const publicHost = opts.publicHost ?? 'localhost';
+  const tls = await serverCertificate(ca, publicHost);
   const core = new EmulatorCore({ size: opts.size ?? 'S', seed: opts.seed ?? 1, logger,
     ...(opts.counts ? { counts: opts.counts } : {}), ...(opts.settings ? { settings: opts.settings } : {}) });
   const router = createRouter(core, graphRoutes);
@@ -28,7 +29,7 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  core.baseUrl = `https://localhost:${port}`;
+  core.baseUrl = `https://${publicHost}:${port}`;
   const config: EmulatorConfig = { baseUrl: core.baseUrl, authorityHost: core.baseUrl, tenantId: core.tenantId,
     caCertPath: ca.caCertPath, apps: core.apps };
   logger.info({ baseUrl: core.baseUrl, tenantId: core.tenantId }, 'graph emulator listening');

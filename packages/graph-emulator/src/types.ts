@@ -68,6 +68,8 @@ export interface StartOptions {
   port?: number;
   /** Default 127.0.0.1; the certificate is valid for localhost, 127.0.0.1 and ::1. */
   host?: string;
+  /** Host name clients use in URLs (default localhost), e.g. the compose service name; added to the certificate. */
+  publicHost?: string;
   counts?: Partial<TenantCounts>;
   settings?: Partial<EmulatorSettings>;
   logger?: Logger;

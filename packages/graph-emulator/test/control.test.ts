@@ -115,3 +115,26 @@ describe('CLI', () => {
     expect(out.trim().split('\n')).toHaveLength(1);
   }, 30_000);
 });
+
+describe('public host', () => {
+  it('builds its URLs and certificate for the host name clients use (e.g. a compose service)', async () => {
+    const { startEmulator } = await import('../src');
+    const emu = await startEmulator({ size: 'S', port: 0, publicHost: 'graph-emulator' });
+    try {
+      expect(emu.config.baseUrl).toMatch(/^https:\/\/graph-emulator:\d+$/);
+      // The certificate must cover the public host: connect to 127.0.0.1 but verify as graph-emulator.
+      const tls = await import('node:tls');
+      const port = Number(new URL(emu.config.baseUrl).port);
+      const verified = await new Promise<boolean>((resolve) => {
+        const s = tls.connect({ host: '127.0.0.1', port, servername: 'graph-emulator' }, () => {
+          resolve(s.authorized);
+          s.end();
+        });
+        s.once('error', () => resolve(false));
+      });
+      expect(verified).toBe(true);
+    } finally {
+      await emu.close();
+    }
+  });
+});

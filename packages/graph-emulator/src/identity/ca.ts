@@ -98,12 +98,12 @@ export async function ensureCa(dir: string = defaultCaDir()): Promise<CaFiles> {
   return { caCertPath, caKeyPath };
 }
 
-let leafCache: { caCertPem: string; leaf: KeyAndCert } | undefined;
+let leafCache: { caCertPem: string; publicHost: string; leaf: KeyAndCert } | undefined;
 
 /** TLS server certificate for localhost / 127.0.0.1 / ::1, signed by the local CA (cached per process). */
-export async function serverCertificate(files: CaFiles): Promise<KeyAndCert & { caCertPem: string }> {
+export async function serverCertificate(files: CaFiles, publicHost = 'localhost'): Promise<KeyAndCert & { caCertPem: string }> {
   const caCertPem = await readFile(files.caCertPath, 'utf8');
-  if (leafCache && leafCache.caCertPem === caCertPem) return { ...leafCache.leaf, caCertPem };
+  if (leafCache && leafCache.caCertPem === caCertPem && leafCache.publicHost === publicHost) return { ...leafCache.leaf, caCertPem };
   const caKeyPem = await readFile(files.caKeyPath, 'utf8');
   const caCert = pki.certificateFromPem(caCertPem);
   const keys = rsaKeys();
@@ -120,11 +120,12 @@ export async function serverCertificate(files: CaFiles): Promise<KeyAndCert & { 
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', altNames: [
       { type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' },
+      ...(publicHost !== 'localhost' ? [{ type: 2, value: publicHost }] : []),
     ] },
   ]);
   cert.sign(pki.privateKeyFromPem(caKeyPem), forge.md.sha256.create());
   const leaf = { certPem: pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
-  leafCache = { caCertPem, leaf };
+  leafCache = { caCertPem, publicHost, leaf };
   return { ...leaf, caCertPem };
 }
 
