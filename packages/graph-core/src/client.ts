@@ -182,7 +182,7 @@ export class GraphClient {
 
   /** Any number of requests, packed 20 per $batch; results in request order. */
   batch(requests: BatchRequest[], opts: { signal?: AbortSignal } = {}): Promise<BatchResult[]> {
-    return runBatch(this, this.governor, this.recorder, requests, opts);
+    return runBatch(this, this.governor, this.recorder, requests, { ...opts, maxRetryTimeMs: this.maxRetryTimeMs });
   }
 
   /** @internal used by the $batch runner: headers every Graph call carries. */

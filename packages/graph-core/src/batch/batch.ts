@@ -27,7 +27,6 @@ interface RawBatchResponse {
 
 const MAX_PER_BATCH = 20;
 const RETRY_ITEM = new Set([429, 503, 504]);
-const MAX_TOTAL_RETRY_MS = 5 * 60_000;
 
 /**
  * Packs requests 20 per $batch and sends the packs concurrently within the governor. Each pack
@@ -41,7 +40,7 @@ export async function runBatch(
   governor: ThrottleGovernor,
   recorder: StatsRecorder,
   requests: BatchRequest[],
-  opts: { signal?: AbortSignal },
+  opts: { signal?: AbortSignal; maxRetryTimeMs: number },
 ): Promise<BatchResult[]> {
   const results = new Array<BatchResult>(requests.length);
   const items = requests.map((r, index) => ({ ...r, id: r.id ?? String(index), index, url: relative(r.url) }));
@@ -79,7 +78,7 @@ export async function runBatch(
         });
       } catch (err) {
         governor.release(permit);
-        if (opts.signal?.aborted || Date.now() - started > MAX_TOTAL_RETRY_MS) throw err;
+        if (opts.signal?.aborted || Date.now() - started > opts.maxRetryTimeMs) throw err;
         recorder.record('POST /$batch', { requests: 1, errors: 1, retries: 1 });
         await sleep(backoffMs(attempt), opts.signal);
         continue;
@@ -90,7 +89,7 @@ export async function runBatch(
       recorder.record('POST /$batch', { requests: 1, ru: cost, latencyMs: Date.now() - t0 });
 
       if (res.status !== 200 && res.status !== 424) {
-        if (RETRY_ITEM.has(res.status) && Date.now() - started < MAX_TOTAL_RETRY_MS) {
+        if (RETRY_ITEM.has(res.status) && Date.now() - started < opts.maxRetryTimeMs) {
           const ra = parseRetryAfter(res.headers.get('retry-after')) ?? backoffMs(attempt, 1_000);
           if (res.status === 429) {
             recorder.record('POST /$batch', { throttled: 1 });
@@ -129,7 +128,7 @@ export async function runBatch(
       }
       recorder.record('POST /$batch', { throttled: throttled ? 1 : 0 });
       if (retry.length === 0) return;
-      if (Date.now() - started + longest > MAX_TOTAL_RETRY_MS) {
+      if (Date.now() - started + longest > opts.maxRetryTimeMs) {
         for (const r of retry) {
           const resp = byId.get(r.id.toLowerCase());
           results[r.index] = { id: r.id, status: resp?.status ?? 503, headers: lower(resp?.headers), body: resp?.body };
