@@ -26,7 +26,7 @@ export interface Harness {
 export async function createHarness(emulatorOptions: EmulatorOptions = {}): Promise<Harness> {
   const emulator = await startEmulator({ size: 'S', seed: 7, port: 0, ...emulatorOptions, settings: { latencyMs: 0, jitterMs: 0, faultRate: 0, ...emulatorOptions.settings } });
   const tdb = await createTestDatabase('prov_test');
-  const tbus = await createTestBus({ ackWaitMs: 3_000 });
+  const tbus = await createTestBus({ ackWaitMs: 2_000 });
   const secretKeys = `t1:${randomBytes(32).toString('base64')}`;
   const box = SecretBox.fromConfig(secretKeys);
   const connectorId = await insertConnector(tdb.db, box, emulator.config, emulator.app('provisioning'));
@@ -48,7 +48,7 @@ export async function createHarness(emulatorOptions: EmulatorOptions = {}): Prom
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       PROVISION_CONCURRENCY: '8',
       EXPIRY_SCAN_INTERVAL_MS: '500',
-      NATS_ACK_WAIT_MS: '3000',
+      NATS_ACK_WAIT_MS: '2000',
       ...overrides,
     }),
     async startWorker(overrides) {
