@@ -25,9 +25,12 @@ export class GrantService {
       let q = this.db.selectFrom('grants as g').where('g.connector_id', '=', filter.connectorId);
       if (filter.entitlementKey !== undefined) q = q.where('g.entitlement_key', '=', filter.entitlementKey);
       if (filter.principalExternalId !== undefined) q = q.where('g.principal_external_id', '=', filter.principalExternalId);
+      // OFFSET 0 keeps the probe a per-row unique-index lookup: without it the planner may turn the
+      // EXISTS into a hashed subplan that reads every direct grant in the table once an inherited
+      // row shows up (70 ms instead of 0.5 ms for a page on the M tenant, worse on L).
       q = filter.includeInherited
         ? q.where(sql<boolean>`(g.direct OR NOT EXISTS (SELECT 1 FROM grants d WHERE d.connector_id = g.connector_id
-              AND d.entitlement_key = g.entitlement_key AND d.principal_external_id = g.principal_external_id AND d.direct))`)
+              AND d.entitlement_key = g.entitlement_key AND d.principal_external_id = g.principal_external_id AND d.direct OFFSET 0))`)
         : q.where('g.direct', '=', true);
       return q;
     };
