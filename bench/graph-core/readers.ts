@@ -26,7 +26,7 @@ const membersOf = (id: string): string => `/groups/${id}/members?$select=id&$top
  * page continue with pages(startAt). Everything shares the one governor, which keeps the total under
  * the budget — the caller just starts the work.
  */
-export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp, ruPer10s: number): Promise<ReadResult> {
+export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp, ruPer10s: number, repeat = 1): Promise<ReadResult> {
   const client = new GraphClient({
     tenantId: config.tenantId, clientId: app.clientId, auth: { kind: 'secret', clientSecret: app.clientSecret },
     graphBaseUrl: config.baseUrl, authorityHost: config.authorityHost, priority: 'Low', budget: { ruPer10s },
@@ -67,7 +67,7 @@ export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp
     }
     await Promise.all(pending);
   };
-  await Promise.all([readUsers(), readGroups()]);
+  for (let i = 0; i < repeat; i++) await Promise.all([readUsers(), readGroups()]);
   return { users, groups, memberships, failures, wallMs: performance.now() - t0, httpRequests: client.stats().total.requests };
 }
 
@@ -76,7 +76,7 @@ export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp
  * RetryHandler: 3 retries) and PageIterator; member reads run `concurrency` groups at a time, since a
  * strictly sequential loop would mostly measure latency, not the client.
  */
-export async function readWithSdk(config: EmulatorConfig, app: EmulatorApp, concurrency: number): Promise<ReadResult> {
+export async function readWithSdk(config: EmulatorConfig, app: EmulatorApp, concurrency: number, repeat = 1): Promise<ReadResult> {
   const credential = new ClientSecretCredential(config.tenantId, app.clientId, app.clientSecret, {
     authorityHost: config.authorityHost, disableInstanceDiscovery: true,
   });
@@ -98,23 +98,29 @@ export async function readWithSdk(config: EmulatorConfig, app: EmulatorApp, conc
     return n;
   };
   const t0 = performance.now();
-  const users = await count(USER_SELECT);
-  const groupIds: string[] = [];
-  await count(GROUP_SELECT, (g) => groupIds.push(g.id));
+  let users = 0;
+  let groups = 0;
   let memberships = 0;
   let failures = 0;
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, async () => {
-    while (next < groupIds.length) {
-      const id = groupIds[next++]!;
-      try {
-        // Read first, then add: `x += await …` would add to a stale x.
-        const n = await count(membersOf(id));
-        memberships += n;
-      } catch {
-        failures++;
+  for (let round = 0; round < repeat; round++) {
+    const u = await count(USER_SELECT);
+    users += u;
+    const groupIds: string[] = [];
+    await count(GROUP_SELECT, (g) => groupIds.push(g.id));
+    groups += groupIds.length;
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, async () => {
+      while (next < groupIds.length) {
+        const id = groupIds[next++]!;
+        try {
+          // Read first, then add: `x += await …` would add to a stale x.
+          const n = await count(membersOf(id));
+          memberships += n;
+        } catch {
+          failures++;
+        }
       }
-    }
-  }));
-  return { users, groups: groupIds.length, memberships, failures, wallMs: performance.now() - t0 };
+    }));
+  }
+  return { users, groups, memberships, failures, wallMs: performance.now() - t0 };
 }
