@@ -7,9 +7,9 @@
  * baseline) on that database, and drives the four dashboard queries of issue 7 through each with
  * autocannon (50 connections). Prints a table and writes bench/results/gateway-<size>.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -126,9 +126,10 @@ async function main(): Promise<void> {
       DATABASE_URL: dbUrl, NATS_URL, BUS_NAMESPACE: `bench-gw-${randomBytes(3).toString('hex')}`, WARDEN_SECRET_KEYS: `b:${randomBytes(32).toString('base64')}`,
       AUTH_JWT_SECRET: jwtSecret, PORT: String(gatewayPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DB_POOL_SIZE: '20',
     }));
-    children.push(spawnQuiet('postgraphile', path.join(ROOT, 'node_modules/.bin/postgraphile'), [
-      '-c', dbUrl, '--schema', 'public', '--host', '127.0.0.1', '--port', String(pgPort), '--disable-default-mutations', '--disable-query-log', '--dynamic-json', '--max-pool-size', '20',
-    ], {}));
+    const graphql15 = ensureGraphql15();
+    children.push(spawnQuiet('postgraphile', process.execPath, [
+      '--require', path.join(ROOT, 'bench/gateway/graphql15-shim.cjs'), path.join(ROOT, 'node_modules/postgraphile/cli.js'), '-c', dbUrl, '--schema', 'public', '--host', '127.0.0.1', '--port', String(pgPort), '--disable-default-mutations', '--disable-query-log', '--dynamic-json', '--max-pool-size', '20',
+    ], { GRAPHQL15_DIR: graphql15 }));
     const token = await mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub: 'bench', role: 'VIEWER', ttl: '2h' });
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
     const pgUrl = `http://127.0.0.1:${pgPort}/graphql`;
@@ -161,6 +162,21 @@ async function main(): Promise<void> {
   } finally {
     stopAll();
   }
+}
+
+/** graphql@15 for the baseline only, in .data/bench-deps (git-ignored), installed once with npm. */
+function ensureGraphql15(): string {
+  const prefix = path.join(ROOT, '.data/bench-deps');
+  const dir = path.join(prefix, 'node_modules/graphql');
+  const pkg = path.join(dir, 'package.json');
+  const ok = () => existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version.startsWith('15.');
+  if (!ok()) {
+    log('installing graphql@15 for PostGraphile v4 into .data/bench-deps …');
+    mkdirSync(prefix, { recursive: true });
+    const r = spawnSync('flock', ['/tmp/warden-npm.lock', 'npm', 'install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', 'graphql@15.10.1'], { stdio: 'inherit' });
+    if (r.status !== 0 || !ok()) throw new Error('could not install graphql@15 for the PostGraphile baseline');
+  }
+  return dir;
 }
 
 function spawnQuiet(name: string, cmd: string, args: string[], env: Record<string, string>): ChildProcess {

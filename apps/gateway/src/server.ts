@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
@@ -14,7 +14,7 @@ import { Bus, SecretBox, createDb, migrateToLatest, type Database } from '@warde
 import { authenticate } from './auth/jwt';
 import { createContext, createServices, type GatewayContext, type GatewayDeps } from './context';
 import { parseEnvironment, type GatewayEnvironment, type GatewayEnvironmentInput } from './environment';
-import { formatError } from './errors-format';
+import { formatError, requestIdsOnInternalErrors } from './errors-format';
 import { WardenError } from './errors';
 import { createLogger } from './logger';
 import { TokenEndpointProbe, type CredentialProbe } from './modules/connectors/credential-probe';
@@ -62,7 +62,6 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   const services = createServices(deps);
   const metrics = createMetrics();
   const schema = buildSchema();
-  const requestIds = new AsyncLocalStorage<string>();
   const jwt = { secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER };
 
   const app = express();
@@ -93,13 +92,19 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
     // set, so Apollo's CSRF preflight requirement would only break plain GET clients.
     csrfPrevention: false,
     validationRules: [depthLimit(env.MAX_QUERY_DEPTH)],
-    formatError: formatError(logger, () => requestIds.getStore()),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), complexityLimit(schema, env.MAX_QUERY_COMPLEXITY), operationMetrics],
+    formatError: formatError(logger),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // No HTTP caching here, and its per-field hook would wrap every resolver.
+      ApolloServerPluginCacheControlDisabled(),
+      complexityLimit(schema, env.MAX_QUERY_COMPLEXITY),
+      operationMetrics,
+      requestIdsOnInternalErrors(logger),
+    ],
   });
   await apollo.start();
 
   app.use(requestLog(logger, metrics));
-  app.use((req, _res, next) => requestIds.run(req.requestId ?? randomUUID(), next));
   const router = express.Router();
   opsRoutes(router, { db, bus, metrics });
   router.get('/oauth/callback', oauthCallbackRoute(services.connectors, logger));

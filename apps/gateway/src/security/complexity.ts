@@ -18,6 +18,8 @@ export function complexityOf(schema: GraphQLSchema, query: Parameters<typeof get
 
 /** Apollo plugin: refuses an operation whose estimated cost exceeds `max` before anything runs. */
 export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServerPlugin {
+  // Dashboards repeat the same documents: remember each (document, operation, variables) cost.
+  const costs = new Map<string, number>();
   return {
     async requestDidStart() {
       return {
@@ -25,13 +27,18 @@ export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServe
           const ops = separateOperations(document);
           const doc = operationName ? ops[operationName] : Object.values(ops)[0];
           if (!doc) return;
-          let cost: number;
-          try {
-            cost = complexityOf(schema, doc, request.variables ?? {});
-          } catch (err) {
-            // Variables that do not coerce: execution reports them as BAD_USER_INPUT right after.
-            if (err instanceof GraphQLError) return;
-            throw err;
+          const key = `${operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}\u0000${request.query ?? ''}`;
+          let cost = costs.get(key);
+          if (cost === undefined) {
+            try {
+              cost = complexityOf(schema, doc, request.variables ?? {});
+            } catch (err) {
+              // Variables that do not coerce: execution reports them as BAD_USER_INPUT right after.
+              if (err instanceof GraphQLError) return;
+              throw err;
+            }
+            if (costs.size >= 1000) costs.delete(costs.keys().next().value as string);
+            costs.set(key, cost);
           }
           if (cost > max) throw new BadUserInputError(`the query is too expensive (estimated cost ${Math.round(cost)}, at most ${max}); ask for fewer rows or fields`);
         },

@@ -4,7 +4,7 @@ import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
 import { DateTimeScalar, JSONScalar } from '../shared/scalars';
 
-@ObjectType({ description: 'Append-only record of every access change and administrative action.' })
+@ObjectType({ simpleResolvers: true, description: 'Append-only record of every access change and administrative action.' })
 export class AuditEvent {
   @Field(() => ID)
   id!: string;

@@ -5,7 +5,7 @@ import { asDate } from '../shared/dates';
 import { AuthMethodEnum, ConnectorStatusEnum } from '../shared/enums';
 import { DateTimeScalar } from '../shared/scalars';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Connector {
   @Field(() => ID)
   id!: string;
@@ -83,7 +83,7 @@ export function toConnector(row: ConnectorPublicRow): Connector {
 
 export const { EdgeType: ConnectorEdge, ConnectionType: ConnectorConnection } = connectionTypes(Connector, 'Connector');
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class AdminConsentStart {
   @Field(() => String)
   authorizationUrl!: string;

@@ -2,7 +2,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import type { EntitlementRow, ResourceType } from '@warden/schema';
 import { JSONScalar } from '../shared/scalars';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Entitlement {
   @Field(() => ID)
   id!: string;

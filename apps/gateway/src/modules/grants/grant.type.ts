@@ -4,7 +4,7 @@ import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
 import { DateTimeScalar } from '../shared/scalars';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Grant {
   @Field(() => ID)
   id!: string;

@@ -4,7 +4,7 @@ import { ProvisioningActionEnum, ProvisioningStatusEnum } from '../shared/enums'
 import { DateTimeScalar } from '../shared/scalars';
 import { asDate } from '../shared/dates';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class ProvisioningTask {
   @Field(() => ID)
   id!: string;

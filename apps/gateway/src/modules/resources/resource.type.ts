@@ -4,7 +4,7 @@ import { connectionTypes } from '../../pagination/connection-types';
 import { ResourceTypeEnum } from '../shared/enums';
 import { JSONScalar } from '../shared/scalars';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Resource {
   @Field(() => ID)
   id!: string;

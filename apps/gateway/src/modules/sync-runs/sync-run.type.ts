@@ -5,7 +5,7 @@ import { asDate } from '../shared/dates';
 import { LogLevelEnum, SyncModeEnum, SyncRunStatusEnum } from '../shared/enums';
 import { DateTimeScalar, JSONScalar } from '../shared/scalars';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SyncStats {
   @Field(() => Int) users!: number;
   @Field(() => Int) managedIdentities!: number;
@@ -19,7 +19,7 @@ export class SyncStats {
   all!: Record<string, number>;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SyncRun {
   @Field(() => ID)
   id!: string;
@@ -85,7 +85,7 @@ export function toSyncRun(row: SyncRunListRow): SyncRun {
 
 export const { EdgeType: SyncRunEdge, ConnectionType: SyncRunConnection } = connectionTypes(SyncRun, 'SyncRun');
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class ConnectorLogEntry {
   @Field(() => DateTimeScalar)
   at!: Date;
