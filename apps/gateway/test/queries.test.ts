@@ -71,6 +71,8 @@ describe('queries', () => {
     expect(all.errors).toBeUndefined();
     // 115 direct users + the nested group (direct) + 5 users who only inherit.
     expect(all.data!.grants.totalCount).toBe(121);
+    // totalCount is computed differently from the page (distinct pairs); both must agree.
+    expect(all.data!.grants.edges).toHaveLength(121);
     const inherited = all.data!.grants.edges.filter((e) => !e.node.direct);
     expect(inherited.map((e) => e.node.principal.externalId).sort()).toEqual(f.users.slice(10, 15).map((u) => u.externalId).sort());
     expect(inherited[0]!.node.via.map((v) => v.resource.displayName)).toEqual(['All staff', 'Finance team']);

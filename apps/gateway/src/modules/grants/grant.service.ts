@@ -21,10 +21,14 @@ export class GrantService {
   async list(filter: GrantFilter, first: number | null | undefined, after: string | null | undefined): Promise<PageResult<Grant>> {
     const limit = pageSize(first);
     const afterId = decodeIdCursor(after);
-    const base = () => {
+    const scope = () => {
       let q = this.db.selectFrom('grants as g').where('g.connector_id', '=', filter.connectorId);
       if (filter.entitlementKey !== undefined) q = q.where('g.entitlement_key', '=', filter.entitlementKey);
       if (filter.principalExternalId !== undefined) q = q.where('g.principal_external_id', '=', filter.principalExternalId);
+      return q;
+    };
+    const base = () => {
+      let q = scope();
       // OFFSET 0 keeps the probe a per-row unique-index lookup: without it the planner may turn the
       // EXISTS into a hashed subplan that reads every direct grant in the table once an inherited
       // row shows up (70 ms instead of 0.5 ms for a page on the M tenant, worse on L).
@@ -38,7 +42,15 @@ export class GrantService {
     if (afterId) q = q.where('g.id', '>', afterId);
     const rows = await q.orderBy('g.id').limit(limit + 1).execute();
     return toPage(rows, limit, (r) => [r.id], toGrant, async () => {
-      const r = await base().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      // The unique key (connector, entitlement, principal, direct) allows one direct and one inherited
+      // row per pair, so the rows shown with includeInherited are exactly the distinct pairs: an
+      // index-only scan instead of one probe per inherited row (2 ms instead of 12 ms for 5,000 members).
+      const r = filter.includeInherited
+        ? await this.db
+            .selectFrom(scope().select(['g.entitlement_key', 'g.principal_external_id']).distinct().as('pairs'))
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        : await base().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       return Number(r.n);
     });
   }
