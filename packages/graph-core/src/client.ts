@@ -142,7 +142,7 @@ export class GraphClient {
         const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
         if (res.status === 429) {
           this.recorder.record(route, { throttled: 1 });
-          this.governor.throttled(retryAfter ?? backoffMs(attempt, 1_000), write);
+          this.governor.throttled(retryAfter ?? backoffMs(attempt, 1_000), write, permit);
         }
         const wait = res.status === 429 ? 0 : (retryAfter ?? backoffMs(attempt));
         if (Date.now() - started + wait > this.maxRetryTimeMs) {

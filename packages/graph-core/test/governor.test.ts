@@ -60,6 +60,21 @@ describe('ThrottleGovernor', () => {
     expect(g.concurrencyLimit).toBeLessThanOrEqual(8);
   });
 
+  it('cuts concurrency once for 429s of requests that were in flight together', async () => {
+    const g = gov(100_000, 16);
+    const permits = await Promise.all(Array.from({ length: 16 }, () => g.acquire(1, false)));
+    for (const p of permits) {
+      g.release(p);
+      g.throttled(5, false, p);
+    }
+    expect(g.concurrencyLimit).toBe(8);
+    await new Promise((r) => setTimeout(r, 10));
+    const later = await g.acquire(1, false);
+    g.release(later);
+    g.throttled(5, false, later);
+    expect(g.concurrencyLimit).toBe(4);
+  });
+
   it('bounds requests in flight and hands a freed slot to the next waiter', async () => {
     const g = gov(100_000, 2);
     const a = await g.acquire(1, false);

@@ -93,7 +93,7 @@ export async function runBatch(
           const ra = parseRetryAfter(res.headers.get('retry-after')) ?? backoffMs(attempt, 1_000);
           if (res.status === 429) {
             recorder.record('POST /$batch', { throttled: 1 });
-            governor.throttled(ra, write);
+            governor.throttled(ra, write, permit);
           } else await sleep(ra, opts.signal);
           continue;
         }
@@ -136,7 +136,7 @@ export async function runBatch(
         return;
       }
       recorder.record('POST /$batch', { retries: 1 });
-      if (throttled) governor.throttled(longest, write);
+      if (throttled) governor.throttled(longest, write, permit);
       else await sleep(longest, opts.signal);
       pending = retry.sort((a, b) => a.index - b.index);
     }

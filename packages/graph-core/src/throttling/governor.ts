@@ -58,6 +58,8 @@ class Bucket {
 export interface Permit {
   cost: number;
   write: boolean;
+  /** When the request was let through: tells which congestion event a later 429 belongs to. */
+  sentAt: number;
 }
 
 export class ThrottleGovernor {
@@ -66,6 +68,7 @@ export class ThrottleGovernor {
   private limit: number;
   private inFlight = 0;
   private pausedUntil = 0;
+  private lastCutAt = 0;
   private readonly waiters: Array<() => void> = [];
   private readonly maxConcurrency: number;
 
@@ -98,7 +101,7 @@ export class ThrottleGovernor {
       }
       this.ru.take(cost);
       if (write) this.writes.take(1);
-      return { cost, write };
+      return { cost, write, sentAt: Date.now() };
     } catch (err) {
       this.release();
       throw err;
@@ -143,12 +146,19 @@ export class ThrottleGovernor {
     }
   }
 
-  /** A 429: every caller of this scope pauses, the budget is treated as spent, concurrency halves. */
-  throttled(retryAfterMs: number, write: boolean): void {
-    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + retryAfterMs);
+  /**
+   * A 429: every caller of this scope pauses, the budget is treated as spent, concurrency halves.
+   * Requests already in flight when concurrency was last cut report the same congestion event, so
+   * their 429s extend the pause but do not cut again (otherwise 16 parallel 429s would end at 1).
+   */
+  throttled(retryAfterMs: number, write: boolean, permit?: Permit): void {
+    const now = Date.now();
+    this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
     if (write) this.writes.drain();
     else this.ru.drain();
+    if (permit && permit.sentAt <= this.lastCutAt) return;
     this.limit = Math.max(1, this.limit / 2);
+    this.lastCutAt = now;
   }
 }
 
