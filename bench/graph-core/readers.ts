@@ -26,7 +26,7 @@ const membersOf = (id: string): string => `/groups/${id}/members?$select=id&$top
  * page continue with pages(startAt). Everything shares the one governor, which keeps the total under
  * the budget — the caller just starts the work.
  */
-export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp, ruPer10s: number, repeat = 1): Promise<ReadResult> {
+export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp, ruPer10s: number, repeat = 1, parallel = 1): Promise<ReadResult> {
   const client = new GraphClient({
     tenantId: config.tenantId, clientId: app.clientId, auth: { kind: 'secret', clientSecret: app.clientSecret },
     graphBaseUrl: config.baseUrl, authorityHost: config.authorityHost, priority: 'Low', budget: { ruPer10s },
@@ -67,7 +67,7 @@ export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp
     }
     await Promise.all(pending);
   };
-  for (let i = 0; i < repeat; i++) await Promise.all([readUsers(), readGroups()]);
+  for (let i = 0; i < repeat; i++) await Promise.all(Array.from({ length: parallel }, () => Promise.all([readUsers(), readGroups()])));
   return { users, groups, memberships, failures, wallMs: performance.now() - t0, httpRequests: client.stats().total.requests };
 }
 
@@ -76,7 +76,7 @@ export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp
  * RetryHandler: 3 retries) and PageIterator; member reads run `concurrency` groups at a time, since a
  * strictly sequential loop would mostly measure latency, not the client.
  */
-export async function readWithSdk(config: EmulatorConfig, app: EmulatorApp, concurrency: number, repeat = 1): Promise<ReadResult> {
+export async function readWithSdk(config: EmulatorConfig, app: EmulatorApp, concurrency: number, repeat = 1, parallel = 1): Promise<ReadResult> {
   const credential = new ClientSecretCredential(config.tenantId, app.clientId, app.clientSecret, {
     authorityHost: config.authorityHost, disableInstanceDiscovery: true,
   });
@@ -102,7 +102,7 @@ export async function readWithSdk(config: EmulatorConfig, app: EmulatorApp, conc
   let groups = 0;
   let memberships = 0;
   let failures = 0;
-  for (let round = 0; round < repeat; round++) {
+  const readOnce = async (): Promise<void> => {
     const u = await count(USER_SELECT);
     users += u;
     const groupIds: string[] = [];
@@ -121,6 +121,7 @@ export async function readWithSdk(config: EmulatorConfig, app: EmulatorApp, conc
         }
       }
     }));
-  }
+  };
+  for (let round = 0; round < repeat; round++) await Promise.all(Array.from({ length: parallel }, readOnce));
   return { users, groups, memberships, failures, wallMs: performance.now() - t0 };
 }

@@ -4,10 +4,12 @@
  * same run. The emulator runs in its own process (its CPU is not the client's) with 50 ms latency and
  * the L budget (8,000 RU per 10 s); each reader uses its own app, so each starts with a fresh bucket.
  *
- *   npm run bench:graph-core -- --size M|L [--seed 1] [--latency 50] [--baseline-concurrency 16,64] [--repeat 1] [--no-baseline]
+ *   npm run bench:graph-core -- --size M|L [--seed 1] [--latency 50] [--baseline-concurrency 16,64] [--repeat 1] [--parallel 1] [--no-baseline]
  *
  * --repeat N reads the tenant N times back to back with the same client, so the run outlasts the
- * initial full bucket and the sustained pacing shows.
+ * initial full bucket and the sustained pacing shows. --parallel N runs N such reads at once through
+ * the same app (as N connectors or stages sharing one app+tenant budget would): one read alone is
+ * bound by the sequential nextLink chain of the user crawl, N of them are bound by the budget.
  *
  * Prints a table and writes bench/results/graph-core-<size>.json.
  *
@@ -37,12 +39,15 @@ const { values } = parseArgs({
     'baseline-concurrency': { type: 'string', default: '16,64' },
     'no-baseline': { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
+    parallel: { type: 'string', default: '1' },
   },
 });
 const size = String(values.size).toUpperCase();
 const seed = Number(values.seed);
 const latencyMs = Number(values.latency);
 const repeat = Math.max(1, Number(values.repeat));
+const parallel = Math.max(1, Number(values.parallel));
+const copies = repeat * parallel;
 const baselineConcurrency = String(values['baseline-concurrency']).split(',').map(Number).filter((n) => n > 0);
 
 interface Row {
@@ -80,9 +85,9 @@ async function main(): Promise<void> {
     await emu.settings({ latencyMs, jitterMs: 0, faultRate: 0, throttle: { enabled: true, ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S } });
     const truth = await emu.exportTenant();
     const expected = {
-      users: truth.users.length * repeat,
-      groups: truth.groups.length * repeat,
-      memberships: truth.groups.reduce((s, g) => s + g.members.length, 0) * repeat,
+      users: truth.users.length * copies,
+      groups: truth.groups.length * copies,
+      memberships: truth.groups.reduce((s, g) => s + g.members.length, 0) * copies,
     };
     const app = (name: string) => {
       const a = emu.config.apps.find((x) => x.name === name);
@@ -91,20 +96,20 @@ async function main(): Promise<void> {
     };
     const rows: Row[] = [];
     process.stderr.write(`graph-core: reading ${expected.users} users, ${expected.groups} groups, ${expected.memberships} memberships…\n`);
-    rows.push(await measure(emu, 'graph-core', expected, () => readWithGraphCore(emu.config, app('provisioning'), RU_PER_10S, repeat)));
+    rows.push(await measure(emu, 'graph-core', expected, () => readWithGraphCore(emu.config, app('provisioning'), RU_PER_10S, repeat, parallel)));
     if (!values['no-baseline']) {
       for (const [i, n] of baselineConcurrency.entries()) {
         process.stderr.write(`SDK baseline (${n} groups at a time)…\n`);
         // Each reader needs a fresh bucket: its own app, or a pause for the bucket to refill.
         if (i > 0) await new Promise((r) => setTimeout(r, 10_500));
-        rows.push(await measure(emu, `SDK default + PageIterator (x${n})`, expected, () => readWithSdk(emu.config, app('readonly'), n, repeat)));
+        rows.push(await measure(emu, `SDK default + PageIterator (x${n})`, expected, () => readWithSdk(emu.config, app('readonly'), n, repeat, parallel)));
       }
     }
     print(rows);
-    const out = path.join(ROOT, 'bench/results', `graph-core-${size}${repeat > 1 ? `-x${repeat}` : ''}.json`);
+    const out = path.join(ROOT, 'bench/results', `graph-core-${size}${repeat > 1 ? `-x${repeat}` : ''}${parallel > 1 ? `-p${parallel}` : ''}.json`);
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify({
-      size, seed, latencyMs, repeat, budget: { ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S }, baselineConcurrency,
+      size, seed, latencyMs, repeat, parallel, budget: { ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S }, baselineConcurrency,
       expected, goals: { ruShareOfBudget: 0.85, share429: 0.02 }, results: rows, at: new Date().toISOString(),
     }, null, 2)}\n`);
     process.stderr.write(`wrote ${path.relative(ROOT, out)}\n`);
