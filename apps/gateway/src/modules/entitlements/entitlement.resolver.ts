@@ -23,7 +23,7 @@ export class EntitlementResolver {
 
   @FieldResolver(() => GrantConnection, { description: 'Who holds it.' })
   async grants(@Root() e: Entitlement, @Args(() => GrantPageArgs) a: GrantPageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof GrantConnection>> {
-    const page = await ctx.services.grants.list({ connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false }, a.first, a.after);
+    const page = await ctx.services.grants.list({ connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false }, a.first, a.after, ctx.loaders);
     return new GrantConnection(page);
   }
 }

@@ -38,7 +38,7 @@ export class GrantResolver {
     }
     const connector = await ctx.loaders.connectorById.load(a.connectorId);
     if (!connector) throw new NotFoundError(`connector ${a.connectorId} does not exist`);
-    const page = await ctx.services.grants.list({ connectorId: a.connectorId, entitlementKey, principalExternalId, includeInherited: a.includeInherited !== false }, a.first, a.after);
+    const page = await ctx.services.grants.list({ connectorId: a.connectorId, entitlementKey, principalExternalId, includeInherited: a.includeInherited !== false }, a.first, a.after, ctx.loaders);
     return new GrantConnection(page);
   }
 

@@ -2,7 +2,31 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '@warden/schema';
 import { decodeIdCursor, pageSize } from '../../pagination/cursor';
 import { toPage, type PageResult } from '../../pagination/page';
-import { GRANT_COLUMNS, toGrant, type Grant } from './grant.type';
+import { scoped, type Loaders } from '../../loaders';
+import { ENTITLEMENT_COLUMNS, type EntitlementListRow } from '../entitlements/entitlement.type';
+import { RESOURCE_COLUMNS, type ResourceListRow } from '../resources/resource.type';
+import { GRANT_COLUMNS, toGrant, type Grant, type GrantListRow } from './grant.type';
+
+/** Columns `<prefix>_<name>` of a joined row, or null when the join found nothing. */
+function joined<T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T | null {
+  if (row[`${prefix}_id`] == null) return null;
+  return Object.fromEntries(columns.map((c) => [c, row[`${prefix}_${c}`]])) as T;
+}
+
+function primeRelations(loaders: Loaders, row: Record<string, unknown>): void {
+  const e = joined<EntitlementListRow>(row, 'e', ENTITLEMENT_COLUMNS);
+  if (e) {
+    loaders.entitlementByKey.prime(scoped(e.connector_id, e.key), e);
+    loaders.entitlementById.prime(e.id, e);
+  }
+  for (const prefix of ['p', 'er']) {
+    const r = joined<ResourceListRow>(row, prefix, RESOURCE_COLUMNS);
+    if (r) {
+      loaders.resourceByExternalId.prime(scoped(r.connector_id, r.external_id), r);
+      loaders.resourceById.prime(r.id, r);
+    }
+  }
+}
 
 export interface GrantFilter {
   connectorId: string;
@@ -18,7 +42,7 @@ export class GrantService {
    * Keyset page by id over the index that matches the filter. An inherited row shows only when the
    * principal holds no direct row for the same entitlement (the unique key answers that probe).
    */
-  async list(filter: GrantFilter, first: number | null | undefined, after: string | null | undefined): Promise<PageResult<Grant>> {
+  async list(filter: GrantFilter, first: number | null | undefined, after: string | null | undefined, prime?: Loaders): Promise<PageResult<Grant>> {
     const limit = pageSize(first);
     const afterId = decodeIdCursor(after);
     const scope = () => {
@@ -38,10 +62,21 @@ export class GrantService {
         : q.where('g.direct', '=', true);
       return q;
     };
-    let q = base().select(GRANT_COLUMNS.map((c) => `g.${c}` as const));
+    let q = base()
+      // The page brings its entitlement, principal and the entitlement's resource along (unique-key
+      // lookups on at most `first` rows), and primes the request's loaders with them: a dashboard page
+      // costs one round trip instead of three sequential loader hops.
+      .leftJoin('entitlements as e', (j) => j.onRef('e.connector_id', '=', 'g.connector_id').onRef('e.key', '=', 'g.entitlement_key'))
+      .leftJoin('resources as p', (j) => j.onRef('p.connector_id', '=', 'g.connector_id').onRef('p.external_id', '=', 'g.principal_external_id'))
+      .leftJoin('resources as er', (j) => j.onRef('er.connector_id', '=', 'e.connector_id').onRef('er.external_id', '=', 'e.resource_external_id'))
+      .select(GRANT_COLUMNS.map((c) => `g.${c}` as const))
+      .select(ENTITLEMENT_COLUMNS.map((c) => sql.ref(`e.${c}`).as(`e_${c}`)))
+      .select(RESOURCE_COLUMNS.map((c) => sql.ref(`p.${c}`).as(`p_${c}`)))
+      .select(RESOURCE_COLUMNS.map((c) => sql.ref(`er.${c}`).as(`er_${c}`)));
     if (afterId) q = q.where('g.id', '>', afterId);
-    const rows = await q.orderBy('g.id').limit(limit + 1).execute();
-    return toPage(rows, limit, (r) => [r.id], toGrant, async () => {
+    const rows = (await q.orderBy('g.id').limit(limit + 1).execute()) as Array<Record<string, unknown>>;
+    if (prime) for (const r of rows) primeRelations(prime, r);
+    return toPage(rows as unknown as GrantListRow[], limit, (r) => [r.id], toGrant, async () => {
       // The unique key (connector, entitlement, principal, direct) allows one direct and one inherited
       // row per pair, so the rows shown with includeInherited are exactly the distinct pairs: an
       // index-only scan instead of one probe per inherited row (2 ms instead of 12 ms for 5,000 members).

@@ -56,6 +56,7 @@ export class ResourceResolver {
       { connectorId: r.connectorId, principalExternalId: r.externalId, includeInherited: a.includeInherited !== false },
       a.first,
       a.after,
+      ctx.loaders,
     );
     return new GrantConnection(page);
   }
