@@ -11,7 +11,7 @@ export class ConnectorResolver {
   @Query(() => ConnectorConnection)
   async connectors(@Args(() => PageArgs) { first, after }: PageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof ConnectorConnection>> {
     requireReader(ctx.caller);
-    return new ConnectorConnection(await ctx.services.connectors.list(first, after));
+    return new ConnectorConnection(await ctx.services.connectors.list(first, after, ctx.loaders));
   }
 
   @Query(() => Connector, { nullable: true })

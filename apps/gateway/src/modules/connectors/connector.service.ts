@@ -11,6 +11,8 @@ import { toPage, type PageResult } from '../../pagination/page';
 import { CONNECTOR_PUBLIC_COLUMNS, toConnector, type Connector, type ConnectorPublicRow } from './connector.type';
 import { validateCreate, validateUpdate, type CreateConnectorInput, type UpdateConnectorInput } from './connector.input';
 import { allMissing } from './permissions';
+import type { Loaders } from '../../loaders';
+import { SYNC_RUN_COLUMNS, type SyncRunListRow } from '../sync-runs/sync-run.type';
 import type { ProbeResult } from './credential-probe';
 
 const DEFAULT_GRAPH = 'https://graph.microsoft.com';
@@ -39,13 +41,29 @@ function verification(result: ProbeResult): Verification {
 export class ConnectorService {
   constructor(private readonly deps: GatewayDeps) {}
 
-  async list(first: number | null | undefined, after: string | null | undefined): Promise<PageResult<Connector>> {
+  async list(first: number | null | undefined, after: string | null | undefined, prime?: Loaders): Promise<PageResult<Connector>> {
     const limit = pageSize(first);
     const cursor = decodeCursor(after, ['string', 'string']);
     if (cursor && (!isTimestampKey(cursor[0] as string) || !isUuid(cursor[1] as string))) throw new BadUserInputError('`after` is not a cursor returned by this API');
-    let q = this.deps.db.selectFrom('connectors').select([...CONNECTOR_PUBLIC_COLUMNS, timestampKey('created_at').as('created_key')]);
-    if (cursor) q = q.where(sql<boolean>`(created_at, id) > (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
-    const rows = await q.orderBy('created_at').orderBy('id').limit(limit + 1).execute();
+    let q = this.deps.db
+      .selectFrom('connectors as c')
+      // Each connector's latest run comes along and primes lastSyncRunByConnector: a dashboard's
+      // list with statuses is one round trip (plus the parallel COUNT).
+      .leftJoinLateral(
+        (eb) => eb.selectFrom('sync_runs').select(SYNC_RUN_COLUMNS).whereRef('sync_runs.connector_id', '=', 'c.id').orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(1).as('r'),
+        (j) => j.onTrue(),
+      )
+      .select(CONNECTOR_PUBLIC_COLUMNS.map((col) => `c.${col}` as const))
+      .select(timestampKey('c.created_at').as('created_key'))
+      .select(SYNC_RUN_COLUMNS.map((col) => sql.ref(`r.${col}`).as(`r_${col}`)));
+    if (cursor) q = q.where(sql<boolean>`(c.created_at, c.id) > (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
+    const rows = await q.orderBy('c.created_at').orderBy('c.id').limit(limit + 1).execute();
+    if (prime) {
+      for (const r of rows as unknown as Array<Record<string, unknown> & { id: string }>) {
+        const run = r['r_id'] == null ? null : (Object.fromEntries(SYNC_RUN_COLUMNS.map((col) => [col, r[`r_${col}`]])) as SyncRunListRow);
+        prime.lastSyncRunByConnector.prime(r.id, run);
+      }
+    }
     return toPage(rows, limit, (r) => [r.created_key, r.id], toConnector, () => this.count());
   }
 
