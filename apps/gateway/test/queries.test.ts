@@ -24,6 +24,17 @@ describe('queries', () => {
     expect(r.data!.connectors.edges[0]!.node).toMatchObject({ id: f.connectorId, displayName: 'Contoso', status: 'CONNECTED', owners: ['owner-alice'] });
   });
 
+  it("shows each connector's latest sync run in the list", async () => {
+    const older = await h.db.insertInto('sync_runs').values({ connector_id: f.connectorId, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}', queued_at: new Date(Date.now() - 60_000) }).returning('id').executeTakeFirstOrThrow();
+    const newer = await h.db.insertInto('sync_runs').values({ connector_id: f.connectorId, mode: 'INCREMENTAL', status: 'FAILED', stats: JSON.stringify({ users: 3 }), checkpoint: '{}' }).returning('id').executeTakeFirstOrThrow();
+    const r = await h.gql<{ connectors: Conn<{ lastSyncRun: { id: string; status: string; stats: { users: number } } | null }> }>(viewer,
+      '{ connectors { edges { node { lastSyncRun { id status stats { users } } } } } }');
+    expect(r.errors).toBeUndefined();
+    expect(r.data!.connectors.edges[0]!.node.lastSyncRun).toEqual({ id: newer.id, status: 'FAILED', stats: { users: 3 } });
+    expect(older.id).not.toBe(newer.id);
+    await h.db.deleteFrom('sync_runs').where('connector_id', '=', f.connectorId).execute();
+  });
+
   it('pages resources with keyset cursors, default 50, and no overlap', async () => {
     const q = 'query($c: ID!, $after: String) { resources(connectorId: $c, type: USER, after: $after) { totalCount edges { cursor node { id externalId } } pageInfo { hasNextPage endCursor } } }';
     const seen = new Set<string>();
