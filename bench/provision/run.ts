@@ -56,6 +56,8 @@ interface PhaseResult {
   p50Ms: number;
   p99Ms: number;
   emulator: { requests: number; writes: number; throttled: number };
+  /** Seconds the 1,000 requestProvisioning calls took (arrivals spread over this time). */
+  requestSeconds?: number;
   /** Seconds between the bucket running dry and the first measured request (tokens refill meanwhile). */
   startGapSeconds: number;
 }
@@ -203,6 +205,8 @@ async function main(): Promise<void> {
       const task = await requestProvisioning(tdb.db, tbus.bus, { action: 'GRANT', entitlementId: ids.get(`GROUP:${p.group}:member`)!, principalId: ids.get(p.user)!, requestedBy: 'bench' });
       taskIds.push(task.id);
     }
+    const requestSeconds = (Date.now() - t0) / 1000;
+    log(`requested ${GRANTS} grants in ${requestSeconds.toFixed(1)} s`);
     let last = '';
     for (;;) {
       const rows = await tdb.db.selectFrom('provisioning_tasks').select(['status']).where('requested_by', '=', 'bench').execute();
@@ -228,6 +232,7 @@ async function main(): Promise<void> {
       p99Ms: percentile(lat, 99),
       emulator: { requests: s1.requests - s0.requests, writes: s1.writes - s0.writes, throttled: s1.throttled - s0.throttled },
       startGapSeconds: (t0 - dryAt) / 1000,
+      requestSeconds,
     };
     const memberCheck = await emulator.exportTenant();
     const missing = ours.filter((p) => !memberCheck.groups.find((g) => g.id === p.group)!.members.includes(p.user)).length;
