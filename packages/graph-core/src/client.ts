@@ -4,6 +4,7 @@ import { runBatch, type BatchRequest, type BatchResult } from './batch/batch';
 import { deltaRound, type DeltaOutcome, type DeltaPage } from './delta/round';
 import { GraphError, graphErrorFrom } from './errors';
 import { collectionPages, type CollectionPage } from './paging/pages';
+import { graphClientOptionsSchema } from './options';
 import { StatsRecorder, type GraphStats } from './stats';
 import { estimateCost, routeOf } from './throttling/cost';
 import { backoffMs, governorFor, parseRetryAfter, sleep, type ThrottleGovernor } from './throttling/governor';
@@ -51,6 +52,7 @@ export class GraphClient {
   private readonly maxRetryTimeMs: number;
 
   constructor(private readonly opts: GraphClientOptions) {
+    graphClientOptionsSchema.parse(opts);
     this.root = (opts.graphBaseUrl ?? 'https://graph.microsoft.com').replace(/\/+$/, '');
     const authority = (opts.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
     // Tokens are minted for the Graph resource of the cloud in use; other roots (the emulator) are

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateCost, parseRetryAfter, routeOf, ThrottleGovernor } from '../src';
+import { estimateCost, GraphClient, parseRetryAfter, routeOf, ThrottleGovernor } from '../src';
 
 const gov = (ruPer10s: number, maxConcurrency = 16) => new ThrottleGovernor({ ruPer10s, writesPer150s: 3000, maxConcurrency });
 const elapsed = async (fn: () => Promise<unknown>): Promise<number> => {
@@ -117,5 +117,15 @@ describe('ThrottleGovernor', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('write budget exhausted')), 150);
     await expect(g.acquire(1, true, ac.signal)).rejects.toThrow('write budget exhausted');
+  });
+});
+
+describe('GraphClient options', () => {
+  it('rejects bad connector settings at construction', () => {
+    const ok = { tenantId: 't', clientId: 'c', auth: { kind: 'secret' as const, clientSecret: 's' } };
+    expect(() => new GraphClient(ok)).not.toThrow();
+    expect(() => new GraphClient({ ...ok, graphBaseUrl: 'http://graph.example' })).toThrow();
+    expect(() => new GraphClient({ ...ok, auth: { kind: 'secret', clientSecret: '' } })).toThrow();
+    expect(() => new GraphClient({ ...ok, auth: { kind: 'certificate', certificatePem: 'x', privateKeyPem: 'y' } })).toThrow();
   });
 });
