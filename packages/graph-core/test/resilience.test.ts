@@ -70,6 +70,28 @@ describe('governor against the emulator', () => {
   });
 });
 
+describe('tokens', () => {
+  it('caches short-lived tokens and survives one caller aborting the shared token request', async () => {
+    emu.updateSettings({ tokenLifetimeSeconds: 60 });
+    emu.resetStats();
+    try {
+      const c = clientFor(emu, 'readonly', { maxConcurrency: 4 });
+      const ac = new AbortController();
+      // The first caller starts the token request, the others wait on it, then the first one aborts
+      // while the token request is in flight.
+      const aborted = c.get('/v1.0/users?$top=1&$select=id', { signal: ac.signal });
+      const others = Promise.all(Array.from({ length: 10 }, () => c.get<{ value: unknown[] }>('/v1.0/users?$top=1&$select=id')));
+      await new Promise((r) => setTimeout(r, 1));
+      ac.abort(new Error('caller went away'));
+      await expect(aborted).rejects.toThrow('caller went away');
+      for (const r of await others) expect(r.value).toHaveLength(1);
+      expect(emu.stats().tokensIssued).toBe(1);
+    } finally {
+      emu.updateSettings({ tokenLifetimeSeconds: 3599 });
+    }
+  });
+});
+
 describe('storm with $batch', () => {
   it('every member list read once and complete under 429s, 10% 503/504 and jitter', async () => {
     emu.updateSettings({ throttle: { enabled: true, ruPer10s: 250, writesPer150s: 3000 }, faultRate: 0.1, latencyMs: 5, jitterMs: 20 });

@@ -8,11 +8,14 @@ export type GraphAuth =
 interface CachedToken {
   token: string;
   expiresAt: number;
+  /** Refresh this long before expiry: 5 min, or half the lifetime of short-lived tokens. */
+  marginMs: number;
 }
 
 /**
  * Client-credentials tokens from the identity platform via @azure/identity, cached until five minutes
- * before expiry and shared by every concurrent caller (one token request in flight at a time).
+ * before expiry (half the lifetime for short-lived tokens) and shared by every concurrent caller: one
+ * token request in flight at a time, which no single caller's abort can cancel for the others.
  */
 export class TokenProvider {
   private readonly credential: TokenCredential;
@@ -34,12 +37,20 @@ export class TokenProvider {
   }
 
   async getToken(signal?: AbortSignal): Promise<string> {
-    if (this.cached && this.cached.expiresAt - Date.now() > 5 * 60_000) return this.cached.token;
-    this.pending ??= this.fetchToken(signal).finally(() => {
-      this.pending = null;
-    });
-    this.cached = await this.pending;
-    return this.cached.token;
+    signal?.throwIfAborted();
+    if (this.cached && this.cached.expiresAt - Date.now() > this.cached.marginMs) return this.cached.token;
+    const pending = (this.pending ??= this.fetchToken().then(
+      (t) => {
+        this.cached = t;
+        this.pending = null;
+        return t;
+      },
+      (err: unknown) => {
+        this.pending = null;
+        throw err;
+      },
+    ));
+    return (await abortable(pending, signal)).token;
   }
 
   /** Forget the cached token (after a 401, e.g. revoked consent). */
@@ -47,11 +58,11 @@ export class TokenProvider {
     this.cached = null;
   }
 
-  private async fetchToken(signal?: AbortSignal): Promise<CachedToken> {
+  private async fetchToken(): Promise<CachedToken> {
     try {
-      const t = await this.credential.getToken(this.scope, { abortSignal: signal });
+      const t = await this.credential.getToken(this.scope);
       if (!t) throw new GraphAuthError('no_token', 'the identity platform returned no token');
-      return { token: t.token, expiresAt: t.expiresOnTimestamp };
+      return { token: t.token, expiresAt: t.expiresOnTimestamp, marginMs: Math.min(5 * 60_000, (t.expiresOnTimestamp - Date.now()) / 2) };
     } catch (err) {
       if (err instanceof GraphAuthError) throw err;
       throw toAuthError(err);
@@ -87,4 +98,22 @@ export function rolesOf(accessToken: string): string[] {
   if (!payload) return [];
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { roles?: unknown };
   return Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+}
+
+function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
