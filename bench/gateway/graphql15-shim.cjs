@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
+/* global require, process */
 // PostGraphile v4 needs graphql 15, while the workspace pins graphql 16 for everything else.
 // Preloaded (node --require) into the baseline's process only: every `graphql` / `graphql/*`
 // request resolves to the copy in $GRAPHQL15_DIR (installed by run.ts under .data/).

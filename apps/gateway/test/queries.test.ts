@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedTenant, type Fixture } from './support/fixture';
 import { startHarness, type Harness } from './support/harness';
@@ -25,7 +26,7 @@ describe('queries', () => {
   });
 
   it("shows each connector's latest sync run in the list", async () => {
-    const older = await h.db.insertInto('sync_runs').values({ connector_id: f.connectorId, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}', queued_at: new Date(Date.now() - 60_000) }).returning('id').executeTakeFirstOrThrow();
+    const older = await h.db.insertInto('sync_runs').values({ connector_id: f.connectorId, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}', queued_at: sql`now() - interval '1 minute'` }).returning('id').executeTakeFirstOrThrow();
     const newer = await h.db.insertInto('sync_runs').values({ connector_id: f.connectorId, mode: 'INCREMENTAL', status: 'FAILED', stats: JSON.stringify({ users: 3 }), checkpoint: '{}' }).returning('id').executeTakeFirstOrThrow();
     const r = await h.gql<{ connectors: Conn<{ lastSyncRun: { id: string; status: string; stats: { users: number } } | null }> }>(viewer,
       '{ connectors { edges { node { lastSyncRun { id status stats { users } } } } } }');
