@@ -119,9 +119,10 @@ export class GraphClient {
         this.governor.release(permit);
         if (opts.signal?.aborted) throw err;
         this.recorder.record(route, { requests: 1, errors: 1, latencyMs: Date.now() - t0 });
-        if (Date.now() - started > this.maxRetryTimeMs) throw err;
+        const wait = backoffMs(attempt);
+        if (Date.now() - started + wait > this.maxRetryTimeMs) throw err;
         this.recorder.record(route, { retries: 1 });
-        await sleep(backoffMs(attempt), opts.signal);
+        await sleep(wait, opts.signal);
         continue;
       }
       const text = await res.text();
@@ -146,8 +147,9 @@ export class GraphClient {
           this.recorder.record(route, { throttled: 1 });
           this.governor.throttled(retryAfter ?? backoffMs(attempt, 1_000), write, permit);
         }
+        // After a 429 the governor's scope pause does the waiting; it still counts against the bound.
         const wait = res.status === 429 ? 0 : (retryAfter ?? backoffMs(attempt));
-        if (Date.now() - started + wait > this.maxRetryTimeMs) {
+        if (Date.now() - started + (res.status === 429 ? (retryAfter ?? 0) : wait) > this.maxRetryTimeMs) {
           throw graphErrorFrom(res.status, body, requestId, retryAfter);
         }
         this.recorder.record(route, { retries: 1 });

@@ -114,6 +114,37 @@ describe('$batch', () => {
     expect(dep.map((d) => d.status)).toEqual([404, 424]);
   });
 
+  it('honours dependsOn across packs: the dependant waits for its pack, or gets 424 when the dependency failed', async () => {
+    const c = clientFor(emu);
+    const gid = String(emu.exportTenant().groups[0]!.id);
+    const name = `renamed-${Date.now()}`;
+    const filler = Array.from({ length: 18 }, (_, i) => ({ id: `f${i}`, method: 'GET' as const, url: '/users?$top=1&$select=id' }));
+    // Pack 1 = missing + 18 fillers + patch; pack 2 holds the dependants, which Graph alone could not order.
+    const reqs = [
+      { id: 'missing', method: 'GET' as const, url: '/users/00000000-0000-0000-0000-00000000beef' },
+      ...filler,
+      { id: 'patch', method: 'PATCH' as const, url: `/groups/${gid}`, body: { displayName: name } },
+      { id: 'read', method: 'GET' as const, url: `/groups/${gid}?$select=displayName`, dependsOn: ['Patch'] },
+      { id: 'orphan', method: 'GET' as const, url: '/users?$top=1', dependsOn: ['missing'] },
+      { id: 'chained', method: 'GET' as const, url: '/users?$top=1', dependsOn: ['orphan'] },
+      { id: 'free', method: 'GET' as const, url: '/users?$top=1' },
+    ];
+    emu.updateSettings({ latencyMs: 20, jitterMs: 80 });
+    try {
+      const res = await c.batch(reqs);
+      const by = Object.fromEntries(res.map((r) => [r.id, r]));
+      expect(res.map((r) => r.id)).toEqual(reqs.map((r) => r.id));
+      expect(by['missing']!.status).toBe(404);
+      expect(by['patch']!.status).toBe(204);
+      expect(by['read']!.status).toBe(200);
+      expect((by['read']!.body as { displayName: string }).displayName).toBe(name);
+      expect([by['orphan']!.status, by['chained']!.status, by['free']!.status]).toEqual([424, 424, 200]);
+      expect((by['orphan']!.body as { error: { code: string } }).error.code).toBe('FailedDependency');
+    } finally {
+      emu.updateSettings({ latencyMs: 0, jitterMs: 0 });
+    }
+  });
+
   it('retries items throttled inside a batch until all succeed', async () => {
     const c = clientFor(emu, 'readonly');
     emu.updateSettings({ throttle: { enabled: true, ruPer10s: 60, writesPer150s: 3000 } });

@@ -44,25 +44,68 @@ export async function runBatch(
 ): Promise<BatchResult[]> {
   const results = new Array<BatchResult>(requests.length);
   const items = requests.map((r, index) => ({ ...r, id: r.id ?? String(index), index, url: relative(r.url) }));
-  const packs: (typeof items)[] = [];
-  for (let i = 0; i < items.length; i += MAX_PER_BATCH) packs.push(items.slice(i, i + MAX_PER_BATCH));
-  await Promise.all(packs.map((p) => runPack(p)));
+  const indexOf = new Map(items.map((r) => [r.id.toLowerCase(), r.index]));
+  const packOf = new Map<string, number>();
+  const runs: Promise<void>[] = [];
+  for (let i = 0; i < items.length; i += MAX_PER_BATCH) {
+    const pack = items.slice(i, i + MAX_PER_BATCH);
+    const p = runs.length;
+    for (const r of pack) packOf.set(r.id.toLowerCase(), p);
+    // Graph resolves dependsOn only inside one $batch; a dependency packed into an earlier batch is
+    // honoured by sending this pack only after that one finished.
+    const earlier = new Set<number>();
+    for (const r of pack) {
+      for (const d of r.dependsOn ?? []) {
+        const q = packOf.get(d.toLowerCase());
+        if (q !== undefined && q < p) earlier.add(q);
+      }
+    }
+    const before = [...earlier].map((q) => runs[q]!);
+    runs.push(Promise.all(before).then(() => runPack(pack)));
+  }
+  await Promise.all(runs);
   return results;
 
+  /** Items whose dependency (in an earlier pack, or failed that way itself) failed: 424 as Graph would answer. */
+  function failCrossPackDependants(pack: typeof items): typeof items {
+    const inPack = new Set(pack.map((r) => r.id.toLowerCase()));
+    const failed = new Set<string>();
+    const send: typeof items = [];
+    for (const r of pack) {
+      const dep = (r.dependsOn ?? []).find((d) => {
+        const k = d.toLowerCase();
+        if (failed.has(k)) return true;
+        if (inPack.has(k)) return false;
+        const i = indexOf.get(k);
+        return i !== undefined && results[i] !== undefined && results[i].status >= 400;
+      });
+      if (dep === undefined) {
+        send.push(r);
+        continue;
+      }
+      failed.add(r.id.toLowerCase());
+      results[r.index] = {
+        id: r.id, status: 424, headers: { 'content-type': 'application/json' },
+        body: { error: { code: 'FailedDependency', message: `The request depends on request '${dep}', which failed.` } },
+      };
+    }
+    return send;
+  }
+
   async function runPack(pack: typeof items): Promise<void> {
-    let pending = pack;
+    let pending = failCrossPackDependants(pack);
     const started = Date.now();
     for (let attempt = 0; pending.length > 0; attempt++) {
       const cost = pending.reduce((s, r) => s + estimateCost(r.method, new URL(`https://x/v1.0${r.url}`)), 0);
       const write = pending.some((r) => r.method !== 'GET');
-      const pendingIds = new Set(pending.map((r) => r.id));
+      const pendingIds = new Set(pending.map((r) => r.id.toLowerCase()));
       const body = {
         requests: pending.map((r) => ({
           id: r.id,
           method: r.method,
           url: r.url,
           ...(r.body !== undefined ? { body: r.body, headers: { 'Content-Type': 'application/json', ...r.headers } } : r.headers ? { headers: r.headers } : {}),
-          ...(r.dependsOn ? { dependsOn: r.dependsOn.filter((d) => pendingIds.has(d)) } : {}),
+          ...(r.dependsOn ? { dependsOn: r.dependsOn.filter((d) => pendingIds.has(d.toLowerCase())) } : {}),
         })),
       };
       const headers = await client.headers({ body, signal: opts.signal });
@@ -109,19 +152,19 @@ export async function runBatch(
         const resp = byId.get(r.id.toLowerCase());
         if (resp && RETRY_ITEM.has(resp.status)) {
           retry.push(r);
-          retryIds.add(r.id);
+          retryIds.add(r.id.toLowerCase());
           const h = lower(resp.headers);
           longest = Math.max(longest, parseRetryAfter(h['retry-after']) ?? backoffMs(attempt, 1_000));
           if (resp.status === 429) throttled = true;
         }
       }
       for (const r of pending) {
-        if (retryIds.has(r.id)) continue;
+        if (retryIds.has(r.id.toLowerCase())) continue;
         const resp = byId.get(r.id.toLowerCase());
-        const blocked = resp?.status === 424 && (r.dependsOn ?? []).some((d) => retryIds.has(d));
+        const blocked = resp?.status === 424 && (r.dependsOn ?? []).some((d) => retryIds.has(d.toLowerCase()));
         if (!resp || blocked) {
           retry.push(r);
-          retryIds.add(r.id);
+          retryIds.add(r.id.toLowerCase());
           continue;
         }
         results[r.index] = { id: r.id, status: resp.status, headers: lower(resp.headers), body: resp.body };
