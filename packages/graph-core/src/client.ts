@@ -189,6 +189,11 @@ export class GraphClient {
     return runBatch(this, this.governor, this.recorder, requests, { ...opts, maxRetryTimeMs: this.maxRetryTimeMs });
   }
 
+  /** @internal used by the $batch runner after a 401: the next call fetches a fresh token. */
+  invalidateToken(): void {
+    this.tokens.invalidate();
+  }
+
   /** @internal used by the $batch runner: headers every Graph call carries. */
   async headers(opts: { headers?: Record<string, string>; body?: unknown; signal?: AbortSignal }, attempt = 0): Promise<Record<string, string>> {
     const h: Record<string, string> = {

@@ -120,6 +120,18 @@ describe('ThrottleGovernor', () => {
   });
 });
 
+describe('write quota of a $batch', () => {
+  it('charges every write item, not one per batch', async () => {
+    const g = new ThrottleGovernor({ ruPer10s: 100_000, writesPer150s: 30, maxConcurrency: 4 }); // 28.5 writes
+    expect(await elapsed(async () => g.release(await g.acquire(20, 20)))).toBeLessThan(50);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('write budget exhausted')), 150);
+    // 8.5 writes left: a second pack of 20 writes waits, though a single write would pass.
+    await expect(g.acquire(20, 20, ac.signal)).rejects.toThrow('write budget exhausted');
+    expect(await elapsed(async () => g.release(await g.acquire(1, true)))).toBeLessThan(50);
+  });
+});
+
 describe('GraphClient options', () => {
   it('rejects bad connector settings at construction', () => {
     const ok = { tenantId: 't', clientId: 'c', auth: { kind: 'secret' as const, clientSecret: 's' } };

@@ -95,9 +95,11 @@ export async function runBatch(
   async function runPack(pack: typeof items): Promise<void> {
     let pending = failCrossPackDependants(pack);
     const started = Date.now();
+    let refreshedToken = false;
     for (let attempt = 0; pending.length > 0; attempt++) {
       const cost = pending.reduce((s, r) => s + estimateCost(r.method, new URL(`https://x/v1.0${r.url}`)), 0);
-      const write = pending.some((r) => r.method !== 'GET');
+      const writes = pending.filter((r) => r.method !== 'GET').length;
+      const write = writes > 0;
       const pendingIds = new Set(pending.map((r) => r.id.toLowerCase()));
       const body = {
         requests: pending.map((r) => ({
@@ -109,7 +111,7 @@ export async function runBatch(
         })),
       };
       const headers = await client.headers({ body, signal: opts.signal });
-      const permit = await governor.acquire(cost, write, opts.signal);
+      const permit = await governor.acquire(cost, writes, opts.signal);
       const t0 = Date.now();
       let res: Response;
       try {
@@ -121,25 +123,35 @@ export async function runBatch(
         });
       } catch (err) {
         governor.release(permit);
-        if (opts.signal?.aborted || Date.now() - started > opts.maxRetryTimeMs) throw err;
+        const wait = backoffMs(attempt);
+        if (opts.signal?.aborted || Date.now() - started + wait > opts.maxRetryTimeMs) throw err;
         recorder.record('POST /$batch', { requests: 1, errors: 1, retries: 1 });
-        await sleep(backoffMs(attempt), opts.signal);
+        await sleep(wait, opts.signal);
         continue;
       }
-      const text = await res.text();
-      const parsed = text ? (JSON.parse(text) as RawBatchResponse) : {};
-      governor.release(permit);
-      recorder.record('POST /$batch', { requests: 1, ru: cost, latencyMs: Date.now() - t0 });
+      const parsed = parseJson(await res.text()) as RawBatchResponse;
+      // Each item carries its own x-ms-resource-unit; their sum corrects the pack's estimate.
+      const actualRu = (parsed.responses ?? []).reduce((s, r) => s + (Number(lower(r.headers)['x-ms-resource-unit']) || 0), 0);
+      governor.release(permit, { actualRu: actualRu > 0 ? actualRu : undefined });
+      recorder.record('POST /$batch', { requests: 1, ru: actualRu > 0 ? actualRu : cost, latencyMs: Date.now() - t0 });
 
+      if (res.status === 401 && !refreshedToken) {
+        // A token revoked or expired early: get a fresh one once, as single requests do.
+        refreshedToken = true;
+        client.invalidateToken();
+        continue;
+      }
       if (res.status !== 200 && res.status !== 424) {
-        if (RETRY_ITEM.has(res.status) && Date.now() - started < opts.maxRetryTimeMs) {
-          const ra = parseRetryAfter(res.headers.get('retry-after')) ?? backoffMs(attempt, 1_000);
+        const ra = parseRetryAfter(res.headers.get('retry-after')) ?? backoffMs(attempt, 1_000);
+        if (RETRY_ITEM.has(res.status) && Date.now() - started + ra <= opts.maxRetryTimeMs) {
+          recorder.record('POST /$batch', { retries: 1 });
           if (res.status === 429) {
             recorder.record('POST /$batch', { throttled: 1 });
             governor.throttled(ra, write, permit);
           } else await sleep(ra, opts.signal);
           continue;
         }
+        recorder.record('POST /$batch', { errors: 1 });
         throw graphErrorFrom(res.status, parsed, res.headers.get('request-id'));
       }
 
@@ -191,6 +203,16 @@ function relative(url: string): string {
   const path = u ? `${u.pathname}${u.search}` : url;
   const withSlash = path.startsWith('/') ? path : `/${path}`;
   return withSlash.replace(/^\/(v1\.0|beta)(?=\/)/, '');
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A gateway's HTML error page, not Graph's JSON: the status decides what happens.
+    return {};
+  }
 }
 
 function lower(h: Record<string, string> | undefined): Record<string, string> {

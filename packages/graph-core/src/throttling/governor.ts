@@ -87,7 +87,9 @@ export class ThrottleGovernor {
   }
 
   /** Waits for a concurrency slot, the end of any scope-wide pause, and budget for `cost`. */
-  async acquire(cost: number, write: boolean, signal?: AbortSignal): Promise<Permit> {
+  /** `write` is true for one write or the number of writes a $batch carries (each counts in Graph's write quota). */
+  async acquire(cost: number, write: boolean | number, signal?: AbortSignal): Promise<Permit> {
+    const writes = write === true ? 1 : write === false ? 0 : Math.max(0, write);
     signal?.throwIfAborted();
     while (this.inFlight >= Math.floor(this.limit)) await this.waitForSlot(signal);
     this.inFlight++;
@@ -95,13 +97,13 @@ export class ThrottleGovernor {
       for (;;) {
         signal?.throwIfAborted();
         const pause = this.pausedUntil - Date.now();
-        const wait = Math.max(pause, this.ru.waitFor(cost), write ? this.writes.waitFor(1) : 0);
+        const wait = Math.max(pause, this.ru.waitFor(cost), writes > 0 ? this.writes.waitFor(writes) : 0);
         if (wait <= 0) break;
         await sleep(Math.min(wait, 1_000), signal);
       }
       this.ru.take(cost);
-      if (write) this.writes.take(1);
-      return { cost, write, sentAt: Date.now() };
+      if (writes > 0) this.writes.take(writes);
+      return { cost, write: writes > 0, sentAt: Date.now() };
     } catch (err) {
       this.release();
       throw err;
