@@ -182,6 +182,9 @@ export async function runBatch(
         results[r.index] = { id: r.id, status: resp.status, headers: lower(resp.headers), body: resp.body };
       }
       recorder.record('POST /$batch', { throttled: throttled ? 1 : 0 });
+      // A pack without throttled items counts as a success for AIMD, or batch-only work would never
+      // win back the concurrency a 429 took.
+      if (!throttled) governor.succeeded();
       if (retry.length === 0) return;
       if (Date.now() - started + longest > opts.maxRetryTimeMs) {
         for (const r of retry) {
