@@ -1,3 +1,4 @@
+import { sql, type Expression } from 'kysely';
 import { encodeCursor, type CursorValue } from './cursor';
 
 export interface Edge<T> {
@@ -21,13 +22,29 @@ export function toPage<R, T>(
   key: (row: R) => CursorValue[],
   map: (row: R) => T,
   count: () => Promise<number>,
+  /** The total when the page statement already carried it (see selectsField); `count` is then not run. */
+  knownTotal?: number | null,
 ): PageResult<T> {
   const pageRows = rows.slice(0, limit);
   const edges = pageRows.map((r) => ({ cursor: encodeCursor(key(r)), node: map(r) }));
-  let memo: Promise<number> | null = null;
+  let memo: Promise<number> | null = knownTotal === null || knownTotal === undefined ? null : Promise.resolve(knownTotal);
   return {
     edges,
     pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null },
     totalCount: () => (memo ??= count()),
   };
+}
+
+/**
+ * `total_count` for a page statement: the count statement as an uncorrelated scalar subquery, which
+ * Postgres runs once (an InitPlan), or NULL when the client did not select totalCount.
+ */
+export function totalColumn(count: Expression<unknown> | null) {
+  return (count ? sql<string | null>`(${count})` : sql<string | null>`NULL::bigint`).as('total_count');
+}
+
+/** The total a page statement carried, if it returned a row to carry it. */
+export function knownTotal(rows: ReadonlyArray<{ total_count: string | number | null }>): number | null {
+  const v = rows[0]?.total_count;
+  return v === null || v === undefined ? null : Number(v);
 }

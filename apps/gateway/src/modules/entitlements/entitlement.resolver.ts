@@ -1,6 +1,8 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import { requireReader } from '../../auth/authorize';
 import type { GatewayContext } from '../../context';
+import { selectsField } from '../../pagination/selection';
 import { GrantConnection } from '../grants/grant.type';
 import { placeholderResource, Resource, toResource } from '../resources/resource.type';
 import { GrantPageArgs } from '../shared/args';
@@ -22,8 +24,8 @@ export class EntitlementResolver {
   }
 
   @FieldResolver(() => GrantConnection, { description: 'Who holds it.' })
-  async grants(@Root() e: Entitlement, @Args(() => GrantPageArgs) a: GrantPageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof GrantConnection>> {
-    const page = await ctx.services.grants.list({ connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false }, a.first, a.after, ctx.loaders);
+  async grants(@Root() e: Entitlement, @Args(() => GrantPageArgs) a: GrantPageArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof GrantConnection>> {
+    const page = await ctx.services.grants.list({ connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false }, a.first, a.after, ctx.loaders, selectsField(info, 'totalCount'));
     return new GrantConnection(page);
   }
 }

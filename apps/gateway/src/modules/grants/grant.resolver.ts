@@ -1,7 +1,9 @@
-import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import { requireReader } from '../../auth/authorize';
 import type { GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
+import { selectsField } from '../../pagination/selection';
 import { Entitlement, toEntitlement } from '../entitlements/entitlement.type';
 import { placeholderResource, Resource, toResource } from '../resources/resource.type';
 import { GrantPageArgs } from '../shared/args';
@@ -22,7 +24,7 @@ class GrantsArgs extends GrantPageArgs {
 @Resolver(() => Grant)
 export class GrantResolver {
   @Query(() => GrantConnection)
-  async grants(@Args(() => GrantsArgs) a: GrantsArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof GrantConnection>> {
+  async grants(@Args(() => GrantsArgs) a: GrantsArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof GrantConnection>> {
     requireReader(ctx.caller);
     let entitlementKey: string | undefined;
     let principalExternalId: string | undefined;
@@ -38,7 +40,7 @@ export class GrantResolver {
     }
     const connector = await ctx.loaders.connectorById.load(a.connectorId);
     if (!connector) throw new NotFoundError(`connector ${a.connectorId} does not exist`);
-    const page = await ctx.services.grants.list({ connectorId: a.connectorId, entitlementKey, principalExternalId, includeInherited: a.includeInherited !== false }, a.first, a.after, ctx.loaders);
+    const page = await ctx.services.grants.list({ connectorId: a.connectorId, entitlementKey, principalExternalId, includeInherited: a.includeInherited !== false }, a.first, a.after, ctx.loaders, selectsField(info, 'totalCount'));
     return new GrantConnection(page);
   }
 

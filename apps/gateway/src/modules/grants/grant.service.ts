@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@warden/schema';
 import { decodeIdCursor, pageSize } from '../../pagination/cursor';
-import { toPage, type PageResult } from '../../pagination/page';
+import { knownTotal, totalColumn, toPage, type PageResult } from '../../pagination/page';
 import { scoped, type Loaders } from '../../loaders';
 import { ENTITLEMENT_COLUMNS, type EntitlementListRow } from '../entitlements/entitlement.type';
 import { RESOURCE_COLUMNS, type ResourceListRow } from '../resources/resource.type';
@@ -42,7 +42,7 @@ export class GrantService {
    * Keyset page by id over the index that matches the filter. An inherited row shows only when the
    * principal holds no direct row for the same entitlement (the unique key answers that probe).
    */
-  async list(filter: GrantFilter, first: number | null | undefined, after: string | null | undefined, prime?: Loaders): Promise<PageResult<Grant>> {
+  async list(filter: GrantFilter, first: number | null | undefined, after: string | null | undefined, prime?: Loaders, withCount = false): Promise<PageResult<Grant>> {
     const limit = pageSize(first);
     const afterId = decodeIdCursor(after);
     const scope = () => {
@@ -62,6 +62,13 @@ export class GrantService {
         : q.where('g.direct', '=', true);
       return q;
     };
+    // The unique key (connector, entitlement, principal, direct) allows one direct and one inherited
+    // row per pair, so the rows shown with includeInherited are exactly the distinct pairs: an
+    // index-only scan instead of one probe per inherited row (2 ms instead of 12 ms for 5,000 members).
+    const count = () =>
+      filter.includeInherited
+        ? this.db.selectFrom(scope().select(['g.entitlement_key', 'g.principal_external_id']).distinct().as('pairs')).select((eb) => eb.fn.countAll<string>().as('n'))
+        : base().select((eb) => eb.fn.countAll<string>().as('n'));
     let q = base()
       // The page brings its entitlement, principal and the entitlement's resource along (unique-key
       // lookups on at most `first` rows), and primes the request's loaders with them: a dashboard page
@@ -72,21 +79,13 @@ export class GrantService {
       .select(GRANT_COLUMNS.map((c) => `g.${c}` as const))
       .select(ENTITLEMENT_COLUMNS.map((c) => sql.ref(`e.${c}`).as(`e_${c}`)))
       .select(RESOURCE_COLUMNS.map((c) => sql.ref(`p.${c}`).as(`p_${c}`)))
-      .select(RESOURCE_COLUMNS.map((c) => sql.ref(`er.${c}`).as(`er_${c}`)));
+      .select(RESOURCE_COLUMNS.map((c) => sql.ref(`er.${c}`).as(`er_${c}`)))
+      // The count's `g` is its own FROM item, so the subquery is uncorrelated and runs once.
+      .select(totalColumn(withCount ? count() : null));
     if (afterId) q = q.where('g.id', '>', afterId);
     const rows = (await q.orderBy('g.id').limit(limit + 1).execute()) as Array<Record<string, unknown>>;
     if (prime) for (const r of rows) primeRelations(prime, r);
-    return toPage(rows as unknown as GrantListRow[], limit, (r) => [r.id], toGrant, async () => {
-      // The unique key (connector, entitlement, principal, direct) allows one direct and one inherited
-      // row per pair, so the rows shown with includeInherited are exactly the distinct pairs: an
-      // index-only scan instead of one probe per inherited row (2 ms instead of 12 ms for 5,000 members).
-      const r = filter.includeInherited
-        ? await this.db
-            .selectFrom(scope().select(['g.entitlement_key', 'g.principal_external_id']).distinct().as('pairs'))
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .executeTakeFirstOrThrow()
-        : await base().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      return Number(r.n);
-    });
+    return toPage(rows as unknown as GrantListRow[], limit, (r) => [r.id], toGrant, async () => Number((await count().executeTakeFirstOrThrow()).n),
+      knownTotal(rows as Array<{ total_count: string | null }>));
   }
 }

@@ -1,8 +1,10 @@
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import type { ResourceType } from '@warden/schema';
 import { requireReader } from '../../auth/authorize';
 import type { GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
+import { selectsField } from '../../pagination/selection';
 import { Connector, toConnector } from '../connectors/connector.type';
 import { Entitlement, toEntitlement } from '../entitlements/entitlement.type';
 import { GrantConnection } from '../grants/grant.type';
@@ -25,9 +27,10 @@ class ResourcesArgs extends PageArgs {
 @Resolver(() => Resource)
 export class ResourceResolver {
   @Query(() => ResourceConnection)
-  async resources(@Args(() => ResourcesArgs) a: ResourcesArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof ResourceConnection>> {
+  async resources(@Args(() => ResourcesArgs) a: ResourcesArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof ResourceConnection>> {
     requireReader(ctx.caller);
-    return new ResourceConnection(await ctx.services.resources.list({ connectorId: a.connectorId, type: a.type, search: a.search }, a.first, a.after));
+    const page = await ctx.services.resources.list({ connectorId: a.connectorId, type: a.type, search: a.search }, a.first, a.after, selectsField(info, 'totalCount'));
+    return new ResourceConnection(page);
   }
 
   @Query(() => Resource, { nullable: true })
@@ -51,12 +54,13 @@ export class ResourceResolver {
   }
 
   @FieldResolver(() => GrantConnection, { description: 'What this resource holds as a principal.' })
-  async grants(@Root() r: Resource, @Args(() => GrantPageArgs) a: GrantPageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof GrantConnection>> {
+  async grants(@Root() r: Resource, @Args(() => GrantPageArgs) a: GrantPageArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof GrantConnection>> {
     const page = await ctx.services.grants.list(
       { connectorId: r.connectorId, principalExternalId: r.externalId, includeInherited: a.includeInherited !== false },
       a.first,
       a.after,
       ctx.loaders,
+      selectsField(info, 'totalCount'),
     );
     return new GrantConnection(page);
   }

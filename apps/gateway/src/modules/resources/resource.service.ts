@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, ResourceType } from '@warden/schema';
 import { decodeIdCursor, isUuid, pageSize } from '../../pagination/cursor';
-import { toPage, type PageResult } from '../../pagination/page';
+import { knownTotal, totalColumn, toPage, type PageResult } from '../../pagination/page';
 import { BadUserInputError } from '../../errors';
 import { RESOURCE_COLUMNS, toResource, type Resource } from './resource.type';
 
@@ -19,7 +19,8 @@ function likePattern(search: string): string {
 export class ResourceService {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async list(filter: ResourceFilter, first: number | null | undefined, after: string | null | undefined): Promise<PageResult<Resource>> {
+  /** `withCount`: the client selected totalCount, so the page statement carries it (one round trip). */
+  async list(filter: ResourceFilter, first: number | null | undefined, after: string | null | undefined, withCount = false): Promise<PageResult<Resource>> {
     const limit = pageSize(first);
     const afterId = decodeIdCursor(after);
     const search = filter.search?.trim();
@@ -31,12 +32,10 @@ export class ResourceService {
       if (search) q = q.where('search_text', 'like', likePattern(search));
       return q;
     };
-    let q = base().select(RESOURCE_COLUMNS);
+    const count = () => base().select((eb) => eb.fn.countAll<string>().as('n'));
+    let q = base().select(RESOURCE_COLUMNS).select(totalColumn(withCount ? count() : null));
     if (afterId) q = q.where('id', '>', afterId);
     const rows = await q.orderBy('id').limit(limit + 1).execute();
-    return toPage(rows, limit, (r) => [r.id], toResource, async () => {
-      const r = await base().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      return Number(r.n);
-    });
+    return toPage(rows, limit, (r) => [r.id], toResource, async () => Number((await count().executeTakeFirstOrThrow()).n), knownTotal(rows));
   }
 }
