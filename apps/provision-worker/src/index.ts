@@ -1,11 +1,4 @@
 export { startProvisionWorker, type ProvisionWorker, type StartOptions } from './worker';
 export { parseEnvironment, type ProvisionWorkerEnvironment, type ProvisionWorkerEnvironmentInput } from './environment';
-export {
-  requestProvisioning,
-  requestRefusal,
-  ProvisioningRequestError,
-  type ProvisioningRequestInput,
-  type ProvisioningRequestErrorCode,
-  type RequestOptions,
-} from './tasks/request';
+// Requests are made with @warden/schema's requestProvisioning (shared with the gateway).
 export { scanExpiredGrants } from './expiry/scan';

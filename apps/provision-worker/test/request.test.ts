@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestBus, createTestDatabase, type TestBus, type TestDatabase } from '@warden/schema/testing';
 import type { ProvisioningRequested } from '@warden/schema';
-import { requestProvisioning } from '../src/tasks/request';
+import { requestProvisioning } from '@warden/schema';
 
 let tdb: TestDatabase;
 let tbus: TestBus;

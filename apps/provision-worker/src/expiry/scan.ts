@@ -1,8 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Bus, Database } from '@warden/schema';
+import { requestProvisioning, type Bus, type Database } from '@warden/schema';
 import type { Logger } from 'pino';
-import { requestProvisioning } from '../tasks/request';
-
 import { EXPIRY_KEY_PREFIX } from './keys';
 
 interface ExpiredGrant {

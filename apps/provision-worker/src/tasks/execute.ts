@@ -1,10 +1,9 @@
 import { DIRECTORY_ROLE_WRITE_PERMISSION, GraphAuthError, missingPermissions } from '@warden/graph-core';
-import { entitlementKind, type Database, type EntitlementKind, type EntitlementRow, type ProvisioningTaskRow, type ResourceRow } from '@warden/schema';
+import { entitlementKind, type Database, type EntitlementKind, type EntitlementRow, type ProvisioningTaskRow, type ResourceRow, requestRefusal } from '@warden/schema';
 import type { Kysely } from 'kysely';
 import type { ConnectorClients } from '../connector-clients';
 import { OPERATIONS, PermanentFailure, type OperationInput, type OperationResult } from '../operations';
 import { EXPIRY_KEY_PREFIX } from '../expiry/keys';
-import { requestRefusal } from './request';
 
 export interface ExecuteDeps {
   db: Kysely<Database>;

@@ -3,7 +3,7 @@ import { startEmulator, type RunningEmulator, type StartOptions as EmulatorOptio
 import { SecretBox, type ProvisioningTaskRow } from '@warden/schema';
 import { createTestBus, createTestDatabase, TEST_NATS_URL, type TestBus, type TestDatabase } from '@warden/schema/testing';
 import { startProvisionWorker, type ProvisionWorker } from '../../src';
-import { requestProvisioning, type ProvisioningRequestInput, type RequestOptions } from '../../src/tasks/request';
+import { requestProvisioning, type ProvisioningRequestInput, type ProvisioningRequestOptions as RequestOptions } from '@warden/schema';
 import { insertConnector, seedFromExport } from './seed';
 
 export interface Harness {

@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import {
-  appendAudit,
-  principalRefusal,
-  type Bus,
-  type Database,
-  type ProvisioningAction,
-  type ProvisioningTaskRow,
-  type ResourceType,
-} from '@warden/schema';
+import { principalRefusal } from '../access/grantability';
+import { appendAudit } from '../audit';
+import type { Bus } from '../bus/bus';
+import type { Database, ProvisioningAction, ProvisioningTaskRow, ResourceType } from '../database';
 
 export interface ProvisioningRequestInput {
   action: ProvisioningAction;
@@ -49,6 +44,8 @@ export class ProvisioningRequestError extends Error {
 }
 
 /**
+ * The one way a provisioning task comes to exist — the gateway's grant/revoke mutations and the
+ * provision worker's expiry scan both call this.
  * Inserts a PENDING provisioning task with its audit row (one transaction) and publishes
  * ProvisioningRequested. Idempotent on `idempotencyKey`: a repeat returns the existing task (and
  * re-publishes it while still PENDING, which JetStream de-duplicates within its window).

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendAudit, principalRefusal, type ProvisioningAction, type ProvisioningTaskRow } from '@warden/schema';
+import { ProvisioningRequestError, requestProvisioning, type ProvisioningAction, type ProvisioningTaskRow } from '@warden/schema';
 import { requireConnectorWriter } from '../../auth/authorize';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
@@ -17,10 +17,10 @@ export interface ProvisioningRequest {
 }
 
 /**
- * grant / revoke: validates, then inserts the PENDING task with its audit row in one transaction
- * and publishes ProvisioningRequested. This is the gateway's copy of the provision worker's
- * requestProvisioning (importing the worker would pull its Graph client into the gateway); both
- * use principalRefusal from @warden/schema, the one rule of who may hold what.
+ * grant / revoke: the gateway's checks (caller may change this connector, the connector holds the
+ * provisioning permissions, input limits), then @warden/schema's requestProvisioning — the one
+ * place a task is created, shared with the provision worker — which refuses what Graph could never
+ * do, inserts the PENDING task with its audit row and publishes the command.
  */
 export class ProvisioningService {
   constructor(private readonly deps: GatewayDeps) {}
@@ -33,68 +33,32 @@ export class ProvisioningService {
 
     if (!isUuid(req.entitlementId)) throw new NotFoundError(`entitlement ${req.entitlementId} does not exist`);
     if (!isUuid(req.principalId)) throw new NotFoundError(`principal ${req.principalId} does not exist`);
-    const entitlement = await db.selectFrom('entitlements').selectAll().where('id', '=', req.entitlementId).executeTakeFirst();
+    const entitlement = await db.selectFrom('entitlements').select(['connector_id', 'resource_type']).where('id', '=', req.entitlementId).executeTakeFirst();
     if (!entitlement) throw new NotFoundError(`entitlement ${req.entitlementId} does not exist`);
     const connector = await db.selectFrom('connectors').select(['id', 'display_name', 'owners', 'granted_permissions']).where('id', '=', entitlement.connector_id).executeTakeFirstOrThrow();
     const who = requireConnectorWriter(caller, connector);
 
-    const existing = await this.byKey(key);
-    if (existing) return this.repeat(existing, req);
-
-    const principal = await db.selectFrom('resources').select(['id', 'connector_id', 'type', 'external_id', 'display_name']).where('id', '=', req.principalId).executeTakeFirst();
-    if (!principal) throw new NotFoundError(`principal ${req.principalId} does not exist`);
-    if (principal.connector_id !== entitlement.connector_id) throw new BadUserInputError('the principal and the entitlement belong to different connectors');
-
-    if (req.action === 'REVOKE' && req.expiresAt) throw new BadUserInputError('expiresAt applies to grant only');
-    if (req.expiresAt && req.expiresAt.getTime() <= Date.now()) throw new BadUserInputError('expiresAt must be in the future');
-    if (!entitlement.grantable) {
-      throw new BadUserInputError(`'${entitlement.display_name}' is not grantable: Graph cannot change it (dynamic, on-premises-synced or mail-enabled group)`);
-    }
-    const refusal = principalRefusal(
-      { resourceType: entitlement.resource_type, slug: entitlement.slug, unifiedGroup: entitlement.metadata.unifiedGroup, allowedMemberTypes: entitlement.metadata.allowedMemberTypes },
-      principal.type,
-    );
-    if (refusal) throw new BadUserInputError(refusal);
-    this.checkPermissions(connector, entitlement.resource_type);
-
-    const task = await db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto('provisioning_tasks')
-        .values({
-          connector_id: entitlement.connector_id,
-          action: req.action,
-          entitlement_id: entitlement.id,
-          entitlement_key: entitlement.key,
-          principal_id: principal.id,
-          principal_external_id: principal.external_id,
-          requested_by: who.sub,
-          reason: req.reason ?? null,
-          expires_at: req.expiresAt ?? null,
-          idempotency_key: key,
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .returningAll()
-        .executeTakeFirst();
-      if (!inserted) return null;
-      await appendAudit(trx, {
-        actor: who.sub,
-        action: `${req.action.toLowerCase()}.requested`,
-        connectorId: entitlement.connector_id,
-        details: {
-          taskId: inserted.id, entitlementKey: entitlement.key, entitlement: entitlement.display_name, principalExternalId: principal.external_id,
-          principal: principal.display_name, reason: req.reason ?? null, expiresAt: req.expiresAt?.toISOString() ?? null, idempotencyKey: key,
-        },
+    const repeated = await db.selectFrom('provisioning_tasks').select('id').where('idempotency_key', '=', key).executeTakeFirst();
+    if (!repeated) this.checkPermissions(connector, entitlement.resource_type);
+    try {
+      const task = await requestProvisioning(db, this.deps.bus, {
+        action: req.action,
+        entitlementId: req.entitlementId,
+        principalId: req.principalId,
+        requestedBy: who.sub,
+        reason: req.reason ?? null,
+        expiresAt: req.expiresAt ?? null,
+        idempotencyKey: key,
       });
-      return inserted;
-    });
-    if (!task) {
-      // A concurrent request with the same key won the insert.
-      const winner = await this.byKey(key);
-      if (!winner) throw new Error('task vanished after an idempotency conflict');
-      return this.repeat(winner, req);
+      return task;
+    } catch (err) {
+      if (err instanceof ProvisioningRequestError) {
+        if (err.code === 'NOT_FOUND') throw new NotFoundError(err.message);
+        if (err.code === 'CONFLICT') throw new ConflictError(err.message);
+        throw new BadUserInputError(err.message);
+      }
+      throw err;
     }
-    await this.publish(task);
-    return task;
   }
 
   private checkPermissions(connector: { display_name: string; granted_permissions: string[] }, resourceType: string): void {
@@ -106,26 +70,5 @@ export class ProvisioningService {
     if (resourceType === 'DIRECTORY_ROLE' && !connector.granted_permissions.includes(DIRECTORY_ROLE_WRITE_PERMISSION)) {
       throw new ForbiddenError(`connector '${connector.display_name}' lacks ${DIRECTORY_ROLE_WRITE_PERMISSION}, which directory role changes need`);
     }
-  }
-
-  private byKey(key: string) {
-    return this.deps.db.selectFrom('provisioning_tasks').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
-  }
-
-  private async repeat(task: ProvisioningTaskRow, req: ProvisioningRequest): Promise<ProvisioningTaskRow> {
-    if (task.action !== req.action || task.entitlement_id !== req.entitlementId || task.principal_id !== req.principalId) {
-      throw new ConflictError('this idempotency key was already used for a different request');
-    }
-    if (task.status === 'PENDING') await this.publish(task);
-    return task;
-  }
-
-  private async publish(task: ProvisioningTaskRow): Promise<void> {
-    // The row is durable once committed; the provision worker's sweeper re-publishes PENDING rows
-    // whose message was lost, so a failed publish is logged, not surfaced.
-    await this.deps.bus.publishProvisioningRequested({ v: 1, taskId: task.id, connectorId: task.connector_id }).catch((err: unknown) => {
-      this.deps.logger.warn({ taskId: task.id, err: err instanceof Error ? err.message : String(err) }, 'publish ProvisioningRequested failed; the sweeper will retry');
-    });
-    this.deps.bus.publishProvisioningTaskUpdated({ v: 1, taskId: task.id, connectorId: task.connector_id, status: task.status, at: new Date().toISOString() });
   }
 }
