@@ -116,8 +116,12 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
     async close() {
       stop.abort(new Error('sync worker shutting down'));
       if (timer) clearTimeout(timer);
-      await consuming;
+      // Bus.consume only notices an abort once its pull subscription exists; closed right after
+      // start it would wait forever. Give in-flight runs a moment to stop, then draining the
+      // connection ends the subscription either way.
+      await Promise.race([consuming, new Promise((r) => setTimeout(r, 3_000).unref())]);
       await bus.close();
+      await consuming;
       await db.destroy();
     },
   };

@@ -73,6 +73,8 @@ describe('recomputeClosure (database)', () => {
 
   async function writeDirect(): Promise<void> {
     await sql`DELETE FROM grants WHERE connector_id = ${connectorId}::uuid AND direct`.execute(tdb.db);
+    await sql`DELETE FROM resources WHERE connector_id = ${connectorId}::uuid`.execute(tdb.db);
+    await tdb.db.insertInto('resources').values(groups.map((g) => ({ connector_id: connectorId, type: 'GROUP' as const, external_id: g.id, profile: '{}' }))).execute();
     const rows = groups.flatMap((g) => g.members.map((m) => ({ connector_id: connectorId, entitlement_key: key(g.id), principal_external_id: m, principal_kind: kindOf(m) as 'USER' | 'GROUP', direct: true })));
     if (rows.length) await tdb.db.insertInto('grants').values(rows).execute();
   }

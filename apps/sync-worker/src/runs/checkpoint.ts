@@ -22,7 +22,9 @@ const StageSchema = z.object({
   startedAt: z.string().optional(),
   /** Delta: the nextLink after the last applied page. */
   resumeFrom: z.string().nullable().optional(),
-  /** Delta: the new deltaLink of a finished round, stored in delta_state when the run succeeds. */
+  /** The pass lists the collection (full pass of a stream without links) instead of a delta round. */
+  listing: z.boolean().optional(),
+  /** Delta: the new deltaLink of a finished round (or, for a listing pass, the one taken before it), stored in delta_state when the run succeeds. */
   deltaLink: z.string().nullable().optional(),
   /** Enumerations: the last object id fully applied (objects are walked in id order). */
   cursor: z.string().nullable().optional(),

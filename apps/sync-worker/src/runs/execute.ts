@@ -118,7 +118,10 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
       progress,
     });
     await recordSkips(s, plan);
-    await runStages(s, plan, ctl);
+    const timings: Record<string, number> = {};
+    const tStages = Date.now();
+    await runStages(s, plan, ctl, timings);
+    timings['ms_stages'] = Date.now() - tStages;
     s.throwIfAborted();
     await progress.stop();
     const gs = graph.stats();
@@ -141,6 +144,8 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
         // Requests as a per-object client would count them: every batch item is one.
         graphRequestsUnbatched: gs.total.requests - batchCalls + s.batchItems,
         attempt: run.attempt,
+        // Durations of this attempt (a resumed run times only what it did itself).
+        ...timings,
       },
       grantedPermissions: granted,
       missingPermissions: allMissing,
@@ -192,11 +197,12 @@ async function recordSkips(s: RunSession, plan: StagePlan): Promise<void> {
  * users ∥ groups ∥ (service principals → app access), then directory roles (whose principals are
  * resolved from what the other stages wrote). The first failure aborts the others.
  */
-async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController): Promise<void> {
+async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController, timings: Record<string, number>): Promise<void> {
   const stage = async (name: StageName, fn: () => Promise<void>) => {
     if (!plan.run.has(name)) return;
     const t0 = Date.now();
     await fn();
+    timings[`ms_${name}`] = Date.now() - t0;
     s.logger.info({ stage: name, ms: Date.now() - t0 }, 'stage done');
   };
   const branches = [

@@ -35,11 +35,19 @@ export interface FinalizeResult {
  * A run that never gets here (failed, cancelled, killed) has deleted nothing.
  */
 export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): Promise<FinalizeResult> {
+  const t0 = Date.now();
   return db.transaction().execute(async (trx) => {
     const run = await trx.selectFrom('sync_runs').select(['status', 'started_at']).where('id', '=', input.runId).forUpdate().executeTakeFirst();
     if (!run || run.status !== 'RUNNING') throw new RunCancelled();
     const c = input.connectorId;
     const stages = input.checkpoint.stages;
+    const timings: Record<string, number> = {};
+    let lapAt = Date.now();
+    const lap = (name: string) => {
+      const now = Date.now();
+      timings[`ms_finalize_${name}`] = now - lapAt;
+      lapAt = now;
+    };
     const done = (s: StageCheckpoint | undefined): s is StageCheckpoint => s?.state === 'done';
 
     const pending = new PendingDeletions();
@@ -64,6 +72,7 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     deleted = addCounts(deleted, await deleteResources(trx, c, json.resources));
     deleted = addCounts(deleted, await deleteEntitlements(trx, c, json.entitlements));
     deleted.grants += await deleteDirectGrants(trx, c, json.grants);
+    lap('pending');
 
     const users = stages.users;
     const groups = stages.groups;
@@ -85,6 +94,7 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
       deleted.grants += await sweepGrants(trx, c, input.runId, 'DIRECTORY_ROLE:%:assigned', roles.startedAt);
       if (roles.eligibilityRead) deleted.grants += await sweepGrants(trx, c, input.runId, 'DIRECTORY_ROLE:%:eligible', roles.startedAt);
     }
+    lap('sweep');
     let droppedGroups = 0;
     if (input.skipAdGroups && done(groups)) {
       const dropped = await dropOnPremisesGroups(trx, c);
@@ -96,6 +106,7 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     // Dropping on-premises groups (the setting was just turned on) rewires nesting anywhere: recompute all.
     if (done(groups)) closure = await recomputeClosure(trx, c, groups.full || groups.rootsOverflow || droppedGroups > 0 ? 'all' : roots);
 
+    lap('closure');
     for (const stream of DELTA_STREAMS) {
       const s = stages[stream];
       if (!done(s) || !s.deltaLink) continue;
@@ -107,6 +118,10 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     }
 
     const stats = await countStats(trx, c, input, deleted, closure);
+    lap('stats');
+    Object.assign(stats, timings);
+    stats['ms_finalize'] = Date.now() - t0;
+    if (closure) stats['closurePrincipals'] = closure.principals;
     await trx
       .updateTable('sync_runs')
       .set({ status: 'SUCCEEDED', progress: null, stats: JSON.stringify(stats), error: null, finished_at: sql`now()`, heartbeat_at: sql`now()` })
@@ -202,6 +217,7 @@ async function countStats(trx: Transaction<Database>, c: string, input: Finalize
     skippedPrincipals: counters['skippedPrincipals'] ?? 0,
     rowsWritten: (counters['rowsWritten'] ?? 0) + (closure?.written ?? 0),
     rowsDeleted: deleted.resources + deleted.entitlements + deleted.grants + (closure?.deleted ?? 0),
+    ...Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith('ms_'))),
     ...pick(counters, ['skippedOnPremisesGroups', 'skippedServicePrincipals', 'scopedRoleAssignments', 'unknownAppRoles', 'unresolvedPrincipals', 'removed']),
   };
 }

@@ -2,28 +2,42 @@ import type { DeltaOutcome, DeltaPage } from '@warden/graph-core';
 import { PendingDeletions, type DeltaStream, type StageCheckpoint } from '../runs/checkpoint';
 import { fmt } from '../runs/progress';
 import type { RunSession } from '../runs/session';
+import { WriteBuffer } from '../writers/buffer';
 
 /** Closure roots beyond this many make the finishing step recompute the whole closure instead. */
 const MAX_ROOTS = 20_000;
+/** Rows per flush in full passes (incremental passes write every page: they are small). */
+const FLUSH_ROWS = 5_000;
+/** Pages fetched ahead of the writes. */
+const PREFETCH_PAGES = 8;
 
 export interface PassState {
-  /** This pass is a complete enumeration (first round of a delta query). */
+  /** This pass is a complete enumeration. */
   full: boolean;
   /** Database time the pass started; removals are "observed" then (a round is a snapshot from its start). */
   startedAt: string;
   pending: PendingDeletions;
   roots: Set<string>;
   counters: Record<string, number>;
+  /** Ids this pass wrote (or buffered) with their properties; used by links-only changes. */
+  seen: Set<string>;
 }
 
 export interface DeltaStreamSpec<T extends { id: string }> {
   stream: DeltaStream;
   /** The first request of a full round, e.g. '/v1.0/users/delta?$select=…'. */
   initialPath: string;
+  /**
+   * For streams without links (users, service principals): a full pass lists the collection
+   * ('/v1.0/users?$select=…', 999 per page) after taking a "changes from now" deltaLink
+   * (`$deltatoken=latest`) instead of walking a full delta round of ~100 objects per page. Changes
+   * made while the list is read come again in the next round; applying them twice is harmless.
+   */
+  listPath?: string;
   /** Label in progress lines and logs. */
   label: string;
-  /** Writes one page; must be idempotent (a page may be applied again after a crash). */
-  apply(page: DeltaPage<T>, pass: PassState): Promise<void>;
+  /** Turns one page into rows (added to `out`) and pending deletions; must be idempotent. */
+  apply(page: DeltaPage<T>, pass: PassState, out: WriteBuffer): Promise<void>;
   /** Objects in the tenant (for "n / total" progress in full passes); null when unknown. */
   count?(): Promise<number | null>;
   /**
@@ -35,20 +49,18 @@ export interface DeltaStreamSpec<T extends { id: string }> {
 
 /**
  * Drives one delta stream through a run: resumes from the checkpoint's nextLink, or starts from the
- * stored deltaLink (incremental) or from scratch (full, or no usable link). Pages are fetched one
- * ahead of the writes. 'resync' (expired or reset state) restarts as a full pass by itself.
+ * stored deltaLink (incremental) or from scratch (full, or no usable link). Pages are fetched ahead
+ * of the writes; rows are written in batches of a few thousand, and the checkpoint (nextLink,
+ * pending deletions, closure roots) follows each batch. 'resync' (expired or reset delta state)
+ * restarts as a full pass by itself.
  */
 export async function runDeltaStream<T extends { id: string }>(s: RunSession, spec: DeltaStreamSpec<T>): Promise<void> {
   let cp = s.stage(spec.stream);
   if (cp?.state === 'done' || cp?.state === 'skipped') return;
-  let start: string;
-  if (cp?.state === 'running' && cp.resumeFrom) {
-    start = cp.resumeFrom;
-  } else {
+  if (!(cp?.state === 'running' && (cp.resumeFrom || (cp.listing && cp.deltaLink)))) {
     const saved = s.mode === 'INCREMENTAL' ? s.savedDeltaLink(spec.stream) : null;
-    cp = await freshPass(s, spec, saved === null, cp);
-    start = saved ?? spec.initialPath;
     if (saved === null && s.mode === 'INCREMENTAL') await s.log('INFO', `${spec.label}: no delta state yet, reading everything`);
+    cp = await freshPass(s, spec, saved, cp);
   }
   const pass: PassState = {
     full: cp.full,
@@ -56,45 +68,40 @@ export async function runDeltaStream<T extends { id: string }>(s: RunSession, sp
     pending: PendingDeletions.from(cp.pending),
     roots: new Set(cp.roots ?? []),
     counters: { ...(cp.counters ?? {}) },
+    seen: new Set(),
   };
-  let processed = cp.processed;
-  const total = cp.total ?? null;
-  let rootsOverflow = cp.rootsOverflow ?? false;
 
   for (;;) {
-    const outcome = await consume(s, spec, start, pass, async (page) => {
-      processed += page.changes.length;
-      s.progress.set(spec.stream, progressText(spec.label, pass.full, processed, total));
-      if (pass.roots.size > MAX_ROOTS) {
-        rootsOverflow = true;
-        pass.roots.clear();
-      }
-      // The last page has no nextLink: its checkpoint is the finished round, saved below.
-      if (page.resumeFrom) await s.saveStage(spec.stream, snapshot(cp!, pass, { resumeFrom: page.resumeFrom, processed, rootsOverflow }));
-    });
+    const outcome = await consume(s, spec, cp, pass);
     if (outcome.kind === 'complete') {
-      await s.saveStage(spec.stream, snapshot(cp, pass, { state: 'done', resumeFrom: null, deltaLink: outcome.deltaLink, processed, rootsOverflow }));
       s.progress.set(spec.stream, null);
       return;
     }
     await s.log('WARN', `${spec.label}: Graph asked for a full resync (${outcome.reason}); reading everything again`);
     s.logger.warn({ stream: spec.stream, reason: outcome.reason }, 'delta resync');
     if (pass.full) await spec.unmark();
-    cp = await freshPass(s, spec, true, { ...cp, pending: pass.pending.toJSON(), roots: [...pass.roots], counters: pass.counters });
+    cp = await freshPass(s, spec, null, { ...cp, pending: pass.pending.toJSON(), roots: [...pass.roots], counters: pass.counters });
     pass.full = true;
     pass.startedAt = cp.startedAt!;
-    processed = 0;
-    start = spec.initialPath;
+    pass.seen.clear();
   }
 }
 
-async function freshPass<T extends { id: string }>(s: RunSession, spec: DeltaStreamSpec<T>, full: boolean, prev: StageCheckpoint | undefined): Promise<StageCheckpoint> {
+/** Starts a pass: incremental from `saved`, or full (listing + latest token, or a full delta round). */
+async function freshPass<T extends { id: string }>(s: RunSession, spec: DeltaStreamSpec<T>, saved: string | null, prev: StageCheckpoint | undefined): Promise<StageCheckpoint> {
+  const full = saved === null;
   const total = full && spec.count ? await spec.count().catch(() => null) : null;
+  const startedAt = await s.dbNow();
+  let deltaLink: string | null = null;
+  if (full && spec.listPath) deltaLink = await latestDeltaLink(s, spec.initialPath);
   const cp: StageCheckpoint = {
     state: 'running',
     full,
-    startedAt: await s.dbNow(),
-    resumeFrom: null,
+    startedAt,
+    // Where the pass begins: the stored deltaLink, the list, or the first request of a full round.
+    resumeFrom: saved ?? (deltaLink ? spec.listPath! : spec.initialPath),
+    listing: deltaLink !== null,
+    deltaLink,
     processed: 0,
     total,
     // Removals already collected by an interrupted incremental round stay true after a resync.
@@ -107,28 +114,145 @@ async function freshPass<T extends { id: string }>(s: RunSession, spec: DeltaStr
   return cp;
 }
 
-async function consume<T extends { id: string }>(
-  s: RunSession,
-  spec: DeltaStreamSpec<T>,
-  start: string,
-  pass: PassState,
-  afterPage: (page: DeltaPage<T>) => Promise<void>,
-): Promise<DeltaOutcome> {
-  const gen = s.graph.delta<T>(start, { signal: s.signal });
-  let next = gen.next();
+/** A deltaLink that reports changes from now on (`$deltatoken=latest`, no data). */
+async function latestDeltaLink(s: RunSession, initialPath: string): Promise<string> {
+  const gen = s.graph.delta<{ id: string }>(`${initialPath}${initialPath.includes('?') ? '&' : '?'}$deltatoken=latest`, { signal: s.signal });
+  for (;;) {
+    const r = await gen.next();
+    if (!r.done) continue;
+    if (r.value.kind !== 'complete') throw new Error(`Graph gave no delta token for ${initialPath}: ${r.value.reason}`);
+    return r.value.deltaLink;
+  }
+}
+
+async function* listing<T extends { id: string }>(s: RunSession, listPath: string, startAt: string, deltaLink: string): AsyncGenerator<DeltaPage<T>, DeltaOutcome> {
+  const opts = startAt === listPath ? { signal: s.signal } : { signal: s.signal, startAt };
+  for await (const page of s.graph.pages<T>(listPath, opts)) {
+    yield { changes: page.items.map((o) => ({ kind: 'upsert' as const, id: o.id, object: o })), resumeFrom: page.resumeFrom };
+  }
+  return { kind: 'complete', deltaLink };
+}
+
+/** Pulls pages from Graph in the background, up to `depth` ahead of the consumer. */
+class PageQueue<T> {
+  private readonly pages: DeltaPage<T>[] = [];
+  private outcome: DeltaOutcome | null = null;
+  private error: unknown = null;
+  private wake: (() => void) | null = null;
+  private room: (() => void) | null = null;
+  private stopped = false;
+
+  constructor(private readonly gen: AsyncGenerator<DeltaPage<T>, DeltaOutcome>, private readonly depth: number) {
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      while (!this.stopped) {
+        while (this.pages.length >= this.depth && !this.stopped) await new Promise<void>((r) => (this.room = r));
+        if (this.stopped) break;
+        const r = await this.gen.next();
+        if (r.done) {
+          this.outcome = r.value;
+          break;
+        }
+        this.pages.push(r.value);
+        this.wake?.();
+      }
+    } catch (err) {
+      this.error = err ?? new Error('page fetch failed');
+    }
+    this.wake?.();
+  }
+
+  /** The next page, or the round's outcome once all pages were taken. */
+  async next(): Promise<DeltaPage<T> | DeltaOutcome> {
+    for (;;) {
+      const page = this.pages.shift();
+      if (page) {
+        this.room?.();
+        return page;
+      }
+      if (this.error) throw this.error;
+      if (this.outcome) return this.outcome;
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = null;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.room?.();
+    await this.gen.return({ kind: 'resync', reason: 'stopped' }).catch(() => undefined);
+  }
+}
+
+async function consume<T extends { id: string }>(s: RunSession, spec: DeltaStreamSpec<T>, cp: StageCheckpoint, pass: PassState): Promise<DeltaOutcome> {
+  const start = cp.resumeFrom!;
+  const gen = cp.listing && cp.deltaLink ? listing<T>(s, spec.listPath!, start, cp.deltaLink) : s.graph.delta<T>(start, { signal: s.signal });
+  const queue = new PageQueue(gen, PREFETCH_PAGES);
+  let buffer = new WriteBuffer();
+  let processed = cp.processed;
+  let rootsOverflow = cp.rootsOverflow ?? false;
+  let inFlight: Promise<void> = Promise.resolve();
+  let failure: unknown = null;
+  const mark = () => (pass.full ? s.runId : null);
+
+  // Writes the buffer (after the previous write finished), then the checkpoint that covers it.
+  const flush = (patch: Partial<StageCheckpoint>) => {
+    const rows = buffer;
+    buffer = new WriteBuffer();
+    // Captured now: the checkpoint must describe exactly the pages whose rows this flush writes.
+    const state = snapshot(cp, pass, { ...patch, processed, rootsOverflow });
+    const prev = inFlight;
+    inFlight = (async () => {
+      await prev;
+      const t0 = Date.now();
+      const written = await rows.flush(s.db, s.connectorId, mark());
+      const ms = Date.now() - t0;
+      for (const c of [pass.counters, state.counters!]) {
+        bump(c, 'rowsWritten', written);
+        bump(c, `ms_write_${spec.stream}`, ms);
+      }
+      await s.saveStage(spec.stream, state);
+    })();
+    inFlight.catch((err: unknown) => (failure ??= err));
+  };
+
   try {
     for (;;) {
-      const r = await next;
-      if (r.done) return r.value;
-      // Fetch the next page while this one is written.
-      next = gen.next();
-      await spec.apply(r.value, pass);
-      await afterPage(r.value);
+      if (failure) throw failure;
+      const t0 = Date.now();
+      const next = await queue.next();
+      bump(pass.counters, `ms_wait_${spec.stream}`, Date.now() - t0);
+      if (!('changes' in next)) {
+        if (next.kind === 'complete') {
+          // The last page has no nextLink: the finished round is its checkpoint.
+          flush({ state: 'done', resumeFrom: null, deltaLink: next.deltaLink });
+          await inFlight;
+        } else {
+          await inFlight;
+        }
+        return next;
+      }
+      await spec.apply(next, pass, buffer);
+      processed += next.changes.length;
+      s.progress.set(spec.stream, progressText(spec.label, pass.full, processed, cp.total ?? null));
+      if (pass.roots.size > MAX_ROOTS) {
+        rootsOverflow = true;
+        pass.roots.clear();
+      }
+      if (next.resumeFrom && (!pass.full || buffer.size >= FLUSH_ROWS)) {
+        flush({ resumeFrom: next.resumeFrom });
+        // Incremental pages may read what earlier pages wrote (links-only changes, app roles): in order.
+        if (!pass.full) await inFlight;
+      }
     }
   } catch (err) {
-    next.catch(() => undefined);
-    await gen.return({ kind: 'resync', reason: 'aborted' }).catch(() => undefined);
+    await inFlight.catch(() => undefined);
     throw err;
+  } finally {
+    await queue.stop();
   }
 }
 
@@ -139,7 +263,7 @@ function snapshot(cp: StageCheckpoint, pass: PassState, patch: Partial<StageChec
     startedAt: pass.startedAt,
     pending: pass.pending.toJSON(),
     roots: [...pass.roots],
-    counters: pass.counters,
+    counters: { ...pass.counters },
     ...patch,
   };
 }

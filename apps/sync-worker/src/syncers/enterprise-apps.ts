@@ -162,7 +162,10 @@ async function reconcileApps(
     if (opts.assignments) urls.push(`/servicePrincipals/${app}/appRoleAssignedTo?$select=id,appRoleId,principalId,principalType&$top=999`);
     if (opts.owners) urls.push(`/servicePrincipals/${app}/owners?$select=id&$top=999`);
   }
+  const tGraph = Date.now();
   const results = await readCollections(s, urls);
+  bump(counters, 'ms_graph_appAccess', Date.now() - tGraph);
+  const tDb = Date.now();
 
   const ents = await s.db
     .selectFrom('entitlements')
@@ -250,4 +253,5 @@ async function reconcileApps(
   written += await upsertDirectGrants(s.db, s.connectorId, owners, { markRunId: null, assignmentIdFromGraph: false, expiryFromGraph: false });
   bump(counters, 'rowsWritten', written);
   bump(counters, 'grantsListed', desired.size);
+  bump(counters, 'ms_db_appAccess', Date.now() - tDb);
 }

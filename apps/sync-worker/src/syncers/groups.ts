@@ -1,11 +1,10 @@
 import type { DeltaPage, LinkChange } from '@warden/graph-core';
 import { entitlementKey } from '@warden/schema';
-import { bool, principalKindOf, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
+import { bool, principalKindOf, searchText, str, type EntitlementInput, type ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
 import { unmarkRun } from '../writers/marks';
-import { upsertEntitlements } from '../writers/entitlements';
-import { upsertDirectGrants } from '../writers/grants';
-import { existingResourceIds, upsertResources } from '../writers/resources';
+import type { WriteBuffer } from '../writers/buffer';
+import { existingResourceIds } from '../writers/resources';
 import { countObjects } from './count';
 import { bump, runDeltaStream, type PassState } from './delta-stream';
 
@@ -86,7 +85,7 @@ export async function syncGroups(s: RunSession): Promise<void> {
     initialPath: `/v1.0/groups/delta?$select=${[...GROUP_SELECT, 'members', 'owners'].join(',')}`,
     count: () => countObjects(s, 'groups'),
     unmark: () => unmarkRun(s.db, s.connectorId, s.runId, { resourceTypes: ['GROUP'], entitlementTypes: ['GROUP'], grantPattern: 'GROUP:%' }),
-    apply: (page, pass) => applyGroupsPage(s, page, pass),
+    apply: (page, pass, out) => applyGroupsPage(s, page, pass, out),
   });
 }
 
@@ -96,9 +95,7 @@ interface PendingLinks {
   links: LinkChange[];
 }
 
-async function applyGroupsPage(s: RunSession, page: DeltaPage<GraphGroup>, pass: PassState): Promise<void> {
-  const resources: ResourceInput[] = [];
-  const entitlements: EntitlementInput[] = [];
+async function applyGroupsPage(s: RunSession, page: DeltaPage<GraphGroup>, pass: PassState, out: WriteBuffer): Promise<void> {
   const links: PendingLinks[] = [];
   const linkOnly = new Set<string>();
   const withProps = new Set<string>();
@@ -119,9 +116,10 @@ async function applyGroupsPage(s: RunSession, page: DeltaPage<GraphGroup>, pass:
     }
     if (hasProps) {
       const m = mapGroup(o);
-      resources.push(m.resource);
-      entitlements.push(...m.entitlements);
+      out.resources.push(m.resource);
+      out.entitlements.push(...m.entitlements);
       pass.pending.keepResource(c.id);
+      pass.seen.add(c.id);
       withProps.add(c.id);
     } else {
       linkOnly.add(c.id);
@@ -129,10 +127,12 @@ async function applyGroupsPage(s: RunSession, page: DeltaPage<GraphGroup>, pass:
     if (c.members?.length) links.push({ groupId: c.id, slug: 'member', links: c.members });
     if (c.owners?.length) links.push({ groupId: c.id, slug: 'owner', links: c.owners });
   }
-  // A change with links but no properties names a group we must already know (and not skip).
-  const known = linkOnly.size ? await existingResourceIds(s.db, s.connectorId, 'GROUP', [...linkOnly].filter((id) => !withProps.has(id))) : new Set<string>();
+  // A change with links but no properties names a group we must already know (and not skip):
+  // written earlier in this pass, or stored before it.
+  const unknown = [...linkOnly].filter((id) => !pass.seen.has(id));
+  const known = unknown.length ? await existingResourceIds(s.db, s.connectorId, 'GROUP', unknown) : new Set<string>();
+  for (const id of linkOnly) if (pass.seen.has(id)) known.add(id);
 
-  const grants: DirectGrantInput[] = [];
   for (const l of links) {
     if (!withProps.has(l.groupId) && !known.has(l.groupId)) continue;
     const key = entitlementKey('GROUP', l.groupId, l.slug);
@@ -149,12 +149,7 @@ async function applyGroupsPage(s: RunSession, page: DeltaPage<GraphGroup>, pass:
         continue;
       }
       pass.pending.keepGrant(key, link.id);
-      grants.push({ entitlementKey: key, principalExternalId: link.id, principalKind: kind, graphAssignmentId: null, expiresAt: null });
+      out.grants.push({ entitlementKey: key, principalExternalId: link.id, principalKind: kind, graphAssignmentId: null, expiresAt: null });
     }
   }
-  const mark = pass.full ? s.runId : null;
-  let written = await upsertResources(s.db, s.connectorId, resources, mark);
-  written += await upsertEntitlements(s.db, s.connectorId, entitlements, mark);
-  written += await upsertDirectGrants(s.db, s.connectorId, grants, { markRunId: mark, assignmentIdFromGraph: false, expiryFromGraph: false });
-  bump(pass.counters, 'rowsWritten', written);
 }

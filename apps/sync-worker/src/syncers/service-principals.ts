@@ -1,10 +1,8 @@
 import { sql } from 'kysely';
 import type { DeltaPage } from '@warden/graph-core';
-import type { EntitlementInput, ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
 import { unmarkRun } from '../writers/marks';
-import { upsertEntitlements } from '../writers/entitlements';
-import { upsertResources } from '../writers/resources';
+import type { WriteBuffer } from '../writers/buffer';
 import { countObjects } from './count';
 import { bump, runDeltaStream, type PassState } from './delta-stream';
 import { mapEnterpriseApp, SERVICE_PRINCIPAL_SELECT, type GraphServicePrincipal } from './enterprise-apps';
@@ -20,15 +18,14 @@ export async function syncServicePrincipals(s: RunSession): Promise<void> {
     stream: 'servicePrincipals',
     label: 'service principals',
     initialPath: `/v1.0/servicePrincipals/delta?$select=${SERVICE_PRINCIPAL_SELECT.join(',')}`,
+    listPath: `/v1.0/servicePrincipals?$select=${SERVICE_PRINCIPAL_SELECT.join(',')}`,
     count: () => countObjects(s, 'servicePrincipals'),
     unmark: () => unmarkRun(s.db, s.connectorId, s.runId, { resourceTypes: ['MANAGED_IDENTITY', 'ENTERPRISE_APPLICATION'], entitlementTypes: ['ENTERPRISE_APPLICATION'] }),
-    apply: (page, pass) => applyPage(s, page, pass),
+    apply: (page, pass, out) => applyPage(s, page, pass, out),
   });
 }
 
-async function applyPage(s: RunSession, page: DeltaPage<GraphServicePrincipal>, pass: PassState): Promise<void> {
-  const resources: ResourceInput[] = [];
-  const entitlements: EntitlementInput[] = [];
+async function applyPage(s: RunSession, page: DeltaPage<GraphServicePrincipal>, pass: PassState, out: WriteBuffer): Promise<void> {
   const apps = new Map<string, Set<string>>();
   for (const c of page.changes) {
     if (c.kind === 'removed') {
@@ -38,12 +35,12 @@ async function applyPage(s: RunSession, page: DeltaPage<GraphServicePrincipal>, 
     }
     const o = c.object;
     if (o.servicePrincipalType === 'ManagedIdentity') {
-      resources.push(mapManagedIdentity(o));
+      out.resources.push(mapManagedIdentity(o));
       pass.pending.keepResource(o.id);
     } else if (o.servicePrincipalType === 'Application') {
       const m = mapEnterpriseApp(o);
-      resources.push(m.resource);
-      entitlements.push(...m.entitlements);
+      out.resources.push(m.resource);
+      out.entitlements.push(...m.entitlements);
       pass.pending.keepResource(o.id);
       apps.set(o.id, new Set(m.entitlements.map((e) => e.key)));
       for (const e of m.entitlements) pass.pending.keepEntitlement(e.key);
@@ -63,8 +60,4 @@ async function applyPage(s: RunSession, page: DeltaPage<GraphServicePrincipal>, 
       .execute();
     for (const e of current) if (!apps.get(e.resource_external_id)?.has(e.key)) pass.pending.entitlement(e.key, pass.startedAt);
   }
-  const mark = pass.full ? s.runId : null;
-  let written = await upsertResources(s.db, s.connectorId, resources, mark);
-  written += await upsertEntitlements(s.db, s.connectorId, entitlements, mark);
-  bump(pass.counters, 'rowsWritten', written);
 }

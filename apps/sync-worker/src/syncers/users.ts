@@ -2,7 +2,7 @@ import type { DeltaPage } from '@warden/graph-core';
 import { searchText, str, type ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
 import { unmarkRun } from '../writers/marks';
-import { upsertResources } from '../writers/resources';
+import type { WriteBuffer } from '../writers/buffer';
 import { countObjects } from './count';
 import { bump, runDeltaStream, type PassState } from './delta-stream';
 
@@ -50,14 +50,14 @@ export async function syncUsers(s: RunSession): Promise<void> {
     stream: 'users',
     label: 'users',
     initialPath: `/v1.0/users/delta?$select=${USER_SELECT.join(',')}`,
+    listPath: `/v1.0/users?$select=${USER_SELECT.join(',')}`,
     count: () => countObjects(s, 'users'),
     unmark: () => unmarkRun(s.db, s.connectorId, s.runId, { resourceTypes: ['USER'] }),
-    apply: (page, pass) => applyUsersPage(s, page, pass),
+    apply: async (page, pass, out) => applyUsersPage(page, pass, out),
   });
 }
 
-async function applyUsersPage(s: RunSession, page: DeltaPage<GraphUser>, pass: PassState): Promise<void> {
-  const rows: ResourceInput[] = [];
+function applyUsersPage(page: DeltaPage<GraphUser>, pass: PassState, out: WriteBuffer): void {
   for (const c of page.changes) {
     if (c.kind === 'removed') {
       pass.pending.resource(c.id, pass.startedAt);
@@ -65,8 +65,6 @@ async function applyUsersPage(s: RunSession, page: DeltaPage<GraphUser>, pass: P
       continue;
     }
     pass.pending.keepResource(c.id);
-    rows.push(mapUser(c.object));
+    out.resources.push(mapUser(c.object));
   }
-  const written = await upsertResources(s.db, s.connectorId, rows, pass.full ? s.runId : null);
-  bump(pass.counters, 'rowsWritten', written);
 }
