@@ -1,3 +1,4 @@
+import { commonEnvironment, parseEnvironmentWith } from '@warden/schema';
 import { z } from 'zod';
 
 const DEFAULT_GRAPH_HOSTS = [
@@ -10,24 +11,8 @@ const DEFAULT_GRAPH_HOSTS = [
   'login.chinacloudapi.cn',
 ].join(',');
 
-const secretKeys = z
-  .string()
-  .min(1)
-  .refine(
-    (v) =>
-      v.split(',').every((part) => {
-        const material = part.includes(':') ? part.slice(part.indexOf(':') + 1) : part;
-        return Buffer.from(material.trim(), 'base64').length === 32;
-      }),
-    'must be id:base64-32-byte-key[,id2:key2]',
-  );
-
 const EnvironmentSchema = z.object({
-  DATABASE_URL: z.string().min(1),
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
-  BUS_NAMESPACE: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('warden'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  WARDEN_SECRET_KEYS: secretKeys,
+  ...commonEnvironment,
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('0.0.0.0'),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
@@ -51,8 +36,5 @@ export type GatewayEnvironmentInput = z.input<typeof EnvironmentSchema>;
 
 /** Parses the gateway's variables; throws one error naming every bad variable. */
 export function parseEnvironment(source: Record<string, string | number | undefined> = process.env): GatewayEnvironment {
-  const parsed = EnvironmentSchema.safeParse(source);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw new Error(`invalid gateway environment:\n  ${problems.join('\n  ')}`);
+  return parseEnvironmentWith(EnvironmentSchema, 'gateway', source);
 }

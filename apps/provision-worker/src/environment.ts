@@ -1,23 +1,8 @@
+import { commonEnvironment, parseEnvironmentWith } from '@warden/schema';
 import { z } from 'zod';
 
-const secretKeys = z
-  .string()
-  .min(1)
-  .refine(
-    (v) =>
-      v.split(',').every((part) => {
-        const material = part.includes(':') ? part.slice(part.indexOf(':') + 1) : part;
-        return Buffer.from(material.trim(), 'base64').length === 32;
-      }),
-    'must be id:base64-32-byte-key[,id2:key2]',
-  );
-
 const EnvironmentSchema = z.object({
-  DATABASE_URL: z.string().min(1),
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
-  BUS_NAMESPACE: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('warden'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  WARDEN_SECRET_KEYS: secretKeys,
+  ...commonEnvironment,
   /** Tasks carried out at once by this process. */
   PROVISION_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** How often expired just-in-time grants are turned into revoke tasks; ≤ 30 s keeps revokes within a minute. */
@@ -39,8 +24,5 @@ export type ProvisionWorkerEnvironmentInput = z.input<typeof EnvironmentSchema>;
 
 /** Parses the worker's variables; throws one error naming every bad variable. */
 export function parseEnvironment(source: Record<string, string | undefined> = process.env): ProvisionWorkerEnvironment {
-  const parsed = EnvironmentSchema.safeParse(source);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw new Error(`invalid provision-worker environment:\n  ${problems.join('\n  ')}`);
+  return parseEnvironmentWith(EnvironmentSchema, 'provision-worker', source);
 }

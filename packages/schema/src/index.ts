@@ -11,3 +11,4 @@ export {
   requestProvisioning, requestRefusal, ProvisioningRequestError,
   type ProvisioningRequestInput, type ProvisioningRequestErrorCode, type RequestOptions as ProvisioningRequestOptions,
 } from './provisioning/request';
+export { commonEnvironment, parseEnvironmentWith } from './config/environment';
