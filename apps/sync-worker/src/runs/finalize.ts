@@ -91,8 +91,7 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     if (done(roles)) {
       deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, ['DIRECTORY_ROLE'], roles.startedAt));
       deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, ['DIRECTORY_ROLE'], roles.startedAt));
-      deleted.grants += await sweepGrants(trx, c, input.runId, 'DIRECTORY_ROLE:%:assigned', roles.startedAt);
-      if (roles.eligibilityRead) deleted.grants += await sweepGrants(trx, c, input.runId, 'DIRECTORY_ROLE:%:eligible', roles.startedAt);
+      deleted.grants += await sweepGrantsOf(trx, c, input.runId, 'DIRECTORY_ROLE', ['assigned', ...(roles.eligibilityRead ? ['eligible'] : [])], roles.startedAt);
     }
     lap('sweep');
     let droppedGroups = 0;
@@ -166,6 +165,16 @@ async function sweepEntitlements(trx: Transaction<Database>, c: string, runId: s
     grants = Number(g.numAffectedRows ?? 0);
   }
   return { resources: 0, entitlements: keys.length, grants };
+}
+
+/** Like sweepGrants, for a few entitlements: found through the entitlements table (index probes, no scan). */
+async function sweepGrantsOf(trx: Transaction<Database>, c: string, runId: string, type: string, slugs: string[], startedAt: string | undefined): Promise<number> {
+  const res = await sql`
+    DELETE FROM grants g USING entitlements e
+    WHERE e.connector_id = ${c}::uuid AND e.resource_type = ${type} AND e.slug = ANY(${slugs}::text[])
+      AND g.connector_id = e.connector_id AND g.entitlement_key = e.key AND g.direct
+      AND g.last_seen_run_id IS DISTINCT FROM ${runId}::uuid AND g.updated_at < ${startedAt ?? null}::timestamptz`.execute(trx);
+  return Number(res.numAffectedRows ?? 0);
 }
 
 async function sweepGrants(trx: Transaction<Database>, c: string, runId: string, pattern: string, startedAt: string | undefined): Promise<number> {
