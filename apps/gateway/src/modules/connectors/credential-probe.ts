@@ -1,5 +1,4 @@
-import { createHash, createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
-import { SignJWT, decodeJwt } from 'jose';
+import { GraphAuthError, GraphClient, type GraphAuth } from '@warden/graph-core';
 import type { ConnectorCredentials } from '@warden/schema';
 
 export interface ProbeInput {
@@ -17,76 +16,27 @@ export interface CredentialProbe {
   probe(input: ProbeInput, signal?: AbortSignal): Promise<ProbeResult>;
 }
 
-const NATIONAL_GRAPH_ROOTS = new Set(['graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn']);
-
 /**
- * The token request straight against the v2.0 endpoint: the gateway never reads Graph data, it
- * only needs the token's `roles` claim, so it does not pull in a Graph client.
+ * One token through graph-core's token provider (the same code the workers authenticate with):
+ * the gateway never reads Graph data, it only needs to know the credentials work and the token's
+ * `roles` claim.
  */
 export class TokenEndpointProbe implements CredentialProbe {
   constructor(private readonly timeoutMs = 10_000) {}
 
   async probe(input: ProbeInput, signal?: AbortSignal): Promise<ProbeResult> {
-    const tokenUrl = `${input.authorityHost.replace(/\/$/, '')}/${encodeURIComponent(input.tenantId)}/oauth2/v2.0/token`;
-    const graphHost = new URL(input.graphBaseUrl).hostname;
-    // National clouds issue tokens for their own Graph root; anything else (the emulator) uses the public one.
-    const resource = NATIONAL_GRAPH_ROOTS.has(graphHost) ? `https://${graphHost}` : 'https://graph.microsoft.com';
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: input.clientId, scope: `${resource}/.default` });
-    if (input.credentials.kind === 'secret') {
-      form.set('client_secret', input.credentials.clientSecret);
-    } else {
-      const assertion = await clientAssertion(input.clientId, tokenUrl, input.credentials.certificatePem, input.credentials.privateKeyPem);
-      if (!assertion.ok) return assertion;
-      form.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
-      form.set('client_assertion', assertion.jwt);
-    }
+    const auth: GraphAuth = input.credentials.kind === 'secret'
+      ? { kind: 'secret', clientSecret: input.credentials.clientSecret }
+      : { kind: 'certificate', certificatePem: input.credentials.certificatePem, privateKeyPem: input.credentials.privateKeyPem };
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    let res: Response;
     try {
-      res = await fetch(tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: form,
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+      const client = new GraphClient({ tenantId: input.tenantId, clientId: input.clientId, auth, graphBaseUrl: input.graphBaseUrl, authorityHost: input.authorityHost });
+      const granted = await client.grantedPermissions(signal ? AbortSignal.any([signal, timeout]) : timeout);
+      return { ok: true, granted: [...granted].sort() };
     } catch (err) {
+      if (err instanceof GraphAuthError) return { ok: false, message: err.description || err.code };
       const why = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-      return { ok: false, message: `could not reach the token endpoint ${new URL(tokenUrl).origin}: ${why}` };
+      return { ok: false, message: `could not obtain a token from ${input.authorityHost}: ${why.split(/\r?\n/)[0]}` };
     }
-    const body = (await res.json().catch(() => ({}))) as { access_token?: string; error?: string; error_description?: string };
-    if (!res.ok || !body.access_token) {
-      const description = body.error_description?.split(/\r?\n| Trace ID:/)[0]?.trim();
-      return { ok: false, message: description || body.error || `the token endpoint answered HTTP ${res.status}` };
-    }
-    let roles: unknown;
-    try {
-      roles = decodeJwt(body.access_token)['roles'];
-    } catch {
-      return { ok: false, message: 'the identity platform returned a token that is not a JWT' };
-    }
-    return { ok: true, granted: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string').sort() : [] };
   }
-}
-
-async function clientAssertion(clientId: string, audience: string, certificatePem: string, privateKeyPem: string): Promise<{ ok: true; jwt: string } | { ok: false; message: string }> {
-  let thumbprint: string;
-  let key: ReturnType<typeof createPrivateKey>;
-  try {
-    const cert = new X509Certificate(certificatePem);
-    thumbprint = createHash('sha1').update(cert.raw).digest('base64url');
-    key = createPrivateKey(privateKeyPem);
-  } catch {
-    return { ok: false, message: 'certificatePem or privateKeyPem is not a valid PEM certificate / private key' };
-  }
-  const jwt = await new SignJWT({})
-    .setProtectedHeader({ alg: 'RS256', typ: 'JWT', x5t: thumbprint })
-    .setIssuer(clientId)
-    .setSubject(clientId)
-    .setAudience(audience)
-    .setJti(randomUUID())
-    .setIssuedAt()
-    .setNotBefore('0s')
-    .setExpirationTime('10m')
-    .sign(key);
-  return { ok: true, jwt };
 }
