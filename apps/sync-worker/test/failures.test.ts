@@ -15,7 +15,8 @@ describe('throttling, faults and failures', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await createHarness({ seed: 21 });
-    await h.startWorker({ SYNC_GRAPH_MAX_RETRY_MS: '2500' });
+    // Short enough that a run broken on purpose fails fast, long enough to ride out the storm below.
+    await h.startWorker({ SYNC_GRAPH_MAX_RETRY_MS: '10000' });
   });
   afterAll(async () => {
     await h.close();
