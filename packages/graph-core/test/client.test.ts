@@ -98,4 +98,20 @@ describe('paging', () => {
     // The restart re-read the first pages: more pages than the collection has.
     expect(pageNo).toBeGreaterThan(Math.ceil(seen.length / 50));
   });
+
+  it('gives up with the expired-token error when page tokens expire faster than a page is read', async () => {
+    const c = clientFor(emu);
+    emu.updateSettings({ pageTokenTtlSeconds: 0.001, latencyMs: 20 });
+    try {
+      let pages = 0;
+      const err = await (async () => {
+        for await (const p of c.pages<{ id: string }>('/v1.0/users?$select=id&$top=50')) pages += p.items.length > 0 ? 1 : 0;
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GraphError);
+      expect((err as GraphError).code).toBe('Directory_ExpiredPageToken');
+      expect(pages).toBe(1);
+    } finally {
+      emu.updateSettings({ pageTokenTtlSeconds: 3600, latencyMs: 0 });
+    }
+  });
 });

@@ -30,12 +30,16 @@ export async function* collectionPages<T extends { id?: string }>(
   let next: string | null = opts.startAt ?? first;
   const seen = new Set<string>();
   let restarted = false;
+  // Restarts that brought no new item: page tokens expiring faster than one page can be read would
+  // otherwise loop forever.
+  let fruitlessRestarts = 0;
   while (next) {
     let body: ODataPage<T>;
     try {
       body = await client.get<ODataPage<T>>(next, { headers: opts.headers, signal: opts.signal });
     } catch (err) {
-      if (err instanceof GraphError && err.code === 'Directory_ExpiredPageToken' && next !== first) {
+      if (err instanceof GraphError && err.code === 'Directory_ExpiredPageToken' && next !== first && fruitlessRestarts < MAX_FRUITLESS_RESTARTS) {
+        fruitlessRestarts++;
         next = first;
         restarted = true;
         continue;
@@ -45,12 +49,15 @@ export async function* collectionPages<T extends { id?: string }>(
     const all = body.value ?? [];
     const items = restarted ? all.filter((i) => !i.id || !seen.has(i.id)) : all;
     for (const i of items) if (i.id) seen.add(i.id);
+    if (items.length > 0) fruitlessRestarts = 0;
     next = body['@odata.nextLink'] ?? null;
     const page: CollectionPage<T> = { items, resumeFrom: next };
     if (body['@odata.count'] !== undefined) page.count = body['@odata.count'];
     yield page;
   }
 }
+
+const MAX_FRUITLESS_RESTARTS = 3;
 
 function withTop(path: string): string {
   if (/[?&]\$top=/.test(path) || /^https?:/i.test(path)) return path;
