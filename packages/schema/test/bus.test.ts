@@ -79,3 +79,14 @@ describe('bus', () => {
     u1(); u2(); u3();
   });
 });
+
+describe('bus shutdown', () => {
+  it('returns from consume when the signal was aborted before the consumer was ready', async () => {
+    tb = await createTestBus();
+    const ac = new AbortController();
+    ac.abort();
+    const started = Date.now();
+    await tb.bus.consumeSyncRequested(async () => undefined, { signal: ac.signal });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

@@ -189,6 +189,8 @@ export class Bus {
     const inFlight = new Set<Promise<void>>();
     const stop = () => void messages.close();
     opts.signal?.addEventListener('abort', stop, { once: true });
+    // Aborted while the consumer was being set up: the listener above will never fire.
+    if (opts.signal?.aborted) stop();
     try {
       for await (const m of messages) {
         const job = this.handle(m, schema, handler, opts).finally(() => inFlight.delete(job));
