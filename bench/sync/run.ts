@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { ensureCa } from '@warden/graph-emulator';
 import { sealCredentials, SecretBox, type SyncMode, type SyncRunRow } from '@warden/schema';
 import { createTestBus, createTestDatabase, TEST_NATS_URL } from '@warden/schema/testing';
-import { requestSync } from '../../apps/sync-worker/src/runs/request';
+import { requestSync } from '@warden/schema';
 import { diffDatabase } from '../../apps/sync-worker/test/support/compare';
 import { expectedModel } from '../../apps/sync-worker/test/support/expected';
 import { runBaseline, type BaselineResult } from './baseline';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { SyncRunUpdated } from '@warden/schema';
 import { createTestBus, createTestDatabase, type TestBus, type TestDatabase } from '@warden/schema/testing';
-import { requestSync } from '../src/runs/request';
+import { requestSync } from '@warden/schema';
 import { scheduleDueSyncs } from '../src/scheduler';
 
 describe('scheduler and requestSync', () => {

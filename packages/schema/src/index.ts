@@ -12,3 +12,4 @@ export {
   type ProvisioningRequestInput, type ProvisioningRequestErrorCode, type RequestOptions as ProvisioningRequestOptions,
 } from './provisioning/request';
 export { commonEnvironment, parseEnvironmentWith } from './config/environment';
+export { requestSync, type SyncRequest } from './sync/request';

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { appendAudit, type SyncMode, type SyncRunRow } from '@warden/schema';
+import { requestSync, type SyncMode, type SyncRunRow } from '@warden/schema';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
 import { BadUserInputError } from '../../errors';
@@ -45,29 +45,7 @@ export class SyncRunService {
    * sync_runs_one_active_idx settles races between gateway replicas), and publishes SyncRequested.
    */
   async trigger(who: Caller, connectorId: string, mode: SyncMode): Promise<SyncRunRow> {
-    const { db, bus } = this.deps;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const created = await db.transaction().execute(async (trx) => {
-        const ins = await sql<SyncRunRow>`
-          INSERT INTO sync_runs (connector_id, mode, requested_by) VALUES (${connectorId}::uuid, ${mode}, ${who.sub})
-          ON CONFLICT (connector_id) WHERE status IN ('QUEUED', 'RUNNING') DO NOTHING
-          RETURNING *`.execute(trx);
-        const run = ins.rows[0];
-        if (run) await appendAudit(trx, { actor: who.sub, action: 'sync.requested', connectorId, details: { runId: run.id, mode } });
-        return run;
-      });
-      if (created) {
-        await bus.publishSyncRequested({ v: 1, runId: created.id, connectorId, mode });
-        bus.publishSyncRunUpdated({ v: 1, runId: created.id, connectorId, status: 'QUEUED', progress: null, at: new Date().toISOString() });
-        return created;
-      }
-      const active = await db.selectFrom('sync_runs').selectAll().where('connector_id', '=', connectorId).where('status', 'in', ['QUEUED', 'RUNNING']).executeTakeFirst();
-      if (active) {
-        // Re-publishing a queued run is harmless (JetStream de-duplicates by run id) and recovers a publish lost in a crash.
-        if (active.status === 'QUEUED') await bus.publishSyncRequested({ v: 1, runId: active.id, connectorId, mode: active.mode });
-        return active;
-      }
-    }
-    throw new Error('could not queue or find an active sync run');
+    const { run } = await requestSync(this.deps.db, this.deps.bus, { connectorId, mode, requestedBy: who.sub, audit: true });
+    return run;
   }
 }
