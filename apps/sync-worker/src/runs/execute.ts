@@ -194,8 +194,9 @@ async function recordSkips(s: RunSession, plan: StagePlan): Promise<void> {
 }
 
 /**
- * users ∥ groups ∥ (service principals → app access), then directory roles (whose principals are
- * resolved from what the other stages wrote). The first failure aborts the others.
+ * users ∥ groups ∥ (service principals → app access) ∥ (directory roles once users, groups and
+ * service principals are written, so their principals resolve from the database). The first
+ * failure aborts the others.
  */
 async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController, timings: Record<string, number>): Promise<void> {
   const stage = async (name: StageName, fn: () => Promise<void>) => {
@@ -205,23 +206,23 @@ async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController, t
     timings[`ms_${name}`] = Date.now() - t0;
     s.logger.info({ stage: name, ms: Date.now() - t0 }, 'stage done');
   };
-  const branches = [
-    stage('users', () => syncUsers(s)),
-    stage('groups', () => syncGroups(s)),
-    (async () => {
-      await stage('servicePrincipals', () => syncServicePrincipals(s));
-      await stage('appAccess', () => syncAppAccess(s, { assignments: plan.appAssignments, owners: plan.appOwners }));
-    })(),
-  ].map((p) =>
+  const guard = <T>(p: Promise<T>): Promise<T> =>
     p.catch((err: unknown) => {
       if (!ctl.signal.aborted) ctl.abort(err);
       throw err;
-    }),
+    });
+  const users = guard(stage('users', () => syncUsers(s)));
+  const groups = guard(stage('groups', () => syncGroups(s)));
+  const sps = guard(stage('servicePrincipals', () => syncServicePrincipals(s)));
+  const apps = guard(sps.then(() => stage('appAccess', () => syncAppAccess(s, { assignments: plan.appAssignments, owners: plan.appOwners }))));
+  // Directory roles resolve principal kinds from the rows the first three stages write; they need
+  // not wait for app access.
+  const roles = guard(
+    Promise.all([users, groups, sps]).then(() => stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }))),
   );
-  const settled = await Promise.allSettled(branches);
+  const settled = await Promise.allSettled([users, groups, sps, apps, roles]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw ctl.signal.reason instanceof Error ? ctl.signal.reason : failed.reason;
-  await stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }));
 }
 
 export function describeError(err: unknown): string {

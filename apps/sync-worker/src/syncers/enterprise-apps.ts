@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { entitlementKey, type ResourceType } from '@warden/schema';
 import { DEFAULT_ACCESS_ROLE_ID, principalKindOf, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
@@ -6,7 +7,7 @@ import { fmt } from '../runs/progress';
 import type { RunSession } from '../runs/session';
 import { directGrantsOf, upsertDirectGrants } from '../writers/grants';
 import { bump } from './delta-stream';
-import { readCollections } from './graph-batch';
+import { readCollections, type CollectionResult } from './graph-batch';
 
 export interface GraphAppRole {
   id: string;
@@ -125,7 +126,7 @@ export async function syncAppAccess(s: RunSession, opts: AppAccessOptions): Prom
   let processed = cp.processed;
   const label = (n: number) => `applications: ${fmt(n)} / ${fmt(Math.max(n, cp!.total ?? 0))}`;
   s.progress.set('appAccess', label(processed));
-  for (;;) {
+  const nextApps = async (after: string | null): Promise<string[]> => {
     let q = s.db
       .selectFrom('resources')
       .select('external_id')
@@ -133,38 +134,52 @@ export async function syncAppAccess(s: RunSession, opts: AppAccessOptions): Prom
       .where('type', '=', 'ENTERPRISE_APPLICATION')
       .orderBy('external_id')
       .limit(APPS_PER_CHUNK);
-    if (cursor !== null) q = q.where('external_id', '>', cursor);
-    const apps = (await q.execute()).map((r) => r.external_id);
-    if (apps.length === 0) break;
-    const observedAt = await s.dbNow();
-    await reconcileApps(s, apps, observedAt, pending, counters, opts);
+    if (after !== null) q = q.where('external_id', '>', after);
+    return (await q.execute()).map((r) => r.external_id);
+  };
+  // Graph reads of the next chunk run while the database reconciles this one.
+  let apps = await nextApps(cursor);
+  let reading = apps.length ? readApps(s, apps, opts, counters) : null;
+  while (reading) {
+    const chunk = await reading;
+    const following = await nextApps(apps[apps.length - 1]!);
+    reading = following.length ? readApps(s, following, opts, counters) : null;
+    reading?.catch(() => undefined);
+    await reconcileApps(s, chunk, pending, counters, opts);
     cursor = apps[apps.length - 1]!;
     processed += apps.length;
     s.progress.set('appAccess', label(processed));
     const next: StageCheckpoint = { ...cp, cursor, processed, pending: pending.toJSON(), counters };
     await s.saveStage('appAccess', next);
     cp = next;
+    apps = following;
   }
   await s.saveStage('appAccess', { ...cp, state: 'done' });
   s.progress.set('appAccess', null);
 }
 
-async function reconcileApps(
-  s: RunSession,
-  apps: string[],
-  observedAt: string,
-  pending: PendingDeletions,
-  counters: Record<string, number>,
-  opts: AppAccessOptions,
-): Promise<void> {
+interface AppsRead {
+  apps: string[];
+  /** Database time just before Graph was asked: rows provisioning wrote after it are not judged. */
+  observedAt: string;
+  results: CollectionResult[];
+}
+
+async function readApps(s: RunSession, apps: string[], opts: AppAccessOptions, counters: Record<string, number>): Promise<AppsRead> {
   const urls: string[] = [];
   for (const app of apps) {
     if (opts.assignments) urls.push(`/servicePrincipals/${app}/appRoleAssignedTo?$select=id,appRoleId,principalId,principalType&$top=999`);
     if (opts.owners) urls.push(`/servicePrincipals/${app}/owners?$select=id&$top=999`);
   }
-  const tGraph = Date.now();
+  const observedAt = await s.dbNow();
+  const t0 = Date.now();
   const results = await readCollections(s, urls);
-  bump(counters, 'ms_graph_appAccess', Date.now() - tGraph);
+  bump(counters, 'ms_graph_appAccess', Date.now() - t0);
+  return { apps, observedAt, results };
+}
+
+async function reconcileApps(s: RunSession, read: AppsRead, pending: PendingDeletions, counters: Record<string, number>, opts: AppAccessOptions): Promise<void> {
+  const { apps, observedAt, results } = read;
   const tDb = Date.now();
 
   const ents = await s.db
@@ -184,8 +199,8 @@ async function reconcileApps(
     assignmentKeys.set(e.resource_external_id, list);
   }
 
-  const scope: string[] = [];
-  const desired = new Map<string, DirectGrantInput>();
+  // One part per app and collection: its entitlement keys and the grants Graph listed.
+  const parts = new Map<string, { keys: string[]; rows: DirectGrantInput[] }>();
   let r = 0;
   for (const app of apps) {
     if (opts.assignments) {
@@ -193,7 +208,8 @@ async function reconcileApps(
       if (res.status === 404) bump(counters, 'appsGone');
       else if (res.status !== 200) throw new Error(`reading assignments of application ${app} failed (${res.status} ${res.error ?? ''})`);
       else {
-        scope.push(...(assignmentKeys.get(app) ?? []));
+        const part = { keys: assignmentKeys.get(app) ?? [], rows: [] as DirectGrantInput[] };
+        parts.set(`${app}|a`, part);
         for (const raw of res.items as AssignmentItem[]) {
           const roleId = str(raw.appRoleId)?.toLowerCase();
           const principal = str(raw.principalId);
@@ -208,7 +224,7 @@ async function reconcileApps(
             bump(counters, 'unknownAppRoles');
             continue;
           }
-          desired.set(`${key}\n${principal}`, { entitlementKey: key, principalExternalId: principal, principalKind: kind, graphAssignmentId: str(raw.id), expiresAt: null });
+          part.rows.push({ entitlementKey: key, principalExternalId: principal, principalKind: kind, graphAssignmentId: str(raw.id), expiresAt: null });
         }
       }
     }
@@ -218,7 +234,8 @@ async function reconcileApps(
       else if (res.status !== 200) throw new Error(`reading owners of application ${app} failed (${res.status} ${res.error ?? ''})`);
       else {
         const key = entitlementKey('ENTERPRISE_APPLICATION', app, 'owner');
-        scope.push(key);
+        const part = { keys: [key], rows: [] as DirectGrantInput[] };
+        parts.set(`${app}|o`, part);
         for (const raw of res.items as DirectoryObjectItem[]) {
           const id = str(raw.id);
           const kind = principalKindOf(str(raw['@odata.type']));
@@ -226,10 +243,23 @@ async function reconcileApps(
             bump(counters, 'skippedPrincipals');
             continue;
           }
-          desired.set(`${key}\n${id}`, { entitlementKey: key, principalExternalId: id, principalKind: kind, graphAssignmentId: null, expiresAt: null });
+          part.rows.push({ entitlementKey: key, principalExternalId: id, principalKind: kind, graphAssignmentId: null, expiresAt: null });
         }
       }
     }
+  }
+
+  // Most apps did not change since the last run: compare one digest per part computed on both
+  // sides, and read rows only for the parts that differ.
+  const stored = await storedDigests(s, apps);
+  const scope: string[] = [];
+  const desired = new Map<string, DirectGrantInput>();
+  for (const [id, part] of parts) {
+    bump(counters, 'grantsListed', part.rows.length);
+    if ((stored.get(id) ?? EMPTY) === digestOf(part.rows)) continue;
+    bump(counters, 'appPartsChanged');
+    scope.push(...part.keys);
+    for (const g of part.rows) desired.set(`${g.entitlementKey}\n${g.principalExternalId}`, g);
   }
 
   const existing = await directGrantsOf(s.db, s.connectorId, scope);
@@ -252,6 +282,32 @@ async function reconcileApps(
   let written = await upsertDirectGrants(s.db, s.connectorId, assignments, { markRunId: null, assignmentIdFromGraph: true, expiryFromGraph: false });
   written += await upsertDirectGrants(s.db, s.connectorId, owners, { markRunId: null, assignmentIdFromGraph: false, expiryFromGraph: false });
   bump(counters, 'rowsWritten', written);
-  bump(counters, 'grantsListed', desired.size);
   bump(counters, 'ms_db_appAccess', Date.now() - tDb);
+}
+
+const EMPTY = 'empty';
+
+/** What a part's grants look like, order-free: md5 of its sorted lines (owners carry no assignment id). */
+function digestOf(rows: DirectGrantInput[]): string {
+  if (rows.length === 0) return EMPTY;
+  const lines = rows.map((g) => `${g.entitlementKey}|${g.principalExternalId}|${g.principalKind}|${g.entitlementKey.endsWith(':owner') ? '' : (g.graphAssignmentId ?? '')}`);
+  lines.sort();
+  return createHash('md5').update(lines.join('\n')).digest('hex');
+}
+
+/**
+ * The same digest computed by Postgres over the stored direct grants, per app and part. Byte order
+ * (COLLATE "C") matches JavaScript's sort for these ids; a mismatch would only cost a row-level diff.
+ */
+async function storedDigests(s: RunSession, apps: string[]): Promise<Map<string, string>> {
+  const rows = await sql<{ app: string; owner: boolean; digest: string }>`
+    SELECT app, owner, md5(string_agg(line, E'\n' ORDER BY line COLLATE "C")) AS digest FROM (
+      SELECT e.resource_external_id AS app, e.slug = 'owner' AS owner,
+             g.entitlement_key || '|' || g.principal_external_id || '|' || g.principal_kind || '|' ||
+             CASE WHEN e.slug = 'owner' THEN '' ELSE coalesce(g.graph_assignment_id, '') END AS line
+      FROM entitlements e
+      JOIN grants g ON g.connector_id = e.connector_id AND g.entitlement_key = e.key AND g.direct
+      WHERE e.connector_id = ${s.connectorId}::uuid AND e.resource_type = 'ENTERPRISE_APPLICATION' AND e.resource_external_id = ANY(${apps}::text[])
+    ) x GROUP BY app, owner`.execute(s.db);
+  return new Map(rows.rows.map((r) => [`${r.app}|${r.owner ? 'o' : 'a'}`, r.digest]));
 }
