@@ -237,7 +237,7 @@ async function failRun(deps: RunDeps, runId: string, connectorId: string, messag
   await deps.db.transaction().execute(async (trx) => {
     const res = await trx
       .updateTable('sync_runs')
-      .set({ status: 'FAILED', error: message, progress: null, finished_at: sql`now()` })
+      .set({ status: 'FAILED', error: message, progress: null, finished_at: sql`clock_timestamp()` })
       .where('id', '=', runId)
       .where('status', '=', 'RUNNING')
       .executeTakeFirst();
@@ -252,7 +252,7 @@ async function markCancelled(deps: RunDeps, runId: string, connectorId: string):
   await deps.db.transaction().execute(async (trx) => {
     const run = await trx.selectFrom('sync_runs').select(['status']).where('id', '=', runId).executeTakeFirst();
     if (run?.status === 'RUNNING') {
-      await trx.updateTable('sync_runs').set({ status: 'CANCELLED', progress: null, finished_at: sql`now()` }).where('id', '=', runId).execute();
+      await trx.updateTable('sync_runs').set({ status: 'CANCELLED', progress: null, finished_at: sql`clock_timestamp()` }).where('id', '=', runId).execute();
     }
     const c = await trx.selectFrom('connectors').select(['status', 'last_full_sync_at', 'last_incremental_sync_at']).where('id', '=', connectorId).executeTakeFirst();
     if (c?.status === 'SYNCING') {

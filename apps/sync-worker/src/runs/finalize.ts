@@ -67,12 +67,14 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
         WHERE connector_id = ${c}::uuid AND direct AND entitlement_key = ANY(${json.resources.map(([id]) => memberKey(id))}::text[])`.execute(trx);
       for (const r of gone.rows) roots.add(r.p);
     }
+    lap('roots');
 
     let deleted = emptyCounts();
     deleted = addCounts(deleted, await deleteResources(trx, c, json.resources));
+    lap('pendingResources');
     deleted = addCounts(deleted, await deleteEntitlements(trx, c, json.entitlements));
     deleted.grants += await deleteDirectGrants(trx, c, json.grants);
-    lap('pending');
+    lap('pendingGrants');
 
     const users = stages.users;
     const groups = stages.groups;
@@ -123,7 +125,7 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     if (closure) stats['closurePrincipals'] = closure.principals;
     await trx
       .updateTable('sync_runs')
-      .set({ status: 'SUCCEEDED', progress: null, stats: JSON.stringify(stats), error: null, finished_at: sql`now()`, heartbeat_at: sql`now()` })
+      .set({ status: 'SUCCEEDED', progress: null, stats: JSON.stringify(stats), error: null, finished_at: sql`clock_timestamp()`, heartbeat_at: sql`clock_timestamp()` })
       .where('id', '=', input.runId)
       .execute();
     await trx
@@ -227,7 +229,7 @@ async function countStats(trx: Transaction<Database>, c: string, input: Finalize
     rowsWritten: (counters['rowsWritten'] ?? 0) + (closure?.written ?? 0),
     rowsDeleted: deleted.resources + deleted.entitlements + deleted.grants + (closure?.deleted ?? 0),
     ...Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith('ms_'))),
-    ...pick(counters, ['skippedOnPremisesGroups', 'skippedServicePrincipals', 'scopedRoleAssignments', 'unknownAppRoles', 'unresolvedPrincipals', 'removed']),
+    ...pick(counters, ['appPartsChanged', 'grantsListed', 'skippedOnPremisesGroups', 'skippedServicePrincipals', 'scopedRoleAssignments', 'unknownAppRoles', 'unresolvedPrincipals', 'removed']),
   };
 }
 
