@@ -24,7 +24,7 @@ import { requestProvisioning, SecretBox } from '@warden/schema';
 import { createTestBus, createTestDatabase, TEST_NATS_URL } from '@warden/schema/testing';
 import { randomBytes } from 'node:crypto';
 import { insertConnector, seedFromExport } from '../../apps/provision-worker/test/support/seed';
-import { startEmulatorProcess } from './emulator-process';
+import { startEmulatorProcess } from '../support/emulator-process';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const GRANTS = 1_000;

@@ -20,7 +20,7 @@ import { requestSync } from '@warden/schema';
 import { diffDatabase } from '../../apps/sync-worker/test/support/compare';
 import { expectedModel } from '../../apps/sync-worker/test/support/expected';
 import { runBaseline, type BaselineResult } from './baseline';
-import { startEmulatorProcess } from './emulator';
+import { startEmulatorProcess } from '../support/emulator-process';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = path.join(ROOT, 'apps/sync-worker/src/main.ts');
