@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureCa, type EmulatorStats } from '@warden/graph-emulator';
-import { startEmulatorProcess, type EmulatorProcess } from '../sync/emulator';
+import { startEmulatorProcess, type EmulatorProcess } from '../support/emulator-process';
 import { readWithGraphCore, readWithSdk, type ReadResult } from './readers';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
