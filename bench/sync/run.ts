@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -92,6 +93,7 @@ function spawnWorker(env: Record<string, string>): { proc: ChildProcess; ready: 
 
 async function main(): Promise<void> {
   const tStart = performance.now();
+  const loadAtStart = loadavg().map((l) => round(l));
   console.error(`starting emulator (size ${size}, seed ${seed}) and services…`);
   const emu = await startEmulatorProcess(size, seed);
   await emu.settings({ latencyMs, jitterMs: 0, faultRate: 0, throttle: { enabled: true, ruPer10s: 8_000, writesPer150s: 3_000 } });
@@ -195,6 +197,8 @@ async function main(): Promise<void> {
       latencyMs,
       ruBudgetPer10s: 8000,
       at: new Date().toISOString(),
+      // Other work on the machine changes these numbers a lot: record how busy it was.
+      machine: { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((l) => round(l)) },
       tenant: { ...pick(full.stats, ['users', 'managedIdentities', 'groups', 'enterpriseApplications', 'directoryRoles', 'grants', 'directGrants', 'inheritedGrants']) },
       full,
       churn: { changes: changes.length },
@@ -245,6 +249,7 @@ function round(n: number): number {
 
 interface Printable {
   size: string;
+  machine: { cpus: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
   full: PhaseResult;
   incremental: PhaseResult;
   churn: { changes: number };
@@ -281,4 +286,5 @@ function printTable(r: Printable): void {
     );
   }
   console.log(`worker peak RSS over both runs: ${r.workerPeakRssMB} MB. The baseline writes nothing to Postgres.`);
+  console.log(`machine: ${r.machine.cpus} CPUs, load average ${r.machine.loadAverageAtStart.join(' ')} at start, ${r.machine.loadAverageAtEnd.join(' ')} at the end.`);
 }
