@@ -15,6 +15,8 @@ const EnvironmentSchema = z.object({
   SYNC_GRAPH_MAX_RETRY_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
   /** The tenant's resource-unit budget per 10 s (Graph: 3,500 / 5,000 / 8,000 by tenant size). */
   SYNC_GRAPH_RU_PER_10S: z.coerce.number().int().min(10).max(1_000_000).optional(),
+  /** Rows per bulk statement (and per checkpoint) in full passes: "a few thousand" bounds memory and round trips. */
+  SYNC_WRITE_BATCH_ROWS: z.coerce.number().int().min(1).max(50_000).default(5_000),
   /** A run whose heartbeat is older than this (no worker holds it) is handed out again. */
   SYNC_STALE_RUN_MS: z.coerce.number().int().min(5_000).max(86_400_000).default(120_000),
   /** The deployment's multi-tenant app, for connectors connected by admin consent (OAUTH). */

@@ -68,6 +68,7 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
               ...(env.OAUTH_CLIENT_ID ? { oauthClientId: env.OAUTH_CLIENT_ID } : {}),
               ...(env.OAUTH_CLIENT_SECRET ? { oauthClientSecret: env.OAUTH_CLIENT_SECRET } : {}),
             },
+            writeBatchRows: env.SYNC_WRITE_BATCH_ROWS,
             keepAlive: () => ctx.working(),
             keepAliveMs: Math.max(500, Math.floor(env.NATS_ACK_WAIT_MS / 3)),
             signal: stop.signal,

@@ -26,6 +26,8 @@ export interface RunDeps {
   keepAliveMs?: number;
   /** Aborted when this process shuts down: the run stays RUNNING for another replica to resume. */
   signal?: AbortSignal;
+  /** Rows per bulk write and checkpoint in full passes (default 5,000). */
+  writeBatchRows?: number;
   /** Test hook: the GraphClient to use instead of one built from the connector row. */
   graphClientFactory?: (connector: ConnectorRow) => GraphClient;
 }
@@ -116,6 +118,7 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
       signal: ctl.signal,
       logger,
       progress,
+      writeBatchRows: deps.writeBatchRows ?? 5_000,
     });
     await recordSkips(s, plan);
     const timings: Record<string, number> = {};

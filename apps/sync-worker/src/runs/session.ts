@@ -26,6 +26,8 @@ export interface SessionInit {
   signal: AbortSignal;
   logger: Logger;
   progress: ProgressReporter;
+  /** Rows per bulk write (and checkpoint) in full passes. */
+  writeBatchRows?: number;
 }
 
 /** Everything a stage needs from the run it belongs to: clients, checkpoint, progress, logs. */
@@ -43,6 +45,8 @@ export class RunSession {
   readonly checkpoint: RunCheckpoint;
   /** Graph requests sent as items inside $batch calls (graph-core counts the HTTP calls). */
   batchItems = 0;
+  /** Rows per bulk write (and checkpoint) in full passes; incremental passes write every page. */
+  readonly writeBatchRows: number;
   private readonly deltaLinks: Map<string, string>;
 
   constructor(init: SessionInit) {
@@ -58,6 +62,7 @@ export class RunSession {
     this.progress = init.progress;
     this.checkpoint = parseCheckpoint(init.checkpoint);
     this.deltaLinks = init.deltaLinks;
+    this.writeBatchRows = init.writeBatchRows ?? 5_000;
   }
 
   stage(name: StageName): StageCheckpoint | undefined {

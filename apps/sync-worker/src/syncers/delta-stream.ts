@@ -6,8 +6,6 @@ import { WriteBuffer } from '../writers/buffer';
 
 /** Closure roots beyond this many make the finishing step recompute the whole closure instead. */
 const MAX_ROOTS = 20_000;
-/** Rows per flush in full passes (incremental passes write every page: they are small). */
-const FLUSH_ROWS = 5_000;
 /** Pages fetched ahead of the writes. */
 const PREFETCH_PAGES = 8;
 
@@ -242,7 +240,7 @@ async function consume<T extends { id: string }>(s: RunSession, spec: DeltaStrea
         rootsOverflow = true;
         pass.roots.clear();
       }
-      if (next.resumeFrom && (!pass.full || buffer.size >= FLUSH_ROWS)) {
+      if (next.resumeFrom && (!pass.full || buffer.size >= s.writeBatchRows)) {
         flush({ resumeFrom: next.resumeFrom });
         // Incremental pages may read what earlier pages wrote (links-only changes, app roles): in order.
         if (!pass.full) await inFlight;
