@@ -50,6 +50,14 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     };
     const done = (s: StageCheckpoint | undefined): s is StageCheckpoint => s?.state === 'done';
 
+    // A full pass just wrote most of the rows: planner statistics from before it (or none at all)
+    // turn the deletions below into scans of the whole grants table.
+    const wroteALot = STAGES.some((n) => (stages[n]?.counters?.['rowsWritten'] ?? 0) > 20_000);
+    if (wroteALot || (await neverAnalyzed(trx))) {
+      for (const table of ['grants', 'resources', 'entitlements']) await sql`ANALYZE ${sql.table(table)}`.execute(trx);
+    }
+    lap('analyze');
+
     const pending = new PendingDeletions();
     for (const name of STAGES) {
       const p = PendingDeletions.from(stages[name]?.pending).toJSON();
@@ -143,6 +151,13 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     for (const line of summaryLines(input, stats, run.started_at)) await appendConnectorLog(trx, c, line.level, line.message, input.runId);
     return { stats, deleted, closure };
   });
+}
+
+async function neverAnalyzed(trx: Transaction<Database>): Promise<boolean> {
+  const r = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM pg_stat_user_tables
+    WHERE relname IN ('grants', 'resources', 'entitlements') AND last_analyze IS NULL AND last_autoanalyze IS NULL`.execute(trx);
+  return (r.rows[0]?.n ?? 0) > 0;
 }
 
 async function sweepResources(trx: Transaction<Database>, c: string, runId: string, types: string[], startedAt: string | undefined): Promise<CascadeCounts> {
