@@ -178,10 +178,11 @@ class PageQueue<T> {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops fetching. Not awaited: a fetch in flight (retrying a 503, say) must not hold up the failure. */
+  stop(): void {
     this.stopped = true;
     this.room?.();
-    await this.gen.return({ kind: 'resync', reason: 'stopped' }).catch(() => undefined);
+    void this.gen.return({ kind: 'resync', reason: 'stopped' }).catch(() => undefined);
   }
 }
 
@@ -250,7 +251,7 @@ async function consume<T extends { id: string }>(s: RunSession, spec: DeltaStrea
     await inFlight.catch(() => undefined);
     throw err;
   } finally {
-    await queue.stop();
+    queue.stop();
   }
 }
 
