@@ -1,19 +1,5 @@
+import { runService } from '@warden/schema';
 import { parseEnvironment } from './environment';
 import { startProvisionWorker } from './worker';
 
-let env;
-try {
-  env = parseEnvironment();
-} catch (err) {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-}
-const worker = await startProvisionWorker(env);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void worker.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
+await runService(() => parseEnvironment(), startProvisionWorker);

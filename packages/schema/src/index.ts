@@ -13,3 +13,4 @@ export {
 } from './provisioning/request';
 export { commonEnvironment, parseEnvironmentWith } from './config/environment';
 export { requestSync, type SyncRequest } from './sync/request';
+export { runService } from './config/run-service';
