@@ -7,7 +7,7 @@
  *
  *   npm run bench:sync -- --size M|L [--seed 1] [--baseline-sample N] [--no-baseline] [--no-verify]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -22,9 +22,9 @@ import { diffDatabase } from '../../apps/sync-worker/test/support/compare';
 import { expectedModel } from '../../apps/sync-worker/test/support/expected';
 import { runBaseline, type BaselineResult } from './baseline';
 import { startEmulatorProcess } from '../support/emulator-process';
+import { startSyncWorkerProcess } from '../support/sync-worker-process';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = path.join(ROOT, 'apps/sync-worker/src/main.ts');
 const { values } = parseArgs({
   options: {
     size: { type: 'string', default: 'M' },
@@ -77,20 +77,6 @@ function readStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-function spawnWorker(env: Record<string, string>): { proc: ChildProcess; ready: Promise<void>; output: () => string } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let out = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    proc.stderr!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.length > 200_000) out = out.slice(-100_000);
-      if (out.includes('sync worker started')) resolve();
-    });
-    proc.once('exit', (code) => reject(new Error(`sync worker exited (${code}):\n${out}`)));
-  });
-  return { proc, ready, output: () => out };
-}
-
 async function main(): Promise<void> {
   const tStart = performance.now();
   const loadAtStart = loadavg().map((l) => round(l));
@@ -111,7 +97,7 @@ async function main(): Promise<void> {
   ).id;
   await tdb.db.updateTable('connectors').set({ secret_ciphertext: sealCredentials(box, connectorId, { kind: 'secret', clientSecret: app.clientSecret }) }).where('id', '=', connectorId).execute();
 
-  const worker = spawnWorker({
+  const worker = startSyncWorkerProcess({
     DATABASE_URL: tdb.url,
     NATS_URL: TEST_NATS_URL,
     BUS_NAMESPACE: tbus.namespace,
@@ -227,9 +213,7 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify(results, null, 2));
     console.log(`\nwritten ${path.relative(ROOT, file)}`);
   } finally {
-    worker.proc.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
-    worker.proc.kill('SIGKILL');
+    await worker.stop();
     await tbus.destroy().catch(() => undefined);
     if (values['keep-db']) {
       console.error(`kept database ${tdb.name}, connector ${connectorId}`);

@@ -31,6 +31,8 @@ export interface GatewayContext {
   loaders: Loaders;
   logger: Logger;
   services: Services;
+  /** Set by a resolver whose answer depends on the caller: the response cache must not keep it. */
+  uncacheable?: boolean;
 }
 
 export interface Services {

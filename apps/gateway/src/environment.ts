@@ -29,6 +29,8 @@ const EnvironmentSchema = z.object({
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   MAX_QUERY_COMPLEXITY: z.coerce.number().int().min(10).default(25_000),
   MAX_BODY_BYTES: z.coerce.number().int().min(1_024).default(102_400),
+  /** Memory for whole query responses, invalidated by the database's change feed; 0 turns it off. */
+  RESPONSE_CACHE_MB: z.coerce.number().min(0).max(4_096).default(64),
 });
 
 export type GatewayEnvironment = z.infer<typeof EnvironmentSchema>;

@@ -25,6 +25,8 @@ import { complexityLimit } from './security/complexity';
 import { depthLimit } from './security/depth-limit';
 import { HostAllowlist } from './security/host-allowlist';
 import { attachSubscriptions } from './subscriptions/server';
+import { ChangeFeed } from './response-cache/change-feed';
+import { ResponseCache } from './response-cache/response-cache';
 import { oauthCallbackRoute } from './modules/connectors/oauth-callback.route';
 
 const DOCUMENT_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
@@ -33,6 +35,10 @@ export interface RunningGateway {
   /** http://host:port/graphql (the same URL serves graphql-ws subscriptions). */
   url: string;
   port: number;
+  /** Null when RESPONSE_CACHE_MB is 0. */
+  responseCache: ResponseCache | null;
+  /** Resolves once every change committed before the call is known to the response cache. */
+  caughtUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +70,18 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   const schema = buildSchema();
   const jwt = { secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER };
 
+  let responseCache: ResponseCache | null = null;
+  const unsubscribeBus: Array<() => void> = [];
+  if (env.RESPONSE_CACHE_MB > 0) {
+    const feed = new ChangeFeed(env.DATABASE_URL, logger);
+    await feed.start();
+    responseCache = new ResponseCache(feed, Math.round(env.RESPONSE_CACHE_MB * 1024 * 1024), (outcome) => metrics.responseCache.inc({ outcome }));
+    // A worker's event is published after its commit and may overtake that commit's notification;
+    // a client re-querying on the event must not get the answer from before it.
+    unsubscribeBus.push(bus.subscribeSyncRunUpdated('*', () => feed.bump()), bus.subscribeProvisioningTaskUpdated('*', () => feed.bump()));
+  }
+  const cacheFeed = responseCache?.feed ?? null;
+
   const app = express();
   app.disable('x-powered-by');
   const httpServer: Server = createServer(app);
@@ -78,6 +96,8 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
           const documentErrors = (errors ?? []).length > 0 && (errors ?? []).every((e) => DOCUMENT_ERROR_CODES.has(String(e.extensions['code'])));
           if (response.http.status === 400 && documentErrors && !accept.includes('application/graphql-response+json')) response.http.status = 200;
           const failed = (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
+          // This replica's own writes are visible to its next read without waiting for the feed.
+          if (operation?.operation === 'mutation') cacheFeed?.bump();
           metrics.operations.inc({ type: operation?.operation ?? 'unknown', name: operationName ?? 'anonymous', outcome: failed ? 'error' : 'ok' });
         },
       };
@@ -100,6 +120,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
       complexityLimit(schema, env.MAX_QUERY_COMPLEXITY),
       operationMetrics,
       requestIdsOnInternalErrors(logger),
+      ...(responseCache ? [responseCache.plugin()] : []),
     ],
   });
   await apollo.start();
@@ -157,9 +178,13 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   return {
     url,
     port,
+    responseCache,
+    caughtUp: () => cacheFeed?.caughtUp() ?? Promise.resolve(),
     async close() {
       if (closed) return;
       closed = true;
+      for (const off of unsubscribeBus) off();
+      await cacheFeed?.close();
       await subscriptions.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await apollo.stop();

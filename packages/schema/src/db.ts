@@ -2,12 +2,14 @@ import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvid
 import pg from 'pg';
 import type { Database } from './database';
 import * as m0001 from './migrations/0001_initial';
+import * as m0002 from './migrations/0002_change_notifications';
 
 // int8 (bigserial ids, counts) as string would leak into every caller; these values stay < 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_change_notifications': m0002,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -1,5 +1,6 @@
 export * from './database';
 export { createDb, migrateToLatest, type DbOptions } from './db';
+export { CHANGE_CHANNEL, SERVED_TABLES } from './change-channel';
 export { SecretBox, sealCredentials, openCredentials, type ConnectorCredentials, type SecretKey } from './secret-box';
 export { Bus, type BusOptions, type ConsumeContext, type ConsumeOptions } from './bus/bus';
 export { busNames, type BusNames } from './bus/subjects';

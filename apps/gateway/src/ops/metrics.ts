@@ -23,7 +23,13 @@ export function createMetrics() {
     labelNames: ['field'] as const,
     registers: [registry],
   });
-  return { registry, httpDuration, operations, subscriptions };
+  const responseCache = new Counter({
+    name: 'warden_gateway_response_cache_lookups_total',
+    help: 'Response cache lookups of query operations by outcome (hit, miss)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, httpDuration, operations, subscriptions, responseCache };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -53,6 +53,9 @@ export async function startHarness(env: Record<string, string> = {}, overrides: 
     testBus,
     token: (role, sub) => mintToken({ secret: JWT_SECRET, issuer: 'warden' }, { sub, role }),
     async gql<T>(token: string | null, query: string, variables: Record<string, unknown> = {}) {
+      // Tests write rows straight into the database and read them back at once; a real client learns
+      // of changes through an event, later than the change feed does.
+      await gateway.caughtUp();
       const r = await fetch(gateway.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },

@@ -1,0 +1,92 @@
+import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import type { FormattedExecutionResult } from 'graphql';
+import { LRUCache } from 'lru-cache';
+import type { GatewayContext } from '../context';
+import type { ChangeFeed } from './change-feed';
+
+interface Entry {
+  generation: number;
+  result: FormattedExecutionResult;
+}
+
+export interface ResponseCacheStats {
+  hits: number;
+  misses: number;
+}
+
+/**
+ * Whole-response cache for queries, keyed by document, operation name, variables and the caller's
+ * role, and valid for one generation of the database's change feed.
+ *
+ * Why it is correct: an entry carries the generation current when its request STARTED. Any change
+ * committed after that start is announced after its commit and moves the generation on, which retires
+ * the entry; a change committed before the start moved the generation before the entry was tagged.
+ * What a hit can miss is only a change whose notification is still in flight (Postgres delivers it
+ * right after commit). Nothing is cached or served while the feed is down.
+ *
+ * Only error-free results of `query` operations by authenticated callers are stored: every query of
+ * the contract answers the same to every authenticated reader. A resolver whose answer would depend
+ * on the caller must set `ctx.uncacheable = true`.
+ */
+export class ResponseCache {
+  private readonly entries: LRUCache<string, Entry>;
+  readonly stats: ResponseCacheStats = { hits: 0, misses: 0 };
+
+  constructor(
+    readonly feed: ChangeFeed,
+    maxBytes: number,
+    private readonly count: (outcome: 'hit' | 'miss') => void = () => undefined,
+  ) {
+    this.entries = new LRUCache<string, Entry>({ maxSize: maxBytes, sizeCalculation: (e) => Math.max(1, JSON.stringify(e.result).length) });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  lookup(key: string): FormattedExecutionResult | null {
+    if (!this.feed.live) return null;
+    const e = this.entries.get(key);
+    if (e && e.generation === this.feed.generation) {
+      this.stats.hits++;
+      this.count('hit');
+      return e.result;
+    }
+    if (e) this.entries.delete(key);
+    this.stats.misses++;
+    this.count('miss');
+    return null;
+  }
+
+  store(key: string, generation: number, result: FormattedExecutionResult): void {
+    // A change heard while the request ran would retire the entry at once: do not bother.
+    if (!this.feed.live || generation !== this.feed.generation) return;
+    this.entries.set(key, { generation, result });
+  }
+
+  plugin(): ApolloServerPlugin<GatewayContext> {
+    return {
+      requestDidStart: async () => {
+        let key: string | null = null;
+        let generation = 0;
+        let served = false;
+        return {
+          responseForOperation: async ({ operation, request, contextValue }): Promise<GraphQLResponse | null> => {
+            if (operation.operation !== 'query' || !contextValue.caller || request.query === undefined) return null;
+            key = `${contextValue.caller.role}\u0000${request.operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}\u0000${request.query}`;
+            generation = this.feed.generation;
+            const hit = this.lookup(key);
+            served = hit !== null;
+            return hit ? { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: hit } } : null;
+          },
+          willSendResponse: async ({ response, contextValue, errors }) => {
+            if (key === null || served || contextValue.uncacheable || (errors?.length ?? 0) > 0) return;
+            if (response.body.kind !== 'single' || response.body.singleResult.errors?.length) return;
+            this.store(key, generation, response.body.singleResult);
+          },
+        };
+      },
+    };
+  }
+}
