@@ -53,7 +53,7 @@ export interface GatewayOverrides {
 export async function startGateway(input: GatewayEnvironment | GatewayEnvironmentInput | Record<string, string | undefined>, overrides: GatewayOverrides = {}): Promise<RunningGateway> {
   const env = parseEnvironment(input as Record<string, string | undefined>);
   const logger = overrides.logger ?? createLogger(env.LOG_LEVEL);
-  const db = overrides.db ?? createDb({ connectionString: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'warden-gateway' });
+  const db = overrides.db ?? createDb({ connectionString: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'warden-gateway', preparedStatements: 500 });
   const ownsDb = !overrides.db;
   await migrateToLatest(db);
   const bus = overrides.bus ?? (await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, name: 'warden-gateway' }));

@@ -1,4 +1,4 @@
-import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database';
 import * as m0001 from './migrations/0001_initial';
@@ -24,6 +24,12 @@ export interface DbOptions {
   max?: number;
   applicationName?: string;
   onIdleError?: (err: Error) => void;
+  /**
+   * Up to this many distinct SELECT texts become named (server-side prepared) statements, parsed and
+   * planned once per connection instead of on every execution. For read-heavy services that repeat a
+   * small set of statements (the gateway); 0, the default, sends every statement unnamed.
+   */
+  preparedStatements?: number;
 }
 
 export function createDb(opts: DbOptions): Kysely<Database> {
@@ -35,7 +41,34 @@ export function createDb(opts: DbOptions): Kysely<Database> {
   // An idle connection dropped by the server (restart, failover, shutdown) is reported on the pool;
   // without a listener Node would crash the whole service. The next query reconnects or fails loudly.
   pool.on('error', (err) => opts.onIdleError?.(err));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const prepared = opts.preparedStatements ?? 0;
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: prepared > 0 ? preparingPool(pool, prepared) : pool }) });
+}
+
+/** The pool as Kysely sees it, naming the first `maxNames` distinct SELECT texts. */
+function preparingPool(pool: pg.Pool, maxNames: number): PostgresPool {
+  // One name per text for the whole process, so a connection never sees a name with two texts.
+  const names = new Map<string, string>();
+  const nameFor = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (name === undefined && names.size < maxNames && /^\s*select\b/i.test(text)) {
+      name = `warden_${names.size}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      const query = (q: unknown, parameters?: ReadonlyArray<unknown>): unknown => {
+        if (typeof q !== 'string') return client.query(q as pg.Submittable);
+        const name = nameFor(q);
+        return client.query(name ? { name, text: q, values: parameters as unknown[] } : { text: q, values: parameters as unknown[] });
+      };
+      return { query: query as PostgresPoolClient['query'], release: (destroy?: boolean) => client.release(destroy) };
+    },
+    end: () => pool.end(),
+  };
 }
 
 /**
