@@ -1,4 +1,6 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { selectsField } from '../../pagination/selection';
 import { requireReader } from '../../auth/authorize';
 import type { GatewayContext } from '../../context';
 import { PageArgs } from '../shared/args';
@@ -9,9 +11,9 @@ import { AdminConsentStart, Connector, ConnectorConnection, toConnector } from '
 @Resolver(() => Connector)
 export class ConnectorResolver {
   @Query(() => ConnectorConnection)
-  async connectors(@Args(() => PageArgs) { first, after }: PageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof ConnectorConnection>> {
+  async connectors(@Args(() => PageArgs) { first, after }: PageArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof ConnectorConnection>> {
     requireReader(ctx.caller);
-    return new ConnectorConnection(await ctx.services.connectors.list(first, after, ctx.loaders));
+    return new ConnectorConnection(await ctx.services.connectors.list(first, after, ctx.loaders, selectsField(info, 'totalCount')));
   }
 
   @Query(() => Connector, { nullable: true })

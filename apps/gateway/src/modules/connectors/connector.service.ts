@@ -7,7 +7,7 @@ import type { GatewayDeps } from '../../context';
 import { BadUserInputError, NotFoundError } from '../../errors';
 import { decodeCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { isTimestampKey, timestampKey } from '../../pagination/keyset';
-import { toPage, type PageResult } from '../../pagination/page';
+import { knownTotal, toPage, totalColumn, type PageResult } from '../../pagination/page';
 import { CONNECTOR_PUBLIC_COLUMNS, toConnector, type Connector, type ConnectorPublicRow } from './connector.type';
 import { validateCreate, validateUpdate, type CreateConnectorInput, type UpdateConnectorInput } from './connector.input';
 import { allMissing } from './permissions';
@@ -41,7 +41,8 @@ function verification(result: ProbeResult): Verification {
 export class ConnectorService {
   constructor(private readonly deps: GatewayDeps) {}
 
-  async list(first: number | null | undefined, after: string | null | undefined, prime?: Loaders): Promise<PageResult<Connector>> {
+  /** `withCount`: the client selected totalCount, so the page statement carries it (one round trip). */
+  async list(first: number | null | undefined, after: string | null | undefined, prime?: Loaders, withCount = false): Promise<PageResult<Connector>> {
     const limit = pageSize(first);
     const cursor = decodeCursor(after, ['string', 'string']);
     if (cursor && (!isTimestampKey(cursor[0] as string) || !isUuid(cursor[1] as string))) throw new BadUserInputError('`after` is not a cursor returned by this API');
@@ -55,7 +56,8 @@ export class ConnectorService {
       )
       .select(CONNECTOR_PUBLIC_COLUMNS.map((col) => `c.${col}` as const))
       .select(timestampKey('c.created_at').as('created_key'))
-      .select(SYNC_RUN_COLUMNS.map((col) => sql.ref(`r.${col}`).as(`r_${col}`)));
+      .select(SYNC_RUN_COLUMNS.map((col) => sql.ref(`r.${col}`).as(`r_${col}`)))
+      .select(totalColumn(withCount ? this.countQuery() : null));
     if (cursor) q = q.where(sql<boolean>`(c.created_at, c.id) > (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
     const rows = await q.orderBy('c.created_at').orderBy('c.id').limit(limit + 1).execute();
     if (prime) {
@@ -64,12 +66,11 @@ export class ConnectorService {
         prime.lastSyncRunByConnector.prime(r.id, run);
       }
     }
-    return toPage(rows, limit, (r) => [r.created_key, r.id], toConnector, () => this.count());
+    return toPage(rows, limit, (r) => [r.created_key, r.id], toConnector, async () => Number((await this.countQuery().executeTakeFirstOrThrow()).n), knownTotal(rows));
   }
 
-  private async count(): Promise<number> {
-    const r = await this.deps.db.selectFrom('connectors').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    return Number(r.n);
+  private countQuery() {
+    return this.deps.db.selectFrom('connectors').select((eb) => eb.fn.countAll<number>().as('n'));
   }
 
   /** The row with its sealed credentials, for write paths only. */
