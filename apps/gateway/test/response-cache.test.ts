@@ -73,6 +73,27 @@ describe('response cache', () => {
     expect(after.data?.resources?.totalCount).toBe(31);
   });
 
+  it('answers a hit before Apollo with the bytes and headers Apollo sends, and leaves other media types and bad tokens to Apollo', async () => {
+    const raw = (headers: Record<string, string>) =>
+      fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: USERS, variables: { c: f.connectorId } }) });
+    const auth = { authorization: `Bearer ${token}` };
+    h.gateway.responseCache!.feed.bump(); // whatever earlier tests cached is now stale
+    const hits = h.gateway.responseCache!.stats.hits;
+    const miss = await raw(auth);
+    const missBody = await miss.text();
+    const hit = await raw(auth);
+    expect(await hit.text()).toBe(missBody);
+    expect(hit.status).toBe(miss.status);
+    expect(hit.headers.get('content-type')).toBe(miss.headers.get('content-type'));
+    expect(h.gateway.responseCache!.stats.hits).toBe(hits + 1);
+    const graphqlJson = await raw({ ...auth, accept: 'application/graphql-response+json' });
+    expect(graphqlJson.headers.get('content-type')).toContain('application/graphql-response+json');
+    expect(JSON.parse(await graphqlJson.text())).toEqual(JSON.parse(missBody));
+    const forged = await raw({ authorization: `Bearer ${token.slice(0, -4)}AAAA` });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+  });
+
   it('never answers an unauthenticated request from the cache', async () => {
     await post(USERS, { c: f.connectorId });
     const anon = await post(USERS, { c: f.connectorId }, null);

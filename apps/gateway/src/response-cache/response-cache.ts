@@ -8,6 +8,13 @@ import type { ChangeFeed } from './change-feed';
 interface Entry {
   generation: number;
   result: FormattedExecutionResult;
+  /** The body as Apollo serialises it (JSON plus a newline), sent as-is by the HTTP fast path. */
+  json: string;
+}
+
+/** One key for the plugin and the HTTP fast path: both must agree byte for byte. */
+export function cacheKey(role: string, operationName: string | null | undefined, variables: unknown, query: string): string {
+  return `${role}\u0000${operationName ?? ''}\u0000${JSON.stringify(variables ?? {})}\u0000${query}`;
 }
 
 export interface ResponseCacheStats {
@@ -38,20 +45,20 @@ export class ResponseCache {
     maxBytes: number,
     private readonly count: (outcome: 'hit' | 'miss') => void = () => undefined,
   ) {
-    this.entries = new LRUCache<string, Entry>({ maxSize: maxBytes, sizeCalculation: (e) => Math.max(1, JSON.stringify(e.result).length) });
+    this.entries = new LRUCache<string, Entry>({ maxSize: maxBytes, sizeCalculation: (e) => Math.max(1, e.json.length * 2) });
   }
 
   get size(): number {
     return this.entries.size;
   }
 
-  lookup(key: string): FormattedExecutionResult | null {
+  lookup(key: string): Entry | null {
     if (!this.feed.live) return null;
     const e = this.entries.get(key);
     if (e && e.generation === this.feed.generation) {
       this.stats.hits++;
       this.count('hit');
-      return e.result;
+      return e;
     }
     if (e) this.entries.delete(key);
     this.stats.misses++;
@@ -62,7 +69,7 @@ export class ResponseCache {
   store(key: string, generation: number, result: FormattedExecutionResult): void {
     // A change heard while the request ran would retire the entry at once: do not bother.
     if (!this.feed.live || generation !== this.feed.generation) return;
-    this.entries.set(key, { generation, result });
+    this.entries.set(key, { generation, result, json: `${JSON.stringify(result)}\n` });
   }
 
   plugin(): ApolloServerPlugin<GatewayContext> {
@@ -74,11 +81,11 @@ export class ResponseCache {
         return {
           responseForOperation: async ({ operation, request, contextValue }): Promise<GraphQLResponse | null> => {
             if (operation.operation !== 'query' || !contextValue.caller || request.query === undefined) return null;
-            key = `${contextValue.caller.role}\u0000${request.operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}\u0000${request.query}`;
+            key = cacheKey(contextValue.caller.role, request.operationName, request.variables, request.query);
             generation = this.feed.generation;
             const hit = this.lookup(key);
             served = hit !== null;
-            return hit ? { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: hit } } : null;
+            return hit ? { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: hit.result } } : null;
           },
           willSendResponse: async ({ response, contextValue, errors }) => {
             if (key === null || served || contextValue.uncacheable || (errors?.length ?? 0) > 0) return;
