@@ -35,8 +35,6 @@ function byId<R extends { id: string }>(load: (ids: string[]) => Promise<R[]>) {
  */
 export function createLoaders(db: Kysely<Database>) {
   const connectorById = byId<ConnectorPublicRow>((ids) => db.selectFrom('connectors').select(CONNECTOR_PUBLIC_COLUMNS).where('id', 'in', ids).execute());
-  const resourceById = byId<ResourceListRow>((ids) => db.selectFrom('resources').select(RESOURCE_COLUMNS).where('id', 'in', ids).execute());
-  const entitlementById = byId<EntitlementListRow>((ids) => db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where('id', 'in', ids).execute());
   const syncRunById = byId<SyncRunListRow>((ids) => db.selectFrom('sync_runs').select(SYNC_RUN_COLUMNS).where('id', 'in', ids).execute());
 
   const resourceByExternalId = new DataLoader<string, ResourceListRow | null>(async (keys) => {
@@ -51,6 +49,19 @@ export function createLoaders(db: Kysely<Database>) {
     const rows = await db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where(pairsIn('connector_id', 'key', pairs)).execute();
     const map = new Map(rows.map((r) => [scoped(r.connector_id, r.key), r]));
     return keys.map((k) => map.get(k) ?? null);
+  });
+
+  // A row loaded by id also answers its natural key: a page of grants under `resource(id)` or
+  // `entitlement(id)` then finds its principal or entitlement without a join or another statement.
+  const resourceById = byId<ResourceListRow>(async (ids) => {
+    const rows = await db.selectFrom('resources').select(RESOURCE_COLUMNS).where('id', 'in', ids).execute();
+    for (const r of rows) resourceByExternalId.prime(scoped(r.connector_id, r.external_id), r);
+    return rows;
+  });
+  const entitlementById = byId<EntitlementListRow>(async (ids) => {
+    const rows = await db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where('id', 'in', ids).execute();
+    for (const r of rows) entitlementByKey.prime(scoped(r.connector_id, r.key), r);
+    return rows;
   });
 
   /** A resource's entitlements, keyed by `${connectorId}|${resourceExternalId}`. */

@@ -69,19 +69,29 @@ export class GrantService {
       filter.includeInherited
         ? this.db.selectFrom(scope().select(['g.entitlement_key', 'g.principal_external_id']).distinct().as('pairs')).select((eb) => eb.fn.countAll<string>().as('n'))
         : base().select((eb) => eb.fn.countAll<string>().as('n'));
+    // The page brings along the relations that differ from row to row (unique-key lookups on at most
+    // `first` rows) and primes the request's loaders with them, so a dashboard page is one round trip.
+    // A relation the filter fixes (the entitlement and its resource on an entitlement's page, the
+    // principal on a principal's page) is the same on every row: joining it would parse the same
+    // JSON `first` times, and the loaders already hold it when the page was reached by id.
+    const joinEntitlement = filter.entitlementKey === undefined;
+    const joinPrincipal = filter.principalExternalId === undefined;
     let q = base()
-      // The page brings its entitlement, principal and the entitlement's resource along (unique-key
-      // lookups on at most `first` rows), and primes the request's loaders with them: a dashboard page
-      // costs one round trip instead of three sequential loader hops.
-      .leftJoin('entitlements as e', (j) => j.onRef('e.connector_id', '=', 'g.connector_id').onRef('e.key', '=', 'g.entitlement_key'))
-      .leftJoin('resources as p', (j) => j.onRef('p.connector_id', '=', 'g.connector_id').onRef('p.external_id', '=', 'g.principal_external_id'))
-      .leftJoin('resources as er', (j) => j.onRef('er.connector_id', '=', 'e.connector_id').onRef('er.external_id', '=', 'e.resource_external_id'))
       .select(GRANT_COLUMNS.map((c) => `g.${c}` as const))
-      .select(ENTITLEMENT_COLUMNS.map((c) => sql.ref(`e.${c}`).as(`e_${c}`)))
-      .select(RESOURCE_COLUMNS.map((c) => sql.ref(`p.${c}`).as(`p_${c}`)))
-      .select(RESOURCE_COLUMNS.map((c) => sql.ref(`er.${c}`).as(`er_${c}`)))
       // The count's `g` is its own FROM item, so the subquery is uncorrelated and runs once.
-      .select(totalColumn(withCount ? count() : null));
+      .select(totalColumn(withCount ? count() : null))
+      .$if(joinEntitlement, (qb) =>
+        qb
+          .leftJoin('entitlements as e', (j) => j.onRef('e.connector_id', '=', 'g.connector_id').onRef('e.key', '=', 'g.entitlement_key'))
+          .leftJoin('resources as er', (j) => j.onRef('er.connector_id', '=', 'e.connector_id').onRef('er.external_id', '=', 'e.resource_external_id'))
+          .select(ENTITLEMENT_COLUMNS.map((c) => sql.ref(`e.${c}`).as(`e_${c}`)))
+          .select(RESOURCE_COLUMNS.map((c) => sql.ref(`er.${c}`).as(`er_${c}`))),
+      )
+      .$if(joinPrincipal, (qb) =>
+        qb
+          .leftJoin('resources as p', (j) => j.onRef('p.connector_id', '=', 'g.connector_id').onRef('p.external_id', '=', 'g.principal_external_id'))
+          .select(RESOURCE_COLUMNS.map((c) => sql.ref(`p.${c}`).as(`p_${c}`))),
+      );
     if (afterId) q = q.where('g.id', '>', afterId);
     const rows = (await q.orderBy('g.id').limit(limit + 1).execute()) as Array<Record<string, unknown>>;
     if (prime) for (const r of rows) primeRelations(prime, r);
