@@ -1,3 +1,4 @@
+import { Client } from '@microsoft/microsoft-graph-client';
 import type { Logger } from 'pino';
 import { rolesOf, TokenProvider, type GraphAuth } from './auth/token-provider';
 import { runBatch, type BatchRequest, type BatchResult } from './batch/batch';
@@ -7,7 +8,8 @@ import { collectionPages, type CollectionPage } from './paging/pages';
 import { graphClientOptionsSchema } from './options';
 import { StatsRecorder, type GraphStats } from './stats';
 import { estimateCost, routeOf } from './throttling/cost';
-import { backoffMs, governorFor, parseRetryAfter, sleep, type ThrottleGovernor } from './throttling/governor';
+import { governorFor, parseRetryAfter, type ThrottleGovernor } from './throttling/governor';
+import { createTransport, type Transport } from './transport/chain';
 
 export interface GraphClientOptions {
   tenantId: string;
@@ -50,6 +52,8 @@ export class GraphClient {
   private readonly governor: ThrottleGovernor;
   private readonly recorder = new StatsRecorder();
   private readonly maxRetryTimeMs: number;
+  private transportInstance: Transport | null = null;
+  private sdkClient: Client | null = null;
 
   constructor(private readonly opts: GraphClientOptions) {
     graphClientOptionsSchema.parse(opts);
@@ -98,72 +102,19 @@ export class GraphClient {
    */
   async request<T = unknown>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<GraphResponse<T>> {
     const url = this.resolve(path);
-    const write = method !== 'GET';
-    const cost = estimateCost(method, url);
-    const route = routeOf(method, url);
-    const started = Date.now();
-    for (let attempt = 0; ; attempt++) {
-      // Token first: an auth failure is not a network error and must not be retried here.
-      const headers = await this.headers(opts, attempt);
-      const permit = await this.governor.acquire(cost, write, opts.signal);
-      const t0 = Date.now();
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method,
-          headers,
-          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-          signal: opts.signal,
-        });
-      } catch (err) {
-        this.governor.release(permit);
-        if (opts.signal?.aborted) throw err;
-        this.recorder.record(route, { requests: 1, errors: 1, latencyMs: Date.now() - t0 });
-        const wait = backoffMs(attempt);
-        if (Date.now() - started + wait > this.maxRetryTimeMs) throw err;
-        this.recorder.record(route, { retries: 1 });
-        await sleep(wait, opts.signal);
-        continue;
-      }
-      const text = await res.text();
-      const body = parseBody(text);
-      const requestId = res.headers.get('request-id');
-      const actualRu = Number(res.headers.get('x-ms-resource-unit'));
-      const limitShare = Number(res.headers.get('x-ms-throttle-limit-percentage'));
-      this.governor.release(permit, {
-        actualRu: Number.isFinite(actualRu) && actualRu > 0 ? actualRu : undefined,
-        limitShare: Number.isFinite(limitShare) && limitShare > 0 ? limitShare : undefined,
-      });
-      this.recorder.record(route, { requests: 1, ru: Number.isFinite(actualRu) && actualRu > 0 ? actualRu : cost, latencyMs: Date.now() - t0 });
-
-      if (res.status === 401 && attempt === 0) {
-        // A token revoked or expired early: get a fresh one once.
-        this.tokens.invalidate();
-        continue;
-      }
-      if (RETRYABLE.has(res.status)) {
-        const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
-        if (res.status === 429) {
-          this.recorder.record(route, { throttled: 1 });
-          this.governor.throttled(retryAfter ?? backoffMs(attempt, 1_000), write, permit);
-        }
-        // After a 429 the governor's scope pause does the waiting; it still counts against the bound.
-        const wait = res.status === 429 ? 0 : (retryAfter ?? backoffMs(attempt));
-        if (Date.now() - started + (res.status === 429 ? (retryAfter ?? 0) : wait) > this.maxRetryTimeMs) {
-          throw graphErrorFrom(res.status, body, requestId, retryAfter);
-        }
-        this.recorder.record(route, { retries: 1 });
-        this.opts.logger?.debug({ route, status: res.status, attempt, wait }, 'graph retry');
-        if (wait > 0) await sleep(wait, opts.signal);
-        continue;
-      }
-      if (res.status >= 400) {
-        this.recorder.record(route, { errors: 1 });
-        throw graphErrorFrom(res.status, body, requestId);
-      }
-      this.governor.succeeded();
-      return { status: res.status, body: body as T, headers: res.headers, requestId };
+    // An absolute link (nextLink, deltaLink) goes out exactly as Graph wrote it.
+    const target = /^https?:\/\//i.test(path) ? path : url.toString();
+    const res = await this.transport.send(
+      target,
+      { method, headers: this.headers(opts), body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: opts.signal },
+      { cost: estimateCost(method, url), writes: method === 'GET' ? 0 : 1, route: routeOf(method, url), ...(opts.signal ? { signal: opts.signal } : {}) },
+    );
+    const body = parseBody(await res.text());
+    const requestId = res.headers.get('request-id');
+    if (res.status >= 400) {
+      throw graphErrorFrom(res.status, body, requestId, RETRYABLE.has(res.status) ? parseRetryAfter(res.headers.get('retry-after')) : null);
     }
+    return { status: res.status, body: body as T, headers: res.headers, requestId };
   }
 
   /** Pages of a collection; see collectionPages for the paging rules. */
@@ -189,19 +140,32 @@ export class GraphClient {
     return runBatch(this, this.governor, this.recorder, requests, { ...opts, maxRetryTimeMs: this.maxRetryTimeMs });
   }
 
-  /** @internal used by the $batch runner after a 401: the next call fetches a fresh token. */
-  invalidateToken(): void {
-    this.tokens.invalidate();
+  /** @internal used by the $batch runner: the transport every Graph call goes through. */
+  get transport(): Transport {
+    return (this.transportInstance ??= createTransport({
+      root: this.root,
+      governor: this.governor,
+      recorder: this.recorder,
+      maxRetryTimeMs: this.maxRetryTimeMs,
+      invalidateToken: () => this.tokens.invalidate(),
+      getToken: () => this.tokens.getToken(),
+      ...(this.opts.logger ? { logger: this.opts.logger } : {}),
+    }));
   }
 
-  /** @internal used by the $batch runner: headers every Graph call carries. */
-  async headers(opts: { headers?: Record<string, string>; body?: unknown; signal?: AbortSignal }, attempt = 0): Promise<Record<string, string>> {
+  /**
+   * The SDK's fluent client on the same chain: its requests share this client's governor, token
+   * and counters (use it for what the methods above do not cover).
+   */
+  get sdk(): Client {
+    return (this.sdkClient ??= Client.initWithMiddleware({ middleware: this.transport.chain, customHosts: this.transport.customHosts, defaultVersion: 'v1.0', baseUrl: this.root }));
+  }
+
+  /** @internal headers every Graph call carries besides those the chain adds (token, ids, retry count). */
+  headers(opts: { headers?: Record<string, string>; body?: unknown }): Record<string, string> {
     const h: Record<string, string> = {
-      authorization: `Bearer ${await this.tokens.getToken(opts.signal)}`,
       accept: 'application/json',
-      'client-request-id': crypto.randomUUID(),
       ...(this.opts.priority ? { 'x-ms-throttle-priority': this.opts.priority } : {}),
-      ...(attempt > 0 ? { 'Retry-Attempt': String(attempt) } : {}),
       ...opts.headers,
     };
     if (opts.body !== undefined) h['content-type'] = 'application/json';

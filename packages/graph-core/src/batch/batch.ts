@@ -1,4 +1,5 @@
 import type { GraphClient } from '../client';
+import type { GovernedRequestOptions } from '../transport/governed-request';
 import { graphErrorFrom } from '../errors';
 import type { StatsRecorder } from '../stats';
 import { estimateCost } from '../throttling/cost';
@@ -95,7 +96,6 @@ export async function runBatch(
   async function runPack(pack: typeof items): Promise<void> {
     let pending = failCrossPackDependants(pack);
     const started = Date.now();
-    let refreshedToken = false;
     for (let attempt = 0; pending.length > 0; attempt++) {
       const cost = pending.reduce((s, r) => s + estimateCost(r.method, new URL(`https://x/v1.0${r.url}`)), 0);
       const writes = pending.filter((r) => r.method !== 'GET').length;
@@ -110,50 +110,26 @@ export async function runBatch(
           ...(r.dependsOn ? { dependsOn: r.dependsOn.filter((d) => pendingIds.has(d.toLowerCase())) } : {}),
         })),
       };
-      const headers = await client.headers({ body, signal: opts.signal });
-      const permit = await governor.acquire(cost, writes, opts.signal);
-      const t0 = Date.now();
-      let res: Response;
-      try {
-        res = await fetch(client.resolve('/v1.0/$batch'), {
-          method: 'POST',
-          headers,
-          body: JSON.stringify(body),
-          signal: opts.signal,
-        });
-      } catch (err) {
-        governor.release(permit);
-        const wait = backoffMs(attempt);
-        if (opts.signal?.aborted || Date.now() - started + wait > opts.maxRetryTimeMs) throw err;
-        recorder.record('POST /$batch', { requests: 1, errors: 1, retries: 1 });
-        await sleep(wait, opts.signal);
-        continue;
-      }
-      const parsed = parseJson(await res.text()) as RawBatchResponse;
-      // Each item carries its own x-ms-resource-unit; their sum corrects the pack's estimate.
-      const actualRu = (parsed.responses ?? []).reduce((s, r) => s + (Number(lower(r.headers)['x-ms-resource-unit']) || 0), 0);
-      governor.release(permit, { actualRu: actualRu > 0 ? actualRu : undefined });
-      recorder.record('POST /$batch', { requests: 1, ru: actualRu > 0 ? actualRu : cost, latencyMs: Date.now() - t0 });
-
-      if (res.status === 401 && !refreshedToken) {
-        // A token revoked or expired early: get a fresh one once, as single requests do.
-        refreshedToken = true;
-        client.invalidateToken();
-        continue;
-      }
-      if (res.status !== 200 && res.status !== 424) {
-        const ra = parseRetryAfter(res.headers.get('retry-after')) ?? backoffMs(attempt, 1_000);
-        if (RETRY_ITEM.has(res.status) && Date.now() - started + ra <= opts.maxRetryTimeMs) {
-          recorder.record('POST /$batch', { retries: 1 });
-          if (res.status === 429) {
-            recorder.record('POST /$batch', { throttled: 1 });
-            governor.throttled(ra, write, permit);
-          } else await sleep(ra, opts.signal);
-          continue;
-        }
-        recorder.record('POST /$batch', { errors: 1 });
-        throw graphErrorFrom(res.status, parsed, res.headers.get('request-id'));
-      }
+      // The outer request goes through the client's chain, whose governor retries network errors,
+      // a 401 and an outer 429/503/504; what comes back here is Graph's answer to the pack.
+      let read: { text: string; parsed: RawBatchResponse } | null = null;
+      const sent: GovernedRequestOptions['o'] = {
+        cost, writes, route: 'POST /$batch', accept: [424], countsAsSuccess: false,
+        // Each item carries its own x-ms-resource-unit; their sum corrects the pack's estimate.
+        actualRuFromBody: (text) => {
+          read = { text, parsed: parseJson(text) as RawBatchResponse };
+          const sum = (read.parsed.responses ?? []).reduce((s, r) => s + (Number(lower(r.headers)['x-ms-resource-unit']) || 0), 0);
+          return sum > 0 ? sum : undefined;
+        },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      };
+      const res = await client.transport.send(client.resolve('/v1.0/$batch').toString(), { method: 'POST', headers: client.headers({ body }), body: JSON.stringify(body), signal: opts.signal }, sent);
+      const text = await res.text();
+      // The governor already parsed an answer it accepted (large member pages): parse only once.
+      const seen = read as { text: string; parsed: RawBatchResponse } | null;
+      const parsed = seen && seen.text === text ? seen.parsed : (parseJson(text) as RawBatchResponse);
+      if (res.status !== 200 && res.status !== 424) throw graphErrorFrom(res.status, parsed, res.headers.get('request-id'));
+      const permit = sent.sent;
 
       const byId = new Map((parsed.responses ?? []).map((r) => [r.id.toLowerCase(), r]));
       const retry: typeof items = [];
