@@ -148,7 +148,7 @@ export class GraphClient {
       recorder: this.recorder,
       maxRetryTimeMs: this.maxRetryTimeMs,
       invalidateToken: () => this.tokens.invalidate(),
-      getToken: () => this.tokens.getToken(),
+      getToken: (signal) => this.tokens.getToken(signal),
       ...(this.opts.logger ? { logger: this.opts.logger } : {}),
     }));
   }

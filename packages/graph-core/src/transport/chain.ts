@@ -1,5 +1,6 @@
 import {
   AuthenticationHandler,
+  AuthenticationHandlerOptions,
   HTTPMessageHandler,
   TelemetryHandler,
   type AuthenticationProvider,
@@ -25,7 +26,7 @@ export interface Transport {
  * governor (budget, pauses, retries) → SDK AuthenticationHandler (bearer token per attempt)
  * → SDK TelemetryHandler (client-request-id, SdkVersion) → SDK HTTPMessageHandler (fetch).
  */
-export function createTransport(opts: GovernorMiddlewareOptions & { root: string; getToken: () => Promise<string> }): Transport {
+export function createTransport(opts: GovernorMiddlewareOptions & { root: string; getToken: (signal?: AbortSignal) => Promise<string> }): Transport {
   const provider: AuthenticationProvider = { getAccessToken: () => opts.getToken() };
   const governor = new GovernorMiddleware(opts);
   const auth = new AuthenticationHandler(provider);
@@ -41,7 +42,10 @@ export function createTransport(opts: GovernorMiddlewareOptions & { root: string
     async send(url, init, request) {
       // The URL goes out exactly as given: Graph's nextLink and deltaLink must not be re-encoded,
       // which is why our own requests build a Context instead of going through Client.api().
-      const context: Context = { request: url, options: init, middlewareControl: new MiddlewareControl([new GovernedRequestOptions(request)]), customHosts };
+      // The SDK's provider interface takes no AbortSignal: a per-request provider carries the caller's,
+      // so a cancelled call stops waiting for a token too.
+      const auth = new AuthenticationHandlerOptions({ getAccessToken: () => opts.getToken(request.signal) });
+      const context: Context = { request: url, options: init, middlewareControl: new MiddlewareControl([new GovernedRequestOptions(request), auth]), customHosts };
       await governor.execute(context);
       return context.response!;
     },
