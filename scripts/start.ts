@@ -12,6 +12,8 @@ import { redact, startPostgres } from './dev/postgres';
 import { spawnService, type Service } from './dev/processes';
 
 const GATEWAY_PORT = Number(process.env.PORT ?? 4000);
+const SYNC_METRICS_PORT = Number(process.env.SYNC_METRICS_PORT ?? 9464);
+const PROVISION_METRICS_PORT = Number(process.env.PROVISION_METRICS_PORT ?? 9465);
 const EMULATOR_PORT = Number(process.env.EMULATOR_PORT ?? 8443);
 const EMULATOR_SIZE = process.env.EMULATOR_SIZE ?? 'S';
 const log = (m: string) => process.stderr.write(`\x1b[1mwarden\x1b[0m          | ${m}\n`);
@@ -85,8 +87,8 @@ async function main(): Promise<void> {
   services.push(spawnService('gateway', tsx, [path.join(REPO_ROOT, 'apps/gateway/src/main.ts')], gatewayEnv));
   const graphqlUrl = `http://localhost:${GATEWAY_PORT}/graphql`;
   await waitForHttp(`http://127.0.0.1:${GATEWAY_PORT}/readyz`, 60_000);
-  services.push(spawnService('sync-worker', tsx, [path.join(REPO_ROOT, 'apps/sync-worker/src/main.ts')], common));
-  services.push(spawnService('provision-worker', tsx, [path.join(REPO_ROOT, 'apps/provision-worker/src/main.ts')], common));
+  services.push(spawnService('sync-worker', tsx, [path.join(REPO_ROOT, 'apps/sync-worker/src/main.ts')], { ...common, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(SYNC_METRICS_PORT) }));
+  services.push(spawnService('provision-worker', tsx, [path.join(REPO_ROOT, 'apps/provision-worker/src/main.ts')], { ...common, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(PROVISION_METRICS_PORT) }));
   for (const s of services) {
     void s.exited.then((code) => {
       if (!stopping) {
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
       'Warden is running.',
       `  GraphQL:          ${graphqlUrl}   (subscriptions: ws://localhost:${GATEWAY_PORT}/graphql)`,
       `  Graph emulator:   ${emulator.baseUrl}   (tenant ${emulator.tenantId}, size ${EMULATOR_SIZE})`,
+      `  Metrics:          http://localhost:${GATEWAY_PORT}/metrics (gateway), http://127.0.0.1:${SYNC_METRICS_PORT}/metrics (sync worker), http://127.0.0.1:${PROVISION_METRICS_PORT}/metrics (provision worker)`,
       `  Demo connector:   ${connector.id} (${connector.status}; first full sync ${connector.syncRunId ? 'queued' : 'already done'})`,
       `  Development token (SUPER_ADMIN, 30 days):`,
       `  ${token}`,

@@ -1,4 +1,4 @@
-import { GraphClient, type GraphAuth } from '@warden/graph-core';
+import { GraphClient, type GraphAuth, type GraphStatsSink } from '@warden/graph-core';
 import { openCredentials, type ConnectorRow, type SecretBox } from '@warden/schema';
 import type { Logger } from 'pino';
 import { PermanentFailure } from './operations/types';
@@ -20,6 +20,8 @@ export class ConnectorClients {
     private readonly box: SecretBox,
     private readonly logger: Logger,
     private readonly oauth: OAuthApp = {},
+    /** The worker's Graph metrics (graph-core counters by tenant and route). */
+    private readonly metrics?: GraphStatsSink,
   ) {}
 
   get(connector: ConnectorRow): GraphClient {
@@ -35,6 +37,7 @@ export class ConnectorClients {
       // Access changes are waited on by an admin; sync reads go as Low.
       priority: 'High',
       logger: this.logger.child({ connectorId: connector.id }),
+      ...(this.metrics ? { metrics: this.metrics } : {}),
     });
     this.cache.set(connector.id, { version, client });
     return client;

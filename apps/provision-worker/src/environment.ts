@@ -1,8 +1,9 @@
-import { commonEnvironment, parseEnvironmentWith } from '@warden/schema';
+import { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@warden/schema';
 import { z } from 'zod';
 
 const EnvironmentSchema = z.object({
   ...commonEnvironment,
+  ...metricsEnvironment,
   /** Tasks carried out at once by this process. */
   PROVISION_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** How often expired just-in-time grants are turned into revoke tasks; ≤ 30 s keeps revokes within a minute. */

@@ -1,5 +1,5 @@
-import { GraphError } from '@warden/graph-core';
-import { Bus, createDb, migrateToLatest, SecretBox } from '@warden/schema';
+import { GraphError, graphMetrics } from '@warden/graph-core';
+import { Bus, createDb, migrateToLatest, SecretBox, startMetricsServer } from '@warden/schema';
 import pino, { type Logger } from 'pino';
 import { ConnectorClients } from './connector-clients';
 import { parseEnvironment, type ProvisionWorkerEnvironment, type ProvisionWorkerEnvironmentInput } from './environment';
@@ -8,6 +8,8 @@ import { handleProvisioningRequested, NotYet, type TaskDeps } from './tasks/hand
 import { sweepOrphanedTasks } from './tasks/sweeper';
 
 export interface ProvisionWorker {
+  /** GET /metrics of this worker, when METRICS_PORT is set. */
+  metricsUrl: string | null;
   /** Stops consuming, lets in-flight tasks end (aborting their Graph waits) and closes connections. */
   close(): Promise<void>;
   /** Runs one expiry scan + orphan sweep now (tests and operators; the timer does it periodically). */
@@ -38,10 +40,11 @@ export async function startProvisionWorker(
   const bus = await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, ackWaitMs: env.NATS_ACK_WAIT_MS, name: 'warden-provision-worker' });
 
   const stop = new AbortController();
+  const metrics = await startMetricsServer({ prefix: 'warden_provision_worker_', port: env.METRICS_PORT, host: env.METRICS_HOST });
   const deps: TaskDeps = {
     db,
     bus,
-    clients: new ConnectorClients(box, logger, { clientId: env.OAUTH_CLIENT_ID, clientSecret: env.OAUTH_CLIENT_SECRET }),
+    clients: new ConnectorClients(box, logger, { clientId: env.OAUTH_CLIENT_ID, clientSecret: env.OAUTH_CLIENT_SECRET }, graphMetrics(metrics.registry)),
     logger,
     signal: stop.signal,
     keepAliveMs: Math.max(500, Math.floor(env.NATS_ACK_WAIT_MS / 3)),
@@ -71,10 +74,11 @@ export async function startProvisionWorker(
   }, env.EXPIRY_SCAN_INTERVAL_MS);
   // First scan right away: grants that expired while no worker ran are revoked without waiting.
   scanning = scanNow().catch((err: unknown) => logger.warn({ err }, 'expiry scan failed; retrying next interval'));
-  logger.info({ concurrency: env.PROVISION_CONCURRENCY, namespace: env.BUS_NAMESPACE }, 'provision worker started');
+  logger.info({ concurrency: env.PROVISION_CONCURRENCY, namespace: env.BUS_NAMESPACE, metrics: metrics.url }, 'provision worker started');
 
   let closed: Promise<void> | undefined;
   return {
+    metricsUrl: metrics.url,
     scanNow,
     close() {
       closed ??= (async () => {
@@ -84,6 +88,7 @@ export async function startProvisionWorker(
         await scanning;
         await bus.close();
         await db.destroy();
+        await metrics.close();
         logger.info('provision worker stopped');
       })();
       return closed;

@@ -8,11 +8,12 @@ import { appRoleAssignment, eligibility, enterpriseApps, group, pickUser, roleAs
 const DEFAULT_ACCESS = '00000000-0000-0000-0000-000000000000';
 let h: Harness;
 const events: ProvisioningTaskUpdated[] = [];
+let metricsUrl: string | null = null;
 
 beforeAll(async () => {
   h = await createHarness();
   h.tbus.bus.subscribeProvisioningTaskUpdated('*', (e) => events.push(e));
-  await h.startWorker();
+  metricsUrl = (await h.startWorker({ METRICS_PORT: '0', METRICS_HOST: '127.0.0.1' })).metricsUrl;
 });
 afterAll(async () => {
   await h?.close();
@@ -80,6 +81,14 @@ describe('group membership', () => {
     expect(revoked.status).toBe('SUCCEEDED');
     expect(group(h.emulator.exportTenant(), g.id).members).not.toContain(user);
     expect(await directGrant(key, user)).toBeUndefined();
+
+    // The writes show in the worker's Prometheus metrics, by tenant and route.
+    const text = await (await fetch(metricsUrl!)).text();
+    const tenant = `tenant="${h.emulator.config.tenantId}"`;
+    const line = (route: string) => text.split('\n').find((l) => l.startsWith('warden_graph_requests_total{') && l.includes(tenant) && l.includes(`route="${route}"`));
+    expect(Number(line('POST /groups/{id}/members/$ref')?.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
+    expect(Number(line('DELETE /groups/{id}/members/{id}/$ref')?.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
+    expect(text).toContain('warden_provision_worker_process_cpu_seconds_total');
   });
 
   it('keeps inherited grants equal to the nesting closure when groups and users join and leave nested groups', async () => {

@@ -1,8 +1,9 @@
-import { commonEnvironment, parseEnvironmentWith } from '@warden/schema';
+import { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@warden/schema';
 import { z } from 'zod';
 
 const EnvironmentSchema = z.object({
   ...commonEnvironment,
+  ...metricsEnvironment,
   /** Sync runs carried out at once by this process. */
   SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** How often this replica looks for connectors whose incremental or full sync is due (0 = never). */

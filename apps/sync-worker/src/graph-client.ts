@@ -1,4 +1,4 @@
-import { GraphClient, type GraphAuth } from '@warden/graph-core';
+import { GraphClient, type GraphAuth, type GraphStatsSink } from '@warden/graph-core';
 import { openCredentials, type ConnectorRow, type SecretBox } from '@warden/schema';
 import type { Logger } from 'pino';
 
@@ -8,6 +8,8 @@ export interface GraphSettings {
   ruPer10s?: number;
   oauthClientId?: string;
   oauthClientSecret?: string;
+  /** The worker's Graph metrics (graph-core counters by tenant and route). */
+  metrics?: GraphStatsSink;
 }
 
 /** A connector cannot be synced as configured (no tenant, no credentials): not worth retrying. */
@@ -34,6 +36,7 @@ export function graphClientFor(connector: ConnectorRow, box: SecretBox, settings
     maxRetryTimeMs: settings.maxRetryTimeMs,
     ...(settings.ruPer10s ? { budget: { ruPer10s: settings.ruPer10s } } : {}),
     logger: logger.child({ connectorId: connector.id }),
+    ...(settings.metrics ? { metrics: settings.metrics } : {}),
   });
 }
 

@@ -2,8 +2,9 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
-import type { GraphClient } from '@warden/graph-core';
-import { Bus, createDb, migrateToLatest, SecretBox, type ConnectorRow, type Database } from '@warden/schema';
+import { Counter } from 'prom-client';
+import { graphMetrics, type GraphClient } from '@warden/graph-core';
+import { Bus, createDb, migrateToLatest, SecretBox, startMetricsServer, type ConnectorRow, type Database } from '@warden/schema';
 import type { SyncWorkerEnvironment } from './environment';
 import { handleSyncRequested, RunBusy, type RunOutcome } from './runs/execute';
 import { scheduleDueSyncs } from './scheduler';
@@ -12,6 +13,8 @@ export interface SyncWorker {
   db: Kysely<Database>;
   bus: Bus;
   workerId: string;
+  /** GET /metrics of this worker, when METRICS_PORT is set. */
+  metricsUrl: string | null;
   /** Runs one scheduling pass now (tests, and the scheduler loop). */
   scheduleNow(): ReturnType<typeof scheduleDueSyncs>;
   close(): Promise<void>;
@@ -50,6 +53,9 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
   const bus = await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, ackWaitMs: env.NATS_ACK_WAIT_MS, name: `sync-worker ${workerId}` });
   const box = SecretBox.fromConfig(env.WARDEN_SECRET_KEYS);
   const stop = new AbortController();
+  const metrics = await startMetricsServer({ prefix: 'warden_sync_worker_', port: env.METRICS_PORT, host: env.METRICS_HOST });
+  const graphSink = graphMetrics(metrics.registry);
+  const runsHandled = new Counter({ name: 'warden_sync_runs_total', help: 'Sync run messages handled, by outcome', labelNames: ['outcome'] as const, registers: [metrics.registry] });
 
   const consuming = bus
     .consumeSyncRequested(
@@ -67,6 +73,7 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
               ...(env.SYNC_GRAPH_RU_PER_10S ? { ruPer10s: env.SYNC_GRAPH_RU_PER_10S } : {}),
               ...(env.OAUTH_CLIENT_ID ? { oauthClientId: env.OAUTH_CLIENT_ID } : {}),
               ...(env.OAUTH_CLIENT_SECRET ? { oauthClientSecret: env.OAUTH_CLIENT_SECRET } : {}),
+              metrics: graphSink,
             },
             writeBatchRows: env.SYNC_WRITE_BATCH_ROWS,
             keepAlive: () => ctx.working(),
@@ -77,6 +84,7 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
           msg,
         );
         logger.info({ runId: msg.runId, outcome: outcome.status }, 'sync message handled');
+        runsHandled.inc({ outcome: outcome.status });
         opts.onOutcome?.(msg.runId, outcome);
       },
       {
@@ -107,12 +115,13 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
     };
     timer = setTimeout(() => void tick(), Math.min(1_000, env.SCHEDULER_INTERVAL_MS));
   }
-  logger.info({ workerId, concurrency: env.SYNC_CONCURRENCY, namespace: env.BUS_NAMESPACE }, 'sync worker started');
+  logger.info({ workerId, concurrency: env.SYNC_CONCURRENCY, namespace: env.BUS_NAMESPACE, metrics: metrics.url }, 'sync worker started');
 
   return {
     db,
     bus,
     workerId,
+    metricsUrl: metrics.url,
     scheduleNow,
     async close() {
       stop.abort(new Error('sync worker shutting down'));
@@ -124,6 +133,7 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
       await bus.close();
       await consuming;
       await db.destroy();
+      await metrics.close();
     },
   };
 }

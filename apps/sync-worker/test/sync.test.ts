@@ -8,12 +8,14 @@ describe('full and incremental sync against the emulator', () => {
   let h: Harness;
   let connectorId: string;
   const events: SyncRunUpdated[] = [];
+  let metricsUrl: string | null = null;
+  let fullRunRequests = -1;
 
   beforeAll(async () => {
     h = await createHarness({ seed: 11 });
     connectorId = await h.addConnector();
     h.tbus.bus.subscribeSyncRunUpdated(connectorId, (e) => events.push(e));
-    await h.startWorker();
+    metricsUrl = (await h.startWorker({ METRICS_PORT: '0', METRICS_HOST: '127.0.0.1' })).metricsUrl;
   });
   afterAll(async () => {
     await h.close();
@@ -30,6 +32,7 @@ describe('full and incremental sync against the emulator', () => {
     const t = h.emulator.exportTenant();
     expect(run.stats).toMatchObject({ users: t.users.length, groups: t.groups.length, grants: d.counts.grants, inheritedGrants: d.counts.inherited });
     expect(run.stats.graphRequests).toBeGreaterThan(0);
+    fullRunRequests = Number(run.stats.graphRequests);
     expect(run.stats['graphBatchItems']).toBeGreaterThan(run.stats['graphBatchCalls'] ?? 0);
     expect(run.stats.skippedPrincipals).toBeGreaterThan(0); // the generator always puts a device and a contact in a group
 
@@ -46,6 +49,27 @@ describe('full and incremental sync against the emulator', () => {
     const statuses = events.filter((e) => e.runId === run.id).map((e) => e.status);
     expect(statuses).toContain('RUNNING');
     expect(statuses.at(-1)).toBe('SUCCEEDED');
+  });
+
+  it('exports graph-core counters and run outcomes as Prometheus metrics', async () => {
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const res = await fetch(metricsUrl!);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const value = (metric: string, labels: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${metric}{`) && l.includes(labels));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
+    };
+    const tenant = `tenant="${h.emulator.config.tenantId}"`;
+    expect(value('warden_graph_requests_total', `${tenant},route="GET /users/delta"`)).toBeGreaterThan(0);
+    expect(value('warden_graph_requests_total', `${tenant},route="POST /$batch"`)).toBeGreaterThan(0);
+    expect(value('warden_graph_resource_units_total', `${tenant},route="GET /users/delta"`)).toBeGreaterThan(0);
+    expect(value('warden_graph_request_duration_seconds_count', `${tenant},route="GET /users/delta"`)).toBe(value('warden_graph_requests_total', `${tenant},route="GET /users/delta"`));
+    // Only the full sync has run so far: the metrics add up to what its run recorded.
+    const total = text.split('\n').filter((l) => l.startsWith('warden_graph_requests_total{')).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(total).toBe(fullRunRequests);
+    expect(value('warden_sync_runs_total', 'outcome="SUCCEEDED"')).toBeGreaterThanOrEqual(1);
+    expect(text).toContain('warden_sync_worker_process_cpu_seconds_total');
   });
 
   it('after changes in the tenant an incremental sync makes it equal again, with far fewer Graph calls', async () => {

@@ -6,6 +6,7 @@ import { deltaRound, type DeltaOutcome, type DeltaPage } from './delta/round';
 import { GraphError, graphErrorFrom } from './errors';
 import { collectionPages, type CollectionPage } from './paging/pages';
 import { graphClientOptionsSchema } from './options';
+import type { GraphStatsSink } from './metrics';
 import { StatsRecorder, type GraphStats } from './stats';
 import { estimateCost, routeOf } from './throttling/cost';
 import { governorFor, parseRetryAfter, type ThrottleGovernor } from './throttling/governor';
@@ -26,6 +27,8 @@ export interface GraphClientOptions {
   /** Total time one request may spend retrying before its error is returned. */
   maxRetryTimeMs?: number;
   logger?: Logger;
+  /** Where the service's metrics collect this client's counters (`graphMetrics(registry)`). */
+  metrics?: GraphStatsSink;
 }
 
 export interface GraphResponse<T> {
@@ -50,13 +53,15 @@ export class GraphClient {
   readonly root: string;
   private readonly tokens: TokenProvider;
   private readonly governor: ThrottleGovernor;
-  private readonly recorder = new StatsRecorder();
+  private readonly recorder: StatsRecorder;
   private readonly maxRetryTimeMs: number;
   private transportInstance: Transport | null = null;
   private sdkClient: Client | null = null;
 
   constructor(private readonly opts: GraphClientOptions) {
     graphClientOptionsSchema.parse(opts);
+    const sink = opts.metrics;
+    this.recorder = new StatsRecorder(sink ? (route, delta) => sink(opts.tenantId, route, delta) : undefined);
     this.root = (opts.graphBaseUrl ?? 'https://graph.microsoft.com').replace(/\/+$/, '');
     const authority = (opts.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
     // Tokens are minted for the Graph resource of the cloud in use; other roots (the emulator) are

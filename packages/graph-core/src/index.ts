@@ -9,3 +9,4 @@ export type { GraphStats, RouteCounters } from './stats';
 export { READ_PERMISSIONS, PROVISIONING_PERMISSIONS, DIRECTORY_ROLE_WRITE_PERMISSION, missingPermissions } from './permissions';
 export { ThrottleGovernor, parseRetryAfter } from './throttling/governor';
 export { estimateCost, routeOf } from './throttling/cost';
+export { graphMetrics, type GraphStatsSink } from './metrics';

@@ -20,7 +20,11 @@ export class StatsRecorder {
   private readonly total = empty();
   private readonly byRoute = new Map<string, RouteCounters>();
 
+  /** `forward`: also hand every update on (to the service's metrics). */
+  constructor(private readonly forward?: (route: string, delta: Partial<RouteCounters> & { latencyMs?: number }) => void) {}
+
   record(route: string, delta: Partial<RouteCounters> & { latencyMs?: number }): void {
+    this.forward?.(route, delta);
     let r = this.byRoute.get(route);
     if (!r) {
       r = empty();

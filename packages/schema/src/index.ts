@@ -12,6 +12,7 @@ export {
   requestProvisioning, requestRefusal, ProvisioningRequestError,
   type ProvisioningRequestInput, type ProvisioningRequestErrorCode, type RequestOptions as ProvisioningRequestOptions,
 } from './provisioning/request';
-export { commonEnvironment, parseEnvironmentWith } from './config/environment';
+export { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from './config/environment';
+export { startMetricsServer, type MetricsServer } from './ops/metrics-server';
 export { requestSync, type SyncRequest } from './sync/request';
 export { runService } from './config/run-service';

@@ -22,6 +22,13 @@ export const commonEnvironment = {
   WARDEN_SECRET_KEYS: secretKeys,
 };
 
+/** The workers' Prometheus endpoint (the gateway serves /metrics on its own port). */
+export const metricsEnvironment = {
+  /** Port of GET /metrics and GET /healthz; unset = no endpoint, 0 = any free port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+};
+
 /** Parses `source` with `schema`; throws one error that names every bad variable. */
 export function parseEnvironmentWith<S extends z.ZodType>(
   schema: S,
