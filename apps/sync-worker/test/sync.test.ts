@@ -70,6 +70,8 @@ describe('full and incremental sync against the emulator', () => {
     expect(total).toBe(fullRunRequests);
     expect(value('warden_sync_runs_total', 'outcome="SUCCEEDED"')).toBeGreaterThanOrEqual(1);
     expect(text).toContain('warden_sync_worker_process_cpu_seconds_total');
+    expect((await fetch(metricsUrl!.replace('/metrics', '/healthz'))).status).toBe(200);
+    expect((await fetch(metricsUrl!.replace('/metrics', '/other'))).status).toBe(404);
   });
 
   it('after changes in the tenant an incremental sync makes it equal again, with far fewer Graph calls', async () => {
