@@ -174,6 +174,27 @@ describe('writes', () => {
     expect(again.status).toBe(400);
   });
 
+  it('lists only eligibility schedules that have not ended, as Graph does', async () => {
+    const now = Date.now();
+    const ended = (sch: Json) => {
+      const exp = (sch['scheduleInfo'] as Json)['expiration'] as Json;
+      return exp['type'] === 'afterDateTime' && Date.parse(String(exp['endDateTime'])) <= now;
+    };
+    expect(fresh().roleEligibilitySchedules.length).toBeGreaterThan(0);
+    expect(fresh().roleEligibilitySchedules.some(ended)).toBe(false);
+    const u = member();
+    const base = { roleDefinitionId: 'fe930be7-5e62-47db-91af-98c3a49a38b1', principalId: u.id, directoryScopeId: '/' };
+    const past = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', { method: 'POST', body: JSON.stringify({
+      ...base, action: 'adminAssign', scheduleInfo: { startDateTime: '2024-01-01T00:00:00Z', expiration: { type: 'afterDateTime', endDateTime: new Date(now + 1_000).toISOString() } } }) });
+    expect(past.status).toBe(201);
+    const id = String(past.body['targetScheduleId']);
+    const listedIds = async () => ((await graph(emu, prov, `/roleManagement/directory/roleEligibilitySchedules?$filter=principalId eq '${u.id}'`)).body['value'] as Json[]).map((x) => x['id']);
+    expect(await listedIds()).toContain(id);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await listedIds()).not.toContain(id);
+    expect(fresh().roleEligibilitySchedules.some((x) => x['id'] === id)).toBe(false);
+  });
+
   it('403s writes whose permission the token lacks', async () => {
     const g = ex.groups.find((x) => x['isAssignableToRole'] !== true) as TenantExport['groups'][number];
     const u = ex.users.find((x) => !g.members.includes(String(x['id']))) as Json & { id: string };

@@ -141,7 +141,7 @@ export const roleRoutes: Route[] = [
       render: (d) => ({ id: d.id, deletedDateTime: null, description: d['description'] ?? null, displayName: d['displayName'] ?? null }) }) },
   ...simpleList('roleDefinitions', SCHEMAS.roleDefinition, (c) => c.dir.roleDefinitions.list(), 'readRoleManagement'),
   ...simpleList('roleAssignments', SCHEMAS.roleAssignment, (c) => c.dir.roleAssignments.list(), 'readRoleManagement'),
-  ...simpleList('roleEligibilitySchedules', SCHEMAS.roleEligibilitySchedule, (c) => c.dir.roleEligibilitySchedules.list(), 'readRoleEligibility'),
+  ...simpleList('roleEligibilitySchedules', SCHEMAS.roleEligibilitySchedule, (c) => c.dir.currentEligibilitySchedules(), 'readRoleEligibility'),
   { method: 'POST', pattern: `${RM}/roleAssignments`, perm: 'writeRoleAssignments', write: true, handler: createRoleAssignment },
   { method: 'DELETE', pattern: `${RM}/roleAssignments/:id`, perm: 'writeRoleAssignments', write: true,
     handler: (core, _req, p) => {

@@ -32,6 +32,14 @@ export class Directory {
   readonly roleDefinitions = new Collection<Entity>();
   readonly roleAssignments = new Collection<Entity>();
   readonly roleEligibilitySchedules = new Collection<Entity>();
+
+  /** Eligibility schedules as Graph lists them: those that have not ended (`afterDateTime` in the past). */
+  currentEligibilitySchedules(now = Date.now()): Entity[] {
+    return this.roleEligibilitySchedules.list().filter((s) => {
+      const exp = (s['scheduleInfo'] as JsonObject | undefined)?.['expiration'] as JsonObject | undefined;
+      return !(exp?.['type'] === 'afterDateTime' && typeof exp['endDateTime'] === 'string' && Date.parse(exp['endDateTime']) <= now);
+    });
+  }
   /** Activated directory roles, keyed by their own id. */
   readonly directoryRoles = new Collection<Entity>();
 

@@ -14,7 +14,7 @@ export function exportTenant(dir: Directory): TenantExport {
     servicePrincipalOwners: spOwners,
     roleDefinitions: [...dir.roleDefinitions.list()],
     roleAssignments: [...dir.roleAssignments.list()],
-    roleEligibilitySchedules: [...dir.roleEligibilitySchedules.list()],
+    roleEligibilitySchedules: dir.currentEligibilitySchedules(),
     directoryRoles: dir.directoryRoles.list().map((r) => ({ ...r, members: dir.directoryRoleMembers(r.id) }) as JsonObject & { members: string[] }),
     devices: [...dir.devices.list()],
     orgContacts: [...dir.orgContacts.list()],

@@ -10,6 +10,7 @@ import {
 import { Rng, deriveSeed } from './rng';
 
 const BASE_TIME = Date.UTC(2021, 0, 1);
+const SCHEDULES_END_AFTER = Date.UTC(2030, 0, 1);
 const DAY = 86_400_000;
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 const MICROSOFT_TENANT = 'f8cdef31-a31e-4b4a-93e4-5f571e91255a';
@@ -351,7 +352,9 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
       id, principalId, roleDefinitionId: String(def['templateId']), directoryScopeId: '/', appScopeId: null,
       memberType: 'Direct', status: 'Provisioned', createdUsing: id, createdDateTime: isoAt(start), modifiedDateTime: null,
       scheduleInfo: { startDateTime: isoAt(start), recurrence: null,
-        expiration: expiring ? { type: 'afterDateTime', endDateTime: isoAt(start + 730 * DAY), duration: null }
+        // Graph lists only schedules that have not ended: expiring ones end after 2030, so generated
+        // tenants stay current for years (a run of the product must not see them expire at once).
+        expiration: expiring ? { type: 'afterDateTime', endDateTime: isoAt(SCHEDULES_END_AFTER + rng.int(1000) * DAY), duration: null }
           : { type: 'noExpiration', endDateTime: null, duration: null } },
     });
   }
