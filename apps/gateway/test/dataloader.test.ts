@@ -59,4 +59,19 @@ describe('DataLoader batching', () => {
     for (const c of [small, hundred, large]) expect(c.queries).toBeLessThanOrEqual(6);
     expect(large.queries - small.queries).toBeLessThanOrEqual(2);
   });
+
+  it('a grants page that asks for principals\' profiles loads them in one more statement, and they are the stored ones', async () => {
+    const q = `query($c: ID!, $e: ID!) { grants(connectorId: $c, entitlementId: $e, first: 100) { edges { node { principal { displayName profile } } } } }`;
+    statements.length = 0;
+    const r = await h.gql<{ grants: { edges: { node: { principal: { displayName: string; profile: { userPrincipalName?: string } } } }[] } }>(token, q, { c: f.connectorId, e: f.bigGroup.memberEntitlementId });
+    expect(r.errors).toBeUndefined();
+    const withProfile = statements.length;
+    const byName = new Map(f.users.map((u, i) => [u.name, `user${i}@contoso.example`]));
+    const users = r.data!.grants.edges.map((e) => e.node.principal).filter((p) => byName.has(p.displayName));
+    expect(users.length).toBeGreaterThan(50);
+    for (const p of users) expect(p.profile.userPrincipalName).toBe(byName.get(p.displayName));
+    statements.length = 0;
+    await h.gql(token, q.replace(' profile', ''), { c: f.connectorId, e: f.bigGroup.memberEntitlementId });
+    expect(withProfile - statements.length).toBe(1);
+  });
 });

@@ -78,6 +78,14 @@ export function createLoaders(db: Kysely<Database>) {
     return keys.map((k) => map.get(k) ?? []);
   });
 
+  /** Profiles of resources whose row came without one (grants pages join the brief columns only). */
+  const resourceProfileById = new DataLoader<string, Record<string, unknown> | null>(async (ids) => {
+    const valid = [...new Set(ids.filter(isUuid))];
+    const rows = valid.length ? await db.selectFrom('resources').select(['id', 'profile']).where('id', 'in', valid).execute() : [];
+    const map = new Map(rows.map((r) => [r.id, r.profile]));
+    return ids.map((id) => map.get(id) ?? null);
+  });
+
   const lastSyncRunByConnector = new DataLoader<string, SyncRunListRow | null>(async (connectorIds) => {
     const ids = [...new Set(connectorIds)].filter(isUuid);
     const rows = ids.length
@@ -97,7 +105,7 @@ export function createLoaders(db: Kysely<Database>) {
 
   return {
     connectorById, resourceById, entitlementById, syncRunById, resourceByExternalId, entitlementByKey, entitlementsByResource,
-    lastSyncRunByConnector,
+    resourceProfileById, lastSyncRunByConnector,
   };
 }
 

@@ -4,7 +4,7 @@ import { decodeIdCursor, pageSize } from '../../pagination/cursor';
 import { knownTotal, totalColumn, toPage, type PageResult } from '../../pagination/page';
 import { scoped, type Loaders } from '../../loaders';
 import { ENTITLEMENT_COLUMNS, type EntitlementListRow } from '../entitlements/entitlement.type';
-import { RESOURCE_COLUMNS, type ResourceListRow } from '../resources/resource.type';
+import { RESOURCE_BRIEF_COLUMNS, type ResourceListRow } from '../resources/resource.type';
 import { GRANT_COLUMNS, toGrant, type Grant, type GrantListRow } from './grant.type';
 
 /** Columns `<prefix>_<name>` of a joined row, or null when the join found nothing. */
@@ -20,7 +20,7 @@ function primeRelations(loaders: Loaders, row: Record<string, unknown>): void {
     loaders.entitlementById.prime(e.id, e);
   }
   for (const prefix of ['p', 'er']) {
-    const r = joined<ResourceListRow>(row, prefix, RESOURCE_COLUMNS);
+    const r = joined<ResourceListRow>(row, prefix, RESOURCE_BRIEF_COLUMNS);
     if (r) {
       loaders.resourceByExternalId.prime(scoped(r.connector_id, r.external_id), r);
       loaders.resourceById.prime(r.id, r);
@@ -85,12 +85,12 @@ export class GrantService {
           .leftJoin('entitlements as e', (j) => j.onRef('e.connector_id', '=', 'g.connector_id').onRef('e.key', '=', 'g.entitlement_key'))
           .leftJoin('resources as er', (j) => j.onRef('er.connector_id', '=', 'e.connector_id').onRef('er.external_id', '=', 'e.resource_external_id'))
           .select(ENTITLEMENT_COLUMNS.map((c) => sql.ref(`e.${c}`).as(`e_${c}`)))
-          .select(RESOURCE_COLUMNS.map((c) => sql.ref(`er.${c}`).as(`er_${c}`))),
+          .select(RESOURCE_BRIEF_COLUMNS.map((c) => sql.ref(`er.${c}`).as(`er_${c}`))),
       )
       .$if(joinPrincipal, (qb) =>
         qb
           .leftJoin('resources as p', (j) => j.onRef('p.connector_id', '=', 'g.connector_id').onRef('p.external_id', '=', 'g.principal_external_id'))
-          .select(RESOURCE_COLUMNS.map((c) => sql.ref(`p.${c}`).as(`p_${c}`))),
+          .select(RESOURCE_BRIEF_COLUMNS.map((c) => sql.ref(`p.${c}`).as(`p_${c}`))),
       );
     if (afterId) q = q.where('g.id', '>', afterId);
     const rows = (await q.orderBy('g.id').limit(limit + 1).execute()) as Array<Record<string, unknown>>;

@@ -10,6 +10,7 @@ import { Entitlement, toEntitlement } from '../entitlements/entitlement.type';
 import { GrantConnection } from '../grants/grant.type';
 import { GrantPageArgs, PageArgs } from '../shared/args';
 import { ResourceTypeEnum } from '../shared/enums';
+import { JSONScalar } from '../shared/scalars';
 import { Resource, ResourceConnection, toResource } from './resource.type';
 
 @ArgsType()
@@ -38,6 +39,12 @@ export class ResourceResolver {
     requireReader(ctx.caller);
     const row = await ctx.loaders.resourceById.load(id);
     return row ? toResource(row) : null;
+  }
+
+  @FieldResolver(() => JSONScalar, { description: 'Type-specific attributes as synced (for users: userPrincipalName, mail, accountEnabled, userType, ...).' })
+  async profile(@Root() r: Resource, @Ctx() ctx: GatewayContext): Promise<Record<string, unknown>> {
+    if (r.profile !== undefined) return r.profile;
+    return (await ctx.loaders.resourceProfileById.load(r.id)) ?? {};
   }
 
   @FieldResolver(() => Connector)
