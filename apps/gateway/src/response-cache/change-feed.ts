@@ -75,8 +75,10 @@ export class ChangeFeed {
     const client = new pg.Client({ connectionString: this.connectionString, application_name: 'warden-gateway-changes' });
     client.on('notification', (msg) => {
       if (msg.channel !== CHANGE_CHANNEL) return;
-      this.bump();
-      if (msg.payload) this.markers.get(msg.payload)?.();
+      // A marker is not a change: caughtUp() only waits for it to arrive.
+      const marker = msg.payload ? this.markers.get(msg.payload) : undefined;
+      if (marker) marker();
+      else this.bump();
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, null));
