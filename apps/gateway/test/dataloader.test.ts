@@ -1,25 +1,14 @@
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '@warden/schema';
 import { seedTenant, type Fixture } from './support/fixture';
-import { startHarness, type Harness } from './support/harness';
+import { startCountingHarness, type Harness } from './support/harness';
 
 let h: Harness;
 let f: Fixture;
 let token: string;
-const statements: string[] = [];
+let statements: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness({}, {
-    // Kysely's log hook sees every statement the gateway sends.
-    dbFactory: (url) => new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 5 }) }),
-      log: (e) => {
-        if (e.level === 'query') statements.push(e.query.sql);
-      },
-    }),
-  });
+  ({ h, statements } = await startCountingHarness());
   f = await seedTenant(h.db, { userCount: 300 });
   token = await h.token('VIEWER', 'vera');
 });

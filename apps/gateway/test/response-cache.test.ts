@@ -1,24 +1,15 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '@warden/schema';
 import { seedTenant, type Fixture } from './support/fixture';
-import { startHarness, type Harness } from './support/harness';
+import { startCountingHarness, startHarness, type Harness } from './support/harness';
 
 let h: Harness;
 let f: Fixture;
 let token: string;
-const statements: string[] = [];
+let statements: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness({}, {
-    dbFactory: (url) => new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 5 }) }),
-      log: (e) => {
-        if (e.level === 'query') statements.push(e.query.sql);
-      },
-    }),
-  });
+  ({ h, statements } = await startCountingHarness());
   f = await seedTenant(h.db, { userCount: 30 });
   token = await h.token('VIEWER', 'vera');
 });

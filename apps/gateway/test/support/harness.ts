@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
 import pino from 'pino';
 import { createTestBus, createTestDatabase, type TestBus, type TestDatabase } from '@warden/schema/testing';
 import { SecretBox, type Database } from '@warden/schema';
@@ -71,4 +72,21 @@ export async function startHarness(env: Record<string, string> = {}, overrides: 
       await testDb.drop();
     },
   };
+}
+
+/**
+ * A harness whose gateway sends its SQL through a Kysely that records every statement, for tests
+ * that count round trips. `statements` is the live list; tests empty it before what they measure.
+ */
+export async function startCountingHarness(env: Record<string, string> = {}): Promise<{ h: Harness; statements: string[] }> {
+  const statements: string[] = [];
+  const h = await startHarness(env, {
+    dbFactory: (url) => new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 5 }) }),
+      log: (e) => {
+        if (e.level === 'query') statements.push(e.query.sql);
+      },
+    }),
+  });
+  return { h, statements };
 }
