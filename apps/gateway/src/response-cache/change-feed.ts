@@ -20,7 +20,7 @@ export class ChangeFeed {
   private markerChain: Promise<unknown> = Promise.resolve();
   /** Marker payload → resolver, for caughtUp(). */
   private readonly markers = new Map<string, () => void>();
-  live = false;
+  private listening = false;
 
   constructor(
     private readonly connectionString: string,
@@ -30,6 +30,11 @@ export class ChangeFeed {
 
   get generation(): number {
     return this.gen;
+  }
+
+  /** Whether the LISTEN connection is up, so that the generation reflects every committed change. */
+  get live(): boolean {
+    return this.listening;
   }
 
   /** Moves the generation forward: a change this process made or heard of by other means. */
@@ -64,7 +69,7 @@ export class ChangeFeed {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.live = false;
+    this.listening = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const c = this.client;
     this.client = null;
@@ -95,15 +100,15 @@ export class ChangeFeed {
     }
     this.client = client;
     this.bump();
-    this.live = true;
+    this.listening = true;
     this.logger.debug('listening for database changes');
   }
 
   private lost(client: pg.Client, err: Error | null): void {
     if (this.client !== null && this.client !== client) return;
     this.client = null;
-    const wasLive = this.live;
-    this.live = false;
+    const wasLive = this.listening;
+    this.listening = false;
     this.bump();
     for (const resolve of this.markers.values()) resolve();
     client.end().catch(() => undefined);
