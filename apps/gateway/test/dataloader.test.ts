@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedTenant, type Fixture } from './support/fixture';
+import type { Fixture } from './support/fixture';
 import { startCountingHarness, type Harness } from './support/harness';
 
 let h: Harness;
@@ -8,9 +8,7 @@ let token: string;
 let statements: string[] = [];
 
 beforeAll(async () => {
-  ({ h, statements } = await startCountingHarness());
-  f = await seedTenant(h.db, { userCount: 300 });
-  token = await h.token('VIEWER', 'vera');
+  ({ h, statements, f, token } = await startCountingHarness(300));
 });
 afterAll(async () => h?.close());
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedTenant, type Fixture } from './support/fixture';
+import type { Fixture } from './support/fixture';
 import { startCountingHarness, startHarness, type Harness } from './support/harness';
 
 let h: Harness;
@@ -9,9 +9,7 @@ let token: string;
 let statements: string[] = [];
 
 beforeAll(async () => {
-  ({ h, statements } = await startCountingHarness());
-  f = await seedTenant(h.db, { userCount: 30 });
-  token = await h.token('VIEWER', 'vera');
+  ({ h, statements, f, token } = await startCountingHarness(30));
 });
 afterAll(async () => h?.close());
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedTenant, type Fixture } from './support/fixture';
+import type { Fixture } from './support/fixture';
 import { startCountingHarness, type Harness } from './support/harness';
 
 /**
@@ -12,9 +12,7 @@ let token: string;
 let statements: string[] = [];
 
 beforeAll(async () => {
-  ({ h, statements } = await startCountingHarness());
-  f = await seedTenant(h.db, { userCount: 120 });
-  token = await h.token('VIEWER', 'vera');
+  ({ h, statements, f, token } = await startCountingHarness(120));
 });
 afterAll(async () => h?.close());
 

@@ -7,6 +7,7 @@ import { createTestBus, createTestDatabase, type TestBus, type TestDatabase } fr
 import { SecretBox, type Database } from '@warden/schema';
 import { mintToken } from '../../src/auth/jwt';
 import type { Role } from '../../src/auth/roles';
+import { seedTenant, type Fixture } from './fixture';
 import { startGateway, type GatewayOverrides, type RunningGateway } from '../../src/server';
 
 export const JWT_SECRET = randomBytes(32).toString('base64url');
@@ -76,9 +77,10 @@ export async function startHarness(env: Record<string, string> = {}, overrides: 
 
 /**
  * A harness whose gateway sends its SQL through a Kysely that records every statement, for tests
- * that count round trips. `statements` is the live list; tests empty it before what they measure.
+ * that count round trips, with a seeded tenant of `userCount` users and a VIEWER token.
+ * `statements` is the live list; tests empty it before what they measure.
  */
-export async function startCountingHarness(env: Record<string, string> = {}): Promise<{ h: Harness; statements: string[] }> {
+export async function startCountingHarness(userCount: number, env: Record<string, string> = {}): Promise<{ h: Harness; statements: string[]; f: Fixture; token: string }> {
   const statements: string[] = [];
   const h = await startHarness(env, {
     dbFactory: (url) => new Kysely<Database>({
@@ -88,5 +90,6 @@ export async function startCountingHarness(env: Record<string, string> = {}): Pr
       },
     }),
   });
-  return { h, statements };
+  const f = await seedTenant(h.db, { userCount });
+  return { h, statements, f, token: await h.token('VIEWER', 'vera') };
 }
