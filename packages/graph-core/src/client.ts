@@ -8,9 +8,9 @@ import { collectionPages, type CollectionPage } from './paging/pages';
 import { graphClientOptionsSchema } from './options';
 import type { GraphStatsSink } from './metrics';
 import { StatsRecorder, type GraphStats } from './stats';
-import { estimateCost, routeOf } from './throttling/cost';
 import { governorFor, parseRetryAfter, type ThrottleGovernor } from './throttling/governor';
 import { createTransport, type Transport } from './transport/chain';
+import { singleRequest } from './transport/governed-request';
 
 export interface GraphClientOptions {
   tenantId: string;
@@ -112,7 +112,7 @@ export class GraphClient {
     const res = await this.transport.send(
       target,
       { method, headers: this.headers(opts), body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: opts.signal },
-      { cost: estimateCost(method, url), writes: method === 'GET' ? 0 : 1, route: routeOf(method, url), ...(opts.signal ? { signal: opts.signal } : {}) },
+      singleRequest(method, url, opts.signal),
     );
     const body = parseBody(await res.text());
     const requestId = res.headers.get('request-id');

@@ -2,9 +2,8 @@ import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
 import type { Logger } from 'pino';
 import { GraphAuthError } from '../errors';
 import type { StatsRecorder } from '../stats';
-import { estimateCost, routeOf } from '../throttling/cost';
 import { backoffMs, parseRetryAfter, sleep, type ThrottleGovernor } from '../throttling/governor';
-import { GovernedRequestOptions } from './governed-request';
+import { GovernedRequestOptions, singleRequest } from './governed-request';
 
 const RETRYABLE = new Set([429, 503, 504]);
 
@@ -43,7 +42,7 @@ export class GovernorMiddleware implements Middleware {
     const url = typeof context.request === 'string' ? context.request : context.request.url;
     const method = (context.options?.method ?? 'GET').toUpperCase();
     const given = context.middlewareControl?.getMiddlewareOptions(GovernedRequestOptions);
-    const req: GovernedRequestOptions['o'] = given instanceof GovernedRequestOptions ? given.o : defaults(method, url, context.options?.signal ?? undefined);
+    const req: GovernedRequestOptions['o'] = given instanceof GovernedRequestOptions ? given.o : singleRequest(method, url, context.options?.signal);
     const { governor, recorder } = this.o;
     const write = req.writes > 0;
     const headers = headerRecord(context.options?.headers);
@@ -110,12 +109,6 @@ export class GovernorMiddleware implements Middleware {
       return;
     }
   }
-}
-
-function defaults(method: string, url: string, signal: AbortSignal | undefined): GovernedRequestOptions['o'] {
-  const u = new URL(url);
-  const m = method as 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  return { cost: estimateCost(m, u), writes: method === 'GET' ? 0 : 1, route: routeOf(m, u), ...(signal ? { signal } : {}) };
 }
 
 function positive(v: string | null): number | undefined {
