@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncMode } from '@warden/schema';
+import { testSeed } from '@warden/graph-emulator';
 import type { SyncWorker } from '../src';
 import { createHarness, type Harness } from './support/harness';
 
@@ -13,6 +14,7 @@ describe('random churn over many rounds', () => {
   let h: Harness;
   let connectorId: string;
   let worker: SyncWorker;
+  const seed = testSeed('churn');
 
   beforeAll(async () => {
     h = await createHarness({ seed: 31 });
@@ -40,7 +42,7 @@ describe('random churn over many rounds', () => {
     ];
     for (const [i, step] of plan.entries()) {
       h.emulator.mutate(25 + i * 15, 3_100 + i);
-      if (step.faults) h.emulator.updateSettings({ faultRate: 0.15 });
+      if (step.faults) h.emulator.updateSettings({ faultRate: 0.15, faultSeed: seed + i, forceFaults: 1 });
       try {
         let runId: string;
         if (step.interrupt) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kysely } from 'kysely';
 import type { Database } from '@warden/schema';
+import { testSeed } from '@warden/graph-emulator';
 import { planStages } from '../src';
 import { createHarness, type Harness } from './support/harness';
 
@@ -25,7 +26,7 @@ describe('throttling, faults and failures', () => {
   it('completes and is exact through a 429 storm with 30% 503/504 (the 10% of the issue, made heavier so faults are certain on a small tenant)', async () => {
     const c = await h.addConnector();
     // A full sync of this tenant costs ~50 RU; a 30 RU bucket refilling 3 RU/s forces 429s.
-    h.emulator.updateSettings({ throttle: { enabled: true, ruPer10s: 30, writesPer150s: 3000 }, faultRate: 0.3 });
+    h.emulator.updateSettings({ throttle: { enabled: true, ruPer10s: 30, writesPer150s: 3000 }, faultRate: 0.3, faultSeed: testSeed('sync storm'), forceFaults: 3 });
     h.emulator.resetStats();
     try {
       const run = await h.waitForRun(await h.trigger(c, 'FULL'), 80_000);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningEmulator } from '@warden/graph-emulator';
+import { testSeed, type RunningEmulator } from '@warden/graph-emulator';
 import type { DeltaOutcome, GraphClient } from '../src';
 import { clientFor, small } from './support';
 
@@ -161,7 +161,9 @@ describe('$batch', () => {
 
 describe('storm', () => {
   it('reads every item exactly once under a tiny budget, 10% 503/504 and jitter', async () => {
-    emu.updateSettings({ throttle: { enabled: true, ruPer10s: 150, writesPer150s: 3000 }, faultRate: 0.1, latencyMs: 5, jitterMs: 20 });
+    // Two faults are forced so the retries asserted below do not hang on the draw; the rest are seeded.
+    emu.updateSettings({ throttle: { enabled: true, ruPer10s: 150, writesPer150s: 3000 }, faultRate: 0.1, faultSeed: testSeed('storm'), forceFaults: 2, latencyMs: 5, jitterMs: 20 });
+    emu.resetStats();
     try {
       const c2 = clientFor(emu, 'provisioning', { budget: { ruPer10s: 5000 } });
       const ids: string[] = [];
@@ -170,6 +172,9 @@ describe('storm', () => {
       expect(ids.length).toBe(emu.exportTenant().users.length);
       const s = c2.stats();
       expect(s.total.retries).toBeGreaterThan(0);
+      const faults = emu.stats().faultsInjected;
+      expect(faults).toBeGreaterThanOrEqual(2);
+      expect(s.total.retries).toBeGreaterThanOrEqual(faults);
     } finally {
       emu.updateSettings({ throttle: { enabled: false, ruPer10s: 5000, writesPer150s: 3000 }, faultRate: 0, latencyMs: 0, jitterMs: 0 });
     }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningEmulator } from '@warden/graph-emulator';
+import { testSeed, type RunningEmulator } from '@warden/graph-emulator';
 import { GraphError, type GraphClient } from '../src';
 import { clientFor, small } from './support';
 
@@ -97,7 +97,7 @@ describe('tokens', () => {
 
 describe('storm with $batch', () => {
   it('every member list read once and complete under 429s, 10% 503/504 and jitter', async () => {
-    emu.updateSettings({ throttle: { enabled: true, ruPer10s: 250, writesPer150s: 3000 }, faultRate: 0.1, latencyMs: 5, jitterMs: 20 });
+    emu.updateSettings({ throttle: { enabled: true, ruPer10s: 250, writesPer150s: 3000 }, faultRate: 0.1, faultSeed: testSeed('batch storm'), forceFaults: 2, latencyMs: 5, jitterMs: 20 });
     emu.resetStats();
     try {
       // The client believes in the default 8,000 RU, so the emulator's 250 throttles items inside

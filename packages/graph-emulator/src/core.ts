@@ -39,6 +39,8 @@ export class EmulatorCore {
   graphSpId: string;
   /** Randomness for ids created by writes and for replay decisions (seeded, but order-dependent). */
   rng: Rng;
+  /** Randomness of the network: jitter, injected faults, $batch response order (reseeded by `faultSeed`). */
+  noise: Rng;
   ops: TenantOps;
   baseUrl = '';
   private current: EmulatorSettings;
@@ -61,7 +63,8 @@ export class EmulatorCore {
       prov.privateKeyPem = cert.keyPem;
     }
     this.tokens = new TokenService(this.tenantId);
-    this.current = applySettings(defaultSettings(ruBudgetForUsers(this.counts.users)), opts.settings ?? {});
+    this.noise = new Rng(deriveSeed(opts.seed, 0x0f417));
+    this.current = this.withSeedApplied(applySettings(defaultSettings(ruBudgetForUsers(this.counts.users)), opts.settings ?? {}));
     this.snapshots = new SnapshotRegistry(() => this.current.pageTokenTtlSeconds);
     this.delta = new DeltaEngine(this);
     const t0 = Date.now();
@@ -80,7 +83,24 @@ export class EmulatorCore {
   }
 
   updateSettings(p: Partial<EmulatorSettings>): void {
-    this.current = applySettings(this.current, p);
+    this.current = this.withSeedApplied(applySettings(this.current, p));
+  }
+
+  /** True when this Graph request is to fail: a forced fault first, then a draw at `faultRate`. */
+  drawFault(): boolean {
+    const forced = this.current.forceFaults ?? 0;
+    if (forced > 0) {
+      this.current = { ...this.current, forceFaults: forced - 1 };
+      return true;
+    }
+    return this.current.faultRate > 0 && this.noise.next() < this.current.faultRate;
+  }
+
+  private withSeedApplied(s: EmulatorSettings): EmulatorSettings {
+    if (s.faultSeed === undefined) return s;
+    this.noise = new Rng(s.faultSeed);
+    const { faultSeed: _applied, ...rest } = s;
+    return rest;
   }
 
   app(name: string): EmulatorApp {

@@ -13,3 +13,4 @@ export { defaultCaDir };
 export function ensureCa(dir?: string): Promise<{ caCertPath: string; caKeyPath: string }> {
   return ensureCaImpl(dir);
 }
+export { testSeed } from './test-seed';

@@ -5,6 +5,8 @@ export const settingsPatchSchema = z.object({
   latencyMs: z.number().min(0).optional(),
   jitterMs: z.number().min(0).optional(),
   faultRate: z.number().min(0).max(1).optional(),
+  faultSeed: z.number().int().optional(),
+  forceFaults: z.number().int().min(0).optional(),
   throttle: z.object({
     enabled: z.boolean().optional(),
     ruPer10s: z.number().positive().optional(),
@@ -26,6 +28,7 @@ export function defaultSettings(ruPer10s: number): EmulatorSettings {
     latencyMs: 0,
     jitterMs: 0,
     faultRate: 0,
+    forceFaults: 0,
     throttle: { enabled: true, ruPer10s, writesPer150s: 3_000 },
     deltaTokenTtlSeconds: 7 * 24 * 3600,
     pageTokenTtlSeconds: 3600,

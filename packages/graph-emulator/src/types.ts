@@ -30,6 +30,13 @@ export interface EmulatorSettings {
   latencyMs: number;
   jitterMs: number;
   faultRate: number;
+  /**
+   * Reseeds the generator behind jitter, random faults and $batch response order, so a test that
+   * prints its seed can replay the same draws. Applied when set; not kept in the settings.
+   */
+  faultSeed?: number;
+  /** The next N Graph requests fail with 503/504 whatever `faultRate` draws (a test asserting on faults needs some). */
+  forceFaults?: number;
   throttle: ThrottleSettings;
   deltaTokenTtlSeconds: number;
   pageTokenTtlSeconds: number;

@@ -5,6 +5,7 @@ import { graphPath } from '../http/server';
 import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from '../http/types';
 import type { JsonObject, JsonValue } from '../types';
 import type { GraphRouter } from './dispatch';
+import type { Rng } from '../tenant/rng';
 
 interface BatchItem {
   id: string;
@@ -78,9 +79,9 @@ function order(items: BatchItem[]): BatchItem[] {
   return out;
 }
 
-function shuffle<T>(a: T[]): T[] {
+function shuffle<T>(a: T[], rng: Rng): T[] {
   for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
+    const j = rng.int(i + 1);
     [a[i], a[j]] = [a[j] as T, a[i] as T];
   }
   return a;
@@ -139,6 +140,6 @@ export function createBatchHandler(core: EmulatorCore, router: GraphRouter): (ou
       responses.push(item);
     }
     core.stats.request('POST /$batch', 200);
-    return { status: 200, headers, body: { responses: shuffle(responses) } };
+    return { status: 200, headers, body: { responses: shuffle(responses, core.noise) } };
   };
 }

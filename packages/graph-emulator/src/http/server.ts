@@ -119,11 +119,11 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         const requestId = randomUUID();
         const clientRequestId = headers['client-request-id'] || requestId;
         const s = core.settings;
-        const delay = s.latencyMs + (s.jitterMs ? Math.random() * s.jitterMs : 0);
+        const delay = s.latencyMs + (s.jitterMs ? core.noise.next() * s.jitterMs : 0);
         if (delay > 0) await sleep(delay);
-        if (s.faultRate > 0 && Math.random() < s.faultRate) {
+        if (core.drawFault()) {
           core.stats.fault();
-          const status = Math.random() < 0.5 ? 503 : 504;
+          const status = core.noise.next() < 0.5 ? 503 : 504;
           const code = status === 503 ? 'serviceNotAvailable' : 'gatewayTimeout';
           const msg = status === 503 ? 'Service Unavailable' : 'Gateway Timeout';
           core.stats.request(`${method} (fault)`, status);
