@@ -31,6 +31,8 @@ const EnvironmentSchema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1_024).default(102_400),
   /** Memory for whole query responses, invalidated by the database's change feed; 0 turns it off. */
   RESPONSE_CACHE_MB: z.coerce.number().min(0).max(4_096).default(64),
+  /** How often the change feed proves it is alive; a beat unanswered by the next one turns the cache off. */
+  RESPONSE_CACHE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
 });
 
 export type GatewayEnvironment = z.infer<typeof EnvironmentSchema>;

@@ -5,6 +5,7 @@ import { AuditResolver } from './modules/audit/audit.resolver';
 import { ConnectorResolver } from './modules/connectors/connector.resolver';
 import { EntitlementResolver } from './modules/entitlements/entitlement.resolver';
 import { GrantResolver } from './modules/grants/grant.resolver';
+import { MeResolver } from './modules/me/me.resolver';
 import { ProvisioningResolver } from './modules/provisioning/provisioning.resolver';
 import { ResourceResolver } from './modules/resources/resource.resolver';
 import { DateTimeScalar } from './modules/shared/scalars';
@@ -15,7 +16,7 @@ let cached: GraphQLSchema | null = null;
 /** The served schema, built from the resolver classes (cached: type-graphql's metadata is global). */
 export function buildSchema(): GraphQLSchema {
   cached ??= buildSchemaSync({
-    resolvers: [ConnectorResolver, ResourceResolver, EntitlementResolver, GrantResolver, SyncRunResolver, ConnectorLogResolver, ProvisioningResolver, AuditResolver],
+    resolvers: [ConnectorResolver, ResourceResolver, EntitlementResolver, GrantResolver, SyncRunResolver, ConnectorLogResolver, ProvisioningResolver, AuditResolver, MeResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Inputs are validated with zod in the services, not with class-validator.
     validate: false,

@@ -27,6 +27,7 @@ import { HostAllowlist } from './security/host-allowlist';
 import { attachSubscriptions } from './subscriptions/server';
 import { ChangeFeed } from './response-cache/change-feed';
 import { ResponseCache } from './response-cache/response-cache';
+import { CallerScope } from './response-cache/caller-scope';
 import { httpFastPath } from './response-cache/http-fast-path';
 import { oauthCallbackRoute } from './modules/connectors/oauth-callback.route';
 
@@ -74,9 +75,9 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   let responseCache: ResponseCache | null = null;
   const unsubscribeBus: Array<() => void> = [];
   if (env.RESPONSE_CACHE_MB > 0) {
-    const feed = new ChangeFeed(env.DATABASE_URL, logger);
+    const feed = new ChangeFeed(env.DATABASE_URL, logger, 1_000, env.RESPONSE_CACHE_HEARTBEAT_MS);
     await feed.start();
-    responseCache = new ResponseCache(feed, Math.round(env.RESPONSE_CACHE_MB * 1024 * 1024), (outcome) => metrics.responseCache.inc({ outcome }));
+    responseCache = new ResponseCache(feed, new CallerScope(schema), Math.round(env.RESPONSE_CACHE_MB * 1024 * 1024), (outcome) => metrics.responseCache.inc({ outcome }));
     // A worker's event is published after its commit and may overtake that commit's notification;
     // a client re-querying on the event must not get the answer from before it.
     unsubscribeBus.push(bus.subscribeSyncRunUpdated('*', () => feed.bump()), bus.subscribeProvisioningTaskUpdated('*', () => feed.bump()));

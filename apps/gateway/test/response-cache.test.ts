@@ -1,6 +1,9 @@
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from '@warden/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Fixture } from './support/fixture';
+import { seedTenant, type Fixture } from './support/fixture';
+import { startTcpProxy } from './support/tcp-proxy';
 import { startCountingHarness, startHarness, type Harness } from './support/harness';
 
 let h: Harness;
@@ -125,5 +128,67 @@ describe('response cache', () => {
     } finally {
       await h2.close();
     }
+  });
+
+  it('turns itself off when the change feed goes silent without any error, and serves fresh rows meanwhile', async () => {
+    // The feed reaches Postgres through a proxy that the test stalls; every other query goes direct.
+    const target = new URL(h.testDb.url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    const viaProxy = new URL(h.testDb.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const h2 = await startHarness(
+      { DATABASE_URL: viaProxy.toString(), RESPONSE_CACHE_HEARTBEAT_MS: '200' },
+      { dbFactory: (url) => new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 3 }) }) }) },
+    );
+    try {
+      const f2 = await seedTenant(h2.db, { userCount: 20 });
+      const t = await h2.token('VIEWER', 'vera');
+      const ask = async () => {
+        const r = await fetch(h2.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: JSON.stringify({ query: USERS, variables: { c: f2.connectorId } }) });
+        return ((await r.json()) as { data: { resources: { totalCount: number } } }).data.resources.totalCount;
+      };
+      const cache = h2.gateway.responseCache!;
+      await until(async () => cache.feed.live, (live) => live);
+      expect(await ask()).toBe(20);
+      const hits = cache.stats.hits;
+      expect(await ask()).toBe(20);
+      expect(cache.stats.hits).toBe(hits + 1);
+
+      proxy.stall();
+      await until(async () => cache.feed.live, (live) => !live, 3_000);
+      expect(cache.feed.live).toBe(false);
+      await h2.db.insertInto('resources').values({ connector_id: f2.connectorId, type: 'USER', external_id: 'silent-1', display_name: 'Silent', profile: '{}', search_text: 'silent' }).execute();
+      // The insert's notification cannot arrive; only the heartbeat knows the cache must not answer.
+      expect(await ask()).toBe(21);
+    } finally {
+      await h2.close();
+      await proxy.close();
+    }
+  });
+
+  it('keeps answers that depend on who asks apart for each caller, and shares the rest within a role', async () => {
+    const cache = h.gateway.responseCache!;
+    const vera = token;
+    const victor = await h.token('VIEWER', 'victor');
+    const ME = '{ me { subject roles } }';
+    const ME_IN_FRAGMENT = 'query Mine { ...Who } fragment Who on Query { me { subject } }';
+    for (let i = 0; i < 2; i++) {
+      for (const [t, sub] of [[vera, 'vera'], [victor, 'victor']] as const) {
+        const r = await fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: JSON.stringify({ query: ME }) });
+        expect(await r.json()).toEqual({ data: { me: { subject: sub, roles: ['VIEWER'] } } });
+        const g = await fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: JSON.stringify({ query: ME_IN_FRAGMENT, operationName: 'Mine' }) });
+        expect(await g.json()).toEqual({ data: { me: { subject: sub } } });
+      }
+    }
+    // The same document by the same caller is still a hit.
+    const hits = cache.stats.hits;
+    const again = await fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${victor}` }, body: JSON.stringify({ query: ME }) });
+    expect(await again.json()).toEqual({ data: { me: { subject: 'victor', roles: ['VIEWER'] } } });
+    expect(cache.stats.hits).toBe(hits + 1);
+    // A document that does not depend on the caller is shared by every caller of the role.
+    await post(USERS, { c: f.connectorId }, vera);
+    const shared = cache.stats.hits;
+    await post(USERS, { c: f.connectorId }, victor);
+    expect(cache.stats.hits).toBe(shared + 1);
   });
 });

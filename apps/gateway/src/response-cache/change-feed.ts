@@ -10,6 +10,10 @@ import { CHANGE_CHANNEL } from '@warden/schema';
  * `live` is false whenever the LISTEN connection is down: notifications sent meanwhile are lost, so
  * nothing may be cached or served from cache until it is back, and the generation also moves on
  * reconnect so nothing cached before the outage survives it.
+ *
+ * A connection can also die without a word (a stalled network path, a half-open TCP session): no
+ * error, no end, no notification. A heartbeat sends a marker through the listening session every
+ * `heartbeatMs`; one that has not come back within the next beat counts as a lost connection.
  */
 export class ChangeFeed {
   private gen = 0;
@@ -21,11 +25,14 @@ export class ChangeFeed {
   /** Marker payload → resolver, for caughtUp(). */
   private readonly markers = new Map<string, () => void>();
   private listening = false;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private beatInFlight = false;
 
   constructor(
     private readonly connectionString: string,
     private readonly logger: Logger,
     private readonly retryMs = 1_000,
+    private readonly heartbeatMs = 5_000,
   ) {}
 
   get generation(): number {
@@ -71,13 +78,15 @@ export class ChangeFeed {
     this.closed = true;
     this.listening = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     const c = this.client;
     this.client = null;
     await c?.end().catch(() => undefined);
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'warden-gateway-changes' });
+    // TCP keepalive lets the kernel notice a dead peer eventually; the heartbeat notices it in seconds.
+    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'warden-gateway-changes', keepAlive: true });
     client.on('notification', (msg) => {
       if (msg.channel !== CHANGE_CHANNEL) return;
       // A marker is not a change: caughtUp() only waits for it to arrive.
@@ -99,14 +108,36 @@ export class ChangeFeed {
       return;
     }
     this.client = client;
+    // A marker stuck on a dead session must not hold up those of the new one.
+    this.markerChain = Promise.resolve();
     this.bump();
     this.listening = true;
     this.logger.debug('listening for database changes');
+    this.heartbeatTimer ??= setInterval(() => this.beat(), this.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  /** One marker round trip; if the previous one is still out, the session is presumed dead. */
+  private beat(): void {
+    const client = this.client;
+    if (!client || !this.listening) return;
+    if (this.beatInFlight) {
+      this.lost(client, new Error(`no heartbeat from the change feed within ${this.heartbeatMs} ms`));
+      return;
+    }
+    this.beatInFlight = true;
+    // A failed round trip is a lost session too; `lost` has then already been told by pg.
+    void this.caughtUp()
+      .then(() => {
+        if (this.client === client) this.beatInFlight = false;
+      })
+      .catch(() => undefined);
   }
 
   private lost(client: pg.Client, err: Error | null): void {
     if (this.client !== null && this.client !== client) return;
     this.client = null;
+    this.beatInFlight = false;
     const wasLive = this.listening;
     this.listening = false;
     this.bump();

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Caller } from '../auth/roles';
-import { cacheKey, type ResponseCache } from './response-cache';
+import type { ResponseCache } from './response-cache';
 
 interface FastPathDeps {
   cache: ResponseCache;
@@ -13,7 +13,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * Answers a POSTed query from the response cache before Apollo sees it. An entry exists only for a
- * (role, document, operation, variables) that Apollo already parsed, validated, priced and executed
+ * (role or caller, document, operation, variables) that Apollo already parsed, validated, priced and executed
  * without errors as a query, and all of that is decided by those inputs alone, so Apollo would
  * answer a hit with these very bytes; skipping it saves most of the CPU a hit costs. Anything
  * unusual (no or bad token, GET, extensions, a client asking for another media type) goes to Apollo.
@@ -35,7 +35,7 @@ export function httpFastPath(deps: FastPathDeps) {
       return next();
     }
     if (!caller) return next();
-    const hit = deps.cache.lookup(cacheKey(caller.role, operationName, variables, body['query']));
+    const hit = deps.cache.lookup(deps.cache.keyFor(caller, operationName, variables, body['query']));
     if (!hit) return next();
     deps.onHit(operationName ?? null);
     res.status(200).setHeader('content-type', 'application/json; charset=utf-8');

@@ -3,7 +3,9 @@ import { HeaderMap } from '@apollo/server';
 import type { FormattedExecutionResult } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { GatewayContext } from '../context';
+import type { Caller } from '../auth/roles';
 import type { ChangeFeed } from './change-feed';
+import type { CallerScope } from './caller-scope';
 
 interface Entry {
   generation: number;
@@ -12,8 +14,8 @@ interface Entry {
 }
 
 /** One key for the plugin and the HTTP fast path: both must agree byte for byte. */
-export function cacheKey(role: string, operationName: string | null | undefined, variables: unknown, query: string): string {
-  return `${role}\u0000${operationName ?? ''}\u0000${JSON.stringify(variables ?? {})}\u0000${query}`;
+export function cacheKey(partition: string, operationName: string | null | undefined, variables: unknown, query: string): string {
+  return `${partition}\u0000${operationName ?? ''}\u0000${JSON.stringify(variables ?? {})}\u0000${query}`;
 }
 
 export interface ResponseCacheStats {
@@ -23,7 +25,8 @@ export interface ResponseCacheStats {
 
 /**
  * Whole-response cache for queries, keyed by document, operation name, variables and the caller's
- * role, and valid for one generation of the database's change feed.
+ * role (or the caller themself, for documents that select a caller-scoped field: see CallerScope),
+ * and valid for one generation of the database's change feed.
  *
  * Why it is correct: an entry carries the generation current when its request STARTED. Any change
  * committed after that start is announced after its commit and moves the generation on, which retires
@@ -31,9 +34,9 @@ export interface ResponseCacheStats {
  * What a hit can miss is only a change whose notification is still in flight (Postgres delivers it
  * right after commit). Nothing is cached or served while the feed is down.
  *
- * Only error-free results of `query` operations by authenticated callers are stored: every query of
- * the contract answers the same to every authenticated reader. A resolver whose answer would depend
- * on the caller must set `ctx.uncacheable = true`.
+ * Only error-free results of `query` operations by authenticated callers are stored. A field whose
+ * answer depends on the caller is declared with `@Extensions(CALLER_SCOPED)`; a resolver whose
+ * answer must never be reused sets `ctx.uncacheable = true`.
  */
 export class ResponseCache {
   private readonly entries: LRUCache<string, Entry>;
@@ -41,10 +44,16 @@ export class ResponseCache {
 
   constructor(
     readonly feed: ChangeFeed,
+    readonly scope: CallerScope,
     maxBytes: number,
     private readonly count: (outcome: 'hit' | 'miss') => void = () => undefined,
   ) {
     this.entries = new LRUCache<string, Entry>({ maxSize: maxBytes, sizeCalculation: (e) => Math.max(1, e.json.length * 2) });
+  }
+
+  /** The key of `caller`'s answer to this request. */
+  keyFor(caller: Caller, operationName: string | null | undefined, variables: unknown, query: string): string {
+    return cacheKey(this.scope.partition(caller, query), operationName, variables, query);
   }
 
   get size(): number {
@@ -80,7 +89,7 @@ export class ResponseCache {
         return {
           responseForOperation: async ({ operation, request, contextValue }): Promise<GraphQLResponse | null> => {
             if (operation.operation !== 'query' || !contextValue.caller || request.query === undefined) return null;
-            key = cacheKey(contextValue.caller.role, request.operationName, request.variables, request.query);
+            key = this.keyFor(contextValue.caller, request.operationName, request.variables, request.query);
             generation = this.feed.generation;
             const hit = this.lookup(key);
             served = hit !== null;
