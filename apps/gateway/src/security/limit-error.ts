@@ -11,7 +11,7 @@ export function limitError(message: string, node?: ASTNode): GraphQLError {
   return new GraphQLError(message, { ...(node ? { nodes: [node] } : {}), extensions: { code: 'BAD_USER_INPUT', http: { status: 400 }, [LIMIT_MARK]: true } });
 }
 
-const TOKEN_LIMIT = /Document contains more th[ae]n \d+ tokens/;
+const TOKEN_LIMIT = /Document contains more th(?:an|at) \d+ tokens/;
 
 export function isLimitError(e: { message: string; extensions?: Record<string, unknown> | undefined; originalError?: unknown }): boolean {
   if (e.extensions?.[LIMIT_MARK] === true) return true;
