@@ -125,8 +125,10 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
-    // Introspection needs a token (QueryLimits.checkOperation); GRAPHQL_INTROSPECTION=false turns it off.
-    introspection: env.GRAPHQL_INTROSPECTION,
+    // Apollo's switch stays on: the shared limits refuse introspection without a token
+    // (QueryLimits.checkOperation) and for everyone when GRAPHQL_INTROSPECTION=false (one rule for
+    // HTTP and graphql-ws, so a refusal reads the same on both).
+    introspection: true,
     includeStacktraceInErrorResponses: false,
     // Credentials travel only in the Authorization header, which a cross-site form or <img> cannot
     // set, so Apollo's CSRF preflight requirement would only break plain GET clients.

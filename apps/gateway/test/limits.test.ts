@@ -112,6 +112,8 @@ describe('cost limit fails closed', () => {
       expect(r.data ?? null).toBeNull();
       expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect(r.errors?.[0]?.message).toMatch(/cannot be costed/);
+      // Only the contract's code reaches the client (no internal marker, no http extension).
+      expect(r.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
     }
   });
 
@@ -333,10 +335,11 @@ describe('GRAPHQL_INTROSPECTION=false and METRICS_TOKEN', () => {
 
   it('refuses introspection even to an authenticated caller, on both transports', async () => {
     const r = await post(h2, token2, { query: getIntrospectionQuery() });
-    expect(r.status).toBe(200); // a validation error: GraphQL over HTTP's 200 for application/json
+    expect(r.status).toBe(400);
     expect(r.data ?? null).toBeNull();
     expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(r.errors?.[0]?.message).toMatch(/introspection/i);
+    expect(r.errors?.[0]?.message).toMatch(/introspection is turned off/);
+    expect(r.errors).toHaveLength(1);
     const run = wsRun(wsClient(h2, token2), '{ __type(name: "Query") { name } }');
     await run.done;
     expect(run.data).toEqual([]);

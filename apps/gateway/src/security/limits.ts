@@ -3,7 +3,6 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import {
   Kind,
-  NoSchemaIntrospectionCustomRule,
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLError,
@@ -54,7 +53,7 @@ export class QueryLimits {
       depthLimit(settings.maxDepth),
       maxAliasesRule({ n: settings.maxAliases, propagateOnRejection: false, onReject: [reject] }),
       maxDirectivesRule({ n: settings.maxDirectives, propagateOnRejection: false, onReject: [reject] }),
-      ...(settings.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+      ...(settings.introspection ? [] : [noIntrospection]),
     ];
     this.cost = costCheck(schema, settings.maxComplexity);
   }
@@ -80,6 +79,15 @@ export class QueryLimits {
     };
   }
 }
+
+/** GRAPHQL_INTROSPECTION=false: one refusal per operation that reaches `__schema` or `__type`. */
+const noIntrospection: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (selectsIntrospection(context.getDocument(), node.selectionSet)) {
+      context.reportError(limitError('introspection is turned off on this server (GRAPHQL_INTROSPECTION=false)', node));
+    }
+  },
+});
 
 /** Whether an operation reaches `__schema` or `__type` (directly or through fragments). */
 export function selectsIntrospection(document: DocumentNode, root: SelectionSetNode): boolean {
