@@ -14,6 +14,7 @@ import { spawnService, type Service } from './dev/processes';
 const GATEWAY_PORT = Number(process.env.PORT ?? 4000);
 const SYNC_METRICS_PORT = Number(process.env.SYNC_METRICS_PORT ?? 9464);
 const PROVISION_METRICS_PORT = Number(process.env.PROVISION_METRICS_PORT ?? 9465);
+const GATEWAY_METRICS_PORT = Number(process.env.GATEWAY_METRICS_PORT ?? 9466);
 const EMULATOR_PORT = Number(process.env.EMULATOR_PORT ?? 8443);
 const EMULATOR_SIZE = process.env.EMULATOR_SIZE ?? 'S';
 const log = (m: string) => process.stderr.write(`\x1b[1mwarden\x1b[0m          | ${m}\n`);
@@ -81,6 +82,9 @@ async function main(): Promise<void> {
     ALLOWED_GRAPH_HOSTS: [process.env.ALLOWED_GRAPH_HOSTS, 'graph.microsoft.com', 'login.microsoftonline.com', emulatorHost]
       .filter(Boolean).join(','),
     PUBLIC_URL: `http://localhost:${GATEWAY_PORT}`,
+    // The gateway's /metrics is not on its API port: its own listener, on loopback like the workers'.
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: String(GATEWAY_METRICS_PORT),
   };
   // The gateway migrates before it listens; workers start after it so they find the schema ready
   // (they would also migrate safely on their own).
@@ -118,7 +122,7 @@ async function main(): Promise<void> {
       'Warden is running.',
       `  GraphQL:          ${graphqlUrl}   (subscriptions: ws://localhost:${GATEWAY_PORT}/graphql)`,
       `  Graph emulator:   ${emulator.baseUrl}   (tenant ${emulator.tenantId}, size ${EMULATOR_SIZE})`,
-      `  Metrics:          http://localhost:${GATEWAY_PORT}/metrics (gateway), http://127.0.0.1:${SYNC_METRICS_PORT}/metrics (sync worker), http://127.0.0.1:${PROVISION_METRICS_PORT}/metrics (provision worker)`,
+      `  Metrics:          http://127.0.0.1:${GATEWAY_METRICS_PORT}/metrics (gateway), http://127.0.0.1:${SYNC_METRICS_PORT}/metrics (sync worker), http://127.0.0.1:${PROVISION_METRICS_PORT}/metrics (provision worker)`,
       `  Demo connector:   ${connector.id} (${connector.status}; first full sync ${connector.syncRunId ? 'queued' : 'already done'})`,
       `  Development token (SUPER_ADMIN, 30 days):`,
       `  ${token}`,

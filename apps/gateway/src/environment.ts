@@ -11,6 +11,10 @@ const DEFAULT_GRAPH_HOSTS = [
   'login.chinacloudapi.cn',
 ].join(',');
 
+/** 'true'/'false'/'1'/'0' from the environment, or an already parsed boolean. */
+const booleanVariable = (fallback: boolean) =>
+  z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]).default(fallback);
+
 const EnvironmentSchema = z.object({
   ...commonEnvironment,
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -28,7 +32,21 @@ const EnvironmentSchema = z.object({
   /** Limits that protect the database from expensive documents. */
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   MAX_QUERY_COMPLEXITY: z.coerce.number().int().min(10).default(25_000),
+  MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(30),
+  MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  MAX_QUERY_TOKENS: z.coerce.number().int().min(200).default(2_000),
+  /** `__schema` / `__type` for authenticated callers (never for anonymous ones); false turns it off. */
+  GRAPHQL_INTROSPECTION: booleanVariable(true),
+  /** Operations (subscriptions, queries, mutations) running at once on one graphql-ws socket. */
+  WS_MAX_OPERATIONS: z.coerce.number().int().min(1).default(50),
   MAX_BODY_BYTES: z.coerce.number().int().min(1_024).default(102_400),
+  /** GET /metrics (and /healthz) on their own listener; unset = none, 0 = any free port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`, and is then also served on PORT. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Distinct operation names used as metric labels (first seen from authenticated callers); others are "other". */
+  METRICS_MAX_OPERATION_NAMES: z.coerce.number().int().min(0).max(10_000).default(100),
   /** Memory for whole query responses, invalidated by the database's change feed; 0 turns it off. */
   RESPONSE_CACHE_MB: z.coerce.number().min(0).max(4_096).default(64),
   /** How often the change feed proves it is alive; a beat unanswered by the next one turns the cache off. */

@@ -21,8 +21,9 @@ import { TokenEndpointProbe, type CredentialProbe } from './modules/connectors/c
 import { createMetrics } from './ops/metrics';
 import { opsRoutes, requestLog } from './ops/routes';
 import { buildSchema } from './schema';
-import { complexityLimit } from './security/complexity';
-import { depthLimit } from './security/depth-limit';
+import { isLimitError } from './security/limit-error';
+import { QueryLimits } from './security/limits';
+import { startGatewayMetricsServer, type GatewayMetricsServer } from './ops/metrics-server';
 import { HostAllowlist } from './security/host-allowlist';
 import { attachSubscriptions } from './subscriptions/server';
 import { ChangeFeed } from './response-cache/change-feed';
@@ -37,6 +38,8 @@ export interface RunningGateway {
   /** http://host:port/graphql (the same URL serves graphql-ws subscriptions). */
   url: string;
   port: number;
+  /** http://host:port/metrics on METRICS_PORT, or null when METRICS_PORT is unset. */
+  metricsUrl: string | null;
   /** Null when RESPONSE_CACHE_MB is 0. */
   responseCache: ResponseCache | null;
   /** Resolves once every change committed before the call is known to the response cache. */
@@ -68,8 +71,17 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
     probe: overrides.probe ?? new TokenEndpointProbe(),
   };
   const services = createServices(deps);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ maxOperationNames: env.METRICS_MAX_OPERATION_NAMES });
   const schema = buildSchema();
+  // One set of document limits for HTTP and graphql-ws.
+  const limits = new QueryLimits(schema, {
+    maxDepth: env.MAX_QUERY_DEPTH,
+    maxComplexity: env.MAX_QUERY_COMPLEXITY,
+    maxAliases: env.MAX_QUERY_ALIASES,
+    maxDirectives: env.MAX_QUERY_DIRECTIVES,
+    maxTokens: env.MAX_QUERY_TOKENS,
+    introspection: env.GRAPHQL_INTROSPECTION,
+  });
   const jwt = { secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER };
 
   let responseCache: ResponseCache | null = null;
@@ -93,16 +105,20 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   const operationMetrics: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart() {
       return {
-        async willSendResponse({ operation, operationName, errors, response, request }) {
+        async willSendResponse({ operation, operationName, errors, response, request, contextValue }) {
           // GraphQL over HTTP: a client that accepts only application/json gets 200 for documents that
           // fail to parse, validate or coerce (the errors are in the body); graphql-response+json keeps 4xx.
           const accept = request.http?.headers.get('accept') ?? '';
           const documentErrors = (errors ?? []).length > 0 && (errors ?? []).every((e) => DOCUMENT_ERROR_CODES.has(String(e.extensions['code'])));
-          if (response.http.status === 400 && documentErrors && !accept.includes('application/graphql-response+json')) response.http.status = 200;
+          // A document refused by a limit (depth, cost, aliases, directives, tokens) is 400 either way.
+          const refusedByLimit = (errors ?? []).some((e) => isLimitError(e));
+          if (refusedByLimit) response.http.status = 400;
+          else if (response.http.status === 400 && documentErrors && !accept.includes('application/graphql-response+json')) response.http.status = 200;
           const failed = (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
           // This replica's own writes are visible to its next read without waiting for the feed.
           if (operation?.operation === 'mutation') cacheFeed?.bump();
-          metrics.operations.inc({ type: operation?.operation ?? 'unknown', name: operationName ?? 'anonymous', outcome: failed ? 'error' : 'ok' });
+          const name = metrics.operationName(operationName ?? request.operationName, Boolean(contextValue?.caller));
+          metrics.operations.inc({ type: operation?.operation ?? 'unknown', name, outcome: failed ? 'error' : 'ok' });
         },
       };
     },
@@ -110,18 +126,22 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
+    // Apollo's switch stays on: the shared limits refuse introspection without a token
+    // (QueryLimits.checkOperation) and for everyone when GRAPHQL_INTROSPECTION=false (one rule for
+    // HTTP and graphql-ws, so a refusal reads the same on both).
     introspection: true,
     includeStacktraceInErrorResponses: false,
     // Credentials travel only in the Authorization header, which a cross-site form or <img> cannot
     // set, so Apollo's CSRF preflight requirement would only break plain GET clients.
     csrfPrevention: false,
-    validationRules: [depthLimit(env.MAX_QUERY_DEPTH)],
+    parseOptions: limits.parseOptions,
+    validationRules: limits.validationRules,
     formatError: formatError(logger),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching here, and its per-field hook would wrap every resolver.
       ApolloServerPluginCacheControlDisabled(),
-      complexityLimit(schema, env.MAX_QUERY_COMPLEXITY),
+      limits.plugin(),
       operationMetrics,
       requestIdsOnInternalErrors(logger),
       ...(responseCache ? [responseCache.plugin()] : []),
@@ -131,7 +151,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
 
   app.use(requestLog(logger, metrics));
   const router = express.Router();
-  opsRoutes(router, { db, bus, metrics });
+  opsRoutes(router, { db, bus, metrics, metricsToken: env.METRICS_TOKEN });
   router.get('/oauth/callback', oauthCallbackRoute(services.connectors, logger));
   app.use(router);
   app.use(
@@ -141,7 +161,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
       ? [httpFastPath({
           cache: responseCache,
           authenticate: (header) => authenticate(jwt, header),
-          onHit: (name) => metrics.operations.inc({ type: 'query', name: name ?? 'anonymous', outcome: 'ok' }),
+          onHit: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
         })]
       : []),
     expressMiddleware(apollo, {
@@ -174,7 +194,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   });
 
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: env.MAX_BODY_BYTES });
-  const subscriptions = attachSubscriptions({ wss, schema, deps, services, jwt, metrics, maxDepth: env.MAX_QUERY_DEPTH });
+  const subscriptions = attachSubscriptions({ wss, schema, deps, services, jwt, metrics, limits, maxOperations: env.WS_MAX_OPERATIONS });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -183,12 +203,17 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   const port = (httpServer.address() as AddressInfo).port;
   const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
   const url = `http://${host}:${port}/graphql`;
-  logger.info({ url }, 'gateway listening');
+  let metricsServer: GatewayMetricsServer | null = null;
+  if (env.METRICS_PORT !== undefined) {
+    metricsServer = await startGatewayMetricsServer({ registry: metrics.registry, port: env.METRICS_PORT, host: env.METRICS_HOST, token: env.METRICS_TOKEN });
+  }
+  logger.info({ url, metrics: metricsServer?.url ?? null }, 'gateway listening');
 
   let closed = false;
   return {
     url,
     port,
+    metricsUrl: metricsServer?.url ?? null,
     responseCache,
     caughtUp: () => cacheFeed?.caughtUp() ?? Promise.resolve(),
     async close() {
@@ -199,6 +224,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
       await subscriptions.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await apollo.stop();
+      await metricsServer?.close();
       if (ownsBus) await bus.close();
       if (ownsDb) await db.destroy();
     },

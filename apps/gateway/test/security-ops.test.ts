@@ -13,7 +13,7 @@ let token: string;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 beforeAll(async () => {
-  h = await startHarness({ MAX_BODY_BYTES: '4096' });
+  h = await startHarness({ MAX_BODY_BYTES: '4096', METRICS_PORT: '0' });
   f = await seedTenant(h.db);
   token = await h.token('VIEWER', 'vera');
 });
@@ -83,7 +83,8 @@ describe('operations endpoints', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', nats: 'ok' } });
     await h.gql(token, '{ connectors { totalCount } }');
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // /metrics lives on METRICS_PORT now (not on the API port).
+    const metrics = await (await fetch(h.gateway.metricsUrl!)).text();
     // A successful POST /graphql is labelled with its route (Apollo answers inside the mounted router).
     expect(metrics.split('\n').some((l) => l.startsWith('warden_gateway_http_request_duration_seconds_count{') && l.includes('route="/graphql"') && l.includes('status="200"') && l.includes('method="POST"'))).toBe(true);
     expect(metrics).toMatch(/warden_gateway_graphql_operations_total\{type="query",name="anonymous",outcome="ok"\} \d+/);

@@ -1,7 +1,7 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per gateway instance, so tests starting several gateways never collide. */
-export function createMetrics() {
+export function createMetrics(opts: { maxOperationNames?: number } = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'warden_gateway_' });
   const httpDuration = new Histogram({
@@ -29,7 +29,27 @@ export function createMetrics() {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
-  return { registry, httpDuration, operations, subscriptions, responseCache };
+  return { registry, httpDuration, operations, subscriptions, responseCache, operationName: operationNameLabel(opts.maxOperationNames ?? 100) };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The `name` label of warden_gateway_graphql_operations_total, bounded: an unnamed operation is
+ * "anonymous"; a name is its own label once an authenticated caller has used it and it was among
+ * the first `max` distinct names so admitted (GraphQL names of at most 64 characters); everything
+ * else — names first sent without a token, names after the first `max` — is "other". So the label
+ * has at most `max` + 2 values, and anonymous callers cannot add any.
+ */
+export function operationNameLabel(max: number) {
+  const known = new Set<string>();
+  return (name: string | null | undefined, authenticated: boolean): string => {
+    if (!name) return 'anonymous';
+    if (known.has(name)) return name;
+    if (authenticated && known.size < max && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) && name !== 'anonymous' && name !== 'other') {
+      known.add(name);
+      return name;
+    }
+    return 'other';
+  };
+}

@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import type { Bus, Database } from '@warden/schema';
 import type { Metrics } from './metrics';
+import { serveMetrics } from './metrics-server';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -32,7 +33,11 @@ export function requestLog(logger: Logger, metrics: Metrics) {
   };
 }
 
-export function opsRoutes(router: Router, deps: { db: Kysely<Database>; bus: Bus; metrics: Metrics }): void {
+/**
+ * /healthz, /readyz and — only when METRICS_TOKEN is set, and then only with that token — /metrics
+ * on the API port (otherwise /metrics lives on METRICS_PORT alone; see metrics-server.ts).
+ */
+export function opsRoutes(router: Router, deps: { db: Kysely<Database>; bus: Bus; metrics: Metrics; metricsToken?: string | undefined }): void {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -48,8 +53,6 @@ export function opsRoutes(router: Router, deps: { db: Kysely<Database>; bus: Bus
     const ready = Object.values(checks).every((v) => v === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
-  router.get('/metrics', async (_req, res) => {
-    res.setHeader('content-type', deps.metrics.registry.contentType);
-    res.send(await deps.metrics.registry.metrics());
-  });
+  const metricsToken = deps.metricsToken;
+  if (metricsToken) router.get('/metrics', (req, res) => serveMetrics(deps.metrics.registry, metricsToken, req, res));
 }

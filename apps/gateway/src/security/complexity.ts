@@ -1,8 +1,7 @@
-import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, separateOperations, type GraphQLSchema } from 'graphql';
+import { getVariableValues, separateOperations, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
-import { BadUserInputError } from '../errors';
 import { DEFAULT_PAGE_SIZE } from '../pagination/cursor';
+import { limitError } from './limit-error';
 
 /** A connection field costs its page size times what each node costs, so `first` drives the price. */
 const connectionEstimator: ComplexityEstimator = ({ args, childComplexity, field }) => {
@@ -12,37 +11,50 @@ const connectionEstimator: ComplexityEstimator = ({ args, childComplexity, field
   return 1 + Math.max(first, 1) * Math.max(childComplexity, 1) / 10;
 };
 
-export function complexityOf(schema: GraphQLSchema, query: Parameters<typeof getComplexity>[0]['query'], variables: Record<string, unknown>): number {
-  return getComplexity({ schema, query, variables, estimators: [connectionEstimator, simpleEstimator({ defaultComplexity: 1 })] });
+/**
+ * graphql-query-complexity walks fragments again at every spread and gives up (throws) after this
+ * many nodes; a document that big cannot be costed and is refused.
+ */
+export const MAX_COSTED_NODES = 10_000;
+
+export function complexityOf(schema: GraphQLSchema, query: DocumentNode, variables: Record<string, unknown>): number {
+  return getComplexity({ schema, query, variables, maxQueryNodes: MAX_COSTED_NODES, estimators: [connectionEstimator, simpleEstimator({ defaultComplexity: 1 })] });
 }
 
-/** Apollo plugin: refuses an operation whose estimated cost exceeds `max` before anything runs. */
-export function complexityLimit(schema: GraphQLSchema, max: number): ApolloServerPlugin {
+export type CostCheck = (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | null | undefined, cacheKey?: string) => void;
+
+/**
+ * Prices an operation (with its variables, so `first: $n` counts) and throws a limit error when it
+ * costs more than `max` or cannot be costed at all. Fails closed: only variables that do not coerce
+ * are let through, because execution then refuses them itself (BAD_USER_INPUT) before anything runs.
+ */
+export function costCheck(schema: GraphQLSchema, max: number): CostCheck {
   // Dashboards repeat the same documents: remember each (document, operation, variables) cost.
   const costs = new Map<string, number>();
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ request, document, operationName }) {
-          const ops = separateOperations(document);
-          const doc = operationName ? ops[operationName] : Object.values(ops)[0];
-          if (!doc) return;
-          const key = `${operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}\u0000${request.query ?? ''}`;
-          let cost = costs.get(key);
-          if (cost === undefined) {
-            try {
-              cost = complexityOf(schema, doc, request.variables ?? {});
-            } catch (err) {
-              // Variables that do not coerce: execution reports them as BAD_USER_INPUT right after.
-              if (err instanceof GraphQLError) return;
-              throw err;
-            }
-            if (costs.size >= 1000) costs.delete(costs.keys().next().value as string);
-            costs.set(key, cost);
-          }
-          if (cost > max) throw new BadUserInputError(`the query is too expensive (estimated cost ${Math.round(cost)}, at most ${max}); ask for fewer rows or fields`);
-        },
-      };
-    },
+  return (document, operation, variables, cacheKey) => {
+    const vars = variables ?? {};
+    let cost = cacheKey === undefined ? undefined : costs.get(cacheKey);
+    if (cost === undefined) {
+      const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], vars, { maxErrors: 1 });
+      if (coerced.errors) return;
+      const name = operation.name?.value;
+      const ops = separateOperations(document);
+      const doc = name ? ops[name] : Object.values(ops)[0];
+      try {
+        if (!doc) throw new Error('operation not found');
+        cost = complexityOf(schema, doc, vars);
+      } catch {
+        cost = Number.POSITIVE_INFINITY;
+      }
+      if (!Number.isFinite(cost) || Number.isNaN(cost)) cost = Number.POSITIVE_INFINITY;
+      if (cacheKey !== undefined) {
+        if (costs.size >= 1000) costs.delete(costs.keys().next().value as string);
+        costs.set(cacheKey, cost);
+      }
+    }
+    if (cost === Number.POSITIVE_INFINITY) {
+      throw limitError(`the query cannot be costed (more than ${MAX_COSTED_NODES} fields once its fragments are expanded); ask for fewer fields or fragments`, operation);
+    }
+    if (cost > max) throw limitError(`the query is too expensive (estimated cost ${Math.round(cost)}, at most ${max}); ask for fewer rows or fields`, operation);
   };
 }

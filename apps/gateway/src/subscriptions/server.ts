@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, parse, specifiedRules, validate, getOperationAST, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import type { WebSocketServer } from 'ws';
+import { decodeJwt } from 'jose';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { verifyToken, bearerToken, type JwtConfig } from '../auth/jwt';
 import type { Caller } from '../auth/roles';
 import { createContext, type GatewayDeps, type Services } from '../context';
 import { WardenError } from '../errors';
 import type { Metrics } from '../ops/metrics';
-import { depthLimit } from '../security/depth-limit';
+import type { QueryLimits } from '../security/limits';
+
+/** Close code when the token a socket was opened with expires (graphql-ws uses 4401 for "Unauthorized"). */
+export const TOKEN_EXPIRED_CLOSE_CODE = 4401;
+/** setTimeout's longest delay (about 24.8 days); a longer-lived token is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface SubscriptionOptions {
   wss: WebSocketServer;
@@ -16,16 +22,33 @@ interface SubscriptionOptions {
   services: Services;
   jwt: JwtConfig;
   metrics: Metrics;
-  maxDepth: number;
+  /** The same parse options, validation rules and operation checks as HTTP. */
+  limits: QueryLimits;
+  /** Operations running at once on one socket (WS_MAX_OPERATIONS). */
+  maxOperations: number;
 }
 
 /**
  * graphql-ws on the HTTP server's /graphql path. The bearer token travels in connection_init
  * (`{ authorization: 'Bearer …' }`); a missing or bad token closes the socket with 4403 before any
- * operation. Events come from NATS through the Bus, so every replica can serve every subscriber.
+ * operation, and the socket is closed with 4401 when that token's `exp` passes. Every operation
+ * passes the HTTP transport's limits (tokens, depth, aliases, directives, introspection, cost); at
+ * most `maxOperations` run at once per socket. Events come from NATS through the Bus, so every
+ * replica can serve every subscriber.
  */
 export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promise<void> } {
   const callers = new WeakMap<object, Caller>();
+  const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
+  const closeAtExpiry = (ctx: object, socket: WebSocket, expiresAt: number) => {
+    const wait = expiresAt - Date.now();
+    if (wait <= 0) {
+      socket.close(TOKEN_EXPIRED_CLOSE_CODE, 'token expired');
+      return;
+    }
+    const timer = setTimeout(() => closeAtExpiry(ctx, socket, expiresAt), Math.min(wait, MAX_TIMER_MS));
+    timer.unref();
+    expiryTimers.set(ctx, timer);
+  };
   const disposable = useServer(
     {
       schema: o.schema,
@@ -35,22 +58,43 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
           const token = bearerToken(typeof raw === 'string' ? raw : null);
           if (!token) return false;
           callers.set(ctx, await verifyToken(o.jwt, token));
+          // verifyToken required `exp`; the socket lives no longer than the token.
+          const exp = decodeJwt(token).exp;
+          if (typeof exp !== 'number') return false;
+          closeAtExpiry(ctx, ctx.extra.socket, exp * 1000);
           return true;
         } catch {
           return false;
         }
       },
+      onClose: (ctx) => {
+        const timer = expiryTimers.get(ctx);
+        if (timer) clearTimeout(timer);
+        expiryTimers.delete(ctx);
+      },
       onSubscribe: (ctx, _id, payload) => {
+        // graphql-ws registers the operation before this hook, so the count includes this one.
+        const running = Object.keys(ctx.subscriptions).length;
+        if (running > o.maxOperations) {
+          return [new GraphQLError(`too many operations on this socket: at most ${o.maxOperations} may run at once (WS_MAX_OPERATIONS); complete one first`, { extensions: { code: 'BAD_USER_INPUT' } })];
+        }
         let document;
         try {
-          document = parse(payload.query);
+          document = parse(payload.query, o.limits.parseOptions);
         } catch (err) {
           return [new GraphQLError(err instanceof Error ? err.message : 'syntax error', { extensions: { code: 'BAD_USER_INPUT' } })];
         }
-        const errors = validate(o.schema, document, [...specifiedRules, depthLimit(o.maxDepth)]);
+        const errors = validate(o.schema, document, [...specifiedRules, ...o.limits.validationRules]);
         if (errors.length) return errors.map((e) => new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT' } }));
         const op = getOperationAST(document, payload.operationName);
-        if (op?.operation === 'subscription') {
+        if (!op) return [new GraphQLError('the document has no operation of that name (or several and no operationName)', { extensions: { code: 'BAD_USER_INPUT' } })];
+        try {
+          o.limits.checkOperation(document, op, payload.variables, callers.get(ctx) ?? null);
+        } catch (err) {
+          const code = err instanceof WardenError ? err.code : 'BAD_USER_INPUT';
+          return [new GraphQLError(err instanceof Error ? err.message : 'refused', { extensions: { code } })];
+        }
+        if (op.operation === 'subscription') {
           const field = op.selectionSet.selections[0];
           o.metrics.subscriptions.inc({ field: field?.kind === 'Field' ? field.name.value : 'unknown' });
         }
