@@ -40,6 +40,8 @@ export async function revokeTimeBoundGrants(deps: Pick<GatewayDeps, 'db' | 'bus'
         ),
       ),
     )
+    .orderBy('g.expires_at')
+    .orderBy('g.id')
     .execute();
   for (const g of due) {
     await queueRevoke(
