@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProvisioningRequested } from '@warden/schema';
-import { seedTenant, type Fixture } from './support/fixture';
+import { gid, seedTenant, type Fixture } from './support/fixture';
 import { startHarness, type Harness } from './support/harness';
 
 // Issue 11.5 through GraphQL: idempotency keys belong to the caller on one connector, a repeated
@@ -96,6 +96,11 @@ describe('deleteConnector with open time-bound access', () => {
     }).onConflict((oc) => oc.doNothing()).execute();
     await h.db.updateTable('grants').set({ expires_at: expiresAt, source: 'provisioning' })
       .where('connector_id', '=', c.connectorId).where('entitlement_key', '=', c.bigGroup.memberKey).where('principal_external_id', '=', c.users[5]!.externalId).where('direct', '=', true).execute();
+    // A PIM eligibility with an end date is ended by Entra itself: not open access in this sense.
+    await h.db.insertInto('grants').values({
+      connector_id: c.connectorId, entitlement_key: `DIRECTORY_ROLE:${gid('d', 1)}:eligible`, principal_external_id: c.users[7]!.externalId, principal_kind: 'USER',
+      direct: true, expires_at: expiresAt, source: 'sync',
+    }).execute();
     const grantsBefore = await countGrants(c.connectorId);
 
     const r = await h.gql(alice, DELETE, { id: c.connectorId });

@@ -6,6 +6,11 @@ import { ConflictError } from '../../errors';
 // Deleting a connector cascades to its grant rows, and the grant rows are the just-in-time schedule:
 // deleting while time-bound access is open would leave that access in Entra ID for ever. So deletion
 // waits until none is open, and can queue the revokes itself.
+//
+// Not counted: PIM role eligibilities (`DIRECTORY_ROLE:<id>:eligible`). Their expiry is Entra's own
+// schedule (`scheduleInfo.expiration`, set by the provision worker and read back by the sync), so
+// Entra ends them whether or not Warden still knows the connector; the scan is only a backstop.
+const ENDED_BY_ENTRA = 'DIRECTORY_ROLE:%:eligible';
 
 /** Throws CONFLICT naming what is still open (counts and a few examples). */
 export async function refuseWhileTimeBoundAccessOpen(trx: Transaction<Database>, connector: { id: string; display_name: string }, queued: number): Promise<void> {
@@ -27,6 +32,7 @@ export async function revokeTimeBoundGrants(deps: Pick<GatewayDeps, 'db' | 'bus'
     .where('g.connector_id', '=', connectorId)
     .where('g.direct', '=', true)
     .where('g.expires_at', 'is not', null)
+    .where('g.entitlement_key', 'not like', ENDED_BY_ENTRA)
     .where((eb) =>
       eb.not(
         eb.exists(
@@ -86,7 +92,7 @@ export async function openTimeBoundAccess(db: Kysely<Database> | Transaction<Dat
     FROM grants g
     LEFT JOIN entitlements e ON e.connector_id = g.connector_id AND e.key = g.entitlement_key
     LEFT JOIN resources r ON r.connector_id = g.connector_id AND r.external_id = g.principal_external_id
-    WHERE g.connector_id = ${connectorId}::uuid AND g.direct AND g.expires_at IS NOT NULL
+    WHERE g.connector_id = ${connectorId}::uuid AND g.direct AND g.expires_at IS NOT NULL AND g.entitlement_key NOT LIKE ${ENDED_BY_ENTRA}
     UNION ALL
     SELECT 'task', count(*)::int,
            (array_agg(t.action || ' ' || coalesce(e.display_name, t.entitlement_key) || ' for ' || coalesce(r.display_name, t.principal_external_id)
