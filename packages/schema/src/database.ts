@@ -19,6 +19,7 @@ export const PROVISIONING_ACTIONS = ['GRANT', 'REVOKE'] as const;
 export type ProvisioningAction = (typeof PROVISIONING_ACTIONS)[number];
 export const PROVISIONING_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
 export type ProvisioningStatus = (typeof PROVISIONING_STATUSES)[number];
+export type ProvisioningKeyNamespace = 'user' | 'system';
 export const LOG_LEVELS = ['INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** How Graph reported a principal; managed identities and enterprise apps are both SERVICE_PRINCIPAL. */
@@ -151,6 +152,11 @@ export interface ProvisioningTasksTable {
   status: Generated<ProvisioningStatus>;
   error: string | null;
   requested_by: string;
+  /**
+   * Whose idempotency key this is: 'user' (the caller in `requested_by`) or 'system' (work the system
+   * enqueues itself, e.g. expiry revokes). Keys are unique per (connector, namespace, requested_by).
+   */
+  namespace: Generated<ProvisioningKeyNamespace>;
   reason: string | null;
   expires_at: NullableTimestamp;
   idempotency_key: string;

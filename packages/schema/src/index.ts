@@ -9,8 +9,8 @@ export { appendAudit, type AuditEntry } from './audit';
 export { appendConnectorLog } from './connector-log';
 export { entitlementKind, principalRefusal, type EntitlementKind, type EntitlementShape } from './access/grantability';
 export {
-  requestProvisioning, requestRefusal, ProvisioningRequestError,
-  type ProvisioningRequestInput, type ProvisioningRequestErrorCode, type RequestOptions as ProvisioningRequestOptions,
+  requestProvisioning, requestSystemProvisioning, requestRefusal, ProvisioningRequestError, SYSTEM_ACTOR,
+  type ProvisioningRequestInput, type SystemProvisioningRequestInput, type ProvisioningRequestErrorCode, type RequestOptions as ProvisioningRequestOptions,
 } from './provisioning/request';
 export { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from './config/environment';
 export { startMetricsServer, type MetricsServer } from './ops/metrics-server';

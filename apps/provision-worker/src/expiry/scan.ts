@@ -1,7 +1,13 @@
 import { sql, type Kysely } from 'kysely';
-import { requestProvisioning, type Bus, type Database } from '@warden/schema';
+import { requestSystemProvisioning, type Bus, type Database } from '@warden/schema';
 import type { Logger } from 'pino';
-import { EXPIRY_KEY_PREFIX } from './keys';
+
+/**
+ * Key of an expiry revoke: `expiry:<connector>:<entitlement key>:<principal>:<expiry epoch ms>`. It
+ * lives in the system's key namespace (requestSystemProvisioning), which no caller can write to, so
+ * a caller using the same text as a key of their own neither blocks nor fakes this revoke.
+ */
+const EXPIRY_KEY_PREFIX = 'expiry:';
 
 interface ExpiredGrant {
   entitlement_id: string;
@@ -11,7 +17,7 @@ interface ExpiredGrant {
 }
 
 /**
- * Turns direct grants whose `expires_at` has passed into REVOKE tasks requested by 'system'. The
+ * Turns direct grants whose `expires_at` has passed into REVOKE tasks of the system. The
  * schedule is the grants table itself, so any replica, after any restart, finds what is due. The
  * idempotency key is derived from (connector, entitlement, principal, expiry): replicas scanning
  * at once create one task, and a re-granted (extended) grant gets a new one.
@@ -27,19 +33,19 @@ export async function scanExpiredGrants(deps: { db: Kysely<Database>; bus: Bus; 
     WHERE g.direct AND g.expires_at <= now()
       AND NOT EXISTS (
         SELECT 1 FROM provisioning_tasks t
-        WHERE t.idempotency_key = ${EXPIRY_KEY_PREFIX}::text || g.connector_id::text || ':' || g.entitlement_key || ':' || g.principal_external_id || ':'
+        WHERE t.connector_id = g.connector_id AND t.namespace = 'system' AND t.requested_by = 'system'
+          AND t.idempotency_key = ${EXPIRY_KEY_PREFIX}::text || g.connector_id::text || ':' || g.entitlement_key || ':' || g.principal_external_id || ':'
                                   || (extract(epoch FROM g.expires_at) * 1000)::bigint)
     ORDER BY g.expires_at
     LIMIT ${limit}`.execute(deps.db);
   for (const g of rows) {
-    await requestProvisioning(
+    await requestSystemProvisioning(
       deps.db,
       deps.bus,
       {
         action: 'REVOKE',
         entitlementId: g.entitlement_id,
         principalId: g.principal_id,
-        requestedBy: 'system',
         reason: `just-in-time access expired at ${new Date(g.expires_at).toISOString()}`,
         idempotencyKey: g.idempotency_key,
       },

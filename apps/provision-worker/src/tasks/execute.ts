@@ -3,7 +3,6 @@ import { entitlementKind, type Database, type EntitlementKind, type EntitlementR
 import type { Kysely } from 'kysely';
 import type { ConnectorClients } from '../connector-clients';
 import { OPERATIONS, PermanentFailure, type OperationInput, type OperationResult } from '../operations';
-import { EXPIRY_KEY_PREFIX } from '../expiry/keys';
 
 export interface ExecuteDeps {
   db: Kysely<Database>;
@@ -20,7 +19,7 @@ export type Outcome =
       heldBefore: boolean;
       /** A redelivered task found its effect already in Graph and made no call that changes anything. */
       recovered: boolean;
-      /** An expiry revoke whose grant was re-granted (extended or made permanent) after it was queued. */
+      /** A system expiry revoke whose grant was re-granted (extended or made permanent) after it was queued. */
       superseded?: boolean;
     }
   | { status: 'FAILED'; error: string; requestId: string | null };
@@ -58,7 +57,9 @@ async function run(deps: ExecuteDeps, task: ProvisioningTaskRow, signal: AbortSi
   const refusal = requestRefusal(entitlement, principal.type);
   if (refusal) throw new PermanentFailure(refusal);
 
-  if (task.action === 'REVOKE' && task.idempotency_key.startsWith(EXPIRY_KEY_PREFIX) && (await expiryExtended(db, task))) {
+  // Only the system's own expiry revokes (namespace 'system', unreachable from any caller's input)
+  // stand down when the grant was extended; a caller's revoke always goes to Graph, whatever its key.
+  if (task.action === 'REVOKE' && task.namespace === 'system' && (await expiryExtended(db, task))) {
     return { status: 'SUCCEEDED', kind, principal, result: { effect: 'unchanged', graphAssignmentId: null, requestId: null }, heldBefore: false, recovered: false, superseded: true };
   }
 

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { principalRefusal } from '../access/grantability';
 import { appendAudit } from '../audit';
 import type { Bus } from '../bus/bus';
-import type { Database, ProvisioningAction, ProvisioningTaskRow, ResourceType } from '../database';
+import type { Database, ProvisioningAction, ProvisioningKeyNamespace, ProvisioningTaskRow, ResourceType } from '../database';
 
 export interface ProvisioningRequestInput {
   action: ProvisioningAction;
@@ -11,12 +11,15 @@ export interface ProvisioningRequestInput {
   entitlementId: string;
   /** resources.id of the principal (user, group, service principal). */
   principalId: string;
-  /** Token subject of the caller, or 'system'. */
+  /** Token subject of the caller: the owner of `idempotencyKey`. */
   requestedBy: string;
   reason?: string | null;
   /** GRANT only: just-in-time access, revoked automatically at this time. */
   expiresAt?: Date | string | null;
-  /** Repeating a request with the same key returns the same task; one is generated when absent. */
+  /**
+   * Repeating a request with the same key (same caller, same connector) returns the same task; a
+   * different request under it is CONFLICT. One is generated when absent.
+   */
   idempotencyKey?: string | null;
 }
 
@@ -44,11 +47,15 @@ export class ProvisioningRequestError extends Error {
 }
 
 /**
- * The one way a provisioning task comes to exist — the gateway's grant/revoke mutations and the
- * provision worker's expiry scan both call this.
+ * The one way a caller's provisioning task comes to exist — the gateway's grant/revoke mutations call
+ * this (the system's own work goes through requestSystemProvisioning).
  * Inserts a PENDING provisioning task with its audit row (one transaction) and publishes
- * ProvisioningRequested. Idempotent on `idempotencyKey`: a repeat returns the existing task (and
- * re-publishes it while still PENDING, which JetStream de-duplicates within its window).
+ * ProvisioningRequested. Idempotent on `idempotencyKey` *of this caller on this connector*: the key
+ * is stored with its owner (`requestedBy`, namespace 'user') and the entitlement's connector, so the
+ * same key from another caller is another task, and no caller can take a key the system uses. A
+ * repeat with the same request returns the existing task (and re-publishes it while still PENDING,
+ * which JetStream de-duplicates within its window); a repeat with a different request (action,
+ * entitlement, principal or expiry) is CONFLICT.
  */
 export async function requestProvisioning(
   db: Kysely<Database>,
@@ -56,12 +63,46 @@ export async function requestProvisioning(
   input: ProvisioningRequestInput,
   opts: RequestOptions = {},
 ): Promise<ProvisioningTaskRow> {
-  const idempotencyKey = input.idempotencyKey?.trim() || randomUUID();
-  const existing = await findByKey(db, idempotencyKey);
-  if (existing) return repeat(bus, existing, input);
+  return createTask(db, bus, 'user', input, opts);
+}
 
+/** What the system enqueues by itself (expiry revokes): always requested by 'system'. */
+export type SystemProvisioningRequestInput = Omit<ProvisioningRequestInput, 'requestedBy' | 'idempotencyKey'> & {
+  /** Derived by the system from what the task is for; unique per connector in the system namespace. */
+  idempotencyKey: string;
+};
+
+/** The actor and key owner of system work. */
+export const SYSTEM_ACTOR = 'system';
+
+/**
+ * Work the system enqueues itself (the provision worker's expiry scan). Its keys live in the
+ * 'system' namespace, which requestProvisioning — and so any caller input — cannot reach: a caller
+ * can neither pre-create nor collide with them, whatever the key or token subject.
+ */
+export async function requestSystemProvisioning(
+  db: Kysely<Database>,
+  bus: Bus,
+  input: SystemProvisioningRequestInput,
+  opts: RequestOptions = {},
+): Promise<ProvisioningTaskRow> {
+  return createTask(db, bus, 'system', { ...input, requestedBy: SYSTEM_ACTOR }, opts);
+}
+
+async function createTask(
+  db: Kysely<Database>,
+  bus: Bus,
+  namespace: ProvisioningKeyNamespace,
+  input: ProvisioningRequestInput,
+  opts: RequestOptions,
+): Promise<ProvisioningTaskRow> {
+  const idempotencyKey = input.idempotencyKey?.trim() || randomUUID();
   const entitlement = await db.selectFrom('entitlements').selectAll().where('id', '=', input.entitlementId).executeTakeFirst();
   if (!entitlement) throw new ProvisioningRequestError('NOT_FOUND', `entitlement ${input.entitlementId} does not exist`);
+  const owner: KeyOwner = { connectorId: entitlement.connector_id, namespace, requestedBy: input.requestedBy, key: idempotencyKey };
+  const existing = await findByKey(db, owner);
+  if (existing) return repeat(bus, existing, input);
+
   const principal = await db
     .selectFrom('resources')
     .select(['id', 'connector_id', 'type', 'external_id', 'display_name'])
@@ -93,11 +134,12 @@ export async function requestProvisioning(
         principal_id: principal.id,
         principal_external_id: principal.external_id,
         requested_by: input.requestedBy,
+        namespace,
         reason: input.reason ?? null,
         expires_at: expiresAt,
         idempotency_key: idempotencyKey,
       })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .onConflict((oc) => oc.columns(['connector_id', 'namespace', 'requested_by', 'idempotency_key']).doNothing())
       .returningAll()
       .executeTakeFirst();
     if (!inserted) return null; // a concurrent request with the same key won
@@ -119,7 +161,7 @@ export async function requestProvisioning(
     return inserted;
   });
   if (!task) {
-    const winner = await findByKey(db, idempotencyKey);
+    const winner = await findByKey(db, owner);
     if (!winner) throw new Error(`task with idempotency key ${idempotencyKey} vanished`);
     return repeat(bus, winner, input);
   }
@@ -146,16 +188,43 @@ export function requestRefusal(
   );
 }
 
-async function findByKey(db: Kysely<Database>, key: string): Promise<ProvisioningTaskRow | undefined> {
-  return db.selectFrom('provisioning_tasks').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+interface KeyOwner {
+  connectorId: string;
+  namespace: ProvisioningKeyNamespace;
+  requestedBy: string;
+  key: string;
 }
 
+async function findByKey(db: Kysely<Database>, o: KeyOwner): Promise<ProvisioningTaskRow | undefined> {
+  return db
+    .selectFrom('provisioning_tasks')
+    .selectAll()
+    .where('connector_id', '=', o.connectorId)
+    .where('namespace', '=', o.namespace)
+    .where('requested_by', '=', o.requestedBy)
+    .where('idempotency_key', '=', o.key)
+    .executeTakeFirst();
+}
+
+/** The same key again: the same task when it is the same request, CONFLICT when anything that matters differs. */
 async function repeat(bus: Bus, task: ProvisioningTaskRow, input: ProvisioningRequestInput): Promise<ProvisioningTaskRow> {
-  if (task.action !== input.action || task.entitlement_id !== input.entitlementId || task.principal_id !== input.principalId) {
-    throw new ProvisioningRequestError('CONFLICT', 'this idempotency key was already used for a different request');
+  const differs: string[] = [];
+  if (task.action !== input.action) differs.push('action');
+  if (task.entitlement_id !== input.entitlementId) differs.push('entitlement');
+  if (task.principal_id !== input.principalId) differs.push('principal');
+  if (timeOf(task.expires_at) !== timeOf(input.expiresAt)) differs.push('expiresAt');
+  if (differs.length > 0) {
+    throw new ProvisioningRequestError('CONFLICT', `this idempotency key was already used for a different request (different ${differs.join(', ')}); use a new key`);
   }
   if (task.status === 'PENDING') await publish(bus, task);
   return task;
+}
+
+/** Epoch ms of an optional time (null when absent); an unparsable input never equals a stored time. */
+function timeOf(v: Date | string | null | undefined): number | null {
+  if (v == null) return null;
+  const ms = new Date(v).getTime();
+  return Number.isNaN(ms) ? -1 : ms;
 }
 
 async function publish(bus: Bus, task: ProvisioningTaskRow): Promise<void> {

@@ -54,8 +54,17 @@ export class ConnectorResolver {
   }
 
   @Mutation(() => Boolean)
-  deleteConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
-    return ctx.services.connectors.delete(ctx.caller, id);
+  deleteConnector(
+    @Arg('id', () => ID) id: string,
+    @Arg('revokeTimeBoundAccess', () => Boolean, {
+      nullable: true,
+      description:
+        'Refused (CONFLICT) while the connector has time-bound grants not yet revoked or provisioning tasks queued/running. true: first queue revokes of those grants (still refused until they have completed; call again then).',
+    })
+    revokeTimeBoundAccess: boolean | null | undefined,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<boolean> {
+    return ctx.services.connectors.delete(ctx.caller, id, { revokeTimeBoundAccess });
   }
 
   @Mutation(() => AdminConsentStart)

@@ -14,6 +14,7 @@ import { allMissing } from './permissions';
 import type { Loaders } from '../../loaders';
 import { SYNC_RUN_COLUMNS, type SyncRunListRow } from '../sync-runs/sync-run.type';
 import type { ProbeResult } from './credential-probe';
+import { refuseWhileTimeBoundAccessOpen, revokeTimeBoundGrants } from './time-bound-access';
 
 const DEFAULT_GRAPH = 'https://graph.microsoft.com';
 const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
@@ -224,10 +225,22 @@ export class ConnectorService {
     return method === 'OAUTH' && secret ? { kind: 'secret', clientSecret: secret } : null;
   }
 
-  /** Cancels active runs (and says so on the bus), then removes the connector; its data cascades. */
-  async delete(caller: Caller | null, id: string): Promise<boolean> {
+  /**
+   * Cancels active runs (and says so on the bus), then removes the connector; its data cascades.
+   * Refused (CONFLICT, naming what is open) while the connector has open time-bound access — direct
+   * grants with an expiry not yet revoked, or provisioning tasks still queued or running: deleting
+   * would drop the grant rows the expiry scan works from, and the access would stay in Entra for
+   * ever. With `revokeTimeBoundAccess`, the caller's revokes of those grants are queued first (the
+   * deletion is still refused until they have completed; call again then).
+   */
+  async delete(caller: Caller | null, id: string, opts: { revokeTimeBoundAccess?: boolean | null } = {}): Promise<boolean> {
     const { row, who } = await this.authorizeWrite(caller, id);
+    const queued = opts.revokeTimeBoundAccess ? await revokeTimeBoundGrants(this.deps, row.id, who.sub) : 0;
     const cancelled = await this.deps.db.transaction().execute(async (trx) => {
+      // A task or grant inserted concurrently references this row (foreign key) and so waits for this
+      // transaction, then fails; nothing can open new access between the check and the delete.
+      await trx.selectFrom('connectors').select('id').where('id', '=', row.id).forUpdate().executeTakeFirst();
+      await refuseWhileTimeBoundAccessOpen(trx, row, queued);
       const runs = await trx
         .updateTable('sync_runs')
         .set({ status: 'CANCELLED', finished_at: sql`now()`, error: 'connector deleted' })

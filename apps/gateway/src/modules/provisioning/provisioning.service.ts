@@ -38,7 +38,15 @@ export class ProvisioningService {
     const connector = await db.selectFrom('connectors').select(['id', 'display_name', 'owners', 'granted_permissions']).where('id', '=', entitlement.connector_id).executeTakeFirstOrThrow();
     const who = requireConnectorWriter(caller, connector);
 
-    const repeated = await db.selectFrom('provisioning_tasks').select('id').where('idempotency_key', '=', key).executeTakeFirst();
+    // Keys belong to the caller on this connector (namespace 'user'); the system's keys are out of reach.
+    const repeated = await db
+      .selectFrom('provisioning_tasks')
+      .select('id')
+      .where('connector_id', '=', connector.id)
+      .where('namespace', '=', 'user')
+      .where('requested_by', '=', who.sub)
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
     if (!repeated) this.checkPermissions(connector, entitlement.resource_type);
     try {
       const task = await requestProvisioning(db, this.deps.bus, {
