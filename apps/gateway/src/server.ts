@@ -28,7 +28,7 @@ import { attachSubscriptions } from './subscriptions/server';
 import { ChangeFeed } from './response-cache/change-feed';
 import { ResponseCache } from './response-cache/response-cache';
 import { httpFastPath } from './response-cache/http-fast-path';
-import { oauthCallbackRoute } from './modules/connectors/oauth-callback.route';
+import { oauthCallbackRoute, oauthStartRoute } from './modules/connectors/oauth-callback.route';
 
 const DOCUMENT_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
 
@@ -131,7 +131,8 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   app.use(requestLog(logger, metrics));
   const router = express.Router();
   opsRoutes(router, { db, bus, metrics });
-  router.get('/oauth/callback', oauthCallbackRoute(services.connectors, logger));
+  router.get('/oauth/start', oauthStartRoute(services.connectors, logger, env.PUBLIC_URL));
+  router.get('/oauth/callback', oauthCallbackRoute(services.connectors, logger, env.PUBLIC_URL));
   app.use(router);
   app.use(
     '/graphql',
