@@ -389,11 +389,14 @@ export class ConnectorService {
     const outcome = await db.transaction().execute(async (trx) => {
       // One binding decision per tenant at a time (two callbacks racing for the same tenant).
       await sql`SELECT pg_advisory_xact_lock(hashtext(${`warden-consent-tenant:${tid}`}))`.execute(trx);
+      // Bound = another connector holds a verified consent of the deployment's app for this tenant.
+      // A typed tenantId of a CLIENT_SECRET/CERTIFICATE connector is not evidence of anything (and
+      // counting it would let anyone block a tenant's consent); those connectors use their own app.
       const other = await trx
         .selectFrom('connectors')
         .select(['id'])
         .where('id', '<>', row.id)
-        .where((eb) => eb.or([eb(sql`lower(tenant_id)`, '=', tid), eb(sql`lower(consented_tenant_id)`, '=', tid)]))
+        .where(sql<boolean>`lower(consented_tenant_id) = ${tid}`)
         .executeTakeFirst();
       if (other && !used.allow_shared_tenant) {
         await appendAudit(trx, { actor: used.subject, action: 'connector.consent_failed', connectorId: row.id, details: { reason: 'tenant_bound', tenantId: tid, boundTo: other.id } });
