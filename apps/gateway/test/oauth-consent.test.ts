@@ -254,6 +254,27 @@ describe('OAUTH connectors: the tenant comes only from a verified consent', () =
     expect((await audit(id)).at(-1)).toMatchObject({ actor: 'root', action: 'connector.consented', details: { tenantId: emu.config.tenantId, sharedWith: expect.any(String) } });
   });
 
+  it('a connector pointed at a tenant before consents were verified cannot be moved to another tenant by consenting there', async () => {
+    // What the pre-fix gateway let any connector admin write: an OAUTH connector naming someone's tenant.
+    const victim = randomUUID();
+    const row = await h.db.insertInto('connectors').values({
+      display_name: 'Legacy', auth_method: 'OAUTH', tenant_id: victim, client_id: prov.clientId, owners: ['root'],
+      graph_base_url: emu.config.baseUrl, authority_host: emu.config.authorityHost,
+    }).returning('id').executeTakeFirstOrThrow();
+    expect((await h.gql(root, TRIGGER, { id: row.id })).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    const b = await begin(row.id, root, true);
+    const start = await openStart(b);
+    // The admin consents in the (emulator's) tenant they administer.
+    const entra = new URL(start.location);
+    expect(entra.pathname).toBe(`/${victim}/v2.0/adminconsent`);
+    entra.pathname = '/organizations/v2.0/adminconsent';
+    const r = await get(await consentAt(entra.toString()), start.cookie);
+    expect(r.status).toBe(409);
+    expect(await consentColumns(row.id)).toMatchObject({ tenant_id: victim, consented_tenant_id: null, consent_verified_at: null });
+    expect((await audit(row.id)).at(-1)).toMatchObject({ action: 'connector.consent_failed', details: { reason: 'tenant_change' } });
+    expect((await h.gql(root, TRIGGER, { id: row.id })).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+  });
+
   it('error_description with markup and newlines is stored as capped data, never as log text or unescaped markup', async () => {
     const id = await createOauth(root, 'Declined');
     const b = await begin(id);

@@ -381,8 +381,11 @@ export class ConnectorService {
     if (!result.ok) return refuse(502, 'no_token', `no token could be obtained for the tenant named in the redirect: ${result.message}`, { tenantId: claimed });
     const tid = result.tenantId?.toLowerCase() ?? null;
     if (!tid || tid !== claimed) return refuse(400, 'tenant_mismatch', 'the token obtained does not confirm the tenant named in the redirect', { tenantId: claimed, tokenTenantId: tid });
-    if (row.consented_tenant_id && row.consented_tenant_id.toLowerCase() !== tid) {
-      return refuse(409, 'tenant_change', `this connector is bound to tenant ${row.consented_tenant_id}; create a new connector for tenant ${tid}`, { tenantId: tid });
+    // The tenant of an OAUTH connector never changes: a consent verified earlier, or a GUID recorded
+    // before consents were verified (its synced data is that tenant's), must match.
+    const fixed = row.consented_tenant_id ?? (row.tenant_id && GUID.test(row.tenant_id) ? row.tenant_id : null);
+    if (fixed && fixed.toLowerCase() !== tid) {
+      return refuse(409, 'tenant_change', `this connector is for tenant ${fixed}; create a new connector for tenant ${tid}`, { tenantId: tid });
     }
 
     const state = verification(result);
