@@ -30,7 +30,7 @@ import { ChangeFeed } from './response-cache/change-feed';
 import { ResponseCache } from './response-cache/response-cache';
 import { CallerScope } from './response-cache/caller-scope';
 import { httpFastPath } from './response-cache/http-fast-path';
-import { oauthCallbackRoute } from './modules/connectors/oauth-callback.route';
+import { oauthCallbackRoute, oauthStartRoute } from './modules/connectors/oauth-callback.route';
 
 const DOCUMENT_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
 
@@ -152,7 +152,8 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   app.use(requestLog(logger, metrics));
   const router = express.Router();
   opsRoutes(router, { db, bus, metrics, metricsToken: env.METRICS_TOKEN });
-  router.get('/oauth/callback', oauthCallbackRoute(services.connectors, logger));
+  router.get('/oauth/start', oauthStartRoute(services.connectors, logger, env.PUBLIC_URL));
+  router.get('/oauth/callback', oauthCallbackRoute(services.connectors, logger, env.PUBLIC_URL));
   app.use(router);
   app.use(
     '/graphql',

@@ -37,6 +37,14 @@ afterAll(async () => {
   await emu?.close();
 });
 
+/** The admin's browser opens a consent's startUrl (under PUBLIC_URL) on the test gateway: the verifier cookie and the redirect. */
+async function openStart(startUrl: string): Promise<{ cookie: string; location: string }> {
+  const u = new URL(startUrl);
+  const r = await fetch(new URL(`${u.pathname}${u.search}`, h.gateway.url), { redirect: 'manual' });
+  expect(r.status).toBe(302);
+  return { cookie: (r.headers.get('set-cookie') ?? '').split(';')[0]!, location: r.headers.get('location')! };
+}
+
 const input = (extra: Record<string, unknown>) => ({
   displayName: 'Emulated', authMethod: 'CLIENT_SECRET', tenantId: emu.config.tenantId, graphBaseUrl: emu.config.baseUrl, authorityHost: emu.config.authorityHost, ...extra,
 });
@@ -148,30 +156,34 @@ describe('connectors', () => {
     const created = await h.gql<{ createConnector: Created }>(admin, CREATE, { input: { displayName: 'OAuth', authMethod: 'OAUTH', graphBaseUrl: emu.config.baseUrl, authorityHost: emu.config.authorityHost } });
     const c = created.data!.createConnector;
     expect(c.status).toBe('NOT_CONNECTED');
-    const begin = await h.gql<{ beginAdminConsent: { authorizationUrl: string; state: string } }>(admin, 'mutation($id: ID!) { beginAdminConsent(connectorId: $id) { authorizationUrl state } }', { id: c.id });
-    const { authorizationUrl, state } = begin.data!.beginAdminConsent;
+    const begin = await h.gql<{ beginAdminConsent: { authorizationUrl: string; state: string; startUrl: string } }>(admin, 'mutation($id: ID!) { beginAdminConsent(connectorId: $id) { authorizationUrl state startUrl } }', { id: c.id });
+    const { authorizationUrl, state, startUrl } = begin.data!.beginAdminConsent;
     const url = new URL(authorizationUrl);
     expect(url.searchParams.get('redirect_uri')).toBe('https://warden.example/oauth/callback');
     expect(url.searchParams.get('state')).toBe(state);
     const stored = await h.db.selectFrom('admin_consent_states').selectAll().where('state', '=', state).executeTakeFirstOrThrow();
     expect(stored).toMatchObject({ connector_id: c.id, subject: 'root', used_at: null });
 
-    // The admin consents at the identity platform, which redirects the browser back to us.
+    // The admin's browser opens the start link (binding the consent to it with a cookie), consents at
+    // the identity platform, which redirects the browser back to us.
+    const browser = await openStart(startUrl);
+    expect(browser.location).toBe(authorizationUrl);
     const consent = await fetch(authorizationUrl, { redirect: 'manual' });
     expect(consent.status).toBe(302);
     const back = new URL(consent.headers.get('location')!);
     const callback = new URL(`/oauth/callback${back.search}`, h.gateway.url);
-    const done = await fetch(callback);
+    const done = await fetch(callback, { headers: { cookie: browser.cookie } });
     expect(done.status, await done.clone().text()).toBe(200);
     const after = await h.gql<{ connector: { status: string; tenantId: string; missingPermissions: string[] } }>(admin, 'query($id: ID!) { connector(id: $id) { status tenantId missingPermissions } }', { id: c.id });
     expect(after.data!.connector).toMatchObject({ status: 'CONNECTED', tenantId: emu.config.tenantId, missingPermissions: [] });
     const audit = await h.db.selectFrom('audit_events').select(['actor', 'action']).where('connector_id', '=', c.id).orderBy('id').execute();
     expect(audit.map((a) => `${a.actor}:${a.action}`)).toEqual(['root:connector.created', 'root:connector.consent_started', 'root:connector.consented']);
 
-    expect((await fetch(callback)).status).toBe(400); // single use
-    const begin2 = await h.gql<{ beginAdminConsent: { state: string } }>(admin, 'mutation($id: ID!) { beginAdminConsent(connectorId: $id) { state } }', { id: c.id });
+    expect((await fetch(callback, { headers: { cookie: browser.cookie } })).status).toBe(400); // single use
+    const begin2 = await h.gql<{ beginAdminConsent: { state: string; startUrl: string } }>(admin, 'mutation($id: ID!) { beginAdminConsent(connectorId: $id) { state startUrl } }', { id: c.id });
+    const browser2 = await openStart(begin2.data!.beginAdminConsent.startUrl);
     await h.db.updateTable('admin_consent_states').set({ expires_at: new Date(Date.now() - 1000) }).where('state', '=', begin2.data!.beginAdminConsent.state).execute();
-    const expired = await fetch(new URL(`/oauth/callback?tenant=${emu.config.tenantId}&admin_consent=True&state=${begin2.data!.beginAdminConsent.state}`, h.gateway.url));
+    const expired = await fetch(new URL(`/oauth/callback?tenant=${emu.config.tenantId}&admin_consent=True&state=${begin2.data!.beginAdminConsent.state}`, h.gateway.url), { headers: { cookie: browser2.cookie } });
     expect(expired.status).toBe(400);
     expect(await expired.text()).toMatch(/expired/);
     expect((await fetch(new URL('/oauth/callback?tenant=x&admin_consent=True&state=forged', h.gateway.url))).status).toBe(400);

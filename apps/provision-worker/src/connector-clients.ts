@@ -1,5 +1,5 @@
 import { GraphClient, type GraphAuth, type GraphStatsSink } from '@warden/graph-core';
-import { openCredentials, type ConnectorRow, type SecretBox } from '@warden/schema';
+import { consentComplete, openCredentials, type ConnectorRow, type SecretBox } from '@warden/schema';
 import type { Logger } from 'pino';
 import { PermanentFailure } from './operations/types';
 
@@ -25,6 +25,8 @@ export class ConnectorClients {
   ) {}
 
   get(connector: ConnectorRow): GraphClient {
+    // The deployment's app may act only in a tenant whose admin consent was verified.
+    if (!consentComplete(connector)) throw new PermanentFailure(`connector '${connector.display_name}' has no verified admin consent for its tenant; complete admin consent before provisioning`);
     const version = [connector.tenant_id, connector.client_id, connector.auth_method, connector.graph_base_url, connector.authority_host, connector.secret_ciphertext].join('|');
     const hit = this.cache.get(connector.id);
     if (hit && hit.version === version) return hit.client;

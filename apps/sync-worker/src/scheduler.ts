@@ -19,7 +19,7 @@ interface DueRow {
  * FOR UPDATE SKIP LOCKED, so each due connector gets exactly one QUEUED run (and the partial unique
  * index backs that up). Full is due when no FULL run was queued within `full_interval_seconds`
  * (or none ever); incremental when no run at all was queued within `incremental_interval_seconds`.
- * Only connectors that can sign in (tenant + credentials) are scheduled.
+ * Only connectors that can sign in (tenant + credentials; OAUTH: a verified admin consent) are scheduled.
  */
 export async function scheduleDueSyncs(db: Kysely<Database>, bus: Bus, opts: { staleRunMs: number; logger?: Logger }): Promise<ScheduleResult> {
   const enqueued = await db.transaction().execute(async (trx) => {
@@ -31,6 +31,9 @@ export async function scheduleDueSyncs(db: Kysely<Database>, bus: Bus, opts: { s
       LEFT JOIN LATERAL (SELECT max(queued_at) AS at FROM sync_runs r WHERE r.connector_id = c.id) la ON true
       WHERE c.tenant_id IS NOT NULL
         AND (c.secret_ciphertext IS NOT NULL OR c.auth_method = 'OAUTH')
+        -- OAUTH: only after a verified admin consent for the tenant it names (consentComplete).
+        AND (c.auth_method <> 'OAUTH'
+             OR (c.consent_verified_at IS NOT NULL AND lower(c.consented_tenant_id) = lower(c.tenant_id)))
         AND NOT EXISTS (SELECT 1 FROM sync_runs a WHERE a.connector_id = c.id AND a.status IN ('QUEUED', 'RUNNING'))
         AND (lf.at IS NULL OR lf.at < now() - make_interval(secs => c.full_interval_seconds)
              OR la.at < now() - make_interval(secs => c.incremental_interval_seconds))

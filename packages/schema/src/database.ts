@@ -61,6 +61,12 @@ export interface ConnectorsTable {
   last_incremental_sync_at: NullableTimestamp;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
+  /**
+   * OAUTH connectors: the organisation (`tid` of a token obtained for it) confirmed by a completed
+   * admin consent, and when. A sync runs only while it equals `tenant_id` (see `consentComplete`).
+   */
+  consented_tenant_id: ColumnType<string | null, string | null | undefined, string | null>;
+  consent_verified_at: NullableTimestamp;
 }
 
 export interface ResourcesTable {
@@ -192,6 +198,11 @@ export interface AdminConsentStatesTable {
   subject: string;
   expires_at: Timestamp;
   used_at: NullableTimestamp;
+  /** sha256 (hex) of the verifier cookie set by `GET /oauth/start` in the browser that opened it. */
+  verifier_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  started_at: NullableTimestamp;
+  /** A SUPER_ADMIN allowed this consent to bind a tenant another connector already uses. */
+  allow_shared_tenant: Generated<boolean>;
 }
 
 export interface Database {
@@ -217,6 +228,15 @@ export type SyncRunRow = Selectable<SyncRunsTable>;
 export type ProvisioningTaskRow = Selectable<ProvisioningTasksTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type ConnectorLogRow = Selectable<ConnectorLogsTable>;
+
+/**
+ * Whether a connector may be synced or provisioned: always for CLIENT_SECRET / CERTIFICATE (their own
+ * credentials decide), and for OAUTH only after a verified admin consent for the tenant it names.
+ */
+export function consentComplete(c: Pick<ConnectorRow, 'auth_method' | 'tenant_id' | 'consented_tenant_id' | 'consent_verified_at'>): boolean {
+  if (c.auth_method !== 'OAUTH') return true;
+  return c.consent_verified_at !== null && !!c.tenant_id && !!c.consented_tenant_id && c.tenant_id.toLowerCase() === c.consented_tenant_id.toLowerCase();
+}
 
 /** The natural key of an entitlement: `<RESOURCE_TYPE>:<graph object id>:<slug>`. */
 export function entitlementKey(resourceType: ResourceType, externalId: string, slug: string): string {

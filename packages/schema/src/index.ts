@@ -14,5 +14,5 @@ export {
 } from './provisioning/request';
 export { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from './config/environment';
 export { startMetricsServer, type MetricsServer } from './ops/metrics-server';
-export { requestSync, type SyncRequest } from './sync/request';
+export { requestSync, SyncRefused, type SyncRequest } from './sync/request';
 export { runService } from './config/run-service';

@@ -30,7 +30,7 @@ describe('migrations', () => {
     const dbs = Array.from({ length: 4 }, () => createDb({ connectionString: url.toString(), max: 2 }));
     const applied = await Promise.all(dbs.map((db) => migrateToLatest(db)));
     // Exactly one caller applied each migration; the others found them done.
-    expect(applied.flat()).toEqual(['0001_initial', '0002_change_notifications', '0004_provisioning_keys']);
+    expect(applied.flat()).toEqual(['0001_initial', '0002_change_notifications', '0003_oauth_consent', '0004_provisioning_keys']);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
     expect(tables.rows.map((r) => r.table_name)).toEqual(

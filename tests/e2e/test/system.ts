@@ -17,7 +17,15 @@ export interface System {
   stop(): Promise<void>;
 }
 
-export async function startSystem(): Promise<System> {
+export interface SystemOptions {
+  /**
+   * The deployment's multi-tenant app for OAUTH (admin-consent) connectors is the emulator's
+   * `provisioning` app, on the gateway and both workers; admin consent redirects to `publicUrl`.
+   */
+  oauth?: { publicUrl: string };
+}
+
+export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const emulator = await startEmulator({ size: 'S', seed: 5, port: 0, settings: { throttle: { enabled: true, ruPer10s: 5_000, writesPer150s: 3_000 } } });
   const database = await createTestDatabase('warden_e2e');
   const common = {
@@ -26,6 +34,7 @@ export async function startSystem(): Promise<System> {
     BUS_NAMESPACE: uniqueName('e2e').replace(/_/g, '-'),
     WARDEN_SECRET_KEYS: `e2e:${randomBytes(32).toString('base64')}`,
     LOG_LEVEL: 'warn',
+    ...(opts.oauth ? { OAUTH_CLIENT_ID: emulator.app('provisioning').clientId, OAUTH_CLIENT_SECRET: emulator.app('provisioning').clientSecret } : {}),
   };
   const jwtSecret = randomBytes(32).toString('base64url');
   const gateway = await startGateway({
@@ -34,6 +43,7 @@ export async function startSystem(): Promise<System> {
     HOST: '127.0.0.1',
     AUTH_JWT_SECRET: jwtSecret,
     ALLOWED_GRAPH_HOSTS: `graph.microsoft.com,login.microsoftonline.com,${new URL(emulator.config.baseUrl).host}`,
+    ...(opts.oauth ? { PUBLIC_URL: opts.oauth.publicUrl } : {}),
   });
   const sync = await startSyncWorker(syncEnv({ ...common, SCHEDULER_INTERVAL_MS: '0' }));
   const provision = await startProvisionWorker(provisionEnv({ ...common, EXPIRY_SCAN_INTERVAL_MS: '1000' }));

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { GraphAuthError, GraphError, missingPermissions, type GraphClient } from '@warden/graph-core';
-import { appendConnectorLog, type Bus, type ConnectorRow, type Database, type SecretBox, type SyncRequested, type SyncRunRow } from '@warden/schema';
+import { appendConnectorLog, consentComplete, type Bus, type ConnectorRow, type Database, type SecretBox, type SyncRequested, type SyncRunRow } from '@warden/schema';
 import type { Logger } from 'pino';
 import { ConnectorNotReady, graphClientFor, type GraphSettings } from '../graph-client';
 import { planStages, type StagePlan } from '../permissions';
@@ -91,6 +91,9 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
   }, deps.keepAliveMs ?? 5_000);
   keepAlive.unref();
   try {
+    // Defence in depth: requestSync and the scheduler refuse these already, but a message on the bus
+    // must not make the deployment's app read a tenant nobody verifiably consented for.
+    if (!consentComplete(connector)) throw new ConnectorNotReady('the OAUTH connector has no verified admin consent for its tenant; complete admin consent before syncing');
     const graph = deps.graphClientFactory ? deps.graphClientFactory(connector) : graphClientFor(connector, deps.box, deps.graph, logger);
     const granted = await graph.grantedPermissions(ctl.signal);
     const plan = planStages(granted);

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { appendAudit } from '../audit';
 import type { Bus } from '../bus/bus';
-import type { Database, SyncMode, SyncRunRow } from '../database';
+import { consentComplete, type Database, type SyncMode, type SyncRunRow } from '../database';
 
 export interface SyncRequest {
   connectorId: string;
@@ -12,6 +12,17 @@ export interface SyncRequest {
   audit?: boolean;
 }
 
+/** The connector cannot be synced yet; `code` says why (callers map it to their own error shape). */
+export class SyncRefused extends Error {
+  constructor(
+    readonly code: 'CONNECTOR_NOT_FOUND' | 'CONSENT_INCOMPLETE',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SyncRefused';
+  }
+}
+
 /**
  * A sync run on request — the gateway's triggerSync, tests and benchmarks call this (the
  * scheduler enqueues due connectors in one set-based statement of its own). Creates a QUEUED run and publishes SyncRequested, or returns the
@@ -19,6 +30,17 @@ export interface SyncRequest {
  * index settles races between replicas). `created` says which.
  */
 export async function requestSync(db: Kysely<Database>, bus: Bus, req: SyncRequest): Promise<{ run: SyncRunRow; created: boolean }> {
+  // An OAUTH connector signs in with the deployment's own app: without a verified admin consent for
+  // its tenant it must never be synced (the tenant could be anyone's that consented to the app).
+  const connector = await db
+    .selectFrom('connectors')
+    .select(['auth_method', 'tenant_id', 'consented_tenant_id', 'consent_verified_at', 'display_name'])
+    .where('id', '=', req.connectorId)
+    .executeTakeFirst();
+  if (!connector) throw new SyncRefused('CONNECTOR_NOT_FOUND', `connector ${req.connectorId} does not exist`);
+  if (!consentComplete(connector)) {
+    throw new SyncRefused('CONSENT_INCOMPLETE', `connector '${connector.display_name}' has no completed admin consent yet; finish beginAdminConsent before syncing`);
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     const run = await db.transaction().execute(async (trx) => {
       const inserted = await sql<SyncRunRow>`

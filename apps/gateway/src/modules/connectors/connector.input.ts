@@ -119,12 +119,17 @@ export function validateUpdate(input: UpdateConnectorInput, method: AuthMethod):
   return v;
 }
 
-function checkMethodFields(method: AuthMethod, v: { clientSecret?: string; certificatePem?: string; privateKeyPem?: string }): void {
+function checkMethodFields(method: AuthMethod, v: { tenantId?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string }): void {
   const hasCert = v.certificatePem !== undefined || v.privateKeyPem !== undefined;
   if (method === 'CLIENT_SECRET' && hasCert) throw new BadUserInputError('certificatePem/privateKeyPem apply to the CERTIFICATE method only');
   if (method === 'CERTIFICATE' && v.clientSecret !== undefined) throw new BadUserInputError('clientSecret applies to the CLIENT_SECRET method only');
   if (method === 'CERTIFICATE' && hasCert && (v.certificatePem === undefined || v.privateKeyPem === undefined)) {
     throw new BadUserInputError('give certificatePem and privateKeyPem together');
+  }
+  // An OAUTH connector signs in with the deployment's own app, which many tenants may have consented
+  // to: its tenant comes only from a completed, verified admin consent, never from input.
+  if (method === 'OAUTH' && v.tenantId !== undefined) {
+    throw new BadUserInputError('tenantId cannot be set on an OAUTH connector; its tenant is recorded when an administrator of that tenant completes admin consent (beginAdminConsent)');
   }
   if (method === 'OAUTH' && (v.clientSecret !== undefined || hasCert)) {
     throw new BadUserInputError('OAUTH connectors use the deployment\'s app; connect them with beginAdminConsent instead of credentials');

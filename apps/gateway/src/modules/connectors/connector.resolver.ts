@@ -68,7 +68,16 @@ export class ConnectorResolver {
   }
 
   @Mutation(() => AdminConsentStart)
-  beginAdminConsent(@Arg('connectorId', () => ID) connectorId: string, @Ctx() ctx: GatewayContext): Promise<AdminConsentStart> {
-    return ctx.services.connectors.beginAdminConsent(ctx.caller, connectorId);
+  beginAdminConsent(
+    @Arg('connectorId', () => ID) connectorId: string,
+    @Ctx() ctx: GatewayContext,
+    @Arg('allowSharedTenant', () => Boolean, {
+      nullable: true,
+      defaultValue: false,
+      description: 'SUPER_ADMIN only: let this consent bind a tenant that another connector already uses (refused with CONFLICT otherwise).',
+    })
+    allowSharedTenant?: boolean | null,
+  ): Promise<AdminConsentStart> {
+    return ctx.services.connectors.beginAdminConsent(ctx.caller, connectorId, allowSharedTenant ?? false);
   }
 }

@@ -1,10 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { appendAudit, appendConnectorLog, sealCredentials, openCredentials, type ConnectorCredentials, type ConnectorStatus } from '@warden/schema';
 import { ownersFor, requireConnectorCreator, requireConnectorWriter } from '../../auth/authorize';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
-import { BadUserInputError, NotFoundError } from '../../errors';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors';
 import { decodeCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { isTimestampKey, timestampKey } from '../../pagination/keyset';
 import { knownTotal, toPage, totalColumn, type PageResult } from '../../pagination/page';
@@ -267,73 +267,199 @@ export class ConnectorService {
     return true;
   }
 
-  async beginAdminConsent(caller: Caller | null, connectorId: string): Promise<{ authorizationUrl: string; state: string }> {
+  async beginAdminConsent(caller: Caller | null, connectorId: string, allowSharedTenant = false): Promise<{ authorizationUrl: string; state: string; startUrl: string }> {
     const { row, who } = await this.authorizeWrite(caller, connectorId);
     const { env, db } = this.deps;
     if (row.auth_method !== 'OAUTH') throw new BadUserInputError(`connector '${row.display_name}' uses ${row.auth_method}; admin consent applies to OAUTH connectors`);
+    if (allowSharedTenant && who.role !== 'SUPER_ADMIN') throw new ForbiddenError('only a SUPER_ADMIN may allow a consent to bind a tenant another connector already uses (allowSharedTenant)');
     if (!env.OAUTH_CLIENT_ID || !env.PUBLIC_URL) throw new BadUserInputError('this deployment is not configured for admin consent (OAUTH_CLIENT_ID and PUBLIC_URL)');
     const state = randomBytes(32).toString('base64url');
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('admin_consent_states').values({ state, connector_id: row.id, subject: who.sub, expires_at: new Date(Date.now() + CONSENT_TTL_MS) }).execute();
-      await appendAudit(trx, { actor: who.sub, action: 'connector.consent_started', connectorId: row.id, details: { expiresInSeconds: CONSENT_TTL_MS / 1000 } });
+      await trx.insertInto('admin_consent_states').values({
+        state, connector_id: row.id, subject: who.sub, expires_at: new Date(Date.now() + CONSENT_TTL_MS), allow_shared_tenant: allowSharedTenant,
+      }).execute();
+      await appendAudit(trx, {
+        actor: who.sub, action: 'connector.consent_started', connectorId: row.id,
+        details: { expiresInSeconds: CONSENT_TTL_MS / 1000, ...(allowSharedTenant ? { allowSharedTenant: true } : {}) },
+      });
     });
+    return { authorizationUrl: this.authorizationUrl(row, state), state, startUrl: startUrl(env.PUBLIC_URL, state) };
+  }
+
+  /** The identity platform's admin-consent URL for this connector and state. */
+  private authorizationUrl(row: { authority_host: string; tenant_id: string | null }, state: string): string {
+    const { env } = this.deps;
     const url = new URL(`${row.authority_host.replace(/\/$/, '')}/${encodeURIComponent(row.tenant_id ?? 'organizations')}/v2.0/adminconsent`);
-    url.searchParams.set('client_id', env.OAUTH_CLIENT_ID);
+    url.searchParams.set('client_id', env.OAUTH_CLIENT_ID ?? '');
     url.searchParams.set('scope', 'https://graph.microsoft.com/.default');
-    url.searchParams.set('redirect_uri', callbackUrl(env.PUBLIC_URL));
+    url.searchParams.set('redirect_uri', callbackUrl(env.PUBLIC_URL ?? ''));
     url.searchParams.set('state', state);
-    return { authorizationUrl: url.toString(), state };
+    return url.toString();
   }
 
   /**
-   * The redirect target after an admin consented (or refused). The state is single use and
-   * expires; it names the connector and the platform user who started the consent, who becomes
-   * the audit actor (the browser redirect itself carries no bearer token).
+   * `GET /oauth/start?state=…`: binds a begun consent to the browser that opens it first. Stores the
+   * hash of a fresh random verifier with the state (once: a second browser is refused) and hands the
+   * verifier back for an httpOnly cookie; the callback then accepts the state only with that cookie.
    */
-  async completeAdminConsent(q: { state?: string; tenant?: string; adminConsent?: string; error?: string; errorDescription?: string }): Promise<{ status: number; message: string }> {
-    const { db, env, probe } = this.deps;
-    if (!q.state) return { status: 400, message: 'missing state' };
-    const used = await db
+  async startAdminConsent(state: string | undefined): Promise<{ status: 302; location: string; verifier: string; cookieName: string; maxAgeMs: number } | { status: number; message: string }> {
+    const { db, env } = this.deps;
+    if (!state || state.length > 200) return { status: 400, message: 'missing state' };
+    const verifier = randomBytes(32).toString('base64url');
+    const started = await db
       .updateTable('admin_consent_states')
-      .set({ used_at: sql`now()` })
-      .where('state', '=', q.state)
+      .set({ verifier_hash: sha256(verifier), started_at: sql`now()` })
+      .where('state', '=', state)
       .where('used_at', 'is', null)
-      .returning(['connector_id', 'subject', 'expires_at'])
+      .where('verifier_hash', 'is', null)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .returning(['connector_id', 'expires_at'])
       .executeTakeFirst();
-    if (!used) return { status: 400, message: 'this consent link is unknown or was already used; start again from Warden' };
+    if (!started) return { status: 400, message: 'this consent link is unknown, expired, already used or already opened in another browser; start again from Warden' };
+    const row = await db.selectFrom('connectors').select(['authority_host', 'tenant_id']).where('id', '=', started.connector_id).executeTakeFirst();
+    if (!row || !env.OAUTH_CLIENT_ID || !env.PUBLIC_URL) return { status: 404, message: 'the connector no longer exists or the deployment is not configured for admin consent' };
+    return { status: 302, location: this.authorizationUrl(row, state), verifier, cookieName: consentCookieName(state), maxAgeMs: Math.max(0, started.expires_at.getTime() - Date.now()) };
+  }
+
+  /**
+   * The redirect target after an admin consented (or refused). The state is single use, expires,
+   * and is accepted only from the browser that opened `/oauth/start` (its verifier cookie); it names
+   * the connector and the platform user who started the consent, who becomes the audit actor (the
+   * browser redirect itself carries no bearer token). The query's `tenant` and `admin_consent` are
+   * not evidence: the tenant is recorded only when a token obtained for it names that organisation
+   * (`tid`), and only if no other connector is bound to it (unless a SUPER_ADMIN allowed that).
+   */
+  async completeAdminConsent(q: { state?: string; verifier?: string; tenant?: string; adminConsent?: string; error?: string; errorDescription?: string }): Promise<{ status: number; message: string }> {
+    const { db, env, probe, logger } = this.deps;
+    if (!q.state || q.state.length > 200) return { status: 400, message: 'missing state' };
+    const used = q.verifier
+      ? await db
+        .updateTable('admin_consent_states')
+        .set({ used_at: sql`now()` })
+        .where('state', '=', q.state)
+        .where('used_at', 'is', null)
+        .where('verifier_hash', '=', sha256(q.verifier))
+        .returning(['connector_id', 'subject', 'expires_at', 'allow_shared_tenant'])
+        .executeTakeFirst()
+      : undefined;
+    if (!used) {
+      const known = await db.selectFrom('admin_consent_states').select(['connector_id', 'subject', 'used_at', 'verifier_hash']).where('state', '=', q.state).executeTakeFirst();
+      if (!known || known.used_at) return { status: 400, message: 'this consent link is unknown or was already used; start again from Warden' };
+      const reason = known.verifier_hash === null ? 'not_started' : 'browser_mismatch';
+      await db.transaction().execute(async (trx) => {
+        await appendAudit(trx, { actor: known.subject, action: 'connector.consent_refused', connectorId: known.connector_id, details: { reason } });
+      });
+      logger.warn({ connectorId: known.connector_id, reason }, 'admin consent callback refused: not from the browser that started it');
+      return {
+        status: 400,
+        message: known.verifier_hash === null
+          ? 'this consent was not started through Warden\'s start link; open the start link (startUrl) from Warden in this browser'
+          : 'this consent was started in another browser (or its cookie is missing); finish it in the browser that opened the start link, or start again from Warden',
+      };
+    }
     if (used.expires_at.getTime() < Date.now()) return { status: 400, message: 'this consent link has expired; start again from Warden' };
     const row = await db.selectFrom('connectors').selectAll().where('id', '=', used.connector_id).executeTakeFirst();
     if (!row) return { status: 404, message: 'the connector no longer exists' };
 
-    if (q.error || q.adminConsent !== 'True' || !q.tenant) {
-      const why = (q.errorDescription ?? q.error ?? 'the administrator did not grant consent').slice(0, 500);
+    const refuse = async (status: number, reason: string, message: string, details: Record<string, unknown> = {}) => {
       await db.transaction().execute(async (trx) => {
-        await appendAudit(trx, { actor: used.subject, action: 'connector.consent_failed', connectorId: row.id, details: { error: q.error ?? null, description: why } });
-        await appendConnectorLog(trx, row.id, 'ERROR', `admin consent failed: ${why}`);
+        await appendAudit(trx, { actor: used.subject, action: 'connector.consent_failed', connectorId: row.id, details: { reason, ...details } });
+        await appendConnectorLog(trx, row.id, 'ERROR', `admin consent not recorded: ${message}`);
       });
-      return { status: 400, message: `admin consent failed: ${why}` };
+      logger.warn({ connectorId: row.id, reason }, 'admin consent not recorded');
+      return { status, message };
+    };
+
+    if (q.error || q.adminConsent !== 'True' || !q.tenant) {
+      // Everything here came from the browser's query string: stored only as data (audit details),
+      // capped and without control characters; the connector log and the log line name no part of it.
+      const error = cleanText(q.error ?? null, 100);
+      const description = cleanText(q.errorDescription ?? null, 500);
+      await db.transaction().execute(async (trx) => {
+        await appendAudit(trx, { actor: used.subject, action: 'connector.consent_failed', connectorId: row.id, details: { reason: 'identity_platform', error, description } });
+        await appendConnectorLog(trx, row.id, 'ERROR', 'admin consent was refused or failed at the identity platform; the error is in the audit log (connector.consent_failed)');
+      });
+      logger.warn({ connectorId: row.id, reason: 'identity_platform' }, 'admin consent failed');
+      return { status: 400, message: `admin consent failed: ${description ?? error ?? 'the administrator did not grant consent'}` };
     }
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(q.tenant)) return { status: 400, message: 'the tenant id is not a GUID' };
-    if (row.tenant_id && isUuid(row.tenant_id) && row.tenant_id.toLowerCase() !== q.tenant.toLowerCase()) {
-      return { status: 400, message: `consent was given in tenant ${q.tenant}, but this connector is for tenant ${row.tenant_id}` };
+    if (!GUID.test(q.tenant)) return refuse(400, 'tenant_not_guid', 'the tenant id is not a GUID');
+    if (!env.OAUTH_CLIENT_ID || !env.OAUTH_CLIENT_SECRET) {
+      return refuse(503, 'unverifiable', 'this deployment has no OAUTH_CLIENT_SECRET, so the consent cannot be verified with a token');
+    }
+    const claimed = q.tenant.toLowerCase();
+    const result = await probe.probe({
+      tenantId: claimed, clientId: env.OAUTH_CLIENT_ID, authorityHost: row.authority_host, graphBaseUrl: row.graph_base_url,
+      credentials: { kind: 'secret', clientSecret: env.OAUTH_CLIENT_SECRET },
+    });
+    if (!result.ok) return refuse(502, 'no_token', `no token could be obtained for the tenant named in the redirect: ${result.message}`, { tenantId: claimed });
+    const tid = result.tenantId?.toLowerCase() ?? null;
+    if (!tid || tid !== claimed) return refuse(400, 'tenant_mismatch', 'the token obtained does not confirm the tenant named in the redirect', { tenantId: claimed, tokenTenantId: tid });
+    // The tenant of an OAUTH connector never changes: a consent verified earlier, or a GUID recorded
+    // before consents were verified (its synced data is that tenant's), must match.
+    const fixed = row.consented_tenant_id ?? (row.tenant_id && GUID.test(row.tenant_id) ? row.tenant_id : null);
+    if (fixed && fixed.toLowerCase() !== tid) {
+      return refuse(409, 'tenant_change', `this connector is for tenant ${fixed}; create a new connector for tenant ${tid}`, { tenantId: tid });
     }
 
-    let state: Verification = { status: 'NOT_CONNECTED', status_message: 'consent recorded; OAUTH_CLIENT_SECRET is not configured, so no token was checked', granted_permissions: [], missing_permissions: [] };
-    if (env.OAUTH_CLIENT_ID && env.OAUTH_CLIENT_SECRET) {
-      state = verification(await probe.probe({
-        tenantId: q.tenant, clientId: env.OAUTH_CLIENT_ID, authorityHost: row.authority_host, graphBaseUrl: row.graph_base_url,
-        credentials: { kind: 'secret', clientSecret: env.OAUTH_CLIENT_SECRET },
-      }));
-    }
-    await db.transaction().execute(async (trx) => {
-      await trx.updateTable('connectors').set({ tenant_id: q.tenant!, client_id: env.OAUTH_CLIENT_ID ?? row.client_id, ...state, updated_at: sql`now()` }).where('id', '=', row.id).execute();
-      await appendAudit(trx, { actor: used.subject, action: 'connector.consented', connectorId: row.id, details: { tenantId: q.tenant, status: state.status } });
-      await appendConnectorLog(trx, row.id, state.status === 'ERROR' ? 'ERROR' : 'INFO', `admin consent recorded for tenant ${q.tenant}: ${state.status_message ?? state.status}`);
+    const state = verification(result);
+    const outcome = await db.transaction().execute(async (trx) => {
+      // One binding decision per tenant at a time (two callbacks racing for the same tenant).
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${`warden-consent-tenant:${tid}`}))`.execute(trx);
+      // Bound = another connector holds a verified consent of the deployment's app for this tenant.
+      // A typed tenantId of a CLIENT_SECRET/CERTIFICATE connector is not evidence of anything (and
+      // counting it would let anyone block a tenant's consent); those connectors use their own app.
+      const other = await trx
+        .selectFrom('connectors')
+        .select(['id'])
+        .where('id', '<>', row.id)
+        .where(sql<boolean>`lower(consented_tenant_id) = ${tid}`)
+        .executeTakeFirst();
+      if (other && !used.allow_shared_tenant) {
+        await appendAudit(trx, { actor: used.subject, action: 'connector.consent_failed', connectorId: row.id, details: { reason: 'tenant_bound', tenantId: tid, boundTo: other.id } });
+        await appendConnectorLog(trx, row.id, 'ERROR', `admin consent not recorded: tenant ${tid} is already bound to another connector (a SUPER_ADMIN can allow this with beginAdminConsent(allowSharedTenant: true))`);
+        return 'conflict' as const;
+      }
+      await trx.updateTable('connectors').set({
+        tenant_id: tid, consented_tenant_id: tid, consent_verified_at: sql`now()`, client_id: env.OAUTH_CLIENT_ID ?? row.client_id, ...state, updated_at: sql`now()`,
+      }).where('id', '=', row.id).execute();
+      await appendAudit(trx, {
+        actor: used.subject, action: 'connector.consented', connectorId: row.id,
+        details: { tenantId: tid, status: state.status, ...(other ? { sharedWith: other.id } : {}) },
+      });
+      await appendConnectorLog(trx, row.id, 'INFO', `admin consent verified for tenant ${tid}: ${state.status_message ?? state.status}`);
+      return 'ok' as const;
     });
-    return state.status === 'ERROR'
-      ? { status: 502, message: `consent recorded, but no token could be obtained: ${state.status_message ?? ''}` }
-      : { status: 200, message: `Connector '${row.display_name}' is connected to tenant ${q.tenant}. You can close this window.` };
+    if (outcome === 'conflict') {
+      logger.warn({ connectorId: row.id, reason: 'tenant_bound' }, 'admin consent not recorded');
+      return { status: 409, message: `tenant ${tid} is already bound to another connector; ask a SUPER_ADMIN to start the consent with allowSharedTenant` };
+    }
+    return { status: 200, message: `Connector '${row.display_name}' is connected to tenant ${tid}. You can close this window.` };
   }
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function sha256(v: string): string {
+  return createHash('sha256').update(v).digest('hex');
+}
+
+/** The verifier cookie of one consent (several may be under way in one browser). */
+export function consentCookieName(state: string): string {
+  return `warden_consent_${sha256(state).slice(0, 16)}`;
+}
+
+/**
+ * Text from an untrusted source as data: control and format characters (newlines, bidi overrides)
+ * become spaces, whitespace collapses, length is capped. Null when nothing is left.
+ */
+export function cleanText(v: string | null, max: number): string | null {
+  if (v === null) return null;
+  const out = [...v.replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim()].slice(0, max).join('').trim();
+  return out.length ? out : null;
+}
+
+export function startUrl(publicUrl: string, state: string): string {
+  return `${publicUrl.replace(/\/$/, '')}/oauth/start?state=${encodeURIComponent(state)}`;
 }
 
 export function callbackUrl(publicUrl: string): string {

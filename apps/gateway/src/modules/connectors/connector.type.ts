@@ -59,7 +59,7 @@ export const CONNECTOR_PUBLIC_COLUMNS = [
   'status', 'status_message', 'granted_permissions', 'missing_permissions', 'owners', 'incremental_interval_seconds',
   'full_interval_seconds', 'last_full_sync_at', 'last_incremental_sync_at', 'created_at', 'updated_at',
 ] as const;
-export type ConnectorPublicRow = Omit<ConnectorRow, 'secret_ciphertext'>;
+export type ConnectorPublicRow = Omit<ConnectorRow, 'secret_ciphertext' | 'consented_tenant_id' | 'consent_verified_at'>;
 
 export function toConnector(row: ConnectorPublicRow): Connector {
   return {
@@ -90,4 +90,9 @@ export class AdminConsentStart {
 
   @Field(() => String)
   state!: string;
+
+  @Field(() => String, {
+    description: 'Open this in the admin\'s browser (not authorizationUrl directly): the gateway binds the consent to that browser with a cookie and redirects to authorizationUrl; the callback refuses the consent from any other browser.',
+  })
+  startUrl!: string;
 }

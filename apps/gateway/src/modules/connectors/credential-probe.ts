@@ -1,4 +1,4 @@
-import { GraphAuthError, GraphClient, type GraphAuth } from '@warden/graph-core';
+import { GraphAuthError, GraphClient, rolesOf, type GraphAuth } from '@warden/graph-core';
 import type { ConnectorCredentials } from '@warden/schema';
 
 export interface ProbeInput {
@@ -9,7 +9,23 @@ export interface ProbeInput {
   credentials: ConnectorCredentials;
 }
 
-export type ProbeResult = { ok: true; granted: string[] } | { ok: false; message: string };
+/**
+ * `tenantId`: the token's `tid` claim, the organisation the identity platform issued it for (null
+ * when the token carries none). The token comes straight from the allowlisted authority over https.
+ */
+export type ProbeResult = { ok: true; granted: string[]; tenantId?: string | null } | { ok: false; message: string };
+
+/** The `tid` claim of an access token, or null. */
+export function tenantOf(accessToken: string): string | null {
+  try {
+    const payload = accessToken.split('.')[1];
+    if (!payload) return null;
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { tid?: unknown };
+    return typeof claims.tid === 'string' ? claims.tid : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Obtains one client-credentials token to learn whether credentials work and what they were granted. */
 export interface CredentialProbe {
@@ -31,8 +47,8 @@ export class TokenEndpointProbe implements CredentialProbe {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     try {
       const client = new GraphClient({ tenantId: input.tenantId, clientId: input.clientId, auth, graphBaseUrl: input.graphBaseUrl, authorityHost: input.authorityHost });
-      const granted = await client.grantedPermissions(signal ? AbortSignal.any([signal, timeout]) : timeout);
-      return { ok: true, granted: [...granted].sort() };
+      const token = await client.getAccessToken(signal ? AbortSignal.any([signal, timeout]) : timeout);
+      return { ok: true, granted: [...rolesOf(token)].sort(), tenantId: tenantOf(token) };
     } catch (err) {
       if (err instanceof GraphAuthError) return { ok: false, message: err.description || err.code };
       const why = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import { requestSync, type SyncMode, type SyncRunRow } from '@warden/schema';
+import { requestSync, SyncRefused, type SyncMode, type SyncRunRow } from '@warden/schema';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
-import { BadUserInputError } from '../../errors';
+import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';
 import { decodeCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { isTimestampKey, timestampKey } from '../../pagination/keyset';
 import { toPage, type PageResult } from '../../pagination/page';
@@ -45,7 +45,14 @@ export class SyncRunService {
    * sync_runs_one_active_idx settles races between gateway replicas), and publishes SyncRequested.
    */
   async trigger(who: Caller, connectorId: string, mode: SyncMode): Promise<SyncRunRow> {
-    const { run } = await requestSync(this.deps.db, this.deps.bus, { connectorId, mode, requestedBy: who.sub, audit: true });
-    return run;
+    try {
+      const { run } = await requestSync(this.deps.db, this.deps.bus, { connectorId, mode, requestedBy: who.sub, audit: true });
+      return run;
+    } catch (err) {
+      // An OAUTH connector without a verified admin consent: CONFLICT (the connector's state, not the
+      // request, is what is wrong; it can be retried once consent is complete).
+      if (err instanceof SyncRefused) throw err.code === 'CONNECTOR_NOT_FOUND' ? new NotFoundError(err.message) : new ConflictError(err.message);
+      throw err;
+    }
   }
 }
