@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './database';
+import type { Database } from '@warden/database';
 
 export interface AuditEntry {
   /** Token subject of the caller, or 'system'. */

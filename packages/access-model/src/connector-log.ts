@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database, LogLevel } from './database';
+import type { Database, LogLevel } from '@warden/database';
 
 /** A line an administrator reads in the connector's log (never secrets, never stack traces). */
 export async function appendConnectorLog(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PROVISIONING_STATUSES, SYNC_MODES, SYNC_RUN_STATUSES } from '../database';
+import { PROVISIONING_STATUSES, SYNC_MODES, SYNC_RUN_STATUSES } from '@warden/database';
 
 // Every message carries its contract version `v`; a consumer rejects (terminates) versions it does
 // not know instead of guessing. Add a new literal and a union member when a contract changes shape.

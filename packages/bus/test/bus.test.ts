@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SyncRequested, SyncRunUpdated } from '../src/bus/contracts';
+import type { SyncRequested, SyncRunUpdated } from '../src/contracts';
 import { createTestBus, type TestBus } from '../src/testing';
 
 let tb: TestBus | undefined;

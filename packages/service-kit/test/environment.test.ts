@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { commonEnvironment, parseEnvironmentWith } from '../src/config/environment';
+import { commonEnvironment, parseEnvironmentWith } from '../src/environment';
 
 const schema = z.object({ ...commonEnvironment, PORT: z.coerce.number().int().default(4000) });
 

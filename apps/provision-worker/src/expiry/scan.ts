@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import { requestProvisioning, type Bus, type Database } from '@warden/schema';
+import { requestProvisioning } from '@warden/access-model';
+import { type Bus } from '@warden/bus';
+import { type Database } from '@warden/database';
 import type { Logger } from 'pino';
 import { EXPIRY_KEY_PREFIX } from './keys';
 

@@ -1,4 +1,4 @@
-import type { ResourceType } from '../database';
+import type { ResourceType } from '@warden/database';
 
 /**
  * Which principals Graph lets us grant each entitlement to. The gateway refuses a request before it

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { principalRefusal } from '../access/grantability';
 import { appendAudit } from '../audit';
-import type { Bus } from '../bus/bus';
-import type { Database, ProvisioningAction, ProvisioningTaskRow, ResourceType } from '../database';
+import type { Bus } from '@warden/bus';
+import type { Database, ProvisioningAction, ProvisioningTaskRow, ResourceType } from '@warden/database';
 
 export interface ProvisioningRequestInput {
   action: ProvisioningAction;

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { appendAudit } from '../audit';
-import type { Bus } from '../bus/bus';
-import type { Database, SyncMode, SyncRunRow } from '../database';
+import type { Bus } from '@warden/bus';
+import type { Database, SyncMode, SyncRunRow } from '@warden/database';
 
 export interface SyncRequest {
   connectorId: string;

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
-import { Bus } from '../bus/bus';
 import { createDb, migrateToLatest } from '../db';
 import type { Database } from '../database';
 
 /** Server-level URL the test databases are created on. */
 export const TEST_ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const TEST_NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
 export interface TestDatabase {
   url: string;
@@ -48,27 +46,6 @@ export async function createTestDatabase(prefix = 'warden_test'): Promise<TestDa
       } finally {
         await a.end();
       }
-    },
-  };
-}
-
-export interface TestBus {
-  bus: Bus;
-  namespace: string;
-  /** Deletes this namespace's streams and closes the connection. */
-  destroy(): Promise<void>;
-}
-
-/** A bus connection with its own namespace (streams and subjects), so test runs never collide. */
-export async function createTestBus(opts: { namespace?: string; ackWaitMs?: number } = {}): Promise<TestBus> {
-  const namespace = opts.namespace ?? uniqueName('wt');
-  const bus = await Bus.connect({ url: TEST_NATS_URL, namespace, ackWaitMs: opts.ackWaitMs ?? 5_000, name: 'warden-test' });
-  return {
-    bus,
-    namespace,
-    async destroy() {
-      await bus.destroyTopology();
-      await bus.close();
     },
   };
 }

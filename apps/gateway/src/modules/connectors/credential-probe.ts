@@ -1,5 +1,5 @@
 import { GraphAuthError, GraphClient, type GraphAuth } from '@warden/graph-core';
-import type { ConnectorCredentials } from '@warden/schema';
+import type { ConnectorCredentials } from '@warden/service-kit';
 
 export interface ProbeInput {
   tenantId: string;

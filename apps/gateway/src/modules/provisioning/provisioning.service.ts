@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ProvisioningRequestError, requestProvisioning, type ProvisioningAction, type ProvisioningTaskRow } from '@warden/schema';
+import { ProvisioningRequestError, requestProvisioning } from '@warden/access-model';
+import { type ProvisioningAction, type ProvisioningTaskRow } from '@warden/database';
 import { requireConnectorWriter } from '../../auth/authorize';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
