@@ -6,7 +6,10 @@ COPY package.json package-lock.json ./
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/sync-worker/package.json apps/sync-worker/
 COPY apps/provision-worker/package.json apps/provision-worker/
-COPY packages/schema/package.json packages/schema/
+COPY packages/database/package.json packages/database/
+COPY packages/bus/package.json packages/bus/
+COPY packages/service-kit/package.json packages/service-kit/
+COPY packages/access-model/package.json packages/access-model/
 COPY packages/graph-core/package.json packages/graph-core/
 COPY packages/graph-emulator/package.json packages/graph-emulator/
 COPY tests/e2e/package.json tests/e2e/

@@ -20,8 +20,10 @@ import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-grap
 import { ensureCa, type TenantExport } from '@warden/graph-emulator';
 import { GraphClient } from '@warden/graph-core';
 import { startProvisionWorker } from '@warden/provision-worker';
-import { requestProvisioning, SecretBox } from '@warden/schema';
-import { createTestBus, createTestDatabase, TEST_NATS_URL } from '@warden/schema/testing';
+import { requestProvisioning } from '@warden/access-model';
+import { SecretBox } from '@warden/service-kit';
+import { createTestBus, TEST_NATS_URL } from '@warden/bus/testing';
+import { createTestDatabase } from '@warden/database/testing';
 import { randomBytes } from 'node:crypto';
 import { insertConnector, seedFromExport } from '../../apps/provision-worker/test/support/seed';
 import { startEmulatorProcess } from '../support/emulator-process';

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { Bus, Database, SecretBox } from '@warden/schema';
+import type { Bus } from '@warden/bus';
+import type { Database } from '@warden/database';
+import type { SecretBox } from '@warden/service-kit';
 import type { Caller } from './auth/roles';
 import type { GatewayEnvironment } from './environment';
 import { createLoaders, type Loaders } from './loaders';

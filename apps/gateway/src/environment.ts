@@ -1,4 +1,4 @@
-import { commonEnvironment, parseEnvironmentWith } from '@warden/schema';
+import { commonEnvironment, parseEnvironmentWith } from '@warden/service-kit';
 import { z } from 'zod';
 
 const DEFAULT_GRAPH_HOSTS = [

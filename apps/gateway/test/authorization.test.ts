@@ -41,6 +41,7 @@ function ops(): Op[] {
     { name: 'Query.resource', rule: READ, run: q('query($id: ID!) { resource(id: $id) { id } }', () => ({ id: f.users[0]!.id })) },
     { name: 'Query.entitlement', rule: READ, run: q('query($id: ID!) { entitlement(id: $id) { id } }', () => ({ id: f.bigGroup.memberEntitlementId })) },
     { name: 'Query.grants', rule: READ, run: q('query($c: ID!) { grants(connectorId: $c, first: 1) { totalCount } }', () => ({ c: f.connectorId })) },
+    { name: 'Query.me', rule: READ, run: q('{ me { subject roles } }') },
     { name: 'Query.syncRun', rule: READ, run: q('query($id: ID!) { syncRun(id: $id) { id } }', () => ({ id: runId })) },
     { name: 'Query.provisioningTask', rule: READ, run: q('query($id: ID!) { provisioningTask(id: $id) { id } }', () => ({ id: taskId })) },
     { name: 'Query.auditEvents', rule: READ, run: q('{ auditEvents(first: 1) { totalCount } }') },

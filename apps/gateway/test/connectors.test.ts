@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type EmulatorApp, type RunningEmulator } from '@warden/graph-emulator';
-import { openCredentials } from '@warden/schema';
+import { openCredentials } from '@warden/service-kit';
 import { box, startHarness, type Harness } from './support/harness';
 
 let emu: RunningEmulator;

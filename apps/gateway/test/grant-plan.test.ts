@@ -1,8 +1,8 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '@warden/schema';
-import { createTestDatabase, type TestDatabase } from '@warden/schema/testing';
+import type { Database } from '@warden/database';
+import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
 import { GrantService } from '../src/modules/grants/grant.service';
 
 /**

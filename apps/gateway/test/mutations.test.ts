@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProvisioningRequested, SyncRequested } from '@warden/schema';
+import type { ProvisioningRequested, SyncRequested } from '@warden/bus';
 import { seedTenant, type Fixture } from './support/fixture';
 import { startHarness, type Harness } from './support/harness';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProvisioningRequested } from '@warden/schema';
+import type { ProvisioningRequested } from '@warden/bus';
 import { gid, seedTenant, type Fixture } from './support/fixture';
 import { startHarness, type Harness } from './support/harness';
 

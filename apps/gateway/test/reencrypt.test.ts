@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox, openCredentials, sealCredentials } from '@warden/schema';
-import { createTestDatabase, type TestDatabase } from '@warden/schema/testing';
+import { SecretBox, openCredentials, sealCredentials } from '@warden/service-kit';
+import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
 import { reencryptSecrets } from '../src/modules/connectors/reencrypt';
 
 let t: TestDatabase;

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { Database } from '@warden/schema';
+import type { Database } from '@warden/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedTenant, type Fixture } from './support/fixture';
 import { startTcpProxy } from './support/tcp-proxy';

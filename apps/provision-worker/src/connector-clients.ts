@@ -1,5 +1,6 @@
 import { GraphClient, type GraphAuth, type GraphStatsSink } from '@warden/graph-core';
-import { consentComplete, openCredentials, type ConnectorRow, type SecretBox } from '@warden/schema';
+import { consentComplete, type ConnectorRow } from '@warden/database';
+import { openCredentials, type SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
 import { PermanentFailure } from './operations/types';
 

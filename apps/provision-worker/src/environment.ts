@@ -1,4 +1,4 @@
-import { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@warden/schema';
+import { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@warden/service-kit';
 import { z } from 'zod';
 
 const EnvironmentSchema = z.object({

@@ -1,5 +1,5 @@
 import { sql, type Transaction } from 'kysely';
-import type { Database, PrincipalKind } from '@warden/schema';
+import type { Database, PrincipalKind } from '@warden/database';
 
 const MEMBER_KEY = /^GROUP:([^:]+):member$/;
 

@@ -1,4 +1,4 @@
-import { runService } from '@warden/schema';
+import { runService } from '@warden/service-kit';
 import { parseEnvironment } from './environment';
 import { startProvisionWorker } from './worker';
 

@@ -1,5 +1,7 @@
 import { GraphError, graphMetrics } from '@warden/graph-core';
-import { Bus, createDb, migrateToLatest, SecretBox, startMetricsServer } from '@warden/schema';
+import { Bus } from '@warden/bus';
+import { createDb, migrateToLatest } from '@warden/database';
+import { SecretBox, startMetricsServer } from '@warden/service-kit';
 import pino, { type Logger } from 'pino';
 import { ConnectorClients } from './connector-clients';
 import { parseEnvironment, type ProvisionWorkerEnvironment, type ProvisionWorkerEnvironmentInput } from './environment';

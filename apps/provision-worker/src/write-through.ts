@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
-import type { Database, EntitlementKind, PrincipalKind, ResourceType } from '@warden/schema';
+import type { EntitlementKind } from '@warden/access-model';
+import type { Database, PrincipalKind, ResourceType } from '@warden/database';
 import { recomputeInheritedMemberships } from './inheritance';
 
 export interface WriteThroughInput {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProvisioningTaskUpdated } from '@warden/schema';
+import type { ProvisioningTaskUpdated } from '@warden/bus';
 import { detailsContain } from './support/audit';
 import { createHarness, type Harness } from './support/harness';
 import { membershipClosure } from './support/seed';

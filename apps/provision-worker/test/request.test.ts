@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestBus, createTestDatabase, type TestBus, type TestDatabase } from '@warden/schema/testing';
-import type { ProvisioningRequested } from '@warden/schema';
-import { requestProvisioning } from '@warden/schema';
+import { createTestBus, type TestBus } from '@warden/bus/testing';
+import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
+import type { ProvisioningRequested } from '@warden/bus';
+import { requestProvisioning } from '@warden/access-model';
 
 let tdb: TestDatabase;
 let tbus: TestBus;

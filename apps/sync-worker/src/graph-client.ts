@@ -1,5 +1,6 @@
 import { GraphClient, type GraphAuth, type GraphStatsSink } from '@warden/graph-core';
-import { openCredentials, type ConnectorRow, type SecretBox } from '@warden/schema';
+import { type ConnectorRow } from '@warden/database';
+import { openCredentials, type SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
 
 export interface GraphSettings {

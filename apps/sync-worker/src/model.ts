@@ -1,4 +1,4 @@
-import { entitlementKey, type EntitlementMetadata, type PrincipalKind, type ResourceType } from '@warden/schema';
+import { entitlementKey, type EntitlementMetadata, type PrincipalKind, type ResourceType } from '@warden/database';
 
 /** A resource as the writers take it (Graph property names in `profile`). */
 export interface ResourceInput {

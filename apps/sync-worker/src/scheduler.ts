@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Bus, Database, SyncMode } from '@warden/schema';
+import type { Bus } from '@warden/bus';
+import type { Database, SyncMode } from '@warden/database';
 import type { Logger } from 'pino';
 import { publishRunEvent } from './runs/progress';
 

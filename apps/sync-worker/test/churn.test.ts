@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SyncMode } from '@warden/schema';
+import type { SyncMode } from '@warden/database';
 import { testSeed } from '@warden/graph-emulator';
 import type { SyncWorker } from '../src';
 import { createHarness, type Harness } from './support/harness';

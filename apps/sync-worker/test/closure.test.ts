@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { TenantExport } from '@warden/graph-emulator';
-import { createTestDatabase, type TestDatabase } from '@warden/schema/testing';
+import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
 import { inheritedGroups } from '../src/inheritance/closure';
 import { recomputeClosure } from '../src/inheritance/recompute';
 import { expectedModel } from './support/expected';

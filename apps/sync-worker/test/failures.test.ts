@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kysely } from 'kysely';
-import type { Database } from '@warden/schema';
+import type { Database } from '@warden/database';
 import { testSeed } from '@warden/graph-emulator';
 import { planStages } from '../src';
 import { createHarness, type Harness } from './support/harness';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestSync, SyncRefused } from '@warden/schema';
+import { requestSync, SyncRefused } from '@warden/access-model';
 import { scheduleDueSyncs } from '../src/scheduler';
 import { createHarness, type Harness } from './support/harness';
 

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import type { SyncRunUpdated } from '@warden/schema';
-import { createTestBus, createTestDatabase, type TestBus, type TestDatabase } from '@warden/schema/testing';
-import { requestSync } from '@warden/schema';
+import type { SyncRunUpdated } from '@warden/bus';
+import { createTestBus, type TestBus } from '@warden/bus/testing';
+import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
+import { requestSync } from '@warden/access-model';
 import { scheduleDueSyncs } from '../src/scheduler';
 
 describe('scheduler and requestSync', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import type { SyncRunUpdated } from '@warden/schema';
+import type { SyncRunUpdated } from '@warden/bus';
 import { handleSyncRequested } from '../src';
 import { createHarness, type Harness } from './support/harness';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startEmulator, type RunningEmulator } from '@warden/graph-emulator';
 import { mintToken, startGateway, type RunningGateway } from '@warden/gateway';
 import { parseEnvironment as provisionEnv, startProvisionWorker, type ProvisionWorker } from '@warden/provision-worker';
-import { createTestDatabase, uniqueName, type TestDatabase } from '@warden/schema/testing';
+import { createTestDatabase, uniqueName, type TestDatabase } from '@warden/database/testing';
 import { parseEnvironment as syncEnv, startSyncWorker, type SyncWorker } from '@warden/sync-worker';
 
 /** Every real service of the product in this process: emulator, Postgres, NATS, gateway, both workers. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { SecretBox, createDb } from '@warden/schema';
+import { createDb } from '@warden/database';
+import { SecretBox } from '@warden/service-kit';
 import { reencryptSecrets } from '../modules/connectors/reencrypt';
 
 /** `npm run -w @warden/gateway reencrypt-secrets` with DATABASE_URL and WARDEN_SECRET_KEYS (new key first). */

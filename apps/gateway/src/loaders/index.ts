@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '@warden/schema';
+import type { Database } from '@warden/database';
 import { CONNECTOR_PUBLIC_COLUMNS, type ConnectorPublicRow } from '../modules/connectors/connector.type';
 import { ENTITLEMENT_COLUMNS, type EntitlementListRow } from '../modules/entitlements/entitlement.type';
 import { RESOURCE_COLUMNS, type ResourceListRow } from '../modules/resources/resource.type';

@@ -37,7 +37,7 @@ export interface GatewayMetricsServer {
 
 /**
  * The gateway's Prometheus endpoint on its own listener (METRICS_PORT / METRICS_HOST), like the
- * workers' (`startMetricsServer` in @warden/schema) but serving the gateway's registry: GET /metrics
+ * workers' (`startMetricsServer` in @warden/service-kit) but serving the gateway's registry: GET /metrics
  * (behind METRICS_TOKEN when set) and GET /healthz; everything else is 404.
  */
 export async function startGatewayMetricsServer(opts: { registry: Registry; port: number; host: string; token?: string | undefined }): Promise<GatewayMetricsServer> {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { Logger } from 'pino';
-import type { Bus, Database } from '@warden/schema';
+import type { Bus } from '@warden/bus';
+import type { Database } from '@warden/database';
 import type { Metrics } from './metrics';
 import { serveMetrics } from './metrics-server';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { CHANGE_CHANNEL } from '@warden/schema';
+import { CHANGE_CHANNEL } from '@warden/database';
 
 /**
  * The database's committed changes as a generation number: every notification on CHANGE_CHANNEL

@@ -1,4 +1,4 @@
-import { entitlementKey, type Database, type PrincipalKind, type ResourceType } from '@warden/schema';
+import { entitlementKey, type Database, type PrincipalKind, type ResourceType } from '@warden/database';
 import type { Kysely } from 'kysely';
 
 /** Graph-like ids that sort in insertion order, so tests can reason about pages. */

@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import { requestSystemProvisioning, type Bus, type Database } from '@warden/schema';
+import { requestSystemProvisioning } from '@warden/access-model';
+import { type Bus } from '@warden/bus';
+import { type Database } from '@warden/database';
 import type { Logger } from 'pino';
 
 /**

@@ -1,4 +1,4 @@
-import type { EntitlementKind } from '@warden/schema';
+import type { EntitlementKind } from '@warden/access-model';
 import { appAssignment } from './app-assignment';
 import { appOwnership } from './app-ownership';
 import { groupMembership } from './group-membership';

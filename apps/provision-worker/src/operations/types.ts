@@ -1,5 +1,6 @@
 import type { GraphClient } from '@warden/graph-core';
-import type { EntitlementKind, ResourceType } from '@warden/schema';
+import type { EntitlementKind } from '@warden/access-model';
+import type { ResourceType } from '@warden/database';
 
 /** Everything one grant or revoke needs to know; built from the task, entitlement and grant rows. */
 export interface OperationInput {

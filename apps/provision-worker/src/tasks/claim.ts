@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, ProvisioningTaskRow } from '@warden/schema';
+import type { Database, ProvisioningTaskRow } from '@warden/database';
 
 /** Advisory-lock namespace of provisioning tasks (two-key form, so it never meets one-key locks). */
 export const LOCK_SPACE = 0x70726f76; // 'prov'

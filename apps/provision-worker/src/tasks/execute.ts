@@ -1,5 +1,6 @@
 import { DIRECTORY_ROLE_WRITE_PERMISSION, GraphAuthError, missingPermissions } from '@warden/graph-core';
-import { entitlementKind, type Database, type EntitlementKind, type EntitlementRow, type ProvisioningTaskRow, type ResourceRow, requestRefusal } from '@warden/schema';
+import { entitlementKind, type EntitlementKind, requestRefusal } from '@warden/access-model';
+import { type Database, type EntitlementRow, type ProvisioningTaskRow, type ResourceRow } from '@warden/database';
 import type { Kysely } from 'kysely';
 import type { ConnectorClients } from '../connector-clients';
 import { OPERATIONS, PermanentFailure, type OperationInput, type OperationResult } from '../operations';

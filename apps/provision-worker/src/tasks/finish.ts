@@ -1,4 +1,5 @@
-import { appendAudit, appendConnectorLog, type Database, type ProvisioningTaskRow } from '@warden/schema';
+import { appendAudit, appendConnectorLog } from '@warden/access-model';
+import { type Database, type ProvisioningTaskRow } from '@warden/database';
 import type { Kysely } from 'kysely';
 import { principalKindOf, writeGrant, writeRevoke } from '../write-through';
 import type { Outcome } from './execute';

@@ -1,4 +1,5 @@
-import type { Bus, Database, ProvisioningRequested, ProvisioningStatus, ConsumeContext } from '@warden/schema';
+import type { Bus, ProvisioningRequested, ConsumeContext } from '@warden/bus';
+import type { Database, ProvisioningStatus } from '@warden/database';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ConnectorClients } from '../connector-clients';

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Bus, Database } from '@warden/schema';
+import type { Bus } from '@warden/bus';
+import type { Database } from '@warden/database';
 import type { Logger } from 'pino';
 import { LOCK_SPACE } from './claim';
 

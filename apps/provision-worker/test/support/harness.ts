@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { startEmulator, type RunningEmulator, type StartOptions as EmulatorOptions } from '@warden/graph-emulator';
-import { SecretBox, type ProvisioningTaskRow } from '@warden/schema';
-import { createTestBus, createTestDatabase, TEST_NATS_URL, type TestBus, type TestDatabase } from '@warden/schema/testing';
+import { type ProvisioningTaskRow } from '@warden/database';
+import { SecretBox } from '@warden/service-kit';
+import { createTestBus, TEST_NATS_URL, type TestBus } from '@warden/bus/testing';
+import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
 import { startProvisionWorker, type ProvisionWorker } from '../../src';
-import { requestProvisioning, type ProvisioningRequestInput, type ProvisioningRequestOptions as RequestOptions } from '@warden/schema';
+import { requestProvisioning, type ProvisioningRequestInput, type ProvisioningRequestOptions as RequestOptions } from '@warden/access-model';
 import { insertConnector, seedFromExport } from './seed';
 
 export interface Harness {

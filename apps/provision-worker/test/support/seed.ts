@@ -2,13 +2,12 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import {
   entitlementKey,
-  sealCredentials,
   type Database,
   type EntitlementMetadata,
   type PrincipalKind,
   type ResourceType,
-  type SecretBox,
-} from '@warden/schema';
+} from '@warden/database';
+import { sealCredentials, type SecretBox } from '@warden/service-kit';
 import type { EmulatorApp, EmulatorConfig, TenantExport } from '@warden/graph-emulator';
 
 const DEFAULT_ACCESS = '00000000-0000-0000-0000-000000000000';

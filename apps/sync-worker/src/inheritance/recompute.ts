@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, PrincipalKind } from '@warden/schema';
+import type { Database, PrincipalKind } from '@warden/database';
 import { memberKey } from '../model';
 import { chunks } from '../writers/chunks';
 import { deleteInheritedGrants, upsertInheritedGrants, type InheritedGrant } from '../writers/grants';

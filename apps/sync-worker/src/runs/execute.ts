@@ -1,6 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import { GraphAuthError, GraphError, missingPermissions, type GraphClient } from '@warden/graph-core';
-import { appendConnectorLog, consentComplete, type Bus, type ConnectorRow, type Database, type SecretBox, type SyncRequested, type SyncRunRow } from '@warden/schema';
+import { appendConnectorLog } from '@warden/access-model';
+import { type Bus, type SyncRequested } from '@warden/bus';
+import { consentComplete, type ConnectorRow, type Database, type SyncRunRow } from '@warden/database';
+import { type SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
 import { ConnectorNotReady, graphClientFor, type GraphSettings } from '../graph-client';
 import { planStages, type StagePlan } from '../permissions';

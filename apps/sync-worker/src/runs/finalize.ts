@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { appendConnectorLog, type Database, type SyncMode, type SyncStats } from '@warden/schema';
+import { appendConnectorLog } from '@warden/access-model';
+import { type Database, type SyncMode, type SyncStats } from '@warden/database';
 import { recomputeClosure, type ClosureResult } from '../inheritance/recompute';
 import { memberKey } from '../model';
 import { addCounts, cascadeDeletedResources, deleteEntitlements, deleteResources, emptyCounts, type CascadeCounts } from '../writers/cascade';

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Bus, Database, SyncRunStatus } from '@warden/schema';
+import type { Bus } from '@warden/bus';
+import type { Database, SyncRunStatus } from '@warden/database';
 import type { Logger } from 'pino';
 
 export interface ProgressOptions {

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { GraphClient } from '@warden/graph-core';
-import type { Database, LogLevel, SyncMode } from '@warden/schema';
-import { appendConnectorLog } from '@warden/schema';
+import type { Database, LogLevel, SyncMode } from '@warden/database';
+import { appendConnectorLog } from '@warden/access-model';
 import type { Logger } from 'pino';
 import { parseCheckpoint, type RunCheckpoint, type StageCheckpoint, type StageName } from './checkpoint';
 import type { ProgressReporter } from './progress';

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { entitlementKey, type PrincipalKind } from '@warden/schema';
+import { entitlementKey, type PrincipalKind } from '@warden/database';
 import { bool, principalKindOf, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
 import type { StageCheckpoint } from '../runs/checkpoint';
 import type { RunSession } from '../runs/session';

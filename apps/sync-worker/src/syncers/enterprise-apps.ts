@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { entitlementKey, type ResourceType } from '@warden/schema';
+import { entitlementKey, type ResourceType } from '@warden/database';
 import { DEFAULT_ACCESS_ROLE_ID, principalKindOf, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
 import { PendingDeletions, type StageCheckpoint } from '../runs/checkpoint';
 import { fmt } from '../runs/progress';

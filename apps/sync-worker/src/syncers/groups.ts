@@ -1,5 +1,5 @@
 import type { DeltaPage, LinkChange } from '@warden/graph-core';
-import { entitlementKey } from '@warden/schema';
+import { entitlementKey } from '@warden/database';
 import { bool, principalKindOf, searchText, str, type EntitlementInput, type ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
 import { unmarkRun } from '../writers/marks';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '@warden/schema';
+import type { Database } from '@warden/database';
 import type { DirectGrantInput, EntitlementInput, ResourceInput } from '../model';
 import { upsertEntitlements } from './entitlements';
 import { upsertDirectGrants } from './grants';

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '@warden/schema';
+import type { Database } from '@warden/database';
 import type { EntitlementInput } from '../model';
 import { chunks, dedupeBy } from './chunks';
 

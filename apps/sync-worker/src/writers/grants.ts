@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, PrincipalKind } from '@warden/schema';
+import type { Database, PrincipalKind } from '@warden/database';
 import type { DirectGrantInput } from '../model';
 import { chunks, dedupeBy } from './chunks';
 

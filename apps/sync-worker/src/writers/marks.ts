@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '@warden/schema';
+import type { Database } from '@warden/database';
 
 /** Forgets which rows of these kinds a run has seen (see DeltaStreamSpec.unmark). */
 export async function unmarkRun(

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '@warden/schema';
+import type { Database } from '@warden/database';
 import type { ExpectedModel } from './expected';
 
 /** Stable JSON (sorted keys) so jsonb round trips compare equal. */

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { startEmulator, type EmulatorApp, type RunningEmulator, type StartOptions as EmulatorOptions } from '@warden/graph-emulator';
-import { sealCredentials, SecretBox, type SyncMode, type SyncRunRow, type SyncRunStatus } from '@warden/schema';
-import { createTestBus, createTestDatabase, TEST_NATS_URL, type TestBus, type TestDatabase } from '@warden/schema/testing';
+import { type SyncMode, type SyncRunRow, type SyncRunStatus } from '@warden/database';
+import { sealCredentials, SecretBox } from '@warden/service-kit';
+import { createTestBus, TEST_NATS_URL, type TestBus } from '@warden/bus/testing';
+import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
 import pino from 'pino';
 import { parseEnvironment, requestSync, startSyncWorker, type SyncWorker } from '../../src';
 import { diffDatabase, type DiffReport } from './compare';

@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import type { AuditEventRow } from '@warden/schema';
+import type { AuditEventRow } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
 import { DateTimeScalar, JSONScalar } from '../shared/scalars';

@@ -1,6 +1,6 @@
 import { Field, InputType } from 'type-graphql';
 import { z } from 'zod';
-import type { AuthMethod } from '@warden/schema';
+import type { AuthMethod } from '@warden/database';
 import { BadUserInputError } from '../../errors';
 import { AuthMethodEnum } from '../shared/enums';
 

@@ -1,6 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { appendAudit, appendConnectorLog, sealCredentials, openCredentials, type ConnectorCredentials, type ConnectorStatus } from '@warden/schema';
+import { appendAudit, appendConnectorLog } from '@warden/access-model';
+import { type ConnectorStatus } from '@warden/database';
+import { sealCredentials, openCredentials, type ConnectorCredentials } from '@warden/service-kit';
 import { ownersFor, requireConnectorCreator, requireConnectorWriter } from '../../auth/authorize';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';

@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import type { AuthMethod, ConnectorRow, ConnectorStatus } from '@warden/schema';
+import type { AuthMethod, ConnectorRow, ConnectorStatus } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
 import { AuthMethodEnum, ConnectorStatusEnum } from '../shared/enums';

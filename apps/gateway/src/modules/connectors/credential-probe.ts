@@ -1,5 +1,5 @@
 import { GraphAuthError, GraphClient, rolesOf, type GraphAuth } from '@warden/graph-core';
-import type { ConnectorCredentials } from '@warden/schema';
+import type { ConnectorCredentials } from '@warden/service-kit';
 
 export interface ProbeInput {
   tenantId: string;

@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import { appendAudit, openCredentials, sealCredentials, type Database, type SecretBox } from '@warden/schema';
+import { appendAudit } from '@warden/access-model';
+import { type Database } from '@warden/database';
+import { openCredentials, sealCredentials, type SecretBox } from '@warden/service-kit';
 
 /**
  * Key rotation, step 3: re-seals every connector secret that is not under the first (current) key.

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { ProvisioningRequestError, requestProvisioning, type Database, type ProvisioningRequestInput } from '@warden/schema';
+import { ProvisioningRequestError, requestProvisioning, type ProvisioningRequestInput } from '@warden/access-model';
+import type { Database } from '@warden/database';
 import type { GatewayDeps } from '../../context';
 import { ConflictError } from '../../errors';
 

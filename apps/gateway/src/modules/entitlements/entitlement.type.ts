@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import type { EntitlementRow, ResourceType } from '@warden/schema';
+import type { EntitlementRow, ResourceType } from '@warden/database';
 import { JSONScalar } from '../shared/scalars';
 
 @ObjectType({ simpleResolvers: true })

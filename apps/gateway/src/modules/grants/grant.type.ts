@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import type { GrantRow, PrincipalKind } from '@warden/schema';
+import type { GrantRow, PrincipalKind } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
 import { DateTimeScalar } from '../shared/scalars';

@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import type { ProvisioningAction, ProvisioningStatus, ProvisioningTaskRow } from '@warden/schema';
+import type { ProvisioningAction, ProvisioningStatus, ProvisioningTaskRow } from '@warden/database';
 import { ProvisioningActionEnum, ProvisioningStatusEnum } from '../shared/enums';
 import { DateTimeScalar } from '../shared/scalars';
 import { asDate } from '../shared/dates';

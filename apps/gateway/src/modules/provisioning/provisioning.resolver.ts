@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import type { ProvisioningTaskUpdated } from '@warden/schema';
+import type { ProvisioningTaskUpdated } from '@warden/bus';
 import { requireReader } from '../../auth/authorize';
 import { refreshLoaders, type GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';

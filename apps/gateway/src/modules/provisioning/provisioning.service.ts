@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ProvisioningRequestError, requestProvisioning, type ProvisioningAction, type ProvisioningTaskRow } from '@warden/schema';
+import { ProvisioningRequestError, requestProvisioning } from '@warden/access-model';
+import { type ProvisioningAction, type ProvisioningTaskRow } from '@warden/database';
 import { requireConnectorWriter } from '../../auth/authorize';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
@@ -18,7 +19,7 @@ export interface ProvisioningRequest {
 
 /**
  * grant / revoke: the gateway's checks (caller may change this connector, the connector holds the
- * provisioning permissions, input limits), then @warden/schema's requestProvisioning — the one
+ * provisioning permissions, input limits), then @warden/access-model's requestProvisioning — the one
  * place a task is created, shared with the provision worker — which refuses what Graph could never
  * do, inserts the PENDING task with its audit row and publishes the command.
  */

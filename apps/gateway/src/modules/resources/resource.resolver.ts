@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
-import type { ResourceType } from '@warden/schema';
+import type { ResourceType } from '@warden/database';
 import { requireReader } from '../../auth/authorize';
 import type { GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database, ResourceType } from '@warden/schema';
+import type { Database, ResourceType } from '@warden/database';
 import { decodeIdCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { knownTotal, totalColumn, toPage, type PageResult } from '../../pagination/page';
 import { BadUserInputError } from '../../errors';

@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import type { ResourceRow, ResourceType } from '@warden/schema';
+import type { ResourceRow, ResourceType } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { ResourceTypeEnum } from '../shared/enums';
 

@@ -2,9 +2,9 @@ import { registerEnumType } from 'type-graphql';
 import {
   AUTH_METHODS, CONNECTOR_STATUSES, LOG_LEVELS, PROVISIONING_ACTIONS, PROVISIONING_STATUSES, RESOURCE_TYPES, SYNC_MODES,
   SYNC_RUN_STATUSES,
-} from '@warden/schema';
+} from '@warden/database';
 
-// GraphQL enums straight from the schema package's value lists, so the API and the tables agree.
+// GraphQL enums straight from @warden/database's value lists, so the API and the tables agree.
 const asEnum = <T extends string>(values: readonly T[]) => Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };
 
 export const ConnectorStatusEnum = asEnum(CONNECTOR_STATUSES);

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import type { SyncMode, SyncRunUpdated } from '@warden/schema';
+import type { SyncRunUpdated } from '@warden/bus';
+import type { SyncMode } from '@warden/database';
 import { requireReader } from '../../auth/authorize';
 import { refreshLoaders, type GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';

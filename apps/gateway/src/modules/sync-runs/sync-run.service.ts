@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { requestSync, SyncRefused, type SyncMode, type SyncRunRow } from '@warden/schema';
+import { requestSync, SyncRefused } from '@warden/access-model';
+import { type SyncMode, type SyncRunRow } from '@warden/database';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';

@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import type { ConnectorLogRow, LogLevel, SyncMode, SyncRunRow, SyncRunStatus, SyncStats as SyncStatsRow } from '@warden/schema';
+import type { ConnectorLogRow, LogLevel, SyncMode, SyncRunRow, SyncRunStatus, SyncStats as SyncStatsRow } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
 import { LogLevelEnum, SyncModeEnum, SyncRunStatusEnum } from '../shared/enums';

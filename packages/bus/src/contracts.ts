@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { PROVISIONING_STATUSES, SYNC_MODES, SYNC_RUN_STATUSES } from '@warden/database';
+
+// Every message carries its contract version `v`; a consumer rejects (terminates) versions it does
+// not know instead of guessing. Add a new literal and a union member when a contract changes shape.
+
+/** Command: run (or resume) a sync run. The run row already exists in QUEUED or RUNNING state. */
+export const SyncRequested = z.object({
+  v: z.literal(1),
+  runId: z.uuid(),
+  connectorId: z.uuid(),
+  mode: z.enum(SYNC_MODES),
+});
+export type SyncRequested = z.infer<typeof SyncRequested>;
+
+/** Command: carry out a provisioning task (the row exists in PENDING state). */
+export const ProvisioningRequested = z.object({
+  v: z.literal(1),
+  taskId: z.uuid(),
+  connectorId: z.uuid(),
+});
+export type ProvisioningRequested = z.infer<typeof ProvisioningRequested>;
+
+/** Event: a sync run changed state or progress. Subscribers re-read the row for details. */
+export const SyncRunUpdated = z.object({
+  v: z.literal(1),
+  runId: z.uuid(),
+  connectorId: z.uuid(),
+  status: z.enum(SYNC_RUN_STATUSES),
+  progress: z.string().nullable(),
+  at: z.iso.datetime(),
+});
+export type SyncRunUpdated = z.infer<typeof SyncRunUpdated>;
+
+/** Event: a provisioning task changed state. */
+export const ProvisioningTaskUpdated = z.object({
+  v: z.literal(1),
+  taskId: z.uuid(),
+  connectorId: z.uuid(),
+  status: z.enum(PROVISIONING_STATUSES),
+  at: z.iso.datetime(),
+});
+export type ProvisioningTaskUpdated = z.infer<typeof ProvisioningTaskUpdated>;

@@ -1,0 +1,118 @@
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDb, migrateToLatest } from '../src/db';
+import { CHANGE_CHANNEL, SERVED_TABLES } from '../src/change-channel';
+import { TEST_ADMIN_DATABASE_URL, uniqueName } from '../src/testing';
+
+const name = uniqueName('warden_mig').toLowerCase();
+const url = new URL(TEST_ADMIN_DATABASE_URL);
+url.pathname = `/${name}`;
+
+async function admin(q: string) {
+  const c = new pg.Client({ connectionString: TEST_ADMIN_DATABASE_URL });
+  await c.connect();
+  try {
+    await c.query(q);
+  } finally {
+    await c.end();
+  }
+}
+
+afterAll(async () => {
+  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+});
+
+describe('migrations', () => {
+  it('apply once when several services migrate at the same moment', async () => {
+    await admin(`CREATE DATABASE ${name}`);
+    const dbs = Array.from({ length: 4 }, () => createDb({ connectionString: url.toString(), max: 2 }));
+    const applied = await Promise.all(dbs.map((db) => migrateToLatest(db)));
+    // Exactly one caller applied each migration; the others found them done.
+    expect(applied.flat()).toEqual(['0001_initial', '0002_change_notifications', '0003_oauth_consent', '0004_provisioning_keys']);
+    const tables = await sql<{ table_name: string }>`
+      SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
+    expect(tables.rows.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['connectors', 'resources', 'entitlements', 'grants', 'sync_runs', 'delta_state',
+        'provisioning_tasks', 'audit_events', 'connector_logs', 'admin_consent_states']),
+    );
+    await Promise.all(dbs.map((db) => db.destroy()));
+  });
+
+  it('keeps the audit log append-only and allows one active sync run per connector', async () => {
+    const db = createDb({ connectionString: url.toString(), max: 2 });
+    await migrateToLatest(db);
+    const c = await db.insertInto('connectors').values({ display_name: 'c', auth_method: 'CLIENT_SECRET' })
+      .returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('audit_events').values({ actor: 'alice', action: 'connector.created', connector_id: c.id, details: JSON.stringify({ a: 1 }) }).execute();
+    await expect(db.updateTable('audit_events').set({ actor: 'mallory' }).execute()).rejects.toThrow(/append-only/);
+    await expect(db.deleteFrom('audit_events').execute()).rejects.toThrow(/append-only/);
+    const rows = await db.selectFrom('audit_events').selectAll().execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.details).toEqual({ a: 1 });
+
+    await db.insertInto('sync_runs').values({ connector_id: c.id, mode: 'FULL', stats: '{}', checkpoint: '{}' }).execute();
+    await expect(
+      db.insertInto('sync_runs').values({ connector_id: c.id, mode: 'INCREMENTAL', stats: '{}', checkpoint: '{}' }).execute(),
+    ).rejects.toThrow(/sync_runs_one_active_idx/);
+    // Deleting the connector removes its data but not its audit trail.
+    await db.deleteFrom('connectors').where('id', '=', c.id).execute();
+    expect(await db.selectFrom('sync_runs').selectAll().execute()).toHaveLength(0);
+    expect(await db.selectFrom('audit_events').selectAll().execute()).toHaveLength(1);
+    await db.destroy();
+  });
+
+  it('announces every committed change to a served table on the change channel, and nothing rolled back', async () => {
+    const db = createDb({ connectionString: url.toString(), max: 2 });
+    const listener = new pg.Client({ connectionString: url.toString() });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => n.channel === CHANGE_CHANNEL && heard.push(n.payload ?? ''));
+    await listener.query(`LISTEN ${CHANGE_CHANNEL}`);
+    try {
+      const c = await db.insertInto('connectors').values({ display_name: 'N', auth_method: 'CLIENT_SECRET' }).returning('id').executeTakeFirstOrThrow();
+      await db.transaction().execute(async (trx) => {
+        // Three statements on one table in one transaction: Postgres folds them into one notification.
+        for (let i = 0; i < 3; i++) {
+          await trx.insertInto('resources').values({ connector_id: c.id, type: 'USER', external_id: `u${i}`, display_name: `U${i}`, profile: '{}', search_text: 'u' }).execute();
+        }
+      });
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('grants').set({ direct: true }).where('connector_id', '=', c.id).execute();
+        await trx.deleteFrom('entitlements').where('connector_id', '=', c.id).execute();
+      });
+      await expect(db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('sync_runs').execute();
+        throw new Error('roll back');
+      })).rejects.toThrow('roll back');
+      await listener.query(`SELECT pg_notify('${CHANGE_CHANNEL}', 'end')`);
+      await expect.poll(() => heard.at(-1)).toBe('end');
+      expect(heard).toEqual(['connectors', 'resources', 'grants', 'entitlements', 'end']);
+      expect([...SERVED_TABLES]).toEqual(expect.arrayContaining(['connectors', 'resources', 'entitlements', 'grants', 'sync_runs', 'provisioning_tasks', 'audit_events', 'connector_logs']));
+    } finally {
+      await listener.end();
+      await db.destroy();
+    }
+  });
+
+  it('names repeated SELECTs as prepared statements when asked to, and only SELECTs', async () => {
+    const db = createDb({ connectionString: url.toString(), max: 1, preparedStatements: 10 });
+    try {
+      for (let i = 0; i < 3; i++) await db.selectFrom('connectors').select('id').where('display_name', '=', `x${i}`).execute();
+      await db.updateTable('connectors').set({ status_message: null }).where('display_name', '=', 'none').execute();
+      const prepared = await sql<{ statement: string }>`SELECT statement FROM pg_prepared_statements`.execute(db);
+      const texts = prepared.rows.map((r) => r.statement);
+      expect(texts.filter((t) => t.startsWith('select "id" from "connectors"'))).toHaveLength(1);
+      expect(texts.some((t) => t.startsWith('update'))).toBe(false);
+    } finally {
+      await db.destroy();
+    }
+    const plain = createDb({ connectionString: url.toString(), max: 1 });
+    try {
+      await plain.selectFrom('connectors').select('id').execute();
+      expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_prepared_statements`.execute(plain)).rows[0]!.n).toBe(0);
+    } finally {
+      await plain.destroy();
+    }
+  });
+});
