@@ -45,7 +45,6 @@ function ops(): Op[] {
     { name: 'Query.syncRun', rule: READ, run: q('query($id: ID!) { syncRun(id: $id) { id } }', () => ({ id: runId })) },
     { name: 'Query.provisioningTask', rule: READ, run: q('query($id: ID!) { provisioningTask(id: $id) { id } }', () => ({ id: taskId })) },
     { name: 'Query.auditEvents', rule: READ, run: q('{ auditEvents(first: 1) { totalCount } }') },
-    { name: 'Query.me', rule: READ, run: q('{ me { subject roles } }') },
     {
       name: 'Mutation.createConnector', rule: CREATE,
       run: q('mutation { createConnector(input: { displayName: "New", authMethod: CLIENT_SECRET }) { id owners } }'),
