@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Database } from './database';
 import * as m0001 from './migrations/0001_initial';
 import * as m0002 from './migrations/0002_change_notifications';
+import * as m0005 from './migrations/0005_audit_hardening';
 
 // int8 (bigserial ids, counts) as string would leak into every caller; these values stay < 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -10,6 +11,7 @@ pg.types.setTypeParser(20, (v) => Number(v));
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_change_notifications': m0002,
+  '0005_audit_hardening': m0005,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -12,7 +12,10 @@ export {
   requestProvisioning, requestRefusal, ProvisioningRequestError,
   type ProvisioningRequestInput, type ProvisioningRequestErrorCode, type RequestOptions as ProvisioningRequestOptions,
 } from './provisioning/request';
-export { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from './config/environment';
+export {
+  commonEnvironment, metricsEnvironment, allowedGraphHostsEnvironment, parseEnvironmentWith, productionSecretProblems, KNOWN_DEVELOPMENT_SECRETS,
+} from './config/environment';
+export { HostAllowlist, HostNotAllowedError, DEFAULT_ALLOWED_GRAPH_HOSTS } from './config/host-allowlist';
 export { startMetricsServer, type MetricsServer } from './ops/metrics-server';
 export { requestSync, type SyncRequest } from './sync/request';
 export { runService } from './config/run-service';
