@@ -69,7 +69,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   const services = createServices(deps);
   const metrics = createMetrics();
   const schema = buildSchema();
-  const jwt = { secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER };
+  const jwt = { secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER, audience: env.AUTH_JWT_AUDIENCE, maxTtlSeconds: env.AUTH_MAX_TOKEN_TTL };
 
   let responseCache: ResponseCache | null = null;
   const unsubscribeBus: Array<() => void> = [];

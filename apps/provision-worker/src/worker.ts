@@ -1,5 +1,6 @@
 import { GraphError, graphMetrics } from '@warden/graph-core';
-import { Bus, createDb, migrateToLatest, SecretBox, startMetricsServer } from '@warden/schema';
+import { appendConnectorLog, Bus, createDb, HostAllowlist, migrateToLatest, SecretBox, startMetricsServer } from '@warden/schema';
+import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { ConnectorClients } from './connector-clients';
 import { parseEnvironment, type ProvisionWorkerEnvironment, type ProvisionWorkerEnvironmentInput } from './environment';
@@ -44,7 +45,16 @@ export async function startProvisionWorker(
   const deps: TaskDeps = {
     db,
     bus,
-    clients: new ConnectorClients(box, logger, { clientId: env.OAUTH_CLIENT_ID, clientSecret: env.OAUTH_CLIENT_SECRET }, graphMetrics(metrics.registry)),
+    clients: new ConnectorClients(box, logger, { clientId: env.OAUTH_CLIENT_ID, clientSecret: env.OAUTH_CLIENT_SECRET }, graphMetrics(metrics.registry), {
+      allowlist: new HostAllowlist(env.ALLOWED_GRAPH_HOSTS),
+      onRefused: (connector, message) => {
+        logger.warn({ connectorId: connector.id }, message);
+        void db.transaction().execute(async (trx) => {
+          await trx.updateTable('connectors').set({ status: 'ERROR', status_message: message, updated_at: sql`now()` }).where('id', '=', connector.id).execute();
+          await appendConnectorLog(trx, connector.id, 'ERROR', message);
+        }).catch((err: unknown) => logger.warn({ err, connectorId: connector.id }, 'could not record the refused connector host'));
+      },
+    }),
     logger,
     signal: stop.signal,
     keepAliveMs: Math.max(500, Math.floor(env.NATS_ACK_WAIT_MS / 3)),

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { GraphAuthError, GraphError, missingPermissions, type GraphClient } from '@warden/graph-core';
 import { appendConnectorLog, type Bus, type ConnectorRow, type Database, type SecretBox, type SyncRequested, type SyncRunRow } from '@warden/schema';
 import type { Logger } from 'pino';
-import { ConnectorNotReady, graphClientFor, type GraphSettings } from '../graph-client';
+import { ConnectorNotReady, assertConnectorHostsAllowed, graphClientFor, type GraphSettings } from '../graph-client';
 import { planStages, type StagePlan } from '../permissions';
 import { syncDirectoryRoles } from '../syncers/directory-roles';
 import { syncAppAccess } from '../syncers/enterprise-apps';
@@ -91,6 +91,8 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
   }, deps.keepAliveMs ?? 5_000);
   keepAlive.unref();
   try {
+    // Before any token request or Graph call, whichever client is used.
+    assertConnectorHostsAllowed(connector, deps.graph.allowlist);
     const graph = deps.graphClientFactory ? deps.graphClientFactory(connector) : graphClientFor(connector, deps.box, deps.graph, logger);
     const granted = await graph.grantedPermissions(ctl.signal);
     const plan = planStages(granted);
