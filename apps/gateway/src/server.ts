@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { Bus, SecretBox, createDb, migrateToLatest, type Database } from '@warden/schema';
+import { accessDeniedAudit } from './auth/access-denied-audit';
 import { authenticate } from './auth/jwt';
 import { createContext, createServices, type GatewayContext, type GatewayDeps } from './context';
 import { parseEnvironment, type GatewayEnvironment, type GatewayEnvironmentInput } from './environment';
@@ -123,6 +124,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
       complexityLimit(schema, env.MAX_QUERY_COMPLEXITY),
       operationMetrics,
       requestIdsOnInternalErrors(logger),
+      accessDeniedAudit(db, logger),
       ...(responseCache ? [responseCache.plugin()] : []),
     ],
   });
