@@ -24,7 +24,7 @@ import { opsRoutes, requestLog } from './ops/routes';
 import { buildSchema } from './schema';
 import { complexityLimit } from './security/complexity';
 import { depthLimit } from './security/depth-limit';
-import { HostAllowlist } from './security/host-allowlist';
+import { HostAllowlist, allowlistedProbe } from './security/host-allowlist';
 import { attachSubscriptions } from './subscriptions/server';
 import { ChangeFeed } from './response-cache/change-feed';
 import { ResponseCache } from './response-cache/response-cache';
@@ -61,11 +61,12 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   const bus = overrides.bus ?? (await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, name: 'warden-gateway' }));
   const ownsBus = !overrides.bus;
 
+  const allowlist = new HostAllowlist(env.ALLOWED_GRAPH_HOSTS);
   const deps: GatewayDeps = {
     db, bus, env, logger,
     box: SecretBox.fromConfig(env.WARDEN_SECRET_KEYS),
-    allowlist: new HostAllowlist(env.ALLOWED_GRAPH_HOSTS),
-    probe: overrides.probe ?? new TokenEndpointProbe(),
+    allowlist,
+    probe: allowlistedProbe(overrides.probe ?? new TokenEndpointProbe(), allowlist),
   };
   const services = createServices(deps);
   const metrics = createMetrics();

@@ -127,6 +127,11 @@ describe('configuration', () => {
       .rejects.toThrow(/AUTH_JWT_SECRET: is too short or too simple for production/);
     // The same published values are refused by anyone who can mint with them: a token signed with the
     // old public key is worthless against a gateway with its own secret.
+    const cli = await run(TSX, [CLI, '--role', 'SUPER_ADMIN', '--sub', 'm', '--ttl', '1h'], { env: { ...process.env, NODE_ENV: 'production', AUTH_JWT_SECRET: published.AUTH_JWT_SECRET } })
+      .then(() => null, (e: { code: number; stdout: string; stderr: string }) => e);
+    expect(cli?.code).toBe(2);
+    expect(cli?.stdout).toBe('');
+    expect(cli?.stderr).toMatch(/published development value/);
     const withPublishedKey = await mintToken({ secret: published.AUTH_JWT_SECRET, issuer: 'warden' }, { sub: 'mallory', role: 'SUPER_ADMIN' });
     expect((await h.gql(withPublishedKey, QUERY)).status).toBe(401);
   });

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { productionSecretProblems } from '@warden/schema';
 import { DEFAULT_MAX_TOKEN_TTL_SECONDS, describeSeconds, mintToken, parseMaxTtl, ttlSeconds } from '../auth/jwt';
 import { isRole, ROLES } from '../auth/roles';
 
@@ -48,6 +49,9 @@ async function main(): Promise<void> {
   const secret = process.env['AUTH_JWT_SECRET'] || fromDevEnv('AUTH_JWT_SECRET');
   if (!secret) fail('AUTH_JWT_SECRET is not set and .data/dev.env does not exist (run npm start once, or export the variable)');
   if (secret.length < 32) fail('AUTH_JWT_SECRET must be at least 32 characters');
+  // With NODE_ENV=production, the same refusal as the gateway's: no tokens signed with a published key.
+  const problems = productionSecretProblems({ NODE_ENV: process.env['NODE_ENV'], AUTH_JWT_SECRET: secret });
+  if (problems.length) fail(problems.join('\n'));
   const issuer = process.env['AUTH_JWT_ISSUER'] || fromDevEnv('AUTH_JWT_ISSUER') || 'warden';
   const audience = process.env['AUTH_JWT_AUDIENCE'] || fromDevEnv('AUTH_JWT_AUDIENCE') || 'warden';
   process.stdout.write(`${await mintToken({ secret, issuer, audience, maxTtlSeconds }, { sub: values.sub, role: values.role, ttl })}\n`);

@@ -1,5 +1,6 @@
 import { HostAllowlist as SharedHostAllowlist, HostNotAllowedError } from '@warden/schema';
 import { BadUserInputError } from '../errors';
+import type { CredentialProbe, ProbeInput, ProbeResult } from '../modules/connectors/credential-probe';
 
 /**
  * Where connectors may send credentials. The rule itself lives in `@warden/schema`
@@ -22,4 +23,25 @@ export class HostAllowlist {
       throw err;
     }
   }
+}
+
+/**
+ * Every credential check of the gateway (create, update, the admin-consent callback) goes through
+ * this wrapper, which re-checks the URLs it is given: a connector saved while its host was allowed
+ * is not probed (no credentials sent) once ALLOWED_GRAPH_HOSTS no longer has it; the probe answers
+ * with the reason, which becomes the connector's ERROR status message.
+ */
+export function allowlistedProbe(probe: CredentialProbe, allowlist: HostAllowlist): CredentialProbe {
+  return {
+    async probe(input: ProbeInput, signal?: AbortSignal): Promise<ProbeResult> {
+      try {
+        allowlist.check('graphBaseUrl', input.graphBaseUrl);
+        allowlist.check('authorityHost', input.authorityHost);
+      } catch (err) {
+        if (err instanceof BadUserInputError) return { ok: false, message: `not contacted: the connector's stored ${err.message}` };
+        throw err;
+      }
+      return probe.probe(input, signal);
+    },
+  };
 }
