@@ -26,6 +26,8 @@ export async function startSystem(): Promise<System> {
     BUS_NAMESPACE: uniqueName('e2e').replace(/_/g, '-'),
     WARDEN_SECRET_KEYS: `e2e:${randomBytes(32).toString('base64')}`,
     LOG_LEVEL: 'warn',
+    // Every service checks connector hosts (the workers before each run and task).
+    ALLOWED_GRAPH_HOSTS: `graph.microsoft.com,login.microsoftonline.com,${new URL(emulator.config.baseUrl).host}`,
   };
   const jwtSecret = randomBytes(32).toString('base64url');
   const gateway = await startGateway({
@@ -33,7 +35,6 @@ export async function startSystem(): Promise<System> {
     PORT: '0',
     HOST: '127.0.0.1',
     AUTH_JWT_SECRET: jwtSecret,
-    ALLOWED_GRAPH_HOSTS: `graph.microsoft.com,login.microsoftonline.com,${new URL(emulator.config.baseUrl).host}`,
   });
   const sync = await startSyncWorker(syncEnv({ ...common, SCHEDULER_INTERVAL_MS: '0' }));
   const provision = await startProvisionWorker(provisionEnv({ ...common, EXPIRY_SCAN_INTERVAL_MS: '1000' }));
