@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { GraphAuthError, GraphError, missingPermissions, type GraphClient } from '@warden/graph-core';
+import { GraphAuthError, GraphError, GraphLinkRefusedError, missingPermissions, type GraphClient } from '@warden/graph-core';
 import { appendConnectorLog, type Bus, type ConnectorRow, type Database, type SecretBox, type SyncRequested, type SyncRunRow } from '@warden/schema';
 import type { Logger } from 'pino';
 import { ConnectorNotReady, assertConnectorHostsAllowed, graphClientFor, type GraphSettings } from '../graph-client';
@@ -232,6 +232,7 @@ async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController, t
 
 export function describeError(err: unknown): string {
   if (err instanceof GraphAuthError) return `Sign-in to Microsoft Entra failed: ${err.code}: ${err.description}`;
+  if (err instanceof GraphLinkRefusedError) return `Sync stopped: Graph sent a link to another host; ${err.graphMessage}`;
   if (err instanceof GraphError) return `Microsoft Graph answered ${err.status} ${err.code}: ${err.graphMessage}${err.requestId ? ` (request-id ${err.requestId})` : ''}`;
   if (err instanceof Error) return err.message;
   return String(err);
