@@ -232,7 +232,7 @@ async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController, t
 
 export function describeError(err: unknown): string {
   if (err instanceof GraphAuthError) return `Sign-in to Microsoft Entra failed: ${err.code}: ${err.description}`;
-  if (err instanceof GraphLinkRefusedError) return `Sync stopped: Graph sent a link to another host; ${err.graphMessage}`;
+  if (err instanceof GraphLinkRefusedError) return `Sync stopped: a paging or delta link (from Graph or a stored checkpoint) points to another host; ${err.graphMessage}`;
   if (err instanceof GraphError) return `Microsoft Graph answered ${err.status} ${err.code}: ${err.graphMessage}${err.requestId ? ` (request-id ${err.requestId})` : ''}`;
   if (err instanceof Error) return err.message;
   return String(err);
