@@ -74,13 +74,14 @@ async function main(): Promise<void> {
     WARDEN_SECRET_KEYS: secrets.WARDEN_SECRET_KEYS,
     NODE_EXTRA_CA_CERTS: emulator.caCertPath,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    // The gateway checks connectors' hosts when they are saved, the workers before every run and task.
+    ALLOWED_GRAPH_HOSTS: [process.env.ALLOWED_GRAPH_HOSTS, 'graph.microsoft.com', 'login.microsoftonline.com', emulatorHost]
+      .filter(Boolean).join(','),
   };
   const gatewayEnv = {
     ...common,
     PORT: String(GATEWAY_PORT),
     AUTH_JWT_SECRET: secrets.AUTH_JWT_SECRET,
-    ALLOWED_GRAPH_HOSTS: [process.env.ALLOWED_GRAPH_HOSTS, 'graph.microsoft.com', 'login.microsoftonline.com', emulatorHost]
-      .filter(Boolean).join(','),
     PUBLIC_URL: `http://localhost:${GATEWAY_PORT}`,
     // The gateway's /metrics is not on its API port: its own listener, on loopback like the workers'.
     METRICS_HOST: '127.0.0.1',
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     });
   }
 
-  const token = execFileSync(tsx, [path.join(REPO_ROOT, 'apps/gateway/src/cli/mint-token.ts'), '--role', 'SUPER_ADMIN', '--sub', 'dev-admin', '--ttl', '30d'], {
+  const token = execFileSync(tsx, [path.join(REPO_ROOT, 'apps/gateway/src/cli/mint-token.ts'), '--role', 'SUPER_ADMIN', '--sub', 'dev-admin', '--ttl', '8h'], {
     env: { ...process.env, AUTH_JWT_SECRET: secrets.AUTH_JWT_SECRET },
     encoding: 'utf8',
   }).trim();
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
       `  Graph emulator:   ${emulator.baseUrl}   (tenant ${emulator.tenantId}, size ${EMULATOR_SIZE})`,
       `  Metrics:          http://127.0.0.1:${GATEWAY_METRICS_PORT}/metrics (gateway), http://127.0.0.1:${SYNC_METRICS_PORT}/metrics (sync worker), http://127.0.0.1:${PROVISION_METRICS_PORT}/metrics (provision worker)`,
       `  Demo connector:   ${connector.id} (${connector.status}; first full sync ${connector.syncRunId ? 'queued' : 'already done'})`,
-      `  Development token (SUPER_ADMIN, 30 days):`,
+      `  Development token (SUPER_ADMIN, 8 hours; mint another with npm run -s token -- --role SUPER_ADMIN --sub dev-admin):`,
       `  ${token}`,
       '',
       `  Try: curl -s ${graphqlUrl} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,

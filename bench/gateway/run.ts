@@ -46,7 +46,10 @@ async function syncTenant(db: Kysely<Database>, dbUrl: string, secretKeys: strin
   const t0 = Date.now();
   const emu = await startEmulatorProcess(size, 1);
   const bus = await createTestBus({ ackWaitMs: 60_000 });
-  const worker = startSyncWorkerProcess({ DATABASE_URL: dbUrl, NATS_URL, BUS_NAMESPACE: bus.namespace, WARDEN_SECRET_KEYS: secretKeys, SCHEDULER_INTERVAL_MS: '0', LOG_LEVEL: 'info' });
+  const worker = startSyncWorkerProcess({
+    DATABASE_URL: dbUrl, NATS_URL, BUS_NAMESPACE: bus.namespace, WARDEN_SECRET_KEYS: secretKeys, SCHEDULER_INTERVAL_MS: '0', LOG_LEVEL: 'info',
+    ALLOWED_GRAPH_HOSTS: new URL(emu.config.baseUrl).host,
+  });
   try {
     await emu.settings({ latencyMs: 0, jitterMs: 0, faultRate: 0, throttle: { enabled: false } });
     const app = emu.config.apps.find((a) => a.name === 'readonly')!;

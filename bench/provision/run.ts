@@ -177,6 +177,7 @@ async function main(): Promise<void> {
     const worker = await startProvisionWorker({
       DATABASE_URL: tdb.url, NATS_URL: TEST_NATS_URL, BUS_NAMESPACE: tbus.namespace, WARDEN_SECRET_KEYS: secretKeys,
       LOG_LEVEL: 'warn', PROVISION_CONCURRENCY: String(values.concurrency), EXPIRY_SCAN_INTERVAL_MS: '10000',
+      ALLOWED_GRAPH_HOSTS: new URL(emulator.config.baseUrl).host,
     });
 
     // ---- Unloaded latency: one grant at a time, bucket not binding

@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     WARDEN_SECRET_KEYS: secretKeys,
     SCHEDULER_INTERVAL_MS: '0',
     LOG_LEVEL: 'info',
+    ALLOWED_GRAPH_HOSTS: new URL(emu.config.baseUrl).host,
   });
   const pid = worker.proc.pid!;
   let results: Record<string, unknown> = {};

@@ -1,15 +1,6 @@
-import { commonEnvironment, parseEnvironmentWith } from '@warden/service-kit';
+import { allowedGraphHostsEnvironment, commonEnvironment, parseEnvironmentWith } from '@warden/service-kit';
 import { z } from 'zod';
-
-const DEFAULT_GRAPH_HOSTS = [
-  'graph.microsoft.com',
-  'graph.microsoft.us',
-  'dod-graph.microsoft.us',
-  'microsoftgraph.chinacloudapi.cn',
-  'login.microsoftonline.com',
-  'login.microsoftonline.us',
-  'login.chinacloudapi.cn',
-].join(',');
+import { parseMaxTtl } from './auth/jwt';
 
 /** 'true'/'false'/'1'/'0' from the environment, or an already parsed boolean. */
 const booleanVariable = (fallback: boolean) =>
@@ -18,11 +9,26 @@ const booleanVariable = (fallback: boolean) =>
 const EnvironmentSchema = z.object({
   ...commonEnvironment,
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback by default; containers set HOST=0.0.0.0 explicitly (Dockerfile, docker-compose.yml). */
+  HOST: z.string().min(1).default('127.0.0.1'),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
   AUTH_JWT_ISSUER: z.string().min(1).default('warden'),
+  /** Required `aud` of bearer tokens. */
+  AUTH_JWT_AUDIENCE: z.string().min(1).default('warden'),
+  /** Longest token lifetime (exp − iat) accepted: '30d', '12h' or seconds; → seconds. */
+  AUTH_MAX_TOKEN_TTL: z
+    .string()
+    .default('30d')
+    .transform((v, ctx) => {
+      const s = parseMaxTtl(v);
+      if (s === null) {
+        ctx.addIssue({ code: 'custom', message: "must be a duration such as '30d', '12h' or a number of seconds" });
+        return z.NEVER;
+      }
+      return s;
+    }),
   /** Comma list of hosts (`host` or `host:port`) or https origins that connectors may point at. */
-  ALLOWED_GRAPH_HOSTS: z.string().min(1).default(DEFAULT_GRAPH_HOSTS),
+  ...allowedGraphHostsEnvironment,
   /** Where browsers reach this gateway; the admin-consent redirect goes to `${PUBLIC_URL}/oauth/callback`. */
   PUBLIC_URL: z.url().optional(),
   OAUTH_CLIENT_ID: z.string().min(1).optional(),

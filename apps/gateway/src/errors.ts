@@ -22,8 +22,12 @@ export class UnauthenticatedError extends WardenError {
 }
 
 export class ForbiddenError extends WardenError {
-  constructor(message: string) {
+  /** The connector the refused call was about, when known (recorded in the `access.denied` audit row). */
+  readonly connectorId: string | null;
+
+  constructor(message: string, opts: { connectorId?: string | null } = {}) {
     super('FORBIDDEN', message);
+    this.connectorId = opts.connectorId ?? null;
   }
 }
 

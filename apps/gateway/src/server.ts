@@ -13,6 +13,7 @@ import { WebSocketServer } from 'ws';
 import { Bus } from '@warden/bus';
 import { createDb, migrateToLatest, type Database } from '@warden/database';
 import { SecretBox } from '@warden/service-kit';
+import { accessDeniedAudit } from './auth/access-denied-audit';
 import { authenticate } from './auth/jwt';
 import { createContext, createServices, type GatewayContext, type GatewayDeps } from './context';
 import { parseEnvironment, type GatewayEnvironment, type GatewayEnvironmentInput } from './environment';
@@ -26,7 +27,7 @@ import { buildSchema } from './schema';
 import { isLimitError } from './security/limit-error';
 import { QueryLimits } from './security/limits';
 import { startGatewayMetricsServer, type GatewayMetricsServer } from './ops/metrics-server';
-import { HostAllowlist } from './security/host-allowlist';
+import { HostAllowlist, allowlistedProbe } from './security/host-allowlist';
 import { attachSubscriptions } from './subscriptions/server';
 import { ChangeFeed } from './response-cache/change-feed';
 import { ResponseCache } from './response-cache/response-cache';
@@ -66,11 +67,12 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   const bus = overrides.bus ?? (await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, name: 'warden-gateway' }));
   const ownsBus = !overrides.bus;
 
+  const allowlist = new HostAllowlist(env.ALLOWED_GRAPH_HOSTS);
   const deps: GatewayDeps = {
     db, bus, env, logger,
     box: SecretBox.fromConfig(env.WARDEN_SECRET_KEYS),
-    allowlist: new HostAllowlist(env.ALLOWED_GRAPH_HOSTS),
-    probe: overrides.probe ?? new TokenEndpointProbe(),
+    allowlist,
+    probe: allowlistedProbe(overrides.probe ?? new TokenEndpointProbe(), allowlist),
   };
   const services = createServices(deps);
   const metrics = createMetrics({ maxOperationNames: env.METRICS_MAX_OPERATION_NAMES });
@@ -84,7 +86,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
     maxTokens: env.MAX_QUERY_TOKENS,
     introspection: env.GRAPHQL_INTROSPECTION,
   });
-  const jwt = { secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER };
+  const jwt = { secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER, audience: env.AUTH_JWT_AUDIENCE, maxTtlSeconds: env.AUTH_MAX_TOKEN_TTL };
 
   let responseCache: ResponseCache | null = null;
   const unsubscribeBus: Array<() => void> = [];
@@ -146,6 +148,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
       limits.plugin(),
       operationMetrics,
       requestIdsOnInternalErrors(logger),
+      accessDeniedAudit(db, logger),
       ...(responseCache ? [responseCache.plugin()] : []),
     ],
   });

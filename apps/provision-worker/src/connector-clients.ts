@@ -1,12 +1,19 @@
 import { GraphClient, type GraphAuth, type GraphStatsSink } from '@warden/graph-core';
 import { consentComplete, type ConnectorRow } from '@warden/database';
-import { openCredentials, type SecretBox } from '@warden/service-kit';
+import { openCredentials, type HostAllowlist, type SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
 import { PermanentFailure } from './operations/types';
 
 export interface OAuthApp {
   clientId?: string;
   clientSecret?: string;
+}
+
+export interface HostCheck {
+  /** ALLOWED_GRAPH_HOSTS, checked on every get(): a stored URL no longer allowed is refused. */
+  allowlist: HostAllowlist;
+  /** Told about a refusal (the worker records it on the connector: status ERROR and status_message). */
+  onRefused?: (connector: ConnectorRow, message: string) => void;
 }
 
 /**
@@ -23,9 +30,21 @@ export class ConnectorClients {
     private readonly oauth: OAuthApp = {},
     /** The worker's Graph metrics (graph-core counters by tenant and route). */
     private readonly metrics?: GraphStatsSink,
+    private readonly hosts?: HostCheck,
   ) {}
 
+  /**
+   * The connector's client. Throws PermanentFailure, before any token request or Graph call, when
+   * the connector's stored graphBaseUrl / authorityHost is not (or no longer) on ALLOWED_GRAPH_HOSTS.
+   */
   get(connector: ConnectorRow): GraphClient {
+    const refusal = this.hosts?.allowlist.refusalFor(connector);
+    if (refusal) {
+      this.cache.delete(connector.id);
+      const message = `Provisioning ${refusal}`;
+      this.hosts?.onRefused?.(connector, message);
+      throw new PermanentFailure(message);
+    }
     // The deployment's app may act only in a tenant whose admin consent was verified.
     if (!consentComplete(connector)) throw new PermanentFailure(`connector '${connector.display_name}' has no verified admin consent for its tenant; complete admin consent before provisioning`);
     const version = [connector.tenant_id, connector.client_id, connector.auth_method, connector.graph_base_url, connector.authority_host, connector.secret_ciphertext].join('|');

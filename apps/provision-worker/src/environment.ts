@@ -1,9 +1,11 @@
-import { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@warden/service-kit';
+import { allowedGraphHostsEnvironment, commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@warden/service-kit';
 import { z } from 'zod';
 
 const EnvironmentSchema = z.object({
   ...commonEnvironment,
   ...metricsEnvironment,
+  /** Hosts a connector's stored graphBaseUrl / authorityHost may use; others are refused before any call. */
+  ...allowedGraphHostsEnvironment,
   /** Tasks carried out at once by this process. */
   PROVISION_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** How often expired just-in-time grants are turned into revoke tasks; ≤ 30 s keeps revokes within a minute. */

@@ -1,7 +1,9 @@
 import { GraphError, graphMetrics } from '@warden/graph-core';
+import { appendConnectorLog } from '@warden/access-model';
 import { Bus } from '@warden/bus';
 import { createDb, migrateToLatest } from '@warden/database';
-import { SecretBox, startMetricsServer } from '@warden/service-kit';
+import { HostAllowlist, SecretBox, startMetricsServer } from '@warden/service-kit';
+import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { ConnectorClients } from './connector-clients';
 import { parseEnvironment, type ProvisionWorkerEnvironment, type ProvisionWorkerEnvironmentInput } from './environment';
@@ -46,7 +48,16 @@ export async function startProvisionWorker(
   const deps: TaskDeps = {
     db,
     bus,
-    clients: new ConnectorClients(box, logger, { clientId: env.OAUTH_CLIENT_ID, clientSecret: env.OAUTH_CLIENT_SECRET }, graphMetrics(metrics.registry)),
+    clients: new ConnectorClients(box, logger, { clientId: env.OAUTH_CLIENT_ID, clientSecret: env.OAUTH_CLIENT_SECRET }, graphMetrics(metrics.registry), {
+      allowlist: new HostAllowlist(env.ALLOWED_GRAPH_HOSTS),
+      onRefused: (connector, message) => {
+        logger.warn({ connectorId: connector.id }, message);
+        void db.transaction().execute(async (trx) => {
+          await trx.updateTable('connectors').set({ status: 'ERROR', status_message: message, updated_at: sql`now()` }).where('id', '=', connector.id).execute();
+          await appendConnectorLog(trx, connector.id, 'ERROR', message);
+        }).catch((err: unknown) => logger.warn({ err, connectorId: connector.id }, 'could not record the refused connector host'));
+      },
+    }),
     logger,
     signal: stop.signal,
     keepAliveMs: Math.max(500, Math.floor(env.NATS_ACK_WAIT_MS / 3)),

@@ -1,9 +1,11 @@
-import { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@warden/service-kit';
+import { allowedGraphHostsEnvironment, commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@warden/service-kit';
 import { z } from 'zod';
 
 const EnvironmentSchema = z.object({
   ...commonEnvironment,
   ...metricsEnvironment,
+  /** Hosts a connector's stored graphBaseUrl / authorityHost may use; others are refused before any call. */
+  ...allowedGraphHostsEnvironment,
   /** Sync runs carried out at once by this process. */
   SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** How often this replica looks for connectors whose incremental or full sync is due (0 = never). */

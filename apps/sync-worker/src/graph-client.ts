@@ -1,6 +1,6 @@
 import { GraphClient, type GraphAuth, type GraphStatsSink } from '@warden/graph-core';
 import { type ConnectorRow } from '@warden/database';
-import { openCredentials, type SecretBox } from '@warden/service-kit';
+import { openCredentials, type HostAllowlist, type SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
 
 export interface GraphSettings {
@@ -11,10 +11,24 @@ export interface GraphSettings {
   oauthClientSecret?: string;
   /** The worker's Graph metrics (graph-core counters by tenant and route). */
   metrics?: GraphStatsSink;
+  /**
+   * ALLOWED_GRAPH_HOSTS: a connector whose stored graphBaseUrl / authorityHost is no longer on it is
+   * refused before any token request or Graph call (the list may have shrunk since it was saved).
+   */
+  allowlist?: HostAllowlist;
 }
 
 /** A connector cannot be synced as configured (no tenant, no credentials): not worth retrying. */
 export class ConnectorNotReady extends Error {}
+
+/** The connector's stored Graph or authority URL is not (or no longer) on ALLOWED_GRAPH_HOSTS. */
+export class ConnectorHostRefused extends ConnectorNotReady {}
+
+/** Throws ConnectorHostRefused when the connector's stored endpoints are not allowed. */
+export function assertConnectorHostsAllowed(connector: ConnectorRow, allowlist: HostAllowlist | undefined): void {
+  const refusal = allowlist?.refusalFor(connector);
+  if (refusal) throw new ConnectorHostRefused(`Sync ${refusal}`);
+}
 
 /**
  * A Graph client for one run. Reads go as `x-ms-throttle-priority: Low` so that, under pressure,
@@ -22,6 +36,7 @@ export class ConnectorNotReady extends Error {}
  * governor per (authority, tenant, app, Graph root) across clients in this process.
  */
 export function graphClientFor(connector: ConnectorRow, box: SecretBox, settings: GraphSettings, logger: Logger): GraphClient {
+  assertConnectorHostsAllowed(connector, settings.allowlist);
   const tenantId = connector.tenant_id;
   if (!tenantId) throw new ConnectorNotReady('the connector has no tenant id yet; finish connecting it before syncing');
   const clientId = connector.auth_method === 'OAUTH' ? (connector.client_id ?? settings.oauthClientId ?? null) : connector.client_id;

@@ -6,7 +6,7 @@ import { Counter } from 'prom-client';
 import { graphMetrics, type GraphClient } from '@warden/graph-core';
 import { Bus } from '@warden/bus';
 import { createDb, migrateToLatest, type ConnectorRow, type Database } from '@warden/database';
-import { SecretBox, startMetricsServer } from '@warden/service-kit';
+import { HostAllowlist, SecretBox, startMetricsServer } from '@warden/service-kit';
 import type { SyncWorkerEnvironment } from './environment';
 import { handleSyncRequested, RunBusy, type RunOutcome } from './runs/execute';
 import { scheduleDueSyncs } from './scheduler';
@@ -54,6 +54,7 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
   await migrateToLatest(db);
   const bus = await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, ackWaitMs: env.NATS_ACK_WAIT_MS, name: `sync-worker ${workerId}` });
   const box = SecretBox.fromConfig(env.WARDEN_SECRET_KEYS);
+  const allowlist = new HostAllowlist(env.ALLOWED_GRAPH_HOSTS);
   const stop = new AbortController();
   const metrics = await startMetricsServer({ prefix: 'warden_sync_worker_', port: env.METRICS_PORT, host: env.METRICS_HOST });
   const graphSink = graphMetrics(metrics.registry);
@@ -76,6 +77,7 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
               ...(env.OAUTH_CLIENT_ID ? { oauthClientId: env.OAUTH_CLIENT_ID } : {}),
               ...(env.OAUTH_CLIENT_SECRET ? { oauthClientSecret: env.OAUTH_CLIENT_SECRET } : {}),
               metrics: graphSink,
+              allowlist,
             },
             writeBatchRows: env.SYNC_WRITE_BATCH_ROWS,
             keepAlive: () => ctx.working(),

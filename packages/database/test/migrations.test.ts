@@ -29,7 +29,7 @@ describe('migrations', () => {
     const dbs = Array.from({ length: 4 }, () => createDb({ connectionString: url.toString(), max: 2 }));
     const applied = await Promise.all(dbs.map((db) => migrateToLatest(db)));
     // Exactly one caller applied each migration; the others found them done.
-    expect(applied.flat()).toEqual(['0001_initial', '0002_change_notifications', '0003_oauth_consent', '0004_provisioning_keys']);
+    expect(applied.flat()).toEqual(['0001_initial', '0002_change_notifications', '0003_oauth_consent', '0004_provisioning_keys', '0005_audit_hardening']);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
     expect(tables.rows.map((r) => r.table_name)).toEqual(
@@ -60,6 +60,36 @@ describe('migrations', () => {
     expect(await db.selectFrom('sync_runs').selectAll().execute()).toHaveLength(0);
     expect(await db.selectFrom('audit_events').selectAll().execute()).toHaveLength(1);
     await db.destroy();
+  });
+
+  it('refuses TRUNCATE of the audit log (also with CASCADE and inside a transaction); dropping the database still works', async () => {
+    const db = createDb({ connectionString: url.toString(), max: 2 });
+    try {
+      await migrateToLatest(db);
+      await db.insertInto('audit_events').values({ actor: 'alice', action: 'connector.created', connector_id: null, details: JSON.stringify({ truncate: 'test' }) }).execute();
+      const before = (await db.selectFrom('audit_events').select('id').execute()).length;
+      expect(before).toBeGreaterThan(0);
+      await expect(sql`TRUNCATE audit_events`.execute(db)).rejects.toThrow(/append-only: TRUNCATE is refused/);
+      await expect(sql`TRUNCATE TABLE audit_events RESTART IDENTITY CASCADE`.execute(db)).rejects.toThrow(/TRUNCATE is refused/);
+      // A TRUNCATE of several tables at once fails as a whole.
+      await expect(sql`TRUNCATE connector_logs, audit_events`.execute(db)).rejects.toThrow(/TRUNCATE is refused/);
+      await expect(db.transaction().execute(async (trx) => {
+        await sql`TRUNCATE audit_events`.execute(trx);
+      })).rejects.toThrow(/TRUNCATE is refused/);
+      expect(await db.selectFrom('audit_events').select('id').execute()).toHaveLength(before);
+    } finally {
+      await db.destroy();
+    }
+    // Test teardown: a whole database with the trigger can still be dropped (afterAll drops `name`).
+    const scratch = uniqueName('warden_trunc').toLowerCase();
+    const scratchUrl = new URL(TEST_ADMIN_DATABASE_URL);
+    scratchUrl.pathname = `/${scratch}`;
+    await admin(`CREATE DATABASE ${scratch}`);
+    const sdb = createDb({ connectionString: scratchUrl.toString(), max: 1 });
+    await migrateToLatest(sdb);
+    await sdb.insertInto('audit_events').values({ actor: 'a', action: 'x', connector_id: null, details: '{}' }).execute();
+    await sdb.destroy();
+    await admin(`DROP DATABASE ${scratch} WITH (FORCE)`);
   });
 
   it('announces every committed change to a served table on the change channel, and nothing rolled back', async () => {

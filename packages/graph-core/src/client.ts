@@ -4,6 +4,7 @@ import { rolesOf, TokenProvider, type GraphAuth } from './auth/token-provider';
 import { runBatch, type BatchRequest, type BatchResult } from './batch/batch';
 import { deltaRound, type DeltaOutcome, type DeltaPage } from './delta/round';
 import { GraphError, graphErrorFrom } from './errors';
+import { checkedLink } from './links';
 import { collectionPages, type CollectionPage } from './paging/pages';
 import { graphClientOptionsSchema } from './options';
 import type { GraphStatsSink } from './metrics';
@@ -53,6 +54,8 @@ export class GraphClient {
   readonly root: string;
   private readonly tokens: TokenProvider;
   private readonly governor: ThrottleGovernor;
+  /** scheme://host[:port] of graphBaseUrl: the only origin links are followed to. */
+  private readonly origin: string;
   private readonly recorder: StatsRecorder;
   private readonly maxRetryTimeMs: number;
   private transportInstance: Transport | null = null;
@@ -63,12 +66,12 @@ export class GraphClient {
     const sink = opts.metrics;
     this.recorder = new StatsRecorder(sink ? (route, delta) => sink(opts.tenantId, route, delta) : undefined);
     this.root = (opts.graphBaseUrl ?? 'https://graph.microsoft.com').replace(/\/+$/, '');
+    this.origin = new URL(this.root).origin;
     const authority = (opts.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
-    // Tokens are minted for the Graph resource of the cloud in use; other roots (the emulator) are
-    // addressed with the public cloud's resource, as Graph-compatible services expect.
-    const scope = /(^|\.)(graph\.microsoft\.(com|us)|dod-graph\.microsoft\.us|microsoftgraph\.chinacloudapi\.cn)$/.test(new URL(this.root).hostname)
-      ? `${this.root}/.default`
-      : 'https://graph.microsoft.com/.default';
+    // The token is requested for the configured Graph root's own resource (`<origin>/.default`): a
+    // national cloud, or the emulator, gets a token only it accepts. Never one for
+    // graph.microsoft.com sent to a host that is not graph.microsoft.com.
+    const scope = `${this.origin}/.default`;
     this.tokens = new TokenProvider(opts.tenantId, opts.clientId, opts.auth, authority, scope);
     this.governor = governorFor(`${authority}|${opts.tenantId}|${opts.clientId}|${this.root}`, {
       ruPer10s: opts.budget?.ruPer10s ?? 8_000,
@@ -91,9 +94,14 @@ export class GraphClient {
     return this.recorder.snapshot();
   }
 
-  /** Absolute URL for a '/v1.0/…' path; absolute links (nextLink, deltaLink) are used as they are. */
+  /**
+   * Absolute URL for a '/v1.0/…' path; absolute links (nextLink, deltaLink) are used as they are, but
+   * only on this client's Graph origin (same scheme, host and port as graphBaseUrl): anything else
+   * is a GraphLinkRefusedError and nothing is sent.
+   */
   resolve(path: string): URL {
-    return /^https?:\/\//i.test(path) ? new URL(path) : new URL(`${this.root}${path.startsWith('/') ? '' : '/'}${path}`);
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(path)) return new URL(`${this.root}${path.startsWith('/') ? '' : '/'}${path}`);
+    return checkedLink(path, this.origin);
   }
 
   async get<T>(path: string, opts: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<T> {

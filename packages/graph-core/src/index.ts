@@ -1,7 +1,7 @@
 export { GraphClient, type GraphClientOptions, type GraphResponse, type HttpMethod, type RequestOptions } from './client';
 export type { GraphAuth } from './auth/token-provider';
 export { rolesOf } from './auth/token-provider';
-export { GraphError, GraphAuthError } from './errors';
+export { GraphError, GraphAuthError, GraphLinkRefusedError } from './errors';
 export type { CollectionPage } from './paging/pages';
 export type { DeltaChange, DeltaOutcome, DeltaPage, LinkChange } from './delta/round';
 export type { BatchRequest, BatchResult } from './batch/batch';

@@ -62,7 +62,7 @@ export class EmulatorCore {
       prov.certificatePem = cert.certPem;
       prov.privateKeyPem = cert.keyPem;
     }
-    this.tokens = new TokenService(this.tenantId);
+    this.tokens = new TokenService(this.tenantId, () => (this.baseUrl ? new URL(this.baseUrl).origin : null));
     this.noise = new Rng(deriveSeed(opts.seed, 0x0f417));
     this.current = this.withSeedApplied(applySettings(defaultSettings(ruBudgetForUsers(this.counts.users)), opts.settings ?? {}));
     this.snapshots = new SnapshotRegistry(() => this.current.pageTokenTtlSeconds);
@@ -80,6 +80,11 @@ export class EmulatorCore {
 
   get settings(): EmulatorSettings {
     return this.current;
+  }
+
+  /** Where nextLink / deltaLink point: the emulator itself unless `linkBaseUrl` injects another origin. */
+  get linkBaseUrl(): string {
+    return this.current.linkBaseUrl?.replace(/\/+$/, '') || this.baseUrl;
   }
 
   updateSettings(p: Partial<EmulatorSettings>): void {

@@ -19,6 +19,7 @@ export const settingsPatchSchema = z.object({
   deltaPageSize: z.number().int().min(1).max(5000).optional(),
   deltaLinksPerPage: z.number().int().min(1).max(100_000).optional(),
   tokenLifetimeSeconds: z.number().int().min(1).max(86_400).optional(),
+  linkBaseUrl: z.url().nullable().optional(),
 }).strict();
 
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;

@@ -5,7 +5,7 @@ export class StatsRecorder {
 
   private static empty(): EmulatorStats {
     return { since: new Date().toISOString(), requests: 0, byRoute: {}, byStatus: {}, ruSpent: 0, throttled: 0, writes: 0,
-      tokensIssued: 0, faultsInjected: 0 };
+      tokensIssued: 0, tokenScopes: {}, faultsInjected: 0 };
   }
 
   request(route: string, status: number): void {
@@ -20,6 +20,8 @@ export class StatsRecorder {
   ru(n: number): void { this.s.ruSpent += n; }
   write(): void { this.s.writes++; }
   token(): void { this.s.tokensIssued++; }
+  /** The scope of an accepted client-credentials request (counted before the credentials are checked). */
+  tokenScope(scope: string): void { this.s.tokenScopes[scope] = (this.s.tokenScopes[scope] ?? 0) + 1; }
   fault(): void { this.s.faultsInjected++; }
 
   snapshot(): EmulatorStats {

@@ -49,6 +49,11 @@ export interface EmulatorSettings {
   deltaLinksPerPage?: number;
   /** Lifetime of issued access tokens (default 3599 s, as Entra ID). */
   tokenLifetimeSeconds?: number;
+  /**
+   * Fault injection for clients: the origin written into `@odata.nextLink` / `@odata.deltaLink`
+   * instead of the emulator's own (a hostile or misconfigured Graph). Null/unset = the emulator's.
+   */
+  linkBaseUrl?: string | null;
 }
 
 export interface TenantCounts {
@@ -160,6 +165,8 @@ export interface EmulatorStats {
   throttled: number;
   writes: number;
   tokensIssued: number;
+  /** Token requests by the `scope` they asked for (e.g. `https://localhost:8443/.default`). */
+  tokenScopes: Record<string, number>;
   faultsInjected: number;
   /** Process memory when the stats were read. */
   memory?: { rssMB: number; heapUsedMB: number };

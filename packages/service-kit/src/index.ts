@@ -1,4 +1,7 @@
 export { SecretBox, sealCredentials, openCredentials, type ConnectorCredentials, type SecretKey } from './secret-box';
-export { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from './environment';
+export {
+  commonEnvironment, metricsEnvironment, allowedGraphHostsEnvironment, parseEnvironmentWith, productionSecretProblems, KNOWN_DEVELOPMENT_SECRETS,
+} from './environment';
+export { HostAllowlist, HostNotAllowedError, DEFAULT_ALLOWED_GRAPH_HOSTS } from './host-allowlist';
 export { startMetricsServer, type MetricsServer } from './metrics-server';
 export { runService } from './run-service';

@@ -35,6 +35,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     WARDEN_SECRET_KEYS: `e2e:${randomBytes(32).toString('base64')}`,
     LOG_LEVEL: 'warn',
     ...(opts.oauth ? { OAUTH_CLIENT_ID: emulator.app('provisioning').clientId, OAUTH_CLIENT_SECRET: emulator.app('provisioning').clientSecret } : {}),
+    // Every service checks connector hosts (the workers before each run and task).
+    ALLOWED_GRAPH_HOSTS: `graph.microsoft.com,login.microsoftonline.com,${new URL(emulator.config.baseUrl).host}`,
   };
   const jwtSecret = randomBytes(32).toString('base64url');
   const gateway = await startGateway({
@@ -42,7 +44,6 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     PORT: '0',
     HOST: '127.0.0.1',
     AUTH_JWT_SECRET: jwtSecret,
-    ALLOWED_GRAPH_HOSTS: `graph.microsoft.com,login.microsoftonline.com,${new URL(emulator.config.baseUrl).host}`,
     ...(opts.oauth ? { PUBLIC_URL: opts.oauth.publicUrl } : {}),
   });
   const sync = await startSyncWorker(syncEnv({ ...common, SCHEDULER_INTERVAL_MS: '0' }));

@@ -25,12 +25,12 @@ export function requireConnectorCreator(caller: Caller | null): Caller {
 }
 
 /** The caller may change this connector; `owners` comes from the connector row. */
-export function requireConnectorWriter(caller: Caller | null, connector: { owners: string[]; display_name: string }): Caller {
+export function requireConnectorWriter(caller: Caller | null, connector: { owners: string[]; display_name: string; id?: string }): Caller {
   const c = requireCaller(caller);
   if (c.role === 'SUPER_ADMIN') return c;
   if (c.role === 'CONNECTOR_ADMIN' && connector.owners.includes(c.sub)) return c;
-  if (c.role === 'CONNECTOR_ADMIN') throw new ForbiddenError(`you do not own connector '${connector.display_name}'`);
-  throw new ForbiddenError('your role is read-only (VIEWER)');
+  if (c.role === 'CONNECTOR_ADMIN') throw new ForbiddenError(`you do not own connector '${connector.display_name}'`, { connectorId: connector.id ?? null });
+  throw new ForbiddenError('your role is read-only (VIEWER)', { connectorId: connector.id ?? null });
 }
 
 /** A CONNECTOR_ADMIN cannot hand a connector away from themselves by accident. */

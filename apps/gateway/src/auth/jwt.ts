@@ -6,20 +6,68 @@ import { isRole, type Caller, type Role } from './roles';
 export interface JwtConfig {
   secret: string;
   issuer: string;
+  /** Required `aud` of every token (AUTH_JWT_AUDIENCE); default `warden`. */
+  audience?: string;
+  /** Longest lifetime (exp − iat) a token may have, in seconds (AUTH_MAX_TOKEN_TTL); default 30 days. */
+  maxTtlSeconds?: number;
 }
+
+export const DEFAULT_AUDIENCE = 'warden';
+export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 30 * 86_400;
 
 const ALG = 'HS256';
 const key = (secret: string) => new TextEncoder().encode(secret);
 
-/** Issues a token (the `token` CLI and tests); `ttl` uses jose's syntax: '8h', '30d', '15m'. */
+const UNIT_SECONDS: Record<string, number> = {
+  s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
+  m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
+  h: 3_600, hr: 3_600, hrs: 3_600, hour: 3_600, hours: 3_600,
+  d: 86_400, day: 86_400, days: 86_400,
+  w: 604_800, week: 604_800, weeks: 604_800,
+  y: 31_557_600, yr: 31_557_600, yrs: 31_557_600, year: 31_557_600, years: 31_557_600,
+};
+
+/** '15m', '8h', '30d', '2 weeks', '-1m' → seconds; null when it is not a duration. */
+export function ttlSeconds(ttl: string): number | null {
+  const m = /^(-?\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(ttl.trim());
+  if (!m) return null;
+  const unit = UNIT_SECONDS[m[2]!.toLowerCase()];
+  return unit === undefined ? null : Math.round(Number(m[1]) * unit);
+}
+
+/** '30d' | '720h' | '2592000' (seconds) → seconds; for AUTH_MAX_TOKEN_TTL. */
+export function parseMaxTtl(value: string): number | null {
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v);
+  const s = ttlSeconds(v);
+  return s !== null && s > 0 ? s : null;
+}
+
+/**
+ * Issues a token (the `token` CLI, `npm start` and tests) with `iss`, `aud`, `iat` and `exp`; `ttl`
+ * is '8h', '30d', '15m' (default 8h). A lifetime above the cap (default 30 days) is refused here
+ * exactly as the gateway would refuse the token.
+ */
 export async function mintToken(cfg: JwtConfig, claims: { sub: string; role: Role; ttl?: string }): Promise<string> {
+  const ttl = claims.ttl ?? '8h';
+  const seconds = ttlSeconds(ttl);
+  if (seconds === null) throw new Error(`ttl '${ttl}' is not a duration such as 15m, 8h or 30d`);
+  const max = cfg.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
+  if (seconds > max) throw new Error(`ttl '${ttl}' is longer than the maximum token lifetime of ${describeSeconds(max)} (AUTH_MAX_TOKEN_TTL)`);
+  const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ role: claims.role })
     .setProtectedHeader({ alg: ALG, typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuer(cfg.issuer)
-    .setIssuedAt()
-    .setExpirationTime(claims.ttl ?? '8h')
+    .setAudience(cfg.audience ?? DEFAULT_AUDIENCE)
+    .setIssuedAt(now)
+    .setExpirationTime(now + seconds)
     .sign(key(cfg.secret));
+}
+
+export function describeSeconds(s: number): string {
+  const [n, unit] = s % 86_400 === 0 ? [s / 86_400, 'day'] : s % 3_600 === 0 ? [s / 3_600, 'hour'] : [s, 'second'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
 interface Verifier {
@@ -35,7 +83,7 @@ const verifiers = new Map<string, Verifier>();
 // secret jose imports a WebCrypto key and verifies on every request (about 0.1 ms of CPU each),
 // while a dashboard sends the same token thousands of times.
 function verifierFor(cfg: JwtConfig): Verifier {
-  const id = `${cfg.issuer}\u0000${cfg.secret}`;
+  const id = `${cfg.issuer}\u0000${cfg.audience ?? DEFAULT_AUDIENCE}\u0000${cfg.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS}\u0000${cfg.secret}`;
   let v = verifiers.get(id);
   if (!v) {
     v = { key: webcrypto.subtle.importKey('raw', key(cfg.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']), verified: new Map() };
@@ -44,7 +92,11 @@ function verifierFor(cfg: JwtConfig): Verifier {
   return v;
 }
 
-/** Verifies signature, algorithm, issuer and expiry; an unknown role is refused, never downgraded. */
+/**
+ * Verifies signature, algorithm, issuer, audience, expiry and lifetime (exp − iat at most the cap, so a
+ * token minted for a year is refused even while it is "valid"); an unknown role is refused, never
+ * downgraded.
+ */
 export async function verifyToken(cfg: JwtConfig, token: string): Promise<Caller> {
   const v = verifierFor(cfg);
   const hit = v.verified.get(token);
@@ -53,8 +105,14 @@ export async function verifyToken(cfg: JwtConfig, token: string): Promise<Caller
     v.verified.delete(token);
   }
   try {
-    const { payload } = await jwtVerify(token, await v.key, { algorithms: [ALG], issuer: cfg.issuer, requiredClaims: ['sub', 'exp'] });
+    const { payload } = await jwtVerify(token, await v.key, {
+      algorithms: [ALG], issuer: cfg.issuer, audience: cfg.audience ?? DEFAULT_AUDIENCE, requiredClaims: ['sub', 'exp', 'iat', 'aud'],
+    });
     if (!payload.sub) throw new UnauthenticatedError('the token has no subject');
+    const max = cfg.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
+    if ((payload.exp ?? 0) - (payload.iat ?? 0) > max) {
+      throw new UnauthenticatedError(`the token lives longer than the maximum token lifetime of ${describeSeconds(max)} (exp − iat)`);
+    }
     if (!isRole(payload['role'])) throw new UnauthenticatedError('the token carries no known role (SUPER_ADMIN, CONNECTOR_ADMIN, VIEWER)');
     const caller: Caller = { sub: payload.sub, role: payload['role'] };
     // Map iteration order is insertion order: dropping the first entry evicts the oldest.
@@ -64,6 +122,7 @@ export async function verifyToken(cfg: JwtConfig, token: string): Promise<Caller
   } catch (err) {
     if (err instanceof UnauthenticatedError) throw err;
     if (err instanceof errors.JWTExpired) throw new UnauthenticatedError('the token has expired');
+    if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'aud') throw new UnauthenticatedError('the token is not valid for this audience');
     throw new UnauthenticatedError('the token is not valid');
   }
 }

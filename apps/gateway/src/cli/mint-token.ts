@@ -2,12 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { mintToken } from '../auth/jwt';
+import { productionSecretProblems } from '@warden/service-kit';
+import { DEFAULT_MAX_TOKEN_TTL_SECONDS, describeSeconds, mintToken, parseMaxTtl, ttlSeconds } from '../auth/jwt';
 import { isRole, ROLES } from '../auth/roles';
 
 /**
  * `npm run -s token -- --role SUPER_ADMIN --sub alice [--ttl 8h]` prints only the token.
- * AUTH_JWT_SECRET comes from the environment, else from .data/dev.env (written by `npm start`).
+ * AUTH_JWT_SECRET (and AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE, AUTH_MAX_TOKEN_TTL) come from the
+ * environment, else from .data/dev.env (written by `npm start`). `--ttl` is at most 30 days, or
+ * AUTH_MAX_TOKEN_TTL when that is shorter: the gateway refuses longer-lived tokens anyway.
  */
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
@@ -35,12 +38,23 @@ async function main(): Promise<void> {
   }
   if (!isRole(values.role)) fail(`--role must be one of ${ROLES.join(', ')}`);
   if (!values.sub) fail('--sub is required');
-  if (!/^\d+\s*[smhdwy]$|^\d+\s*(sec|min|hour|day|week|year)s?$/i.test(values.ttl ?? '')) fail('--ttl must look like 15m, 8h or 30d');
+  const ttl = values.ttl ?? '8h';
+  const seconds = /^\d+\s*[a-z]+$/i.test(ttl) ? ttlSeconds(ttl) : null;
+  if (seconds === null || seconds <= 0) fail('--ttl must look like 15m, 8h or 30d');
+  const configuredMax = process.env['AUTH_MAX_TOKEN_TTL'] || fromDevEnv('AUTH_MAX_TOKEN_TTL');
+  const parsedMax = configuredMax ? parseMaxTtl(configuredMax) : null;
+  if (configuredMax && parsedMax === null) fail(`AUTH_MAX_TOKEN_TTL '${configuredMax}' is not a duration such as 30d, 12h or a number of seconds`);
+  const maxTtlSeconds = Math.min(DEFAULT_MAX_TOKEN_TTL_SECONDS, parsedMax ?? DEFAULT_MAX_TOKEN_TTL_SECONDS);
+  if (seconds > maxTtlSeconds) fail(`--ttl ${ttl} is longer than the maximum token lifetime of ${describeSeconds(maxTtlSeconds)}; mint a shorter-lived token`);
   const secret = process.env['AUTH_JWT_SECRET'] || fromDevEnv('AUTH_JWT_SECRET');
   if (!secret) fail('AUTH_JWT_SECRET is not set and .data/dev.env does not exist (run npm start once, or export the variable)');
   if (secret.length < 32) fail('AUTH_JWT_SECRET must be at least 32 characters');
+  // With NODE_ENV=production, the same refusal as the gateway's: no tokens signed with a published key.
+  const problems = productionSecretProblems({ NODE_ENV: process.env['NODE_ENV'], AUTH_JWT_SECRET: secret });
+  if (problems.length) fail(problems.join('\n'));
   const issuer = process.env['AUTH_JWT_ISSUER'] || fromDevEnv('AUTH_JWT_ISSUER') || 'warden';
-  process.stdout.write(`${await mintToken({ secret, issuer }, { sub: values.sub, role: values.role, ttl: values.ttl })}\n`);
+  const audience = process.env['AUTH_JWT_AUDIENCE'] || fromDevEnv('AUTH_JWT_AUDIENCE') || 'warden';
+  process.stdout.write(`${await mintToken({ secret, issuer, audience, maxTtlSeconds }, { sub: values.sub, role: values.role, ttl })}\n`);
 }
 
 void main();

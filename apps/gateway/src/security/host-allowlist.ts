@@ -1,41 +1,47 @@
+import { HostAllowlist as SharedHostAllowlist, HostNotAllowedError } from '@warden/service-kit';
 import { BadUserInputError } from '../errors';
+import type { CredentialProbe, ProbeInput, ProbeResult } from '../modules/connectors/credential-probe';
 
 /**
- * Where connectors may send credentials. Entries are `host`, `host:port` or `https://host[:port]`;
- * an entry without a port allows only the default https port, so allowing `localhost:8443` for the
- * emulator does not open every local service.
+ * Where connectors may send credentials. The rule itself lives in `@warden/service-kit`
+ * (config/host-allowlist.ts) so the gateway and both workers apply one implementation; here a
+ * refusal becomes BAD_USER_INPUT for the GraphQL caller.
  */
 export class HostAllowlist {
-  private readonly entries: Set<string>;
+  private readonly shared: SharedHostAllowlist;
 
   constructor(config: string) {
-    this.entries = new Set(
-      config
-        .split(',')
-        .map((e) => e.trim().toLowerCase())
-        .filter(Boolean)
-        .map((e) => {
-          const url = new URL(e.includes('://') ? e : `https://${e}`);
-          return url.port ? `${url.hostname}:${url.port}` : url.hostname;
-        }),
-    );
+    this.shared = new SharedHostAllowlist(config);
   }
 
   /** Returns the normalised origin (no path, no trailing slash) or throws BAD_USER_INPUT. */
   check(field: string, value: string): string {
-    let url: URL;
     try {
-      url = new URL(value);
-    } catch {
-      throw new BadUserInputError(`${field} is not a URL`);
+      return this.shared.check(field, value);
+    } catch (err) {
+      if (err instanceof HostNotAllowedError) throw new BadUserInputError(err.message);
+      throw err;
     }
-    if (url.protocol !== 'https:') throw new BadUserInputError(`${field} must use https`);
-    if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-      throw new BadUserInputError(`${field} must be an origin such as https://graph.microsoft.com (no path, query or credentials)`);
-    }
-    const host = url.hostname.toLowerCase();
-    const key = url.port ? `${host}:${url.port}` : host;
-    if (!this.entries.has(key)) throw new BadUserInputError(`${field} host '${key}' is not in this deployment's ALLOWED_GRAPH_HOSTS`);
-    return url.origin;
   }
+}
+
+/**
+ * Every credential check of the gateway (create, update, the admin-consent callback) goes through
+ * this wrapper, which re-checks the URLs it is given: a connector saved while its host was allowed
+ * is not probed (no credentials sent) once ALLOWED_GRAPH_HOSTS no longer has it; the probe answers
+ * with the reason, which becomes the connector's ERROR status message.
+ */
+export function allowlistedProbe(probe: CredentialProbe, allowlist: HostAllowlist): CredentialProbe {
+  return {
+    async probe(input: ProbeInput, signal?: AbortSignal): Promise<ProbeResult> {
+      try {
+        allowlist.check('graphBaseUrl', input.graphBaseUrl);
+        allowlist.check('authorityHost', input.authorityHost);
+      } catch (err) {
+        if (err instanceof BadUserInputError) return { ok: false, message: `not contacted: the connector's stored ${err.message}` };
+        throw err;
+      }
+      return probe.probe(input, signal);
+    },
+  };
 }

@@ -51,6 +51,8 @@ export async function createHarness(emulatorOptions: EmulatorOptions = {}): Prom
       PROVISION_CONCURRENCY: '8',
       EXPIRY_SCAN_INTERVAL_MS: '500',
       NATS_ACK_WAIT_MS: '2000',
+      // The worker re-checks every connector's stored hosts; the emulator is one of them here.
+      ALLOWED_GRAPH_HOSTS: `graph.microsoft.com,login.microsoftonline.com,${new URL(emulator.config.baseUrl).host}`,
       ...overrides,
     }),
     async startWorker(overrides) {

@@ -1,11 +1,11 @@
 import { sql, type Kysely } from 'kysely';
-import { GraphAuthError, GraphError, missingPermissions, type GraphClient } from '@warden/graph-core';
+import { GraphAuthError, GraphError, GraphLinkRefusedError, missingPermissions, type GraphClient } from '@warden/graph-core';
 import { appendConnectorLog } from '@warden/access-model';
 import { type Bus, type SyncRequested } from '@warden/bus';
 import { consentComplete, type ConnectorRow, type Database, type SyncRunRow } from '@warden/database';
 import { type SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
-import { ConnectorNotReady, graphClientFor, type GraphSettings } from '../graph-client';
+import { ConnectorNotReady, assertConnectorHostsAllowed, graphClientFor, type GraphSettings } from '../graph-client';
 import { planStages, type StagePlan } from '../permissions';
 import { syncDirectoryRoles } from '../syncers/directory-roles';
 import { syncAppAccess } from '../syncers/enterprise-apps';
@@ -94,6 +94,8 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
   }, deps.keepAliveMs ?? 5_000);
   keepAlive.unref();
   try {
+    // Before any token request or Graph call, whichever client is used.
+    assertConnectorHostsAllowed(connector, deps.graph.allowlist);
     // Defence in depth: requestSync and the scheduler refuse these already, but a message on the bus
     // must not make the deployment's app read a tenant nobody verifiably consented for.
     if (!consentComplete(connector)) throw new ConnectorNotReady('the OAUTH connector has no verified admin consent for its tenant; complete admin consent before syncing');
@@ -236,6 +238,7 @@ async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController, t
 
 export function describeError(err: unknown): string {
   if (err instanceof GraphAuthError) return `Sign-in to Microsoft Entra failed: ${err.code}: ${err.description}`;
+  if (err instanceof GraphLinkRefusedError) return `Sync stopped: a paging or delta link (from Graph or a stored checkpoint) points to another host; ${err.graphMessage}`;
   if (err instanceof GraphError) return `Microsoft Graph answered ${err.status} ${err.code}: ${err.graphMessage}${err.requestId ? ` (request-id ${err.requestId})` : ''}`;
   if (err instanceof Error) return err.message;
   return String(err);

@@ -47,6 +47,8 @@ export async function createHarness(emulatorOptions: EmulatorOptions = {}): Prom
     SCHEDULER_INTERVAL_MS: '0',
     NATS_ACK_WAIT_MS: '3000',
     SYNC_GRAPH_MAX_RETRY_MS: '60000',
+    // The worker re-checks every connector's stored hosts; the emulator is one of them here.
+    ALLOWED_GRAPH_HOSTS: `graph.microsoft.com,login.microsoftonline.com,${new URL(emulator.config.baseUrl).host}`,
     ...overrides,
   });
   const h: Harness = {

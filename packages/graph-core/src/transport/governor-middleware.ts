@@ -1,6 +1,7 @@
 import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
 import type { Logger } from 'pino';
 import { GraphAuthError } from '../errors';
+import { checkedLink } from '../links';
 import type { StatsRecorder } from '../stats';
 import { backoffMs, parseRetryAfter, sleep, type ThrottleGovernor } from '../throttling/governor';
 import { GovernedRequestOptions, singleRequest } from './governed-request';
@@ -14,6 +15,8 @@ export interface GovernorMiddlewareOptions {
   /** Drops the cached token so the next attempt's authentication fetches a new one. */
   invalidateToken: () => void;
   logger?: Logger;
+  /** The Graph root; a request to another origin is refused before it is sent (no token leaves). */
+  root?: string;
 }
 
 /**
@@ -40,6 +43,9 @@ export class GovernorMiddleware implements Middleware {
     const next = this.next;
     if (!next) throw new Error('GovernorMiddleware needs a next middleware');
     const url = typeof context.request === 'string' ? context.request : context.request.url;
+    // Every request of the chain (ours, and the SDK's fluent client's, e.g. PageIterator following
+    // nextLink) stays on the configured Graph origin.
+    if (this.o.root) checkedLink(url, new URL(this.o.root).origin);
     const method = (context.options?.method ?? 'GET').toUpperCase();
     const given = context.middlewareControl?.getMiddlewareOptions(GovernedRequestOptions);
     const req: GovernedRequestOptions['o'] = given instanceof GovernedRequestOptions ? given.o : singleRequest(method, url, context.options?.signal);

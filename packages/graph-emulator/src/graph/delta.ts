@@ -136,7 +136,7 @@ export class DeltaEngine {
 
   private deltaLink(resource: DeltaResource, select: string[] | null, pos: number, ids: string[] | null): string {
     const body: DeltaTokenBody = { r: resource, e: this.core.dir.epoch, p: pos, s: select, t: Math.floor(Date.now() / 1000), i: this.instance, f: ids };
-    return `${this.core.baseUrl}/v1.0/${resource}/delta?$deltatoken=${enc(body)}`;
+    return `${this.core.linkBaseUrl}/v1.0/${resource}/delta?$deltatoken=${enc(body)}`;
   }
 
   handle(resource: DeltaResource, req: GraphRequest): GraphResponse {
@@ -332,7 +332,7 @@ export class DeltaEngine {
     const body: JsonObject = { '@odata.context': contextUrl(this.core.baseUrl, round.resource, round.select) };
     if (u < round.size) {
       const st: SkipTokenBody = { k: key, u, m, o, t: Math.floor(Date.now() / 1000) };
-      body['@odata.nextLink'] = `${this.core.baseUrl}/v1.0/${round.resource}/delta?$skiptoken=${enc(st)}`;
+      body['@odata.nextLink'] = `${this.core.linkBaseUrl}/v1.0/${round.resource}/delta?$skiptoken=${enc(st)}`;
     } else {
       body['@odata.deltaLink'] = this.deltaLink(round.resource, round.select, round.toPos, round.ids);
     }

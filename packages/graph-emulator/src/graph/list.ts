@@ -8,6 +8,8 @@ import type { SnapshotRegistry } from './snapshots';
 
 export interface ListContext {
   baseUrl: string;
+  /** Origin of nextLinks (the emulator's unless a test injects another). */
+  linkBaseUrl?: string;
   snapshots: SnapshotRegistry;
 }
 
@@ -103,7 +105,7 @@ export function listResponse<T>(ctx: ListContext, req: GraphRequest, spec: ListS
   const body: JsonObject = { '@odata.context': contextUrl(ctx.baseUrl, spec.contextName, select) };
   if (first && wantsCount(req) && isEventual(req)) body['@odata.count'] = items.length;
   if (end < items.length) {
-    body['@odata.nextLink'] = `${ctx.baseUrl}/v1.0${req.path}?${nextQuery(req.rawQuery, ctx.snapshots.token(items, end))}`;
+    body['@odata.nextLink'] = `${ctx.linkBaseUrl ?? ctx.baseUrl}/v1.0${req.path}?${nextQuery(req.rawQuery, ctx.snapshots.token(items, end))}`;
   }
   body['value'] = value;
   return { status: 200, headers: {}, body };

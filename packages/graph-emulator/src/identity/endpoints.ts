@@ -1,5 +1,6 @@
 import { randomUUID, X509Certificate, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import type { EmulatorCore } from '../core';
+import { GRAPH_AUDIENCE } from './tokens';
 import type { EmulatorApp, JsonObject } from '../types';
 
 export interface PlainResponse {
@@ -120,9 +121,17 @@ export function tokenEndpoint(core: EmulatorCore, tenant: string, form: URLSearc
     return aadError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
   }
   const resource = (scopes[0] as string).replace(/\/\.default$/, '');
-  if (resource !== 'https://graph.microsoft.com' && resource !== '00000003-0000-0000-c000-000000000000') {
+  // Microsoft Graph's resource (by URI or app id), or this emulator's own origin: a client configured
+  // with the emulator as its Graph root asks for `<emulator origin>/.default`, like a national cloud
+  // asks for its own Graph root, and gets a token whose aud is that origin.
+  const ownOrigin = core.baseUrl ? new URL(core.baseUrl).origin : null;
+  const audience = resource === 'https://graph.microsoft.com' || resource === '00000003-0000-0000-c000-000000000000'
+    ? GRAPH_AUDIENCE
+    : ownOrigin && resource.replace(/\/+$/, '').toLowerCase() === ownOrigin.toLowerCase() ? ownOrigin : null;
+  if (!audience) {
     return aadError(400, 'invalid_resource', 500011, `The resource principal named ${resource} was not found in the tenant named ${core.domain}.`);
   }
+  core.stats.tokenScope(scopes[0] as string);
   const assertionType = form.get('client_assertion_type');
   const assertion = form.get('client_assertion');
   const secret = form.get('client_secret') ?? basicAuth?.secret;
@@ -139,7 +148,7 @@ export function tokenEndpoint(core: EmulatorCore, tenant: string, form: URLSearc
   } else if (secret !== app.clientSecret) {
     return aadError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
   }
-  const issued = core.tokens.issue({ clientId: app.clientId, displayName: `Warden ${app.name}`,
+  const issued = core.tokens.issue({ audience, clientId: app.clientId, displayName: `Warden ${app.name}`,
     servicePrincipalId: core.servicePrincipalIdFor(app.clientId), roles: app.roles, certificate,
     lifetimeSeconds: core.settings.tokenLifetimeSeconds ?? 3599 });
   core.stats.token();

@@ -38,7 +38,11 @@ export class TokenService {
   readonly kid: string;
   private readonly cache = new Map<string, AccessClaims>();
 
-  constructor(private readonly tenantId: string) {
+  /** `ownAudience()`: the emulator's origin, also accepted as `aud` (tokens requested for `<origin>/.default`). */
+  constructor(
+    private readonly tenantId: string,
+    private readonly ownAudience: () => string | null = () => null,
+  ) {
     // One signing key per process is enough (tokens also carry the tenant id); it saves ~50 ms per start.
     signingKeys ??= generateKeyPairSync('rsa', { modulusLength: 2048 });
     const { privateKey, publicKey } = signingKeys;
@@ -53,11 +57,11 @@ export class TokenService {
   }
 
   issue(p: { clientId: string; displayName: string; servicePrincipalId: string; roles: string[]; certificate: boolean;
-    lifetimeSeconds?: number }): { token: string; expiresIn: number } {
+    lifetimeSeconds?: number; audience?: string }): { token: string; expiresIn: number } {
     const now = Math.floor(Date.now() / 1000);
     const life = p.lifetimeSeconds ?? TOKEN_LIFETIME_S;
     const claims: AccessClaims = {
-      aud: GRAPH_AUDIENCE, iss: `https://sts.windows.net/${this.tenantId}/`, iat: now, nbf: now, exp: now + life,
+      aud: p.audience ?? GRAPH_AUDIENCE, iss: `https://sts.windows.net/${this.tenantId}/`, iat: now, nbf: now, exp: now + life,
       appid: p.clientId, app_displayname: p.displayName, appidacr: p.certificate ? '2' : '1', idtyp: 'app',
       oid: p.servicePrincipalId, sub: p.servicePrincipalId, tid: this.tenantId, uti: randomUUID().replace(/-/g, ''), ver: '1.0',
     };
@@ -86,7 +90,7 @@ export class TokenService {
         || !verify('sha256', Buffer.from(`${head}.${body}`), this.publicKey, Buffer.from(sig, 'base64url'))) {
         return { ok: false, message: 'Access token validation failure. Invalid signature.' };
       }
-      if (claims.aud !== GRAPH_AUDIENCE || claims.tid !== this.tenantId) {
+      if ((claims.aud !== GRAPH_AUDIENCE && claims.aud !== this.ownAudience()) || claims.tid !== this.tenantId) {
         return { ok: false, message: 'Access token validation failure. Invalid audience.' };
       }
       if (this.cache.size > 10_000) this.cache.clear();
