@@ -35,10 +35,11 @@ function rsaKeys(): { privateKeyPem: string; publicKeyPem: string } {
   };
 }
 
-function serial(): string {
-  // Positive serial number: clear the top bit.
+export function serial(): string {
+  // Positive (top bit clear) and minimal in DER (first byte not zero): a leading 0x00 before a byte
+  // below 0x80 is "illegal padding" to OpenSSL, which made 1 certificate in 256 unusable.
   const b = randomBytes(16);
-  b[0] = (b[0] ?? 0) & 0x7f;
+  b[0] = ((b[0] ?? 0) & 0x7f) | 0x40;
   return b.toString('hex');
 }
 
