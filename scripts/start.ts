@@ -28,6 +28,8 @@ interface EmulatorLine {
   apps: Array<{ name: string; clientId: string; clientSecret: string; roles: string[] }>;
 }
 
+let pgStop: (() => Promise<void>) | undefined;
+
 async function main(): Promise<void> {
   const services: Service[] = [];
   let stopping = false;
@@ -36,14 +38,25 @@ async function main(): Promise<void> {
     stopping = true;
     log('stopping…');
     for (const s of [...services].reverse()) await s.stop();
-    await pgHandle?.stop().catch(() => undefined);
+    await pgStop?.().catch(() => undefined);
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  try {
+    await startEverything(services, () => stopping, stopAll);
+  } catch (err) {
+    // Whatever did start must not outlive us (an orphaned emulator would hold its port next time).
+    log(`could not start: ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll(1);
+  }
+}
+
+async function startEverything(services: Service[], isStopping: () => boolean, stopAll: (code: number) => Promise<void>): Promise<void> {
 
   const secrets = loadOrCreateDevSecrets();
   const pgHandle = await startPostgres(log);
+  pgStop = () => pgHandle.stop();
   log(`PostgreSQL: ${redact(pgHandle.url)}${pgHandle.embedded ? ' (embedded)' : ''}`);
   const nats = await startNats(log);
   if (nats.service) services.push(nats.service);
@@ -96,7 +109,7 @@ async function main(): Promise<void> {
   services.push(spawnService('provision-worker', tsx, [path.join(REPO_ROOT, 'apps/provision-worker/src/main.ts')], { ...common, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(PROVISION_METRICS_PORT) }));
   for (const s of services) {
     void s.exited.then((code) => {
-      if (!stopping) {
+      if (!isStopping()) {
         log(`${s.name} exited with code ${code}; stopping everything`);
         void stopAll(1);
       }

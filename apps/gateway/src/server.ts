@@ -135,6 +135,9 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
     // HTTP and graphql-ws, so a refusal reads the same on both).
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // main.ts owns SIGINT/SIGTERM and closes everything in order; Apollo's own handler would stop only
+    // itself and then re-raise the signal, killing the process before the bus and database close.
+    stopOnTerminationSignals: false,
     // Credentials travel only in the Authorization header, which a cross-site form or <img> cannot
     // set, so Apollo's CSRF preflight requirement would only break plain GET clients.
     csrfPrevention: false,
