@@ -1,8 +1,9 @@
 # One image for every Warden service; the command picks the app (see docker-compose.yml).
 FROM node:20-bookworm-slim
 WORKDIR /app
-# HOST=0.0.0.0: in a container the listener must face the container network (the default elsewhere is 127.0.0.1).
-ENV NODE_ENV=production HOST=0.0.0.0 TURBO_TELEMETRY_DISABLED=1
+# HOST=0.0.0.0, METRICS_HOST=0.0.0.0: in a container the listeners must face the container network
+# (the default elsewhere is 127.0.0.1; metrics are served only where METRICS_PORT is set).
+ENV NODE_ENV=production HOST=0.0.0.0 METRICS_HOST=0.0.0.0 TURBO_TELEMETRY_DISABLED=1
 COPY package.json package-lock.json ./
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/sync-worker/package.json apps/sync-worker/

@@ -51,7 +51,7 @@ const EnvironmentSchema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1_024).default(102_400),
   /** GET /metrics (and /healthz) on their own listener; unset = none, 0 = any free port. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`, and is then also served on PORT. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Distinct operation names used as metric labels (first seen from authenticated callers); others are "other". */

@@ -33,7 +33,8 @@ export const allowedGraphHostsEnvironment = {
 export const metricsEnvironment = {
   /** Port of GET /metrics and GET /healthz; unset = no endpoint, 0 = any free port. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  // Loopback unless the deployment says otherwise (containers set METRICS_HOST=0.0.0.0).
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 };
 
 /**

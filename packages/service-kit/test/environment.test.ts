@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { KNOWN_DEVELOPMENT_SECRETS, commonEnvironment, parseEnvironmentWith } from '../src/environment';
+import { KNOWN_DEVELOPMENT_SECRETS, commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '../src/environment';
 import { HostAllowlist, HostNotAllowedError } from '../src/host-allowlist';
 
 const schema = z.object({ ...commonEnvironment, PORT: z.coerce.number().int().default(4000) });
@@ -10,6 +10,12 @@ describe('environment', () => {
     const env = parseEnvironmentWith(schema, 'test-app', { DATABASE_URL: 'postgres://x', WARDEN_SECRET_KEYS: `k:${Buffer.alloc(32).toString('base64')}` });
     expect(env.NATS_URL).toBe('nats://127.0.0.1:4222');
     expect(env.PORT).toBe(4000);
+  });
+
+  it('serves metrics on loopback unless told otherwise (a worker outside a container exposes nothing)', () => {
+    const withMetrics = z.object({ ...commonEnvironment, ...metricsEnvironment });
+    const env = parseEnvironmentWith(withMetrics, 'test-app', { DATABASE_URL: 'postgres://x', WARDEN_SECRET_KEYS: `k:${Buffer.alloc(32).toString('base64')}`, METRICS_PORT: '9464' });
+    expect(env.METRICS_HOST).toBe('127.0.0.1');
   });
 
   it('names every bad variable in one message', () => {
