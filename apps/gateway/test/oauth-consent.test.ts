@@ -133,6 +133,8 @@ describe('OAUTH connectors: the tenant comes only from a verified consent', () =
     expect(new URL(b.startUrl).origin).toBe('https://warden.example');
     expect(new URL(b.startUrl).pathname).toBe('/oauth/start');
     expect(new URL(b.authorizationUrl).searchParams.get('state')).toBe(b.state);
+    // Consent is asked for the Graph this connector calls, not always the public cloud's.
+    expect(new URL(b.authorizationUrl).searchParams.get('scope')).toBe(`${new URL(emu.config.baseUrl).origin}/.default`);
 
     const start = await openStart(b);
     expect(start.location).toBe(b.authorizationUrl);

@@ -289,11 +289,12 @@ export class ConnectorService {
   }
 
   /** The identity platform's admin-consent URL for this connector and state. */
-  private authorizationUrl(row: { authority_host: string; tenant_id: string | null }, state: string): string {
+  private authorizationUrl(row: { authority_host: string; graph_base_url: string; tenant_id: string | null }, state: string): string {
     const { env } = this.deps;
     const url = new URL(`${row.authority_host.replace(/\/$/, '')}/${encodeURIComponent(row.tenant_id ?? 'organizations')}/v2.0/adminconsent`);
     url.searchParams.set('client_id', env.OAUTH_CLIENT_ID ?? '');
-    url.searchParams.set('scope', 'https://graph.microsoft.com/.default');
+    // The Graph this connector calls (national clouds have their own), as graph-core requests its tokens.
+    url.searchParams.set('scope', `${new URL(row.graph_base_url).origin}/.default`);
     url.searchParams.set('redirect_uri', callbackUrl(env.PUBLIC_URL ?? ''));
     url.searchParams.set('state', state);
     return url.toString();
@@ -318,7 +319,7 @@ export class ConnectorService {
       .returning(['connector_id', 'expires_at'])
       .executeTakeFirst();
     if (!started) return { status: 400, message: 'this consent link is unknown, expired, already used or already opened in another browser; start again from Warden' };
-    const row = await db.selectFrom('connectors').select(['authority_host', 'tenant_id']).where('id', '=', started.connector_id).executeTakeFirst();
+    const row = await db.selectFrom('connectors').select(['authority_host', 'graph_base_url', 'tenant_id']).where('id', '=', started.connector_id).executeTakeFirst();
     if (!row || !env.OAUTH_CLIENT_ID || !env.PUBLIC_URL) return { status: 404, message: 'the connector no longer exists or the deployment is not configured for admin consent' };
     return { status: 302, location: this.authorizationUrl(row, state), verifier, cookieName: consentCookieName(state), maxAgeMs: Math.max(0, started.expires_at.getTime() - Date.now()) };
   }
