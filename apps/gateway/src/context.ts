@@ -10,7 +10,7 @@ import type { HostAllowlist } from './security/host-allowlist';
 import type { CredentialProbe } from './modules/connectors/credential-probe';
 import { ConnectorService } from './modules/connectors/connector.service';
 import { GrantService } from './modules/grants/grant.service';
-import { ProvisioningService } from './modules/provisioning/provisioning.service';
+import { ProvisioningService } from './modules/grants/grant-request.service';
 import { ResourceService } from './modules/resources/resource.service';
 import { SyncRunService } from './modules/sync-runs/sync-run.service';
 

@@ -6,7 +6,7 @@ import { ConnectorResolver } from './modules/connectors/connector.resolver';
 import { EntitlementResolver } from './modules/entitlements/entitlement.resolver';
 import { GrantResolver } from './modules/grants/grant.resolver';
 import { MeResolver } from './modules/me/me.resolver';
-import { ProvisioningResolver } from './modules/provisioning/provisioning.resolver';
+import { ProvisioningResolver } from './modules/grants/grant-request.resolver';
 import { ResourceResolver } from './modules/resources/resource.resolver';
 import { DateTimeScalar } from './modules/shared/scalars';
 import { ConnectorLogResolver, SyncRunResolver } from './modules/sync-runs/sync-run.resolver';

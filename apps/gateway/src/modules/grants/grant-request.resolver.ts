@@ -7,7 +7,7 @@ import { isUuid } from '../../pagination/cursor';
 import { eventStream } from '../../subscriptions/event-stream';
 import { Entitlement, toEntitlement } from '../entitlements/entitlement.type';
 import { placeholderResource, Resource, toResource } from '../resources/resource.type';
-import { GrantInput, RevokeInput } from './provisioning.input';
+import { GrantInput, RevokeInput } from './grant-request.input';
 import { ProvisioningTask, toProvisioningTask } from './provisioning-task.type';
 
 @Resolver(() => ProvisioningTask)
