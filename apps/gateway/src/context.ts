@@ -49,11 +49,12 @@ export interface Services {
 }
 
 export function createServices(deps: GatewayDeps): Services {
+  const connectors = new ConnectorService(deps);
   return {
-    connectors: new ConnectorService(deps),
+    connectors,
     resources: new ResourceService(deps.db),
     grants: new GrantService(deps.db),
-    syncRuns: new SyncRunService(deps),
+    syncRuns: new SyncRunService(deps, connectors),
     grantRequests: new GrantRequestService(deps),
     audit: new AuditService(deps.db),
   };

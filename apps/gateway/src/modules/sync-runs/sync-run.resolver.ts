@@ -35,8 +35,7 @@ export class SyncRunResolver {
     @Arg('mode', () => SyncModeEnum, { nullable: true, defaultValue: 'INCREMENTAL' }) mode: SyncMode | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<SyncRun> {
-    const { who } = await ctx.services.connectors.authorizeWrite(ctx.caller, connectorId);
-    return toSyncRun(await ctx.services.syncRuns.trigger(who, connectorId, mode ?? 'INCREMENTAL'));
+    return toSyncRun(await ctx.services.syncRuns.trigger(ctx.caller, connectorId, mode ?? 'INCREMENTAL'));
   }
 
   @Subscription(() => SyncRun, {

@@ -4,6 +4,7 @@ import type { SyncRunUpdated } from '@warden/bus';
 import { type SyncMode, type SyncRunRow } from '@warden/database';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
+import type { ConnectorService } from '../connectors/connector.service';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';
 import { decodeCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { isTimestampKey, timestampKey } from '../../pagination/keyset';
@@ -12,7 +13,11 @@ import { eventStream } from '../../subscriptions/event-stream';
 import { SYNC_RUN_COLUMNS, toLogEntry, toSyncRun, type ConnectorLogEntry, type SyncRun, type SyncRunListRow } from './sync-run.type';
 
 export class SyncRunService {
-  constructor(private readonly deps: GatewayDeps) {}
+  constructor(
+    private readonly deps: GatewayDeps,
+    /** Owns the connector ownership check a sync request needs. */
+    private readonly connectors: ConnectorService,
+  ) {}
 
   /** Newest first: (queued_at, id) descending. */
   async listForConnector(connectorId: string, first: number | null | undefined, after: string | null | undefined): Promise<PageResult<SyncRun>> {
@@ -64,7 +69,9 @@ export class SyncRunService {
    * Inserts a QUEUED run, or returns the queued/running one (the partial unique index
    * sync_runs_one_active_idx settles races between gateway replicas), and publishes SyncRequested.
    */
-  async trigger(who: Caller, connectorId: string, mode: SyncMode): Promise<SyncRunRow> {
+  async trigger(caller: Caller | null, connectorId: string, mode: SyncMode): Promise<SyncRunRow> {
+    // The caller may change this connector (NOT_FOUND before FORBIDDEN).
+    const { who } = await this.connectors.authorizeWrite(caller, connectorId);
     try {
       const { run } = await requestSync(this.deps.db, this.deps.bus, { connectorId, mode, requestedBy: who.sub, audit: true });
       return run;
