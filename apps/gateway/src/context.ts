@@ -8,9 +8,10 @@ import type { GatewayEnvironment } from './environment';
 import { createLoaders, type Loaders } from './loaders';
 import type { HostAllowlist } from './security/host-allowlist';
 import type { CredentialProbe } from './modules/connectors/credential-probe';
+import { AuditService } from './modules/audit/audit.service';
 import { ConnectorService } from './modules/connectors/connector.service';
 import { GrantService } from './modules/grants/grant.service';
-import { ProvisioningService } from './modules/provisioning/provisioning.service';
+import { GrantRequestService } from './modules/grants/grant-request.service';
 import { ResourceService } from './modules/resources/resource.service';
 import { SyncRunService } from './modules/sync-runs/sync-run.service';
 
@@ -42,16 +43,20 @@ export interface Services {
   resources: ResourceService;
   grants: GrantService;
   syncRuns: SyncRunService;
-  provisioning: ProvisioningService;
+  /** grant / revoke requests (provisioning tasks): where the gateway writes a grant or a revoke. */
+  grantRequests: GrantRequestService;
+  audit: AuditService;
 }
 
 export function createServices(deps: GatewayDeps): Services {
+  const connectors = new ConnectorService(deps);
   return {
-    connectors: new ConnectorService(deps),
+    connectors,
     resources: new ResourceService(deps.db),
     grants: new GrantService(deps.db),
-    syncRuns: new SyncRunService(deps),
-    provisioning: new ProvisioningService(deps),
+    syncRuns: new SyncRunService(deps, connectors),
+    grantRequests: new GrantRequestService(deps),
+    audit: new AuditService(deps.db),
   };
 }
 

@@ -3,7 +3,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
 import type { GatewayContext } from './context';
-import { WardenError, type ErrorCode } from './errors';
+import { asContractError, WardenError, type ErrorCode } from './errors';
 
 // Codes of documents that never ran (Apollo's and graphql-js'), mapped onto the contract's list.
 const REQUEST_CODES: Record<string, ErrorCode> = {
@@ -24,8 +24,8 @@ const REQUEST_CODES: Record<string, ErrorCode> = {
  */
 export function formatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
-    const base = { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+    const original = asContractError(unwrapResolverError(error));
+    const base = { message: original instanceof WardenError ? original.message : formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
     if (original instanceof WardenError) return { ...base, extensions: { code: original.code } };
     if (original instanceof GraphQLError) {
       const code = String(original.extensions['code'] ?? formatted.extensions?.['code'] ?? '');
@@ -57,7 +57,7 @@ export function requestIdsOnInternalErrors(logger: Logger): ApolloServerPlugin<G
       return {
         async didEncounterErrors({ contextValue, errors }) {
           for (const e of errors) {
-            const original = unwrapResolverError(e);
+            const original = asContractError(unwrapResolverError(e));
             if (original instanceof WardenError) continue;
             if (original instanceof GraphQLError && REQUEST_CODES[String(original.extensions['code'] ?? '')]) continue;
             if (original instanceof GraphQLError && !original.originalError && !e.path) continue;

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { AuthenticationError, AuthorizationError } from 'type-graphql';
 
 /** The error codes of the contract; nothing else reaches a client. */
 export const ERROR_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT', 'INTERNAL_SERVER_ERROR'] as const;
@@ -47,4 +48,16 @@ export class ConflictError extends WardenError {
   constructor(message: string) {
     super('CONFLICT', message);
   }
+}
+
+/**
+ * type-graphql's own refusals (what it throws when an authChecker answers false) as the contract's
+ * errors. src/auth/authorize.ts's checker throws UnauthenticatedError / ForbiddenError itself, so
+ * these appear only if a checker ever answers false; they must still read UNAUTHENTICATED / FORBIDDEN
+ * (and a FORBIDDEN still be audited), never type-graphql's UNAUTHORIZED or an internal error.
+ */
+export function asContractError<T>(e: T): T | WardenError {
+  if (e instanceof AuthenticationError) return new UnauthenticatedError();
+  if (e instanceof AuthorizationError) return new ForbiddenError('your role may not do this');
+  return e;
 }

@@ -1,22 +1,30 @@
 import 'reflect-metadata';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
+import { authChecker } from './auth/authorize';
 import { AuditResolver } from './modules/audit/audit.resolver';
 import { ConnectorResolver } from './modules/connectors/connector.resolver';
 import { EntitlementResolver } from './modules/entitlements/entitlement.resolver';
 import { GrantResolver } from './modules/grants/grant.resolver';
 import { MeResolver } from './modules/me/me.resolver';
-import { ProvisioningResolver } from './modules/provisioning/provisioning.resolver';
+// After MeResolver, where modules/provisioning sorted: import order decides type order in the printed schema.
+import { GrantRequestResolver } from './modules/grants/grant-request.resolver';
 import { ResourceResolver } from './modules/resources/resource.resolver';
 import { DateTimeScalar } from './modules/shared/scalars';
 import { ConnectorLogResolver, SyncRunResolver } from './modules/sync-runs/sync-run.resolver';
+
+/** Every resolver class of the served schema (test/authorization-declared.test.ts walks their fields). */
+export const RESOLVERS = [ConnectorResolver, ResourceResolver, EntitlementResolver, GrantResolver, SyncRunResolver, ConnectorLogResolver, GrantRequestResolver, AuditResolver, MeResolver] as const;
 
 let cached: GraphQLSchema | null = null;
 
 /** The served schema, built from the resolver classes (cached: type-graphql's metadata is global). */
 export function buildSchema(): GraphQLSchema {
   cached ??= buildSchemaSync({
-    resolvers: [ConnectorResolver, ResourceResolver, EntitlementResolver, GrantResolver, SyncRunResolver, ConnectorLogResolver, ProvisioningResolver, AuditResolver, MeResolver],
+    resolvers: RESOLVERS,
+    // Role rules are declared with @Authorized on every Query/Mutation/Subscription field (see
+    // src/auth/authorize.ts); the checker throws the contract's UNAUTHENTICATED / FORBIDDEN itself.
+    authChecker,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Inputs are validated with zod in the services, not with class-validator.
     validate: false,

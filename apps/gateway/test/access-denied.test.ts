@@ -41,6 +41,22 @@ describe('FORBIDDEN attempts are audited as access.denied', () => {
     expect((await h.db.selectFrom('audit_events').select('id').execute()).length).toBe(before);
   });
 
+  it('a VIEWER\'s grant is audited with the connector of the entitlement; a VIEWER naming no existing connector or entitlement gets NOT_FOUND, as before', async () => {
+    const token = await h.token('VIEWER', 'greta');
+    const r = await h.gql(token, 'mutation($e: ID!, $p: ID!) { grant(input: { entitlementId: $e, principalId: $p }) { id } }', { e: f.bigGroup.memberEntitlementId, p: f.users[3]!.id });
+    expect(r.errors?.[0]).toMatchObject({ message: 'your role is read-only (VIEWER)', extensions: { code: 'FORBIDDEN' } });
+    expect((await deniedRows('greta')).map((x) => [x.connector_id, (x.details as { attempted: string }).attempted])).toEqual([[f.connectorId, 'Mutation.grant']]);
+    const missing = '00000000-0000-4000-8000-000000000009';
+    for (const [query, vars] of [
+      ['mutation($id: ID!) { deleteConnector(id: $id) }', { id: missing }],
+      ['mutation($id: ID!) { triggerSync(connectorId: $id) { id } }', { id: 'not-a-uuid' }],
+      ['mutation($e: ID!, $p: ID!) { revoke(input: { entitlementId: $e, principalId: $p }) { id } }', { e: missing, p: f.users[3]!.id }],
+    ] as const) {
+      expect((await h.gql(token, query, vars)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    }
+    expect(await deniedRows('greta')).toHaveLength(1);
+  });
+
   it('50 rapid attempts (and aliased copies in one document) write a bounded number of rows: one per subject per operation per minute', async () => {
     const token = await h.token('VIEWER', 'victor');
     const results = await Promise.all(Array.from({ length: 50 }, () =>

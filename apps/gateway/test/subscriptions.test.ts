@@ -95,6 +95,25 @@ describe('subscriptions over graphql-ws', () => {
     }
   });
 
+  it('the declared rule (any authenticated caller) admits every role; the subscribe-time check answers NOT_FOUND for a malformed id', async () => {
+    for (const [role, sub] of [['SUPER_ADMIN', 'root'], ['CONNECTOR_ADMIN', 'not-an-owner'], ['VIEWER', 'v2']] as const) {
+      const c = client(`Bearer ${await h.token(role, sub)}`);
+      const s = collect<{ syncRunUpdated: { id: string } }>(c, 'subscription($c: ID!) { syncRunUpdated(connectorId: $c) { id } }', { c: f.connectorId });
+      await new Promise((r) => setTimeout(r, 300));
+      const run = await h.db.insertInto('sync_runs').values({ connector_id: f.connectorId, mode: 'FULL', status: 'RUNNING', stats: '{}', checkpoint: '{}' }).returning('id').executeTakeFirstOrThrow();
+      h.testBus.bus.publishSyncRunUpdated({ v: 1, runId: run.id, connectorId: f.connectorId, status: 'RUNNING', progress: null, at: new Date().toISOString() });
+      await until(() => s.items.length >= 1);
+      expect(s.items.at(-1)!.syncRunUpdated.id).toBe(run.id);
+      expect(s.errors).toEqual([]);
+      s.dispose();
+      await h.db.updateTable('sync_runs').set({ status: 'SUCCEEDED' }).where('id', '=', run.id).execute();
+    }
+    const c = client(`Bearer ${await h.token('VIEWER', 'v3')}`);
+    const bad = collect(c, 'subscription { provisioningTaskUpdated(id: "nope") { id } }', {});
+    await until(() => bad.errors.length > 0);
+    expect(JSON.stringify(bad.errors[0])).toContain('NOT_FOUND');
+  });
+
   it('answers invalid documents with BAD_USER_INPUT errors', async () => {
     const c = client(`Bearer ${await h.token('VIEWER', 'v')}`);
     const sub = collect(c, 'subscription { syncRunUpdated(connectorId: "x") { nope } }', {});

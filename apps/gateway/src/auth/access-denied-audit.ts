@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { appendAudit } from '@warden/access-model';
 import type { Database } from '@warden/database';
 import type { GatewayContext } from '../context';
-import { ForbiddenError } from '../errors';
+import { asContractError, ForbiddenError } from '../errors';
 
 export const ACCESS_DENIED_ACTION = 'access.denied';
 
@@ -66,7 +66,7 @@ export function accessDeniedAudit(db: Kysely<Database>, logger: Logger, limiter 
           const caller = contextValue?.caller;
           if (!caller) return;
           for (const e of errors) {
-            const original = unwrapResolverError(e);
+            const original = asContractError(unwrapResolverError(e));
             if (!(original instanceof ForbiddenError)) continue;
             const attempted = operationOf(operation?.operation ?? 'query', e);
             const admitted = limiter.admit(caller.sub, attempted);

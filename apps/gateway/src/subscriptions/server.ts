@@ -6,7 +6,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { verifyToken, bearerToken, type JwtConfig } from '../auth/jwt';
 import type { Caller } from '../auth/roles';
 import { createContext, type GatewayDeps, type Services } from '../context';
-import { WardenError } from '../errors';
+import { asContractError, WardenError } from '../errors';
 import type { Metrics } from '../ops/metrics';
 import type { QueryLimits } from '../security/limits';
 
@@ -123,7 +123,7 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
 }
 
 function publicError(e: GraphQLError, deps: GatewayDeps) {
-  const original = e.originalError;
+  const original = asContractError(e.originalError);
   if (original instanceof WardenError) return { message: original.message, path: e.path, extensions: { code: original.code } };
   if (!original && typeof e.extensions['code'] === 'string') return { message: e.message, path: e.path, extensions: { code: e.extensions['code'] } };
   const requestId = randomUUID();

@@ -1,11 +1,8 @@
-import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
-import { requireReader } from '../../auth/authorize';
+import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import type { GatewayContext } from '../../context';
-import { decodeCursor, isUuid, pageSize } from '../../pagination/cursor';
-import { toPage } from '../../pagination/page';
 import { Connector, toConnector } from '../connectors/connector.type';
 import { PageArgs } from '../shared/args';
-import { AuditEvent, AuditEventConnection, toAuditEvent } from './audit-event.type';
+import { AuditEvent, AuditEventConnection } from './audit-event.type';
 
 @ArgsType()
 class AuditEventsArgs extends PageArgs {
@@ -17,23 +14,9 @@ class AuditEventsArgs extends PageArgs {
 export class AuditResolver {
   /** Newest first, keyset on the bigserial id. */
   @Query(() => AuditEventConnection)
+  @Authorized()
   async auditEvents(@Args(() => AuditEventsArgs) a: AuditEventsArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof AuditEventConnection>> {
-    requireReader(ctx.caller);
-    const limit = pageSize(a.first);
-    const cursor = decodeCursor(a.after, ['number']);
-    const db = ctx.deps.db;
-    const connectorId = a.connectorId ?? null;
-    if (connectorId !== null && !isUuid(connectorId)) return new AuditEventConnection(toPage([], limit, () => [], toAuditEvent, async () => 0));
-    const base = () => (connectorId ? db.selectFrom('audit_events').where('connector_id', '=', connectorId) : db.selectFrom('audit_events'));
-    let q = base().selectAll();
-    if (cursor) q = q.where('id', '<', String(cursor[0]));
-    const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
-    return new AuditEventConnection(
-      toPage(rows, limit, (r) => [Number(r.id)], toAuditEvent, async () => {
-        const r = await base().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-        return Number(r.n);
-      }),
-    );
+    return new AuditEventConnection(await ctx.services.audit.list(a.connectorId ?? null, a.first, a.after));
   }
 
   @FieldResolver(() => Connector, { nullable: true })

@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { selectsField } from '../../pagination/selection';
-import { requireReader } from '../../auth/authorize';
+import { changeConnector, CREATE_CONNECTORS } from '../../auth/authorize';
 import type { GatewayContext } from '../../context';
 import { PageArgs } from '../shared/args';
 import { ConnectorLogConnection, SyncRun, SyncRunConnection, toSyncRun } from '../sync-runs/sync-run.type';
@@ -11,14 +11,14 @@ import { AdminConsentStart, Connector, ConnectorConnection, toConnector } from '
 @Resolver(() => Connector)
 export class ConnectorResolver {
   @Query(() => ConnectorConnection)
+  @Authorized()
   async connectors(@Args(() => PageArgs) { first, after }: PageArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof ConnectorConnection>> {
-    requireReader(ctx.caller);
     return new ConnectorConnection(await ctx.services.connectors.list(first, after, ctx.loaders, selectsField(info, 'totalCount')));
   }
 
   @Query(() => Connector, { nullable: true })
+  @Authorized()
   async connector(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Connector | null> {
-    requireReader(ctx.caller);
     const row = await ctx.loaders.connectorById.load(id);
     return row ? toConnector(row) : null;
   }
@@ -40,11 +40,13 @@ export class ConnectorResolver {
   }
 
   @Mutation(() => Connector)
+  @Authorized(CREATE_CONNECTORS)
   async createConnector(@Arg('input', () => CreateConnectorInput) input: CreateConnectorInput, @Ctx() ctx: GatewayContext): Promise<Connector> {
     return toConnector(await ctx.services.connectors.create(ctx.caller, input));
   }
 
   @Mutation(() => Connector)
+  @Authorized(changeConnector('id'))
   async updateConnector(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateConnectorInput) input: UpdateConnectorInput,
@@ -54,6 +56,7 @@ export class ConnectorResolver {
   }
 
   @Mutation(() => Boolean)
+  @Authorized(changeConnector('id'))
   deleteConnector(
     @Arg('id', () => ID) id: string,
     @Arg('revokeTimeBoundAccess', () => Boolean, {
@@ -68,6 +71,7 @@ export class ConnectorResolver {
   }
 
   @Mutation(() => AdminConsentStart)
+  @Authorized(changeConnector('connectorId'))
   beginAdminConsent(
     @Arg('connectorId', () => ID) connectorId: string,
     @Ctx() ctx: GatewayContext,

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { appendAudit, appendConnectorLog } from '@warden/access-model';
 import { type ConnectorStatus } from '@warden/database';
 import { sealCredentials, openCredentials, type ConnectorCredentials } from '@warden/service-kit';
-import { ownersFor, requireConnectorCreator, requireConnectorWriter } from '../../auth/authorize';
+import { ownersFor, requireCaller, requireConnectorWriter } from '../../auth/authorize';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors';
@@ -91,8 +91,9 @@ export class ConnectorService {
     return { row, who };
   }
 
+  /** The role rule (CREATE_CONNECTORS) is declared on Mutation.createConnector; the caller always becomes an owner. */
   async create(caller: Caller | null, input: CreateConnectorInput): Promise<ConnectorPublicRow> {
-    const who = requireConnectorCreator(caller);
+    const who = requireCaller(caller);
     const v = validateCreate(input);
     const { env, allowlist, box, db } = this.deps;
     const graphBaseUrl = allowlist.check('graphBaseUrl', v.graphBaseUrl ?? DEFAULT_GRAPH);

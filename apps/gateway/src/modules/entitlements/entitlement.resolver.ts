@@ -1,6 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
-import { requireReader } from '../../auth/authorize';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import type { GatewayContext } from '../../context';
 import { selectsField } from '../../pagination/selection';
 import { GrantConnection } from '../grants/grant.type';
@@ -11,8 +10,8 @@ import { Entitlement, toEntitlement } from './entitlement.type';
 @Resolver(() => Entitlement)
 export class EntitlementResolver {
   @Query(() => Entitlement, { nullable: true })
+  @Authorized()
   async entitlement(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Entitlement | null> {
-    requireReader(ctx.caller);
     const row = await ctx.loaders.entitlementById.load(id);
     return row ? toEntitlement(row) : null;
   }

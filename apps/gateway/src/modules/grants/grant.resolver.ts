@@ -1,6 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
-import { requireReader } from '../../auth/authorize';
+import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import type { GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
 import { selectsField } from '../../pagination/selection';
@@ -24,8 +23,8 @@ class GrantsArgs extends GrantPageArgs {
 @Resolver(() => Grant)
 export class GrantResolver {
   @Query(() => GrantConnection)
+  @Authorized()
   async grants(@Args(() => GrantsArgs) a: GrantsArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof GrantConnection>> {
-    requireReader(ctx.caller);
     let entitlementKey: string | undefined;
     let principalExternalId: string | undefined;
     if (a.entitlementId) {

@@ -1,4 +1,4 @@
-import { Ctx, Extensions, Query, Resolver } from 'type-graphql';
+import { Authorized, Ctx, Extensions, Query, Resolver } from 'type-graphql';
 import { requireCaller } from '../../auth/authorize';
 import type { GatewayContext } from '../../context';
 import { CALLER_SCOPED } from '../../response-cache/caller-scope';
@@ -11,6 +11,7 @@ export class MeResolver {
    * development tokens carry neither yet, so the list stays empty until sign-in provides them.
    */
   @Query(() => Me)
+  @Authorized()
   @Extensions(CALLER_SCOPED)
   me(@Ctx() ctx: GatewayContext): Me {
     const caller = requireCaller(ctx.caller);

@@ -1,7 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import type { ResourceType } from '@warden/database';
-import { requireReader } from '../../auth/authorize';
 import type { GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
 import { selectsField } from '../../pagination/selection';
@@ -28,15 +27,15 @@ class ResourcesArgs extends PageArgs {
 @Resolver(() => Resource)
 export class ResourceResolver {
   @Query(() => ResourceConnection)
+  @Authorized()
   async resources(@Args(() => ResourcesArgs) a: ResourcesArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof ResourceConnection>> {
-    requireReader(ctx.caller);
     const page = await ctx.services.resources.list({ connectorId: a.connectorId, type: a.type, search: a.search }, a.first, a.after, selectsField(info, 'totalCount'));
     return new ResourceConnection(page);
   }
 
   @Query(() => Resource, { nullable: true })
+  @Authorized()
   async resource(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Resource | null> {
-    requireReader(ctx.caller);
     const row = await ctx.loaders.resourceById.load(id);
     return row ? toResource(row) : null;
   }

@@ -1,16 +1,23 @@
 import { sql } from 'kysely';
 import { requestSync, SyncRefused } from '@warden/access-model';
+import type { SyncRunUpdated } from '@warden/bus';
 import { type SyncMode, type SyncRunRow } from '@warden/database';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
+import type { ConnectorService } from '../connectors/connector.service';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';
 import { decodeCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { isTimestampKey, timestampKey } from '../../pagination/keyset';
 import { toPage, type PageResult } from '../../pagination/page';
-import { SYNC_RUN_COLUMNS, toLogEntry, toSyncRun, type ConnectorLogEntry, type SyncRun } from './sync-run.type';
+import { eventStream } from '../../subscriptions/event-stream';
+import { SYNC_RUN_COLUMNS, toLogEntry, toSyncRun, type ConnectorLogEntry, type SyncRun, type SyncRunListRow } from './sync-run.type';
 
 export class SyncRunService {
-  constructor(private readonly deps: GatewayDeps) {}
+  constructor(
+    private readonly deps: GatewayDeps,
+    /** Owns the connector ownership check a sync request needs. */
+    private readonly connectors: ConnectorService,
+  ) {}
 
   /** Newest first: (queued_at, id) descending. */
   async listForConnector(connectorId: string, first: number | null | undefined, after: string | null | undefined): Promise<PageResult<SyncRun>> {
@@ -41,11 +48,30 @@ export class SyncRunService {
     });
   }
 
+  /** The connector's sync run events from NATS (any replica's), for Subscription.syncRunUpdated. */
+  updates(connectorId: string): AsyncIterableIterator<SyncRunUpdated> {
+    if (!isUuid(connectorId)) throw new NotFoundError(`connector ${connectorId} does not exist`);
+    return eventStream<SyncRunUpdated>((push) => this.deps.bus.subscribeSyncRunUpdated(connectorId, push));
+  }
+
+  /** The run an event is about, as it is now; when it is gone (its connector was deleted), what the event says. */
+  async forEvent(event: SyncRunUpdated): Promise<SyncRunListRow> {
+    const row = await this.deps.db.selectFrom('sync_runs').select(SYNC_RUN_COLUMNS).where('id', '=', event.runId).executeTakeFirst();
+    if (row) return row;
+    const at = new Date(event.at);
+    return {
+      id: event.runId, connector_id: event.connectorId, mode: 'FULL', status: event.status, progress: event.progress, stats: {}, error: null,
+      requested_by: null, queued_at: at as never, started_at: null, finished_at: event.status === 'QUEUED' || event.status === 'RUNNING' ? null : at,
+    };
+  }
+
   /**
    * Inserts a QUEUED run, or returns the queued/running one (the partial unique index
    * sync_runs_one_active_idx settles races between gateway replicas), and publishes SyncRequested.
    */
-  async trigger(who: Caller, connectorId: string, mode: SyncMode): Promise<SyncRunRow> {
+  async trigger(caller: Caller | null, connectorId: string, mode: SyncMode): Promise<SyncRunRow> {
+    // The caller may change this connector (NOT_FOUND before FORBIDDEN).
+    const { who } = await this.connectors.authorizeWrite(caller, connectorId);
     try {
       const { run } = await requestSync(this.deps.db, this.deps.bus, { connectorId, mode, requestedBy: who.sub, audit: true });
       return run;

@@ -1,22 +1,20 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { ProvisioningTaskUpdated } from '@warden/bus';
-import { requireReader } from '../../auth/authorize';
+import { REQUEST_GRANTS } from '../../auth/authorize';
 import { refreshLoaders, type GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
-import { isUuid } from '../../pagination/cursor';
-import { eventStream } from '../../subscriptions/event-stream';
 import { Entitlement, toEntitlement } from '../entitlements/entitlement.type';
 import { placeholderResource, Resource, toResource } from '../resources/resource.type';
-import { GrantInput, RevokeInput } from './provisioning.input';
+import { GrantInput, RevokeInput } from './grant-request.input';
 import { ProvisioningTask, toProvisioningTask } from './provisioning-task.type';
 
+/** grant / revoke (they create provisioning tasks) and reading those tasks back. */
 @Resolver(() => ProvisioningTask)
-export class ProvisioningResolver {
+export class GrantRequestResolver {
   @Query(() => ProvisioningTask, { nullable: true })
+  @Authorized()
   async provisioningTask(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<ProvisioningTask | null> {
-    requireReader(ctx.caller);
-    if (!isUuid(id)) return null;
-    const row = await ctx.deps.db.selectFrom('provisioning_tasks').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await ctx.services.grantRequests.findTask(id);
     return row ? toProvisioningTask(row) : null;
   }
 
@@ -34,28 +32,27 @@ export class ProvisioningResolver {
   }
 
   @Mutation(() => ProvisioningTask)
+  @Authorized(REQUEST_GRANTS)
   async grant(@Arg('input', () => GrantInput) input: GrantInput, @Ctx() ctx: GatewayContext): Promise<ProvisioningTask> {
-    const row = await ctx.services.provisioning.request(ctx.caller, { action: 'GRANT', ...input });
+    const row = await ctx.services.grantRequests.request(ctx.caller, { action: 'GRANT', ...input });
     return toProvisioningTask(row);
   }
 
   @Mutation(() => ProvisioningTask)
+  @Authorized(REQUEST_GRANTS)
   async revoke(@Arg('input', () => RevokeInput) input: RevokeInput, @Ctx() ctx: GatewayContext): Promise<ProvisioningTask> {
-    const row = await ctx.services.provisioning.request(ctx.caller, { action: 'REVOKE', ...input });
+    const row = await ctx.services.grantRequests.request(ctx.caller, { action: 'REVOKE', ...input });
     return toProvisioningTask(row);
   }
 
   @Subscription(() => ProvisioningTask, {
     description: 'Every state change of the task.',
-    subscribe: ({ args, context }: SubscribeResolverData<unknown, { id: string }, GatewayContext>) => {
-      requireReader(context.caller);
-      if (!isUuid(args.id)) throw new NotFoundError(`provisioning task ${args.id} does not exist`);
-      return eventStream<ProvisioningTaskUpdated>((push) => context.deps.bus.subscribeProvisioningTaskUpdated(args.id, push));
-    },
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { id: string }, GatewayContext>) => context.services.grantRequests.taskUpdates(args.id),
   })
+  @Authorized()
   async provisioningTaskUpdated(@Root() event: ProvisioningTaskUpdated, @Arg('id', () => ID) _id: string, @Ctx() ctx: GatewayContext): Promise<ProvisioningTask> {
     refreshLoaders(ctx);
-    const row = await ctx.deps.db.selectFrom('provisioning_tasks').selectAll().where('id', '=', event.taskId).executeTakeFirst();
+    const row = await ctx.services.grantRequests.findTask(event.taskId);
     if (!row) throw new NotFoundError(`provisioning task ${event.taskId} no longer exists`);
     return toProvisioningTask(row);
   }

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ProvisioningRequestError, requestProvisioning } from '@warden/access-model';
+import type { ProvisioningTaskUpdated } from '@warden/bus';
 import { type ProvisioningAction, type ProvisioningTaskRow } from '@warden/database';
 import { requireConnectorWriter } from '../../auth/authorize';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors';
 import { isUuid } from '../../pagination/cursor';
+import { eventStream } from '../../subscriptions/event-stream';
 import { DIRECTORY_ROLE_WRITE_PERMISSION, missingPermissions } from '../connectors/permissions';
 
 export interface ProvisioningRequest {
@@ -18,13 +20,28 @@ export interface ProvisioningRequest {
 }
 
 /**
+ * Where the gateway writes a grant or a revoke (Mutation.grant / Mutation.revoke; the provision
+ * worker carries the task out against Graph).
+ *
  * grant / revoke: the gateway's checks (caller may change this connector, the connector holds the
  * provisioning permissions, input limits), then @warden/access-model's requestProvisioning — the one
  * place a task is created, shared with the provision worker — which refuses what Graph could never
  * do, inserts the PENDING task with its audit row and publishes the command.
  */
-export class ProvisioningService {
+export class GrantRequestService {
   constructor(private readonly deps: GatewayDeps) {}
+
+  /** A provisioning task by id (null for an id that is not a UUID or no task). */
+  async findTask(id: string): Promise<ProvisioningTaskRow | null> {
+    if (!isUuid(id)) return null;
+    return (await this.deps.db.selectFrom('provisioning_tasks').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
+  }
+
+  /** The task's state changes from NATS (any replica's), for Subscription.provisioningTaskUpdated. */
+  taskUpdates(taskId: string): AsyncIterableIterator<ProvisioningTaskUpdated> {
+    if (!isUuid(taskId)) throw new NotFoundError(`provisioning task ${taskId} does not exist`);
+    return eventStream<ProvisioningTaskUpdated>((push) => this.deps.bus.subscribeProvisioningTaskUpdated(taskId, push));
+  }
 
   async request(caller: Caller | null, req: ProvisioningRequest): Promise<ProvisioningTaskRow> {
     const { db } = this.deps;
