@@ -4,10 +4,12 @@
  *
  *   apps ──▶ access-model ──▶ bus ──▶ database
  *     │            └───────────────────▶ database
+ *     ├──▶ connector-client ──▶ graph-core, service-kit, database
  *     └──▶ database, bus, service-kit, graph-core      (graph-emulator: tests only)
  *
  * database, service-kit, graph-core and graph-emulator import no other @warden package; bus imports
- * only database (its contracts reuse the tables' value lists). No package imports an app.
+ * only database (its contracts reuse the tables' value lists); connector-client (a connector's
+ * credentials → a Graph client) imports graph-core, service-kit and database. No package imports an app.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -23,7 +25,7 @@ export interface Edges {
 export type Rules = Readonly<Record<string, Edges | 'any'>>;
 
 const TEST_ONLY = ['@warden/graph-emulator'];
-const APP_MAY_USE = ['@warden/access-model', '@warden/database', '@warden/bus', '@warden/service-kit', '@warden/graph-core'];
+const APP_MAY_USE = ['@warden/access-model', '@warden/database', '@warden/bus', '@warden/service-kit', '@warden/graph-core', '@warden/connector-client'];
 
 export const RULES: Rules = {
   '@warden/database': { src: [] },
@@ -32,6 +34,7 @@ export const RULES: Rules = {
   '@warden/access-model': { src: ['@warden/database', '@warden/bus'] },
   '@warden/graph-core': { src: [], test: TEST_ONLY },
   '@warden/graph-emulator': { src: [] },
+  '@warden/connector-client': { src: ['@warden/graph-core', '@warden/service-kit', '@warden/database'], test: TEST_ONLY },
   '@warden/gateway': { src: APP_MAY_USE, test: TEST_ONLY },
   '@warden/sync-worker': { src: APP_MAY_USE, test: TEST_ONLY },
   '@warden/provision-worker': { src: APP_MAY_USE, test: TEST_ONLY },

@@ -15,21 +15,21 @@ const EnvironmentSchema = z.object({
   AUTH_JWT_ISSUER: z.string().min(1).default('warden'),
   /** Required `aud` of bearer tokens. */
   AUTH_JWT_AUDIENCE: z.string().min(1).default('warden'),
-  /** Longest token lifetime (exp − iat) accepted: '30d', '12h' or seconds; → seconds. */
-  // A number is an already-parsed value: main.ts parses the environment and startGateway parses it again.
+  /**
+   * Longest token lifetime (exp − iat) accepted: '30d', '12h' or seconds; → seconds. A number is an
+   * already parsed value (startGateway parses what it is given, and main.ts gives it a parsed environment).
+   */
   AUTH_MAX_TOKEN_TTL: z
-    .union([
-      z.number().int().positive(),
-      z.string().transform((v, ctx) => {
-        const s = parseMaxTtl(v);
-        if (s === null) {
-          ctx.addIssue({ code: 'custom', message: "must be a duration such as '30d', '12h' or a number of seconds" });
-          return z.NEVER;
-        }
-        return s;
-      }),
-    ])
-    .default(30 * 86_400),
+    .union([z.string(), z.number()])
+    .default('30d')
+    .transform((v, ctx) => {
+      const s = parseMaxTtl(String(v));
+      if (s === null) {
+        ctx.addIssue({ code: 'custom', message: "must be a duration such as '30d', '12h' or a number of seconds" });
+        return z.NEVER;
+      }
+      return s;
+    }),
   /** Comma list of hosts (`host` or `host:port`) or https origins that connectors may point at. */
   ...allowedGraphHostsEnvironment,
   /** Where browsers reach this gateway; the admin-consent redirect goes to `${PUBLIC_URL}/oauth/callback`. */

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { runService } from '@warden/service-kit';
 import { tsImport } from 'tsx/esm/api';
 import { parseEnvironment } from './environment';
 
@@ -13,27 +14,13 @@ async function loadServer(): Promise<ServerModule> {
   return (await tsImport('./server.ts', { parentURL: import.meta.url, tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) })) as ServerModule;
 }
 
-async function main(): Promise<void> {
-  // graphql-js picks its instanceof checks when it loads: without production it cross-checks every
-  // type test against duplicate module copies, about a tenth of the CPU of a page of grants.
-  process.env['NODE_ENV'] ??= 'production';
-  let env;
-  try {
-    env = parseEnvironment();
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
-  }
-  const { startGateway } = await loadServer();
-  const gateway = await startGateway(env);
-  const stop = () => {
-    gateway.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
+// graphql-js picks its instanceof checks when it loads: without production it cross-checks every
+// type test against duplicate module copies, about a tenth of the CPU of a page of grants.
+process.env['NODE_ENV'] ??= 'production';
 
-main().catch((err: unknown) => {
-  process.stderr.write(`gateway failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+await runService(
+  () => parseEnvironment(),
+  async (env) => (await loadServer()).startGateway(env),
+  // An invalid environment exits 2 (like the gateway's CLIs); a failed start prints one line.
+  { name: 'gateway', invalidEnvironmentExitCode: 2 },
+);

@@ -12,14 +12,13 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { Bus } from '@warden/bus';
 import { createDb, migrateToLatest, type Database } from '@warden/database';
-import { SecretBox } from '@warden/service-kit';
+import { createLogger, SecretBox } from '@warden/service-kit';
 import { accessDeniedAudit } from './auth/access-denied-audit';
 import { authenticate } from './auth/jwt';
 import { createContext, createServices, type GatewayContext, type GatewayDeps } from './context';
 import { parseEnvironment, type GatewayEnvironment, type GatewayEnvironmentInput } from './environment';
 import { formatError, requestIdsOnInternalErrors } from './errors-format';
 import { WardenError } from './errors';
-import { createLogger } from './logger';
 import { TokenEndpointProbe, type CredentialProbe } from './modules/connectors/credential-probe';
 import { createMetrics } from './ops/metrics';
 import { opsRoutes, requestLog } from './ops/routes';
@@ -60,7 +59,7 @@ export interface GatewayOverrides {
 
 export async function startGateway(input: GatewayEnvironment | GatewayEnvironmentInput | Record<string, string | undefined>, overrides: GatewayOverrides = {}): Promise<RunningGateway> {
   const env = parseEnvironment(input as Record<string, string | undefined>);
-  const logger = overrides.logger ?? createLogger(env.LOG_LEVEL);
+  const logger = overrides.logger ?? createLogger({ name: 'gateway', level: env.LOG_LEVEL });
   const db = overrides.db ?? createDb({ connectionString: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'warden-gateway', preparedStatements: 500 });
   const ownsDb = !overrides.db;
   await migrateToLatest(db);

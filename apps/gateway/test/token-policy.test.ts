@@ -112,6 +112,12 @@ describe('bearer tokens: lifetime', () => {
 });
 
 describe('configuration', () => {
+  it('a parsed environment parses again to itself (main.ts hands startGateway a parsed environment)', () => {
+    const parsed = parseEnvironment({ DATABASE_URL: 'postgres://x', WARDEN_SECRET_KEYS: SECRET_KEYS, AUTH_JWT_SECRET: JWT_SECRET, AUTH_MAX_TOKEN_TTL: '12h' });
+    expect(parsed.AUTH_MAX_TOKEN_TTL).toBe(12 * 3600);
+    expect(parseEnvironment(parsed as unknown as Record<string, string>)).toEqual(parsed);
+  });
+
   it('HOST defaults to 127.0.0.1 (containers set 0.0.0.0 explicitly)', () => {
     expect(parseEnvironment({ DATABASE_URL: 'postgres://x', WARDEN_SECRET_KEYS: SECRET_KEYS, AUTH_JWT_SECRET: JWT_SECRET }).HOST).toBe('127.0.0.1');
   });

@@ -1,13 +1,9 @@
-import { GraphClient, type GraphAuth, type GraphStatsSink } from '@warden/graph-core';
-import { consentComplete, type ConnectorRow } from '@warden/database';
-import { openCredentials, type HostAllowlist, type SecretBox } from '@warden/service-kit';
+import { GraphClient, type GraphStatsSink } from '@warden/graph-core';
+import { assertConnectorUsable, connectorGraphOptions, type ConnectorClientSettings, type ConnectorProblem, type OAuthApp } from '@warden/connector-client';
+import type { ConnectorRow } from '@warden/database';
+import type { HostAllowlist, SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
 import { PermanentFailure } from './operations/types';
-
-export interface OAuthApp {
-  clientId?: string;
-  clientSecret?: string;
-}
 
 export interface HostCheck {
   /** ALLOWED_GRAPH_HOSTS, checked on every get(): a stored URL no longer allowed is refused. */
@@ -23,39 +19,31 @@ export interface HostCheck {
  */
 export class ConnectorClients {
   private readonly cache = new Map<string, { version: string; client: GraphClient }>();
+  private readonly settings: ConnectorClientSettings<ConnectorRow>;
 
   constructor(
-    private readonly box: SecretBox,
+    box: SecretBox,
     private readonly logger: Logger,
-    private readonly oauth: OAuthApp = {},
+    oauth: OAuthApp = {},
     /** The worker's Graph metrics (graph-core counters by tenant and route). */
     private readonly metrics?: GraphStatsSink,
     private readonly hosts?: HostCheck,
-  ) {}
+  ) {
+    this.settings = { box, allowlist: hosts?.allowlist, oauth, refuse: (problem, connector) => this.refuse(problem, connector) };
+  }
 
   /**
    * The connector's client. Throws PermanentFailure, before any token request or Graph call, when
-   * the connector's stored graphBaseUrl / authorityHost is not (or no longer) on ALLOWED_GRAPH_HOSTS.
+   * the connector's stored graphBaseUrl / authorityHost is not (or no longer) on ALLOWED_GRAPH_HOSTS,
+   * or when the deployment's app would act in a tenant whose admin consent was not verified.
    */
   get(connector: ConnectorRow): GraphClient {
-    const refusal = this.hosts?.allowlist.refusalFor(connector);
-    if (refusal) {
-      this.cache.delete(connector.id);
-      const message = `Provisioning ${refusal}`;
-      this.hosts?.onRefused?.(connector, message);
-      throw new PermanentFailure(message);
-    }
-    // The deployment's app may act only in a tenant whose admin consent was verified.
-    if (!consentComplete(connector)) throw new PermanentFailure(`connector '${connector.display_name}' has no verified admin consent for its tenant; complete admin consent before provisioning`);
+    assertConnectorUsable(connector, this.settings);
     const version = [connector.tenant_id, connector.client_id, connector.auth_method, connector.graph_base_url, connector.authority_host, connector.secret_ciphertext].join('|');
     const hit = this.cache.get(connector.id);
     if (hit && hit.version === version) return hit.client;
     const client = new GraphClient({
-      tenantId: required(connector.tenant_id, 'tenant id'),
-      clientId: required(connector.auth_method === 'OAUTH' ? (connector.client_id ?? this.oauth.clientId ?? null) : connector.client_id, 'client id'),
-      auth: this.auth(connector),
-      graphBaseUrl: connector.graph_base_url,
-      authorityHost: connector.authority_host,
+      ...connectorGraphOptions(connector, this.settings),
       // Access changes are waited on by an admin; sync reads go as Low.
       priority: 'High',
       logger: this.logger.child({ connectorId: connector.id }),
@@ -65,19 +53,21 @@ export class ConnectorClients {
     return client;
   }
 
-  private auth(connector: ConnectorRow): GraphAuth {
-    if (connector.secret_ciphertext) {
-      const creds = openCredentials(this.box, connector.id, connector.secret_ciphertext);
-      return creds.kind === 'secret'
-        ? { kind: 'secret', clientSecret: creds.clientSecret }
-        : { kind: 'certificate', certificatePem: creds.certificatePem, privateKeyPem: creds.privateKeyPem };
+  /** A provisioning task's wording of why a connector cannot be given a Graph client. */
+  private refuse(problem: ConnectorProblem, connector: ConnectorRow): PermanentFailure {
+    switch (problem.kind) {
+      case 'host-refused': {
+        this.cache.delete(connector.id);
+        const message = `Provisioning ${problem.refusal}`;
+        this.hosts?.onRefused?.(connector, message);
+        return new PermanentFailure(message);
+      }
+      case 'no-consent':
+        return new PermanentFailure(`connector '${connector.display_name}' has no verified admin consent for its tenant; complete admin consent before provisioning`);
+      case 'missing':
+        return new PermanentFailure(`the connector has no ${problem.what} yet; finish connecting it before provisioning`);
+      case 'no-credentials':
+        return new PermanentFailure(`connector '${connector.display_name}' has no credentials; add a client secret or certificate`);
     }
-    if (connector.auth_method === 'OAUTH' && this.oauth.clientSecret) return { kind: 'secret', clientSecret: this.oauth.clientSecret };
-    throw new PermanentFailure(`connector '${connector.display_name}' has no credentials; add a client secret or certificate`);
   }
-}
-
-function required(value: string | null, what: string): string {
-  if (!value) throw new PermanentFailure(`the connector has no ${what} yet; finish connecting it before provisioning`);
-  return value;
 }

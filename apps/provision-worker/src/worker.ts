@@ -2,9 +2,9 @@ import { GraphError, graphMetrics } from '@warden/graph-core';
 import { appendConnectorLog } from '@warden/access-model';
 import { Bus } from '@warden/bus';
 import { createDb, migrateToLatest } from '@warden/database';
-import { HostAllowlist, SecretBox, startMetricsServer } from '@warden/service-kit';
+import { createLogger, HostAllowlist, SecretBox, startMetricsServer } from '@warden/service-kit';
 import { sql } from 'kysely';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { ConnectorClients } from './connector-clients';
 import { parseEnvironment, type ProvisionWorkerEnvironment, type ProvisionWorkerEnvironmentInput } from './environment';
 import { scanExpiredGrants } from './expiry/scan';
@@ -32,12 +32,7 @@ export async function startProvisionWorker(
   opts: StartOptions = {},
 ): Promise<ProvisionWorker> {
   const env = parseEnvironment(envInput as Record<string, string | undefined>);
-  const logger =
-    opts.logger ??
-    pino(
-      { name: 'provision-worker', level: env.LOG_LEVEL, redact: { paths: ['*.clientSecret', '*.authorization', '*.access_token', '*.privateKeyPem'], censor: '[redacted]' } },
-      pino.destination(2),
-    );
+  const logger = opts.logger ?? createLogger({ name: 'provision-worker', level: env.LOG_LEVEL });
   const box = SecretBox.fromConfig(env.WARDEN_SECRET_KEYS);
   const db = createDb({ connectionString: env.DATABASE_URL, max: env.PROVISION_CONCURRENCY * 2 + 4, applicationName: 'warden-provision-worker' });
   await migrateToLatest(db);

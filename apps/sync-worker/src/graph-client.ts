@@ -1,6 +1,7 @@
-import { GraphClient, type GraphAuth, type GraphStatsSink } from '@warden/graph-core';
-import { type ConnectorRow } from '@warden/database';
-import { openCredentials, type HostAllowlist, type SecretBox } from '@warden/service-kit';
+import type { GraphClient, GraphStatsSink } from '@warden/graph-core';
+import { assertConnectorUsable, connectorGraphClient, type ConnectorClientSettings, type ConnectorProblem } from '@warden/connector-client';
+import type { ConnectorRow } from '@warden/database';
+import type { HostAllowlist, SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
 
 export interface GraphSettings {
@@ -24,10 +25,32 @@ export class ConnectorNotReady extends Error {}
 /** The connector's stored Graph or authority URL is not (or no longer) on ALLOWED_GRAPH_HOSTS. */
 export class ConnectorHostRefused extends ConnectorNotReady {}
 
-/** Throws ConnectorHostRefused when the connector's stored endpoints are not allowed. */
-export function assertConnectorHostsAllowed(connector: ConnectorRow, allowlist: HostAllowlist | undefined): void {
-  const refusal = allowlist?.refusalFor(connector);
-  if (refusal) throw new ConnectorHostRefused(`Sync ${refusal}`);
+/** A sync run's wording of why a connector cannot be given a Graph client. */
+function refuse(problem: ConnectorProblem): Error {
+  switch (problem.kind) {
+    case 'host-refused':
+      return new ConnectorHostRefused(`Sync ${problem.refusal}`);
+    case 'no-consent':
+      return new ConnectorNotReady('the OAUTH connector has no verified admin consent for its tenant; complete admin consent before syncing');
+    case 'missing':
+      return new ConnectorNotReady(`the connector has no ${problem.what} yet; finish connecting it before syncing`);
+    case 'no-credentials':
+      return new ConnectorNotReady('the connector has no credentials; add a client secret or certificate');
+  }
+}
+
+function clientSettings(box: SecretBox, settings: GraphSettings): ConnectorClientSettings {
+  return { box, allowlist: settings.allowlist, oauth: { clientId: settings.oauthClientId, clientSecret: settings.oauthClientSecret }, refuse };
+}
+
+/**
+ * Before any token request or Graph call, whichever client is used: throws ConnectorHostRefused when
+ * the connector's stored endpoints are not allowed, ConnectorNotReady when an OAUTH connector has no
+ * verified admin consent (requestSync and the scheduler refuse these already, but a message on the
+ * bus must not make the deployment's app read a tenant nobody verifiably consented for).
+ */
+export function assertConnectorSyncable(connector: ConnectorRow, settings: GraphSettings): void {
+  assertConnectorUsable(connector, { allowlist: settings.allowlist, refuse });
 }
 
 /**
@@ -36,17 +59,7 @@ export function assertConnectorHostsAllowed(connector: ConnectorRow, allowlist: 
  * governor per (authority, tenant, app, Graph root) across clients in this process.
  */
 export function graphClientFor(connector: ConnectorRow, box: SecretBox, settings: GraphSettings, logger: Logger): GraphClient {
-  assertConnectorHostsAllowed(connector, settings.allowlist);
-  const tenantId = connector.tenant_id;
-  if (!tenantId) throw new ConnectorNotReady('the connector has no tenant id yet; finish connecting it before syncing');
-  const clientId = connector.auth_method === 'OAUTH' ? (connector.client_id ?? settings.oauthClientId ?? null) : connector.client_id;
-  if (!clientId) throw new ConnectorNotReady('the connector has no client id yet; finish connecting it before syncing');
-  return new GraphClient({
-    tenantId,
-    clientId,
-    auth: authOf(connector, box, settings),
-    graphBaseUrl: connector.graph_base_url,
-    authorityHost: connector.authority_host,
+  return connectorGraphClient(connector, clientSettings(box, settings), {
     priority: 'Low',
     maxConcurrency: settings.maxConcurrency,
     maxRetryTimeMs: settings.maxRetryTimeMs,
@@ -54,15 +67,4 @@ export function graphClientFor(connector: ConnectorRow, box: SecretBox, settings
     logger: logger.child({ connectorId: connector.id }),
     ...(settings.metrics ? { metrics: settings.metrics } : {}),
   });
-}
-
-function authOf(connector: ConnectorRow, box: SecretBox, settings: GraphSettings): GraphAuth {
-  if (connector.secret_ciphertext) {
-    const creds = openCredentials(box, connector.id, connector.secret_ciphertext);
-    return creds.kind === 'secret'
-      ? { kind: 'secret', clientSecret: creds.clientSecret }
-      : { kind: 'certificate', certificatePem: creds.certificatePem, privateKeyPem: creds.privateKeyPem };
-  }
-  if (connector.auth_method === 'OAUTH' && settings.oauthClientSecret) return { kind: 'secret', clientSecret: settings.oauthClientSecret };
-  throw new ConnectorNotReady('the connector has no credentials; add a client secret or certificate');
 }

@@ -1,4 +1,4 @@
-export { startSyncWorker, createLogger, type SyncWorker, type StartOptions } from './worker';
+export { startSyncWorker, type SyncWorker, type StartOptions } from './worker';
 export { parseEnvironment, type SyncWorkerEnvironment, type SyncWorkerEnvironmentInput } from './environment';
 export { requestSync, type SyncRequest } from '@warden/access-model';
 export { scheduleDueSyncs, type ScheduleResult } from './scheduler';

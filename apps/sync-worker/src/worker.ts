@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { graphMetrics, type GraphClient } from '@warden/graph-core';
 import { Bus } from '@warden/bus';
 import { createDb, migrateToLatest, type ConnectorRow, type Database } from '@warden/database';
-import { HostAllowlist, SecretBox, startMetricsServer } from '@warden/service-kit';
+import { createLogger, HostAllowlist, SecretBox, startMetricsServer } from '@warden/service-kit';
 import type { SyncWorkerEnvironment } from './environment';
 import { handleSyncRequested, RunBusy, type RunOutcome } from './runs/execute';
 import { scheduleDueSyncs } from './scheduler';
@@ -30,24 +30,13 @@ export interface StartOptions {
   graphClientFactory?: (connector: ConnectorRow) => GraphClient;
 }
 
-export function createLogger(level: string): Logger {
-  return pino(
-    {
-      name: 'sync-worker',
-      level,
-      redact: { paths: ['clientSecret', '*.clientSecret', 'authorization', '*.authorization', 'headers.authorization', 'accessToken', '*.accessToken', 'privateKeyPem', '*.privateKeyPem'], censor: '[redacted]' },
-    },
-    pino.destination(2),
-  );
-}
-
 /**
  * The deployable in-process: migrates, consumes SyncRequested (SYNC_CONCURRENCY at once) and runs
  * the scheduler loop. `close()` stops taking work and interrupts running syncs, which stay RUNNING
  * with their checkpoint for the next worker.
  */
 export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOptions = {}): Promise<SyncWorker> {
-  const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
+  const logger = opts.logger ?? createLogger({ name: 'sync-worker', level: env.LOG_LEVEL });
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   // Each run holds one connection for its lock and uses a few for concurrent stage writes.
   const db = createDb({ connectionString: env.DATABASE_URL, max: 4 + env.SYNC_CONCURRENCY * 6, applicationName: 'warden-sync-worker' });

@@ -66,12 +66,23 @@ export class HostAllowlist {
    * both are allowed, else a message saying which one is not and why.
    */
   refusalFor(connector: { graph_base_url: string; authority_host: string }): string | null {
-    for (const [field, value] of [['graphBaseUrl', connector.graph_base_url], ['authorityHost', connector.authority_host]] as const) {
+    const refused = this.refusedEndpoint({ graphBaseUrl: connector.graph_base_url, authorityHost: connector.authority_host });
+    if (!refused) return null;
+    return `refused to call the connector's stored ${refused.field} ${refused.value}: ${refused.error.message} (allow the host again or point the connector at an allowed host)`;
+  }
+
+  /**
+   * The first of a connector's two endpoints (graphBaseUrl, then authorityHost) that is not allowed,
+   * or null. The workers (refusalFor, through @warden/connector-client) and the gateway's credential
+   * probe word it each their own way.
+   */
+  refusedEndpoint(endpoints: { graphBaseUrl: string; authorityHost: string }): { field: 'graphBaseUrl' | 'authorityHost'; value: string; error: HostNotAllowedError } | null {
+    for (const [field, value] of [['graphBaseUrl', endpoints.graphBaseUrl], ['authorityHost', endpoints.authorityHost]] as const) {
       try {
         this.check(field, value);
       } catch (err) {
         if (!(err instanceof HostNotAllowedError)) throw err;
-        return `refused to call the connector's stored ${field} ${value}: ${err.message} (allow the host again or point the connector at an allowed host)`;
+        return { field, value, error: err };
       }
     }
     return null;

@@ -4,4 +4,5 @@ export {
 } from './environment';
 export { HostAllowlist, HostNotAllowedError, DEFAULT_ALLOWED_GRAPH_HOSTS } from './host-allowlist';
 export { startMetricsServer, type MetricsServer } from './metrics-server';
-export { runService } from './run-service';
+export { runService, type RunServiceOptions } from './run-service';
+export { createLogger, redactSecrets, isSecretField, REDACTED_FIELDS, REDACTION_CENSOR, REDACTION_DEPTH, type LoggerOptions } from './logger';

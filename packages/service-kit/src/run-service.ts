@@ -1,16 +1,37 @@
+export interface RunServiceOptions {
+  /** Exit code when the environment is invalid (default 1; the gateway uses 2, like its CLIs). */
+  invalidEnvironmentExitCode?: number;
+  /**
+   * When set, a failure to start is one line, `<name> failed to start: <message>`, and exit code 1,
+   * instead of the rejected promise (with its stack trace) reaching the caller.
+   */
+  name?: string;
+}
+
 /**
- * What every worker's main.ts does: parse the environment (exit 1 naming every bad variable, no stack
+ * What every service's main.ts does: parse the environment (exit 1 naming every bad variable, no stack
  * trace), start, and close cleanly on SIGINT/SIGTERM.
  */
-export async function runService<E>(parse: () => E, start: (env: E) => Promise<{ close(): Promise<void> }>): Promise<void> {
+export async function runService<E>(
+  parse: () => E,
+  start: (env: E) => Promise<{ close(): Promise<void> }>,
+  opts: RunServiceOptions = {},
+): Promise<void> {
   let env: E;
   try {
     env = parse();
   } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${messageOf(err)}\n`);
+    process.exit(opts.invalidEnvironmentExitCode ?? 1);
+  }
+  let service: { close(): Promise<void> };
+  try {
+    service = await start(env);
+  } catch (err) {
+    if (opts.name === undefined) throw err;
+    process.stderr.write(`${opts.name} failed to start: ${messageOf(err)}\n`);
     process.exit(1);
   }
-  const service = await start(env);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       void service.close().then(
@@ -19,4 +40,8 @@ export async function runService<E>(parse: () => E, start: (env: E) => Promise<{
       );
     });
   }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

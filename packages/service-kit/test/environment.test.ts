@@ -51,5 +51,11 @@ describe('environment', () => {
     expect(list.refusalFor({ graph_base_url: 'https://graph.microsoft.com', authority_host: 'https://login.microsoftonline.com' })).toBeNull();
     expect(list.refusalFor({ graph_base_url: 'https://evil.example', authority_host: 'https://login.microsoftonline.com' }))
       .toMatch(/graphBaseUrl https:\/\/evil\.example.*not in this deployment's ALLOWED_GRAPH_HOSTS/);
+    // The same rule for endpoints not stored yet (the gateway's credential probe): the first refused one.
+    expect(list.refusedEndpoint({ graphBaseUrl: 'https://graph.microsoft.com', authorityHost: 'https://login.microsoftonline.com' })).toBeNull();
+    const refused = list.refusedEndpoint({ graphBaseUrl: 'https://graph.microsoft.com', authorityHost: 'http://login.microsoftonline.com' });
+    expect(refused).toMatchObject({ field: 'authorityHost', value: 'http://login.microsoftonline.com' });
+    expect(refused?.error).toBeInstanceOf(HostNotAllowedError);
+    expect(refused?.error.message).toMatch(/authorityHost must use https/);
   });
 });

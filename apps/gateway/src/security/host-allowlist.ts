@@ -23,6 +23,11 @@ export class HostAllowlist {
       throw err;
     }
   }
+
+  /** The first of a probe's endpoints that is not allowed (the shared rule), or null. */
+  refusedEndpoint(endpoints: { graphBaseUrl: string; authorityHost: string }): HostNotAllowedError | null {
+    return this.shared.refusedEndpoint(endpoints)?.error ?? null;
+  }
 }
 
 /**
@@ -34,13 +39,8 @@ export class HostAllowlist {
 export function allowlistedProbe(probe: CredentialProbe, allowlist: HostAllowlist): CredentialProbe {
   return {
     async probe(input: ProbeInput, signal?: AbortSignal): Promise<ProbeResult> {
-      try {
-        allowlist.check('graphBaseUrl', input.graphBaseUrl);
-        allowlist.check('authorityHost', input.authorityHost);
-      } catch (err) {
-        if (err instanceof BadUserInputError) return { ok: false, message: `not contacted: the connector's stored ${err.message}` };
-        throw err;
-      }
+      const refused = allowlist.refusedEndpoint(input);
+      if (refused) return { ok: false, message: `not contacted: the connector's stored ${refused.message}` };
       return probe.probe(input, signal);
     },
   };

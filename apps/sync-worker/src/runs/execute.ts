@@ -2,10 +2,10 @@ import { sql, type Kysely } from 'kysely';
 import { GraphAuthError, GraphError, GraphLinkRefusedError, missingPermissions, type GraphClient } from '@warden/graph-core';
 import { appendConnectorLog } from '@warden/access-model';
 import { type Bus, type SyncRequested } from '@warden/bus';
-import { consentComplete, type ConnectorRow, type Database, type SyncRunRow } from '@warden/database';
+import { type ConnectorRow, type Database, type SyncRunRow } from '@warden/database';
 import { type SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
-import { ConnectorNotReady, assertConnectorHostsAllowed, graphClientFor, type GraphSettings } from '../graph-client';
+import { ConnectorNotReady, assertConnectorSyncable, graphClientFor, type GraphSettings } from '../graph-client';
 import { planStages, type StagePlan } from '../permissions';
 import { syncDirectoryRoles } from '../syncers/directory-roles';
 import { syncAppAccess } from '../syncers/enterprise-apps';
@@ -94,11 +94,9 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
   }, deps.keepAliveMs ?? 5_000);
   keepAlive.unref();
   try {
-    // Before any token request or Graph call, whichever client is used.
-    assertConnectorHostsAllowed(connector, deps.graph.allowlist);
-    // Defence in depth: requestSync and the scheduler refuse these already, but a message on the bus
-    // must not make the deployment's app read a tenant nobody verifiably consented for.
-    if (!consentComplete(connector)) throw new ConnectorNotReady('the OAUTH connector has no verified admin consent for its tenant; complete admin consent before syncing');
+    // Before any token request or Graph call, whichever client is used: stored hosts still allowed,
+    // OAUTH consent verified (defence in depth: requestSync and the scheduler refuse these already).
+    assertConnectorSyncable(connector, deps.graph);
     const graph = deps.graphClientFactory ? deps.graphClientFactory(connector) : graphClientFor(connector, deps.box, deps.graph, logger);
     const granted = await graph.grantedPermissions(ctl.signal);
     const plan = planStages(granted);

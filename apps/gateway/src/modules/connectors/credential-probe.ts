@@ -1,13 +1,8 @@
-import { GraphAuthError, GraphClient, rolesOf, type GraphAuth } from '@warden/graph-core';
-import type { ConnectorCredentials } from '@warden/service-kit';
+import { credentialsGraphClient, type CredentialsInput } from '@warden/connector-client';
+import { GraphAuthError, rolesOf } from '@warden/graph-core';
 
-export interface ProbeInput {
-  tenantId: string;
-  clientId: string;
-  authorityHost: string;
-  graphBaseUrl: string;
-  credentials: ConnectorCredentials;
-}
+/** Tenant, client id, authority, Graph root and credentials of a connector being created or changed. */
+export type ProbeInput = CredentialsInput;
 
 /**
  * `tenantId`: the token's `tid` claim, the organisation the identity platform issued it for (null
@@ -41,12 +36,9 @@ export class TokenEndpointProbe implements CredentialProbe {
   constructor(private readonly timeoutMs = 10_000) {}
 
   async probe(input: ProbeInput, signal?: AbortSignal): Promise<ProbeResult> {
-    const auth: GraphAuth = input.credentials.kind === 'secret'
-      ? { kind: 'secret', clientSecret: input.credentials.clientSecret }
-      : { kind: 'certificate', certificatePem: input.credentials.certificatePem, privateKeyPem: input.credentials.privateKeyPem };
     const timeout = AbortSignal.timeout(this.timeoutMs);
     try {
-      const client = new GraphClient({ tenantId: input.tenantId, clientId: input.clientId, auth, graphBaseUrl: input.graphBaseUrl, authorityHost: input.authorityHost });
+      const client = credentialsGraphClient(input);
       const token = await client.getAccessToken(signal ? AbortSignal.any([signal, timeout]) : timeout);
       return { ok: true, granted: [...rolesOf(token)].sort(), tenantId: tenantOf(token) };
     } catch (err) {
