@@ -17,6 +17,12 @@ export interface GovernorMiddlewareOptions {
   logger?: Logger;
   /** The Graph root; a request to another origin is refused before it is sent (no token leaves). */
   root?: string;
+  /**
+   * The token the authentication handler will use, fetched (or read from cache) before the budget is
+   * spent: a request that waited for a cold token after taking its share would arrive together with
+   * everything the budget refilled meanwhile, a burst the server's bucket never had.
+   */
+  getToken?: (signal?: AbortSignal) => Promise<string>;
 }
 
 /**
@@ -55,6 +61,7 @@ export class GovernorMiddleware implements Middleware {
     const started = Date.now();
     let refreshedToken = false;
     for (let attempt = 0; ; attempt++) {
+      await this.o.getToken?.(req.signal);
       const permit = await governor.acquire(req.cost, req.writes, req.signal);
       const attemptContext: Context = {
         request: context.request,
