@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProvisioningTaskUpdated } from '@warden/bus';
 import { detailsContain } from './support/audit';
-import { createHarness, type Harness } from './support/harness';
+import { createHarness, waitFor, type Harness } from './support/harness';
 import { membershipClosure } from './support/seed';
 import { appRoleAssignment, eligibility, enterpriseApps, group, pickUser, roleAssignment, writableGroups } from './support/tenant';
 
@@ -66,6 +66,8 @@ describe('group membership', () => {
     expect(granted.status).toBe('SUCCEEDED');
     expect(group(h.emulator.exportTenant(), g.id).members).toContain(user);
     expect(await directGrant(key, user)).toMatchObject({ principal_kind: 'USER', source: 'provisioning' });
+    // The final event is published after the commit the test just read, and may still be on its way.
+    await waitFor('the SUCCEEDED event', async () => events.some((e) => e.taskId === granted.id && e.status === 'SUCCEEDED'));
     const statuses = events.filter((e) => e.taskId === granted.id).map((e) => e.status);
     expect(statuses).toEqual(['PENDING', 'RUNNING', 'SUCCEEDED']);
     const audit = await h.tdb.db.selectFrom('audit_events').selectAll().where(detailsContain({ taskId: granted.id })).orderBy('id').execute();
