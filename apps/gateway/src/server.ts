@@ -13,7 +13,7 @@ import { WebSocketServer } from 'ws';
 import { Bus } from '@warden/bus';
 import { createDb, migrateToLatest, type Database } from '@warden/database';
 import { createLogger, SecretBox } from '@warden/service-kit';
-import { accessDeniedAudit } from './auth/access-denied-audit';
+import { AccessDeniedAuditor } from './auth/access-denied-audit';
 import { authenticate } from './auth/jwt';
 import { createContext, createServices, type GatewayContext, type GatewayDeps } from './context';
 import { parseEnvironment, type GatewayEnvironment, type GatewayEnvironmentInput } from './environment';
@@ -127,6 +127,8 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
     },
   };
 
+  // One auditor, so the per-(subject, operation) rate limit holds across HTTP and WebSocket.
+  const deniedAudit = new AccessDeniedAuditor(db, logger);
   const apollo = new ApolloServer<GatewayContext>({
     schema,
     // Apollo's switch stays on: the shared limits refuse introspection without a token
@@ -150,7 +152,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
       limits.plugin(),
       operationMetrics,
       requestIdsOnInternalErrors(logger),
-      accessDeniedAudit(db, logger),
+      deniedAudit.plugin(),
       ...(responseCache ? [responseCache.plugin()] : []),
     ],
   });
@@ -202,7 +204,7 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   });
 
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: env.MAX_BODY_BYTES });
-  const subscriptions = attachSubscriptions({ wss, schema, deps, services, jwt, metrics, limits, maxOperations: env.WS_MAX_OPERATIONS });
+  const subscriptions = attachSubscriptions({ wss, schema, deps, services, jwt, metrics, limits, maxOperations: env.WS_MAX_OPERATIONS, deniedAudit });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -1,4 +1,6 @@
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { ACCESS_DENIED_ACTION, DeniedAttemptLimiter } from '../src/auth/access-denied-audit';
 import { seedTenant, type Fixture } from './support/fixture';
 import { startHarness, type Harness } from './support/harness';
@@ -75,6 +77,31 @@ describe('FORBIDDEN attempts are audited as access.denied', () => {
     const other = await h.token('VIEWER', 'wendy');
     await h.gql(other, 'mutation($id: ID!) { updateConnector(id: $id, input: { displayName: "x" }) { id } }', { id: f.connectorId });
     expect(await deniedRows('wendy')).toHaveLength(1);
+  });
+});
+
+describe('FORBIDDEN attempts over graphql-ws', () => {
+  it('are audited like those over HTTP (a mutation sent on the socket)', async () => {
+    const token = await h.token('VIEWER', 'wanda');
+    const c = createClient({ url: h.gateway.url.replace('http:', 'ws:'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: true });
+    try {
+      const result = await new Promise<{ errors?: readonly { extensions?: { code?: string } }[] }>((resolve, reject) => {
+        let last: { errors?: readonly { extensions?: { code?: string } }[] } = {};
+        c.subscribe({ query: 'mutation OverWs($id: ID!) { deleteConnector(id: $id) }', variables: { id: f.connectorId } }, {
+          next: (v) => (last = v as typeof last),
+          error: reject,
+          complete: () => resolve(last),
+        });
+      });
+      expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    } finally {
+      await c.dispose();
+    }
+    const rows = await deniedRows('wanda');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ connector_id: f.connectorId });
+    expect(rows[0]!.details).toMatchObject({ role: 'VIEWER', attempted: 'Mutation.deleteConnector', operationName: 'OverWs' });
+    expect(await h.db.selectFrom('connectors').select('id').where('id', '=', f.connectorId).executeTakeFirst()).toBeTruthy();
   });
 });
 

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { appendAudit } from '@warden/access-model';
 import type { Database } from '@warden/database';
 import type { GatewayContext } from '../context';
+import type { Caller } from './roles';
 import { asContractError, ForbiddenError } from '../errors';
 
 export const ACCESS_DENIED_ACTION = 'access.denied';
@@ -53,45 +54,55 @@ function operationOf(kind: string, e: GraphQLError): string {
 
 /**
  * The one place FORBIDDEN answers are audited: every FORBIDDEN error of a request (whichever resolver
- * or rule raised it) becomes an `access.denied` row with the caller's subject and role, the operation
- * attempted, the operation name, the reason and the connector when the rule knew it, rate-limited per
- * (subject, operation) by DeniedAttemptLimiter. Writing the row never changes the answer: a failure
- * is logged.
+ * or rule raised it, over HTTP or graphql-ws) becomes an `access.denied` row with the caller's subject
+ * and role, the operation attempted, the operation name, the reason and the connector when the rule
+ * knew it, rate-limited per (subject, operation) by DeniedAttemptLimiter. Writing the row never
+ * changes the answer: a failure is logged.
  */
-export function accessDeniedAudit(db: Kysely<Database>, logger: Logger, limiter = new DeniedAttemptLimiter()): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ contextValue, errors, operation, operationName }) {
-          const caller = contextValue?.caller;
-          if (!caller) return;
-          for (const e of errors) {
-            const original = asContractError(unwrapResolverError(e));
-            if (!(original instanceof ForbiddenError)) continue;
-            const attempted = operationOf(operation?.operation ?? 'query', e);
-            const admitted = limiter.admit(caller.sub, attempted);
-            if (!admitted) continue;
-            try {
-              await appendAudit(db, {
-                actor: caller.sub,
-                action: ACCESS_DENIED_ACTION,
-                connectorId: original.connectorId,
-                details: {
-                  role: caller.role,
-                  attempted,
-                  ...(operationName ? { operationName } : {}),
-                  ...(e.path ? { path: e.path.join('.') } : {}),
-                  reason: original.message,
-                  requestId: contextValue.requestId,
-                  suppressedBefore: admitted.suppressedBefore,
-                },
-              });
-            } catch (err) {
-              logger.error({ err: err instanceof Error ? err.message : String(err), requestId: contextValue.requestId }, 'could not audit a FORBIDDEN attempt');
-            }
-          }
+export class AccessDeniedAuditor {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly logger: Logger,
+    private readonly limiter = new DeniedAttemptLimiter(),
+  ) {}
+
+  async record(caller: Caller | null | undefined, operationKind: string, errors: readonly GraphQLError[], operationName: string | null | undefined, requestId: string): Promise<void> {
+    if (!caller) return;
+    for (const e of errors) {
+      const original = asContractError(unwrapResolverError(e));
+      if (!(original instanceof ForbiddenError)) continue;
+      const attempted = operationOf(operationKind, e);
+      const admitted = this.limiter.admit(caller.sub, attempted);
+      if (!admitted) continue;
+      try {
+        await appendAudit(this.db, {
+          actor: caller.sub,
+          action: ACCESS_DENIED_ACTION,
+          connectorId: original.connectorId,
+          details: {
+            role: caller.role,
+            attempted,
+            ...(operationName ? { operationName } : {}),
+            ...(e.path ? { path: e.path.join('.') } : {}),
+            reason: original.message,
+            requestId,
+            suppressedBefore: admitted.suppressedBefore,
+          },
+        });
+      } catch (err) {
+        this.logger.error({ err: err instanceof Error ? err.message : String(err), requestId }, 'could not audit a FORBIDDEN attempt');
+      }
+    }
+  }
+
+  /** The HTTP side: an Apollo plugin that hands every request's errors to `record`. */
+  plugin(): ApolloServerPlugin<GatewayContext> {
+    return {
+      requestDidStart: async () => ({
+        didEncounterErrors: async ({ contextValue, errors, operation, operationName }) => {
+          await this.record(contextValue?.caller, operation?.operation ?? 'query', errors, operationName, contextValue.requestId);
         },
-      };
-    },
-  };
+      }),
+    };
+  }
 }

@@ -5,7 +5,8 @@ import { decodeJwt } from 'jose';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { verifyToken, bearerToken, type JwtConfig } from '../auth/jwt';
 import type { Caller } from '../auth/roles';
-import { createContext, type GatewayDeps, type Services } from '../context';
+import type { AccessDeniedAuditor } from '../auth/access-denied-audit';
+import { createContext, type GatewayContext, type GatewayDeps, type Services } from '../context';
 import { asContractError, WardenError } from '../errors';
 import type { Metrics } from '../ops/metrics';
 import type { QueryLimits } from '../security/limits';
@@ -26,6 +27,8 @@ interface SubscriptionOptions {
   limits: QueryLimits;
   /** Operations running at once on one socket (WS_MAX_OPERATIONS). */
   maxOperations: number;
+  /** FORBIDDEN answers over the socket are audited like those over HTTP. */
+  deniedAudit: AccessDeniedAuditor;
 }
 
 /**
@@ -106,8 +109,11 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
           contextValue: createContext(o.deps, o.services, callers.get(ctx) ?? null, randomUUID()),
         };
       },
-      onNext: (_ctx, _id, _payload, _args, result) => {
+      onNext: async (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return undefined;
+        const context = args.contextValue as GatewayContext;
+        const op = getOperationAST(args.document, args.operationName);
+        await o.deniedAudit.record(context.caller, op?.operation ?? 'subscription', result.errors, args.operationName ?? op?.name?.value, context.requestId);
         return { ...result, errors: result.errors.map((e) => publicError(e, o.deps)) };
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => publicError(e, o.deps)),
