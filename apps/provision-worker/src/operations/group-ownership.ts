@@ -1,9 +1,10 @@
+import { ENTITLEMENT_KINDS } from '@warden/access-model';
 import { addReference, probeReference, removeReference, type ReferenceLink } from './directory-reference';
 import type { Operation } from './types';
 
 const link: ReferenceLink = {
   collection: (i) => `/v1.0/groups/${i.resourceId}/owners`,
-  permissions: ['Group.ReadWrite.All', 'Directory.ReadWrite.All'],
+  permissions: ENTITLEMENT_KINDS.GROUP_OWNER.write,
 };
 
 export const groupOwnership: Operation = {
