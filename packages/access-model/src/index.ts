@@ -3,8 +3,8 @@ export { appendConnectorLog } from './connector-log';
 export { principalRefusal } from './access/grantability';
 export {
   ENTITLEMENT_KINDS, ENTITLEMENT_KIND_NAMES, RESOURCE_TYPES_REGISTRY, RESOURCE_TYPE_LIST, DIRECTORY_ROLE_WRITE_PERMISSION,
-  entitlementKind, kindsOf, sweepGrantPattern, principalKindOfResource, additionalWritePermissions, missingAdditionalWritePermissions,
-  type EntitlementKind, type EntitlementShape, type EntitlementKindDescription, type ResourceTypeDescription, type ResourceStage, type ReadPermissions, type SweepRule,
+  entitlementKind, kindsOf, sweepGrantPattern, sweepOfStage, RESOURCE_STAGES, principalKindOfResource, additionalWritePermissions, missingAdditionalWritePermissions,
+  type EntitlementKind, type EntitlementShape, type EntitlementKindDescription, type ResourceTypeDescription, type ResourceStage, type ReadPermissions, type SweepRule, type StageSweep,
 } from './registry/resource-types';
 export { entitlementKey, memberKey, groupOfMemberKey, isOwnerKey, keyPattern, MEMBER_KEY_PATTERN } from './registry/keys';
 export { chunks, sameList, WRITE_BATCH } from './util';

@@ -1,14 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { appendConnectorLog, kindsOf, memberKey, ENTITLEMENT_KINDS, RESOURCE_TYPE_LIST, sweepGrantPattern, type ResourceStage, type ResourceTypeDescription } from '@warden/access-model';
+import { appendConnectorLog, kindsOf, memberKey, sweepOfStage, ENTITLEMENT_KINDS, RESOURCE_STAGES, RESOURCE_TYPE_LIST, type ResourceTypeDescription } from '@warden/access-model';
 import { type Database, type SyncMode, type SyncStats } from '@warden/database';
 import { recomputeClosure, type ClosureResult } from '../inheritance/recompute';
 import { addCounts, cascadeDeletedResources, deleteEntitlements, deleteResources, emptyCounts, type CascadeCounts } from '../writers/cascade';
 import { deleteDirectGrants } from '../writers/grants';
 import { DELTA_STREAMS, PendingDeletions, STAGES, type RunCheckpoint, type StageCheckpoint } from './checkpoint';
 import { RunCancelled } from './session';
-
-/** Stages that list resources, in registry order: each sweeps what its pass did not see. */
-const SWEPT_STAGES: ResourceStage[] = [...new Set(RESOURCE_TYPE_LIST.map((t) => t.stage))];
 
 export interface FinalizeInput {
   runId: string;
@@ -88,20 +85,17 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     lap('pendingGrants');
 
     // Each resource type's sweep rule (the registry in @warden/access-model), per stage whose pass completed.
-    for (const stage of SWEPT_STAGES) {
+    for (const stage of RESOURCE_STAGES) {
       const s = stages[stage];
-      const types = RESOURCE_TYPE_LIST.filter((t) => t.stage === stage);
-      if (!done(s) || (types.some((t) => t.sweep.fullPassOnly) && !s.full)) continue;
-      const swept = (part: 'resources' | 'entitlements') => types.filter((t) => t.sweep[part]).map((t) => t.type);
-      if (swept('resources').length) deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, swept('resources'), s.startedAt));
-      if (swept('entitlements').length) deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, swept('entitlements'), s.startedAt));
-      for (const t of types) {
-        if (t.sweep.grants === 'pattern') deleted.grants += await sweepGrants(trx, c, input.runId, sweepGrantPattern(t.type), s.startedAt);
-        if (t.sweep.grants === 'slugs') {
-          // A kind with its own read permission (PIM eligibility) is swept only when this run could read it.
-          const slugs = kindsOf(t.type).filter((k) => !('read' in ENTITLEMENT_KINDS[k]) || s.eligibilityRead).map((k) => ENTITLEMENT_KINDS[k].slug);
-          deleted.grants += await sweepGrantsOf(trx, c, input.runId, t.type, slugs, s.startedAt);
-        }
+      const sweep = sweepOfStage(stage);
+      if (!done(s) || (sweep.fullPassOnly && !s.full)) continue;
+      if (sweep.resourceTypes.length) deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, sweep.resourceTypes, s.startedAt));
+      if (sweep.entitlementTypes.length) deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, sweep.entitlementTypes, s.startedAt));
+      for (const pattern of sweep.grantPatterns) deleted.grants += await sweepGrants(trx, c, input.runId, pattern, s.startedAt);
+      for (const type of sweep.grantSlugTypes) {
+        // A kind with its own read permission (PIM eligibility) is swept only when this run could read it.
+        const slugs = kindsOf(type).filter((k) => !('read' in ENTITLEMENT_KINDS[k]) || s.eligibilityRead).map((k) => ENTITLEMENT_KINDS[k].slug);
+        deleted.grants += await sweepGrantsOf(trx, c, input.runId, type, slugs, s.startedAt);
       }
     }
     lap('sweep');

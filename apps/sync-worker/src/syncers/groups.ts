@@ -1,5 +1,5 @@
 import type { DeltaPage, LinkChange } from '@warden/graph-core';
-import { entitlementKey, sweepGrantPattern } from '@warden/access-model';
+import { entitlementKey } from '@warden/access-model';
 import { bool, principalKindOfGraphType, searchText, str, type EntitlementInput, type ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
 import { unmarkRun } from '../writers/marks';
@@ -84,7 +84,7 @@ export async function syncGroups(s: RunSession): Promise<void> {
     label: 'groups',
     initialPath: `/v1.0/groups/delta?$select=${[...GROUP_SELECT, 'members', 'owners'].join(',')}`,
     count: () => countObjects(s, 'groups'),
-    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, { resourceTypes: ['GROUP'], entitlementTypes: ['GROUP'], grantPattern: sweepGrantPattern('GROUP') }),
+    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, 'groups'),
     apply: (page, pass, out) => applyGroupsPage(s, page, pass, out),
   });
 }

@@ -219,6 +219,32 @@ export function sweepGrantPattern(type: ResourceType): string {
   return keyPattern(type);
 }
 
+/** The stages that list resources, in registry order. */
+export const RESOURCE_STAGES: readonly ResourceStage[] = [...new Set(RESOURCE_TYPE_LIST.map((t) => t.stage))];
+
+/** What a stage's pass marks as seen and its finished pass sweeps (runs/finalize.ts), and what a restarted pass unmarks. */
+export interface StageSweep {
+  /** Sweep only after a complete (full) listing. */
+  fullPassOnly: boolean;
+  resourceTypes: ResourceType[];
+  entitlementTypes: ResourceType[];
+  /** LIKE patterns of direct grants swept by key range ('pattern' rule). */
+  grantPatterns: string[];
+  /** Types whose direct grants are swept through their entitlements ('slugs' rule). */
+  grantSlugTypes: ResourceType[];
+}
+
+export function sweepOfStage(stage: ResourceStage): StageSweep {
+  const types = RESOURCE_TYPE_LIST.filter((t) => t.stage === stage);
+  return {
+    fullPassOnly: types.some((t) => t.sweep.fullPassOnly),
+    resourceTypes: types.filter((t) => t.sweep.resources).map((t) => t.type),
+    entitlementTypes: types.filter((t) => t.sweep.entitlements).map((t) => t.type),
+    grantPatterns: types.filter((t) => t.sweep.grants === 'pattern').map((t) => sweepGrantPattern(t.type)),
+    grantSlugTypes: types.filter((t) => t.sweep.grants === 'slugs').map((t) => t.type),
+  };
+}
+
 /**
  * The principal kind a resource of this type is as a grant's principal. Types that are never
  * principals (directory roles) fall back to SERVICE_PRINCIPAL, as provisioning always did; the
