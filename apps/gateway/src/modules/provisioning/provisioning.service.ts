@@ -80,7 +80,7 @@ export class ProvisioningService {
     const kind = entitlementKind(e.resource_type, e.slug);
     const extra = kind ? missingAdditionalWritePermissions(kind, e.metadata, connector.granted_permissions) : [];
     if (extra.length) {
-      throw new ForbiddenError(`connector '${connector.display_name}' lacks ${extra.join(', ')}, which directory role changes need`);
+      throw new ForbiddenError(`connector '${connector.display_name}' lacks ${extra.join(', ')}, which directory role changes (and membership of role-assignable groups) need`);
     }
   }
 }
