@@ -20,7 +20,7 @@ import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-grap
 import { ensureCa, type TenantExport } from '@warden/graph-emulator';
 import { GraphClient } from '@warden/graph-core';
 import { startProvisionWorker } from '@warden/provision-worker';
-import { requestProvisioning } from '@warden/access-model';
+import { memberKey, requestProvisioning } from '@warden/access-model';
 import { SecretBox } from '@warden/service-kit';
 import { createTestBus, TEST_NATS_URL } from '@warden/bus/testing';
 import { createTestDatabase } from '@warden/database/testing';
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
     const single: number[] = [];
     for (const p of singles) {
       const t = Date.now();
-      const task = await requestProvisioning(tdb.db, tbus.bus, { action: 'GRANT', entitlementId: ids.get(`GROUP:${p.group}:member`)!, principalId: ids.get(p.user)!, requestedBy: 'bench-single' });
+      const task = await requestProvisioning(tdb.db, tbus.bus, { action: 'GRANT', entitlementId: ids.get(memberKey(p.group))!, principalId: ids.get(p.user)!, requestedBy: 'bench-single' });
       for (;;) {
         const row = await tdb.db.selectFrom('provisioning_tasks').select('status').where('id', '=', task.id).executeTakeFirstOrThrow();
         if (row.status === 'SUCCEEDED' || row.status === 'FAILED') break;
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
     const requester = async () => {
       while (next < ours.length) {
         const p = ours[next++]!;
-        await requestProvisioning(tdb.db, tbus.bus, { action: 'GRANT', entitlementId: ids.get(`GROUP:${p.group}:member`)!, principalId: ids.get(p.user)!, requestedBy: 'bench' });
+        await requestProvisioning(tdb.db, tbus.bus, { action: 'GRANT', entitlementId: ids.get(memberKey(p.group))!, principalId: ids.get(p.user)!, requestedBy: 'bench' });
       }
     };
     await Promise.all(Array.from({ length: 16 }, requester));

@@ -1,7 +1,6 @@
 import { sql, type Transaction } from 'kysely';
-import type { EntitlementKind } from '@warden/access-model';
-import type { Database, PrincipalKind, ResourceType } from '@warden/database';
-import { recomputeInheritedMemberships } from './inheritance';
+import { recomputeInheritedMemberships, type EntitlementKind } from '@warden/access-model';
+import type { Database, PrincipalKind } from '@warden/database';
 
 export interface WriteThroughInput {
   connectorId: string;
@@ -16,12 +15,6 @@ export interface WriteThroughInput {
    * attempt). A just-in-time request must not put an expiry on access that was permanent.
    */
   heldBefore: boolean;
-}
-
-export function principalKindOf(type: ResourceType): PrincipalKind {
-  if (type === 'USER') return 'USER';
-  if (type === 'GROUP') return 'GROUP';
-  return 'SERVICE_PRINCIPAL';
 }
 
 /**

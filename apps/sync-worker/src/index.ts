@@ -4,5 +4,5 @@ export { requestSync, type SyncRequest } from '@warden/access-model';
 export { scheduleDueSyncs, type ScheduleResult } from './scheduler';
 export { handleSyncRequested, type RunDeps, type RunOutcome } from './runs/execute';
 export { planStages, STAGE_PERMISSIONS, type StagePlan } from './permissions';
-export { inheritedGroups } from './inheritance/closure';
+export { inheritedGroups } from '@warden/access-model';
 export { recomputeClosure } from './inheritance/recompute';

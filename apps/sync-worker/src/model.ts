@@ -1,4 +1,4 @@
-import { entitlementKey, type EntitlementMetadata, type PrincipalKind, type ResourceType } from '@warden/database';
+import type { EntitlementMetadata, PrincipalKind, ResourceType } from '@warden/database';
 
 /** A resource as the writers take it (Graph property names in `profile`). */
 export interface ResourceInput {
@@ -32,10 +32,6 @@ export interface DirectGrantInput {
 
 export const DEFAULT_ACCESS_ROLE_ID = '00000000-0000-0000-0000-000000000000';
 
-export function memberKey(groupId: string): string {
-  return entitlementKey('GROUP', groupId, 'member');
-}
-
 /** lower(displayName || ' ' || upn || ' ' || mail): what the trigram search index covers. */
 export function searchText(...parts: (unknown | null | undefined)[]): string {
   return parts
@@ -45,10 +41,10 @@ export function searchText(...parts: (unknown | null | undefined)[]): string {
 }
 
 /**
- * Principal kind from a Graph type name: '#microsoft.graph.user', 'user', 'User', 'ServicePrincipal'.
+ * Principal kind from a Graph @odata.type name (not a ResourceType: see access-model's principalKindOfResource): '#microsoft.graph.user', 'user', 'User', 'ServicePrincipal'.
  * Devices, org contacts and anything else are not principals of the model (null).
  */
-export function principalKindOf(type: string | null | undefined): PrincipalKind | null {
+export function principalKindOfGraphType(type: string | null | undefined): PrincipalKind | null {
   if (!type) return null;
   const bare = type.slice(type.lastIndexOf('.') + 1).toLowerCase();
   if (bare === 'user') return 'USER';

@@ -1,22 +1,15 @@
+import { ENTITLEMENT_KINDS, RESOURCE_TYPE_LIST, type ReadPermissions, type ResourceStage } from '@warden/access-model';
 import type { StageName } from './runs/checkpoint';
-
-const DIRECTORY_READ = ['Directory.Read.All', 'Directory.ReadWrite.All'];
 
 /**
  * What each stage reads and the application permissions that allow it (any one suffices; Graph's
- * "least to most privileged" lists). User.ReadBasic.All is not enough for users: it hides
- * accountEnabled, userType, department and the other profile fields the model keeps.
+ * "least to most privileged" lists), from the resource-type registry: a resource stage reads what its
+ * types need, appAccess and eligibility what their entitlement kinds need beyond that.
  */
-export const STAGE_PERMISSIONS: Record<StageName | 'eligibility', { reads: string; anyOf: string[] }> = {
-  users: { reads: 'users', anyOf: ['User.Read.All', 'User.ReadWrite.All', ...DIRECTORY_READ] },
-  groups: { reads: 'groups with members and owners', anyOf: ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', 'GroupMember.ReadWrite.All', ...DIRECTORY_READ] },
-  servicePrincipals: { reads: 'enterprise applications and managed identities', anyOf: ['Application.Read.All', 'Application.ReadWrite.All', ...DIRECTORY_READ] },
-  appAccess: { reads: 'app role assignments', anyOf: ['Application.Read.All', 'Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', ...DIRECTORY_READ] },
-  directoryRoles: { reads: 'directory roles and their assignments', anyOf: ['RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'RoleManagement.ReadWrite.Directory', ...DIRECTORY_READ] },
-  eligibility: {
-    reads: 'PIM eligibility schedules',
-    anyOf: ['RoleEligibilitySchedule.Read.Directory', 'RoleEligibilitySchedule.ReadWrite.Directory', 'RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'RoleManagement.ReadWrite.Directory'],
-  },
+export const STAGE_PERMISSIONS: Record<StageName | 'eligibility', ReadPermissions> = {
+  ...(Object.fromEntries(RESOURCE_TYPE_LIST.map((t) => [t.stage, t.read])) as Record<ResourceStage, ReadPermissions>),
+  appAccess: ENTITLEMENT_KINDS.APP_ASSIGNMENT.read,
+  eligibility: ENTITLEMENT_KINDS.ROLE_ELIGIBLE.read,
 };
 
 export interface StagePlan {
@@ -43,7 +36,7 @@ export function planStages(grantedRoles: readonly string[]): StagePlan {
   const g = new Set(grantedRoles);
   const run = new Set<StageName>();
   const skipped = new Map<StageName, string>();
-  for (const stage of ['users', 'groups', 'servicePrincipals', 'directoryRoles'] as const) {
+  for (const stage of new Set(RESOURCE_TYPE_LIST.map((t) => t.stage))) {
     if (allowed(g, stage)) run.add(stage);
     else skipped.set(stage, reason(stage));
   }

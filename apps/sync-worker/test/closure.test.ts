@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { TenantExport } from '@warden/graph-emulator';
 import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
-import { inheritedGroups } from '../src/inheritance/closure';
+import { inheritedGroups } from '@warden/access-model';
 import { recomputeClosure } from '../src/inheritance/recompute';
 import { expectedModel } from './support/expected';
 

@@ -6,7 +6,7 @@ export type { CollectionPage } from './paging/pages';
 export type { DeltaChange, DeltaOutcome, DeltaPage, LinkChange } from './delta/round';
 export type { BatchRequest, BatchResult } from './batch/batch';
 export type { GraphStats, RouteCounters } from './stats';
-export { READ_PERMISSIONS, PROVISIONING_PERMISSIONS, DIRECTORY_ROLE_WRITE_PERMISSION, missingPermissions } from './permissions';
+export { READ_PERMISSIONS, PROVISIONING_PERMISSIONS, missingPermissions } from './permissions';
 export { ThrottleGovernor, parseRetryAfter } from './throttling/governor';
 export { estimateCost, routeOf } from './throttling/cost';
 export { graphMetrics, type GraphStatsSink } from './metrics';

@@ -15,8 +15,8 @@ export const PROVISIONING_PERMISSIONS: readonly string[] = [
   'ServicePrincipalEndpoint.ReadWrite.All', 'User.ReadWrite.All', 'User.ReadBasic.All',
 ];
 
-/** Writing directory roles (active and PIM) needs this on top of the provisioning set. */
-export const DIRECTORY_ROLE_WRITE_PERMISSION = 'RoleManagement.ReadWrite.Directory';
+// What one write needs on top of these sets (RoleManagement.ReadWrite.Directory for directory roles
+// and role-assignable groups) is a rule of the access model: @warden/access-model's registry.
 
 // A ReadWrite permission implies its Read counterpart, so a provisioning app is not reported as
 // missing read permissions.

@@ -1,8 +1,9 @@
+import { ENTITLEMENT_KINDS } from '@warden/access-model';
 import { isAlreadyAbsent, isAlreadyExists, permanentFailure } from './graph-errors';
 import type { HeldState, Operation, OperationInput, OperationResult } from './types';
 
 const DEFAULT_ACCESS = '00000000-0000-0000-0000-000000000000';
-const permissions = ['AppRoleAssignment.ReadWrite.All'] as const;
+const permissions = ENTITLEMENT_KINDS.APP_ASSIGNMENT.write;
 
 interface AppRoleAssignment {
   id: string;

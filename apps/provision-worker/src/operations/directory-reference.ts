@@ -1,5 +1,6 @@
+import { ENTITLEMENT_KINDS, type EntitlementKind } from '@warden/access-model';
 import { isAlreadyAbsent, isAlreadyExists, permanentFailure } from './graph-errors';
-import type { HeldState, OperationInput, OperationResult } from './types';
+import type { HeldState, Operation, OperationInput, OperationResult } from './types';
 
 /**
  * Group members/owners and service principal owners are `$ref` links: POST adds, DELETE removes,
@@ -46,4 +47,19 @@ export async function probeReference(link: ReferenceLink, input: OperationInput)
     throw permanentFailure(err, input, link.permissions) ?? err;
   }
   return { held: false, graphAssignmentId: null };
+}
+
+/**
+ * The operation of a reference-shaped kind (group members and owners, application owners): the
+ * collection it links into; the permissions named in 403 messages are the kind's `write` in the registry.
+ */
+export function referenceOperation(kind: EntitlementKind, collection: (input: OperationInput) => string): Operation {
+  const link: ReferenceLink = { collection, permissions: ENTITLEMENT_KINDS[kind].write };
+  return {
+    kind,
+    permissions: link.permissions,
+    grant: (i) => addReference(link, i),
+    revoke: (i) => removeReference(link, i),
+    probe: (i) => probeReference(link, i),
+  };
 }

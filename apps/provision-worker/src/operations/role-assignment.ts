@@ -1,8 +1,9 @@
+import { ENTITLEMENT_KINDS } from '@warden/access-model';
 import { isAlreadyAbsent, isAlreadyExists, permanentFailure } from './graph-errors';
 import { findRoleObject } from './role-lookup';
 import type { HeldState, Operation, OperationInput, OperationResult } from './types';
 
-const permissions = ['RoleManagement.ReadWrite.Directory'] as const;
+const permissions = ENTITLEMENT_KINDS.ROLE_ASSIGNED.write;
 const COLLECTION = '/v1.0/roleManagement/directory/roleAssignments';
 
 async function grant(i: OperationInput): Promise<OperationResult> {

@@ -1,5 +1,5 @@
-import { DIRECTORY_ROLE_WRITE_PERMISSION, GraphAuthError, missingPermissions } from '@warden/graph-core';
-import { entitlementKind, type EntitlementKind, requestRefusal } from '@warden/access-model';
+import { GraphAuthError, missingPermissions } from '@warden/graph-core';
+import { entitlementKind, missingAdditionalWritePermissions, type EntitlementKind, requestRefusal } from '@warden/access-model';
 import { type Database, type EntitlementRow, type ProvisioningTaskRow, type ResourceRow } from '@warden/database';
 import type { Kysely } from 'kysely';
 import type { ConnectorClients } from '../connector-clients';
@@ -125,12 +125,9 @@ async function run(deps: ExecuteDeps, task: ProvisioningTaskRow, signal: AbortSi
   };
 }
 
-/** The provisioning set, plus directory-role writes for role kinds and role-assignable groups. */
+/** The provisioning set, plus what the kind's write needs on top (access-model's rule, shared with the gateway). */
 function missingFor(kind: EntitlementKind, entitlement: EntitlementRow, roles: string[]): string[] {
-  const missing = [...missingPermissions(roles).forProvisioning];
-  const needsRoleWrite = kind === 'ROLE_ASSIGNED' || kind === 'ROLE_ELIGIBLE' || (kind === 'GROUP_MEMBER' && entitlement.metadata.roleAssignable === true);
-  if (needsRoleWrite && !roles.includes(DIRECTORY_ROLE_WRITE_PERMISSION)) missing.push(DIRECTORY_ROLE_WRITE_PERMISSION);
-  return missing;
+  return [...missingPermissions(roles).forProvisioning, ...missingAdditionalWritePermissions(kind, entitlement.metadata, roles)];
 }
 
 /** The grant's expiry moved past now (or was removed) by a later grant: the expiry no longer applies. */

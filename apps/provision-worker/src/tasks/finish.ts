@@ -1,7 +1,7 @@
-import { appendAudit, appendConnectorLog } from '@warden/access-model';
+import { appendAudit, appendConnectorLog, principalKindOfResource } from '@warden/access-model';
 import { type Database, type ProvisioningTaskRow } from '@warden/database';
 import type { Kysely } from 'kysely';
-import { principalKindOf, writeGrant, writeRevoke } from '../write-through';
+import { writeGrant, writeRevoke } from '../write-through';
 import type { Outcome } from './execute';
 
 /**
@@ -36,7 +36,7 @@ export async function finishTask(conn: Kysely<Database>, task: ProvisioningTaskR
         kind: outcome.kind,
         entitlementKey: task.entitlement_key,
         principalExternalId: task.principal_external_id,
-        principalKind: principalKindOf(outcome.principal.type),
+        principalKind: principalKindOfResource(outcome.principal.type),
       };
       if (task.action === 'GRANT') {
         await writeGrant(trx, {

@@ -7,6 +7,7 @@ import {
   type PrincipalKind,
   type ResourceType,
 } from '@warden/database';
+import { chunks } from '@warden/access-model';
 import { sealCredentials, type SecretBox } from '@warden/service-kit';
 import type { EmulatorApp, EmulatorConfig, TenantExport } from '@warden/graph-emulator';
 
@@ -185,10 +186,4 @@ export function membershipClosure(t: Pick<TenantExport, 'groups'>): [string, str
 
 function ent(type: ResourceType, id: string, slug: string, name: string, grantable: boolean, appRoleId: string | null, metadata: EntitlementMetadata) {
   return { key: entitlementKey(type, id, slug), resource_external_id: id, resource_type: type, slug, display_name: name, grantable, app_role_id: appRoleId, metadata };
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

@@ -1,11 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, PrincipalKind } from '@warden/database';
-import { memberKey } from '../model';
-import { chunks } from '../writers/chunks';
+import { chunks, groupOfMemberKey, inheritedGroups, loadGroupParents, memberKey, sameList } from '@warden/access-model';
 import { deleteInheritedGrants, upsertInheritedGrants, type InheritedGrant } from '../writers/grants';
-import { inheritedGroups } from './closure';
 
-const MEMBER_KEY = /^GROUP:([^:]+):member$/;
 const LOOKUP_CHUNK = 5_000;
 
 export interface ClosureResult {
@@ -16,26 +13,7 @@ export interface ClosureResult {
   ms: { read: number; compute: number; write: number };
 }
 
-/** group id → the groups it is a direct member of (sorted): the only part of the graph the BFS walks. */
-export async function loadGroupParents(db: Kysely<Database>, connectorId: string): Promise<Map<string, string[]>> {
-  // Probing the principal index with the group ids beats scanning every grant for principal_kind.
-  const groups = await db.selectFrom('resources').select('external_id').where('connector_id', '=', connectorId).where('type', '=', 'GROUP').execute();
-  const parents = new Map<string, string[]>();
-  for (const batch of chunks(groups.map((g) => g.external_id), LOOKUP_CHUNK)) {
-    const rows = await sql<{ p: string; key: string }>`
-      SELECT principal_external_id AS p, entitlement_key AS key FROM grants
-      WHERE connector_id = ${connectorId}::uuid AND direct AND principal_external_id = ANY(${batch}::text[]) AND entitlement_key LIKE 'GROUP:%:member'`.execute(db);
-    for (const r of rows.rows) {
-      const g = MEMBER_KEY.exec(r.key)?.[1];
-      if (!g) continue;
-      const list = parents.get(r.p) ?? [];
-      list.push(g);
-      parents.set(r.p, list);
-    }
-  }
-  for (const l of parents.values()) l.sort();
-  return parents;
-}
+export { loadGroupParents };
 
 /** The roots plus everything nested (transitively) inside the roots that are groups. */
 async function withDescendants(db: Kysely<Database>, connectorId: string, roots: Iterable<string>): Promise<string[]> {
@@ -81,7 +59,7 @@ export async function recomputeClosure(db: Kysely<Database>, connectorId: string
   const members = new Map<string, Membership>();
   const addMembership = (rows: { p: string; kind: PrincipalKind; key: string }[]) => {
     for (const r of rows) {
-      const g = MEMBER_KEY.exec(r.key)?.[1];
+      const g = groupOfMemberKey(r.key);
       if (!g) continue;
       const m = members.get(r.p) ?? { kind: r.kind, groups: [] };
       m.groups.push(g);
@@ -132,8 +110,4 @@ export async function recomputeClosure(db: Kysely<Database>, connectorId: string
   const deleted = await deleteInheritedGrants(db, connectorId, stale);
   const written = await upsertInheritedGrants(db, connectorId, [...desired.values()]);
   return { principals: only?.length ?? members.size, written, deleted, ms: { read: t1 - t0, compute: t2 - t1, write: Date.now() - t2 } };
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -1,8 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { appendConnectorLog } from '@warden/access-model';
+import { appendConnectorLog, kindsOf, memberKey, sweepOfStage, ENTITLEMENT_KINDS, RESOURCE_STAGES, RESOURCE_TYPE_LIST, type ResourceTypeDescription } from '@warden/access-model';
 import { type Database, type SyncMode, type SyncStats } from '@warden/database';
 import { recomputeClosure, type ClosureResult } from '../inheritance/recompute';
-import { memberKey } from '../model';
 import { addCounts, cascadeDeletedResources, deleteEntitlements, deleteResources, emptyCounts, type CascadeCounts } from '../writers/cascade';
 import { deleteDirectGrants } from '../writers/grants';
 import { DELTA_STREAMS, PendingDeletions, STAGES, type RunCheckpoint, type StageCheckpoint } from './checkpoint';
@@ -85,26 +84,22 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     deleted.grants += await deleteDirectGrants(trx, c, json.grants);
     lap('pendingGrants');
 
-    const users = stages.users;
-    const groups = stages.groups;
-    const sps = stages.servicePrincipals;
-    const roles = stages.directoryRoles;
-    if (done(users) && users.full) deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, ['USER'], users.startedAt));
-    if (done(groups) && groups.full) {
-      deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, ['GROUP'], groups.startedAt));
-      deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, ['GROUP'], groups.startedAt));
-      deleted.grants += await sweepGrants(trx, c, input.runId, 'GROUP:%', groups.startedAt);
-    }
-    if (done(sps) && sps.full) {
-      deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, ['MANAGED_IDENTITY', 'ENTERPRISE_APPLICATION'], sps.startedAt));
-      deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, ['ENTERPRISE_APPLICATION'], sps.startedAt));
-    }
-    if (done(roles)) {
-      deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, ['DIRECTORY_ROLE'], roles.startedAt));
-      deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, ['DIRECTORY_ROLE'], roles.startedAt));
-      deleted.grants += await sweepGrantsOf(trx, c, input.runId, 'DIRECTORY_ROLE', ['assigned', ...(roles.eligibilityRead ? ['eligible'] : [])], roles.startedAt);
+    // Each resource type's sweep rule (the registry in @warden/access-model), per stage whose pass completed.
+    for (const stage of RESOURCE_STAGES) {
+      const s = stages[stage];
+      const sweep = sweepOfStage(stage);
+      if (!done(s) || (sweep.fullPassOnly && !s.full)) continue;
+      if (sweep.resourceTypes.length) deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, sweep.resourceTypes, s.startedAt));
+      if (sweep.entitlementTypes.length) deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, sweep.entitlementTypes, s.startedAt));
+      for (const pattern of sweep.grantPatterns) deleted.grants += await sweepGrants(trx, c, input.runId, pattern, s.startedAt);
+      for (const type of sweep.grantSlugTypes) {
+        // A kind with its own read permission (PIM eligibility) is swept only when this run could read it.
+        const slugs = kindsOf(type).filter((k) => !('read' in ENTITLEMENT_KINDS[k]) || s.eligibilityRead).map((k) => ENTITLEMENT_KINDS[k].slug);
+        deleted.grants += await sweepGrantsOf(trx, c, input.runId, type, slugs, s.startedAt);
+      }
     }
     lap('sweep');
+    const groups = stages.groups;
     let droppedGroups = 0;
     if (input.skipAdGroups && done(groups)) {
       const dropped = await dropOnPremisesGroups(trx, c);
@@ -229,12 +224,10 @@ async function countStats(trx: Transaction<Database>, c: string, input: Finalize
   for (const name of STAGES) {
     for (const [k, v] of Object.entries(input.checkpoint.stages[name]?.counters ?? {})) counters[k] = (counters[k] ?? 0) + v;
   }
+  const resources = {} as Record<ResourceTypeDescription['statsKey'], number>;
+  for (const t of RESOURCE_TYPE_LIST) resources[t.statsKey] = byType.get(t.type) ?? 0;
   return {
-    users: byType.get('USER') ?? 0,
-    managedIdentities: byType.get('MANAGED_IDENTITY') ?? 0,
-    groups: byType.get('GROUP') ?? 0,
-    enterpriseApplications: byType.get('ENTERPRISE_APPLICATION') ?? 0,
-    directoryRoles: byType.get('DIRECTORY_ROLE') ?? 0,
+    ...resources,
     grants: direct + inherited,
     directGrants: direct,
     inheritedGrants: inherited,

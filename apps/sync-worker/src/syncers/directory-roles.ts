@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
-import { entitlementKey, type PrincipalKind } from '@warden/database';
-import { bool, principalKindOf, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
+import { entitlementKey, principalKindOfResource } from '@warden/access-model';
+import type { PrincipalKind } from '@warden/database';
+import { bool, principalKindOfGraphType, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
 import type { StageCheckpoint } from '../runs/checkpoint';
 import type { RunSession } from '../runs/session';
 import { upsertEntitlements } from '../writers/entitlements';
@@ -91,13 +92,13 @@ async function principalKinds(s: RunSession, ids: string[], counters: Record<str
     .where('connector_id', '=', s.connectorId)
     .where('external_id', '=', sql<string>`ANY(${ids}::text[])`)
     .execute();
-  for (const r of rows) kinds.set(r.external_id, r.type === 'USER' ? 'USER' : r.type === 'GROUP' ? 'GROUP' : 'SERVICE_PRINCIPAL');
+  for (const r of rows) kinds.set(r.external_id, principalKindOfResource(r.type));
   const missing = ids.filter((id) => !kinds.has(id));
   if (missing.length) {
     const results = await readCollections(s, missing.map((id) => `/directoryObjects/${id}`), { single: true });
     results.forEach((r, i) => {
       const obj = r.items[0] as { '@odata.type'?: unknown } | undefined;
-      const kind = r.status === 200 ? principalKindOf(str(obj?.['@odata.type'])) : null;
+      const kind = r.status === 200 ? principalKindOfGraphType(str(obj?.['@odata.type'])) : null;
       if (kind) kinds.set(missing[i]!, kind);
       else bump(counters, 'unresolvedPrincipals');
     });

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { entitlementKey, type ResourceType } from '@warden/database';
-import { DEFAULT_ACCESS_ROLE_ID, principalKindOf, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
+import { entitlementKey, isOwnerKey } from '@warden/access-model';
+import type { ResourceType } from '@warden/database';
+import { DEFAULT_ACCESS_ROLE_ID, principalKindOfGraphType, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
 import { PendingDeletions, type StageCheckpoint } from '../runs/checkpoint';
 import { fmt } from '../runs/progress';
 import type { RunSession } from '../runs/session';
@@ -213,7 +214,7 @@ async function reconcileApps(s: RunSession, read: AppsRead, pending: PendingDele
         for (const raw of res.items as AssignmentItem[]) {
           const roleId = str(raw.appRoleId)?.toLowerCase();
           const principal = str(raw.principalId);
-          const kind = principalKindOf(str(raw.principalType));
+          const kind = principalKindOfGraphType(str(raw.principalType));
           if (!roleId || !principal || !kind) {
             bump(counters, 'skippedPrincipals');
             continue;
@@ -238,7 +239,7 @@ async function reconcileApps(s: RunSession, read: AppsRead, pending: PendingDele
         parts.set(`${app}|o`, part);
         for (const raw of res.items as DirectoryObjectItem[]) {
           const id = str(raw.id);
-          const kind = principalKindOf(str(raw['@odata.type']));
+          const kind = principalKindOfGraphType(str(raw['@odata.type']));
           if (!id || !kind) {
             bump(counters, 'skippedPrincipals');
             continue;
@@ -273,12 +274,12 @@ async function reconcileApps(s: RunSession, read: AppsRead, pending: PendingDele
       continue;
     }
     seen.add(k);
-    const ownerRow = row.entitlement_key.endsWith(':owner');
+    const ownerRow = isOwnerKey(row.entitlement_key);
     if (row.principal_kind !== want.principalKind || (!ownerRow && row.graph_assignment_id !== want.graphAssignmentId)) changed.push(want);
   }
   for (const [k, want] of desired) if (!seen.has(k)) changed.push(want);
-  const assignments = changed.filter((g) => !g.entitlementKey.endsWith(':owner'));
-  const owners = changed.filter((g) => g.entitlementKey.endsWith(':owner'));
+  const assignments = changed.filter((g) => !isOwnerKey(g.entitlementKey));
+  const owners = changed.filter((g) => isOwnerKey(g.entitlementKey));
   let written = await upsertDirectGrants(s.db, s.connectorId, assignments, { markRunId: null, assignmentIdFromGraph: true, expiryFromGraph: false });
   written += await upsertDirectGrants(s.db, s.connectorId, owners, { markRunId: null, assignmentIdFromGraph: false, expiryFromGraph: false });
   bump(counters, 'rowsWritten', written);
@@ -290,7 +291,7 @@ const EMPTY = 'empty';
 /** What a part's grants look like, order-free: md5 of its sorted lines (owners carry no assignment id). */
 function digestOf(rows: DirectGrantInput[]): string {
   if (rows.length === 0) return EMPTY;
-  const lines = rows.map((g) => `${g.entitlementKey}|${g.principalExternalId}|${g.principalKind}|${g.entitlementKey.endsWith(':owner') ? '' : (g.graphAssignmentId ?? '')}`);
+  const lines = rows.map((g) => `${g.entitlementKey}|${g.principalExternalId}|${g.principalKind}|${isOwnerKey(g.entitlementKey) ? '' : (g.graphAssignmentId ?? '')}`);
   lines.sort();
   return createHash('md5').update(lines.join('\n')).digest('hex');
 }

@@ -1,6 +1,6 @@
 import type { DeltaPage, LinkChange } from '@warden/graph-core';
-import { entitlementKey } from '@warden/database';
-import { bool, principalKindOf, searchText, str, type EntitlementInput, type ResourceInput } from '../model';
+import { entitlementKey } from '@warden/access-model';
+import { bool, principalKindOfGraphType, searchText, str, type EntitlementInput, type ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
 import { unmarkRun } from '../writers/marks';
 import type { WriteBuffer } from '../writers/buffer';
@@ -84,7 +84,7 @@ export async function syncGroups(s: RunSession): Promise<void> {
     label: 'groups',
     initialPath: `/v1.0/groups/delta?$select=${[...GROUP_SELECT, 'members', 'owners'].join(',')}`,
     count: () => countObjects(s, 'groups'),
-    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, { resourceTypes: ['GROUP'], entitlementTypes: ['GROUP'], grantPattern: 'GROUP:%' }),
+    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, 'groups'),
     apply: (page, pass, out) => applyGroupsPage(s, page, pass, out),
   });
 }
@@ -137,7 +137,7 @@ async function applyGroupsPage(s: RunSession, page: DeltaPage<GraphGroup>, pass:
     if (!withProps.has(l.groupId) && !known.has(l.groupId)) continue;
     const key = entitlementKey('GROUP', l.groupId, l.slug);
     for (const link of l.links) {
-      const kind = principalKindOf(link.type);
+      const kind = principalKindOfGraphType(link.type);
       if (l.slug === 'member' && !pass.full) pass.roots.add(link.id);
       if (link.removed) {
         pass.pending.grant(key, link.id, pass.startedAt);

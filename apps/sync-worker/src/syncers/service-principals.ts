@@ -20,7 +20,7 @@ export async function syncServicePrincipals(s: RunSession): Promise<void> {
     initialPath: `/v1.0/servicePrincipals/delta?$select=${SERVICE_PRINCIPAL_SELECT.join(',')}`,
     listPath: `/v1.0/servicePrincipals?$select=${SERVICE_PRINCIPAL_SELECT.join(',')}`,
     count: () => countObjects(s, 'servicePrincipals'),
-    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, { resourceTypes: ['MANAGED_IDENTITY', 'ENTERPRISE_APPLICATION'], entitlementTypes: ['ENTERPRISE_APPLICATION'] }),
+    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, 'servicePrincipals'),
     apply: (page, pass, out) => applyPage(s, page, pass, out),
   });
 }

@@ -52,7 +52,7 @@ export async function syncUsers(s: RunSession): Promise<void> {
     initialPath: `/v1.0/users/delta?$select=${USER_SELECT.join(',')}`,
     listPath: `/v1.0/users?$select=${USER_SELECT.join(',')}`,
     count: () => countObjects(s, 'users'),
-    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, { resourceTypes: ['USER'] }),
+    unmark: () => unmarkRun(s.db, s.connectorId, s.runId, 'users'),
     apply: async (page, pass, out) => applyUsersPage(page, pass, out),
   });
 }

@@ -1,7 +1,7 @@
 import { missingPermissions } from '@warden/graph-core';
 
 // One home for the permission sets of reference/access-model.md: graph-core, which the workers use too.
-export { READ_PERMISSIONS, PROVISIONING_PERMISSIONS, DIRECTORY_ROLE_WRITE_PERMISSION, missingPermissions } from '@warden/graph-core';
+export { READ_PERMISSIONS, PROVISIONING_PERMISSIONS, missingPermissions } from '@warden/graph-core';
 
 /** What the contract's `missingPermissions` lists: needed for sync or provisioning, not granted. */
 export function allMissing(granted: readonly string[]): string[] {

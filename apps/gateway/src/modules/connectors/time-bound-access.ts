@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { ProvisioningRequestError, requestProvisioning, type ProvisioningRequestInput } from '@warden/access-model';
+import { keyPattern, ProvisioningRequestError, requestProvisioning, type ProvisioningRequestInput } from '@warden/access-model';
 import type { Database } from '@warden/database';
 import type { GatewayDeps } from '../../context';
 import { ConflictError } from '../../errors';
@@ -11,7 +11,7 @@ import { ConflictError } from '../../errors';
 // Not counted: PIM role eligibilities (`DIRECTORY_ROLE:<id>:eligible`). Their expiry is Entra's own
 // schedule (`scheduleInfo.expiration`, set by the provision worker and read back by the sync), so
 // Entra ends them whether or not Warden still knows the connector; the scan is only a backstop.
-const ENDED_BY_ENTRA = 'DIRECTORY_ROLE:%:eligible';
+const ENDED_BY_ENTRA = keyPattern('DIRECTORY_ROLE', 'eligible');
 
 /** Throws CONFLICT naming what is still open (counts and a few examples). */
 export async function refuseWhileTimeBoundAccessOpen(trx: Transaction<Database>, connector: { id: string; display_name: string }, queued: number): Promise<void> {

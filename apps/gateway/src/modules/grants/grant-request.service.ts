@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { ProvisioningRequestError, requestProvisioning } from '@warden/access-model';
+import { entitlementKind, missingAdditionalWritePermissions, ProvisioningRequestError, requestProvisioning } from '@warden/access-model';
 import type { ProvisioningTaskUpdated } from '@warden/bus';
-import { type ProvisioningAction, type ProvisioningTaskRow } from '@warden/database';
+import { type EntitlementMetadata, type ProvisioningAction, type ProvisioningTaskRow, type ResourceType } from '@warden/database';
 import { requireConnectorWriter } from '../../auth/authorize';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors';
 import { isUuid } from '../../pagination/cursor';
 import { eventStream } from '../../subscriptions/event-stream';
-import { DIRECTORY_ROLE_WRITE_PERMISSION, missingPermissions } from '../connectors/permissions';
+import { missingPermissions } from '../connectors/permissions';
 
 export interface ProvisioningRequest {
   action: ProvisioningAction;
@@ -51,7 +51,7 @@ export class GrantRequestService {
 
     if (!isUuid(req.entitlementId)) throw new NotFoundError(`entitlement ${req.entitlementId} does not exist`);
     if (!isUuid(req.principalId)) throw new NotFoundError(`principal ${req.principalId} does not exist`);
-    const entitlement = await db.selectFrom('entitlements').select(['connector_id', 'resource_type']).where('id', '=', req.entitlementId).executeTakeFirst();
+    const entitlement = await db.selectFrom('entitlements').select(['connector_id', 'resource_type', 'slug', 'metadata']).where('id', '=', req.entitlementId).executeTakeFirst();
     if (!entitlement) throw new NotFoundError(`entitlement ${req.entitlementId} does not exist`);
     const connector = await db.selectFrom('connectors').select(['id', 'display_name', 'owners', 'granted_permissions']).where('id', '=', entitlement.connector_id).executeTakeFirstOrThrow();
     const who = requireConnectorWriter(caller, connector);
@@ -65,7 +65,7 @@ export class GrantRequestService {
       .where('requested_by', '=', who.sub)
       .where('idempotency_key', '=', key)
       .executeTakeFirst();
-    if (!repeated) this.checkPermissions(connector, entitlement.resource_type);
+    if (!repeated) this.checkPermissions(connector, entitlement);
     try {
       const task = await requestProvisioning(db, this.deps.bus, {
         action: req.action,
@@ -87,14 +87,17 @@ export class GrantRequestService {
     }
   }
 
-  private checkPermissions(connector: { display_name: string; granted_permissions: string[] }, resourceType: string): void {
+  private checkPermissions(connector: { display_name: string; granted_permissions: string[] }, e: { resource_type: ResourceType; slug: string; metadata: EntitlementMetadata }): void {
     if (connector.granted_permissions.length === 0) {
       throw new ForbiddenError(`connector '${connector.display_name}' has no verified Graph permissions; update its credentials (or complete admin consent) first`);
     }
     const missing = missingPermissions(connector.granted_permissions).forProvisioning;
     if (missing.length) throw new ForbiddenError(`connector '${connector.display_name}' lacks Graph permissions needed to provision: ${missing.join(', ')}`);
-    if (resourceType === 'DIRECTORY_ROLE' && !connector.granted_permissions.includes(DIRECTORY_ROLE_WRITE_PERMISSION)) {
-      throw new ForbiddenError(`connector '${connector.display_name}' lacks ${DIRECTORY_ROLE_WRITE_PERMISSION}, which directory role changes need`);
+    // The provision worker's rule too: role kinds and membership of role-assignable groups need the role-write permission.
+    const kind = entitlementKind(e.resource_type, e.slug);
+    const extra = kind ? missingAdditionalWritePermissions(kind, e.metadata, connector.granted_permissions) : [];
+    if (extra.length) {
+      throw new ForbiddenError(`connector '${connector.display_name}' lacks ${extra.join(', ')}, which directory role changes (and membership of role-assignable groups) need`);
     }
   }
 }

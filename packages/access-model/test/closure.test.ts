@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inheritedGroups } from '../src/inheritance';
+import { inheritedGroups } from '../src/closure/closure';
 
 const parents = (edges: [string, string][]) => {
   const m = new Map<string, string[]>();
