@@ -23,8 +23,12 @@ function fixture(files: Record<string, string | object>): string {
   return root;
 }
 
-const pkg = (name: string, dependencies: Record<string, string> = {}, devDependencies: Record<string, string> = {}) =>
-  ({ name, version: '0.1.0', dependencies, devDependencies });
+const pkg = (name: string, dependencies: Record<string, string> = {}, devDependencies: Record<string, string> = {}) => ({
+  name,
+  version: '0.1.0',
+  dependencies,
+  devDependencies,
+});
 
 describe('check-dependencies', () => {
   it('passes a tree that follows the table', () => {
@@ -67,8 +71,12 @@ describe('check-dependencies', () => {
       'packages/graph-emulator/package.json': pkg('@warden/graph-emulator'),
     });
     const messages = checkDependencies(root).map((p) => `${p.file}: ${p.message}`);
-    expect(messages).toContain(`packages/access-model/src/index.ts: imports '@warden/gateway': @warden/access-model sources may not import @warden/gateway`);
-    expect(messages).toContain(`apps/gateway/src/index.ts: imports '@warden/graph-emulator': @warden/gateway sources may not import @warden/graph-emulator`);
+    expect(messages).toContain(
+      `packages/access-model/src/index.ts: imports '@warden/gateway': @warden/access-model sources may not import @warden/gateway`,
+    );
+    expect(messages).toContain(
+      `apps/gateway/src/index.ts: imports '@warden/graph-emulator': @warden/gateway sources may not import @warden/graph-emulator`,
+    );
   });
 
   it('fails on an allowed import the package.json does not declare, and on a relative path into another workspace', () => {
@@ -79,9 +87,18 @@ describe('check-dependencies', () => {
       'packages/legacy/package.json': pkg('@warden/legacy'),
     });
     expect(checkDependencies(root)).toEqual([
-      { file: 'packages/bus/src/contracts.ts', message: `imports '@warden/database' but @warden/bus does not declare @warden/database in its package.json dependencies` },
-      { file: 'packages/bus/src/contracts.ts', message: `imports '../../database/src/db', a path outside @warden/bus; import the package instead` },
-      { file: 'packages/legacy/package.json', message: '@warden/legacy has no entry in the allowed-edges table (scripts/dependency-rules.ts)' },
+      {
+        file: 'packages/bus/src/contracts.ts',
+        message: `imports '@warden/database' but @warden/bus does not declare @warden/database in its package.json dependencies`,
+      },
+      {
+        file: 'packages/bus/src/contracts.ts',
+        message: `imports '../../database/src/db', a path outside @warden/bus; import the package instead`,
+      },
+      {
+        file: 'packages/legacy/package.json',
+        message: '@warden/legacy has no entry in the allowed-edges table (scripts/dependency-rules.ts)',
+      },
     ]);
   });
 

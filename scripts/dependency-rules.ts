@@ -25,7 +25,14 @@ export interface Edges {
 export type Rules = Readonly<Record<string, Edges | 'any'>>;
 
 const TEST_ONLY = ['@warden/graph-emulator'];
-const APP_MAY_USE = ['@warden/access-model', '@warden/database', '@warden/bus', '@warden/service-kit', '@warden/graph-core', '@warden/connector-client'];
+const APP_MAY_USE = [
+  '@warden/access-model',
+  '@warden/database',
+  '@warden/bus',
+  '@warden/service-kit',
+  '@warden/graph-core',
+  '@warden/connector-client',
+];
 
 export const RULES: Rules = {
   '@warden/database': { src: [] },
@@ -111,7 +118,10 @@ export function checkDependencies(root: string, rules: Rules = RULES): Problem[]
   for (const ws of all) {
     const rule = rules[ws.name];
     if (!rule) {
-      problems.push({ file: rel(join(ws.dir, 'package.json')), message: `${ws.name} has no entry in the allowed-edges table (scripts/dependency-rules.ts)` });
+      problems.push({
+        file: rel(join(ws.dir, 'package.json')),
+        message: `${ws.name} has no entry in the allowed-edges table (scripts/dependency-rules.ts)`,
+      });
       continue;
     }
     const allowedIn = (inTest: boolean) => (rule === 'any' ? [...names] : inTest ? [...rule.src, ...(rule.test ?? [])] : [...rule.src]);
@@ -122,7 +132,9 @@ export function checkDependencies(root: string, rules: Rules = RULES): Problem[]
       }
     }
 
-    const topLevel = readdirSync(ws.dir).filter((f) => SOURCE.test(f)).map((f) => join(ws.dir, f));
+    const topLevel = readdirSync(ws.dir)
+      .filter((f) => SOURCE.test(f))
+      .map((f) => join(ws.dir, f));
     const files = [...topLevel, ...sourceFiles(join(ws.dir, 'src')), ...sourceFiles(join(ws.dir, 'test'))];
     for (const file of files) {
       const inTest = file.startsWith(join(ws.dir, 'test') + sep);
@@ -142,7 +154,10 @@ export function checkDependencies(root: string, rules: Rules = RULES): Problem[]
           problems.push({ file: rel(file), message: `imports '${spec}': ${ws.name} ${where} may not import ${dep}` });
         } else if (!ws.declared.dependencies.has(dep) && !(inTest && ws.declared.devDependencies.has(dep))) {
           const field = inTest ? 'dependencies or devDependencies' : 'dependencies';
-          problems.push({ file: rel(file), message: `imports '${spec}' but ${ws.name} does not declare ${dep} in its package.json ${field}` });
+          problems.push({
+            file: rel(file),
+            message: `imports '${spec}' but ${ws.name} does not declare ${dep} in its package.json ${field}`,
+          });
         }
       }
     }

@@ -53,7 +53,6 @@ async function main(): Promise<void> {
 }
 
 async function startEverything(services: Service[], isStopping: () => boolean, stopAll: (code: number) => Promise<void>): Promise<void> {
-
   const secrets = loadOrCreateDevSecrets();
   const pgHandle = await startPostgres(log);
   pgStop = () => pgHandle.stop();
@@ -66,15 +65,25 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
     const s = spawnService(
       'graph-emulator',
       process.execPath,
-      [path.join(REPO_ROOT, 'packages/graph-emulator/bin/graph-emulator.mjs'), '--size', EMULATOR_SIZE, '--seed', '1', '--port', String(EMULATOR_PORT)],
+      [
+        path.join(REPO_ROOT, 'packages/graph-emulator/bin/graph-emulator.mjs'),
+        '--size',
+        EMULATOR_SIZE,
+        '--seed',
+        '1',
+        '--port',
+        String(EMULATOR_PORT),
+      ],
       {},
-      { onStdoutLine: (line) => {
-        try {
-          resolve(JSON.parse(line) as EmulatorLine);
-        } catch {
-          process.stderr.write(`graph-emulator   | ${line}\n`);
-        }
-      } },
+      {
+        onStdoutLine: (line) => {
+          try {
+            resolve(JSON.parse(line) as EmulatorLine);
+          } catch {
+            process.stderr.write(`graph-emulator   | ${line}\n`);
+          }
+        },
+      },
     );
     services.push(s);
     void s.exited.then((code) => reject(new Error(`graph emulator exited (${code}) before it was ready`)));
@@ -89,7 +98,8 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     // The gateway checks connectors' hosts when they are saved, the workers before every run and task.
     ALLOWED_GRAPH_HOSTS: [process.env.ALLOWED_GRAPH_HOSTS, 'graph.microsoft.com', 'login.microsoftonline.com', emulatorHost]
-      .filter(Boolean).join(','),
+      .filter(Boolean)
+      .join(','),
   };
   const gatewayEnv = {
     ...common,
@@ -105,8 +115,20 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
   services.push(spawnService('gateway', tsx, [path.join(REPO_ROOT, 'apps/gateway/src/main.ts')], gatewayEnv));
   const graphqlUrl = `http://localhost:${GATEWAY_PORT}/graphql`;
   await waitForHttp(`http://127.0.0.1:${GATEWAY_PORT}/readyz`, 60_000);
-  services.push(spawnService('sync-worker', tsx, [path.join(REPO_ROOT, 'apps/sync-worker/src/main.ts')], { ...common, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(SYNC_METRICS_PORT) }));
-  services.push(spawnService('provision-worker', tsx, [path.join(REPO_ROOT, 'apps/provision-worker/src/main.ts')], { ...common, METRICS_HOST: '127.0.0.1', METRICS_PORT: String(PROVISION_METRICS_PORT) }));
+  services.push(
+    spawnService('sync-worker', tsx, [path.join(REPO_ROOT, 'apps/sync-worker/src/main.ts')], {
+      ...common,
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(SYNC_METRICS_PORT),
+    }),
+  );
+  services.push(
+    spawnService('provision-worker', tsx, [path.join(REPO_ROOT, 'apps/provision-worker/src/main.ts')], {
+      ...common,
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(PROVISION_METRICS_PORT),
+    }),
+  );
   for (const s of services) {
     void s.exited.then((code) => {
       if (!isStopping()) {
@@ -116,10 +138,14 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
     });
   }
 
-  const token = execFileSync(tsx, [path.join(REPO_ROOT, 'apps/gateway/src/cli/mint-token.ts'), '--role', 'SUPER_ADMIN', '--sub', 'dev-admin', '--ttl', '8h'], {
-    env: { ...process.env, AUTH_JWT_SECRET: secrets.AUTH_JWT_SECRET },
-    encoding: 'utf8',
-  }).trim();
+  const token = execFileSync(
+    tsx,
+    [path.join(REPO_ROOT, 'apps/gateway/src/cli/mint-token.ts'), '--role', 'SUPER_ADMIN', '--sub', 'dev-admin', '--ttl', '8h'],
+    {
+      env: { ...process.env, AUTH_JWT_SECRET: secrets.AUTH_JWT_SECRET },
+      encoding: 'utf8',
+    },
+  ).trim();
   const app = emulator.apps.find((a) => a.name === 'provisioning');
   if (!app) throw new Error('the emulator did not report a provisioning app');
   const connector = await createOrRefreshDemoConnector(graphqlUrl, token, {

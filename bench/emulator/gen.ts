@@ -10,7 +10,18 @@ const { dir } = generateTenant(resolveCounts(size), 1, generateApps(1));
 const ms = performance.now() - t0;
 (globalThis as { gc?: () => void }).gc?.();
 const mem = process.memoryUsage();
-console.log(JSON.stringify({ size, generateMs: Math.round(ms), users: dir.users.size, groups: dir.groups.size,
-  memberships: dir.groupMembers.totalLinks, servicePrincipals: dir.servicePrincipals.size,
-  appRoleAssignments: dir.appRoleAssignments.size, roleAssignments: dir.roleAssignments.size,
-  heapUsedMB: Math.round(mem.heapUsed / 1e6), rssMB: Math.round(mem.rss / 1e6), rssBeforeMB: Math.round(base / 1e6) }));
+console.log(
+  JSON.stringify({
+    size,
+    generateMs: Math.round(ms),
+    users: dir.users.size,
+    groups: dir.groups.size,
+    memberships: dir.groupMembers.totalLinks,
+    servicePrincipals: dir.servicePrincipals.size,
+    appRoleAssignments: dir.appRoleAssignments.size,
+    roleAssignments: dir.roleAssignments.size,
+    heapUsedMB: Math.round(mem.heapUsed / 1e6),
+    rssMB: Math.round(mem.rss / 1e6),
+    rssBeforeMB: Math.round(base / 1e6),
+  }),
+);

@@ -13,8 +13,14 @@ import { ensureCa } from '../../packages/graph-emulator/src/index';
 import type { EmulatorConfig } from '../../packages/graph-emulator/src/index';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { size: { type: 'string', default: 'L' }, seed: { type: 'string', default: '1' },
-  seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '16' } } });
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: 'L' },
+    seed: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '16' },
+  },
+});
 const size = String(values.size);
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
@@ -22,8 +28,10 @@ const concurrency = Number(values.concurrency);
 const { caCertPath } = await ensureCa();
 if (process.env['NODE_EXTRA_CA_CERTS'] !== caCertPath) {
   // NODE_EXTRA_CA_CERTS is read at startup: re-run this script with it set.
-  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), { stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath } });
+  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
+  });
   child.on('exit', (code) => process.exit(code ?? 1));
 } else {
   await main();
@@ -35,8 +43,18 @@ function pct(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const emuProc = spawn(process.execPath, [path.join(here, '../../packages/graph-emulator/bin/graph-emulator.mjs'), '--size', size,
-    '--seed', String(values.seed), '--no-throttle'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const emuProc = spawn(
+    process.execPath,
+    [
+      path.join(here, '../../packages/graph-emulator/bin/graph-emulator.mjs'),
+      '--size',
+      size,
+      '--seed',
+      String(values.seed),
+      '--no-throttle',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+  );
   const cfg = await new Promise<EmulatorConfig>((resolve) => {
     let buf = '';
     emuProc.stdout.setEncoding('utf8');
@@ -47,9 +65,15 @@ async function main(): Promise<void> {
   });
   const startMs = performance.now() - t0;
   const app = cfg.apps.find((a) => a.name === 'provisioning') as EmulatorConfig['apps'][number];
-  const tok = await fetch(`${cfg.authorityHost}/${cfg.tenantId}/oauth2/v2.0/token`, { method: 'POST',
-    body: new URLSearchParams({ client_id: app.clientId, client_secret: app.clientSecret, grant_type: 'client_credentials',
-      scope: 'https://graph.microsoft.com/.default' }) }).then((r) => r.json() as Promise<{ access_token: string }>);
+  const tok = await fetch(`${cfg.authorityHost}/${cfg.tenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      client_id: app.clientId,
+      client_secret: app.clientSecret,
+      grant_type: 'client_credentials',
+      scope: 'https://graph.microsoft.com/.default',
+    }),
+  }).then((r) => r.json() as Promise<{ access_token: string }>);
   const headers = { authorization: `Bearer ${tok.access_token}` };
   const get = async (url: string): Promise<{ status: number; body: Record<string, unknown>; bytes: number }> => {
     const r = await fetch(url.startsWith('https') ? url : `${cfg.baseUrl}/v1.0${url}`, { headers });
@@ -89,14 +113,16 @@ async function main(): Promise<void> {
     let done = 0;
     const until = performance.now() + seconds * 1000;
     const lats: number[] = [];
-    await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
-      while (performance.now() < until) {
-        const s = performance.now();
-        await make(w * 1_000_000 + done);
-        lats.push(performance.now() - s);
-        done++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, w) => {
+        while (performance.now() < until) {
+          const s = performance.now();
+          await make(w * 1_000_000 + done);
+          lats.push(performance.now() - s);
+          done++;
+        }
+      }),
+    );
     lats.sort((a, b) => a - b);
     results[name] = { requestsPerSec: Math.round(done / seconds), p50ms: pct(lats, 0.5), p95ms: pct(lats, 0.95), concurrency };
   };
@@ -119,15 +145,19 @@ async function main(): Promise<void> {
     while (url) {
       const r = await get(url);
       pages++;
-      for (const g of r.body['value'] as Record<string, unknown[] | undefined>[]) links += (g['members@delta']?.length ?? 0) + (g['owners@delta']?.length ?? 0);
+      for (const g of r.body['value'] as Record<string, unknown[] | undefined>[])
+        links += (g['members@delta']?.length ?? 0) + (g['owners@delta']?.length ?? 0);
       url = r.body['@odata.nextLink'] as string | undefined;
       if (!url) deltaLink = r.body['@odata.deltaLink'] as string;
     }
     const ms = performance.now() - s;
     results['groupsDeltaFullRound'] = { pages, links, ms: Math.round(ms), linksPerSec: Math.round((links / ms) * 1000) };
     const m0 = performance.now();
-    const mut = await fetch(`${cfg.baseUrl}/_emulator/mutate`, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ count: 1000, seed: 7 }) }).then((r) => r.json() as Promise<{ changes: unknown[] }>);
+    const mut = await fetch(`${cfg.baseUrl}/_emulator/mutate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ count: 1000, seed: 7 }),
+    }).then((r) => r.json() as Promise<{ changes: unknown[] }>);
     const mutateMs = performance.now() - m0;
     const d0 = performance.now();
     let items = 0;
@@ -143,8 +173,14 @@ async function main(): Promise<void> {
 
   // 5. $batch of 20 reads.
   {
-    const body = JSON.stringify({ requests: Array.from({ length: 20 }, (_, i) => ({ id: String(i), method: 'GET', url: '/users?$top=10&$select=id' })) });
-    await load('rps_batch20', () => fetch(`${cfg.baseUrl}/v1.0/$batch`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body }).then((r) => r.text()));
+    const body = JSON.stringify({
+      requests: Array.from({ length: 20 }, (_, i) => ({ id: String(i), method: 'GET', url: '/users?$top=10&$select=id' })),
+    });
+    await load('rps_batch20', () =>
+      fetch(`${cfg.baseUrl}/v1.0/$batch`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body }).then((r) =>
+        r.text(),
+      ),
+    );
   }
   {
     const s = performance.now();

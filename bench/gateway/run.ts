@@ -28,7 +28,13 @@ import { startEmulatorProcess } from '../support/emulator-process';
 import { startSyncWorkerProcess } from '../support/sync-worker-process';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { values } = parseArgs({ options: { size: { type: 'string', default: 'M' }, duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } } });
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: 'M' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+  },
+});
 const size = String(values.size).toUpperCase();
 if (!['S', 'M', 'L'].includes(size)) throw new Error('--size must be S, M or L');
 const duration = Number(values.duration);
@@ -47,7 +53,12 @@ async function syncTenant(db: Kysely<Database>, dbUrl: string, secretKeys: strin
   const emu = await startEmulatorProcess(size, 1);
   const bus = await createTestBus({ ackWaitMs: 60_000 });
   const worker = startSyncWorkerProcess({
-    DATABASE_URL: dbUrl, NATS_URL, BUS_NAMESPACE: bus.namespace, WARDEN_SECRET_KEYS: secretKeys, SCHEDULER_INTERVAL_MS: '0', LOG_LEVEL: 'info',
+    DATABASE_URL: dbUrl,
+    NATS_URL,
+    BUS_NAMESPACE: bus.namespace,
+    WARDEN_SECRET_KEYS: secretKeys,
+    SCHEDULER_INTERVAL_MS: '0',
+    LOG_LEVEL: 'info',
     ALLOWED_GRAPH_HOSTS: new URL(emu.config.baseUrl).host,
   });
   try {
@@ -55,16 +66,29 @@ async function syncTenant(db: Kysely<Database>, dbUrl: string, secretKeys: strin
     const app = emu.config.apps.find((a) => a.name === 'readonly')!;
     const { id } = await db
       .insertInto('connectors')
-      .values({ display_name: `Bench ${size}`, tenant_id: emu.config.tenantId, client_id: app.clientId, auth_method: 'CLIENT_SECRET', graph_base_url: emu.config.baseUrl, authority_host: emu.config.authorityHost, owners: ['bench'] })
+      .values({
+        display_name: `Bench ${size}`,
+        tenant_id: emu.config.tenantId,
+        client_id: app.clientId,
+        auth_method: 'CLIENT_SECRET',
+        graph_base_url: emu.config.baseUrl,
+        authority_host: emu.config.authorityHost,
+        owners: ['bench'],
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await db.updateTable('connectors').set({ secret_ciphertext: sealCredentials(SecretBox.fromConfig(secretKeys), id, { kind: 'secret', clientSecret: app.clientSecret }) }).where('id', '=', id).execute();
+    await db
+      .updateTable('connectors')
+      .set({ secret_ciphertext: sealCredentials(SecretBox.fromConfig(secretKeys), id, { kind: 'secret', clientSecret: app.clientSecret }) })
+      .where('id', '=', id)
+      .execute();
     await worker.ready;
     const { run } = await requestSync(db, bus.bus, { connectorId: id, mode: 'FULL', requestedBy: 'bench' });
     for (;;) {
       const row = await db.selectFrom('sync_runs').select(['status', 'error']).where('id', '=', run.id).executeTakeFirstOrThrow();
       if (row.status === 'SUCCEEDED') break;
-      if (row.status !== 'QUEUED' && row.status !== 'RUNNING') throw new Error(`the sync ${row.status}: ${row.error}\n${worker.output().slice(-3000)}`);
+      if (row.status !== 'QUEUED' && row.status !== 'RUNNING')
+        throw new Error(`the sync ${row.status}: ${row.error}\n${worker.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     log(`full sync took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -108,29 +132,52 @@ async function main(): Promise<void> {
   const connectorId = await syncTenant(db, dbUrl, secretKeys);
   // A few more connectors, each with run history, so the connectors list is not trivial.
   for (let i = 0; i < 9; i++) {
-    const c = await db.insertInto('connectors').values({ display_name: `Other ${i}`, auth_method: 'CLIENT_SECRET', owners: ['bench'] }).returning('id').executeTakeFirstOrThrow();
-    await db.insertInto('sync_runs').values({ connector_id: c.id, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}' }).execute();
+    const c = await db
+      .insertInto('connectors')
+      .values({ display_name: `Other ${i}`, auth_method: 'CLIENT_SECRET', owners: ['bench'] })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('sync_runs')
+      .values({ connector_id: c.id, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}' })
+      .execute();
   }
   // What autovacuum does on a live database shortly after a bulk write: statistics and the
   // visibility map (index-only scans for counts). Measuring before it ran would measure the load.
   await sql`VACUUM ANALYZE`.execute(db);
   const count = async (table: 'resources' | 'entitlements' | 'grants') =>
-    Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).where('connector_id', '=', connectorId).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('connector_id', '=', connectorId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const counts = { resources: await count('resources'), entitlements: await count('entitlements'), grants: await count('grants') };
   log(`synced ${counts.resources} resources, ${counts.entitlements} entitlements, ${counts.grants} grants`);
   await sql.raw(readFileSync(path.join(ROOT, 'bench/gateway/postgraphile-functions.sql'), 'utf8')).execute(db);
   const connector = { id: connectorId };
 
   // Parameters: the most common surname-like token among users, the largest group, the user holding most grants.
-  const term = (await sql<{ w: string }>`
+  const term = (
+    await sql<{ w: string }>`
     SELECT w FROM (SELECT split_part(display_name, ' ', 2) AS w FROM resources WHERE connector_id = ${connector.id}::uuid AND type = 'USER') s
-    WHERE length(w) >= 3 GROUP BY w ORDER BY count(*) DESC LIMIT 1`.execute(db)).rows[0]!.w.toLowerCase();
-  const bigGroup = (await sql<{ id: string; n: number }>`
+    WHERE length(w) >= 3 GROUP BY w ORDER BY count(*) DESC LIMIT 1`.execute(db)
+  ).rows[0]!.w.toLowerCase();
+  const bigGroup = (
+    await sql<{ id: string; n: number }>`
     SELECT e.id, count(*)::int AS n FROM grants g JOIN entitlements e ON e.connector_id = g.connector_id AND e.key = g.entitlement_key
-    WHERE g.connector_id = ${connector.id}::uuid AND e.resource_type = 'GROUP' AND e.slug = 'member' GROUP BY e.id ORDER BY n DESC LIMIT 1`.execute(db)).rows[0]!;
-  const user = (await sql<{ id: string; n: number }>`
+    WHERE g.connector_id = ${connector.id}::uuid AND e.resource_type = 'GROUP' AND e.slug = 'member' GROUP BY e.id ORDER BY n DESC LIMIT 1`.execute(
+      db,
+    )
+  ).rows[0]!;
+  const user = (
+    await sql<{ id: string; n: number }>`
     SELECT r.id, count(*)::int AS n FROM grants g JOIN resources r ON r.connector_id = g.connector_id AND r.external_id = g.principal_external_id
-    WHERE g.connector_id = ${connector.id}::uuid AND r.type = 'USER' GROUP BY r.id ORDER BY n DESC LIMIT 1`.execute(db)).rows[0]!;
+    WHERE g.connector_id = ${connector.id}::uuid AND r.type = 'USER' GROUP BY r.id ORDER BY n DESC LIMIT 1`.execute(db)
+  ).rows[0]!;
   await db.destroy();
   log(`search term '${term}', group with ${bigGroup.n} members, user with ${user.n} grants`);
 
@@ -138,22 +185,50 @@ async function main(): Promise<void> {
     {
       name: 'connectors list',
       gateway: { query: '{ connectors { totalCount edges { node { id displayName status lastSyncRun { status } } } } }', variables: {} },
-      postgraphile: { query: '{ allConnectors { totalCount nodes { id displayName status syncRunsByConnectorId(first: 1, orderBy: QUEUED_AT_DESC) { nodes { status } } } } }', variables: {} },
+      postgraphile: {
+        query:
+          '{ allConnectors { totalCount nodes { id displayName status syncRunsByConnectorId(first: 1, orderBy: QUEUED_AT_DESC) { nodes { status } } } } }',
+        variables: {},
+      },
     },
     {
       name: 'users search, page of 50',
-      gateway: { query: 'query($c: ID!, $t: String) { resources(connectorId: $c, type: USER, search: $t, first: 50) { totalCount edges { node { id displayName profile } } } }', variables: { c: connector.id, t: term } },
-      postgraphile: { query: 'query($c: UUID!, $t: String!) { searchResources(connector: $c, kind: "USER", term: $t, first: 50) { totalCount nodes { id displayName profile } } }', variables: { c: connector.id, t: term } },
+      gateway: {
+        query:
+          'query($c: ID!, $t: String) { resources(connectorId: $c, type: USER, search: $t, first: 50) { totalCount edges { node { id displayName profile } } } }',
+        variables: { c: connector.id, t: term },
+      },
+      postgraphile: {
+        query:
+          'query($c: UUID!, $t: String!) { searchResources(connector: $c, kind: "USER", term: $t, first: 50) { totalCount nodes { id displayName profile } } }',
+        variables: { c: connector.id, t: term },
+      },
     },
     {
       name: 'large group grants, page of 100 with principal names',
-      gateway: { query: 'query($e: ID!) { entitlement(id: $e) { grants(first: 100) { totalCount edges { node { id direct principal { displayName type } } } } } }', variables: { e: bigGroup.id } },
-      postgraphile: { query: 'query($e: UUID!) { entitlementById(id: $e) { holders(first: 100) { totalCount nodes { id direct principal { displayName type } } } } }', variables: { e: bigGroup.id } },
+      gateway: {
+        query:
+          'query($e: ID!) { entitlement(id: $e) { grants(first: 100) { totalCount edges { node { id direct principal { displayName type } } } } } }',
+        variables: { e: bigGroup.id },
+      },
+      postgraphile: {
+        query:
+          'query($e: UUID!) { entitlementById(id: $e) { holders(first: 100) { totalCount nodes { id direct principal { displayName type } } } } }',
+        variables: { e: bigGroup.id },
+      },
     },
     {
       name: "one user's grants with entitlement and resource names",
-      gateway: { query: 'query($r: ID!) { resource(id: $r) { grants(first: 100) { totalCount edges { node { id entitlement { displayName resource { displayName } } } } } } }', variables: { r: user.id } },
-      postgraphile: { query: 'query($r: UUID!) { resourceById(id: $r) { heldGrants(first: 100) { totalCount nodes { id entitlement { displayName resource { displayName } } } } } }', variables: { r: user.id } },
+      gateway: {
+        query:
+          'query($r: ID!) { resource(id: $r) { grants(first: 100) { totalCount edges { node { id entitlement { displayName resource { displayName } } } } } } }',
+        variables: { r: user.id },
+      },
+      postgraphile: {
+        query:
+          'query($r: UUID!) { resourceById(id: $r) { heldGrants(first: 100) { totalCount nodes { id entitlement { displayName resource { displayName } } } } } }',
+        variables: { r: user.id },
+      },
     },
   ];
 
@@ -164,15 +239,50 @@ async function main(): Promise<void> {
     const jwtSecret = randomBytes(32).toString('base64url');
     const basePort = 4700 + Math.floor(Math.random() * 200);
     const gateway = (port: number, cacheMb: string) =>
-      spawnQuiet(`gateway (RESPONSE_CACHE_MB=${cacheMb})`, path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'apps/gateway/src/main.ts')], {
-        DATABASE_URL: dbUrl, NATS_URL, BUS_NAMESPACE: `bench-gw-${randomBytes(3).toString('hex')}`, WARDEN_SECRET_KEYS: secretKeys,
-        AUTH_JWT_SECRET: jwtSecret, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DB_POOL_SIZE: '20', RESPONSE_CACHE_MB: cacheMb,
-      });
+      spawnQuiet(
+        `gateway (RESPONSE_CACHE_MB=${cacheMb})`,
+        path.join(ROOT, 'node_modules/.bin/tsx'),
+        [path.join(ROOT, 'apps/gateway/src/main.ts')],
+        {
+          DATABASE_URL: dbUrl,
+          NATS_URL,
+          BUS_NAMESPACE: `bench-gw-${randomBytes(3).toString('hex')}`,
+          WARDEN_SECRET_KEYS: secretKeys,
+          AUTH_JWT_SECRET: jwtSecret,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+          DB_POOL_SIZE: '20',
+          RESPONSE_CACHE_MB: cacheMb,
+        },
+      );
     children.push(gateway(basePort, '64'), gateway(basePort + 1, '0'));
     const graphql15 = ensureGraphql15();
-    children.push(spawnQuiet('postgraphile', process.execPath, [
-      '--require', path.join(ROOT, 'bench/gateway/graphql15-shim.cjs'), path.join(ROOT, 'node_modules/postgraphile/cli.js'), '-c', dbUrl, '--schema', 'public', '--host', '127.0.0.1', '--port', String(basePort + 200), '--disable-default-mutations', '--disable-query-log', '--dynamic-json', '--max-pool-size', '20',
-    ], { GRAPHQL15_DIR: graphql15 }));
+    children.push(
+      spawnQuiet(
+        'postgraphile',
+        process.execPath,
+        [
+          '--require',
+          path.join(ROOT, 'bench/gateway/graphql15-shim.cjs'),
+          path.join(ROOT, 'node_modules/postgraphile/cli.js'),
+          '-c',
+          dbUrl,
+          '--schema',
+          'public',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(basePort + 200),
+          '--disable-default-mutations',
+          '--disable-query-log',
+          '--dynamic-json',
+          '--max-pool-size',
+          '20',
+        ],
+        { GRAPHQL15_DIR: graphql15 },
+      ),
+    );
     const token = await mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub: 'bench', role: 'VIEWER', ttl: '2h' });
     const auth = { authorization: `Bearer ${token}` };
     const cachedUrl = `http://127.0.0.1:${basePort}/graphql`;
@@ -192,28 +302,55 @@ async function main(): Promise<void> {
       const gwu = await measure(uncachedUrl, auth, q.gateway);
       const pgr = await measure(pgUrl, {}, q.postgraphile);
       rows.push({ query: q.name, gateway: gw, gatewayUncached: gwu, postgraphile: pgr, sameRows });
-      log(`${q.name}: gateway ${gw.reqPerSec.toFixed(0)} req/s p99 ${gw.p99Ms} ms | without cache ${gwu.reqPerSec.toFixed(0)} req/s p99 ${gwu.p99Ms} ms | PostGraphile ${pgr.reqPerSec.toFixed(0)} req/s p99 ${pgr.p99Ms} ms`);
+      log(
+        `${q.name}: gateway ${gw.reqPerSec.toFixed(0)} req/s p99 ${gw.p99Ms} ms | without cache ${gwu.reqPerSec.toFixed(0)} req/s p99 ${gwu.p99Ms} ms | PostGraphile ${pgr.reqPerSec.toFixed(0)} req/s p99 ${pgr.p99Ms} ms`,
+      );
     }
 
     const ratio = (x: Measured, y: Measured) => (x.reqPerSec / y.reqPerSec).toFixed(2);
     const table = [
-      `Gateway vs PostGraphile v4, size ${size} (${counts.resources} resources, ${counts.grants} grants, synced by the sync worker), ${connections} connections, ${duration} s per run, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `Gateway vs PostGraphile v4, size ${size} (${counts.resources} resources, ${counts.grants} grants, synced by the sync worker), ${connections} connections, ${duration} s per run, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
       '',
       '| query | gateway req/s | p50 / p99 ms | without response cache req/s | p50 / p99 ms | PostGraphile req/s | p50 / p99 ms | gateway ÷ PostGraphile (cache / no cache) | same rows |',
       '|---|---|---|---|---|---|---|---|---|',
-      ...rows.map((r) => `| ${r.query} | ${r.gateway.reqPerSec.toFixed(0)} | ${r.gateway.p50Ms} / ${r.gateway.p99Ms} | ${r.gatewayUncached.reqPerSec.toFixed(0)} | ${r.gatewayUncached.p50Ms} / ${r.gatewayUncached.p99Ms} | ${r.postgraphile.reqPerSec.toFixed(0)} | ${r.postgraphile.p50Ms} / ${r.postgraphile.p99Ms} | ${ratio(r.gateway, r.postgraphile)} / ${ratio(r.gatewayUncached, r.postgraphile)} | ${r.sameRows ? 'yes' : 'NO'} |`),
+      ...rows.map(
+        (r) =>
+          `| ${r.query} | ${r.gateway.reqPerSec.toFixed(0)} | ${r.gateway.p50Ms} / ${r.gateway.p99Ms} | ${r.gatewayUncached.reqPerSec.toFixed(0)} | ${r.gatewayUncached.p50Ms} / ${r.gatewayUncached.p99Ms} | ${r.postgraphile.reqPerSec.toFixed(0)} | ${r.postgraphile.p50Ms} / ${r.postgraphile.p99Ms} | ${ratio(r.gateway, r.postgraphile)} / ${ratio(r.gatewayUncached, r.postgraphile)} | ${r.sameRows ? 'yes' : 'NO'} |`,
+      ),
     ].join('\n');
     process.stdout.write(`${table}\n`);
     const errors = rows.reduce((n, r) => n + r.gateway.errors + r.gateway.non2xx + r.gatewayUncached.errors + r.gatewayUncached.non2xx, 0);
     if (errors > 0) log(`WARNING: ${errors} gateway requests failed or answered non-2xx`);
     mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
     const out = path.join(ROOT, 'bench/results', `gateway-${size}.json`);
-    writeFileSync(out, JSON.stringify({
-      size, at: new Date().toISOString(), connections, durationSeconds: duration, machine: { cpus: cpus().length, loadAverage: loadavg() },
-      dataset: { source: 'emulator tenant (seed 1) synced by apps/sync-worker', ...counts, searchTerm: term, groupMembers: bigGroup.n, userGrants: user.n },
-      targets: { atLeastPostgraphile: rows.every((r) => r.gateway.reqPerSec >= r.postgraphile.reqPerSec), p99AtMost50ms: rows.every((r) => r.gateway.p99Ms <= 50) },
-      results: rows,
-    }, null, 2));
+    writeFileSync(
+      out,
+      JSON.stringify(
+        {
+          size,
+          at: new Date().toISOString(),
+          connections,
+          durationSeconds: duration,
+          machine: { cpus: cpus().length, loadAverage: loadavg() },
+          dataset: {
+            source: 'emulator tenant (seed 1) synced by apps/sync-worker',
+            ...counts,
+            searchTerm: term,
+            groupMembers: bigGroup.n,
+            userGrants: user.n,
+          },
+          targets: {
+            atLeastPostgraphile: rows.every((r) => r.gateway.reqPerSec >= r.postgraphile.reqPerSec),
+            p99AtMost50ms: rows.every((r) => r.gateway.p99Ms <= 50),
+          },
+          results: rows,
+        },
+        null,
+        2,
+      ),
+    );
     log(`wrote ${out}`);
   } finally {
     stopAll();
@@ -229,7 +366,22 @@ function ensureGraphql15(): string {
   if (!ok()) {
     log('installing graphql@15 for PostGraphile v4 into .data/bench-deps …');
     mkdirSync(prefix, { recursive: true });
-    const r = spawnSync('flock', ['/tmp/warden-npm.lock', 'npm', 'install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', 'graphql@15.10.1'], { stdio: 'inherit' });
+    const r = spawnSync(
+      'flock',
+      [
+        '/tmp/warden-npm.lock',
+        'npm',
+        'install',
+        '--prefix',
+        prefix,
+        '--no-save',
+        '--no-package-lock',
+        '--no-audit',
+        '--no-fund',
+        'graphql@15.10.1',
+      ],
+      { stdio: 'inherit' },
+    );
     if (r.status !== 0 || !ok()) throw new Error('could not install graphql@15 for the PostGraphile baseline');
   }
   return dir;
@@ -250,7 +402,11 @@ function spawnQuiet(name: string, cmd: string, args: string[], env: Record<strin
 async function waitForGraphql(url: string, headers: Record<string, string>): Promise<void> {
   for (let i = 0; i < 240; i++) {
     try {
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"query":"{ __typename }"}' });
+      const r = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: '{"query":"{ __typename }"}',
+      });
       if (r.ok) return;
     } catch {
       // not up yet
@@ -260,7 +416,11 @@ async function waitForGraphql(url: string, headers: Record<string, string>): Pro
   throw new Error(`${url} did not come up`);
 }
 
-async function once(url: string, headers: Record<string, string>, q: { query: string; variables: Record<string, unknown> }): Promise<unknown> {
+async function once(
+  url: string,
+  headers: Record<string, string>,
+  q: { query: string; variables: Record<string, unknown> },
+): Promise<unknown> {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(q) });
   const body = (await r.json()) as { data?: unknown; errors?: unknown[] };
   if (body.errors?.length || !body.data) throw new Error(`${url}: ${JSON.stringify(body).slice(0, 500)}`);
@@ -274,23 +434,37 @@ function countRows(data: unknown): number {
   return m ? Number(m[1]) : -1;
 }
 
-async function measure(url: string, headers: Record<string, string>, q: { query: string; variables: Record<string, unknown> }): Promise<Measured> {
+async function measure(
+  url: string,
+  headers: Record<string, string>,
+  q: { query: string; variables: Record<string, unknown> },
+): Promise<Measured> {
   const opts = { url, connections, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(q) };
   await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, pools, plan caches
   const r = await autocannon({ ...opts, duration });
-  return { reqPerSec: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, requests: r.requests.total, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+  return {
+    reqPerSec: r.requests.average,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    requests: r.requests.total,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
 }
 
 const { caCertPath } = await ensureCa();
 if (process.env['NODE_EXTRA_CA_CERTS'] !== caCertPath) {
   // Node reads NODE_EXTRA_CA_CERTS only at start (the emulator speaks HTTPS): run again with it set.
-  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath } });
+  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
+  });
   child.on('exit', (code) => process.exit(code ?? 1));
 } else {
   main().then(
     () => process.exit(0),
     (err: unknown) => {
-      log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       process.exit(1);
     },
   );

@@ -26,10 +26,21 @@ const membersOf = (id: string): string => `/groups/${id}/members?$select=id&$top
  * page continue with pages(startAt). Everything shares the one governor, which keeps the total under
  * the budget — the caller just starts the work.
  */
-export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp, ruPer10s: number, repeat = 1, parallel = 1): Promise<ReadResult> {
+export async function readWithGraphCore(
+  config: EmulatorConfig,
+  app: EmulatorApp,
+  ruPer10s: number,
+  repeat = 1,
+  parallel = 1,
+): Promise<ReadResult> {
   const client = new GraphClient({
-    tenantId: config.tenantId, clientId: app.clientId, auth: { kind: 'secret', clientSecret: app.clientSecret },
-    graphBaseUrl: config.baseUrl, authorityHost: config.authorityHost, priority: 'Low', budget: { ruPer10s },
+    tenantId: config.tenantId,
+    clientId: app.clientId,
+    auth: { kind: 'secret', clientSecret: app.clientSecret },
+    graphBaseUrl: config.baseUrl,
+    authorityHost: config.authorityHost,
+    priority: 'Low',
+    budget: { ruPer10s },
   });
   await client.getAccessToken();
   const t0 = performance.now();
@@ -50,9 +61,11 @@ export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp
       memberships += body.value?.length ?? 0;
       if (body['@odata.nextLink']) more.push(body['@odata.nextLink']);
     }
-    await Promise.all(more.map(async (startAt) => {
-      for await (const p of client.pages<{ id: string }>(startAt, { startAt })) memberships += p.items.length;
-    }));
+    await Promise.all(
+      more.map(async (startAt) => {
+        for await (const p of client.pages<{ id: string }>(startAt, { startAt })) memberships += p.items.length;
+      }),
+    );
   };
   const readUsers = async (): Promise<void> => {
     for await (const p of client.pages<{ id: string }>(`/v1.0${USER_SELECT}`)) users += p.items.length;
@@ -76,9 +89,16 @@ export async function readWithGraphCore(config: EmulatorConfig, app: EmulatorApp
  * RetryHandler: 3 retries) and PageIterator; member reads run `concurrency` groups at a time, since a
  * strictly sequential loop would mostly measure latency, not the client.
  */
-export async function readWithSdk(config: EmulatorConfig, app: EmulatorApp, concurrency: number, repeat = 1, parallel = 1): Promise<ReadResult> {
+export async function readWithSdk(
+  config: EmulatorConfig,
+  app: EmulatorApp,
+  concurrency: number,
+  repeat = 1,
+  parallel = 1,
+): Promise<ReadResult> {
   const credential = new ClientSecretCredential(config.tenantId, app.clientId, app.clientSecret, {
-    authorityHost: config.authorityHost, disableInstanceDiscovery: true,
+    authorityHost: config.authorityHost,
+    disableInstanceDiscovery: true,
   });
   const client = Client.initWithMiddleware({
     authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ['https://graph.microsoft.com/.default'] }),
@@ -109,18 +129,20 @@ export async function readWithSdk(config: EmulatorConfig, app: EmulatorApp, conc
     await count(GROUP_SELECT, (g) => groupIds.push(g.id));
     groups += groupIds.length;
     let next = 0;
-    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, async () => {
-      while (next < groupIds.length) {
-        const id = groupIds[next++]!;
-        try {
-          // Read first, then add: `x += await …` would add to a stale x.
-          const n = await count(membersOf(id));
-          memberships += n;
-        } catch {
-          failures++;
+    await Promise.all(
+      Array.from({ length: Math.max(1, concurrency) }, async () => {
+        while (next < groupIds.length) {
+          const id = groupIds[next++]!;
+          try {
+            // Read first, then add: `x += await …` would add to a stale x.
+            const n = await count(membersOf(id));
+            memberships += n;
+          } catch {
+            failures++;
+          }
         }
-      }
-    }));
+      }),
+    );
   };
   for (let round = 0; round < repeat; round++) await Promise.all(Array.from({ length: parallel }, readOnce));
   return { users, groups, memberships, failures, wallMs: performance.now() - t0 };

@@ -48,7 +48,10 @@ const latencyMs = Number(values.latency);
 const repeat = Math.max(1, Number(values.repeat));
 const parallel = Math.max(1, Number(values.parallel));
 const copies = repeat * parallel;
-const baselineConcurrency = String(values['baseline-concurrency']).split(',').map(Number).filter((n) => n > 0);
+const baselineConcurrency = String(values['baseline-concurrency'])
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 
 interface Row {
   client: string;
@@ -72,7 +75,10 @@ interface Row {
 const { caCertPath } = await ensureCa();
 if (process.env['NODE_EXTRA_CA_CERTS'] !== caCertPath) {
   // Node reads NODE_EXTRA_CA_CERTS only at start: run again with it set.
-  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath } });
+  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
+  });
   child.on('exit', (code) => process.exit(code ?? 1));
 } else {
   await main();
@@ -82,7 +88,12 @@ async function main(): Promise<void> {
   process.stderr.write(`starting the ${size} emulator (seed ${seed})…\n`);
   const emu = await startEmulatorProcess(size, seed);
   try {
-    await emu.settings({ latencyMs, jitterMs: 0, faultRate: 0, throttle: { enabled: true, ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S } });
+    await emu.settings({
+      latencyMs,
+      jitterMs: 0,
+      faultRate: 0,
+      throttle: { enabled: true, ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S },
+    });
     const truth = await emu.exportTenant();
     const expected = {
       users: truth.users.length * copies,
@@ -96,29 +107,60 @@ async function main(): Promise<void> {
     };
     const rows: Row[] = [];
     process.stderr.write(`graph-core: reading ${expected.users} users, ${expected.groups} groups, ${expected.memberships} memberships…\n`);
-    rows.push(await measure(emu, 'graph-core', expected, () => readWithGraphCore(emu.config, app('provisioning'), RU_PER_10S, repeat, parallel)));
+    rows.push(
+      await measure(emu, 'graph-core', expected, () => readWithGraphCore(emu.config, app('provisioning'), RU_PER_10S, repeat, parallel)),
+    );
     if (!values['no-baseline']) {
       for (const [i, n] of baselineConcurrency.entries()) {
         process.stderr.write(`SDK baseline (${n} groups at a time)…\n`);
         // Each reader needs a fresh bucket: its own app, or a pause for the bucket to refill.
         if (i > 0) await new Promise((r) => setTimeout(r, 10_500));
-        rows.push(await measure(emu, `SDK default + PageIterator (x${n})`, expected, () => readWithSdk(emu.config, app('readonly'), n, repeat, parallel)));
+        rows.push(
+          await measure(emu, `SDK default + PageIterator (x${n})`, expected, () =>
+            readWithSdk(emu.config, app('readonly'), n, repeat, parallel),
+          ),
+        );
       }
     }
     print(rows);
-    const out = path.join(ROOT, 'bench/results', `graph-core-${size}${repeat > 1 ? `-x${repeat}` : ''}${parallel > 1 ? `-p${parallel}` : ''}.json`);
+    const out = path.join(
+      ROOT,
+      'bench/results',
+      `graph-core-${size}${repeat > 1 ? `-x${repeat}` : ''}${parallel > 1 ? `-p${parallel}` : ''}.json`,
+    );
     mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify({
-      size, seed, latencyMs, repeat, parallel, budget: { ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S }, baselineConcurrency,
-      expected, goals: { ruShareOfBudget: 0.85, share429: 0.02 }, results: rows, at: new Date().toISOString(),
-    }, null, 2)}\n`);
+    writeFileSync(
+      out,
+      `${JSON.stringify(
+        {
+          size,
+          seed,
+          latencyMs,
+          repeat,
+          parallel,
+          budget: { ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S },
+          baselineConcurrency,
+          expected,
+          goals: { ruShareOfBudget: 0.85, share429: 0.02 },
+          results: rows,
+          at: new Date().toISOString(),
+        },
+        null,
+        2,
+      )}\n`,
+    );
     process.stderr.write(`wrote ${path.relative(ROOT, out)}\n`);
   } finally {
     await emu.close();
   }
 }
 
-async function measure(emu: EmulatorProcess, name: string, expected: { users: number; groups: number; memberships: number }, read: () => Promise<ReadResult>): Promise<Row> {
+async function measure(
+  emu: EmulatorProcess,
+  name: string,
+  expected: { users: number; groups: number; memberships: number },
+  read: () => Promise<ReadResult>,
+): Promise<Row> {
   await emu.resetStats();
   const r = await read();
   const s: EmulatorStats = await emu.stats();
@@ -161,7 +203,9 @@ function print(rows: Row[]): void {
   const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
   const widths = cols.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => `| ${c.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
-  process.stdout.write(`\n${line(cells[0]!)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.slice(1).map(line).join('\n')}\n\n`);
+  process.stdout.write(
+    `\n${line(cells[0]!)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.slice(1).map(line).join('\n')}\n\n`,
+  );
 }
 
 function round(n: number, digits: number): number {

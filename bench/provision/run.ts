@@ -36,14 +36,23 @@ const LATENCY_MS = 50;
 /** Grants requested one at a time while the bucket is full: the pipeline's own latency, no queueing. */
 const SINGLES = 50;
 
-const { values } = parseArgs({ options: { size: { type: 'string', default: 'M' }, seed: { type: 'string', default: '42' }, concurrency: { type: 'string', default: '32' } } });
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: 'M' },
+    seed: { type: 'string', default: '42' },
+    concurrency: { type: 'string', default: '32' },
+  },
+});
 const size = String(values.size).toUpperCase();
 if (!['S', 'M', 'L', 'XL'].includes(size)) throw new Error('--size must be S, M, L or XL');
 
 // Node reads NODE_EXTRA_CA_CERTS only at start: re-run this script with it pointing at the emulator's CA.
 const { caCertPath } = await ensureCa();
 if (process.env.NODE_EXTRA_CA_CERTS !== caCertPath) {
-  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath } });
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
+  });
   process.exit(r.status ?? 1);
 }
 
@@ -83,7 +92,12 @@ function pickPairs(t: TenantExport, n: number): Pair[] {
   const groups = t.groups.filter((g) => {
     const types = (g.groupTypes as string[] | undefined) ?? [];
     const unified = types.includes('Unified');
-    return g.onPremisesSyncEnabled !== true && !types.includes('DynamicMembership') && !(g.mailEnabled === true && !unified) && g.isAssignableToRole !== true;
+    return (
+      g.onPremisesSyncEnabled !== true &&
+      !types.includes('DynamicMembership') &&
+      !(g.mailEnabled === true && !unified) &&
+      g.isAssignableToRole !== true
+    );
   });
   const users = (t.users as { id: string }[]).map((u) => u.id);
   const out: Pair[] = [];
@@ -126,7 +140,10 @@ async function drainWriteBucket(graph: GraphClient, baseUrl: string, pairs: Pair
     while (!throttled) {
       const p = pairs[i++ % pairs.length]!;
       sent++;
-      const res = await fetch(`${baseUrl}/v1.0/groups/${p.group}/members/${p.user}/$ref`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(`${baseUrl}/v1.0/groups/${p.group}/members/${p.user}/$ref`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
       await res.arrayBuffer();
       if (res.status === 429) throttled = true;
       else if (res.status !== 404 && res.status !== 204) throw new Error(`drain: unexpected ${res.status}`);
@@ -169,14 +186,32 @@ async function main(): Promise<void> {
     const spare = pairs.slice(2 * GRANTS, 3 * GRANTS);
     const singles = pairs.slice(3 * GRANTS);
     const ids = new Map<string, string>();
-    for (const r of await tdb.db.selectFrom('resources').select(['id', 'external_id']).where('connector_id', '=', connectorId).execute()) ids.set(r.external_id, r.id);
-    for (const e of await tdb.db.selectFrom('entitlements').select(['id', 'key']).where('connector_id', '=', connectorId).where('slug', '=', 'member').execute()) ids.set(e.key, e.id);
+    for (const r of await tdb.db.selectFrom('resources').select(['id', 'external_id']).where('connector_id', '=', connectorId).execute())
+      ids.set(r.external_id, r.id);
+    for (const e of await tdb.db
+      .selectFrom('entitlements')
+      .select(['id', 'key'])
+      .where('connector_id', '=', connectorId)
+      .where('slug', '=', 'member')
+      .execute())
+      ids.set(e.key, e.id);
 
     // Same process, same (authority, tenant, app, Graph root) as the worker: one shared governor.
-    const graph = new GraphClient({ tenantId: emulator.config.tenantId, clientId: app.clientId, auth: { kind: 'secret', clientSecret: app.clientSecret }, graphBaseUrl: emulator.config.baseUrl, authorityHost: emulator.config.authorityHost });
+    const graph = new GraphClient({
+      tenantId: emulator.config.tenantId,
+      clientId: app.clientId,
+      auth: { kind: 'secret', clientSecret: app.clientSecret },
+      graphBaseUrl: emulator.config.baseUrl,
+      authorityHost: emulator.config.authorityHost,
+    });
     const worker = await startProvisionWorker({
-      DATABASE_URL: tdb.url, NATS_URL: TEST_NATS_URL, BUS_NAMESPACE: tbus.namespace, WARDEN_SECRET_KEYS: secretKeys,
-      LOG_LEVEL: 'warn', PROVISION_CONCURRENCY: String(values.concurrency), EXPIRY_SCAN_INTERVAL_MS: '10000',
+      DATABASE_URL: tdb.url,
+      NATS_URL: TEST_NATS_URL,
+      BUS_NAMESPACE: tbus.namespace,
+      WARDEN_SECRET_KEYS: secretKeys,
+      LOG_LEVEL: 'warn',
+      PROVISION_CONCURRENCY: String(values.concurrency),
+      EXPIRY_SCAN_INTERVAL_MS: '10000',
       ALLOWED_GRAPH_HOSTS: new URL(emulator.config.baseUrl).host,
     });
 
@@ -184,7 +219,12 @@ async function main(): Promise<void> {
     const single: number[] = [];
     for (const p of singles) {
       const t = Date.now();
-      const task = await requestProvisioning(tdb.db, tbus.bus, { action: 'GRANT', entitlementId: ids.get(memberKey(p.group))!, principalId: ids.get(p.user)!, requestedBy: 'bench-single' });
+      const task = await requestProvisioning(tdb.db, tbus.bus, {
+        action: 'GRANT',
+        entitlementId: ids.get(memberKey(p.group))!,
+        principalId: ids.get(p.user)!,
+        requestedBy: 'bench-single',
+      });
       for (;;) {
         const row = await tdb.db.selectFrom('provisioning_tasks').select('status').where('id', '=', task.id).executeTakeFirstOrThrow();
         if (row.status === 'SUCCEEDED' || row.status === 'FAILED') break;
@@ -208,7 +248,12 @@ async function main(): Promise<void> {
     const requester = async () => {
       while (next < ours.length) {
         const p = ours[next++]!;
-        await requestProvisioning(tdb.db, tbus.bus, { action: 'GRANT', entitlementId: ids.get(memberKey(p.group))!, principalId: ids.get(p.user)!, requestedBy: 'bench' });
+        await requestProvisioning(tdb.db, tbus.bus, {
+          action: 'GRANT',
+          entitlementId: ids.get(memberKey(p.group))!,
+          principalId: ids.get(p.user)!,
+          requestedBy: 'bench',
+        });
       }
     };
     await Promise.all(Array.from({ length: 16 }, requester));
@@ -225,7 +270,11 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const s1 = await emulator.stats();
-    const tasks = await tdb.db.selectFrom('provisioning_tasks').select(['status', 'requested_at', 'completed_at']).where('requested_by', '=', 'bench').execute();
+    const tasks = await tdb.db
+      .selectFrom('provisioning_tasks')
+      .select(['status', 'requested_at', 'completed_at'])
+      .where('requested_by', '=', 'bench')
+      .execute();
     const end = Math.max(...tasks.map((t) => ms(t.completed_at)));
     const lat = tasks.map((t) => ms(t.completed_at) - ms(t.requested_at)).sort((a, b) => a - b);
     const wall = (end - t0) / 1000;
@@ -251,7 +300,10 @@ async function main(): Promise<void> {
     drained = await drainWriteBucket(graph, emulator.config.baseUrl, spare);
     dryAt = Date.now();
     log(`bucket dry after ${drained} writes`);
-    const credential = new ClientSecretCredential(emulator.config.tenantId, app.clientId, app.clientSecret, { authorityHost: emulator.config.authorityHost, disableInstanceDiscovery: true });
+    const credential = new ClientSecretCredential(emulator.config.tenantId, app.clientId, app.clientSecret, {
+      authorityHost: emulator.config.authorityHost,
+      disableInstanceDiscovery: true,
+    });
     const sdk = Client.initWithMiddleware({
       authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ['https://graph.microsoft.com/.default'] }),
       baseUrl: `${emulator.config.baseUrl}/`,
@@ -267,7 +319,9 @@ async function main(): Promise<void> {
     for (const p of theirs) {
       const t = Date.now();
       try {
-        await sdk.api(`/groups/${p.group}/members/$ref`).post({ '@odata.id': `${emulator.config.baseUrl}/v1.0/directoryObjects/${p.user}` });
+        await sdk
+          .api(`/groups/${p.group}/members/$ref`)
+          .post({ '@odata.id': `${emulator.config.baseUrl}/v1.0/directoryObjects/${p.user}` });
       } catch {
         bfail++;
       }
@@ -293,7 +347,11 @@ async function main(): Promise<void> {
       ['', 'warden (worker, 1,000 tasks)', 'baseline (SDK, sequential)'],
       ['wall time (s)', warden.wallSeconds.toFixed(1), baseline.wallSeconds.toFixed(1)],
       ['successful writes / s', warden.writesPerSecond.toFixed(2), baseline.writesPerSecond.toFixed(2)],
-      [`share of write quota (${QUOTA_RATE}/s)`, `${(warden.shareOfQuota * 100).toFixed(1)} %`, `${(baseline.shareOfQuota * 100).toFixed(1)} %`],
+      [
+        `share of write quota (${QUOTA_RATE}/s)`,
+        `${(warden.shareOfQuota * 100).toFixed(1)} %`,
+        `${(baseline.shareOfQuota * 100).toFixed(1)} %`,
+      ],
       ['p50 latency (ms), 1,000 at once', String(warden.p50Ms), String(baseline.p50Ms)],
       ['p99 latency (ms), 1,000 at once', String(warden.p99Ms), String(baseline.p99Ms)],
       ['failures', String(warden.failures), String(baseline.failures)],
@@ -304,7 +362,9 @@ async function main(): Promise<void> {
     const w0 = Math.max(...rows.map((r) => r[0].length));
     const w1 = Math.max(...rows.map((r) => r[1].length));
     const table = rows.map((r) => `${r[0].padEnd(w0)}  ${r[1].padStart(w1)}  ${r[2].padStart(26)}`).join('\n');
-    process.stdout.write(`\nprovision bench, size ${size}, ${LATENCY_MS} ms latency, write quota ${QUOTA.writes}/${QUOTA.seconds} s (bucket drained before each phase)\n${table}\n`);
+    process.stdout.write(
+      `\nprovision bench, size ${size}, ${LATENCY_MS} ms latency, write quota ${QUOTA.writes}/${QUOTA.seconds} s (bucket drained before each phase)\n${table}\n`,
+    );
     const result = {
       size,
       at: new Date().toISOString(),
@@ -313,7 +373,8 @@ async function main(): Promise<void> {
       quota: { ...QUOTA, perSecond: QUOTA_RATE },
       concurrency: Number(values.concurrency),
       tenant: { users: tenant.users.length, groups: tenant.groups.length },
-      method: 'each phase starts with the write bucket drained (first 429 seen); latency = request → SUCCEEDED (warden) / call → response (baseline)',
+      method:
+        'each phase starts with the write bucket drained (first 429 seen); latency = request → SUCCEEDED (warden) / call → response (baseline)',
       warden,
       unloaded,
       baseline,

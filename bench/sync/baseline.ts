@@ -21,8 +21,15 @@ export interface BaselineResult {
 }
 
 /** `graphRequests` reads the emulator's count of Graph HTTP requests (the SDK gives no counter). */
-export async function runBaseline(config: EmulatorConfig, app: EmulatorApp, opts: { sample?: number; graphRequests: () => Promise<number> }): Promise<BaselineResult> {
-  const credential = new ClientSecretCredential(config.tenantId, app.clientId, app.clientSecret, { authorityHost: config.authorityHost, disableInstanceDiscovery: true });
+export async function runBaseline(
+  config: EmulatorConfig,
+  app: EmulatorApp,
+  opts: { sample?: number; graphRequests: () => Promise<number> },
+): Promise<BaselineResult> {
+  const credential = new ClientSecretCredential(config.tenantId, app.clientId, app.clientSecret, {
+    authorityHost: config.authorityHost,
+    disableInstanceDiscovery: true,
+  });
   const client = Client.initWithMiddleware({
     authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ['https://graph.microsoft.com/.default'] }),
     baseUrl: `${config.baseUrl}/`,
@@ -46,18 +53,27 @@ export async function runBaseline(config: EmulatorConfig, app: EmulatorApp, opts
     const t0 = performance.now();
     const r = await fn();
     const ms = performance.now() - t0;
-    phases[name] = { ms, requests: (await opts.graphRequests()) - r0, items: r.items, ...(r.sampledOf !== undefined ? { sampledOf: r.sampledOf } : {}) };
+    phases[name] = {
+      ms,
+      requests: (await opts.graphRequests()) - r0,
+      items: r.items,
+      ...(r.sampledOf !== undefined ? { sampledOf: r.sampledOf } : {}),
+    };
     objects += r.items;
     return r.value;
   };
   const t0 = performance.now();
   const req0 = await opts.graphRequests();
   await phase('users', async () => {
-    const u = await listAll('/users?$select=id,displayName,userPrincipalName,mail,accountEnabled,userType,department,jobTitle,employeeId,createdDateTime&$top=999');
+    const u = await listAll(
+      '/users?$select=id,displayName,userPrincipalName,mail,accountEnabled,userType,department,jobTitle,employeeId,createdDateTime&$top=999',
+    );
     return { items: u.length, value: null };
   });
   const groups = await phase('groups', async () => {
-    const g = await listAll('/groups?$select=id,displayName,mail,mailEnabled,securityEnabled,groupTypes,onPremisesSyncEnabled,isAssignableToRole&$top=999');
+    const g = await listAll(
+      '/groups?$select=id,displayName,mail,mailEnabled,securityEnabled,groupTypes,onPremisesSyncEnabled,isAssignableToRole&$top=999',
+    );
     return { items: g.length, value: g };
   });
   const groupSample = opts.sample ? groups.slice(0, opts.sample) : groups;
@@ -96,7 +112,8 @@ export async function runBaseline(config: EmulatorConfig, app: EmulatorApp, opts
   let wallMs = 0;
   let total = 0;
   for (const p of Object.values(phases)) {
-    const read = p === phases['groupMembersAndOwners'] ? groupSample.length : p === phases['appAssignmentsAndOwners'] ? appSample.length : 0;
+    const read =
+      p === phases['groupMembersAndOwners'] ? groupSample.length : p === phases['appAssignmentsAndOwners'] ? appSample.length : 0;
     const factor = p.sampledOf && read ? p.sampledOf / read : 1;
     wallMs += p.ms * factor;
     total += p.requests * factor;

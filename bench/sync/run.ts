@@ -47,7 +47,10 @@ const baselineSample = values['baseline-sample'] !== undefined ? Number(values['
 const { caCertPath } = await ensureCa();
 if (process.env['NODE_EXTRA_CA_CERTS'] !== caCertPath) {
   // Node reads NODE_EXTRA_CA_CERTS only at start: run again with it set.
-  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath } });
+  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
+  });
   child.on('exit', (code) => process.exit(code ?? 1));
 } else {
   await main();
@@ -93,11 +96,22 @@ async function main(): Promise<void> {
   const connectorId = (
     await tdb.db
       .insertInto('connectors')
-      .values({ display_name: `bench ${size}`, tenant_id: emu.config.tenantId, client_id: app.clientId, auth_method: 'CLIENT_SECRET', graph_base_url: emu.config.baseUrl, authority_host: emu.config.authorityHost })
+      .values({
+        display_name: `bench ${size}`,
+        tenant_id: emu.config.tenantId,
+        client_id: app.clientId,
+        auth_method: 'CLIENT_SECRET',
+        graph_base_url: emu.config.baseUrl,
+        authority_host: emu.config.authorityHost,
+      })
       .returning('id')
       .executeTakeFirstOrThrow()
   ).id;
-  await tdb.db.updateTable('connectors').set({ secret_ciphertext: sealCredentials(box, connectorId, { kind: 'secret', clientSecret: app.clientSecret }) }).where('id', '=', connectorId).execute();
+  await tdb.db
+    .updateTable('connectors')
+    .set({ secret_ciphertext: sealCredentials(box, connectorId, { kind: 'secret', clientSecret: app.clientSecret }) })
+    .where('id', '=', connectorId)
+    .execute();
 
   const worker = startSyncWorkerProcess({
     DATABASE_URL: tdb.url,
@@ -174,7 +188,10 @@ async function main(): Promise<void> {
     if (!values['no-baseline']) {
       console.error(`baseline (per-object, SDK default client)${baselineSample ? `, sample of ${baselineSample} groups` : ''}…`);
       await emu.resetStats();
-      const b = await runBaseline(emu.config, app, { ...(baselineSample ? { sample: baselineSample } : {}), graphRequests: async () => (await emu.stats()).requests });
+      const b = await runBaseline(emu.config, app, {
+        ...(baselineSample ? { sample: baselineSample } : {}),
+        graphRequests: async () => (await emu.stats()).requests,
+      });
       const es = await emu.stats();
       const scale = b.measured.requests ? b.requests / b.measured.requests : 1;
       baseline = { ...b, ru: Math.round(es.ruSpent * scale), throttled429: es.throttled };
@@ -188,7 +205,18 @@ async function main(): Promise<void> {
       at: new Date().toISOString(),
       // Other work on the machine changes these numbers a lot: record how busy it was.
       machine: { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((l) => round(l)) },
-      tenant: { ...pick(full.stats, ['users', 'managedIdentities', 'groups', 'enterpriseApplications', 'directoryRoles', 'grants', 'directGrants', 'inheritedGrants']) },
+      tenant: {
+        ...pick(full.stats, [
+          'users',
+          'managedIdentities',
+          'groups',
+          'enterpriseApplications',
+          'directoryRoles',
+          'grants',
+          'directGrants',
+          'inheritedGrants',
+        ]),
+      },
       full,
       churn: { changes: changes.length },
       incremental,
@@ -250,11 +278,21 @@ function printTable(r: Printable): void {
   const n = (v: number | undefined) => (v === undefined ? '—' : Math.round(v).toLocaleString('en-US'));
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const rows: [string, string, string, string][] = [
-    ['', 'full sync', `incremental (${r.churn.changes} changes)`, r.baseline ? `baseline${r.baseline.sampled ? ' (extrapolated)' : ''}` : 'baseline'],
+    [
+      '',
+      'full sync',
+      `incremental (${r.churn.changes} changes)`,
+      r.baseline ? `baseline${r.baseline.sampled ? ' (extrapolated)' : ''}` : 'baseline',
+    ],
     ['wall time', s(r.full.wallMs), s(r.incremental.wallMs), r.baseline ? s(r.baseline.wallMs) : '—'],
     ['Graph HTTP requests', n(r.full.graphHttpRequests), n(r.incremental.graphHttpRequests), r.baseline ? n(r.baseline.requests) : '—'],
     ['$batch items sent', n(r.full.graphBatchItems), n(r.incremental.graphBatchItems), '—'],
-    ['requests, each item counted', n(r.full.graphRequestsUnbatched), n(r.incremental.graphRequestsUnbatched), r.baseline ? n(r.baseline.requests) : '—'],
+    [
+      'requests, each item counted',
+      n(r.full.graphRequestsUnbatched),
+      n(r.incremental.graphRequestsUnbatched),
+      r.baseline ? n(r.baseline.requests) : '—',
+    ],
     ['resource units', n(r.full.ru), n(r.incremental.ru), r.baseline ? n(r.baseline.ru) : '—'],
     ['429 responses', n(r.full.throttled429), n(r.incremental.throttled429), r.baseline ? n(r.baseline.throttled429) : '—'],
     ['rows written', n(r.full.rowsWritten), n(r.incremental.rowsWritten), 'none (reads only)'],
@@ -263,9 +301,16 @@ function printTable(r: Printable): void {
     ['database equals tenant', String(r.full.exact ?? '—'), String(r.incremental.exact ?? '—'), '—'],
   ];
   const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
-  console.log(`\nsync bench, size ${r.size}: ${Object.entries(r.tenant).map(([k, v]) => `${k} ${n(v)}`).join(', ')}\n`);
+  console.log(
+    `\nsync bench, size ${r.size}: ${Object.entries(r.tenant)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(', ')}\n`,
+  );
   for (const row of rows) console.log(row.map((c, i) => c.padEnd(w[i]!)).join('  '));
-  if (r.ratios) console.log(`\nbaseline / ours: ${r.ratios.wallTime}× wall time, ${r.ratios.httpRequests}× HTTP requests, ${r.ratios.requestsCountingBatchItems}× counting each batch item as a request`);
+  if (r.ratios)
+    console.log(
+      `\nbaseline / ours: ${r.ratios.wallTime}× wall time, ${r.ratios.httpRequests}× HTTP requests, ${r.ratios.requestsCountingBatchItems}× counting each batch item as a request`,
+    );
   if (r.baseline?.sampled) {
     console.log(
       `baseline per-object loops measured on ${r.baseline.measured.groupsRead} groups and ${r.baseline.measured.appsRead} apps ` +
@@ -273,5 +318,7 @@ function printTable(r: Printable): void {
     );
   }
   console.log(`worker peak RSS over both runs: ${r.workerPeakRssMB} MB. The baseline writes nothing to Postgres.`);
-  console.log(`machine: ${r.machine.cpus} CPUs, load average ${r.machine.loadAverageAtStart.join(' ')} at start, ${r.machine.loadAverageAtEnd.join(' ')} at the end.`);
+  console.log(
+    `machine: ${r.machine.cpus} CPUs, load average ${r.machine.loadAverageAtStart.join(' ')} at start, ${r.machine.loadAverageAtEnd.join(' ')} at the end.`,
+  );
 }

@@ -22,7 +22,10 @@ export function loadOrCreateDevSecrets(): { AUTH_JWT_SECRET: string; WARDEN_SECR
   writeFileSync(
     DEV_ENV_FILE,
     `# Written by npm start for local development only. Do not use these values in production.\n` +
-      Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join('\n') + '\n',
+      Object.entries(secrets)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') +
+      '\n',
     { mode: 0o600 },
   );
   return secrets;

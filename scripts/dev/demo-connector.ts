@@ -25,27 +25,40 @@ export async function createOrRefreshDemoConnector(
   token: string,
   creds: DemoCredentials,
 ): Promise<{ id: string; status: string; syncRunId: string | null }> {
-  const list = await gql<{ connectors: { edges: Array<{ node: { id: string; displayName: string; tenantId: string | null; lastSyncRun: { id: string } | null } }> } }>(
-    url, token, '{ connectors(first: 500) { edges { node { id displayName tenantId lastSyncRun { id } } } } }');
+  const list = await gql<{
+    connectors: {
+      edges: Array<{ node: { id: string; displayName: string; tenantId: string | null; lastSyncRun: { id: string } | null } }>;
+    };
+  }>(url, token, '{ connectors(first: 500) { edges { node { id displayName tenantId lastSyncRun { id } } } } }');
   const existing = list.connectors.edges.map((e) => e.node).find((n) => n.displayName === DEMO_CONNECTOR_NAME);
   if (existing) {
     // The emulator may have been restarted with other secrets: refresh them, keep the data.
-    const u = await gql<{ updateConnector: { id: string; status: string } }>(url, token,
+    const u = await gql<{ updateConnector: { id: string; status: string } }>(
+      url,
+      token,
       'mutation($id: ID!, $input: UpdateConnectorInput!) { updateConnector(id: $id, input: $input) { id status } }',
-      { id: existing.id, input: { tenantId: creds.tenantId, clientId: creds.clientId, clientSecret: creds.clientSecret } });
+      { id: existing.id, input: { tenantId: creds.tenantId, clientId: creds.clientId, clientSecret: creds.clientSecret } },
+    );
     let syncRunId: string | null = null;
     if (!existing.lastSyncRun) syncRunId = await triggerFull(url, token, existing.id);
     return { id: u.updateConnector.id, status: u.updateConnector.status, syncRunId };
   }
-  const c = await gql<{ createConnector: { id: string; status: string } }>(url, token,
+  const c = await gql<{ createConnector: { id: string; status: string } }>(
+    url,
+    token,
     'mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id status } }',
-    { input: { displayName: DEMO_CONNECTOR_NAME, authMethod: 'CLIENT_SECRET', ...creds } });
+    { input: { displayName: DEMO_CONNECTOR_NAME, authMethod: 'CLIENT_SECRET', ...creds } },
+  );
   const syncRunId = await triggerFull(url, token, c.createConnector.id);
   return { id: c.createConnector.id, status: c.createConnector.status, syncRunId };
 }
 
 async function triggerFull(url: string, token: string, connectorId: string): Promise<string> {
-  const r = await gql<{ triggerSync: { id: string } }>(url, token,
-    'mutation($id: ID!) { triggerSync(connectorId: $id, mode: FULL) { id } }', { id: connectorId });
+  const r = await gql<{ triggerSync: { id: string } }>(
+    url,
+    token,
+    'mutation($id: ID!) { triggerSync(connectorId: $id, mode: FULL) { id } }',
+    { id: connectorId },
+  );
   return r.triggerSync.id;
 }

@@ -25,7 +25,11 @@ const REQUEST_CODES: Record<string, ErrorCode> = {
 export function formatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = asContractError(unwrapResolverError(error));
-    const base = { message: original instanceof WardenError ? original.message : formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+    const base = {
+      message: original instanceof WardenError ? original.message : formatted.message,
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+    };
     if (original instanceof WardenError) return { ...base, extensions: { code: original.code } };
     if (original instanceof GraphQLError) {
       const code = String(original.extensions['code'] ?? formatted.extensions?.['code'] ?? '');
@@ -38,7 +42,11 @@ export function formatError(logger: Logger) {
     }
     // Logged with the request id by requestIdsOnInternalErrors, which also puts the id in the message.
     if (!formatted.path) logger.error({ err: errorForLog(original) }, 'unexpected error outside execution');
-    return { message: 'internal server error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return {
+      message: 'internal server error',
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
   };
 }
 
@@ -70,7 +78,9 @@ export function requestIdsOnInternalErrors(logger: Logger): ApolloServerPlugin<G
           if (!result.errors?.some((e) => e.extensions?.['code'] === 'INTERNAL_SERVER_ERROR')) return;
           const id = contextValue.requestId;
           result.errors = result.errors.map((e) =>
-            e.extensions?.['code'] === 'INTERNAL_SERVER_ERROR' ? { ...e, message: `internal server error (request id ${id})`, extensions: { ...e.extensions, requestId: id } } : e,
+            e.extensions?.['code'] === 'INTERNAL_SERVER_ERROR'
+              ? { ...e, message: `internal server error (request id ${id})`, extensions: { ...e.extensions, requestId: id } }
+              : e,
           );
         },
       };

@@ -11,7 +11,10 @@ type ServerModule = typeof import('./server');
  * server through tsx's API with this package's tsconfig makes the entry point work from any cwd.
  */
 async function loadServer(): Promise<ServerModule> {
-  return (await tsImport('./server.ts', { parentURL: import.meta.url, tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) })) as ServerModule;
+  return (await tsImport('./server.ts', {
+    parentURL: import.meta.url,
+    tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)),
+  })) as ServerModule;
 }
 
 // graphql-js picks its instanceof checks when it loads: without production it cross-checks every

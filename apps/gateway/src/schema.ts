@@ -14,7 +14,17 @@ import { DateTimeScalar } from './modules/shared/scalars';
 import { ConnectorLogResolver, SyncRunResolver } from './modules/sync-runs/sync-run.resolver';
 
 /** Every resolver class of the served schema (test/authorization-declared.test.ts walks their fields). */
-export const RESOLVERS = [ConnectorResolver, ResourceResolver, EntitlementResolver, GrantResolver, SyncRunResolver, ConnectorLogResolver, GrantRequestResolver, AuditResolver, MeResolver] as const;
+export const RESOLVERS = [
+  ConnectorResolver,
+  ResourceResolver,
+  EntitlementResolver,
+  GrantResolver,
+  SyncRunResolver,
+  ConnectorLogResolver,
+  GrantRequestResolver,
+  AuditResolver,
+  MeResolver,
+] as const;
 
 let cached: GraphQLSchema | null = null;
 

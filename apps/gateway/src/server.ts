@@ -57,10 +57,15 @@ export interface GatewayOverrides {
   probe?: CredentialProbe;
 }
 
-export async function startGateway(input: GatewayEnvironment | GatewayEnvironmentInput | Record<string, string | undefined>, overrides: GatewayOverrides = {}): Promise<RunningGateway> {
+export async function startGateway(
+  input: GatewayEnvironment | GatewayEnvironmentInput | Record<string, string | undefined>,
+  overrides: GatewayOverrides = {},
+): Promise<RunningGateway> {
   const env = parseEnvironment(input as Record<string, string | undefined>);
   const logger = overrides.logger ?? createLogger({ name: 'gateway', level: env.LOG_LEVEL });
-  const db = overrides.db ?? createDb({ connectionString: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'warden-gateway', preparedStatements: 500 });
+  const db =
+    overrides.db ??
+    createDb({ connectionString: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'warden-gateway', preparedStatements: 500 });
   const ownsDb = !overrides.db;
   await migrateToLatest(db);
   const bus = overrides.bus ?? (await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, name: 'warden-gateway' }));
@@ -68,7 +73,10 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
 
   const allowlist = new HostAllowlist(env.ALLOWED_GRAPH_HOSTS);
   const deps: GatewayDeps = {
-    db, bus, env, logger,
+    db,
+    bus,
+    env,
+    logger,
     box: SecretBox.fromConfig(env.WARDEN_SECRET_KEYS),
     allowlist,
     probe: allowlistedProbe(overrides.probe ?? new TokenEndpointProbe(), allowlist),
@@ -85,17 +93,27 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
     maxTokens: env.MAX_QUERY_TOKENS,
     introspection: env.GRAPHQL_INTROSPECTION,
   });
-  const jwt = { secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER, audience: env.AUTH_JWT_AUDIENCE, maxTtlSeconds: env.AUTH_MAX_TOKEN_TTL };
+  const jwt = {
+    secret: env.AUTH_JWT_SECRET,
+    issuer: env.AUTH_JWT_ISSUER,
+    audience: env.AUTH_JWT_AUDIENCE,
+    maxTtlSeconds: env.AUTH_MAX_TOKEN_TTL,
+  };
 
   let responseCache: ResponseCache | null = null;
   const unsubscribeBus: Array<() => void> = [];
   if (env.RESPONSE_CACHE_MB > 0) {
     const feed = new ChangeFeed(env.DATABASE_URL, logger, 1_000, env.RESPONSE_CACHE_HEARTBEAT_MS);
     await feed.start();
-    responseCache = new ResponseCache(feed, new CallerScope(schema), Math.round(env.RESPONSE_CACHE_MB * 1024 * 1024), (outcome) => metrics.responseCache.inc({ outcome }));
+    responseCache = new ResponseCache(feed, new CallerScope(schema), Math.round(env.RESPONSE_CACHE_MB * 1024 * 1024), (outcome) =>
+      metrics.responseCache.inc({ outcome }),
+    );
     // A worker's event is published after its commit and may overtake that commit's notification;
     // a client re-querying on the event must not get the answer from before it.
-    unsubscribeBus.push(bus.subscribeSyncRunUpdated('*', () => feed.bump()), bus.subscribeProvisioningTaskUpdated('*', () => feed.bump()));
+    unsubscribeBus.push(
+      bus.subscribeSyncRunUpdated('*', () => feed.bump()),
+      bus.subscribeProvisioningTaskUpdated('*', () => feed.bump()),
+    );
   }
   const cacheFeed = responseCache?.feed ?? null;
 
@@ -112,12 +130,15 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
           // GraphQL over HTTP: a client that accepts only application/json gets 200 for documents that
           // fail to parse, validate or coerce (the errors are in the body); graphql-response+json keeps 4xx.
           const accept = request.http?.headers.get('accept') ?? '';
-          const documentErrors = (errors ?? []).length > 0 && (errors ?? []).every((e) => DOCUMENT_ERROR_CODES.has(String(e.extensions['code'])));
+          const documentErrors =
+            (errors ?? []).length > 0 && (errors ?? []).every((e) => DOCUMENT_ERROR_CODES.has(String(e.extensions['code'])));
           // A document refused by a limit (depth, cost, aliases, directives, tokens) is 400 either way.
           const refusedByLimit = (errors ?? []).some((e) => isLimitError(e));
           if (refusedByLimit) response.http.status = 400;
-          else if (response.http.status === 400 && documentErrors && !accept.includes('application/graphql-response+json')) response.http.status = 200;
-          const failed = (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
+          else if (response.http.status === 400 && documentErrors && !accept.includes('application/graphql-response+json'))
+            response.http.status = 200;
+          const failed =
+            (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
           // This replica's own writes are visible to its next read without waiting for the feed.
           if (operation?.operation === 'mutation') cacheFeed?.bump();
           const name = metrics.operationName(operationName ?? request.operationName, Boolean(contextValue?.caller));
@@ -168,11 +189,13 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
     '/graphql',
     express.json({ limit: env.MAX_BODY_BYTES }),
     ...(responseCache
-      ? [httpFastPath({
-          cache: responseCache,
-          authenticate: (header) => authenticate(jwt, header),
-          onHit: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
-        })]
+      ? [
+          httpFastPath({
+            cache: responseCache,
+            authenticate: (header) => authenticate(jwt, header),
+            onHit: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
+          }),
+        ]
       : []),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
@@ -192,7 +215,9 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
     if (res.headersSent) return next(err);
     const e = err as { type?: string; status?: number };
     if (e?.type === 'entity.too.large') {
-      res.status(413).json({ errors: [{ message: `request body exceeds ${env.MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] });
+      res
+        .status(413)
+        .json({ errors: [{ message: `request body exceeds ${env.MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] });
       return;
     }
     if (e?.status === 400) {
@@ -200,11 +225,25 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
       return;
     }
     logger.error({ requestId: req.requestId, err: err instanceof Error ? err.message : String(err) }, 'unhandled HTTP error');
-    res.status(500).json({ errors: [{ message: `internal server error (request id ${req.requestId ?? ''})`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    res
+      .status(500)
+      .json({
+        errors: [{ message: `internal server error (request id ${req.requestId ?? ''})`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+      });
   });
 
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: env.MAX_BODY_BYTES });
-  const subscriptions = attachSubscriptions({ wss, schema, deps, services, jwt, metrics, limits, maxOperations: env.WS_MAX_OPERATIONS, deniedAudit });
+  const subscriptions = attachSubscriptions({
+    wss,
+    schema,
+    deps,
+    services,
+    jwt,
+    metrics,
+    limits,
+    maxOperations: env.WS_MAX_OPERATIONS,
+    deniedAudit,
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -215,7 +254,12 @@ export async function startGateway(input: GatewayEnvironment | GatewayEnvironmen
   const url = `http://${host}:${port}/graphql`;
   let metricsServer: GatewayMetricsServer | null = null;
   if (env.METRICS_PORT !== undefined) {
-    metricsServer = await startGatewayMetricsServer({ registry: metrics.registry, port: env.METRICS_PORT, host: env.METRICS_HOST, token: env.METRICS_TOKEN });
+    metricsServer = await startGatewayMetricsServer({
+      registry: metrics.registry,
+      port: env.METRICS_PORT,
+      host: env.METRICS_HOST,
+      token: env.METRICS_TOKEN,
+    });
   }
   logger.info({ url, metrics: metricsServer?.url ?? null }, 'gateway listening');
 

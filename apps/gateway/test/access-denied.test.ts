@@ -25,29 +25,54 @@ describe('FORBIDDEN attempts are audited as access.denied', () => {
     const rows = await deniedRows('vera');
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: 'vera', action: 'access.denied', connector_id: f.connectorId });
-    expect(rows[0]!.details).toMatchObject({ role: 'VIEWER', attempted: 'Mutation.deleteConnector', operationName: 'Wipe', reason: 'your role is read-only (VIEWER)', suppressedBefore: 0 });
+    expect(rows[0]!.details).toMatchObject({
+      role: 'VIEWER',
+      attempted: 'Mutation.deleteConnector',
+      operationName: 'Wipe',
+      reason: 'your role is read-only (VIEWER)',
+      suppressedBefore: 0,
+    });
     // The connector is still there and nothing else was audited for it.
     expect(await h.db.selectFrom('connectors').select('id').where('id', '=', f.connectorId).executeTakeFirst()).toBeTruthy();
-    expect((await h.db.selectFrom('audit_events').select('action').where('actor', '=', 'vera').execute()).map((a) => a.action)).toEqual(['access.denied']);
+    expect((await h.db.selectFrom('audit_events').select('action').where('actor', '=', 'vera').execute()).map((a) => a.action)).toEqual([
+      'access.denied',
+    ]);
   });
 
   it('a CONNECTOR_ADMIN acting on a connector they do not own, and a VIEWER creating one, are audited too; no token is not', async () => {
     const bob = await h.token('CONNECTOR_ADMIN', 'bob');
-    expect((await h.gql(bob, 'mutation($id: ID!) { triggerSync(connectorId: $id) { id } }', { id: f.connectorId })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    expect((await deniedRows('bob')).map((r) => [r.connector_id, (r.details as { attempted: string }).attempted])).toEqual([[f.connectorId, 'Mutation.triggerSync']]);
+    expect(
+      (await h.gql(bob, 'mutation($id: ID!) { triggerSync(connectorId: $id) { id } }', { id: f.connectorId })).errors?.[0]?.extensions
+        ?.code,
+    ).toBe('FORBIDDEN');
+    expect((await deniedRows('bob')).map((r) => [r.connector_id, (r.details as { attempted: string }).attempted])).toEqual([
+      [f.connectorId, 'Mutation.triggerSync'],
+    ]);
     const viv = await h.token('VIEWER', 'viv');
-    expect((await h.gql(viv, 'mutation { createConnector(input: { displayName: "x", authMethod: CLIENT_SECRET }) { id } }')).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    expect((await deniedRows('viv')).map((r) => [r.connector_id, (r.details as { attempted: string }).attempted])).toEqual([[null, 'Mutation.createConnector']]);
+    expect(
+      (await h.gql(viv, 'mutation { createConnector(input: { displayName: "x", authMethod: CLIENT_SECRET }) { id } }')).errors?.[0]
+        ?.extensions?.code,
+    ).toBe('FORBIDDEN');
+    expect((await deniedRows('viv')).map((r) => [r.connector_id, (r.details as { attempted: string }).attempted])).toEqual([
+      [null, 'Mutation.createConnector'],
+    ]);
     const before = (await h.db.selectFrom('audit_events').select('id').execute()).length;
-    expect((await h.gql(null, 'mutation($id: ID!) { deleteConnector(id: $id) }', { id: f.connectorId })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(
+      (await h.gql(null, 'mutation($id: ID!) { deleteConnector(id: $id) }', { id: f.connectorId })).errors?.[0]?.extensions?.code,
+    ).toBe('UNAUTHENTICATED');
     expect((await h.db.selectFrom('audit_events').select('id').execute()).length).toBe(before);
   });
 
-  it('a VIEWER\'s grant is audited with the connector of the entitlement; a VIEWER naming no existing connector or entitlement gets NOT_FOUND, as before', async () => {
+  it("a VIEWER's grant is audited with the connector of the entitlement; a VIEWER naming no existing connector or entitlement gets NOT_FOUND, as before", async () => {
     const token = await h.token('VIEWER', 'greta');
-    const r = await h.gql(token, 'mutation($e: ID!, $p: ID!) { grant(input: { entitlementId: $e, principalId: $p }) { id } }', { e: f.bigGroup.memberEntitlementId, p: f.users[3]!.id });
+    const r = await h.gql(token, 'mutation($e: ID!, $p: ID!) { grant(input: { entitlementId: $e, principalId: $p }) { id } }', {
+      e: f.bigGroup.memberEntitlementId,
+      p: f.users[3]!.id,
+    });
     expect(r.errors?.[0]).toMatchObject({ message: 'your role is read-only (VIEWER)', extensions: { code: 'FORBIDDEN' } });
-    expect((await deniedRows('greta')).map((x) => [x.connector_id, (x.details as { attempted: string }).attempted])).toEqual([[f.connectorId, 'Mutation.grant']]);
+    expect((await deniedRows('greta')).map((x) => [x.connector_id, (x.details as { attempted: string }).attempted])).toEqual([
+      [f.connectorId, 'Mutation.grant'],
+    ]);
     const missing = '00000000-0000-4000-8000-000000000009';
     for (const [query, vars] of [
       ['mutation($id: ID!) { deleteConnector(id: $id) }', { id: missing }],
@@ -61,8 +86,11 @@ describe('FORBIDDEN attempts are audited as access.denied', () => {
 
   it('50 rapid attempts (and aliased copies in one document) write a bounded number of rows: one per subject per operation per minute', async () => {
     const token = await h.token('VIEWER', 'victor');
-    const results = await Promise.all(Array.from({ length: 50 }, () =>
-      h.gql(token, 'mutation($id: ID!) { updateConnector(id: $id, input: { displayName: "pwned" }) { id } }', { id: f.connectorId })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        h.gql(token, 'mutation($id: ID!) { updateConnector(id: $id, input: { displayName: "pwned" }) { id } }', { id: f.connectorId }),
+      ),
+    );
     expect(results.every((r) => r.errors?.[0]?.extensions?.code === 'FORBIDDEN')).toBe(true);
     // Aliases do not make new operations: copies of deleteConnector under other names, in 5 requests
     // (the first FORBIDDEN of a non-null mutation field ends each request's serial execution).
@@ -72,7 +100,10 @@ describe('FORBIDDEN attempts are audited as access.denied', () => {
       expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     }
     const rows = await deniedRows('victor');
-    expect(rows.map((x) => (x.details as { attempted: string }).attempted).sort()).toEqual(['Mutation.deleteConnector', 'Mutation.updateConnector']);
+    expect(rows.map((x) => (x.details as { attempted: string }).attempted).sort()).toEqual([
+      'Mutation.deleteConnector',
+      'Mutation.updateConnector',
+    ]);
     // Another subject is not silenced by victor's burst.
     const other = await h.token('VIEWER', 'wendy');
     await h.gql(other, 'mutation($id: ID!) { updateConnector(id: $id, input: { displayName: "x" }) { id } }', { id: f.connectorId });
@@ -83,15 +114,24 @@ describe('FORBIDDEN attempts are audited as access.denied', () => {
 describe('FORBIDDEN attempts over graphql-ws', () => {
   it('are audited like those over HTTP (a mutation sent on the socket)', async () => {
     const token = await h.token('VIEWER', 'wanda');
-    const c = createClient({ url: h.gateway.url.replace('http:', 'ws:'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: true });
+    const c = createClient({
+      url: h.gateway.url.replace('http:', 'ws:'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      lazy: true,
+    });
     try {
       const result = await new Promise<{ errors?: readonly { extensions?: { code?: string } }[] }>((resolve, reject) => {
         let last: { errors?: readonly { extensions?: { code?: string } }[] } = {};
-        c.subscribe({ query: 'mutation OverWs($id: ID!) { deleteConnector(id: $id) }', variables: { id: f.connectorId } }, {
-          next: (v) => (last = v as typeof last),
-          error: reject,
-          complete: () => resolve(last),
-        });
+        c.subscribe(
+          { query: 'mutation OverWs($id: ID!) { deleteConnector(id: $id) }', variables: { id: f.connectorId } },
+          {
+            next: (v) => (last = v as typeof last),
+            error: reject,
+            complete: () => resolve(last),
+          },
+        );
       });
       expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     } finally {

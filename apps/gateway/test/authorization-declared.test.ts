@@ -43,7 +43,10 @@ describe('every root field declares its role rule', () => {
   const rules = declaredRules(schema, RESOLVERS);
 
   it('finds the fields of all three root types', () => {
-    expect([...rules.keys()].filter((k) => k.startsWith('Subscription.')).sort()).toEqual(['Subscription.provisioningTaskUpdated', 'Subscription.syncRunUpdated']);
+    expect([...rules.keys()].filter((k) => k.startsWith('Subscription.')).sort()).toEqual([
+      'Subscription.provisioningTaskUpdated',
+      'Subscription.syncRunUpdated',
+    ]);
     expect([...rules.keys()]).toContain('Query.connectors');
     expect([...rules.keys()]).toContain('Mutation.grant');
   });
@@ -80,7 +83,12 @@ describe('every root field declares its role rule', () => {
 });
 
 describe('authChecker answers with the contract errors', () => {
-  const ctx = (caller: GatewayContext['caller']) => ({ context: { caller } as GatewayContext, args: {}, root: undefined, info: undefined as never });
+  const ctx = (caller: GatewayContext['caller']) => ({
+    context: { caller } as GatewayContext,
+    args: {},
+    root: undefined,
+    info: undefined as never,
+  });
 
   it('no caller: UNAUTHENTICATED with the usual message, for any rule', async () => {
     for (const rules of [[], [CREATE_CONNECTORS]] as AccessRule[][]) {
@@ -90,7 +98,7 @@ describe('authChecker answers with the contract errors', () => {
     }
   });
 
-  it('a role outside the rule: FORBIDDEN with the rule\'s message; a role inside passes', async () => {
+  it("a role outside the rule: FORBIDDEN with the rule's message; a role inside passes", async () => {
     const err = await Promise.resolve(authChecker(ctx({ sub: 'v', role: 'VIEWER' }), [CREATE_CONNECTORS])).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ForbiddenError);
     expect((err as ForbiddenError).message).toBe('creating connectors needs the SUPER_ADMIN or CONNECTOR_ADMIN role');

@@ -14,7 +14,13 @@ const CALLERS: Caller[] = ['SUPER_ADMIN', 'OWNER', 'NON_OWNER', 'VIEWER', 'NONE'
 type Outcome = 'OK' | 'FORBIDDEN' | 'UNAUTHENTICATED';
 
 const READ: Record<Caller, Outcome> = { SUPER_ADMIN: 'OK', OWNER: 'OK', NON_OWNER: 'OK', VIEWER: 'OK', NONE: 'UNAUTHENTICATED' };
-const CONNECTOR_WRITE: Record<Caller, Outcome> = { SUPER_ADMIN: 'OK', OWNER: 'OK', NON_OWNER: 'FORBIDDEN', VIEWER: 'FORBIDDEN', NONE: 'UNAUTHENTICATED' };
+const CONNECTOR_WRITE: Record<Caller, Outcome> = {
+  SUPER_ADMIN: 'OK',
+  OWNER: 'OK',
+  NON_OWNER: 'FORBIDDEN',
+  VIEWER: 'FORBIDDEN',
+  NONE: 'UNAUTHENTICATED',
+};
 const CREATE: Record<Caller, Outcome> = { SUPER_ADMIN: 'OK', OWNER: 'OK', NON_OWNER: 'OK', VIEWER: 'FORBIDDEN', NONE: 'UNAUTHENTICATED' };
 
 let h: Harness;
@@ -24,7 +30,11 @@ let taskId: string;
 let runId: string;
 
 async function freshConnector(method: 'CLIENT_SECRET' | 'OAUTH' = 'CLIENT_SECRET'): Promise<string> {
-  const r = await h.db.insertInto('connectors').values({ display_name: `c-${Math.random()}`, auth_method: method, owners: ['owner-alice'] }).returning('id').executeTakeFirstOrThrow();
+  const r = await h.db
+    .insertInto('connectors')
+    .values({ display_name: `c-${Math.random()}`, auth_method: method, owners: ['owner-alice'] })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return r.id;
 }
 
@@ -35,39 +45,77 @@ interface Op {
 }
 
 function ops(): Op[] {
-  const q = (query: string, vars: () => Promise<Record<string, unknown>> | Record<string, unknown> = () => ({})) => async (t: string | null) => h.gql(t, query, await vars());
+  const q =
+    (query: string, vars: () => Promise<Record<string, unknown>> | Record<string, unknown> = () => ({})) =>
+    async (t: string | null) =>
+      h.gql(t, query, await vars());
   return [
     { name: 'Query.connectors', rule: READ, run: q('{ connectors { totalCount } }') },
     { name: 'Query.connector', rule: READ, run: q('query($id: ID!) { connector(id: $id) { id owners } }', () => ({ id: f.connectorId })) },
-    { name: 'Query.resources', rule: READ, run: q('query($c: ID!) { resources(connectorId: $c, first: 1) { totalCount } }', () => ({ c: f.connectorId })) },
+    {
+      name: 'Query.resources',
+      rule: READ,
+      run: q('query($c: ID!) { resources(connectorId: $c, first: 1) { totalCount } }', () => ({ c: f.connectorId })),
+    },
     { name: 'Query.resource', rule: READ, run: q('query($id: ID!) { resource(id: $id) { id } }', () => ({ id: f.users[0]!.id })) },
-    { name: 'Query.entitlement', rule: READ, run: q('query($id: ID!) { entitlement(id: $id) { id } }', () => ({ id: f.bigGroup.memberEntitlementId })) },
-    { name: 'Query.grants', rule: READ, run: q('query($c: ID!) { grants(connectorId: $c, first: 1) { totalCount } }', () => ({ c: f.connectorId })) },
+    {
+      name: 'Query.entitlement',
+      rule: READ,
+      run: q('query($id: ID!) { entitlement(id: $id) { id } }', () => ({ id: f.bigGroup.memberEntitlementId })),
+    },
+    {
+      name: 'Query.grants',
+      rule: READ,
+      run: q('query($c: ID!) { grants(connectorId: $c, first: 1) { totalCount } }', () => ({ c: f.connectorId })),
+    },
     { name: 'Query.me', rule: READ, run: q('{ me { subject roles } }') },
     { name: 'Query.syncRun', rule: READ, run: q('query($id: ID!) { syncRun(id: $id) { id } }', () => ({ id: runId })) },
     { name: 'Query.provisioningTask', rule: READ, run: q('query($id: ID!) { provisioningTask(id: $id) { id } }', () => ({ id: taskId })) },
     { name: 'Query.auditEvents', rule: READ, run: q('{ auditEvents(first: 1) { totalCount } }') },
     {
-      name: 'Mutation.createConnector', rule: CREATE,
+      name: 'Mutation.createConnector',
+      rule: CREATE,
       run: q('mutation { createConnector(input: { displayName: "New", authMethod: CLIENT_SECRET }) { id owners } }'),
     },
     {
-      name: 'Mutation.updateConnector', rule: CONNECTOR_WRITE,
-      run: q('mutation($id: ID!) { updateConnector(id: $id, input: { displayName: "Renamed" }) { id } }', async () => ({ id: await freshConnector() })),
-    },
-    { name: 'Mutation.deleteConnector', rule: CONNECTOR_WRITE, run: q('mutation($id: ID!) { deleteConnector(id: $id) }', async () => ({ id: await freshConnector() })) },
-    {
-      name: 'Mutation.beginAdminConsent', rule: CONNECTOR_WRITE,
-      run: q('mutation($id: ID!) { beginAdminConsent(connectorId: $id) { state authorizationUrl } }', async () => ({ id: await freshConnector('OAUTH') })),
-    },
-    { name: 'Mutation.triggerSync', rule: CONNECTOR_WRITE, run: q('mutation($id: ID!) { triggerSync(connectorId: $id) { id status } }', async () => ({ id: await freshConnector() })) },
-    {
-      name: 'Mutation.grant', rule: CONNECTOR_WRITE,
-      run: q('mutation($e: ID!, $p: ID!) { grant(input: { entitlementId: $e, principalId: $p }) { id status } }', () => ({ e: f.bigGroup.memberEntitlementId, p: f.users[12]!.id })),
+      name: 'Mutation.updateConnector',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($id: ID!) { updateConnector(id: $id, input: { displayName: "Renamed" }) { id } }', async () => ({
+        id: await freshConnector(),
+      })),
     },
     {
-      name: 'Mutation.revoke', rule: CONNECTOR_WRITE,
-      run: q('mutation($e: ID!, $p: ID!) { revoke(input: { entitlementId: $e, principalId: $p }) { id status } }', () => ({ e: f.bigGroup.memberEntitlementId, p: f.users[40]!.id })),
+      name: 'Mutation.deleteConnector',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($id: ID!) { deleteConnector(id: $id) }', async () => ({ id: await freshConnector() })),
+    },
+    {
+      name: 'Mutation.beginAdminConsent',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($id: ID!) { beginAdminConsent(connectorId: $id) { state authorizationUrl } }', async () => ({
+        id: await freshConnector('OAUTH'),
+      })),
+    },
+    {
+      name: 'Mutation.triggerSync',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($id: ID!) { triggerSync(connectorId: $id) { id status } }', async () => ({ id: await freshConnector() })),
+    },
+    {
+      name: 'Mutation.grant',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($e: ID!, $p: ID!) { grant(input: { entitlementId: $e, principalId: $p }) { id status } }', () => ({
+        e: f.bigGroup.memberEntitlementId,
+        p: f.users[12]!.id,
+      })),
+    },
+    {
+      name: 'Mutation.revoke',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($e: ID!, $p: ID!) { revoke(input: { entitlementId: $e, principalId: $p }) { id status } }', () => ({
+        e: f.bigGroup.memberEntitlementId,
+        p: f.users[40]!.id,
+      })),
     },
   ];
 }
@@ -76,20 +124,49 @@ beforeAll(async () => {
   h = await startHarness({ OAUTH_CLIENT_ID: '33333333-3333-4333-8333-333333333333', PUBLIC_URL: 'https://warden.example' });
   f = await seedTenant(h.db, { owners: ['owner-alice'] });
   const roles: Record<Exclude<Caller, 'NONE'>, [Role, string]> = {
-    SUPER_ADMIN: ['SUPER_ADMIN', 'root'], OWNER: ['CONNECTOR_ADMIN', 'owner-alice'], NON_OWNER: ['CONNECTOR_ADMIN', 'bob'], VIEWER: ['VIEWER', 'vera'],
+    SUPER_ADMIN: ['SUPER_ADMIN', 'root'],
+    OWNER: ['CONNECTOR_ADMIN', 'owner-alice'],
+    NON_OWNER: ['CONNECTOR_ADMIN', 'bob'],
+    VIEWER: ['VIEWER', 'vera'],
   };
   for (const [k, [role, sub]] of Object.entries(roles)) tokens[k as Caller] = await h.token(role, sub);
   tokens.NONE = null;
-  runId = (await h.db.insertInto('sync_runs').values({ connector_id: f.connectorId, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}' }).returning('id').executeTakeFirstOrThrow()).id;
-  taskId = (await h.db.insertInto('provisioning_tasks').values({
-    connector_id: f.connectorId, action: 'GRANT', entitlement_id: f.bigGroup.memberEntitlementId, entitlement_key: f.bigGroup.memberKey,
-    principal_id: f.users[11]!.id, principal_external_id: f.users[11]!.externalId, requested_by: 'root', idempotency_key: 'seed-task',
-  }).returning('id').executeTakeFirstOrThrow()).id;
+  runId = (
+    await h.db
+      .insertInto('sync_runs')
+      .values({ connector_id: f.connectorId, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}' })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+  ).id;
+  taskId = (
+    await h.db
+      .insertInto('provisioning_tasks')
+      .values({
+        connector_id: f.connectorId,
+        action: 'GRANT',
+        entitlement_id: f.bigGroup.memberEntitlementId,
+        entitlement_key: f.bigGroup.memberKey,
+        principal_id: f.users[11]!.id,
+        principal_external_id: f.users[11]!.externalId,
+        requested_by: 'root',
+        idempotency_key: 'seed-task',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+  ).id;
 });
 afterAll(async () => h?.close());
 
 /** The highest audit row id so far (0 when none): rows written after it are the call's. */
-const auditCount = async () => Number((await h.db.selectFrom('audit_events').select((eb) => eb.fn.coalesce(eb.fn.max('id'), eb.lit(0)).as('n')).executeTakeFirstOrThrow()).n);
+const auditCount = async () =>
+  Number(
+    (
+      await h.db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.coalesce(eb.fn.max('id'), eb.lit(0)).as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe('authorization matrix', () => {
   const all = ops();
@@ -121,13 +198,20 @@ describe('authorization matrix', () => {
   }
 
   it('a CONNECTOR_ADMIN who creates a connector is always among its owners', async () => {
-    const r = await h.gql<{ createConnector: { owners: string[] } }>(tokens.NON_OWNER!, 'mutation { createConnector(input: { displayName: "Mine", authMethod: CLIENT_SECRET, owners: ["carol"] }) { owners } }');
+    const r = await h.gql<{ createConnector: { owners: string[] } }>(
+      tokens.NON_OWNER!,
+      'mutation { createConnector(input: { displayName: "Mine", authMethod: CLIENT_SECRET, owners: ["carol"] }) { owners } }',
+    );
     expect(r.data!.createConnector.owners.sort()).toEqual(['bob', 'carol']);
   });
 
   it('a malformed, forged or expired token fails the request with 401 UNAUTHENTICATED', async () => {
     for (const header of ['Bearer not-a-jwt', 'Basic abc']) {
-      const res = await fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: header }, body: JSON.stringify({ query: '{ connectors { totalCount } }' }) });
+      const res = await fetch(h.gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: header },
+        body: JSON.stringify({ query: '{ connectors { totalCount } }' }),
+      });
       expect(res.status).toBe(401);
       const body = (await res.json()) as { errors: { extensions: { code: string } }[] };
       expect(body.errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
@@ -135,7 +219,10 @@ describe('authorization matrix', () => {
     const { mintToken } = await import('../src/auth/jwt');
     const forged = await mintToken({ secret: 'x'.repeat(40), issuer: 'warden' }, { sub: 'mallory', role: 'SUPER_ADMIN' });
     expect((await h.gql(forged, '{ connectors { totalCount } }')).status).toBe(401);
-    const expired = await mintToken({ secret: (await import('./support/harness')).JWT_SECRET, issuer: 'warden' }, { sub: 'old', role: 'SUPER_ADMIN', ttl: '-1m' as string });
+    const expired = await mintToken(
+      { secret: (await import('./support/harness')).JWT_SECRET, issuer: 'warden' },
+      { sub: 'old', role: 'SUPER_ADMIN', ttl: '-1m' as string },
+    );
     const r = await h.gql(expired, '{ connectors { totalCount } }');
     expect(r.status).toBe(401);
     expect(r.errors?.[0]?.message).toMatch(/expired/);

@@ -21,7 +21,9 @@ const PAGE = `query($c: ID!, $e: ID!, $first: Int) {
 
 async function countFor(first: number): Promise<{ queries: number; rows: number }> {
   statements.length = 0;
-  const r = await h.gql<{ grants: { edges: { node: { principal: { displayName: string }; entitlement: { resource: { displayName: string } } } }[] } }>(token, PAGE, { c: f.connectorId, e: f.bigGroup.memberEntitlementId, first });
+  const r = await h.gql<{
+    grants: { edges: { node: { principal: { displayName: string }; entitlement: { resource: { displayName: string } } } }[] };
+  }>(token, PAGE, { c: f.connectorId, e: f.bigGroup.memberEntitlementId, first });
   expect(r.errors).toBeUndefined();
   for (const e of r.data!.grants.edges) {
     expect(e.node.principal.displayName).not.toBe('');
@@ -47,10 +49,12 @@ describe('DataLoader batching', () => {
     expect(large.queries - small.queries).toBeLessThanOrEqual(2);
   });
 
-  it('a grants page that asks for principals\' profiles loads them in one more statement, and they are the stored ones', async () => {
+  it("a grants page that asks for principals' profiles loads them in one more statement, and they are the stored ones", async () => {
     const q = `query($c: ID!, $e: ID!) { grants(connectorId: $c, entitlementId: $e, first: 100) { edges { node { principal { displayName profile } } } } }`;
     statements.length = 0;
-    const r = await h.gql<{ grants: { edges: { node: { principal: { displayName: string; profile: { userPrincipalName?: string } } } }[] } }>(token, q, { c: f.connectorId, e: f.bigGroup.memberEntitlementId });
+    const r = await h.gql<{
+      grants: { edges: { node: { principal: { displayName: string; profile: { userPrincipalName?: string } } } }[] };
+    }>(token, q, { c: f.connectorId, e: f.bigGroup.memberEntitlementId });
     expect(r.errors).toBeUndefined();
     const withProfile = statements.length;
     const byName = new Map(f.users.map((u, i) => [u.name, `user${i}@contoso.example`]));

@@ -26,7 +26,13 @@ beforeAll(async () => {
       if (e.level === 'query') statements.push({ sql: e.query.sql, parameters: e.query.parameters });
     },
   });
-  connectorId = (await t.db.insertInto('connectors').values({ display_name: 'plan', auth_method: 'CLIENT_SECRET', owners: ['x'] }).returning('id').executeTakeFirstOrThrow()).id;
+  connectorId = (
+    await t.db
+      .insertInto('connectors')
+      .values({ display_name: 'plan', auth_method: 'CLIENT_SECRET', owners: ['x'] })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+  ).id;
   const c = connectorId;
   await sql`
     INSERT INTO grants (connector_id, entitlement_key, principal_external_id, principal_kind, direct)
@@ -57,7 +63,9 @@ describe('grants page plan', () => {
     await client.connect();
     try {
       const explain = async (text: string) =>
-        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, [...pageSql!.parameters])).rows.map((r) => r['QUERY PLAN']).join('\n');
+        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, [...pageSql!.parameters])).rows
+          .map((r) => r['QUERY PLAN'])
+          .join('\n');
       const plan = await explain(pageSql!.sql);
       expect(plan).not.toMatch(/hashed SubPlan/);
       // One index lookup per row (whichever grants index the planner picks).

@@ -8,7 +8,10 @@ describe('token verification (imported key, cache of verified tokens)', () => {
     const good = await mintToken(cfg, { sub: 'alice', role: 'VIEWER', ttl: '1h' });
     expect(await verifyToken(cfg, good)).toEqual({ sub: 'alice', role: 'VIEWER' });
     expect(await verifyToken(cfg, good)).toEqual({ sub: 'alice', role: 'VIEWER' });
-    const forged = await mintToken({ ...cfg, secret: 'another-secret-of-enough-length-000' }, { sub: 'alice', role: 'SUPER_ADMIN', ttl: '1h' });
+    const forged = await mintToken(
+      { ...cfg, secret: 'another-secret-of-enough-length-000' },
+      { sub: 'alice', role: 'SUPER_ADMIN', ttl: '1h' },
+    );
     await expect(verifyToken(cfg, forged)).rejects.toThrow(/not valid/);
     // The same token under a configuration with another issuer is checked again, not served from the cache.
     await expect(verifyToken({ ...cfg, issuer: 'elsewhere' }, good)).rejects.toThrow(/not valid/);

@@ -63,18 +63,21 @@ function wsClient(gh: Harness, bearer: string, on: { closed?: (code: number, rea
 function wsRun(c: Client, query: string, variables: Record<string, unknown> = {}): WsOutcome {
   const out: WsOutcome = { data: [], errors: [], done: Promise.resolve(), dispose: () => undefined };
   out.done = new Promise<void>((resolve) => {
-    out.dispose = c.subscribe({ query, variables }, {
-      next: (v) => {
-        if (v.errors) out.errors.push(...(v.errors as WsOutcome['errors']));
-        if (v.data) out.data.push(v.data);
+    out.dispose = c.subscribe(
+      { query, variables },
+      {
+        next: (v) => {
+          if (v.errors) out.errors.push(...(v.errors as WsOutcome['errors']));
+          if (v.data) out.data.push(v.data);
+        },
+        error: (e) => {
+          if (Array.isArray(e)) out.errors.push(...(e as WsOutcome['errors']));
+          else out.errors.push({ message: String((e as { reason?: string }).reason ?? e) });
+          resolve();
+        },
+        complete: () => resolve(),
       },
-      error: (e) => {
-        if (Array.isArray(e)) out.errors.push(...(e as WsOutcome['errors']));
-        else out.errors.push({ message: String((e as { reason?: string }).reason ?? e) });
-        resolve();
-      },
-      complete: () => resolve(),
-    });
+    );
   });
   return out;
 }
@@ -102,7 +105,8 @@ function paddedCostlyQuery(levels = 15): string {
 const aliasFlood = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: connectors(first: 1) { totalCount }`).join(' ')} }`;
 
 /** `__type { fields { type { ofType { ofType … } } } }`, `depth` levels of ofType. */
-const deepOfType = (depth: number) => `{ __type(name: "Query") { fields { type { ${'ofType { '.repeat(depth)}name${' }'.repeat(depth)} } } } }`;
+const deepOfType = (depth: number) =>
+  `{ __type(name: "Query") { fields { type { ${'ofType { '.repeat(depth)}name${' }'.repeat(depth)} } } } }`;
 
 describe('cost limit fails closed', () => {
   it('refuses a query whose cost cannot be computed (nested-fragment padding) with HTTP 400 and BAD_USER_INPUT', async () => {
@@ -125,7 +129,8 @@ describe('cost limit fails closed', () => {
   });
 
   it('prices `first` from variables too', async () => {
-    const q = 'query($c: ID!, $n: Int!) { grants(connectorId: $c, first: $n) { edges { node { principal { grants(first: $n) { edges { node { entitlement { grants(first: $n) { totalCount } } } } } } } } } }';
+    const q =
+      'query($c: ID!, $n: Int!) { grants(connectorId: $c, first: $n) { edges { node { principal { grants(first: $n) { edges { node { entitlement { grants(first: $n) { totalCount } } } } } } } } } }';
     expect((await post(h, token, { query: q, variables: { c: f.connectorId, n: 500 } })).status).toBe(400);
     const small = await post(h, token, { query: q, variables: { c: f.connectorId, n: 2 } });
     expect(small.status).toBe(200);
@@ -208,7 +213,11 @@ describe('alias, token and depth limits on both transports', () => {
 
 describe('introspection', () => {
   it('is refused without a token (HTTP 401 UNAUTHENTICATED), while __typename still answers', async () => {
-    for (const query of [getIntrospectionQuery(), '{ __type(name: "Query") { name } }', '{ ...F } fragment F on Query { __schema { queryType { name } } }']) {
+    for (const query of [
+      getIntrospectionQuery(),
+      '{ __type(name: "Query") { name } }',
+      '{ ...F } fragment F on Query { __schema { queryType { name } } }',
+    ]) {
       const r = await post(h, null, { query });
       expect(r.status).toBe(401);
       expect(r.data ?? null).toBeNull();
@@ -229,8 +238,15 @@ describe('introspection', () => {
     expect(r.data ?? null).toBeNull();
   });
 
-  it('answers graphql\'s standard introspection query (every option) for an authenticated caller, over HTTP and graphql-ws', async () => {
-    const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true });
+  it("answers graphql's standard introspection query (every option) for an authenticated caller, over HTTP and graphql-ws", async () => {
+    const query = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    });
     const r = await post(h, token, { query });
     expect(r.status).toBe(200);
     expect(r.errors).toBeUndefined();
@@ -291,16 +307,25 @@ describe('metrics', () => {
   it('1,000 random operation names from unauthenticated requests do not become 1,000 label values', async () => {
     const names = Array.from({ length: 1000 }, (_, i) => `Op${i}_${Math.random().toString(36).slice(2)}`);
     for (let i = 0; i < names.length; i += 50) {
-      await Promise.all(names.slice(i, i + 50).map((n) => fetch(h.gateway.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: `query ${n} { __typename }`, operationName: n }),
-      })));
+      await Promise.all(
+        names.slice(i, i + 50).map((n) =>
+          fetch(h.gateway.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: `query ${n} { __typename }`, operationName: n }),
+          }),
+        ),
+      );
     }
     // Named operations from an authenticated caller are labelled by name (up to METRICS_MAX_OPERATION_NAMES).
     await post(h, token, { query: 'query DashboardConnectors { connectors { totalCount } }' });
     const text = await (await fetch(h.gateway.metricsUrl!)).text();
-    const labels = new Set(text.split('\n').filter((l) => l.startsWith('warden_gateway_graphql_operations_total{')).map((l) => /name="([^"]*)"/.exec(l)?.[1]));
+    const labels = new Set(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('warden_gateway_graphql_operations_total{'))
+        .map((l) => /name="([^"]*)"/.exec(l)?.[1]),
+    );
     expect(labels.size).toBeLessThanOrEqual(22);
     expect(labels.has('other')).toBe(true);
     expect(labels.has('DashboardConnectors')).toBe(true);
@@ -308,7 +333,12 @@ describe('metrics', () => {
     // Authenticated callers cannot grow it without bound either.
     for (let i = 0; i < 40; i++) await post(h, token, { query: `query Named${i} { __typename }` });
     const after = await (await fetch(h.gateway.metricsUrl!)).text();
-    const names2 = new Set(after.split('\n').filter((l) => l.startsWith('warden_gateway_graphql_operations_total{')).map((l) => /name="([^"]*)"/.exec(l)?.[1]));
+    const names2 = new Set(
+      after
+        .split('\n')
+        .filter((l) => l.startsWith('warden_gateway_graphql_operations_total{'))
+        .map((l) => /name="([^"]*)"/.exec(l)?.[1]),
+    );
     expect(names2.size).toBeLessThanOrEqual(22);
   });
 

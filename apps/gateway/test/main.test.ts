@@ -35,8 +35,15 @@ describe('the deployable (tsx src/main.ts, as npm start and the image run it)', 
     const secret = randomBytes(32).toString('base64url');
     const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
       env: {
-        ...process.env, DATABASE_URL: db.url, NATS_URL: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', BUS_NAMESPACE: bus.namespace,
-        WARDEN_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`, AUTH_JWT_SECRET: secret, PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: '',
+        ...process.env,
+        DATABASE_URL: db.url,
+        NATS_URL: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+        BUS_NAMESPACE: bus.namespace,
+        WARDEN_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+        AUTH_JWT_SECRET: secret,
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        NODE_ENV: '',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -47,14 +54,19 @@ describe('the deployable (tsx src/main.ts, as npm start and the image run it)', 
       const deadline = Date.now() + 30_000;
       let ready = false;
       while (!ready && Date.now() < deadline && proc.exitCode === null) {
-        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (!ready) await new Promise((r) => setTimeout(r, 200));
       }
       expect(err).toBe('');
       expect(ready).toBe(true);
       const token = await mintToken({ secret, issuer: 'warden', audience: 'warden' }, { sub: 'alice', role: 'VIEWER' });
       const r = await fetch(`http://127.0.0.1:${port}/graphql`, {
-        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: '{ me { subject } }' }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ me { subject } }' }),
       });
       expect(await r.json()).toEqual({ data: { me: { subject: 'alice' } } });
     } finally {

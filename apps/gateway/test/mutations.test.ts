@@ -28,20 +28,30 @@ const waitFor = async (cond: () => boolean) => {
   expect(cond()).toBe(true);
 };
 
-const TRIGGER = 'mutation($c: ID!, $m: SyncMode) { triggerSync(connectorId: $c, mode: $m) { id status mode requestedBy connector { id } } }';
-const GRANT = 'mutation($i: GrantInput!) { grant(input: $i) { id status action requestedBy reason expiresAt entitlement { slug } principal { displayName } } }';
+const TRIGGER =
+  'mutation($c: ID!, $m: SyncMode) { triggerSync(connectorId: $c, mode: $m) { id status mode requestedBy connector { id } } }';
+const GRANT =
+  'mutation($i: GrantInput!) { grant(input: $i) { id status action requestedBy reason expiresAt entitlement { slug } principal { displayName } } }';
 const REVOKE = 'mutation($i: RevokeInput!) { revoke(input: $i) { id status action } }';
 
 describe('triggerSync', () => {
   it('queues one run, publishes SyncRequested, and returns the active run to a second trigger', async () => {
-    const a = await h.gql<{ triggerSync: { id: string; status: string; mode: string; requestedBy: string } }>(owner, TRIGGER, { c: f.connectorId, m: 'FULL' });
+    const a = await h.gql<{ triggerSync: { id: string; status: string; mode: string; requestedBy: string } }>(owner, TRIGGER, {
+      c: f.connectorId,
+      m: 'FULL',
+    });
     expect(a.errors).toBeUndefined();
     expect(a.data!.triggerSync).toMatchObject({ status: 'QUEUED', mode: 'FULL', requestedBy: 'alice' });
     const b = await h.gql<{ triggerSync: { id: string; mode: string } }>(owner, TRIGGER, { c: f.connectorId });
     expect(b.data!.triggerSync.id).toBe(a.data!.triggerSync.id);
     await waitFor(() => syncCommands.some((c) => c.runId === a.data!.triggerSync.id));
     expect(syncCommands.filter((c) => c.runId === a.data!.triggerSync.id)).toHaveLength(1); // de-duplicated by run id
-    const runs = await h.db.selectFrom('sync_runs').select(['id']).where('connector_id', '=', f.connectorId).where('status', 'in', ['QUEUED', 'RUNNING']).execute();
+    const runs = await h.db
+      .selectFrom('sync_runs')
+      .select(['id'])
+      .where('connector_id', '=', f.connectorId)
+      .where('status', 'in', ['QUEUED', 'RUNNING'])
+      .execute();
     expect(runs).toHaveLength(1);
     // Once it finished, the next trigger queues a new run (default mode INCREMENTAL).
     await h.db.updateTable('sync_runs').set({ status: 'SUCCEEDED' }).where('id', '=', a.data!.triggerSync.id).execute();
@@ -51,8 +61,15 @@ describe('triggerSync', () => {
   });
 
   it('answers concurrent triggers with the same run', async () => {
-    await h.db.updateTable('sync_runs').set({ status: 'SUCCEEDED' }).where('connector_id', '=', f.connectorId).where('status', 'in', ['QUEUED', 'RUNNING']).execute();
-    const results = await Promise.all(Array.from({ length: 8 }, () => h.gql<{ triggerSync: { id: string } }>(owner, TRIGGER, { c: f.connectorId })));
+    await h.db
+      .updateTable('sync_runs')
+      .set({ status: 'SUCCEEDED' })
+      .where('connector_id', '=', f.connectorId)
+      .where('status', 'in', ['QUEUED', 'RUNNING'])
+      .execute();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => h.gql<{ triggerSync: { id: string } }>(owner, TRIGGER, { c: f.connectorId })),
+    );
     expect(new Set(results.map((r) => r.data!.triggerSync.id)).size).toBe(1);
   });
 
@@ -65,13 +82,34 @@ describe('triggerSync', () => {
 describe('grant and revoke', () => {
   it('returns a PENDING task, audits it and publishes ProvisioningRequested', async () => {
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
-    const r = await h.gql<{ grant: { id: string; status: string; action: string; requestedBy: string; reason: string; expiresAt: string; principal: { displayName: string } } }>(owner, GRANT, {
+    const r = await h.gql<{
+      grant: {
+        id: string;
+        status: string;
+        action: string;
+        requestedBy: string;
+        reason: string;
+        expiresAt: string;
+        principal: { displayName: string };
+      };
+    }>(owner, GRANT, {
       i: { entitlementId: await entId(f.nestedGroup.memberKey), principalId: f.users[50]!.id, reason: 'quarter close', expiresAt },
     });
     expect(r.errors).toBeUndefined();
-    expect(r.data!.grant).toMatchObject({ status: 'PENDING', action: 'GRANT', requestedBy: 'alice', reason: 'quarter close', expiresAt, principal: { displayName: 'User 0050 Finance' } });
+    expect(r.data!.grant).toMatchObject({
+      status: 'PENDING',
+      action: 'GRANT',
+      requestedBy: 'alice',
+      reason: 'quarter close',
+      expiresAt,
+      principal: { displayName: 'User 0050 Finance' },
+    });
     await waitFor(() => provisionCommands.some((c) => c.taskId === r.data!.grant.id));
-    const audit = await h.db.selectFrom('audit_events').select(['action', 'actor', 'details']).where('action', '=', 'grant.requested').execute();
+    const audit = await h.db
+      .selectFrom('audit_events')
+      .select(['action', 'actor', 'details'])
+      .where('action', '=', 'grant.requested')
+      .execute();
     expect(audit.some((a) => a.actor === 'alice' && (a.details as { taskId?: string }).taskId === r.data!.grant.id)).toBe(true);
   });
 
@@ -95,16 +133,26 @@ describe('grant and revoke', () => {
     const groupInM365 = await h.gql(owner, GRANT, { i: { entitlementId: f.m365Group.memberEntitlementId, principalId: f.nestedGroup.id } });
     expect(groupInM365.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(groupInM365.errors?.[0]?.message).toMatch(/Microsoft 365 groups take only users/);
-    const past = await h.gql(owner, GRANT, { i: { entitlementId: f.app.assignedEntitlementId, principalId: f.users[2]!.id, expiresAt: '2001-01-01T00:00:00Z' } });
+    const past = await h.gql(owner, GRANT, {
+      i: { entitlementId: f.app.assignedEntitlementId, principalId: f.users[2]!.id, expiresAt: '2001-01-01T00:00:00Z' },
+    });
     expect(past.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const badDate = await h.gql(owner, GRANT, { i: { entitlementId: f.app.assignedEntitlementId, principalId: f.users[2]!.id, expiresAt: 'tomorrow' } });
+    const badDate = await h.gql(owner, GRANT, {
+      i: { entitlementId: f.app.assignedEntitlementId, principalId: f.users[2]!.id, expiresAt: 'tomorrow' },
+    });
     expect(badDate.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const unknown = await h.gql(owner, GRANT, { i: { entitlementId: '00000000-0000-4000-8000-000000000000', principalId: f.users[2]!.id } });
+    const unknown = await h.gql(owner, GRANT, {
+      i: { entitlementId: '00000000-0000-4000-8000-000000000000', principalId: f.users[2]!.id },
+    });
     expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
   it('refuses with FORBIDDEN when the connector lacks provisioning permissions', async () => {
-    await h.db.updateTable('connectors').set({ granted_permissions: ['User.Read.All', 'Group.Read.All'] }).where('id', '=', f.connectorId).execute();
+    await h.db
+      .updateTable('connectors')
+      .set({ granted_permissions: ['User.Read.All', 'Group.Read.All'] })
+      .where('id', '=', f.connectorId)
+      .execute();
     try {
       const r = await h.gql(owner, GRANT, { i: { entitlementId: f.app.assignedEntitlementId, principalId: f.users[3]!.id } });
       expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
@@ -115,17 +163,32 @@ describe('grant and revoke', () => {
   });
 
   it('revoke returns a PENDING REVOKE task', async () => {
-    const r = await h.gql<{ revoke: { status: string; action: string } }>(owner, REVOKE, { i: { entitlementId: f.bigGroup.memberEntitlementId, principalId: f.users[30]!.id, reason: 'left' } });
+    const r = await h.gql<{ revoke: { status: string; action: string } }>(owner, REVOKE, {
+      i: { entitlementId: f.bigGroup.memberEntitlementId, principalId: f.users[30]!.id, reason: 'left' },
+    });
     expect(r.errors).toBeUndefined();
     expect(r.data!.revoke).toMatchObject({ status: 'PENDING', action: 'REVOKE' });
   });
 });
 
 const FULL = [
-  'Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'AuditLog.Read.All', 'Directory.ReadWrite.All', 'Group.ReadWrite.All',
-  'GroupMember.ReadWrite.All', 'MailboxSettings.ReadWrite', 'RoleAssignmentSchedule.Read.Directory', 'RoleEligibilitySchedule.Read.Directory',
-  'RoleManagement.Read.All', 'RoleManagement.Read.Directory', 'RoleManagementAlert.Read.Directory', 'RoleManagementPolicy.Read.AzureADGroup',
-  'RoleManagementPolicy.Read.Directory', 'ServicePrincipalEndpoint.ReadWrite.All', 'User.ReadWrite.All', 'User.ReadBasic.All',
+  'Application.ReadWrite.All',
+  'AppRoleAssignment.ReadWrite.All',
+  'AuditLog.Read.All',
+  'Directory.ReadWrite.All',
+  'Group.ReadWrite.All',
+  'GroupMember.ReadWrite.All',
+  'MailboxSettings.ReadWrite',
+  'RoleAssignmentSchedule.Read.Directory',
+  'RoleEligibilitySchedule.Read.Directory',
+  'RoleManagement.Read.All',
+  'RoleManagement.Read.Directory',
+  'RoleManagementAlert.Read.Directory',
+  'RoleManagementPolicy.Read.AzureADGroup',
+  'RoleManagementPolicy.Read.Directory',
+  'ServicePrincipalEndpoint.ReadWrite.All',
+  'User.ReadWrite.All',
+  'User.ReadBasic.All',
 ];
 
 async function entId(key: string): Promise<string> {

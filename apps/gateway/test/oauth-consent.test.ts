@@ -23,13 +23,22 @@ const BEGIN = `mutation($id: ID!, $shared: Boolean) { beginAdminConsent(connecto
 const CONNECTOR = 'query($id: ID!) { connector(id: $id) { status tenantId statusMessage grantedPermissions } }';
 const TRIGGER = 'mutation($id: ID!) { triggerSync(connectorId: $id, mode: FULL) { id status } }';
 
-interface Begun { authorizationUrl: string; state: string; startUrl: string }
+interface Begun {
+  authorizationUrl: string;
+  state: string;
+  startUrl: string;
+}
 type ConnectorView = { status: string; tenantId: string | null; statusMessage: string | null; grantedPermissions: string[] };
 
 beforeAll(async () => {
   emu = await startEmulator({ size: 'S', seed: 11 });
   prov = emu.app('provisioning');
-  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { logLines.push(chunk.toString()); cb(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logLines.push(chunk.toString());
+      cb();
+    },
+  });
   h = await startHarness(
     {
       ALLOWED_GRAPH_HOSTS: `graph.microsoft.com,login.microsoftonline.com,${new URL(emu.config.baseUrl).host}`,
@@ -93,13 +102,21 @@ async function connector(id: string): Promise<ConnectorView> {
   return r.data!.connector;
 }
 async function consentColumns(id: string) {
-  return h.db.selectFrom('connectors').select(['tenant_id', 'consented_tenant_id', 'consent_verified_at', 'status']).where('id', '=', id).executeTakeFirstOrThrow();
+  return h.db
+    .selectFrom('connectors')
+    .select(['tenant_id', 'consented_tenant_id', 'consent_verified_at', 'status'])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
 }
 async function audit(id: string) {
   return h.db.selectFrom('audit_events').select(['actor', 'action', 'details']).where('connector_id', '=', id).orderBy('id').execute();
 }
 async function runsOf(id: string): Promise<number> {
-  const r = await h.db.selectFrom('sync_runs').select((eb) => eb.fn.countAll<number>().as('n')).where('connector_id', '=', id).executeTakeFirstOrThrow();
+  const r = await h.db
+    .selectFrom('sync_runs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('connector_id', '=', id)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -107,19 +124,36 @@ let boundConnector: string;
 
 describe('OAUTH connectors: the tenant comes only from a verified consent', () => {
   it('refuses tenantId on create and on update of an OAUTH connector (BAD_USER_INPUT), and nothing changes', async () => {
-    const before = await h.db.selectFrom('connectors').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await h.db
+      .selectFrom('connectors')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const created = await h.gql(root, CREATE, {
-      input: { displayName: 'Pointed elsewhere', authMethod: 'OAUTH', tenantId: emu.config.tenantId, graphBaseUrl: emu.config.baseUrl, authorityHost: emu.config.authorityHost },
+      input: {
+        displayName: 'Pointed elsewhere',
+        authMethod: 'OAUTH',
+        tenantId: emu.config.tenantId,
+        graphBaseUrl: emu.config.baseUrl,
+        authorityHost: emu.config.authorityHost,
+      },
     });
     expect(created.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(created.errors?.[0]?.message).toMatch(/tenantId/);
-    const after = await h.db.selectFrom('connectors').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await h.db
+      .selectFrom('connectors')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
 
     const id = await createOauth();
     const updated = await h.gql(root, UPDATE, { id, input: { tenantId: emu.config.tenantId } });
     expect(updated.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(await consentColumns(id)).toMatchObject({ tenant_id: null, consented_tenant_id: null, consent_verified_at: null, status: 'NOT_CONNECTED' });
+    expect(await consentColumns(id)).toMatchObject({
+      tenant_id: null,
+      consented_tenant_id: null,
+      consent_verified_at: null,
+      status: 'NOT_CONNECTED',
+    });
     expect((await connector(id)).status).toBe('NOT_CONNECTED');
     // Without a consent the connector can be neither synced nor pointed anywhere.
     const sync = await h.gql(root, TRIGGER, { id });
@@ -127,7 +161,7 @@ describe('OAUTH connectors: the tenant comes only from a verified consent', () =
     expect(await runsOf(id)).toBe(0);
   });
 
-  it('legitimate flow: begin → /oauth/start (cookie) → identity platform → callback → CONNECTED with the token\'s tenant → sync queued', async () => {
+  it("legitimate flow: begin → /oauth/start (cookie) → identity platform → callback → CONNECTED with the token's tenant → sync queued", async () => {
     const id = await createOauth();
     const b = await begin(id);
     expect(new URL(b.startUrl).origin).toBe('https://warden.example');
@@ -156,7 +190,11 @@ describe('OAUTH connectors: the tenant comes only from a verified consent', () =
     const cols = await consentColumns(id);
     expect(cols.consented_tenant_id).toBe(emu.config.tenantId);
     expect(cols.consent_verified_at).toBeInstanceOf(Date);
-    expect((await audit(id)).map((a) => `${a.actor}:${a.action}`)).toEqual(['root:connector.created', 'root:connector.consent_started', 'root:connector.consented']);
+    expect((await audit(id)).map((a) => `${a.actor}:${a.action}`)).toEqual([
+      'root:connector.created',
+      'root:connector.consent_started',
+      'root:connector.consented',
+    ]);
 
     const sync = await h.gql<{ triggerSync: { id: string; status: string } }>(root, TRIGGER, { id });
     expect(sync.errors).toBeUndefined();
@@ -203,7 +241,7 @@ describe('OAUTH connectors: the tenant comes only from a verified consent', () =
     expect(await runsOf(id)).toBe(0);
   });
 
-  it('a callback without the browser-binding cookie, or with another browser\'s, is refused and does not spend the state', async () => {
+  it("a callback without the browser-binding cookie, or with another browser's, is refused and does not spend the state", async () => {
     const id = await createOauth(root, 'Bound');
     // Today's flow: the link from beginAdminConsent opened directly, never through /oauth/start.
     const direct = await begin(id);
@@ -242,7 +280,11 @@ describe('OAUTH connectors: the tenant comes only from a verified consent', () =
     expect(r.status).toBe(409);
     expect(await r.text()).toMatch(/already bound/);
     expect(await connector(id)).toMatchObject({ status: 'NOT_CONNECTED', tenantId: null });
-    expect((await audit(id)).at(-1)).toMatchObject({ actor: 'olivia', action: 'connector.consent_failed', details: { reason: 'tenant_bound', boundTo: expect.any(String) } });
+    expect((await audit(id)).at(-1)).toMatchObject({
+      actor: 'olivia',
+      action: 'connector.consent_failed',
+      details: { reason: 'tenant_bound', boundTo: expect.any(String) },
+    });
     expect((await h.gql(ownerToken, TRIGGER, { id })).errors?.[0]?.extensions?.code).toBe('CONFLICT');
 
     // The override is for SUPER_ADMINs only.
@@ -253,16 +295,29 @@ describe('OAUTH connectors: the tenant comes only from a verified consent', () =
     const ok = await get(await consentAt(s2.location), s2.cookie);
     expect(ok.status, await ok.clone().text()).toBe(200);
     expect(await connector(id)).toMatchObject({ status: 'CONNECTED', tenantId: emu.config.tenantId });
-    expect((await audit(id)).at(-1)).toMatchObject({ actor: 'root', action: 'connector.consented', details: { tenantId: emu.config.tenantId, sharedWith: expect.any(String) } });
+    expect((await audit(id)).at(-1)).toMatchObject({
+      actor: 'root',
+      action: 'connector.consented',
+      details: { tenantId: emu.config.tenantId, sharedWith: expect.any(String) },
+    });
   });
 
   it('a connector pointed at a tenant before consents were verified cannot be moved to another tenant by consenting there', async () => {
     // What the pre-fix gateway let any connector admin write: an OAUTH connector naming someone's tenant.
     const victim = randomUUID();
-    const row = await h.db.insertInto('connectors').values({
-      display_name: 'Legacy', auth_method: 'OAUTH', tenant_id: victim, client_id: prov.clientId, owners: ['root'],
-      graph_base_url: emu.config.baseUrl, authority_host: emu.config.authorityHost,
-    }).returning('id').executeTakeFirstOrThrow();
+    const row = await h.db
+      .insertInto('connectors')
+      .values({
+        display_name: 'Legacy',
+        auth_method: 'OAUTH',
+        tenant_id: victim,
+        client_id: prov.clientId,
+        owners: ['root'],
+        graph_base_url: emu.config.baseUrl,
+        authority_host: emu.config.authorityHost,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     expect((await h.gql(root, TRIGGER, { id: row.id })).errors?.[0]?.extensions?.code).toBe('CONFLICT');
     const b = await begin(row.id, root, true);
     const start = await openStart(b);

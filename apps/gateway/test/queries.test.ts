@@ -14,22 +14,50 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-interface Conn<T> { edges: { cursor: string; node: T }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number }
+interface Conn<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount: number;
+}
 
 describe('queries', () => {
   it('lists connectors with totalCount and no secret fields', async () => {
-    const r = await h.gql<{ connectors: Conn<{ id: string; displayName: string; status: string; owners: string[] }> }>(viewer,
-      '{ connectors { totalCount edges { node { id displayName status owners } } pageInfo { hasNextPage endCursor } } }');
+    const r = await h.gql<{ connectors: Conn<{ id: string; displayName: string; status: string; owners: string[] }> }>(
+      viewer,
+      '{ connectors { totalCount edges { node { id displayName status owners } } pageInfo { hasNextPage endCursor } } }',
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data!.connectors.totalCount).toBe(1);
-    expect(r.data!.connectors.edges[0]!.node).toMatchObject({ id: f.connectorId, displayName: 'Contoso', status: 'CONNECTED', owners: ['owner-alice'] });
+    expect(r.data!.connectors.edges[0]!.node).toMatchObject({
+      id: f.connectorId,
+      displayName: 'Contoso',
+      status: 'CONNECTED',
+      owners: ['owner-alice'],
+    });
   });
 
   it("shows each connector's latest sync run in the list", async () => {
-    const older = await h.db.insertInto('sync_runs').values({ connector_id: f.connectorId, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}', queued_at: sql`now() - interval '1 minute'` }).returning('id').executeTakeFirstOrThrow();
-    const newer = await h.db.insertInto('sync_runs').values({ connector_id: f.connectorId, mode: 'INCREMENTAL', status: 'FAILED', stats: JSON.stringify({ users: 3 }), checkpoint: '{}' }).returning('id').executeTakeFirstOrThrow();
-    const r = await h.gql<{ connectors: Conn<{ lastSyncRun: { id: string; status: string; stats: { users: number } } | null }> }>(viewer,
-      '{ connectors { edges { node { lastSyncRun { id status stats { users } } } } } }');
+    const older = await h.db
+      .insertInto('sync_runs')
+      .values({
+        connector_id: f.connectorId,
+        mode: 'FULL',
+        status: 'SUCCEEDED',
+        stats: '{}',
+        checkpoint: '{}',
+        queued_at: sql`now() - interval '1 minute'`,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const newer = await h.db
+      .insertInto('sync_runs')
+      .values({ connector_id: f.connectorId, mode: 'INCREMENTAL', status: 'FAILED', stats: JSON.stringify({ users: 3 }), checkpoint: '{}' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const r = await h.gql<{ connectors: Conn<{ lastSyncRun: { id: string; status: string; stats: { users: number } } | null }> }>(
+      viewer,
+      '{ connectors { edges { node { lastSyncRun { id status stats { users } } } } } }',
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data!.connectors.edges[0]!.node.lastSyncRun).toEqual({ id: newer.id, status: 'FAILED', stats: { users: 3 } });
     expect(older.id).not.toBe(newer.id);
@@ -37,7 +65,8 @@ describe('queries', () => {
   });
 
   it('pages resources with keyset cursors, default 50, and no overlap', async () => {
-    const q = 'query($c: ID!, $after: String) { resources(connectorId: $c, type: USER, after: $after) { totalCount edges { cursor node { id externalId } } pageInfo { hasNextPage endCursor } } }';
+    const q =
+      'query($c: ID!, $after: String) { resources(connectorId: $c, type: USER, after: $after) { totalCount edges { cursor node { id externalId } } pageInfo { hasNextPage endCursor } } }';
     const seen = new Set<string>();
     let after: string | null = null;
     let pages = 0;
@@ -66,12 +95,24 @@ describe('queries', () => {
   });
 
   it('searches display name, UPN and mail case-insensitively', async () => {
-    const byName = await h.gql<{ resources: Conn<{ displayName: string }> }>(viewer, 'query($c: ID!) { resources(connectorId: $c, search: "FINANCE") { totalCount edges { node { displayName } } } }', { c: f.connectorId });
+    const byName = await h.gql<{ resources: Conn<{ displayName: string }> }>(
+      viewer,
+      'query($c: ID!) { resources(connectorId: $c, search: "FINANCE") { totalCount edges { node { displayName } } } }',
+      { c: f.connectorId },
+    );
     // Users 0,10,…,110 carry "Finance" in their name, plus the "Finance team" group.
     expect(byName.data!.resources.totalCount).toBe(13);
-    const byUpn = await h.gql<{ resources: Conn<{ displayName: string }> }>(viewer, 'query($c: ID!) { resources(connectorId: $c, search: "user17@") { edges { node { displayName } } } }', { c: f.connectorId });
+    const byUpn = await h.gql<{ resources: Conn<{ displayName: string }> }>(
+      viewer,
+      'query($c: ID!) { resources(connectorId: $c, search: "user17@") { edges { node { displayName } } } }',
+      { c: f.connectorId },
+    );
     expect(byUpn.data!.resources.edges.map((e) => e.node.displayName)).toEqual(['User 0017']);
-    const literal = await h.gql<{ resources: Conn<unknown> }>(viewer, 'query($c: ID!) { resources(connectorId: $c, search: "%") { totalCount } }', { c: f.connectorId });
+    const literal = await h.gql<{ resources: Conn<unknown> }>(
+      viewer,
+      'query($c: ID!) { resources(connectorId: $c, search: "%") { totalCount } }',
+      { c: f.connectorId },
+    );
     expect(literal.data!.resources.totalCount).toBe(0);
   });
 
@@ -86,7 +127,12 @@ describe('queries', () => {
     // totalCount is computed differently from the page (distinct pairs); both must agree.
     expect(all.data!.grants.edges).toHaveLength(121);
     const inherited = all.data!.grants.edges.filter((e) => !e.node.direct);
-    expect(inherited.map((e) => e.node.principal.externalId).sort()).toEqual(f.users.slice(10, 15).map((u) => u.externalId).sort());
+    expect(inherited.map((e) => e.node.principal.externalId).sort()).toEqual(
+      f.users
+        .slice(10, 15)
+        .map((u) => u.externalId)
+        .sort(),
+    );
     expect(inherited[0]!.node.via.map((v) => v.resource.displayName)).toEqual(['All staff', 'Finance team']);
     const direct = await h.gql<{ grants: Conn<G> }>(viewer, q, { c: f.connectorId, e: f.bigGroup.memberEntitlementId, inh: false });
     expect(direct.data!.grants.totalCount).toBe(116);
@@ -94,14 +140,22 @@ describe('queries', () => {
   });
 
   it("resolves a user's grants with entitlement and resource names", async () => {
-    const r = await h.gql<{ resource: { displayName: string; grants: Conn<{ entitlement: { slug: string; resource: { displayName: string } } }> } }>(viewer,
-      'query($id: ID!) { resource(id: $id) { displayName grants { totalCount edges { node { entitlement { slug resource { displayName } } } } } } }', { id: f.users[3]!.id });
+    const r = await h.gql<{
+      resource: { displayName: string; grants: Conn<{ entitlement: { slug: string; resource: { displayName: string } } }> };
+    }>(
+      viewer,
+      'query($id: ID!) { resource(id: $id) { displayName grants { totalCount edges { node { entitlement { slug resource { displayName } } } } } } }',
+      { id: f.users[3]!.id },
+    );
     expect(r.data!.resource.grants.edges.map((e) => e.node.entitlement.resource.displayName).sort()).toEqual(['All staff', 'Finance team']);
   });
 
-  it('lists a resource\'s entitlements and returns null for unknown ids', async () => {
-    const r = await h.gql<{ resource: { entitlements: { slug: string; grantable: boolean }[] }; missing: null; bad: null }>(viewer,
-      'query($id: ID!) { resource(id: $id) { entitlements { slug grantable } } missing: resource(id: "00000000-0000-4000-8000-000000000000") { id } bad: entitlement(id: "not-a-uuid") { id } }', { id: f.bigGroup.id });
+  it("lists a resource's entitlements and returns null for unknown ids", async () => {
+    const r = await h.gql<{ resource: { entitlements: { slug: string; grantable: boolean }[] }; missing: null; bad: null }>(
+      viewer,
+      'query($id: ID!) { resource(id: $id) { entitlements { slug grantable } } missing: resource(id: "00000000-0000-4000-8000-000000000000") { id } bad: entitlement(id: "not-a-uuid") { id } }',
+      { id: f.bigGroup.id },
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data!.resource.entitlements.map((e) => e.slug).sort()).toEqual(['member', 'owner']);
     expect(r.data!.missing).toBeNull();

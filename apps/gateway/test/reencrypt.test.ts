@@ -17,8 +17,16 @@ describe('key rotation', () => {
     const before = SecretBox.fromConfig(oldKey);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await t.db.insertInto('connectors').values({ display_name: `c${i}`, auth_method: 'CLIENT_SECRET' }).returning('id').executeTakeFirstOrThrow();
-      await t.db.updateTable('connectors').set({ secret_ciphertext: sealCredentials(before, r.id, { kind: 'secret', clientSecret: `s${i}` }) }).where('id', '=', r.id).execute();
+      const r = await t.db
+        .insertInto('connectors')
+        .values({ display_name: `c${i}`, auth_method: 'CLIENT_SECRET' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await t.db
+        .updateTable('connectors')
+        .set({ secret_ciphertext: sealCredentials(before, r.id, { kind: 'secret', clientSecret: `s${i}` }) })
+        .where('id', '=', r.id)
+        .execute();
       ids.push(r.id);
     }
     // Step 1 of the procedure: the new key first, the old one still listed.
@@ -27,9 +35,20 @@ describe('key rotation', () => {
     expect(await reencryptSecrets(t.db, during)).toEqual({ reencrypted: 0, failed: [] });
     // Step 3: the old key can go.
     const after = SecretBox.fromConfig(newKey);
-    const rows = await t.db.selectFrom('connectors').select(['id', 'secret_ciphertext']).where('id', 'in', ids).orderBy('display_name').execute();
-    expect(rows.map((r) => openCredentials(after, r.id, r.secret_ciphertext!))).toEqual([0, 1, 2].map((i) => ({ kind: 'secret', clientSecret: `s${i}` })));
-    const audit = await t.db.selectFrom('audit_events').select(['action', 'details']).where('action', '=', 'connector.secret_reencrypted').execute();
+    const rows = await t.db
+      .selectFrom('connectors')
+      .select(['id', 'secret_ciphertext'])
+      .where('id', 'in', ids)
+      .orderBy('display_name')
+      .execute();
+    expect(rows.map((r) => openCredentials(after, r.id, r.secret_ciphertext!))).toEqual(
+      [0, 1, 2].map((i) => ({ kind: 'secret', clientSecret: `s${i}` })),
+    );
+    const audit = await t.db
+      .selectFrom('audit_events')
+      .select(['action', 'details'])
+      .where('action', '=', 'connector.secret_reencrypted')
+      .execute();
     expect(audit).toHaveLength(3);
     expect(audit[0]!.details).toEqual({ fromKey: 'old', toKey: 'new' });
   });

@@ -32,7 +32,14 @@ async function addUser(n: number): Promise<void> {
   // A write by another process (the sync worker): the gateway learns of it only through the feed.
   await h.testDb.db
     .insertInto('resources')
-    .values({ connector_id: f.connectorId, type: 'USER', external_id: `added-${n}`, display_name: `Added ${n}`, profile: '{}', search_text: `added ${n}` })
+    .values({
+      connector_id: f.connectorId,
+      type: 'USER',
+      external_id: `added-${n}`,
+      display_name: `Added ${n}`,
+      profile: '{}',
+      search_text: `added ${n}`,
+    })
     .execute();
 }
 
@@ -61,13 +68,20 @@ describe('response cache', () => {
     await post(USERS, { c: f.connectorId });
     await post(USERS, { c: f.connectorId });
     await addUser(1);
-    const after = await until(() => post(USERS, { c: f.connectorId }), (r) => r.data?.resources?.totalCount === 31);
+    const after = await until(
+      () => post(USERS, { c: f.connectorId }),
+      (r) => r.data?.resources?.totalCount === 31,
+    );
     expect(after.data?.resources?.totalCount).toBe(31);
   });
 
   it('answers a hit before Apollo with the bytes and headers Apollo sends, and leaves other media types and bad tokens to Apollo', async () => {
     const raw = (headers: Record<string, string>) =>
-      fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: USERS, variables: { c: f.connectorId } }) });
+      fetch(h.gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query: USERS, variables: { c: f.connectorId } }),
+      });
     const auth = { authorization: `Bearer ${token}` };
     h.gateway.responseCache!.feed.bump(); // whatever earlier tests cached is now stale
     const hits = h.gateway.responseCache!.stats.hits;
@@ -105,13 +119,22 @@ describe('response cache', () => {
     const cache = h.gateway.responseCache!;
     const before = (await post(USERS, { c: f.connectorId })).data!.resources!.totalCount;
     await post(USERS, { c: f.connectorId });
-    await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'warden-gateway-changes' AND datname = current_database()`.execute(h.testDb.db);
-    await until(async () => cache.feed.live, (live) => !live);
+    await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'warden-gateway-changes' AND datname = current_database()`.execute(
+      h.testDb.db,
+    );
+    await until(
+      async () => cache.feed.live,
+      (live) => !live,
+    );
     expect(cache.feed.live).toBe(false);
     await addUser(2);
     // No wait for any notification: with the feed down every query reads the database.
     expect((await post(USERS, { c: f.connectorId })).data?.resources?.totalCount).toBe(before + 1);
-    await until(async () => cache.feed.live, (live) => live, 5_000);
+    await until(
+      async () => cache.feed.live,
+      (live) => live,
+      5_000,
+    );
     expect(cache.feed.live).toBe(true);
     await post(USERS, { c: f.connectorId });
     statements.length = 0;
@@ -138,26 +161,50 @@ describe('response cache', () => {
     viaProxy.host = `127.0.0.1:${proxy.port}`;
     const h2 = await startHarness(
       { DATABASE_URL: viaProxy.toString(), RESPONSE_CACHE_HEARTBEAT_MS: '200' },
-      { dbFactory: (url) => new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 3 }) }) }) },
+      {
+        dbFactory: (url) =>
+          new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 3 }) }) }),
+      },
     );
     try {
       const f2 = await seedTenant(h2.db, { userCount: 20 });
       const t = await h2.token('VIEWER', 'vera');
       const ask = async () => {
-        const r = await fetch(h2.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: JSON.stringify({ query: USERS, variables: { c: f2.connectorId } }) });
+        const r = await fetch(h2.gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` },
+          body: JSON.stringify({ query: USERS, variables: { c: f2.connectorId } }),
+        });
         return ((await r.json()) as { data: { resources: { totalCount: number } } }).data.resources.totalCount;
       };
       const cache = h2.gateway.responseCache!;
-      await until(async () => cache.feed.live, (live) => live);
+      await until(
+        async () => cache.feed.live,
+        (live) => live,
+      );
       expect(await ask()).toBe(20);
       const hits = cache.stats.hits;
       expect(await ask()).toBe(20);
       expect(cache.stats.hits).toBe(hits + 1);
 
       proxy.stall();
-      await until(async () => cache.feed.live, (live) => !live, 3_000);
+      await until(
+        async () => cache.feed.live,
+        (live) => !live,
+        3_000,
+      );
       expect(cache.feed.live).toBe(false);
-      await h2.db.insertInto('resources').values({ connector_id: f2.connectorId, type: 'USER', external_id: 'silent-1', display_name: 'Silent', profile: '{}', search_text: 'silent' }).execute();
+      await h2.db
+        .insertInto('resources')
+        .values({
+          connector_id: f2.connectorId,
+          type: 'USER',
+          external_id: 'silent-1',
+          display_name: 'Silent',
+          profile: '{}',
+          search_text: 'silent',
+        })
+        .execute();
       // The insert's notification cannot arrive; only the heartbeat knows the cache must not answer.
       expect(await ask()).toBe(21);
     } finally {
@@ -173,16 +220,31 @@ describe('response cache', () => {
     const ME = '{ me { subject roles } }';
     const ME_IN_FRAGMENT = 'query Mine { ...Who } fragment Who on Query { me { subject } }';
     for (let i = 0; i < 2; i++) {
-      for (const [t, sub] of [[vera, 'vera'], [victor, 'victor']] as const) {
-        const r = await fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: JSON.stringify({ query: ME }) });
+      for (const [t, sub] of [
+        [vera, 'vera'],
+        [victor, 'victor'],
+      ] as const) {
+        const r = await fetch(h.gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` },
+          body: JSON.stringify({ query: ME }),
+        });
         expect(await r.json()).toEqual({ data: { me: { subject: sub, roles: ['VIEWER'] } } });
-        const g = await fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: JSON.stringify({ query: ME_IN_FRAGMENT, operationName: 'Mine' }) });
+        const g = await fetch(h.gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` },
+          body: JSON.stringify({ query: ME_IN_FRAGMENT, operationName: 'Mine' }),
+        });
         expect(await g.json()).toEqual({ data: { me: { subject: sub } } });
       }
     }
     // The same document by the same caller is still a hit.
     const hits = cache.stats.hits;
-    const again = await fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${victor}` }, body: JSON.stringify({ query: ME }) });
+    const again = await fetch(h.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${victor}` },
+      body: JSON.stringify({ query: ME }),
+    });
     expect(await again.json()).toEqual({ data: { me: { subject: 'victor', roles: ['VIEWER'] } } });
     expect(cache.stats.hits).toBe(hits + 1);
     // A document that does not depend on the caller is shared by every caller of the role.

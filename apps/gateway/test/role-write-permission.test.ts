@@ -16,10 +16,23 @@ let roleAssignableMember: string;
 const GRANT = 'mutation($i: GrantInput!) { grant(input: $i) { id status action } }';
 const ROLE_WRITE = 'RoleManagement.ReadWrite.Directory';
 const PROVISIONING_ONLY = [
-  'Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'AuditLog.Read.All', 'Directory.ReadWrite.All', 'Group.ReadWrite.All',
-  'GroupMember.ReadWrite.All', 'MailboxSettings.ReadWrite', 'RoleAssignmentSchedule.Read.Directory', 'RoleEligibilitySchedule.Read.Directory',
-  'RoleManagement.Read.All', 'RoleManagement.Read.Directory', 'RoleManagementAlert.Read.Directory', 'RoleManagementPolicy.Read.AzureADGroup',
-  'RoleManagementPolicy.Read.Directory', 'ServicePrincipalEndpoint.ReadWrite.All', 'User.ReadWrite.All', 'User.ReadBasic.All',
+  'Application.ReadWrite.All',
+  'AppRoleAssignment.ReadWrite.All',
+  'AuditLog.Read.All',
+  'Directory.ReadWrite.All',
+  'Group.ReadWrite.All',
+  'GroupMember.ReadWrite.All',
+  'MailboxSettings.ReadWrite',
+  'RoleAssignmentSchedule.Read.Directory',
+  'RoleEligibilitySchedule.Read.Directory',
+  'RoleManagement.Read.All',
+  'RoleManagement.Read.Directory',
+  'RoleManagementAlert.Read.Directory',
+  'RoleManagementPolicy.Read.AzureADGroup',
+  'RoleManagementPolicy.Read.Directory',
+  'ServicePrincipalEndpoint.ReadWrite.All',
+  'User.ReadWrite.All',
+  'User.ReadBasic.All',
 ];
 
 beforeAll(async () => {
@@ -29,13 +42,26 @@ beforeAll(async () => {
   const group = gid('b', 9);
   await h.db
     .insertInto('resources')
-    .values({ connector_id: f.connectorId, type: 'GROUP', external_id: group, display_name: 'Tier 0 admins', profile: JSON.stringify({ isAssignableToRole: true }), search_text: 'tier 0 admins' })
+    .values({
+      connector_id: f.connectorId,
+      type: 'GROUP',
+      external_id: group,
+      display_name: 'Tier 0 admins',
+      profile: JSON.stringify({ isAssignableToRole: true }),
+      search_text: 'tier 0 admins',
+    })
     .execute();
   const e = await h.db
     .insertInto('entitlements')
     .values({
-      connector_id: f.connectorId, key: entitlementKey('GROUP', group, 'member'), resource_external_id: group, resource_type: 'GROUP', slug: 'member',
-      display_name: 'Member of Tier 0 admins', grantable: true, metadata: JSON.stringify({ unifiedGroup: false, roleAssignable: true }),
+      connector_id: f.connectorId,
+      key: entitlementKey('GROUP', group, 'member'),
+      resource_external_id: group,
+      resource_type: 'GROUP',
+      slug: 'member',
+      display_name: 'Member of Tier 0 admins',
+      grantable: true,
+      metadata: JSON.stringify({ unifiedGroup: false, roleAssignable: true }),
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -45,8 +71,10 @@ afterAll(async () => {
   await h?.close();
 });
 
-const setGranted = (granted: string[]) => h.db.updateTable('connectors').set({ granted_permissions: granted }).where('id', '=', f.connectorId).execute();
-const tasksFor = (key: string) => h.db.selectFrom('provisioning_tasks').select('id').where('connector_id', '=', f.connectorId).where('entitlement_key', '=', key).execute();
+const setGranted = (granted: string[]) =>
+  h.db.updateTable('connectors').set({ granted_permissions: granted }).where('id', '=', f.connectorId).execute();
+const tasksFor = (key: string) =>
+  h.db.selectFrom('provisioning_tasks').select('id').where('connector_id', '=', f.connectorId).where('entitlement_key', '=', key).execute();
 
 describe('the role-write permission, asked by the gateway as the provision worker asks it', () => {
   it('refuses membership of a role-assignable group with FORBIDDEN when the role-write permission is missing, and queues nothing', async () => {
@@ -62,14 +90,18 @@ describe('the role-write permission, asked by the gateway as the provision worke
     const role = await h.gql(owner, GRANT, { i: { entitlementId: f.role.assignedEntitlementId, principalId: f.users[1]!.id } });
     expect(role.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(role.errors?.[0]?.message).toContain(ROLE_WRITE);
-    const ordinary = await h.gql<{ grant: { status: string } }>(owner, GRANT, { i: { entitlementId: f.bigGroup.memberEntitlementId, principalId: f.users[2]!.id } });
+    const ordinary = await h.gql<{ grant: { status: string } }>(owner, GRANT, {
+      i: { entitlementId: f.bigGroup.memberEntitlementId, principalId: f.users[2]!.id },
+    });
     expect(ordinary.errors).toBeUndefined();
     expect(ordinary.data!.grant.status).toBe('PENDING');
   });
 
   it('accepts membership of a role-assignable group once the role-write permission is granted', async () => {
     await setGranted([...PROVISIONING_ONLY, ROLE_WRITE]);
-    const r = await h.gql<{ grant: { status: string; action: string } }>(owner, GRANT, { i: { entitlementId: roleAssignableMember, principalId: f.users[1]!.id } });
+    const r = await h.gql<{ grant: { status: string; action: string } }>(owner, GRANT, {
+      i: { entitlementId: roleAssignableMember, principalId: f.users[1]!.id },
+    });
     expect(r.errors).toBeUndefined();
     expect(r.data!.grant).toMatchObject({ status: 'PENDING', action: 'GRANT' });
   });

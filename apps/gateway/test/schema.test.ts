@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSchema as buildSdl, isEnumType, isInputObjectType, isInterfaceType, isObjectType, type GraphQLField, type GraphQLInputField } from 'graphql';
+import {
+  buildSchema as buildSdl,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
+  type GraphQLField,
+  type GraphQLInputField,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { printGatewaySchema } from '../src/schema';
 
@@ -28,7 +36,10 @@ describe('schema', () => {
         continue;
       }
       if (h.constructor !== t.constructor) problems.push(`${name}: different kind`);
-      if ((isObjectType(t) || isInterfaceType(t) || isInputObjectType(t)) && (isObjectType(h) || isInterfaceType(h) || isInputObjectType(h))) {
+      if (
+        (isObjectType(t) || isInterfaceType(t) || isInputObjectType(t)) &&
+        (isObjectType(h) || isInterfaceType(h) || isInputObjectType(h))
+      ) {
         const hf = h.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>;
         for (const [fname, f] of Object.entries(t.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>)) {
           const g = hf[fname];
@@ -37,7 +48,8 @@ describe('schema', () => {
             continue;
           }
           if (String(g.type) !== String(f.type)) problems.push(`${name}.${fname}: ${String(g.type)} vs ${String(f.type)}`);
-          if ('defaultValue' in f && JSON.stringify((g as GraphQLInputField).defaultValue) !== JSON.stringify(f.defaultValue)) problems.push(`${name}.${fname} default`);
+          if ('defaultValue' in f && JSON.stringify((g as GraphQLInputField).defaultValue) !== JSON.stringify(f.defaultValue))
+            problems.push(`${name}.${fname} default`);
           for (const a of 'args' in f ? f.args : []) {
             const ga = 'args' in g ? g.args.find((x) => x.name === a.name) : undefined;
             if (!ga) problems.push(`missing argument ${name}.${fname}(${a.name})`);
@@ -48,17 +60,22 @@ describe('schema', () => {
           }
           for (const ga of 'args' in g ? g.args : []) {
             const inContract = 'args' in f && f.args.some((a) => a.name === ga.name);
-            if (!inContract && String(ga.type).endsWith('!') && ga.defaultValue === undefined) problems.push(`${name}.${fname}(${ga.name}) is a new required argument`);
+            if (!inContract && String(ga.type).endsWith('!') && ga.defaultValue === undefined)
+              problems.push(`${name}.${fname}(${ga.name}) is a new required argument`);
           }
         }
       }
-      if (isEnumType(t) && isEnumType(h)) for (const v of t.getValues()) if (!h.getValue(v.name)) problems.push(`missing enum value ${name}.${v.name}`);
+      if (isEnumType(t) && isEnumType(h))
+        for (const v of t.getValues()) if (!h.getValue(v.name)) problems.push(`missing enum value ${name}.${v.name}`);
     }
     expect(problems).toEqual([]);
   });
 
   it('the shared check-contract tool accepts the checked-in file', () => {
-    const out = execFileSync(process.execPath, ['../shared/tools/check-contract.mjs', 'apps/gateway/schema.graphql'], { cwd: repoRoot, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['../shared/tools/check-contract.mjs', 'apps/gateway/schema.graphql'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
     expect(out).toMatch(/schema contains the whole core contract/);
   });
 });

@@ -66,7 +66,7 @@ describe('limits and errors', () => {
     }
   });
 
-  it('only the contract\'s codes reach clients for bad documents', async () => {
+  it("only the contract's codes reach clients for bad documents", async () => {
     for (const q of ['{ nope }', '{ connectors { ', 'query($x: Int!) { connectors(first: $x) { totalCount } }']) {
       const r = await h.gql(token, q);
       expect(['BAD_USER_INPUT']).toContain(r.errors?.[0]?.extensions?.code);
@@ -86,19 +86,35 @@ describe('operations endpoints', () => {
     // /metrics lives on METRICS_PORT now (not on the API port).
     const metrics = await (await fetch(h.gateway.metricsUrl!)).text();
     // A successful POST /graphql is labelled with its route (Apollo answers inside the mounted router).
-    expect(metrics.split('\n').some((l) => l.startsWith('warden_gateway_http_request_duration_seconds_count{') && l.includes('route="/graphql"') && l.includes('status="200"') && l.includes('method="POST"'))).toBe(true);
+    expect(
+      metrics
+        .split('\n')
+        .some(
+          (l) =>
+            l.startsWith('warden_gateway_http_request_duration_seconds_count{') &&
+            l.includes('route="/graphql"') &&
+            l.includes('status="200"') &&
+            l.includes('method="POST"'),
+        ),
+    ).toBe(true);
     expect(metrics).toMatch(/warden_gateway_graphql_operations_total\{type="query",name="anonymous",outcome="ok"\} \d+/);
   });
 
   it('echoes a request id on every response', async () => {
-    const res = await fetch(h.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': 'trace-123' }, body: '{"query":"{ __typename }"}' });
+    const res = await fetch(h.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': 'trace-123' },
+      body: '{"query":"{ __typename }"}',
+    });
     expect(res.headers.get('x-request-id')).toBe('trace-123');
   });
 });
 
 describe('configuration and tokens', () => {
   it('lists every bad variable by name', () => {
-    expect(() => parseEnvironment({ AUTH_JWT_SECRET: 'short', WARDEN_SECRET_KEYS: 'k1:abc', PORT: 'x' })).toThrow(/DATABASE_URL[\s\S]*WARDEN_SECRET_KEYS[\s\S]*PORT[\s\S]*AUTH_JWT_SECRET|DATABASE_URL/);
+    expect(() => parseEnvironment({ AUTH_JWT_SECRET: 'short', WARDEN_SECRET_KEYS: 'k1:abc', PORT: 'x' })).toThrow(
+      /DATABASE_URL[\s\S]*WARDEN_SECRET_KEYS[\s\S]*PORT[\s\S]*AUTH_JWT_SECRET|DATABASE_URL/,
+    );
     try {
       parseEnvironment({ AUTH_JWT_SECRET: 'short', WARDEN_SECRET_KEYS: 'k1:abc', PORT: 'x' });
     } catch (err) {
@@ -108,11 +124,17 @@ describe('configuration and tokens', () => {
   });
 
   it('npm run -s token prints only a token that the gateway accepts', () => {
-    const out = execFileSync(path.resolve(here, '../../../node_modules/.bin/tsx'), [path.resolve(here, '../src/cli/mint-token.ts'), '--role', 'CONNECTOR_ADMIN', '--sub', 'alice', '--ttl', '1h'], {
-      env: { ...process.env, AUTH_JWT_SECRET: JWT_SECRET },
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      path.resolve(here, '../../../node_modules/.bin/tsx'),
+      [path.resolve(here, '../src/cli/mint-token.ts'), '--role', 'CONNECTOR_ADMIN', '--sub', 'alice', '--ttl', '1h'],
+      {
+        env: { ...process.env, AUTH_JWT_SECRET: JWT_SECRET },
+        encoding: 'utf8',
+      },
+    );
     expect(out.trim().split('\n')).toHaveLength(1);
-    return verifyToken({ secret: JWT_SECRET, issuer: 'warden' }, out.trim()).then((c) => expect(c).toEqual({ sub: 'alice', role: 'CONNECTOR_ADMIN' }));
+    return verifyToken({ secret: JWT_SECRET, issuer: 'warden' }, out.trim()).then((c) =>
+      expect(c).toEqual({ sub: 'alice', role: 'CONNECTOR_ADMIN' }),
+    );
   });
 });

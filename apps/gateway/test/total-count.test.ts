@@ -27,7 +27,8 @@ type Page = { totalCount?: number; edges: { cursor: string }[]; pageInfo: { endC
 
 describe('totalCount', () => {
   it('a search page with totalCount is one statement, and the count matches the rows', async () => {
-    const q = 'query($c: ID!) { resources(connectorId: $c, type: USER, search: "finance", first: 500) { totalCount edges { cursor } pageInfo { endCursor } } }';
+    const q =
+      'query($c: ID!) { resources(connectorId: $c, type: USER, search: "finance", first: 500) { totalCount edges { cursor } pageInfo { endCursor } } }';
     const r = await run<{ resources: Page }>(q, { c: f.connectorId });
     expect(r.data.resources.totalCount).toBe(r.data.resources.edges.length);
     expect(r.data.resources.totalCount).toBe(12);
@@ -35,7 +36,10 @@ describe('totalCount', () => {
   });
 
   it('no count at all when totalCount is not selected; a fragment selection counts as selected', async () => {
-    const plain = await run<{ resources: Page }>('query($c: ID!) { resources(connectorId: $c, first: 5) { edges { cursor } pageInfo { endCursor } } }', { c: f.connectorId });
+    const plain = await run<{ resources: Page }>(
+      'query($c: ID!) { resources(connectorId: $c, first: 5) { edges { cursor } pageInfo { endCursor } } }',
+      { c: f.connectorId },
+    );
     expect(plain.statements.join('\n')).not.toMatch(/count\(\*\)/);
     const viaFragment = await run<{ resources: Page }>(
       'fragment T on ResourceConnection { totalCount } query($c: ID!) { resources(connectorId: $c, type: USER, first: 5) { ...T edges { cursor } pageInfo { endCursor } } }',
@@ -46,9 +50,15 @@ describe('totalCount', () => {
   });
 
   it('an empty page past the end still reports the total (separate count)', async () => {
-    const all = await run<{ resources: Page }>('query($c: ID!) { resources(connectorId: $c, type: USER, first: 500) { edges { cursor } pageInfo { endCursor } } }', { c: f.connectorId });
+    const all = await run<{ resources: Page }>(
+      'query($c: ID!) { resources(connectorId: $c, type: USER, first: 500) { edges { cursor } pageInfo { endCursor } } }',
+      { c: f.connectorId },
+    );
     const last = all.data.resources.pageInfo.endCursor;
-    const past = await run<{ resources: Page }>('query($c: ID!, $a: String) { resources(connectorId: $c, type: USER, after: $a) { totalCount edges { cursor } pageInfo { endCursor } } }', { c: f.connectorId, a: last });
+    const past = await run<{ resources: Page }>(
+      'query($c: ID!, $a: String) { resources(connectorId: $c, type: USER, after: $a) { totalCount edges { cursor } pageInfo { endCursor } } }',
+      { c: f.connectorId, a: last },
+    );
     expect(past.data.resources.edges).toHaveLength(0);
     expect(past.data.resources.totalCount).toBe(120);
   });

@@ -1,5 +1,11 @@
 import { GraphClient, type GraphStatsSink } from '@warden/graph-core';
-import { assertConnectorUsable, connectorGraphOptions, type ConnectorClientSettings, type ConnectorProblem, type OAuthApp } from '@warden/connector-client';
+import {
+  assertConnectorUsable,
+  connectorGraphOptions,
+  type ConnectorClientSettings,
+  type ConnectorProblem,
+  type OAuthApp,
+} from '@warden/connector-client';
 import type { ConnectorRow } from '@warden/database';
 import type { HostAllowlist, SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
@@ -39,7 +45,14 @@ export class ConnectorClients {
    */
   get(connector: ConnectorRow): GraphClient {
     assertConnectorUsable(connector, this.settings);
-    const version = [connector.tenant_id, connector.client_id, connector.auth_method, connector.graph_base_url, connector.authority_host, connector.secret_ciphertext].join('|');
+    const version = [
+      connector.tenant_id,
+      connector.client_id,
+      connector.auth_method,
+      connector.graph_base_url,
+      connector.authority_host,
+      connector.secret_ciphertext,
+    ].join('|');
     const hit = this.cache.get(connector.id);
     if (hit && hit.version === version) return hit.client;
     const client = new GraphClient({
@@ -63,7 +76,9 @@ export class ConnectorClients {
         return new PermanentFailure(message);
       }
       case 'no-consent':
-        return new PermanentFailure(`connector '${connector.display_name}' has no verified admin consent for its tenant; complete admin consent before provisioning`);
+        return new PermanentFailure(
+          `connector '${connector.display_name}' has no verified admin consent for its tenant; complete admin consent before provisioning`,
+        );
       case 'missing':
         return new PermanentFailure(`the connector has no ${problem.what} yet; finish connecting it before provisioning`);
       case 'no-credentials':

@@ -34,25 +34,47 @@ export async function startProvisionWorker(
   const env = parseEnvironment(envInput as Record<string, string | undefined>);
   const logger = opts.logger ?? createLogger({ name: 'provision-worker', level: env.LOG_LEVEL });
   const box = SecretBox.fromConfig(env.WARDEN_SECRET_KEYS);
-  const db = createDb({ connectionString: env.DATABASE_URL, max: env.PROVISION_CONCURRENCY * 2 + 4, applicationName: 'warden-provision-worker' });
+  const db = createDb({
+    connectionString: env.DATABASE_URL,
+    max: env.PROVISION_CONCURRENCY * 2 + 4,
+    applicationName: 'warden-provision-worker',
+  });
   await migrateToLatest(db);
-  const bus = await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, ackWaitMs: env.NATS_ACK_WAIT_MS, name: 'warden-provision-worker' });
+  const bus = await Bus.connect({
+    url: env.NATS_URL,
+    namespace: env.BUS_NAMESPACE,
+    ackWaitMs: env.NATS_ACK_WAIT_MS,
+    name: 'warden-provision-worker',
+  });
 
   const stop = new AbortController();
   const metrics = await startMetricsServer({ prefix: 'warden_provision_worker_', port: env.METRICS_PORT, host: env.METRICS_HOST });
   const deps: TaskDeps = {
     db,
     bus,
-    clients: new ConnectorClients(box, logger, { clientId: env.OAUTH_CLIENT_ID, clientSecret: env.OAUTH_CLIENT_SECRET }, graphMetrics(metrics.registry), {
-      allowlist: new HostAllowlist(env.ALLOWED_GRAPH_HOSTS),
-      onRefused: (connector, message) => {
-        logger.warn({ connectorId: connector.id }, message);
-        void db.transaction().execute(async (trx) => {
-          await trx.updateTable('connectors').set({ status: 'ERROR', status_message: message, updated_at: sql`now()` }).where('id', '=', connector.id).execute();
-          await appendConnectorLog(trx, connector.id, 'ERROR', message);
-        }).catch((err: unknown) => logger.warn({ err, connectorId: connector.id }, 'could not record the refused connector host'));
+    clients: new ConnectorClients(
+      box,
+      logger,
+      { clientId: env.OAUTH_CLIENT_ID, clientSecret: env.OAUTH_CLIENT_SECRET },
+      graphMetrics(metrics.registry),
+      {
+        allowlist: new HostAllowlist(env.ALLOWED_GRAPH_HOSTS),
+        onRefused: (connector, message) => {
+          logger.warn({ connectorId: connector.id }, message);
+          void db
+            .transaction()
+            .execute(async (trx) => {
+              await trx
+                .updateTable('connectors')
+                .set({ status: 'ERROR', status_message: message, updated_at: sql`now()` })
+                .where('id', '=', connector.id)
+                .execute();
+              await appendConnectorLog(trx, connector.id, 'ERROR', message);
+            })
+            .catch((err: unknown) => logger.warn({ err, connectorId: connector.id }, 'could not record the refused connector host'));
+        },
       },
-    }),
+    ),
     logger,
     signal: stop.signal,
     keepAliveMs: Math.max(500, Math.floor(env.NATS_ACK_WAIT_MS / 3)),
@@ -65,7 +87,11 @@ export async function startProvisionWorker(
     retryDelayMs: 500,
     onError: (err) => {
       if (err instanceof NotYet) logger.debug({ reason: err.message }, 'task deferred');
-      else if (err instanceof GraphError) logger.warn({ status: err.status, code: err.code, requestId: err.requestId }, `provisioning task will be retried: ${err.graphMessage}`);
+      else if (err instanceof GraphError)
+        logger.warn(
+          { status: err.status, code: err.code, requestId: err.requestId },
+          `provisioning task will be retried: ${err.graphMessage}`,
+        );
       else logger.warn({ err }, 'provisioning task will be retried');
     },
   });

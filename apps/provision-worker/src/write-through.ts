@@ -63,7 +63,10 @@ export async function writeGrant(trx: Transaction<Database>, w: WriteThroughInpu
   }
 }
 
-export async function writeRevoke(trx: Transaction<Database>, w: Omit<WriteThroughInput, 'expiresAt' | 'graphAssignmentId' | 'heldBefore'>): Promise<void> {
+export async function writeRevoke(
+  trx: Transaction<Database>,
+  w: Omit<WriteThroughInput, 'expiresAt' | 'graphAssignmentId' | 'heldBefore'>,
+): Promise<void> {
   await trx
     .deleteFrom('grants')
     .where('connector_id', '=', w.connectorId)

@@ -59,7 +59,13 @@ describe('SIGKILL between the Graph write and the commit', () => {
     expect(done).toMatchObject({ status: 'SUCCEEDED', attempt: 2 });
     expect(routeCount('POST /groups/{id}/members/$ref') - writesBefore).toBe(1);
     expect(group(h.emulator.exportTenant(), g.id).members.filter((m) => m === user)).toHaveLength(1);
-    const grant = await h.tdb.db.selectFrom('grants').selectAll().where('entitlement_key', '=', key).where('principal_external_id', '=', user).where('direct', '=', true).execute();
+    const grant = await h.tdb.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('entitlement_key', '=', key)
+      .where('principal_external_id', '=', user)
+      .where('direct', '=', true)
+      .execute();
     expect(grant).toHaveLength(1);
     const outcome = await auditOutcome(task.id);
     expect(outcome).toHaveLength(1);
@@ -70,13 +76,21 @@ describe('SIGKILL between the Graph write and the commit', () => {
     const t = h.emulator.exportTenant();
     const app = enterpriseApps(t)[2]!;
     const appId = String(app.id);
-    const user = pickUser(t, (t.appRoleAssignments as { resourceId: string; principalId: string }[]).filter((a) => a.resourceId === appId).map((a) => a.principalId), 4);
+    const user = pickUser(
+      t,
+      (t.appRoleAssignments as { resourceId: string; principalId: string }[])
+        .filter((a) => a.resourceId === appId)
+        .map((a) => a.principalId),
+      4,
+    );
     const key = `ENTERPRISE_APPLICATION:${appId}:assigned`;
     const child = await crashingWorker();
     const writesBefore = routeCount('POST /servicePrincipals/{id}/appRoleAssignedTo');
 
     const task = await h.request({ action: 'GRANT', entitlementKey: key, principal: user });
-    const created = await waitFor('Graph to create the assignment', async () => appRoleAssignment(h.emulator.exportTenant(), appId, user, '00000000-0000-0000-0000-000000000000'));
+    const created = await waitFor('Graph to create the assignment', async () =>
+      appRoleAssignment(h.emulator.exportTenant(), appId, user, '00000000-0000-0000-0000-000000000000'),
+    );
     await waitFor('the failpoint', async () => child.output().includes('holding before commit'));
     await child.kill('SIGKILL');
 
@@ -84,9 +98,17 @@ describe('SIGKILL between the Graph write and the commit', () => {
     const done = await h.waitForTask(task.id, 30_000);
     expect(done.status).toBe('SUCCEEDED');
     expect(routeCount('POST /servicePrincipals/{id}/appRoleAssignedTo') - writesBefore).toBe(1);
-    const assignments = (h.emulator.exportTenant().appRoleAssignments as { resourceId: string; principalId: string }[]).filter((a) => a.resourceId === appId && a.principalId === user);
+    const assignments = (h.emulator.exportTenant().appRoleAssignments as { resourceId: string; principalId: string }[]).filter(
+      (a) => a.resourceId === appId && a.principalId === user,
+    );
     expect(assignments).toHaveLength(1);
-    const grant = await h.tdb.db.selectFrom('grants').selectAll().where('entitlement_key', '=', key).where('principal_external_id', '=', user).where('direct', '=', true).executeTakeFirstOrThrow();
+    const grant = await h.tdb.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('entitlement_key', '=', key)
+      .where('principal_external_id', '=', user)
+      .where('direct', '=', true)
+      .executeTakeFirstOrThrow();
     expect(grant.graph_assignment_id).toBe(created.id);
 
     // and the revoke uses it: one DELETE, assignment gone
@@ -108,7 +130,12 @@ describe('SIGKILL between the Graph write and the commit', () => {
     const before = routeCount('POST /groups/{id}/owners/$ref');
     try {
       const task = await h.request({ action: 'GRANT', entitlementKey: key, principal: user });
-      await waitFor('the task to start', async () => (await h.tdb.db.selectFrom('provisioning_tasks').select('status').where('id', '=', task.id).executeTakeFirstOrThrow()).status === 'RUNNING');
+      await waitFor(
+        'the task to start',
+        async () =>
+          (await h.tdb.db.selectFrom('provisioning_tasks').select('status').where('id', '=', task.id).executeTakeFirstOrThrow()).status ===
+          'RUNNING',
+      );
       await new Promise((r) => setTimeout(r, 300));
       await child.kill('SIGKILL');
       const recovering = await h.startWorker();

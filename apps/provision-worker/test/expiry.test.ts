@@ -41,22 +41,46 @@ describe('just-in-time grants', () => {
     const task = await h.request({ action: 'GRANT', entitlementKey: key, principal: user, expiresAt });
     expect((await h.waitForTask(task.id)).status).toBe('SUCCEEDED');
     expect(group(h.emulator.exportTenant(), g.id).members).toContain(user);
-    const row = await h.tdb.db.selectFrom('grants').selectAll().where('entitlement_key', '=', key).where('principal_external_id', '=', user).where('direct', '=', true).executeTakeFirstOrThrow();
+    const row = await h.tdb.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('entitlement_key', '=', key)
+      .where('principal_external_id', '=', user)
+      .where('direct', '=', true)
+      .executeTakeFirstOrThrow();
     expect(row.expires_at?.getTime()).toBe(expiresAt.getTime());
 
     const revoke = await systemRevoke(key, user);
     expect(revoke.completed_at!.getTime() - expiresAt.getTime()).toBeLessThan(60_000);
     expect(revoke.idempotency_key).toMatch(/^expiry:/);
     expect(group(h.emulator.exportTenant(), g.id).members).not.toContain(user);
-    expect(await h.tdb.db.selectFrom('grants').select('id').where('entitlement_key', '=', key).where('principal_external_id', '=', user).where('direct', '=', true).executeTakeFirst()).toBeUndefined();
-    const audit = await h.tdb.db.selectFrom('audit_events').selectAll().where(detailsContain({ taskId: revoke.id })).orderBy('id').execute();
+    expect(
+      await h.tdb.db
+        .selectFrom('grants')
+        .select('id')
+        .where('entitlement_key', '=', key)
+        .where('principal_external_id', '=', user)
+        .where('direct', '=', true)
+        .executeTakeFirst(),
+    ).toBeUndefined();
+    const audit = await h.tdb.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where(detailsContain({ taskId: revoke.id }))
+      .orderBy('id')
+      .execute();
     expect(audit.map((a) => [a.actor, a.action])).toEqual([
       ['system', 'grant.expired'],
       ['system', 'revoke.succeeded'],
     ]);
     // one revoke per expiry, however many scans ran
     await worker.scanNow();
-    const revokes = await h.tdb.db.selectFrom('provisioning_tasks').select('id').where('requested_by', '=', 'system').where('entitlement_key', '=', key).execute();
+    const revokes = await h.tdb.db
+      .selectFrom('provisioning_tasks')
+      .select('id')
+      .where('requested_by', '=', 'system')
+      .where('entitlement_key', '=', key)
+      .execute();
     expect(revokes).toHaveLength(1);
     await worker.close();
   });
@@ -96,7 +120,13 @@ describe('just-in-time grants', () => {
     await worker.scanNow();
     await sleep(500);
     expect(group(h.emulator.exportTenant(), g.id).members).toContain(user);
-    const row = await h.tdb.db.selectFrom('grants').selectAll().where('entitlement_key', '=', key).where('principal_external_id', '=', user).where('direct', '=', true).executeTakeFirstOrThrow();
+    const row = await h.tdb.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('entitlement_key', '=', key)
+      .where('principal_external_id', '=', user)
+      .where('direct', '=', true)
+      .executeTakeFirstOrThrow();
     expect(row.expires_at?.getTime()).toBe(extended.getTime());
     await worker.close();
   });

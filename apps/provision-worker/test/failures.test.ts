@@ -35,7 +35,12 @@ describe('permanent failures', () => {
     expect(done.error).toMatch(/Group\.ReadWrite\.All/);
     expect(writes()).toBe(before);
     expect(group(h.emulator.exportTenant(), g.id).members).not.toContain(user);
-    const audit = await h.tdb.db.selectFrom('audit_events').selectAll().where('action', '=', 'grant.failed').where(detailsContain({ taskId: task.id })).executeTakeFirst();
+    const audit = await h.tdb.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('action', '=', 'grant.failed')
+      .where(detailsContain({ taskId: task.id }))
+      .executeTakeFirst();
     expect(audit?.details).toMatchObject({ error: done.error });
     const log = await h.tdb.db.selectFrom('connector_logs').selectAll().where('connector_id', '=', readonly).execute();
     expect(log.some((l) => l.level === 'WARN' && l.message.includes('GroupMember.ReadWrite.All'))).toBe(true);
@@ -62,8 +67,13 @@ describe('permanent failures', () => {
     const other = writableGroups(t, { unified: false })[2]!;
     const before = writes();
     // The gateway refuses this too; a task that got queued anyway (older gateway, direct insert) fails the same way.
-    await expect(h.request({ action: 'GRANT', entitlementKey: `GROUP:${unified.id}:member`, principal: other.id })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
-    const task = await h.request({ action: 'GRANT', entitlementKey: `GROUP:${unified.id}:member`, principal: other.id }, { validate: false });
+    await expect(h.request({ action: 'GRANT', entitlementKey: `GROUP:${unified.id}:member`, principal: other.id })).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
+    const task = await h.request(
+      { action: 'GRANT', entitlementKey: `GROUP:${unified.id}:member`, principal: other.id },
+      { validate: false },
+    );
     const done = await h.waitForTask(task.id);
     expect(done.status).toBe('FAILED');
     expect(done.error).toMatch(/Microsoft 365 groups take only users as members/);

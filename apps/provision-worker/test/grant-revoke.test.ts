@@ -70,7 +70,12 @@ describe('group membership', () => {
     await waitFor('the SUCCEEDED event', async () => events.some((e) => e.taskId === granted.id && e.status === 'SUCCEEDED'));
     const statuses = events.filter((e) => e.taskId === granted.id).map((e) => e.status);
     expect(statuses).toEqual(['PENDING', 'RUNNING', 'SUCCEEDED']);
-    const audit = await h.tdb.db.selectFrom('audit_events').selectAll().where(detailsContain({ taskId: granted.id })).orderBy('id').execute();
+    const audit = await h.tdb.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where(detailsContain({ taskId: granted.id }))
+      .orderBy('id')
+      .execute();
     expect(audit.map((a) => [a.actor, a.action])).toEqual([
       ['alice', 'grant.requested'],
       ['alice', 'grant.succeeded'],
@@ -87,7 +92,8 @@ describe('group membership', () => {
     // The writes show in the worker's Prometheus metrics, by tenant and route.
     const text = await (await fetch(metricsUrl!)).text();
     const tenant = `tenant="${h.emulator.config.tenantId}"`;
-    const line = (route: string) => text.split('\n').find((l) => l.startsWith('warden_graph_requests_total{') && l.includes(tenant) && l.includes(`route="${route}"`));
+    const line = (route: string) =>
+      text.split('\n').find((l) => l.startsWith('warden_graph_requests_total{') && l.includes(tenant) && l.includes(`route="${route}"`));
     expect(Number(line('POST /groups/{id}/members/$ref')?.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
     expect(Number(line('DELETE /groups/{id}/members/{id}/$ref')?.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
     expect(text).toContain('warden_provision_worker_process_cpu_seconds_total');
@@ -156,9 +162,16 @@ describe('group membership', () => {
     expect(third).toMatchObject({ id: first.id, status: 'SUCCEEDED' });
     const rows = await h.tdb.db.selectFrom('provisioning_tasks').select('id').where('idempotency_key', '=', 'same-key-1').execute();
     expect(rows).toHaveLength(1);
-    const requested = await h.tdb.db.selectFrom('audit_events').select('id').where('action', '=', 'grant.requested').where(detailsContain({ taskId: first.id })).execute();
+    const requested = await h.tdb.db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('action', '=', 'grant.requested')
+      .where(detailsContain({ taskId: first.id }))
+      .execute();
     expect(requested).toHaveLength(1);
-    await expect(h.request({ action: 'REVOKE', entitlementKey: key, principal: user, idempotencyKey: 'same-key-1' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(h.request({ action: 'REVOKE', entitlementKey: key, principal: user, idempotencyKey: 'same-key-1' })).rejects.toMatchObject(
+      { code: 'CONFLICT' },
+    );
   });
 });
 
@@ -180,10 +193,20 @@ describe('group ownership', () => {
 describe('enterprise applications', () => {
   it('assigns and removes an app role, keeping the assignment id for the revoke', async () => {
     const t = h.emulator.exportTenant();
-    const app = enterpriseApps(t).find((a) => ((a.appRoles as { allowedMemberTypes: string[] }[]) ?? []).some((r) => r.allowedMemberTypes.includes('User')))!;
-    const role = (app.appRoles as { id: string; value: string; allowedMemberTypes: string[] }[]).find((r) => r.allowedMemberTypes.includes('User'))!;
+    const app = enterpriseApps(t).find((a) =>
+      ((a.appRoles as { allowedMemberTypes: string[] }[]) ?? []).some((r) => r.allowedMemberTypes.includes('User')),
+    )!;
+    const role = (app.appRoles as { id: string; value: string; allowedMemberTypes: string[] }[]).find((r) =>
+      r.allowedMemberTypes.includes('User'),
+    )!;
     const appId = String(app.id);
-    const user = pickUser(t, (t.appRoleAssignments as { resourceId: string; principalId: string }[]).filter((a) => a.resourceId === appId).map((a) => a.principalId), 2);
+    const user = pickUser(
+      t,
+      (t.appRoleAssignments as { resourceId: string; principalId: string }[])
+        .filter((a) => a.resourceId === appId)
+        .map((a) => a.principalId),
+      2,
+    );
     const key = `ENTERPRISE_APPLICATION:${appId}:${role.value}`;
 
     const granted = await run({ action: 'GRANT', entitlementKey: key, principal: user });
@@ -228,7 +251,11 @@ describe('directory roles', () => {
   it('creates and removes an active role assignment', async () => {
     const t = h.emulator.exportTenant();
     const role = String((t.roleDefinitions[0] as { id: string }).id);
-    const user = pickUser(t, (t.roleAssignments as { principalId: string }[]).map((a) => a.principalId), 13);
+    const user = pickUser(
+      t,
+      (t.roleAssignments as { principalId: string }[]).map((a) => a.principalId),
+      13,
+    );
     const key = `DIRECTORY_ROLE:${role}:assigned`;
     expect((await run({ action: 'GRANT', entitlementKey: key, principal: user })).status).toBe('SUCCEEDED');
     const ra = roleAssignment(h.emulator.exportTenant(), role, user);
@@ -242,11 +269,16 @@ describe('directory roles', () => {
   it('makes a user eligible with the grant expiry as the schedule end, and removes it', async () => {
     const t = h.emulator.exportTenant();
     const role = String((t.roleDefinitions[1] as { id: string }).id);
-    const user = pickUser(t, (t.roleEligibilitySchedules as { principalId: string }[]).map((a) => a.principalId), 17);
+    const user = pickUser(
+      t,
+      (t.roleEligibilitySchedules as { principalId: string }[]).map((a) => a.principalId),
+      17,
+    );
     const key = `DIRECTORY_ROLE:${role}:eligible`;
     const expiresAt = new Date(Date.now() + 3_600_000);
     expect((await run({ action: 'GRANT', entitlementKey: key, principal: user, expiresAt })).status).toBe('SUCCEEDED');
-    const schedule = eligibility(h.emulator.exportTenant(), role, user) as { id: string; scheduleInfo: { expiration: { type: string; endDateTime: string } } } | undefined;
+    const schedule = eligibility(h.emulator.exportTenant(), role, user) as
+      { id: string; scheduleInfo: { expiration: { type: string; endDateTime: string } } } | undefined;
     expect(schedule?.scheduleInfo.expiration.type).toBe('afterDateTime');
     expect(new Date(schedule!.scheduleInfo.expiration.endDateTime).getTime()).toBe(expiresAt.getTime());
     const row = await directGrant(key, user);
@@ -257,9 +289,16 @@ describe('directory roles', () => {
     expect(eligibility(h.emulator.exportTenant(), role, user)).toBeUndefined();
     expect(await directGrant(key, user)).toBeUndefined();
 
-    const permanent = pickUser(t, (t.roleEligibilitySchedules as { principalId: string }[]).map((a) => a.principalId), 18);
+    const permanent = pickUser(
+      t,
+      (t.roleEligibilitySchedules as { principalId: string }[]).map((a) => a.principalId),
+      18,
+    );
     expect((await run({ action: 'GRANT', entitlementKey: key, principal: permanent })).status).toBe('SUCCEEDED');
-    expect((eligibility(h.emulator.exportTenant(), role, permanent) as { scheduleInfo: { expiration: { type: string } } }).scheduleInfo.expiration.type).toBe('noExpiration');
+    expect(
+      (eligibility(h.emulator.exportTenant(), role, permanent) as { scheduleInfo: { expiration: { type: string } } }).scheduleInfo
+        .expiration.type,
+    ).toBe('noExpiration');
   });
 });
 

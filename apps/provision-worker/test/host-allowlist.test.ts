@@ -29,14 +29,23 @@ describe('ALLOWED_GRAPH_HOSTS in the provision worker', () => {
     expect(stats.requests).toBe(0);
     expect(group(h.emulator.exportTenant(), g.id).members).not.toContain(user);
     // The connector says so.
-    await expect.poll(async () => (await h.tdb.db.selectFrom('connectors').select(['status', 'status_message']).where('id', '=', h.connectorId).executeTakeFirstOrThrow()))
+    await expect
+      .poll(
+        async () =>
+          await h.tdb.db
+            .selectFrom('connectors')
+            .select(['status', 'status_message'])
+            .where('id', '=', h.connectorId)
+            .executeTakeFirstOrThrow(),
+      )
       .toMatchObject({ status: 'ERROR', status_message: expect.stringMatching(/ALLOWED_GRAPH_HOSTS/) });
   });
 
   it('reads ALLOWED_GRAPH_HOSTS (default: the Microsoft clouds only) and refuses published secrets in production', () => {
     const base = { DATABASE_URL: 'postgres://x', WARDEN_SECRET_KEYS: h.secretKeys };
     expect(parseEnvironment(base).ALLOWED_GRAPH_HOSTS).toMatch(/^graph\.microsoft\.com,/);
-    expect(() => parseEnvironment({ ...base, NODE_ENV: 'production', WARDEN_SECRET_KEYS: 'k1:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=' }))
-      .toThrow(/invalid provision-worker environment[\s\S]*published development key/);
+    expect(() =>
+      parseEnvironment({ ...base, NODE_ENV: 'production', WARDEN_SECRET_KEYS: 'k1:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=' }),
+    ).toThrow(/invalid provision-worker environment[\s\S]*published development key/);
   });
 });

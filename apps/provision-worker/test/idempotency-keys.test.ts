@@ -20,13 +20,20 @@ afterAll(async () => {
 });
 
 /** The key the expiry scan derives for a grant (apps/provision-worker/src/expiry/scan.ts). */
-const expiryKey = (entitlementKey: string, principal: string, expiresAt: Date) => `expiry:${h.connectorId}:${entitlementKey}:${principal}:${expiresAt.getTime()}`;
+const expiryKey = (entitlementKey: string, principal: string, expiresAt: Date) =>
+  `expiry:${h.connectorId}:${entitlementKey}:${principal}:${expiresAt.getTime()}`;
 
 const directGrant = (entitlementKey: string, principal: string) =>
-  h.tdb.db.selectFrom('grants').selectAll().where('entitlement_key', '=', entitlementKey).where('principal_external_id', '=', principal).where('direct', '=', true).executeTakeFirst();
+  h.tdb.db
+    .selectFrom('grants')
+    .selectAll()
+    .where('entitlement_key', '=', entitlementKey)
+    .where('principal_external_id', '=', principal)
+    .where('direct', '=', true)
+    .executeTakeFirst();
 
 describe('idempotency keys are scoped to the caller and the connector', () => {
-  it('a connector admin who pre-creates the expiry scan\'s key does not stop the victim\'s grant from being revoked at expiry', async () => {
+  it("a connector admin who pre-creates the expiry scan's key does not stop the victim's grant from being revoked at expiry", async () => {
     const t = h.emulator.exportTenant();
     const [g, other] = writableGroups(t, { unified: false });
     const victim = pickUser(t, g!.members);
@@ -47,7 +54,7 @@ describe('idempotency keys are scoped to the caller and the connector', () => {
     expect((await h.waitForTask(squat.id)).status).toBe('SUCCEEDED');
 
     const revoke = await waitFor(
-      'the system revoke of the victim\'s grant',
+      "the system revoke of the victim's grant",
       async () =>
         h.tdb.db
           .selectFrom('provisioning_tasks')
@@ -82,26 +89,43 @@ describe('idempotency keys are scoped to the caller and the connector', () => {
       expect((await h.waitForTask(grant.id)).status).toBe('SUCCEEDED');
       expect(group(h.emulator.exportTenant(), g.id).members).toContain(user);
 
-      const revoke = await h.request({ action: 'REVOKE', entitlementKey: key, principal: user, requestedBy, idempotencyKey: expiryKey(key, user, expiresAt) });
+      const revoke = await h.request({
+        action: 'REVOKE',
+        entitlementKey: key,
+        principal: user,
+        requestedBy,
+        idempotencyKey: expiryKey(key, user, expiresAt),
+      });
       expect(revoke.namespace).toBe('user');
       const done = await h.waitForTask(revoke.id);
       expect(done.status).toBe('SUCCEEDED');
       expect(group(h.emulator.exportTenant(), g.id).members, requestedBy).not.toContain(user);
       expect(await directGrant(key, user)).toBeUndefined();
-      const outcome = await h.tdb.db.selectFrom('audit_events').selectAll().where('action', '=', 'revoke.succeeded').where(detailsContain({ taskId: revoke.id })).executeTakeFirstOrThrow();
+      const outcome = await h.tdb.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('action', '=', 'revoke.succeeded')
+        .where(detailsContain({ taskId: revoke.id }))
+        .executeTakeFirstOrThrow();
       expect(outcome.actor).toBe(requestedBy);
       expect(outcome.details).toMatchObject({ effect: 'applied', graphRequestId: expect.any(String) });
       expect(outcome.details).not.toHaveProperty('superseded');
     }
   });
 
-  it('the same key from two callers is two tasks; each caller\'s repeat returns their own', async () => {
+  it("the same key from two callers is two tasks; each caller's repeat returns their own", async () => {
     const t = h.emulator.exportTenant();
     const g = writableGroups(t, { unified: false })[4]!;
     const key = `GROUP:${g.id}:member`;
     const forAlice = pickUser(t, g.members, 6);
     const forBob = pickUser(t, g.members, 7);
-    const a = await h.request({ action: 'GRANT', entitlementKey: key, principal: forAlice, requestedBy: 'alice', idempotencyKey: 'ticket-1' });
+    const a = await h.request({
+      action: 'GRANT',
+      entitlementKey: key,
+      principal: forAlice,
+      requestedBy: 'alice',
+      idempotencyKey: 'ticket-1',
+    });
     // Bob's request under the same key is his own, and not a conflict with Alice's.
     const b = await h.request({ action: 'GRANT', entitlementKey: key, principal: forBob, requestedBy: 'bob', idempotencyKey: 'ticket-1' });
     expect(b.id).not.toBe(a.id);
@@ -109,10 +133,22 @@ describe('idempotency keys are scoped to the caller and the connector', () => {
     expect((await h.waitForTask(a.id)).status).toBe('SUCCEEDED');
     expect((await h.waitForTask(b.id)).status).toBe('SUCCEEDED');
     expect(group(h.emulator.exportTenant(), g.id).members).toEqual(expect.arrayContaining([forAlice, forBob]));
-    expect((await h.request({ action: 'GRANT', entitlementKey: key, principal: forAlice, requestedBy: 'alice', idempotencyKey: 'ticket-1' })).id).toBe(a.id);
-    expect((await h.request({ action: 'GRANT', entitlementKey: key, principal: forBob, requestedBy: 'bob', idempotencyKey: 'ticket-1' })).id).toBe(b.id);
-    const rows = await h.tdb.db.selectFrom('provisioning_tasks').select(['id', 'requested_by']).where('idempotency_key', '=', 'ticket-1').orderBy('seq').execute();
-    expect(rows).toEqual([{ id: a.id, requested_by: 'alice' }, { id: b.id, requested_by: 'bob' }]);
+    expect(
+      (await h.request({ action: 'GRANT', entitlementKey: key, principal: forAlice, requestedBy: 'alice', idempotencyKey: 'ticket-1' })).id,
+    ).toBe(a.id);
+    expect(
+      (await h.request({ action: 'GRANT', entitlementKey: key, principal: forBob, requestedBy: 'bob', idempotencyKey: 'ticket-1' })).id,
+    ).toBe(b.id);
+    const rows = await h.tdb.db
+      .selectFrom('provisioning_tasks')
+      .select(['id', 'requested_by'])
+      .where('idempotency_key', '=', 'ticket-1')
+      .orderBy('seq')
+      .execute();
+    expect(rows).toEqual([
+      { id: a.id, requested_by: 'alice' },
+      { id: b.id, requested_by: 'bob' },
+    ]);
   });
 
   it('the same key with a different expiry is a CONFLICT, not the old task', async () => {
@@ -121,15 +157,37 @@ describe('idempotency keys are scoped to the caller and the connector', () => {
     const key = `GROUP:${g.id}:member`;
     const user = pickUser(t, g.members, 8);
     const expiresAt = new Date(Date.now() + 3_600_000);
-    const first = await h.request({ action: 'GRANT', entitlementKey: key, principal: user, expiresAt, requestedBy: 'alice', idempotencyKey: 'jit-1' });
+    const first = await h.request({
+      action: 'GRANT',
+      entitlementKey: key,
+      principal: user,
+      expiresAt,
+      requestedBy: 'alice',
+      idempotencyKey: 'jit-1',
+    });
     // The same request again (the expiry as an ISO string, as the gateway passes it) is the same task.
-    expect((await h.request({ action: 'GRANT', entitlementKey: key, principal: user, expiresAt: expiresAt.toISOString(), requestedBy: 'alice', idempotencyKey: 'jit-1' })).id).toBe(first.id);
+    expect(
+      (
+        await h.request({
+          action: 'GRANT',
+          entitlementKey: key,
+          principal: user,
+          expiresAt: expiresAt.toISOString(),
+          requestedBy: 'alice',
+          idempotencyKey: 'jit-1',
+        })
+      ).id,
+    ).toBe(first.id);
     const later = new Date(expiresAt.getTime() + 3_600_000);
-    await expect(h.request({ action: 'GRANT', entitlementKey: key, principal: user, expiresAt: later, requestedBy: 'alice', idempotencyKey: 'jit-1' })).rejects.toMatchObject({
+    await expect(
+      h.request({ action: 'GRANT', entitlementKey: key, principal: user, expiresAt: later, requestedBy: 'alice', idempotencyKey: 'jit-1' }),
+    ).rejects.toMatchObject({
       code: 'CONFLICT',
       message: expect.stringMatching(/expiresAt/),
     });
-    await expect(h.request({ action: 'GRANT', entitlementKey: key, principal: user, requestedBy: 'alice', idempotencyKey: 'jit-1' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(
+      h.request({ action: 'GRANT', entitlementKey: key, principal: user, requestedBy: 'alice', idempotencyKey: 'jit-1' }),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
     expect((await h.waitForTask(first.id)).status).toBe('SUCCEEDED');
     const rows = await h.tdb.db.selectFrom('provisioning_tasks').select('expires_at').where('idempotency_key', '=', 'jit-1').execute();
     expect(rows.map((r) => r.expires_at?.getTime())).toEqual([expiresAt.getTime()]);

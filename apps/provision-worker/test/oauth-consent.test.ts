@@ -19,13 +19,18 @@ function writes(): number {
 }
 
 describe('OAUTH connectors', () => {
-  it('no grant through the deployment\'s app without a verified admin consent for the tenant; granted after consent', async () => {
+  it("no grant through the deployment's app without a verified admin consent for the tenant; granted after consent", async () => {
     // What the pre-fix gateway allowed: an OAUTH connector pointed at a tenant by input alone.
     const row = await h.tdb.db
       .insertInto('connectors')
       .values({
-        display_name: 'oauth', auth_method: 'OAUTH', tenant_id: h.emulator.config.tenantId, client_id: h.emulator.app('provisioning').clientId,
-        graph_base_url: h.emulator.config.baseUrl, authority_host: h.emulator.config.authorityHost, status: 'CONNECTED',
+        display_name: 'oauth',
+        auth_method: 'OAUTH',
+        tenant_id: h.emulator.config.tenantId,
+        client_id: h.emulator.app('provisioning').clientId,
+        graph_base_url: h.emulator.config.baseUrl,
+        authority_host: h.emulator.config.authorityHost,
+        status: 'CONNECTED',
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -42,8 +47,18 @@ describe('OAUTH connectors', () => {
     expect(writes()).toBe(before);
     expect(group(h.emulator.exportTenant(), g.id).members).not.toContain(user);
 
-    await h.tdb.db.updateTable('connectors').set({ consented_tenant_id: h.emulator.config.tenantId, consent_verified_at: new Date() }).where('id', '=', row.id).execute();
-    const again = await h.request({ action: 'GRANT', entitlementKey: `GROUP:${g.id}:member`, principal: user, connectorId: row.id, idempotencyKey: 'after-consent' });
+    await h.tdb.db
+      .updateTable('connectors')
+      .set({ consented_tenant_id: h.emulator.config.tenantId, consent_verified_at: new Date() })
+      .where('id', '=', row.id)
+      .execute();
+    const again = await h.request({
+      action: 'GRANT',
+      entitlementKey: `GROUP:${g.id}:member`,
+      principal: user,
+      connectorId: row.id,
+      idempotencyKey: 'after-consent',
+    });
     const ok = await h.waitForTask(again.id);
     expect(ok.error).toBeNull();
     expect(ok.status).toBe('SUCCEEDED');

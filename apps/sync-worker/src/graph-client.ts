@@ -31,7 +31,9 @@ function refuse(problem: ConnectorProblem): Error {
     case 'host-refused':
       return new ConnectorHostRefused(`Sync ${problem.refusal}`);
     case 'no-consent':
-      return new ConnectorNotReady('the OAUTH connector has no verified admin consent for its tenant; complete admin consent before syncing');
+      return new ConnectorNotReady(
+        'the OAUTH connector has no verified admin consent for its tenant; complete admin consent before syncing',
+      );
     case 'missing':
       return new ConnectorNotReady(`the connector has no ${problem.what} yet; finish connecting it before syncing`);
     case 'no-credentials':
@@ -40,7 +42,12 @@ function refuse(problem: ConnectorProblem): Error {
 }
 
 function clientSettings(box: SecretBox, settings: GraphSettings): ConnectorClientSettings {
-  return { box, allowlist: settings.allowlist, oauth: { clientId: settings.oauthClientId, clientSecret: settings.oauthClientSecret }, refuse };
+  return {
+    box,
+    allowlist: settings.allowlist,
+    oauth: { clientId: settings.oauthClientId, clientSecret: settings.oauthClientSecret },
+    refuse,
+  };
 }
 
 /**

@@ -44,6 +44,12 @@ export function planStages(grantedRoles: readonly string[]): StagePlan {
   // Owners come from /servicePrincipals/{id}/owners, which needs the service principal read permission.
   const appOwners = allowed(g, 'servicePrincipals');
   if (run.has('servicePrincipals') && (appAssignments || appOwners)) run.add('appAccess');
-  else skipped.set('appAccess', run.has('servicePrincipals') ? reason('appAccess') : 'skipped app role assignments and app owners: enterprise applications cannot be read');
+  else
+    skipped.set(
+      'appAccess',
+      run.has('servicePrincipals')
+        ? reason('appAccess')
+        : 'skipped app role assignments and app owners: enterprise applications cannot be read',
+    );
   return { run, skipped, eligibility: run.has('directoryRoles') && allowed(g, 'eligibility'), appAssignments, appOwners };
 }

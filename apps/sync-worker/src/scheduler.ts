@@ -22,7 +22,11 @@ interface DueRow {
  * (or none ever); incremental when no run at all was queued within `incremental_interval_seconds`.
  * Only connectors that can sign in (tenant + credentials; OAUTH: a verified admin consent) are scheduled.
  */
-export async function scheduleDueSyncs(db: Kysely<Database>, bus: Bus, opts: { staleRunMs: number; logger?: Logger }): Promise<ScheduleResult> {
+export async function scheduleDueSyncs(
+  db: Kysely<Database>,
+  bus: Bus,
+  opts: { staleRunMs: number; logger?: Logger },
+): Promise<ScheduleResult> {
   const enqueued = await db.transaction().execute(async (trx) => {
     const due = await sql<DueRow>`
       SELECT c.id,

@@ -41,13 +41,23 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
   // Each run holds one connection for its lock and uses a few for concurrent stage writes.
   const db = createDb({ connectionString: env.DATABASE_URL, max: 4 + env.SYNC_CONCURRENCY * 6, applicationName: 'warden-sync-worker' });
   await migrateToLatest(db);
-  const bus = await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, ackWaitMs: env.NATS_ACK_WAIT_MS, name: `sync-worker ${workerId}` });
+  const bus = await Bus.connect({
+    url: env.NATS_URL,
+    namespace: env.BUS_NAMESPACE,
+    ackWaitMs: env.NATS_ACK_WAIT_MS,
+    name: `sync-worker ${workerId}`,
+  });
   const box = SecretBox.fromConfig(env.WARDEN_SECRET_KEYS);
   const allowlist = new HostAllowlist(env.ALLOWED_GRAPH_HOSTS);
   const stop = new AbortController();
   const metrics = await startMetricsServer({ prefix: 'warden_sync_worker_', port: env.METRICS_PORT, host: env.METRICS_HOST });
   const graphSink = graphMetrics(metrics.registry);
-  const runsHandled = new Counter({ name: 'warden_sync_runs_total', help: 'Sync run messages handled, by outcome', labelNames: ['outcome'] as const, registers: [metrics.registry] });
+  const runsHandled = new Counter({
+    name: 'warden_sync_runs_total',
+    help: 'Sync run messages handled, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [metrics.registry],
+  });
 
   const consuming = bus
     .consumeSyncRequested(

@@ -59,7 +59,9 @@ describe('random churn over many rounds', () => {
       } finally {
         h.emulator.updateSettings({ faultRate: 0 });
       }
-      expect(await exact(), `round ${i} (${step.mode}${step.faults ? ', faults' : ''}${step.interrupt ? ', interrupted' : ''})`).toEqual([]);
+      expect(await exact(), `round ${i} (${step.mode}${step.faults ? ', faults' : ''}${step.interrupt ? ', interrupted' : ''})`).toEqual(
+        [],
+      );
     }
   });
 
@@ -72,7 +74,9 @@ describe('random churn over many rounds', () => {
       expect((await h.waitForRun(runId, 30_000, ['RUNNING', 'SUCCEEDED'])).status).toBe('RUNNING');
       const changes = h.emulator.mutate(40, 3_200);
       expect(changes.length).toBeGreaterThan(0);
-      expect((await h.tdb.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow()).status).toBe('RUNNING');
+      expect((await h.tdb.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow()).status).toBe(
+        'RUNNING',
+      );
     } finally {
       h.emulator.updateSettings({ latencyMs: 0 });
     }

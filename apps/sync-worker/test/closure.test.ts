@@ -11,7 +11,10 @@ const key = (g: string) => `GROUP:${g}:member`;
 
 describe('inheritedGroups (pure)', () => {
   it('follows a chain and records the path outermost first', () => {
-    const parents = new Map([['A', ['B']], ['B', ['C']]]);
+    const parents = new Map([
+      ['A', ['B']],
+      ['B', ['C']],
+    ]);
     const got = inheritedGroups('U', ['A'], parents);
     expect([...got]).toEqual([
       ['B', [key('A')]],
@@ -20,14 +23,27 @@ describe('inheritedGroups (pure)', () => {
   });
 
   it('is cycle-safe and never lets a group inherit itself', () => {
-    const parents = new Map([['A', ['B']], ['B', ['C']], ['C', ['A']]]);
+    const parents = new Map([
+      ['A', ['B']],
+      ['B', ['C']],
+      ['C', ['A']],
+    ]);
     expect(Object.fromEntries(inheritedGroups('A', ['B'], parents))).toEqual({ C: [key('B')] });
     // A user in A reaches A again around the cycle: that is an inherited row next to the direct one.
-    expect(Object.fromEntries(inheritedGroups('U', ['A'], parents))).toEqual({ B: [key('A')], C: [key('B'), key('A')], A: [key('C'), key('B'), key('A')] });
+    expect(Object.fromEntries(inheritedGroups('U', ['A'], parents))).toEqual({
+      B: [key('A')],
+      C: [key('B'), key('A')],
+      A: [key('C'), key('B'), key('A')],
+    });
   });
 
   it('takes the shortest path and, among equals, the first by group id', () => {
-    const parents = new Map([['A', ['T']], ['B', ['T']], ['C', ['D']], ['D', ['T']]]);
+    const parents = new Map([
+      ['A', ['T']],
+      ['B', ['T']],
+      ['C', ['D']],
+      ['D', ['T']],
+    ]);
     expect(inheritedGroups('U', ['C', 'B', 'A'], parents).get('T')).toEqual([key('A')]);
   });
 });
@@ -54,7 +70,13 @@ describe('recomputeClosure (database)', () => {
   let connectorId: string;
   beforeAll(async () => {
     tdb = await createTestDatabase('sync_closure');
-    connectorId = (await tdb.db.insertInto('connectors').values({ display_name: 'c', auth_method: 'CLIENT_SECRET' }).returning('id').executeTakeFirstOrThrow()).id;
+    connectorId = (
+      await tdb.db
+        .insertInto('connectors')
+        .values({ display_name: 'c', auth_method: 'CLIENT_SECRET' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
   });
   afterAll(async () => {
     await tdb.drop();
@@ -62,7 +84,7 @@ describe('recomputeClosure (database)', () => {
 
   // A seeded random tenant with nesting and cycles: users u0..u39, groups g0..g11.
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const users = Array.from({ length: 40 }, (_, i) => `u${String(i).padStart(2, '0')}-${randomUUID()}`);
   const groups = Array.from({ length: 12 }, (_, i) => ({ id: `g${String(i).padStart(2, '0')}-${randomUUID()}`, members: [] as string[] }));
   for (const g of groups) {
@@ -74,13 +96,29 @@ describe('recomputeClosure (database)', () => {
   async function writeDirect(): Promise<void> {
     await sql`DELETE FROM grants WHERE connector_id = ${connectorId}::uuid AND direct`.execute(tdb.db);
     await sql`DELETE FROM resources WHERE connector_id = ${connectorId}::uuid`.execute(tdb.db);
-    await tdb.db.insertInto('resources').values(groups.map((g) => ({ connector_id: connectorId, type: 'GROUP' as const, external_id: g.id, profile: '{}' }))).execute();
-    const rows = groups.flatMap((g) => g.members.map((m) => ({ connector_id: connectorId, entitlement_key: key(g.id), principal_external_id: m, principal_kind: kindOf(m) as 'USER' | 'GROUP', direct: true })));
+    await tdb.db
+      .insertInto('resources')
+      .values(groups.map((g) => ({ connector_id: connectorId, type: 'GROUP' as const, external_id: g.id, profile: '{}' })))
+      .execute();
+    const rows = groups.flatMap((g) =>
+      g.members.map((m) => ({
+        connector_id: connectorId,
+        entitlement_key: key(g.id),
+        principal_external_id: m,
+        principal_kind: kindOf(m) as 'USER' | 'GROUP',
+        direct: true,
+      })),
+    );
     if (rows.length) await tdb.db.insertInto('grants').values(rows).execute();
   }
 
   async function inheritedInDb(): Promise<Map<string, string>> {
-    const rows = await tdb.db.selectFrom('grants').select(['entitlement_key', 'principal_external_id', 'via', 'principal_kind']).where('connector_id', '=', connectorId).where('direct', '=', false).execute();
+    const rows = await tdb.db
+      .selectFrom('grants')
+      .select(['entitlement_key', 'principal_external_id', 'via', 'principal_kind'])
+      .where('connector_id', '=', connectorId)
+      .where('direct', '=', false)
+      .execute();
     return new Map(rows.map((r) => [`${r.entitlement_key}\n${r.principal_external_id}`, `${r.principal_kind} ${r.via.join(',')}`]));
   }
 

@@ -8,8 +8,16 @@ import { createHarness, type Harness } from './support/harness';
 async function snapshot(db: Kysely<Database>, connectorId: string): Promise<Set<string>> {
   const r = await db.selectFrom('resources').select('external_id').where('connector_id', '=', connectorId).execute();
   const e = await db.selectFrom('entitlements').select('key').where('connector_id', '=', connectorId).execute();
-  const g = await db.selectFrom('grants').select(['entitlement_key', 'principal_external_id', 'direct']).where('connector_id', '=', connectorId).execute();
-  return new Set([...r.map((x) => `r ${x.external_id}`), ...e.map((x) => `e ${x.key}`), ...g.map((x) => `g ${x.entitlement_key} ${x.principal_external_id} ${x.direct}`)]);
+  const g = await db
+    .selectFrom('grants')
+    .select(['entitlement_key', 'principal_external_id', 'direct'])
+    .where('connector_id', '=', connectorId)
+    .execute();
+  return new Set([
+    ...r.map((x) => `r ${x.external_id}`),
+    ...e.map((x) => `e ${x.key}`),
+    ...g.map((x) => `g ${x.entitlement_key} ${x.principal_external_id} ${x.direct}`),
+  ]);
 }
 
 describe('throttling, faults and failures', () => {
@@ -26,7 +34,12 @@ describe('throttling, faults and failures', () => {
   it('completes and is exact through a 429 storm with 30% 503/504 (the 10% of the issue, made heavier so faults are certain on a small tenant)', async () => {
     const c = await h.addConnector();
     // A full sync of this tenant costs ~50 RU; a 30 RU bucket refilling 3 RU/s forces 429s.
-    h.emulator.updateSettings({ throttle: { enabled: true, ruPer10s: 30, writesPer150s: 3000 }, faultRate: 0.3, faultSeed: testSeed('sync storm'), forceFaults: 3 });
+    h.emulator.updateSettings({
+      throttle: { enabled: true, ruPer10s: 30, writesPer150s: 3000 },
+      faultRate: 0.3,
+      faultSeed: testSeed('sync storm'),
+      forceFaults: 3,
+    });
     h.emulator.resetStats();
     try {
       const run = await h.waitForRun(await h.trigger(c, 'FULL'), 80_000);
@@ -51,7 +64,9 @@ describe('throttling, faults and failures', () => {
     const runId = await h.trigger(c, 'INCREMENTAL');
     for (;;) {
       const run = await h.tdb.db.selectFrom('sync_runs').select(['status', 'checkpoint']).where('id', '=', runId).executeTakeFirstOrThrow();
-      const stages = (run.checkpoint as { stages?: Record<string, { state?: string; pending?: { grants?: unknown[]; resources?: unknown[] } }> }).stages ?? {};
+      const stages =
+        (run.checkpoint as { stages?: Record<string, { state?: string; pending?: { grants?: unknown[]; resources?: unknown[] } }> })
+          .stages ?? {};
       if (stages['groups']?.state === 'done' && (stages['groups'].pending?.grants?.length ?? 0) > 0) break;
       expect(['QUEUED', 'RUNNING']).toContain(run.status);
       await new Promise((r) => setTimeout(r, 20));
@@ -63,7 +78,11 @@ describe('throttling, faults and failures', () => {
     expect(failed.error).toMatch(/503|504|serviceNotAvailable|gatewayTimeout/);
     const after = await snapshot(h.tdb.db, c);
     expect([...before].filter((k) => !after.has(k))).toEqual([]);
-    const connector = await h.tdb.db.selectFrom('connectors').select(['status', 'status_message']).where('id', '=', c).executeTakeFirstOrThrow();
+    const connector = await h.tdb.db
+      .selectFrom('connectors')
+      .select(['status', 'status_message'])
+      .where('id', '=', c)
+      .executeTakeFirstOrThrow();
     expect(connector.status).toBe('ERROR');
     expect(connector.status_message).toBe(failed.error);
 
@@ -77,10 +96,18 @@ describe('throttling, faults and failures', () => {
     const run = await h.sync(c, 'FULL');
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatch(/AADSTS7000215|invalid_client/);
-    const connector = await h.tdb.db.selectFrom('connectors').select(['status', 'status_message']).where('id', '=', c).executeTakeFirstOrThrow();
+    const connector = await h.tdb.db
+      .selectFrom('connectors')
+      .select(['status', 'status_message'])
+      .where('id', '=', c)
+      .executeTakeFirstOrThrow();
     expect(connector.status).toBe('ERROR');
     expect(connector.status_message).toMatch(/AADSTS7000215|invalid_client/);
-    const n = await h.tdb.db.selectFrom('resources').select((eb) => eb.fn.countAll<number>().as('n')).where('connector_id', '=', c).executeTakeFirstOrThrow();
+    const n = await h.tdb.db
+      .selectFrom('resources')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('connector_id', '=', c)
+      .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(0);
   });
 

@@ -21,7 +21,11 @@ describe('ALLOWED_GRAPH_HOSTS in the sync worker', () => {
     const host = new URL(h.emulator.config.baseUrl).host;
     expect(run.error).toContain(`graphBaseUrl ${h.emulator.config.baseUrl}`);
     expect(run.error).toContain(`host '${host}' is not in this deployment's ALLOWED_GRAPH_HOSTS`);
-    const connector = await h.tdb.db.selectFrom('connectors').select(['status', 'status_message']).where('id', '=', c).executeTakeFirstOrThrow();
+    const connector = await h.tdb.db
+      .selectFrom('connectors')
+      .select(['status', 'status_message'])
+      .where('id', '=', c)
+      .executeTakeFirstOrThrow();
     expect(connector.status).toBe('ERROR');
     expect(connector.status_message).toMatch(/ALLOWED_GRAPH_HOSTS/);
     const logs = await h.tdb.db.selectFrom('connector_logs').select('message').where('connector_id', '=', c).execute();
@@ -38,7 +42,8 @@ describe('ALLOWED_GRAPH_HOSTS in the sync worker', () => {
     const base = { DATABASE_URL: 'postgres://x', WARDEN_SECRET_KEYS: h.env()['WARDEN_SECRET_KEYS']! };
     expect(parseEnvironment(base).ALLOWED_GRAPH_HOSTS).toMatch(/^graph\.microsoft\.com,/);
     expect(parseEnvironment(base).ALLOWED_GRAPH_HOSTS).not.toMatch(/localhost|emulator/);
-    expect(() => parseEnvironment({ ...base, NODE_ENV: 'production', WARDEN_SECRET_KEYS: 'k1:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=' }))
-      .toThrow(/invalid sync-worker environment[\s\S]*published development key/);
+    expect(() =>
+      parseEnvironment({ ...base, NODE_ENV: 'production', WARDEN_SECRET_KEYS: 'k1:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=' }),
+    ).toThrow(/invalid sync-worker environment[\s\S]*published development key/);
   });
 });

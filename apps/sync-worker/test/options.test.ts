@@ -18,7 +18,16 @@ describe('connector options and permissions', () => {
     const run = await h.sync(c, 'FULL');
     expect(run.error).toBeNull();
     expect((await h.diff(c, { skipAdGroups: true })).differences).toEqual([]);
-    const rows = await h.tdb.db.selectFrom('resources').select('external_id').where('connector_id', '=', c).where('external_id', 'in', synced.map((g) => g.id)).execute();
+    const rows = await h.tdb.db
+      .selectFrom('resources')
+      .select('external_id')
+      .where('connector_id', '=', c)
+      .where(
+        'external_id',
+        'in',
+        synced.map((g) => g.id),
+      )
+      .execute();
     expect(rows).toEqual([]);
     expect(run.stats['skippedOnPremisesGroups']).toBe(synced.length);
   });
@@ -45,8 +54,17 @@ describe('connector options and permissions', () => {
       expect(run.stats).toMatchObject({ users: h.emulator.exportTenant().users.length, enterpriseApplications: 0, directoryRoles: 0 });
       expect(run.stats.groups).toBeGreaterThan(0);
       const logs = await h.tdb.db.selectFrom('connector_logs').select(['level', 'message']).where('sync_run_id', '=', run.id).execute();
-      expect(logs.filter((l) => l.level === 'WARN').map((l) => l.message).join('\n')).toMatch(/skipped enterprise applications and managed identities: the app has none of Application\.Read\.All/);
-      const connector = await h.tdb.db.selectFrom('connectors').select(['status', 'status_message', 'missing_permissions']).where('id', '=', c).executeTakeFirstOrThrow();
+      expect(
+        logs
+          .filter((l) => l.level === 'WARN')
+          .map((l) => l.message)
+          .join('\n'),
+      ).toMatch(/skipped enterprise applications and managed identities: the app has none of Application\.Read\.All/);
+      const connector = await h.tdb.db
+        .selectFrom('connectors')
+        .select(['status', 'status_message', 'missing_permissions'])
+        .where('id', '=', c)
+        .executeTakeFirstOrThrow();
       expect(connector.status).toBe('CONNECTED');
       expect(connector.status_message).toMatch(/skipped directory roles/);
       expect(connector.missing_permissions).toContain('Application.Read.All');

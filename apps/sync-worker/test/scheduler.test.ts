@@ -21,7 +21,13 @@ describe('scheduler and requestSync', () => {
   async function connector(values: { secret?: boolean } = {}): Promise<string> {
     const row = await tdb.db
       .insertInto('connectors')
-      .values({ display_name: 'c', auth_method: 'CLIENT_SECRET', tenant_id: 't', client_id: 'c', secret_ciphertext: values.secret === false ? null : 'x' })
+      .values({
+        display_name: 'c',
+        auth_method: 'CLIENT_SECRET',
+        tenant_id: 't',
+        client_id: 'c',
+        secret_ciphertext: values.secret === false ? null : 'x',
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     return row.id;
@@ -34,7 +40,10 @@ describe('scheduler and requestSync', () => {
     const unsubscribe = tbus.bus.subscribeSyncRunUpdated(c, (e) => events.push(e));
 
     // Two replicas at once: exactly one run.
-    const [a, b] = await Promise.all([scheduleDueSyncs(tdb.db, tbus.bus, { staleRunMs: 60_000 }), scheduleDueSyncs(tdb.db, tbus.bus, { staleRunMs: 60_000 })]);
+    const [a, b] = await Promise.all([
+      scheduleDueSyncs(tdb.db, tbus.bus, { staleRunMs: 60_000 }),
+      scheduleDueSyncs(tdb.db, tbus.bus, { staleRunMs: 60_000 }),
+    ]);
     const all = [...a.enqueued, ...b.enqueued].filter((e) => e.connectorId === c);
     expect(all).toHaveLength(1);
     expect(all[0]!.mode).toBe('FULL');
@@ -43,11 +52,15 @@ describe('scheduler and requestSync', () => {
     expect((await scheduleDueSyncs(tdb.db, tbus.bus, { staleRunMs: 60_000 })).enqueued.filter((e) => e.connectorId === c)).toHaveLength(0);
 
     // The run finished 20 minutes ago: incremental (900 s) is due, full (86,400 s) is not.
-    await sql`UPDATE sync_runs SET status = 'SUCCEEDED', queued_at = now() - interval '20 minutes' WHERE connector_id = ${c}::uuid`.execute(tdb.db);
+    await sql`UPDATE sync_runs SET status = 'SUCCEEDED', queued_at = now() - interval '20 minutes' WHERE connector_id = ${c}::uuid`.execute(
+      tdb.db,
+    );
     const inc = (await scheduleDueSyncs(tdb.db, tbus.bus, { staleRunMs: 60_000 })).enqueued.filter((e) => e.connectorId === c);
     expect(inc.map((e) => e.mode)).toEqual(['INCREMENTAL']);
 
-    await sql`UPDATE sync_runs SET status = 'SUCCEEDED', queued_at = now() - interval '2 days' WHERE connector_id = ${c}::uuid`.execute(tdb.db);
+    await sql`UPDATE sync_runs SET status = 'SUCCEEDED', queued_at = now() - interval '2 days' WHERE connector_id = ${c}::uuid`.execute(
+      tdb.db,
+    );
     const full = (await scheduleDueSyncs(tdb.db, tbus.bus, { staleRunMs: 60_000 })).enqueued.filter((e) => e.connectorId === c);
     expect(full.map((e) => e.mode)).toEqual(['FULL']);
 
@@ -67,7 +80,9 @@ describe('scheduler and requestSync', () => {
 
   it('republishes runs whose worker is gone (stale heartbeat)', async () => {
     const c = await connector();
-    await sql`INSERT INTO sync_runs (connector_id, mode, status, heartbeat_at, started_at) VALUES (${c}::uuid, 'FULL', 'RUNNING', now() - interval '10 minutes', now() - interval '10 minutes')`.execute(tdb.db);
+    await sql`INSERT INTO sync_runs (connector_id, mode, status, heartbeat_at, started_at) VALUES (${c}::uuid, 'FULL', 'RUNNING', now() - interval '10 minutes', now() - interval '10 minutes')`.execute(
+      tdb.db,
+    );
     const r = await scheduleDueSyncs(tdb.db, tbus.bus, { staleRunMs: 60_000 });
     expect(r.republished).toBeGreaterThanOrEqual(1);
   });

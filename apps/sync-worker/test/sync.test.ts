@@ -30,7 +30,12 @@ describe('full and incremental sync against the emulator', () => {
     expect(d.counts.inherited).toBeGreaterThan(0);
 
     const t = h.emulator.exportTenant();
-    expect(run.stats).toMatchObject({ users: t.users.length, groups: t.groups.length, grants: d.counts.grants, inheritedGrants: d.counts.inherited });
+    expect(run.stats).toMatchObject({
+      users: t.users.length,
+      groups: t.groups.length,
+      grants: d.counts.grants,
+      inheritedGrants: d.counts.inherited,
+    });
     expect(run.stats.graphRequests).toBeGreaterThan(0);
     fullRunRequests = Number(run.stats.graphRequests);
     expect(run.stats['graphBatchItems']).toBeGreaterThan(run.stats['graphBatchCalls'] ?? 0);
@@ -64,9 +69,14 @@ describe('full and incremental sync against the emulator', () => {
     expect(value('warden_graph_requests_total', `${tenant},route="GET /users/delta"`)).toBeGreaterThan(0);
     expect(value('warden_graph_requests_total', `${tenant},route="POST /$batch"`)).toBeGreaterThan(0);
     expect(value('warden_graph_resource_units_total', `${tenant},route="GET /users/delta"`)).toBeGreaterThan(0);
-    expect(value('warden_graph_request_duration_seconds_count', `${tenant},route="GET /users/delta"`)).toBe(value('warden_graph_requests_total', `${tenant},route="GET /users/delta"`));
+    expect(value('warden_graph_request_duration_seconds_count', `${tenant},route="GET /users/delta"`)).toBe(
+      value('warden_graph_requests_total', `${tenant},route="GET /users/delta"`),
+    );
     // Only the full sync has run so far: the metrics add up to what its run recorded.
-    const total = text.split('\n').filter((l) => l.startsWith('warden_graph_requests_total{')).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const total = text
+      .split('\n')
+      .filter((l) => l.startsWith('warden_graph_requests_total{'))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     expect(total).toBe(fullRunRequests);
     expect(value('warden_sync_runs_total', 'outcome="SUCCEEDED"')).toBeGreaterThanOrEqual(1);
     expect(text).toContain('warden_sync_worker_process_cpu_seconds_total');
@@ -75,7 +85,12 @@ describe('full and incremental sync against the emulator', () => {
   });
 
   it('after changes in the tenant an incremental sync makes it equal again, with far fewer Graph calls', async () => {
-    const full = await h.tdb.db.selectFrom('sync_runs').select('stats').where('connector_id', '=', connectorId).where('mode', '=', 'FULL').executeTakeFirstOrThrow();
+    const full = await h.tdb.db
+      .selectFrom('sync_runs')
+      .select('stats')
+      .where('connector_id', '=', connectorId)
+      .where('mode', '=', 'FULL')
+      .executeTakeFirstOrThrow();
     const changes = h.emulator.mutate(80, 5);
     expect(changes.some((c) => c.kind === 'userDeleted' || c.kind === 'memberRemoved')).toBe(true);
     const run = await h.sync(connectorId, 'INCREMENTAL');
@@ -113,10 +128,22 @@ describe('full and incremental sync against the emulator', () => {
   });
 
   it('a redelivered message for a finished run changes nothing', async () => {
-    const last = await h.tdb.db.selectFrom('sync_runs').selectAll().where('connector_id', '=', connectorId).orderBy('queued_at', 'desc').executeTakeFirstOrThrow();
+    const last = await h.tdb.db
+      .selectFrom('sync_runs')
+      .selectAll()
+      .where('connector_id', '=', connectorId)
+      .orderBy('queued_at', 'desc')
+      .executeTakeFirstOrThrow();
     // NATS would drop a re-publish as a duplicate; call the handler as a redelivery would.
     const outcome = await handleSyncRequested(
-      { db: h.tdb.db, bus: h.tbus.bus, box: h.box, logger: pino({ level: 'silent' }), workerId: 'test', graph: { maxConcurrency: 4, maxRetryTimeMs: 1_000 } },
+      {
+        db: h.tdb.db,
+        bus: h.tbus.bus,
+        box: h.box,
+        logger: pino({ level: 'silent' }),
+        workerId: 'test',
+        graph: { maxConcurrency: 4, maxRetryTimeMs: 1_000 },
+      },
       { v: 1, runId: last.id, connectorId, mode: last.mode },
     );
     expect(outcome).toEqual({ status: 'SKIPPED', reason: 'run already SUCCEEDED' });

@@ -13,8 +13,12 @@ describe('grantability', () => {
     expect(principalRefusal({ resourceType: 'GROUP', slug: 'member' }, 'GROUP')).toBeNull();
     expect(principalRefusal({ resourceType: 'GROUP', slug: 'member', unifiedGroup: true }, 'GROUP')).toMatch(/only users/);
     expect(principalRefusal({ resourceType: 'GROUP', slug: 'owner' }, 'GROUP')).toMatch(/users or service principals/);
-    expect(principalRefusal({ resourceType: 'ENTERPRISE_APPLICATION', slug: 'Admin', allowedMemberTypes: ['Application'] }, 'USER')).toMatch(/Application/);
-    expect(principalRefusal({ resourceType: 'ENTERPRISE_APPLICATION', slug: 'Admin', allowedMemberTypes: ['Application'] }, 'MANAGED_IDENTITY')).toBeNull();
+    expect(
+      principalRefusal({ resourceType: 'ENTERPRISE_APPLICATION', slug: 'Admin', allowedMemberTypes: ['Application'] }, 'USER'),
+    ).toMatch(/Application/);
+    expect(
+      principalRefusal({ resourceType: 'ENTERPRISE_APPLICATION', slug: 'Admin', allowedMemberTypes: ['Application'] }, 'MANAGED_IDENTITY'),
+    ).toBeNull();
     expect(principalRefusal({ resourceType: 'DIRECTORY_ROLE', slug: 'eligible' }, 'ENTERPRISE_APPLICATION')).toMatch(/PIM/);
     expect(principalRefusal({ resourceType: 'DIRECTORY_ROLE', slug: 'assigned' }, 'DIRECTORY_ROLE')).not.toBeNull();
   });

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { RESOURCE_TYPES } from '@warden/database';
 import {
-  additionalWritePermissions, DIRECTORY_ROLE_WRITE_PERMISSION, ENTITLEMENT_KINDS, ENTITLEMENT_KIND_NAMES, entitlementKind, groupOfMemberKey, keyPattern,
-  memberKey, MEMBER_KEY_PATTERN, missingAdditionalWritePermissions, principalKindOfResource, RESOURCE_STAGES, RESOURCE_TYPES_REGISTRY, sweepOfStage,
+  additionalWritePermissions,
+  DIRECTORY_ROLE_WRITE_PERMISSION,
+  ENTITLEMENT_KINDS,
+  ENTITLEMENT_KIND_NAMES,
+  entitlementKind,
+  groupOfMemberKey,
+  keyPattern,
+  memberKey,
+  MEMBER_KEY_PATTERN,
+  missingAdditionalWritePermissions,
+  principalKindOfResource,
+  RESOURCE_STAGES,
+  RESOURCE_TYPES_REGISTRY,
+  sweepOfStage,
 } from '../src';
 
 describe('resource-type registry', () => {
@@ -16,12 +28,34 @@ describe('resource-type registry', () => {
 
   it('sweeps and unmarks per stage what finalize always swept', () => {
     expect(RESOURCE_STAGES).toEqual(['users', 'groups', 'servicePrincipals', 'directoryRoles']);
-    expect(sweepOfStage('users')).toEqual({ fullPassOnly: true, resourceTypes: ['USER'], entitlementTypes: [], grantPatterns: [], grantSlugTypes: [] });
-    expect(sweepOfStage('groups')).toEqual({ fullPassOnly: true, resourceTypes: ['GROUP'], entitlementTypes: ['GROUP'], grantPatterns: ['GROUP:%'], grantSlugTypes: [] });
-    expect(sweepOfStage('servicePrincipals')).toEqual({
-      fullPassOnly: true, resourceTypes: ['MANAGED_IDENTITY', 'ENTERPRISE_APPLICATION'], entitlementTypes: ['ENTERPRISE_APPLICATION'], grantPatterns: [], grantSlugTypes: [],
+    expect(sweepOfStage('users')).toEqual({
+      fullPassOnly: true,
+      resourceTypes: ['USER'],
+      entitlementTypes: [],
+      grantPatterns: [],
+      grantSlugTypes: [],
     });
-    expect(sweepOfStage('directoryRoles')).toEqual({ fullPassOnly: false, resourceTypes: ['DIRECTORY_ROLE'], entitlementTypes: ['DIRECTORY_ROLE'], grantPatterns: [], grantSlugTypes: ['DIRECTORY_ROLE'] });
+    expect(sweepOfStage('groups')).toEqual({
+      fullPassOnly: true,
+      resourceTypes: ['GROUP'],
+      entitlementTypes: ['GROUP'],
+      grantPatterns: ['GROUP:%'],
+      grantSlugTypes: [],
+    });
+    expect(sweepOfStage('servicePrincipals')).toEqual({
+      fullPassOnly: true,
+      resourceTypes: ['MANAGED_IDENTITY', 'ENTERPRISE_APPLICATION'],
+      entitlementTypes: ['ENTERPRISE_APPLICATION'],
+      grantPatterns: [],
+      grantSlugTypes: [],
+    });
+    expect(sweepOfStage('directoryRoles')).toEqual({
+      fullPassOnly: false,
+      resourceTypes: ['DIRECTORY_ROLE'],
+      entitlementTypes: ['DIRECTORY_ROLE'],
+      grantPatterns: [],
+      grantSlugTypes: ['DIRECTORY_ROLE'],
+    });
   });
 
   it('asks for the role-write permission for role kinds and membership of role-assignable groups only', () => {

@@ -11,12 +11,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import {
-  ProvisioningRequested,
-  ProvisioningTaskUpdated,
-  SyncRequested,
-  SyncRunUpdated,
-} from './contracts';
+import { ProvisioningRequested, ProvisioningTaskUpdated, SyncRequested, SyncRunUpdated } from './contracts';
 import { busNames, type BusNames } from './subjects';
 
 export interface BusOptions {

@@ -69,14 +69,23 @@ describe('bus', () => {
     const u2 = bus.subscribeSyncRunUpdated('*', (e) => b.push(e));
     const u3 = bus.subscribeSyncRunUpdated(randomUUID(), (e) => other.push(e));
     await bus.nc.flush();
-    bus.publishSyncRunUpdated({ v: 1, runId: randomUUID(), connectorId, status: 'RUNNING', progress: 'users: 1 / 2', at: new Date().toISOString() });
+    bus.publishSyncRunUpdated({
+      v: 1,
+      runId: randomUUID(),
+      connectorId,
+      status: 'RUNNING',
+      progress: 'users: 1 / 2',
+      at: new Date().toISOString(),
+    });
     await bus.nc.flush();
     await new Promise((r) => setTimeout(r, 100));
     expect(a).toHaveLength(1);
     expect(a[0]!.progress).toBe('users: 1 / 2');
     expect(b).toHaveLength(1);
     expect(other).toHaveLength(0);
-    u1(); u2(); u3();
+    u1();
+    u2();
+    u3();
   });
 });
 

@@ -5,7 +5,16 @@ import { openCredentials, type ConnectorCredentials, type HostAllowlist, type Se
 /** The columns of a connector row that decide its Graph client. */
 export type ConnectorEndpoints = Pick<
   ConnectorRow,
-  'id' | 'display_name' | 'auth_method' | 'tenant_id' | 'client_id' | 'graph_base_url' | 'authority_host' | 'secret_ciphertext' | 'consented_tenant_id' | 'consent_verified_at'
+  | 'id'
+  | 'display_name'
+  | 'auth_method'
+  | 'tenant_id'
+  | 'client_id'
+  | 'graph_base_url'
+  | 'authority_host'
+  | 'secret_ciphertext'
+  | 'consented_tenant_id'
+  | 'consent_verified_at'
 >;
 
 /**
@@ -53,7 +62,10 @@ export function graphAuthOf(credentials: ConnectorCredentials): GraphAuth {
  * the connector was saved), and the deployment's app may act only in a tenant whose admin consent
  * was verified. Throws `settings.refuse(problem)`.
  */
-export function assertConnectorUsable<C extends ConnectorEndpoints>(connector: C, settings: Pick<ConnectorClientSettings<C>, 'allowlist' | 'refuse'>): void {
+export function assertConnectorUsable<C extends ConnectorEndpoints>(
+  connector: C,
+  settings: Pick<ConnectorClientSettings<C>, 'allowlist' | 'refuse'>,
+): void {
   const refusal = settings.allowlist?.refusalFor(connector);
   if (refusal) throw settings.refuse({ kind: 'host-refused', refusal }, connector);
   if (!consentComplete(connector)) throw settings.refuse({ kind: 'no-consent' }, connector);
@@ -65,22 +77,36 @@ export function assertConnectorUsable<C extends ConnectorEndpoints>(connector: C
  * without any uses the deployment's app secret). Does not check hosts or consent
  * (assertConnectorUsable does).
  */
-export function connectorGraphOptions<C extends ConnectorEndpoints>(connector: C, settings: ConnectorClientSettings<C>): ConnectorGraphOptions {
+export function connectorGraphOptions<C extends ConnectorEndpoints>(
+  connector: C,
+  settings: ConnectorClientSettings<C>,
+): ConnectorGraphOptions {
   const tenantId = connector.tenant_id;
   if (!tenantId) throw settings.refuse({ kind: 'missing', what: 'tenant id' }, connector);
   const clientId = connector.auth_method === 'OAUTH' ? (connector.client_id ?? settings.oauth?.clientId ?? null) : connector.client_id;
   if (!clientId) throw settings.refuse({ kind: 'missing', what: 'client id' }, connector);
-  return { tenantId, clientId, auth: authOf(connector, settings), graphBaseUrl: connector.graph_base_url, authorityHost: connector.authority_host };
+  return {
+    tenantId,
+    clientId,
+    auth: authOf(connector, settings),
+    graphBaseUrl: connector.graph_base_url,
+    authorityHost: connector.authority_host,
+  };
 }
 
 function authOf<C extends ConnectorEndpoints>(connector: C, settings: ConnectorClientSettings<C>): GraphAuth {
   if (connector.secret_ciphertext) return graphAuthOf(openCredentials(settings.box, connector.id, connector.secret_ciphertext));
-  if (connector.auth_method === 'OAUTH' && settings.oauth?.clientSecret) return { kind: 'secret', clientSecret: settings.oauth.clientSecret };
+  if (connector.auth_method === 'OAUTH' && settings.oauth?.clientSecret)
+    return { kind: 'secret', clientSecret: settings.oauth.clientSecret };
   throw settings.refuse({ kind: 'no-credentials' }, connector);
 }
 
 /** assertConnectorUsable, then a GraphClient with the connector's options and the caller's tuning. */
-export function connectorGraphClient<C extends ConnectorEndpoints>(connector: C, settings: ConnectorClientSettings<C>, tuning: ClientTuning = {}): GraphClient {
+export function connectorGraphClient<C extends ConnectorEndpoints>(
+  connector: C,
+  settings: ConnectorClientSettings<C>,
+  tuning: ClientTuning = {},
+): GraphClient {
   assertConnectorUsable(connector, settings);
   return new GraphClient({ ...connectorGraphOptions(connector, settings), ...tuning });
 }

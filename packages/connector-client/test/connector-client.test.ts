@@ -4,7 +4,13 @@ import { rolesOf } from '@warden/graph-core';
 import { startEmulator, type RunningEmulator } from '@warden/graph-emulator';
 import { HostAllowlist, SecretBox, sealCredentials } from '@warden/service-kit';
 import {
-  assertConnectorUsable, connectorGraphClient, connectorGraphOptions, credentialsGraphClient, type ConnectorClientSettings, type ConnectorEndpoints, type ConnectorProblem,
+  assertConnectorUsable,
+  connectorGraphClient,
+  connectorGraphOptions,
+  credentialsGraphClient,
+  type ConnectorClientSettings,
+  type ConnectorEndpoints,
+  type ConnectorProblem,
 } from '../src';
 
 class Refused extends Error {
@@ -74,7 +80,11 @@ describe('connector → Graph client', () => {
 
   it('certificate credentials become certificate auth', () => {
     const sealed = sealCredentials(box, 'c-1', { kind: 'certificate', certificatePem: 'CERT', privateKeyPem: 'KEY' });
-    expect(connectorGraphOptions(connector({ secret_ciphertext: sealed }), settings()).auth).toEqual({ kind: 'certificate', certificatePem: 'CERT', privateKeyPem: 'KEY' });
+    expect(connectorGraphOptions(connector({ secret_ciphertext: sealed }), settings()).auth).toEqual({
+      kind: 'certificate',
+      certificatePem: 'CERT',
+      privateKeyPem: 'KEY',
+    });
   });
 
   it('refuses a stored host that left the allowlist before any token request', () => {
@@ -95,15 +105,26 @@ describe('connector → Graph client', () => {
     const consented = { ...unconsented, consented_tenant_id: emu.config.tenantId, consent_verified_at: new Date() };
     const graph = connectorGraphClient(consented, settings({ oauth }));
     expect(await graph.getAccessToken()).toBeTruthy();
-    expect(connectorGraphOptions(consented, settings({ oauth }))).toMatchObject({ clientId: app.clientId, auth: { kind: 'secret', clientSecret: app.clientSecret } });
+    expect(connectorGraphOptions(consented, settings({ oauth }))).toMatchObject({
+      clientId: app.clientId,
+      auth: { kind: 'secret', clientSecret: app.clientSecret },
+    });
     // Without the deployment's app there is nothing to sign in with.
     expect(problemOf(() => connectorGraphOptions(consented, settings()))).toEqual({ kind: 'missing', what: 'client id' });
-    expect(problemOf(() => connectorGraphOptions(consented, settings({ oauth: { clientId: app.clientId } })))).toEqual({ kind: 'no-credentials' });
+    expect(problemOf(() => connectorGraphOptions(consented, settings({ oauth: { clientId: app.clientId } })))).toEqual({
+      kind: 'no-credentials',
+    });
   });
 
   it('names what a connector is missing', () => {
-    expect(problemOf(() => connectorGraphOptions(connector({ tenant_id: null }), settings()))).toEqual({ kind: 'missing', what: 'tenant id' });
-    expect(problemOf(() => connectorGraphOptions(connector({ client_id: null }), settings()))).toEqual({ kind: 'missing', what: 'client id' });
+    expect(problemOf(() => connectorGraphOptions(connector({ tenant_id: null }), settings()))).toEqual({
+      kind: 'missing',
+      what: 'tenant id',
+    });
+    expect(problemOf(() => connectorGraphOptions(connector({ client_id: null }), settings()))).toEqual({
+      kind: 'missing',
+      what: 'client id',
+    });
     expect(problemOf(() => connectorGraphOptions(connector({ secret_ciphertext: null }), settings()))).toEqual({ kind: 'no-credentials' });
   });
 

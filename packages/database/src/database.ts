@@ -233,9 +233,16 @@ export type ConnectorLogRow = Selectable<ConnectorLogsTable>;
  * Whether a connector may be synced or provisioned: always for CLIENT_SECRET / CERTIFICATE (their own
  * credentials decide), and for OAUTH only after a verified admin consent for the tenant it names.
  */
-export function consentComplete(c: Pick<ConnectorRow, 'auth_method' | 'tenant_id' | 'consented_tenant_id' | 'consent_verified_at'>): boolean {
+export function consentComplete(
+  c: Pick<ConnectorRow, 'auth_method' | 'tenant_id' | 'consented_tenant_id' | 'consent_verified_at'>,
+): boolean {
   if (c.auth_method !== 'OAUTH') return true;
-  return c.consent_verified_at !== null && !!c.tenant_id && !!c.consented_tenant_id && c.tenant_id.toLowerCase() === c.consented_tenant_id.toLowerCase();
+  return (
+    c.consent_verified_at !== null &&
+    !!c.tenant_id &&
+    !!c.consented_tenant_id &&
+    c.tenant_id.toLowerCase() === c.consented_tenant_id.toLowerCase()
+  );
 }
 
 /** The natural key of an entitlement: `<RESOURCE_TYPE>:<graph object id>:<slug>`. */

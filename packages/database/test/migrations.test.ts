@@ -29,12 +29,28 @@ describe('migrations', () => {
     const dbs = Array.from({ length: 4 }, () => createDb({ connectionString: url.toString(), max: 2 }));
     const applied = await Promise.all(dbs.map((db) => migrateToLatest(db)));
     // Exactly one caller applied each migration; the others found them done.
-    expect(applied.flat()).toEqual(['0001_initial', '0002_change_notifications', '0003_oauth_consent', '0004_provisioning_keys', '0005_audit_hardening']);
+    expect(applied.flat()).toEqual([
+      '0001_initial',
+      '0002_change_notifications',
+      '0003_oauth_consent',
+      '0004_provisioning_keys',
+      '0005_audit_hardening',
+    ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
     expect(tables.rows.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(['connectors', 'resources', 'entitlements', 'grants', 'sync_runs', 'delta_state',
-        'provisioning_tasks', 'audit_events', 'connector_logs', 'admin_consent_states']),
+      expect.arrayContaining([
+        'connectors',
+        'resources',
+        'entitlements',
+        'grants',
+        'sync_runs',
+        'delta_state',
+        'provisioning_tasks',
+        'audit_events',
+        'connector_logs',
+        'admin_consent_states',
+      ]),
     );
     await Promise.all(dbs.map((db) => db.destroy()));
   });
@@ -42,9 +58,15 @@ describe('migrations', () => {
   it('keeps the audit log append-only and allows one active sync run per connector', async () => {
     const db = createDb({ connectionString: url.toString(), max: 2 });
     await migrateToLatest(db);
-    const c = await db.insertInto('connectors').values({ display_name: 'c', auth_method: 'CLIENT_SECRET' })
-      .returning('id').executeTakeFirstOrThrow();
-    await db.insertInto('audit_events').values({ actor: 'alice', action: 'connector.created', connector_id: c.id, details: JSON.stringify({ a: 1 }) }).execute();
+    const c = await db
+      .insertInto('connectors')
+      .values({ display_name: 'c', auth_method: 'CLIENT_SECRET' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('audit_events')
+      .values({ actor: 'alice', action: 'connector.created', connector_id: c.id, details: JSON.stringify({ a: 1 }) })
+      .execute();
     await expect(db.updateTable('audit_events').set({ actor: 'mallory' }).execute()).rejects.toThrow(/append-only/);
     await expect(db.deleteFrom('audit_events').execute()).rejects.toThrow(/append-only/);
     const rows = await db.selectFrom('audit_events').selectAll().execute();
@@ -66,16 +88,21 @@ describe('migrations', () => {
     const db = createDb({ connectionString: url.toString(), max: 2 });
     try {
       await migrateToLatest(db);
-      await db.insertInto('audit_events').values({ actor: 'alice', action: 'connector.created', connector_id: null, details: JSON.stringify({ truncate: 'test' }) }).execute();
+      await db
+        .insertInto('audit_events')
+        .values({ actor: 'alice', action: 'connector.created', connector_id: null, details: JSON.stringify({ truncate: 'test' }) })
+        .execute();
       const before = (await db.selectFrom('audit_events').select('id').execute()).length;
       expect(before).toBeGreaterThan(0);
       await expect(sql`TRUNCATE audit_events`.execute(db)).rejects.toThrow(/append-only: TRUNCATE is refused/);
       await expect(sql`TRUNCATE TABLE audit_events RESTART IDENTITY CASCADE`.execute(db)).rejects.toThrow(/TRUNCATE is refused/);
       // A TRUNCATE of several tables at once fails as a whole.
       await expect(sql`TRUNCATE connector_logs, audit_events`.execute(db)).rejects.toThrow(/TRUNCATE is refused/);
-      await expect(db.transaction().execute(async (trx) => {
-        await sql`TRUNCATE audit_events`.execute(trx);
-      })).rejects.toThrow(/TRUNCATE is refused/);
+      await expect(
+        db.transaction().execute(async (trx) => {
+          await sql`TRUNCATE audit_events`.execute(trx);
+        }),
+      ).rejects.toThrow(/TRUNCATE is refused/);
       expect(await db.selectFrom('audit_events').select('id').execute()).toHaveLength(before);
     } finally {
       await db.destroy();
@@ -100,25 +127,45 @@ describe('migrations', () => {
     listener.on('notification', (n) => n.channel === CHANGE_CHANNEL && heard.push(n.payload ?? ''));
     await listener.query(`LISTEN ${CHANGE_CHANNEL}`);
     try {
-      const c = await db.insertInto('connectors').values({ display_name: 'N', auth_method: 'CLIENT_SECRET' }).returning('id').executeTakeFirstOrThrow();
+      const c = await db
+        .insertInto('connectors')
+        .values({ display_name: 'N', auth_method: 'CLIENT_SECRET' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       await db.transaction().execute(async (trx) => {
         // Three statements on one table in one transaction: Postgres folds them into one notification.
         for (let i = 0; i < 3; i++) {
-          await trx.insertInto('resources').values({ connector_id: c.id, type: 'USER', external_id: `u${i}`, display_name: `U${i}`, profile: '{}', search_text: 'u' }).execute();
+          await trx
+            .insertInto('resources')
+            .values({ connector_id: c.id, type: 'USER', external_id: `u${i}`, display_name: `U${i}`, profile: '{}', search_text: 'u' })
+            .execute();
         }
       });
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('grants').set({ direct: true }).where('connector_id', '=', c.id).execute();
         await trx.deleteFrom('entitlements').where('connector_id', '=', c.id).execute();
       });
-      await expect(db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('sync_runs').execute();
-        throw new Error('roll back');
-      })).rejects.toThrow('roll back');
+      await expect(
+        db.transaction().execute(async (trx) => {
+          await trx.deleteFrom('sync_runs').execute();
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
       await listener.query(`SELECT pg_notify('${CHANGE_CHANNEL}', 'end')`);
       await expect.poll(() => heard.at(-1)).toBe('end');
       expect(heard).toEqual(['connectors', 'resources', 'grants', 'entitlements', 'end']);
-      expect([...SERVED_TABLES]).toEqual(expect.arrayContaining(['connectors', 'resources', 'entitlements', 'grants', 'sync_runs', 'provisioning_tasks', 'audit_events', 'connector_logs']));
+      expect([...SERVED_TABLES]).toEqual(
+        expect.arrayContaining([
+          'connectors',
+          'resources',
+          'entitlements',
+          'grants',
+          'sync_runs',
+          'provisioning_tasks',
+          'audit_events',
+          'connector_logs',
+        ]),
+      );
     } finally {
       await listener.end();
       await db.destroy();

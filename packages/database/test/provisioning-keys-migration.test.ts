@@ -37,12 +37,16 @@ async function migrateTo0002(db: Kysely<Database>) {
 }
 
 describe('migration 0004_provisioning_keys', () => {
-  it('turns existing keys into user keys of their requester, and the system\'s expiry revokes into system keys', async () => {
+  it("turns existing keys into user keys of their requester, and the system's expiry revokes into system keys", async () => {
     await admin(`CREATE DATABASE ${name}`);
     const db = createDb({ connectionString: url.toString(), max: 2 });
     try {
       await migrateTo0002(db);
-      const c = await db.insertInto('connectors').values({ display_name: 'c', auth_method: 'CLIENT_SECRET' }).returning('id').executeTakeFirstOrThrow();
+      const c = await db
+        .insertInto('connectors')
+        .values({ display_name: 'c', auth_method: 'CLIENT_SECRET' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       const task = async (requestedBy: string, key: string, action: 'GRANT' | 'REVOKE', auditAction: string) => {
         // Written the way requestProvisioning wrote them before 0004: task and audit row together.
         const row = await sql<{ id: string }>`
@@ -51,7 +55,15 @@ describe('migration 0004_provisioning_keys', () => {
           RETURNING id`.execute(db);
         const id = row.rows[0]!.id;
         // Rows as appendAudit (@warden/access-model) writes them; this package may not import it.
-        await db.insertInto('audit_events').values({ actor: requestedBy, action: auditAction, connector_id: c.id, details: JSON.stringify({ taskId: id, idempotencyKey: key }) }).execute();
+        await db
+          .insertInto('audit_events')
+          .values({
+            actor: requestedBy,
+            action: auditAction,
+            connector_id: c.id,
+            details: JSON.stringify({ taskId: id, idempotencyKey: key }),
+          })
+          .execute();
         return id;
       };
       const systemExpiry = await task('system', `expiry:${c.id}:GROUP:g:member:u1:1700000000000`, 'REVOKE', 'grant.expired');
@@ -68,14 +80,26 @@ describe('migration 0004_provisioning_keys', () => {
 
       // The key is now unique per (connector, namespace, requester), not globally.
       const insert = (requestedBy: string, namespace: 'user' | 'system', key: string) =>
-        db.insertInto('provisioning_tasks').values({
-          connector_id: c.id, action: 'GRANT', entitlement_id: c.id, entitlement_key: 'GROUP:g:member', principal_id: c.id,
-          principal_external_id: 'u1', requested_by: requestedBy, namespace, idempotency_key: key,
-        }).execute();
+        db
+          .insertInto('provisioning_tasks')
+          .values({
+            connector_id: c.id,
+            action: 'GRANT',
+            entitlement_id: c.id,
+            entitlement_key: 'GROUP:g:member',
+            principal_id: c.id,
+            principal_external_id: 'u1',
+            requested_by: requestedBy,
+            namespace,
+            idempotency_key: key,
+          })
+          .execute();
       await insert('bob', 'user', 'req-1'); // alice's key, another caller: a task of its own
       await expect(insert('alice', 'user', 'req-1')).rejects.toThrow(/provisioning_tasks_key_unique/);
       await insert('system', 'user', `expiry:${c.id}:GROUP:g:member:u1:1700000000000`); // a caller named 'system' is not the system
-      await expect(insert('system', 'system', `expiry:${c.id}:GROUP:g:member:u1:1700000000000`)).rejects.toThrow(/provisioning_tasks_key_unique/);
+      await expect(insert('system', 'system', `expiry:${c.id}:GROUP:g:member:u1:1700000000000`)).rejects.toThrow(
+        /provisioning_tasks_key_unique/,
+      );
       await expect(insert('bob', 'nobody' as 'user', 'x')).rejects.toThrow(/check constraint/);
     } finally {
       await db.destroy();

@@ -139,12 +139,18 @@ export class GraphClient {
   }
 
   /** Every item of a collection. */
-  async *items<T extends { id?: string }>(path: string, opts: { headers?: Record<string, string>; signal?: AbortSignal } = {}): AsyncGenerator<T> {
+  async *items<T extends { id?: string }>(
+    path: string,
+    opts: { headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): AsyncGenerator<T> {
     for await (const page of this.pages<T>(path, opts)) yield* page.items;
   }
 
   /** One delta round; the new deltaLink comes back (as the return value) only when the round finished. */
-  delta<T extends { id: string }>(start: string, opts: { signal?: AbortSignal; headers?: Record<string, string> } = {}): AsyncGenerator<DeltaPage<T>, DeltaOutcome> {
+  delta<T extends { id: string }>(
+    start: string,
+    opts: { signal?: AbortSignal; headers?: Record<string, string> } = {},
+  ): AsyncGenerator<DeltaPage<T>, DeltaOutcome> {
     return deltaRound<T>(this, start, opts);
   }
 
@@ -171,7 +177,12 @@ export class GraphClient {
    * and counters (use it for what the methods above do not cover).
    */
   get sdk(): Client {
-    return (this.sdkClient ??= Client.initWithMiddleware({ middleware: this.transport.chain, customHosts: this.transport.customHosts, defaultVersion: 'v1.0', baseUrl: this.root }));
+    return (this.sdkClient ??= Client.initWithMiddleware({
+      middleware: this.transport.chain,
+      customHosts: this.transport.customHosts,
+      defaultVersion: 'v1.0',
+      baseUrl: this.root,
+    }));
   }
 
   /** @internal headers every Graph call carries besides those the chain adds (token, ids, retry count). */

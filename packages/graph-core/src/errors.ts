@@ -22,7 +22,12 @@ export class GraphLinkRefusedError extends GraphError {
     readonly link: string,
     readonly graphOrigin: string,
   ) {
-    super(0, 'LinkOutsideGraphOrigin', `refused to follow ${redactLink(link)}: it is not on this connector's Graph origin ${graphOrigin} (links are followed only to the same scheme, host and port)`, null);
+    super(
+      0,
+      'LinkOutsideGraphOrigin',
+      `refused to follow ${redactLink(link)}: it is not on this connector's Graph origin ${graphOrigin} (links are followed only to the same scheme, host and port)`,
+      null,
+    );
     this.name = 'GraphLinkRefusedError';
   }
 }

@@ -21,9 +21,11 @@ describe('auth and permissions', () => {
     const app = emu.app('provisioning');
     expect(app.certificatePem).toBeTruthy();
     const c = new GraphClient({
-      tenantId: emu.config.tenantId, clientId: app.clientId,
+      tenantId: emu.config.tenantId,
+      clientId: app.clientId,
       auth: { kind: 'certificate', certificatePem: app.certificatePem!, privateKeyPem: app.privateKeyPem! },
-      graphBaseUrl: emu.config.baseUrl, authorityHost: emu.config.authorityHost,
+      graphBaseUrl: emu.config.baseUrl,
+      authorityHost: emu.config.authorityHost,
     });
     const users = await c.get<{ value: unknown[] }>('/v1.0/users?$top=5');
     expect(users.value).toHaveLength(5);
@@ -32,8 +34,11 @@ describe('auth and permissions', () => {
   it('turns a wrong secret into GraphAuthError with the identity platform code', async () => {
     const app = emu.app('provisioning');
     const c = new GraphClient({
-      tenantId: emu.config.tenantId, clientId: app.clientId, auth: { kind: 'secret', clientSecret: 'wrong' },
-      graphBaseUrl: emu.config.baseUrl, authorityHost: emu.config.authorityHost,
+      tenantId: emu.config.tenantId,
+      clientId: app.clientId,
+      auth: { kind: 'secret', clientSecret: 'wrong' },
+      graphBaseUrl: emu.config.baseUrl,
+      authorityHost: emu.config.authorityHost,
     });
     const err = await c.grantedPermissions().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GraphAuthError);
@@ -49,7 +54,9 @@ describe('auth and permissions', () => {
   });
 
   it('carries Graph code, status and request-id on errors', async () => {
-    const err = await clientFor(emu).get('/v1.0/users/00000000-0000-0000-0000-00000000dead').catch((e: unknown) => e);
+    const err = await clientFor(emu)
+      .get('/v1.0/users/00000000-0000-0000-0000-00000000dead')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GraphError);
     expect((err as GraphError).status).toBe(404);
     expect((err as GraphError).code).toBe('Request_ResourceNotFound');
@@ -78,7 +85,9 @@ describe('paging', () => {
     expect(members.sort()).toEqual([...big.members].sort());
     expect((await ids('/v1.0/roleManagement/directory/roleAssignments')).length).toBe(truth.roleAssignments.length);
     expect((await ids('/v1.0/roleManagement/directory/roleEligibilitySchedules')).length).toBe(truth.roleEligibilitySchedules.length);
-    const filtered = await ids('/v1.0/groups?$filter=onPremisesSyncEnabled ne true&$count=true&$select=id', { ConsistencyLevel: 'eventual' });
+    const filtered = await ids('/v1.0/groups?$filter=onPremisesSyncEnabled ne true&$count=true&$select=id', {
+      ConsistencyLevel: 'eventual',
+    });
     expect(filtered.length).toBe(truth.groups.filter((g) => g.onPremisesSyncEnabled !== true).length);
   });
 

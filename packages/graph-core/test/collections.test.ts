@@ -31,10 +31,13 @@ describe('paging the per-object collections the workers read', () => {
     for (const a of truth.appRoleAssignments) bySp.set(String(a.resourceId), [...(bySp.get(String(a.resourceId)) ?? []), String(a.id)]);
     const [spId, assignments] = [...bySp].sort((a, b) => b[1].length - a[1].length)[0]!;
     expect(assignments.length).toBeGreaterThan(5);
-    expect(sorted(await ids(c, `/v1.0/servicePrincipals/${spId}/appRoleAssignedTo?$select=id,principalId,appRoleId&$top=5`))).toEqual(sorted(assignments));
+    expect(sorted(await ids(c, `/v1.0/servicePrincipals/${spId}/appRoleAssignedTo?$select=id,principalId,appRoleId&$top=5`))).toEqual(
+      sorted(assignments),
+    );
 
     const spOwners = new Map<string, string[]>();
-    for (const o of truth.servicePrincipalOwners) spOwners.set(o.servicePrincipalId, [...(spOwners.get(o.servicePrincipalId) ?? []), o.ownerId]);
+    for (const o of truth.servicePrincipalOwners)
+      spOwners.set(o.servicePrincipalId, [...(spOwners.get(o.servicePrincipalId) ?? []), o.ownerId]);
     const [ownedSp, ownerIds] = [...spOwners].sort((a, b) => b[1].length - a[1].length)[0]!;
     expect(sorted(await ids(c, `/v1.0/servicePrincipals/${ownedSp}/owners?$select=id&$top=1`))).toEqual(sorted(ownerIds));
 
@@ -53,7 +56,8 @@ describe('paging the per-object collections the workers read', () => {
     }
     expect(resume).toMatch(/^https:\/\//);
     const rest: string[] = [];
-    for await (const p of c.pages<{ id: string }>('/v1.0/users?$select=id&$top=30', { startAt: resume! })) rest.push(...p.items.map((i) => i.id));
+    for await (const p of c.pages<{ id: string }>('/v1.0/users?$select=id&$top=30', { startAt: resume! }))
+      rest.push(...p.items.map((i) => i.id));
     const all = [...first, ...rest];
     expect(new Set(all).size).toBe(all.length);
     expect(sorted(all)).toEqual(sorted(emu.exportTenant().users.map((u) => u.id)));

@@ -10,7 +10,11 @@ beforeAll(async () => {
 afterAll(async () => emu.close());
 
 /** Applies a delta round to a map of group id → member set; returns the outcome. */
-async function applyGroupsRound(c: GraphClient, start: string, state: Map<string, Set<string>>): Promise<{ outcome: DeltaOutcome; pagesWithRepeats: number }> {
+async function applyGroupsRound(
+  c: GraphClient,
+  start: string,
+  state: Map<string, Set<string>>,
+): Promise<{ outcome: DeltaOutcome; pagesWithRepeats: number }> {
   const round = c.delta<{ id: string; displayName?: string }>(start);
   const seenOnPage = new Set<string>();
   let pagesWithRepeats = 0;
@@ -162,7 +166,14 @@ describe('$batch', () => {
 describe('storm', () => {
   it('reads every item exactly once under a tiny budget, 10% 503/504 and jitter', async () => {
     // Two faults are forced so the retries asserted below do not hang on the draw; the rest are seeded.
-    emu.updateSettings({ throttle: { enabled: true, ruPer10s: 150, writesPer150s: 3000 }, faultRate: 0.1, faultSeed: testSeed('storm'), forceFaults: 2, latencyMs: 5, jitterMs: 20 });
+    emu.updateSettings({
+      throttle: { enabled: true, ruPer10s: 150, writesPer150s: 3000 },
+      faultRate: 0.1,
+      faultSeed: testSeed('storm'),
+      forceFaults: 2,
+      latencyMs: 5,
+      jitterMs: 20,
+    });
     emu.resetStats();
     try {
       const c2 = clientFor(emu, 'provisioning', { budget: { ruPer10s: 5000 } });

@@ -23,7 +23,9 @@ describe('cost estimate (graph-api.md §3)', () => {
   });
 
   it('names routes with ids replaced', () => {
-    expect(routeOf('GET', new URL('https://g/v1.0/groups/6f1c1d3e-0000-4000-8000-000000000001/members?$top=1'))).toBe('GET /groups/{id}/members');
+    expect(routeOf('GET', new URL('https://g/v1.0/groups/6f1c1d3e-0000-4000-8000-000000000001/members?$top=1'))).toBe(
+      'GET /groups/{id}/members',
+    );
   });
 });
 

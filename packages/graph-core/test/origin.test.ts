@@ -48,7 +48,10 @@ describe('links are followed only on the Graph origin', () => {
     expect(first.done).toBe(false);
     expect(first.value!.items).toHaveLength(5);
     expect(first.value!.resumeFrom).toMatch(new RegExp(`^${trapUrl}/v1.0/users`));
-    const err = await pages.next().then(() => null, (e: unknown) => e);
+    const err = await pages.next().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(GraphLinkRefusedError);
     expect(err).toBeInstanceOf(GraphError);
     expect((err as GraphError).code).toBe('LinkOutsideGraphOrigin');
@@ -68,7 +71,9 @@ describe('links are followed only on the Graph origin', () => {
       await expect(round.next()).rejects.toBeInstanceOf(GraphLinkRefusedError);
       // A tampered checkpoint: the stored deltaLink now points elsewhere.
       await expect(graph.delta(`${trapUrl}/v1.0/users/delta?$deltatoken=abc`).next()).rejects.toBeInstanceOf(GraphLinkRefusedError);
-      await expect(graph.pages(`${trapUrl}/v1.0/users`, { startAt: `${trapUrl}/v1.0/users?$skiptoken=x` }).next()).rejects.toBeInstanceOf(GraphLinkRefusedError);
+      await expect(graph.pages(`${trapUrl}/v1.0/users`, { startAt: `${trapUrl}/v1.0/users?$skiptoken=x` }).next()).rejects.toBeInstanceOf(
+        GraphLinkRefusedError,
+      );
       expectNothingSent();
     } finally {
       emu.updateSettings({ deltaPageSize: 100 });

@@ -19,8 +19,13 @@ describe('governor against the emulator', () => {
       // 1,200 RU against a 1,000 RU bucket refilling 100 RU/s: an ungoverned client gets 429s
       // within the first second; the governor spends 950 and paces the rest at 95 RU/s.
       const c = clientFor(emu, 'readonly', { budget: { ruPer10s: 1000 } });
-      const users = emu.exportTenant().users.slice(0, 200).map((u) => String(u.id));
-      const reqs = Array.from({ length: 6 }, () => users).flat().map((id) => ({ method: 'GET' as const, url: `/users/${id}?$select=id` }));
+      const users = emu
+        .exportTenant()
+        .users.slice(0, 200)
+        .map((u) => String(u.id));
+      const reqs = Array.from({ length: 6 }, () => users)
+        .flat()
+        .map((id) => ({ method: 'GET' as const, url: `/users/${id}?$select=id` }));
       const t0 = Date.now();
       const res = await c.batch(reqs);
       const took = Date.now() - t0;
@@ -97,14 +102,23 @@ describe('tokens', () => {
 
 describe('storm with $batch', () => {
   it('every member list read once and complete under 429s, 10% 503/504 and jitter', async () => {
-    emu.updateSettings({ throttle: { enabled: true, ruPer10s: 250, writesPer150s: 3000 }, faultRate: 0.1, faultSeed: testSeed('batch storm'), forceFaults: 2, latencyMs: 5, jitterMs: 20 });
+    emu.updateSettings({
+      throttle: { enabled: true, ruPer10s: 250, writesPer150s: 3000 },
+      faultRate: 0.1,
+      faultSeed: testSeed('batch storm'),
+      forceFaults: 2,
+      latencyMs: 5,
+      jitterMs: 20,
+    });
     emu.resetStats();
     try {
       // The client believes in the default 8,000 RU, so the emulator's 250 throttles items inside
       // batches and the outer requests fail 10% of the time: both must be retried, nothing lost.
       const c = clientFor(emu, 'provisioning');
       const groups = emu.exportTenant().groups;
-      const reqs = Array.from({ length: 5 }, () => groups).flat().map((g) => ({ method: 'GET' as const, url: `/groups/${String(g.id)}/members?$select=id&$top=999` }));
+      const reqs = Array.from({ length: 5 }, () => groups)
+        .flat()
+        .map((g) => ({ method: 'GET' as const, url: `/groups/${String(g.id)}/members?$select=id&$top=999` }));
       const res = await c.batch(reqs);
       res.forEach((r, i) => {
         expect(r.status).toBe(200);

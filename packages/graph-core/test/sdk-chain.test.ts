@@ -14,7 +14,10 @@ const calm = { throttle: { enabled: false, ruPer10s: 5000, writesPer150s: 3000 }
 describe("the SDK's fluent client on graph-core's chain", () => {
   it('authenticates, is counted like every other call, and pages with the SDK PageIterator', async () => {
     const c = clientFor(emu, 'readonly');
-    const first = (await c.sdk.api('/users').select('id,displayName').top(7).get()) as { value: { id: string }[]; '@odata.nextLink'?: string };
+    const first = (await c.sdk.api('/users').select('id,displayName').top(7).get()) as {
+      value: { id: string }[];
+      '@odata.nextLink'?: string;
+    };
     expect(first.value).toHaveLength(7);
     expect(c.stats().byRoute['GET /users']!.requests).toBe(1);
     const ids: string[] = [];
@@ -34,7 +37,10 @@ describe("the SDK's fluent client on graph-core's chain", () => {
     emu.updateSettings({ throttle: { enabled: true, ruPer10s: 20, writesPer150s: 3000 } });
     try {
       const c = clientFor(emu, 'readonly', { budget: { ruPer10s: 100_000 }, maxConcurrency: 8 });
-      const users = emu.exportTenant().users.slice(0, 26).map((u) => String(u.id));
+      const users = emu
+        .exportTenant()
+        .users.slice(0, 26)
+        .map((u) => String(u.id));
       const got = await Promise.all(users.map((id) => c.sdk.api(`/users/${id}`).select('id').get() as Promise<{ id: string }>));
       expect(got.map((u) => u.id)).toEqual(users);
       const s = c.stats().total;

@@ -5,10 +5,20 @@ import { startEmulator } from './emulator';
 import type { TenantCounts } from './types';
 
 const COUNT_FLAGS: Record<string, keyof TenantCounts> = {
-  users: 'users', groups: 'groups', memberships: 'memberships', 'large-groups': 'largeGroups', apps: 'enterpriseApps',
-  'enterprise-apps': 'enterpriseApps', 'managed-identities': 'managedIdentities', assignments: 'appRoleAssignments',
-  'app-role-assignments': 'appRoleAssignments', devices: 'devices', 'org-contacts': 'orgContacts',
-  'role-assignments': 'roleAssignments', eligibilities: 'roleEligibilitySchedules', 'custom-roles': 'customRoles',
+  users: 'users',
+  groups: 'groups',
+  memberships: 'memberships',
+  'large-groups': 'largeGroups',
+  apps: 'enterpriseApps',
+  'enterprise-apps': 'enterpriseApps',
+  'managed-identities': 'managedIdentities',
+  assignments: 'appRoleAssignments',
+  'app-role-assignments': 'appRoleAssignments',
+  devices: 'devices',
+  'org-contacts': 'orgContacts',
+  'role-assignments': 'roleAssignments',
+  eligibilities: 'roleEligibilitySchedules',
+  'custom-roles': 'customRoles',
 };
 
 const argsSchema = z.object({
@@ -16,20 +26,32 @@ const argsSchema = z.object({
   seed: z.coerce.number().int().default(1),
   port: z.coerce.number().int().min(0).max(65535).default(0),
   host: z.string().default('127.0.0.1'),
-  'public-host': z.string().regex(/^[a-zA-Z0-9.-]+$/).optional(),
+  'public-host': z
+    .string()
+    .regex(/^[a-zA-Z0-9.-]+$/)
+    .optional(),
   'no-throttle': z.boolean().optional(),
 });
 
 async function main(): Promise<void> {
   const options: Record<string, { type: 'string' | 'boolean' }> = {
-    size: { type: 'string' }, seed: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
-    'public-host': { type: 'string' }, 'no-throttle': { type: 'boolean' }, help: { type: 'boolean' },
+    size: { type: 'string' },
+    seed: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'public-host': { type: 'string' },
+    'no-throttle': { type: 'boolean' },
+    help: { type: 'boolean' },
   };
   for (const f of Object.keys(COUNT_FLAGS)) options[f] = { type: 'string' };
   const { values } = parseArgs({ options, strict: true });
   if (values['help']) {
-    process.stderr.write(`usage: graph-emulator [--size S|M|L|XL] [--seed N] [--port P] [--host H] [--public-host NAME] [--no-throttle]\n`
-      + `  counts: ${Object.keys(COUNT_FLAGS).map((f) => `--${f} N`).join(' ')}\n`);
+    process.stderr.write(
+      `usage: graph-emulator [--size S|M|L|XL] [--seed N] [--port P] [--host H] [--public-host NAME] [--no-throttle]\n` +
+        `  counts: ${Object.keys(COUNT_FLAGS)
+          .map((f) => `--${f} N`)
+          .join(' ')}\n`,
+    );
     return;
   }
   const args = argsSchema.parse({ ...values, size: typeof values['size'] === 'string' ? values['size'].toUpperCase() : undefined });
@@ -39,16 +61,26 @@ async function main(): Promise<void> {
     if (typeof v === 'string') counts[key] = z.coerce.number().int().min(0).parse(v);
   }
   const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
-  const emu = await startEmulator({ size: args.size, seed: args.seed, port: args.port, host: args.host, counts, logger,
+  const emu = await startEmulator({
+    size: args.size,
+    seed: args.seed,
+    port: args.port,
+    host: args.host,
+    counts,
+    logger,
     ...(args['public-host'] ? { publicHost: args['public-host'] } : {}),
-    ...(args['no-throttle'] ? { settings: { throttle: { enabled: false, ruPer10s: 8000, writesPer150s: 3000 } } } : {}) });
+    ...(args['no-throttle'] ? { settings: { throttle: { enabled: false, ruPer10s: 8000, writesPer150s: 3000 } } } : {}),
+  });
   process.stdout.write(`${JSON.stringify(emu.config)}\n`);
   let closing = false;
   const stop = (sig: string): void => {
     if (closing) return;
     closing = true;
     logger.info({ sig }, 'stopping');
-    emu.close().then(() => process.exit(0), () => process.exit(1));
+    emu.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -32,7 +32,8 @@ export function controlHandler(emu: () => RunningEmulator): ControlHandler {
     const e = emu();
     try {
       switch (`${method} ${path}`) {
-        case 'GET /config': return json(e.config);
+        case 'GET /config':
+          return json(e.config);
         case 'GET /export': {
           const ex = e.exportTenant();
           return { status: 200, headers: {}, stream: () => jsonChunks(ex as unknown as Record<string, unknown>) };
@@ -41,15 +42,22 @@ export function controlHandler(emu: () => RunningEmulator): ControlHandler {
           const p = mutateSchema.parse(body ?? {});
           return json({ changes: e.mutate(p.count, p.seed) });
         }
-        case 'GET /settings': return json(e.settings());
+        case 'GET /settings':
+          return json(e.settings());
         case 'PUT /settings':
         case 'PATCH /settings':
           e.updateSettings((body ?? {}) as Parameters<RunningEmulator['updateSettings']>[0]);
           return json(e.settings());
-        case 'GET /stats': return json(e.stats());
-        case 'POST /stats/reset': e.resetStats(); return json(e.stats());
-        case 'POST /reset': e.reset(); return json({ ok: true });
-        default: return undefined;
+        case 'GET /stats':
+          return json(e.stats());
+        case 'POST /stats/reset':
+          e.resetStats();
+          return json(e.stats());
+        case 'POST /reset':
+          e.reset();
+          return json({ ok: true });
+        default:
+          return undefined;
       }
     } catch (err) {
       if (err instanceof z.ZodError) return json({ error: 'invalid_request', issues: err.issues }, 400);

@@ -73,9 +73,19 @@ export class EmulatorCore {
     this.graphSpId = gen.graphSpId;
     this.rng = new Rng(deriveSeed(this.seed, 0x3117e));
     this.ops = new TenantOps(this.dir, this.rng);
-    this.logger.info({ size: this.size, seed: this.seed, ms: Date.now() - t0, users: this.dir.users.size,
-      groups: this.dir.groups.size, memberships: this.dir.groupMembers.totalLinks,
-      servicePrincipals: this.dir.servicePrincipals.size, appRoleAssignments: this.dir.appRoleAssignments.size }, 'tenant generated');
+    this.logger.info(
+      {
+        size: this.size,
+        seed: this.seed,
+        ms: Date.now() - t0,
+        users: this.dir.users.size,
+        groups: this.dir.groups.size,
+        memberships: this.dir.groupMembers.totalLinks,
+        servicePrincipals: this.dir.servicePrincipals.size,
+        appRoleAssignments: this.dir.appRoleAssignments.size,
+      },
+      'tenant generated',
+    );
   }
 
   get settings(): EmulatorSettings {

@@ -17,12 +17,19 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
   const ca = await ensureCa();
   const publicHost = opts.publicHost ?? 'localhost';
   const tls = await serverCertificate(ca, publicHost);
-  const core = new EmulatorCore({ size: opts.size ?? 'S', seed: opts.seed ?? 1, logger,
-    ...(opts.counts ? { counts: opts.counts } : {}), ...(opts.settings ? { settings: opts.settings } : {}) });
+  const core = new EmulatorCore({
+    size: opts.size ?? 'S',
+    seed: opts.seed ?? 1,
+    logger,
+    ...(opts.counts ? { counts: opts.counts } : {}),
+    ...(opts.settings ? { settings: opts.settings } : {}),
+  });
   const router = createRouter(core, graphRoutes);
   const holder: { emu?: RunningEmulator } = {};
-  const server = createServer({ key: tls.keyPem, cert: tls.certPem, keepAliveTimeout: 30_000 },
-    createHandler({ core, router, control: controlHandler(() => holder.emu as RunningEmulator), batch: createBatchHandler(core, router) }));
+  const server = createServer(
+    { key: tls.keyPem, cert: tls.certPem, keepAliveTimeout: 30_000 },
+    createHandler({ core, router, control: controlHandler(() => holder.emu as RunningEmulator), batch: createBatchHandler(core, router) }),
+  );
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -30,8 +37,13 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
   });
   const port = (server.address() as AddressInfo).port;
   core.baseUrl = `https://${publicHost}:${port}`;
-  const config: EmulatorConfig = { baseUrl: core.baseUrl, authorityHost: core.baseUrl, tenantId: core.tenantId,
-    caCertPath: ca.caCertPath, apps: core.apps };
+  const config: EmulatorConfig = {
+    baseUrl: core.baseUrl,
+    authorityHost: core.baseUrl,
+    tenantId: core.tenantId,
+    caCertPath: ca.caCertPath,
+    apps: core.apps,
+  };
   logger.info({ baseUrl: core.baseUrl, tenantId: core.tenantId }, 'graph emulator listening');
   const running: RunningEmulator = {
     config,
@@ -46,10 +58,11 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     },
     stats: () => core.stats.snapshot(),
     resetStats: () => core.stats.reset(),
-    close: () => new Promise<void>((resolve, reject) => {
-      server.closeAllConnections();
-      server.close((err) => (err ? reject(err) : resolve()));
-    }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
   };
   holder.emu = running;
   return running;

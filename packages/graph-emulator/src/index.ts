@@ -1,6 +1,18 @@
 export type {
-  Change, ChangeKind, EmulatorApp, EmulatorConfig, EmulatorSettings, EmulatorStats, RunningEmulator, StartOptions,
-  TenantCounts, TenantExport, TenantSize, ThrottleSettings, JsonObject, JsonValue,
+  Change,
+  ChangeKind,
+  EmulatorApp,
+  EmulatorConfig,
+  EmulatorSettings,
+  EmulatorStats,
+  RunningEmulator,
+  StartOptions,
+  TenantCounts,
+  TenantExport,
+  TenantSize,
+  ThrottleSettings,
+  JsonObject,
+  JsonValue,
 } from './types';
 export { startEmulator } from './emulator';
 export { SIZE_COUNTS, resolveCounts, ruBudgetForUsers } from './tenant/sizes';

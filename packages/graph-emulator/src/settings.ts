@@ -1,26 +1,30 @@
 import { z } from 'zod';
 import type { EmulatorSettings } from './types';
 
-export const settingsPatchSchema = z.object({
-  latencyMs: z.number().min(0).optional(),
-  jitterMs: z.number().min(0).optional(),
-  faultRate: z.number().min(0).max(1).optional(),
-  faultSeed: z.number().int().optional(),
-  forceFaults: z.number().int().min(0).optional(),
-  throttle: z.object({
-    enabled: z.boolean().optional(),
-    ruPer10s: z.number().positive().optional(),
-    writesPer150s: z.number().positive().optional(),
-  }).optional(),
-  deltaTokenTtlSeconds: z.number().positive().optional(),
-  pageTokenTtlSeconds: z.number().positive().optional(),
-  forceResync: z.boolean().optional(),
-  replayRate: z.number().min(0).max(1).optional(),
-  deltaPageSize: z.number().int().min(1).max(5000).optional(),
-  deltaLinksPerPage: z.number().int().min(1).max(100_000).optional(),
-  tokenLifetimeSeconds: z.number().int().min(1).max(86_400).optional(),
-  linkBaseUrl: z.url().nullable().optional(),
-}).strict();
+export const settingsPatchSchema = z
+  .object({
+    latencyMs: z.number().min(0).optional(),
+    jitterMs: z.number().min(0).optional(),
+    faultRate: z.number().min(0).max(1).optional(),
+    faultSeed: z.number().int().optional(),
+    forceFaults: z.number().int().min(0).optional(),
+    throttle: z
+      .object({
+        enabled: z.boolean().optional(),
+        ruPer10s: z.number().positive().optional(),
+        writesPer150s: z.number().positive().optional(),
+      })
+      .optional(),
+    deltaTokenTtlSeconds: z.number().positive().optional(),
+    pageTokenTtlSeconds: z.number().positive().optional(),
+    forceResync: z.boolean().optional(),
+    replayRate: z.number().min(0).max(1).optional(),
+    deltaPageSize: z.number().int().min(1).max(5000).optional(),
+    deltaLinksPerPage: z.number().int().min(1).max(100_000).optional(),
+    tokenLifetimeSeconds: z.number().int().min(1).max(86_400).optional(),
+    linkBaseUrl: z.url().nullable().optional(),
+  })
+  .strict();
 
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 

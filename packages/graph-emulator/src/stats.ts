@@ -4,8 +4,18 @@ export class StatsRecorder {
   private s: EmulatorStats = StatsRecorder.empty();
 
   private static empty(): EmulatorStats {
-    return { since: new Date().toISOString(), requests: 0, byRoute: {}, byStatus: {}, ruSpent: 0, throttled: 0, writes: 0,
-      tokensIssued: 0, tokenScopes: {}, faultsInjected: 0 };
+    return {
+      since: new Date().toISOString(),
+      requests: 0,
+      byRoute: {},
+      byStatus: {},
+      ruSpent: 0,
+      throttled: 0,
+      writes: 0,
+      tokensIssued: 0,
+      tokenScopes: {},
+      faultsInjected: 0,
+    };
   }
 
   request(route: string, status: number): void {
@@ -17,12 +27,22 @@ export class StatsRecorder {
     if (status === 429) this.s.throttled++;
   }
 
-  ru(n: number): void { this.s.ruSpent += n; }
-  write(): void { this.s.writes++; }
-  token(): void { this.s.tokensIssued++; }
+  ru(n: number): void {
+    this.s.ruSpent += n;
+  }
+  write(): void {
+    this.s.writes++;
+  }
+  token(): void {
+    this.s.tokensIssued++;
+  }
   /** The scope of an accepted client-credentials request (counted before the credentials are checked). */
-  tokenScope(scope: string): void { this.s.tokenScopes[scope] = (this.s.tokenScopes[scope] ?? 0) + 1; }
-  fault(): void { this.s.faultsInjected++; }
+  tokenScope(scope: string): void {
+    this.s.tokenScopes[scope] = (this.s.tokenScopes[scope] ?? 0) + 1;
+  }
+  fault(): void {
+    this.s.faultsInjected++;
+  }
 
   snapshot(): EmulatorStats {
     const m = process.memoryUsage();

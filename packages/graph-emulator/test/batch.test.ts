@@ -28,8 +28,12 @@ describe('$batch', () => {
   });
 
   it('answers dependents of a failed request with 424 and keeps the outer status 200', async () => {
-    const r = await batch([get('1', '/users/00000000-0000-0000-0000-000000000000'), get('2', '/users?$top=1', { dependsOn: ['1'] }),
-      get('3', '/groups?$top=1', { dependsOn: ['2'] }), get('4')]);
+    const r = await batch([
+      get('1', '/users/00000000-0000-0000-0000-000000000000'),
+      get('2', '/users?$top=1', { dependsOn: ['1'] }),
+      get('3', '/groups?$top=1', { dependsOn: ['2'] }),
+      get('4'),
+    ]);
     expect(r.status).toBe(200);
     const byId = new Map((r.body['responses'] as Item[]).map((x) => [x.id, x]));
     expect(byId.get('1')?.status).toBe(404);
@@ -76,7 +80,14 @@ describe('$batch', () => {
     const body = { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${String(u['id'])}` };
     const r = await batch([
       { id: '1', method: 'POST', url: `/groups/${g.id}/members/$ref`, headers: { 'Content-Type': 'application/json' }, body },
-      { id: '2', method: 'POST', url: `groups/${g.id}/members/$ref`, headers: { 'Content-Type': 'application/json' }, body, dependsOn: ['1'] },
+      {
+        id: '2',
+        method: 'POST',
+        url: `groups/${g.id}/members/$ref`,
+        headers: { 'Content-Type': 'application/json' },
+        body,
+        dependsOn: ['1'],
+      },
     ]);
     const byId = new Map((r.body['responses'] as Item[]).map((x) => [x.id, x]));
     expect(byId.get('1')?.status).toBe(204);

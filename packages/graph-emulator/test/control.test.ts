@@ -8,10 +8,15 @@ import { getToken, graph, start } from './helpers';
 describe('control API', () => {
   let emu: RunningEmulator;
   const ctl = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${emu.config.baseUrl}/_emulator${path}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+    const r = await fetch(`${emu.config.baseUrl}/_emulator${path}`, {
+      method,
+      ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    });
     return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
-  beforeAll(async () => { emu = await start({ seed: 11 }); });
+  beforeAll(async () => {
+    emu = await start({ seed: 11 });
+  });
   afterAll(() => emu.close());
 
   it('GET /config returns the start-line JSON', async () => {
@@ -22,8 +27,19 @@ describe('control API', () => {
 
   it('GET /export lists every object kind in Graph property names', async () => {
     const r = await ctl('GET', '/export');
-    for (const k of ['users', 'groups', 'servicePrincipals', 'appRoleAssignments', 'roleDefinitions', 'roleAssignments',
-      'roleEligibilitySchedules', 'devices', 'orgContacts', 'directoryRoles', 'servicePrincipalOwners']) {
+    for (const k of [
+      'users',
+      'groups',
+      'servicePrincipals',
+      'appRoleAssignments',
+      'roleDefinitions',
+      'roleAssignments',
+      'roleEligibilitySchedules',
+      'devices',
+      'orgContacts',
+      'directoryRoles',
+      'servicePrincipalOwners',
+    ]) {
       expect(Array.isArray(r.body[k]), k).toBe(true);
     }
     const sp = (r.body['servicePrincipals'] as Record<string, unknown>[])[0] as Record<string, unknown>;
@@ -50,7 +66,8 @@ describe('control API', () => {
     const after = emu.exportTenant();
     expect(after).not.toEqual(before);
     for (const c of changes.filter((x) => x.kind === 'userCreated')) {
-      if (!changes.some((d) => d.kind === 'userDeleted' && d.objectId === c.objectId)) expect(after.users.some((u) => u['id'] === c.objectId)).toBe(true);
+      if (!changes.some((d) => d.kind === 'userDeleted' && d.objectId === c.objectId))
+        expect(after.users.some((u) => u['id'] === c.objectId)).toBe(true);
     }
   });
 
@@ -69,7 +86,12 @@ describe('control API', () => {
     const t = await getToken(emu);
     await graph(emu, t, '/users');
     await graph(emu, t, '/users/nope');
-    const s = (await ctl('GET', '/stats')).body as { byRoute: Record<string, Record<string, number>>; ruSpent: number; tokensIssued: number; requests: number };
+    const s = (await ctl('GET', '/stats')).body as {
+      byRoute: Record<string, Record<string, number>>;
+      ruSpent: number;
+      tokensIssued: number;
+      requests: number;
+    };
     expect(s.byRoute['GET /users']?.['200']).toBe(1);
     expect(s.byRoute['GET /users/{id}']?.['404']).toBe(1);
     expect(s.ruSpent).toBe(3);
@@ -95,7 +117,9 @@ describe('control API', () => {
 describe('CLI', () => {
   it('prints exactly one JSON config line and exits cleanly on SIGTERM', async () => {
     const bin = fileURLToPath(new URL('../bin/graph-emulator.mjs', import.meta.url));
-    const child = spawn(process.execPath, [bin, '--size', 'S', '--seed', '5', '--users', '30', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, '--size', 'S', '--seed', '5', '--users', '30', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8');
     const line = await new Promise<string>((resolve, reject) => {

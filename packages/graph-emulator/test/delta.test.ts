@@ -2,7 +2,11 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningEmulator, TenantExport } from '../src/index';
 import { getToken, graph, start, type Json } from './helpers';
 
-interface Round { items: Json[]; deltaLink: string; pages: number }
+interface Round {
+  items: Json[];
+  deltaLink: string;
+  pages: number;
+}
 
 async function round(emu: RunningEmulator, token: string, url: string, init: RequestInit = {}): Promise<Round> {
   const items: Json[] = [];
@@ -31,7 +35,10 @@ function mergeGroups(items: Json[]): Map<string, { members: Set<string>; owners:
     if (!g) out.set(id, (g = { members: new Set(), owners: new Set(), seen: 0 }));
     g.seen++;
     if (it['@removed']) g.removed = (it['@removed'] as { reason: string }).reason;
-    for (const [rel, set] of [['members@delta', g.members], ['owners@delta', g.owners]] as const) {
+    for (const [rel, set] of [
+      ['members@delta', g.members],
+      ['owners@delta', g.owners],
+    ] as const) {
       for (const l of (it[rel] as Link[] | undefined) ?? []) {
         if (l['@removed']) set.delete(l.id);
         else set.add(l.id);
@@ -52,7 +59,9 @@ describe('delta queries', () => {
     ex = emu.exportTenant();
     return emu;
   };
-  beforeEach(async () => { await boot(); });
+  beforeEach(async () => {
+    await boot();
+  });
   afterAll(() => emu?.close());
 
   it('returns the full users state in the first round, then empty rounds', async () => {
@@ -78,20 +87,31 @@ describe('delta queries', () => {
     const repeated = r.items.filter((i) => i['id'] === big.id);
     for (const rep of repeated) expect(rep['displayName']).toBe(big['displayName']);
     const types = new Set(r.items.flatMap((i) => ((i['members@delta'] as Link[] | undefined) ?? []).map((l) => l['@odata.type'])));
-    expect(types).toEqual(new Set(['#microsoft.graph.user', '#microsoft.graph.group', '#microsoft.graph.device',
-      '#microsoft.graph.orgContact', '#microsoft.graph.servicePrincipal']));
+    expect(types).toEqual(
+      new Set([
+        '#microsoft.graph.user',
+        '#microsoft.graph.group',
+        '#microsoft.graph.device',
+        '#microsoft.graph.orgContact',
+        '#microsoft.graph.servicePrincipal',
+      ]),
+    );
   });
 
   it('reports member additions and removals, and deleted objects with @removed', async () => {
     const e = emu as RunningEmulator;
     const r1 = await round(e, token, '/groups/delta?$select=displayName,members,owners');
-    const g = ex.groups.find((x) => x.members.length > 2 && ex.users.some((u) => u['id'] === x.members[0])) as TenantExport['groups'][number];
+    const g = ex.groups.find(
+      (x) => x.members.length > 2 && ex.users.some((u) => u['id'] === x.members[0]),
+    ) as TenantExport['groups'][number];
     const removed = g.members[0] as string;
     const added = ex.users.find((u) => !g.members.includes(String(u['id'])))?.['id'] as string;
     const del = await graph(e, token, `/groups/${g.id}/members/${removed}/$ref`, { method: 'DELETE' });
     expect(del.status).toBe(204);
-    const add = await graph(e, token, `/groups/${g.id}/members/$ref`, { method: 'POST',
-      body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${added}` }) });
+    const add = await graph(e, token, `/groups/${g.id}/members/$ref`, {
+      method: 'POST',
+      body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${added}` }),
+    });
     expect(add.status).toBe(204);
     const r2 = await round(e, token, r1.deltaLink);
     const item = r2.items.find((i) => i['id'] === g.id) as Json;
@@ -107,9 +127,15 @@ describe('delta queries', () => {
     const changes = e.mutate(40, 9);
     const deleted = changes.filter((c) => c.kind === 'userDeleted').map((c) => c.objectId);
     const renamed = changes.filter((c) => c.kind === 'userUpdated' && c.properties?.includes('displayName')).map((c) => c.objectId);
-    const deptOnly = changes.filter((c) => c.kind === 'userUpdated' && c.properties?.includes('department')).map((c) => c.objectId)
-      .filter((id) => !renamed.includes(id) && !changes.some((c) => c.objectId === id && c.kind !== 'userUpdated')
-        && !changes.some((c) => c.objectId === id && c.properties?.includes('accountEnabled')));
+    const deptOnly = changes
+      .filter((c) => c.kind === 'userUpdated' && c.properties?.includes('department'))
+      .map((c) => c.objectId)
+      .filter(
+        (id) =>
+          !renamed.includes(id) &&
+          !changes.some((c) => c.objectId === id && c.kind !== 'userUpdated') &&
+          !changes.some((c) => c.objectId === id && c.properties?.includes('accountEnabled')),
+      );
     expect(deleted.length + renamed.length).toBeGreaterThan(0);
     const r2 = await round(e, token, r1.deltaLink);
     const byId = new Map(r2.items.map((i) => [String(i['id']), i]));
@@ -139,9 +165,15 @@ describe('delta queries', () => {
     const changes = e.mutate(60, 1);
     const created = new Set(changes.filter((c) => c.kind === 'userCreated').map((c) => c.objectId));
     const deleted = new Set(changes.filter((c) => c.kind === 'userDeleted').map((c) => c.objectId));
-    const expected = new Set(changes.filter((c) => c.kind === 'userCreated' || c.kind === 'userDeleted'
-      || (c.kind === 'userUpdated' && c.properties?.includes('displayName'))).map((c) => c.objectId)
-      .filter((id) => !(created.has(id) && deleted.has(id))));
+    const expected = new Set(
+      changes
+        .filter(
+          (c) =>
+            c.kind === 'userCreated' || c.kind === 'userDeleted' || (c.kind === 'userUpdated' && c.properties?.includes('displayName')),
+        )
+        .map((c) => c.objectId)
+        .filter((id) => !(created.has(id) && deleted.has(id))),
+    );
     expect(expected.size).toBeGreaterThan(0);
     const r = await round(e, token, latest.body['@odata.deltaLink'] as string);
     expect(new Set(r.items.map((i) => String(i['id'])))).toEqual(expected);
@@ -173,7 +205,10 @@ describe('delta queries', () => {
   it('replays already-delivered changes when replayRate is set', async () => {
     const e = emu as RunningEmulator;
     const r1 = await round(e, token, '/users/delta?$select=displayName');
-    const first = e.mutate(30, 2).filter((c) => c.kind.startsWith('user')).map((c) => c.objectId);
+    const first = e
+      .mutate(30, 2)
+      .filter((c) => c.kind.startsWith('user'))
+      .map((c) => c.objectId);
     const r2 = await round(e, token, r1.deltaLink);
     expect(r2.items.length).toBeGreaterThan(0);
     e.updateSettings({ replayRate: 1 });
@@ -187,9 +222,15 @@ describe('delta queries', () => {
     const r1 = await round(e, token, '/directoryRoles/delta');
     expect(r1.items.length).toBe(ex.directoryRoles.length);
     const user = ex.users.find((u) => u['userType'] === 'Member') as Json;
-    const res = await graph(e, token, '/roleManagement/directory/roleAssignments', { method: 'POST', body: JSON.stringify({
-      '@odata.type': '#microsoft.graph.unifiedRoleAssignment', roleDefinitionId: '729827e3-9c14-49f7-bb1b-9608f156bbb8',
-      principalId: user['id'], directoryScopeId: '/' }) });
+    const res = await graph(e, token, '/roleManagement/directory/roleAssignments', {
+      method: 'POST',
+      body: JSON.stringify({
+        '@odata.type': '#microsoft.graph.unifiedRoleAssignment',
+        roleDefinitionId: '729827e3-9c14-49f7-bb1b-9608f156bbb8',
+        principalId: user['id'],
+        directoryScopeId: '/',
+      }),
+    });
     expect(res.status).toBe(201);
     const r2 = await round(e, token, r1.deltaLink);
     const role = r2.items.find((i) => ((i['members@delta'] as Link[] | undefined) ?? []).some((l) => l.id === user['id']));
@@ -205,15 +246,21 @@ describe('delta queries', () => {
       const ch = e.mutate(1, seed);
       changes.push(...ch);
       const c = ch[0];
-      if (c?.kind === 'userUpdated' && c.properties?.join() === 'accountEnabled'
-        && !changes.slice(0, -1).some((x) => x.objectId === c.objectId || x.targetId === c.objectId)) target = c.objectId;
+      if (
+        c?.kind === 'userUpdated' &&
+        c.properties?.join() === 'accountEnabled' &&
+        !changes.slice(0, -1).some((x) => x.objectId === c.objectId || x.targetId === c.objectId)
+      )
+        target = c.objectId;
     }
     expect(target).toBeDefined();
     const r2 = await round(e, token, r1.deltaLink, { headers: { Prefer: 'return=minimal' } });
     const it = r2.items.find((i) => i['id'] === target) as Json;
     expect(Object.keys(it).sort()).toEqual(['accountEnabled', 'id']);
     const full = await round(e, token, r1.deltaLink);
-    expect(Object.keys(full.items.find((i) => i['id'] === target) as Json)).toEqual(expect.arrayContaining(['accountEnabled', 'displayName', 'id']));
+    expect(Object.keys(full.items.find((i) => i['id'] === target) as Json)).toEqual(
+      expect.arrayContaining(['accountEnabled', 'displayName', 'id']),
+    );
   });
 
   it('restricts rounds to $filter=id eq … or id eq …', async () => {
@@ -223,8 +270,10 @@ describe('delta queries', () => {
     expect(new Set(r1.items.map((i) => i['id']))).toEqual(new Set([a?.id, b?.id]));
     const other = ex.groups[5] as TenantExport['groups'][number];
     const u = ex.users.find((x) => !other.members.includes(String(x['id']))) as Json;
-    await graph(e, token, `/groups/${other.id}/members/$ref`, { method: 'POST',
-      body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${String(u['id'])}` }) });
+    await graph(e, token, `/groups/${other.id}/members/$ref`, {
+      method: 'POST',
+      body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${String(u['id'])}` }),
+    });
     expect((await round(e, token, r1.deltaLink)).items).toEqual([]);
     const bad = await graph(e, token, "/groups/delta?$filter=displayName eq 'x'");
     expect(bad.status).toBe(400);

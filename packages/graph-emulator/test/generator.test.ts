@@ -3,7 +3,11 @@ import { SIZE_COUNTS, startEmulator } from '../src/index';
 
 describe('tenant generator', () => {
   it('generates the same tenant (ids included) for the same size and seed, another for another seed', async () => {
-    const [a, b, c] = await Promise.all([startEmulator({ size: 'S', seed: 9 }), startEmulator({ size: 'S', seed: 9 }), startEmulator({ size: 'S', seed: 10 })]);
+    const [a, b, c] = await Promise.all([
+      startEmulator({ size: 'S', seed: 9 }),
+      startEmulator({ size: 'S', seed: 9 }),
+      startEmulator({ size: 'S', seed: 10 }),
+    ]);
     try {
       expect(a.config.tenantId).toBe(b.config.tenantId);
       expect(a.config.apps.map((x) => [x.clientId, x.clientSecret])).toEqual(b.config.apps.map((x) => [x.clientId, x.clientSecret]));
@@ -39,7 +43,9 @@ describe('tenant generator', () => {
       expect(ex.appRoleAssignments.length).toBeGreaterThan(SIZE_COUNTS.M.appRoleAssignments * 0.9);
       const principalTypes = new Set(ex.appRoleAssignments.map((a) => a['principalType']));
       expect(principalTypes).toEqual(new Set(['User', 'Group', 'ServicePrincipal']));
-      expect(ex.servicePrincipals.filter((s) => s['servicePrincipalType'] === 'ManagedIdentity')).toHaveLength(SIZE_COUNTS.M.managedIdentities);
+      expect(ex.servicePrincipals.filter((s) => s['servicePrincipalType'] === 'ManagedIdentity')).toHaveLength(
+        SIZE_COUNTS.M.managedIdentities,
+      );
       expect(ex.roleEligibilitySchedules.length).toBe(SIZE_COUNTS.M.roleEligibilitySchedules);
       expect(ex.groups.filter((g) => g.owners.length > 0).length).toBeGreaterThan(ex.groups.length * 0.7);
       expect(ex.servicePrincipals.filter((s) => s.owners.length > 0).length).toBeGreaterThan(0);
@@ -49,7 +55,11 @@ describe('tenant generator', () => {
   });
 
   it('honours explicit counts, including groups over 10k members', async () => {
-    const e = await startEmulator({ size: 'S', seed: 2, counts: { users: 12_000, groups: 20, memberships: 30_000, largeGroups: 1, appRoleAssignments: 50 } });
+    const e = await startEmulator({
+      size: 'S',
+      seed: 2,
+      counts: { users: 12_000, groups: 20, memberships: 30_000, largeGroups: 1, appRoleAssignments: 50 },
+    });
     try {
       const ex = e.exportTenant();
       expect(ex.users).toHaveLength(12_000);

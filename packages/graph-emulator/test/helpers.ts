@@ -10,8 +10,12 @@ export async function getToken(emu: RunningEmulator, appName = 'provisioning'): 
   const res = await fetch(`${emu.config.authorityHost}/${emu.config.tenantId}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: app.clientId, client_secret: app.clientSecret, grant_type: 'client_credentials',
-      scope: 'https://graph.microsoft.com/.default' }),
+    body: new URLSearchParams({
+      client_id: app.clientId,
+      client_secret: app.clientSecret,
+      grant_type: 'client_credentials',
+      scope: 'https://graph.microsoft.com/.default',
+    }),
   });
   if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -21,7 +25,12 @@ export interface Json {
   [k: string]: unknown;
 }
 
-export async function graph(emu: RunningEmulator, token: string, pathOrUrl: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: Json }> {
+export async function graph(
+  emu: RunningEmulator,
+  token: string,
+  pathOrUrl: string,
+  init: RequestInit = {},
+): Promise<{ status: number; headers: Headers; body: Json }> {
   const url = pathOrUrl.startsWith('https://') ? pathOrUrl : `${emu.config.baseUrl}/v1.0${pathOrUrl}`;
   const headers = new Headers(init.headers);
   headers.set('authorization', `Bearer ${token}`);
@@ -30,7 +39,11 @@ export async function graph(emu: RunningEmulator, token: string, pathOrUrl: stri
   const text = await res.text();
   let body: Json = {};
   if (text) {
-    try { body = JSON.parse(text) as Json; } catch { body = { text }; }
+    try {
+      body = JSON.parse(text) as Json;
+    } catch {
+      body = { text };
+    }
   }
   return { status: res.status, headers: res.headers, body };
 }

@@ -13,8 +13,8 @@ describe('identity platform', () => {
   });
   afterAll(() => emu.close());
 
-  const post = (form: Record<string, string>) => fetch(tokenUrl, { method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+  const post = (form: Record<string, string>) =>
+    fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
 
   it('serves an openid-configuration MSAL accepts', async () => {
     const r = await fetch(`${emu.config.authorityHost}/${emu.config.tenantId}/v2.0/.well-known/openid-configuration`);
@@ -44,7 +44,12 @@ describe('identity platform', () => {
 
   it('answers a wrong secret with invalid_client (AADSTS7000215)', async () => {
     const app = emu.app('provisioning');
-    const r = await post({ client_id: app.clientId, client_secret: 'nope', grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' });
+    const r = await post({
+      client_id: app.clientId,
+      client_secret: 'nope',
+      grant_type: 'client_credentials',
+      scope: 'https://graph.microsoft.com/.default',
+    });
     expect(r.status).toBe(401);
     const body = (await r.json()) as { error: string; error_codes: number[]; error_description: string };
     expect(body.error).toBe('invalid_client');
@@ -54,22 +59,52 @@ describe('identity platform', () => {
 
   it('rejects unknown clients, bad scopes and unknown tenants', async () => {
     const app = emu.app('provisioning');
-    const unknown = await post({ client_id: randomUUID(), client_secret: 'x', grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' });
+    const unknown = await post({
+      client_id: randomUUID(),
+      client_secret: 'x',
+      grant_type: 'client_credentials',
+      scope: 'https://graph.microsoft.com/.default',
+    });
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as { error: string }).error).toBe('unauthorized_client');
-    const scope = await post({ client_id: app.clientId, client_secret: app.clientSecret, grant_type: 'client_credentials', scope: 'User.Read' });
+    const scope = await post({
+      client_id: app.clientId,
+      client_secret: app.clientSecret,
+      grant_type: 'client_credentials',
+      scope: 'User.Read',
+    });
     expect(((await scope.json()) as { error: string }).error).toBe('invalid_scope');
-    const tenant = await fetch(`${emu.config.authorityHost}/${randomUUID()}/oauth2/v2.0/token`, { method: 'POST',
-      body: new URLSearchParams({ client_id: app.clientId, client_secret: app.clientSecret, grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' }) });
+    const tenant = await fetch(`${emu.config.authorityHost}/${randomUUID()}/oauth2/v2.0/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+        grant_type: 'client_credentials',
+        scope: 'https://graph.microsoft.com/.default',
+      }),
+    });
     expect(tenant.status).toBe(400);
   });
 
   it('accepts a certificate client assertion and rejects one signed by another key', async () => {
     const app = emu.app('provisioning');
-    const sign = async (pem: string) => new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setIssuer(app.clientId).setSubject(app.clientId)
-      .setAudience(tokenUrl).setJti(randomUUID()).setIssuedAt().setExpirationTime('5m').sign(createPrivateKey(pem));
-    const form = (assertion: string) => ({ client_id: app.clientId, grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion });
+    const sign = async (pem: string) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256' })
+        .setIssuer(app.clientId)
+        .setSubject(app.clientId)
+        .setAudience(tokenUrl)
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(createPrivateKey(pem));
+    const form = (assertion: string) => ({
+      client_id: app.clientId,
+      grant_type: 'client_credentials',
+      scope: 'https://graph.microsoft.com/.default',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
     const ok = await post(form(await sign(app.privateKeyPem as string)));
     expect(ok.status).toBe(200);
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -78,7 +113,7 @@ describe('identity platform', () => {
     expect(((await bad.json()) as { error: string }).error).toBe('invalid_client');
   });
 
-  it('401s an expired token with Graph\'s message', async () => {
+  it("401s an expired token with Graph's message", async () => {
     emu.updateSettings({ tokenLifetimeSeconds: 1 });
     const t = await getToken(emu);
     emu.updateSettings({ tokenLifetimeSeconds: 3599 });
@@ -100,9 +135,11 @@ describe('identity platform', () => {
 
   it('redirects admin consent back with tenant, admin_consent=True and state', async () => {
     const app = emu.app('readonly');
-    const r = await fetch(`${emu.config.authorityHost}/${emu.config.tenantId}/v2.0/adminconsent?client_id=${app.clientId}`
-      + `&redirect_uri=${encodeURIComponent('http://localhost:3000/cb')}&state=xyz&scope=${encodeURIComponent('https://graph.microsoft.com/.default')}`,
-    { redirect: 'manual' });
+    const r = await fetch(
+      `${emu.config.authorityHost}/${emu.config.tenantId}/v2.0/adminconsent?client_id=${app.clientId}` +
+        `&redirect_uri=${encodeURIComponent('http://localhost:3000/cb')}&state=xyz&scope=${encodeURIComponent('https://graph.microsoft.com/.default')}`,
+      { redirect: 'manual' },
+    );
     expect(r.status).toBe(302);
     const loc = new URL(r.headers.get('location') as string);
     expect(loc.origin + loc.pathname).toBe('http://localhost:3000/cb');

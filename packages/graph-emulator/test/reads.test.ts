@@ -33,9 +33,14 @@ describe('Graph reads and query options', () => {
     expect(r.headers.get('client-request-id')).toBe('abc-123');
     expect(r.headers.get('request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(r.headers.get('content-type')).toMatch(/^application\/json;odata\.metadata=minimal/);
-    expect(r.body).toEqual({ error: { code: 'Request_ResourceNotFound',
-      message: "Resource '00000000-0000-0000-0000-000000000001' does not exist or one of its queried reference-property objects are not present.",
-      innerError: { date: expect.any(String), 'request-id': r.headers.get('request-id'), 'client-request-id': 'abc-123' } } });
+    expect(r.body).toEqual({
+      error: {
+        code: 'Request_ResourceNotFound',
+        message:
+          "Resource '00000000-0000-0000-0000-000000000001' does not exist or one of its queried reference-property objects are not present.",
+        innerError: { date: expect.any(String), 'request-id': r.headers.get('request-id'), 'client-request-id': 'abc-123' },
+      },
+    });
   });
 
   it('gets a user by id and by userPrincipalName', async () => {
@@ -51,7 +56,9 @@ describe('Graph reads and query options', () => {
     const plain = await graph(emu, token, '/users/$count');
     expect(plain.status).toBe(400);
     expect(plain.body['error']).toMatchObject({ code: 'Request_BadRequest', message: '$count is not currently supported.' });
-    const counted = await fetch(`${emu.config.baseUrl}/v1.0/users/$count`, { headers: { authorization: `Bearer ${token}`, ConsistencyLevel: 'eventual' } });
+    const counted = await fetch(`${emu.config.baseUrl}/v1.0/users/$count`, {
+      headers: { authorization: `Bearer ${token}`, ConsistencyLevel: 'eventual' },
+    });
     expect(counted.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await counted.text()).toBe(String(ex.users.length));
     const ignored = await graph(emu, token, '/users?$count=true&$top=5');
@@ -60,12 +67,14 @@ describe('Graph reads and query options', () => {
     expect(first.body['@odata.count']).toBe(ex.users.length);
     const second = await graph(emu, token, first.body['@odata.nextLink'] as string, EVENTUAL);
     expect(second.body['@odata.count']).toBeUndefined();
-    const groups = await fetch(`${emu.config.baseUrl}/v1.0/groups/$count`, { headers: { authorization: `Bearer ${token}`, ConsistencyLevel: 'eventual' } });
+    const groups = await fetch(`${emu.config.baseUrl}/v1.0/groups/$count`, {
+      headers: { authorization: `Bearer ${token}`, ConsistencyLevel: 'eventual' },
+    });
     expect(await groups.text()).toBe(String(ex.groups.length));
   });
 
   it('filters groups with onPremisesSyncEnabled ne true only as an advanced query', async () => {
-    const bad = await graph(emu, token, "/groups?$filter=onPremisesSyncEnabled ne true");
+    const bad = await graph(emu, token, '/groups?$filter=onPremisesSyncEnabled ne true');
     expect(bad.status).toBe(400);
     expect(bad.body['error']).toMatchObject({ code: 'Request_UnsupportedQuery' });
     const noCount = await graph(emu, token, '/groups?$filter=onPremisesSyncEnabled ne true', EVENTUAL);
@@ -145,7 +154,10 @@ describe('Graph reads and query options', () => {
     const done = new Set<string>();
     let cycle = false;
     const visit = (id: string): void => {
-      if (onStack.has(id)) { cycle = true; return; }
+      if (onStack.has(id)) {
+        cycle = true;
+        return;
+      }
       if (done.has(id)) return;
       onStack.add(id);
       for (const n of edges.get(id) ?? []) visit(n);
@@ -157,10 +169,18 @@ describe('Graph reads and query options', () => {
   });
 
   it('lists appRoleAssignedTo and service principal owners', async () => {
-    const sp = [...ex.servicePrincipals].sort((a, b) => ex.appRoleAssignments.filter((x) => x['resourceId'] === b.id).length
-      - ex.appRoleAssignments.filter((x) => x['resourceId'] === a.id).length)[0] as TenantExport['servicePrincipals'][number];
+    const sp = [...ex.servicePrincipals].sort(
+      (a, b) =>
+        ex.appRoleAssignments.filter((x) => x['resourceId'] === b.id).length -
+        ex.appRoleAssignments.filter((x) => x['resourceId'] === a.id).length,
+    )[0] as TenantExport['servicePrincipals'][number];
     const rows = await all(emu, token, `/servicePrincipals/${sp.id}/appRoleAssignedTo?$top=5`);
-    expect(rows.map((r) => r['id']).sort()).toEqual(ex.appRoleAssignments.filter((a) => a['resourceId'] === sp.id).map((a) => a['id']).sort());
+    expect(rows.map((r) => r['id']).sort()).toEqual(
+      ex.appRoleAssignments
+        .filter((a) => a['resourceId'] === sp.id)
+        .map((a) => a['id'])
+        .sort(),
+    );
     expect(rows[0]).toMatchObject({ resourceId: sp.id, principalType: expect.stringMatching(/^(User|Group|ServicePrincipal)$/) });
     const owned = ex.servicePrincipals.find((s) => s.owners.length > 0) as TenantExport['servicePrincipals'][number];
     const owners = await all(emu, token, `/servicePrincipals/${owned.id}/owners`);
@@ -194,14 +214,26 @@ describe('Graph reads and query options', () => {
     expect(filtered.map((a) => a['id'])).toEqual(ex.roleAssignments.filter((a) => a['principalId'] === p).map((a) => a['id']));
     const elig = await all(emu, token, '/roleManagement/directory/roleEligibilitySchedules');
     expect(elig.length).toBe(ex.roleEligibilitySchedules.length);
-    expect(elig[0]).toMatchObject({ memberType: 'Direct', status: 'Provisioned', scheduleInfo: { expiration: { type: expect.any(String) } } });
+    expect(elig[0]).toMatchObject({
+      memberType: 'Direct',
+      status: 'Provisioned',
+      scheduleInfo: { expiration: { type: expect.any(String) } },
+    });
   });
 
   it('rejects $top out of range on every paged collection', async () => {
-    for (const p of ['/groups', '/servicePrincipals', `/groups/${ex.groups[0]?.id ?? ''}/members`, '/roleManagement/directory/roleAssignments']) {
+    for (const p of [
+      '/groups',
+      '/servicePrincipals',
+      `/groups/${ex.groups[0]?.id ?? ''}/members`,
+      '/roleManagement/directory/roleAssignments',
+    ]) {
       const r = await graph(emu, token, `${p}?$top=1000`);
       expect(r.status).toBe(400);
-      expect(r.body['error']).toMatchObject({ code: 'Request_UnsupportedQuery', message: "Invalid page size specified: '1000'. Must be between 1 and 999 inclusive." });
+      expect(r.body['error']).toMatchObject({
+        code: 'Request_UnsupportedQuery',
+        message: "Invalid page size specified: '1000'. Must be between 1 and 999 inclusive.",
+      });
     }
   });
 });

@@ -1,6 +1,11 @@
 import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import {
-  BatchRequestContent, BatchResponseContent, Client, PageIterator, RetryHandlerOptions, type PageCollection,
+  BatchRequestContent,
+  BatchResponseContent,
+  Client,
+  PageIterator,
+  RetryHandlerOptions,
+  type PageCollection,
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,11 +21,17 @@ describe("Microsoft's clients", () => {
   beforeAll(async () => {
     emu = await start({ counts: { users: 230 } });
     const app = emu.app('provisioning');
-    credential = new ClientSecretCredential(emu.config.tenantId, app.clientId, app.clientSecret,
-      { authorityHost: emu.config.authorityHost, disableInstanceDiscovery: true });
+    credential = new ClientSecretCredential(emu.config.tenantId, app.clientId, app.clientSecret, {
+      authorityHost: emu.config.authorityHost,
+      disableInstanceDiscovery: true,
+    });
     const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: ['https://graph.microsoft.com/.default'] });
-    client = Client.initWithMiddleware({ authProvider, baseUrl: `${emu.config.baseUrl}/`, defaultVersion: 'v1.0',
-      customHosts: new Set(['localhost']) });
+    client = Client.initWithMiddleware({
+      authProvider,
+      baseUrl: `${emu.config.baseUrl}/`,
+      defaultVersion: 'v1.0',
+      customHosts: new Set(['localhost']),
+    });
   });
   afterAll(() => emu.close());
 
@@ -35,9 +46,12 @@ describe("Microsoft's clients", () => {
 
   it('@azure/identity ClientCertificateCredential authenticates with the generated certificate', async () => {
     const app = emu.app('provisioning');
-    const cred = new ClientCertificateCredential(emu.config.tenantId, app.clientId,
+    const cred = new ClientCertificateCredential(
+      emu.config.tenantId,
+      app.clientId,
       { certificate: `${app.privateKeyPem ?? ''}\n${app.certificatePem ?? ''}` },
-      { authorityHost: emu.config.authorityHost, disableInstanceDiscovery: true });
+      { authorityHost: emu.config.authorityHost, disableInstanceDiscovery: true },
+    );
     const t = await cred.getToken('https://graph.microsoft.com/.default');
     expect(decodeJwt(t.token)['appidacr']).toBe('2');
   });
@@ -58,8 +72,17 @@ describe("Microsoft's clients", () => {
     emu.updateSettings({ throttle: { enabled: true, ruPer10s: 10, writesPer150s: 3000 } });
     emu.resetStats();
     try {
-      const results = await Promise.all(Array.from({ length: 12 }, () =>
-        client.api('/users').top(5).middlewareOptions([new RetryHandlerOptions(1, 10)]).get() as Promise<{ value: unknown[] }>));
+      const results = await Promise.all(
+        Array.from(
+          { length: 12 },
+          () =>
+            client
+              .api('/users')
+              .top(5)
+              .middlewareOptions([new RetryHandlerOptions(1, 10)])
+              .get() as Promise<{ value: unknown[] }>,
+        ),
+      );
       for (const r of results) expect(r.value).toHaveLength(5);
       const s = emu.stats();
       expect(s.throttled).toBeGreaterThan(0);
@@ -76,12 +99,24 @@ describe("Microsoft's clients", () => {
     const user = ex.users.find((u) => !group.members.includes(String(u['id']))) as { id: string };
     const batch = new BatchRequestContent([
       { id: '1', request: new Request(`${emu.config.baseUrl}/v1.0/users?$select=id&$top=3`, { method: 'GET' }) },
-      { id: '2', request: new Request(`${emu.config.baseUrl}/v1.0/groups/${group.id}/members/$ref`, {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user.id}` }) }), dependsOn: ['1'] },
-      { id: '3', request: new Request(`${emu.config.baseUrl}/v1.0/groups/${group.id}/members/$ref`, {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user.id}` }) }), dependsOn: ['2'] },
+      {
+        id: '2',
+        request: new Request(`${emu.config.baseUrl}/v1.0/groups/${group.id}/members/$ref`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user.id}` }),
+        }),
+        dependsOn: ['1'],
+      },
+      {
+        id: '3',
+        request: new Request(`${emu.config.baseUrl}/v1.0/groups/${group.id}/members/$ref`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user.id}` }),
+        }),
+        dependsOn: ['2'],
+      },
     ]);
     const raw = await client.api('/$batch').post(await batch.getContent());
     const res = new BatchResponseContent(raw);

@@ -28,18 +28,26 @@ describe('throttling', () => {
     }
   });
 
-  it('charges resource units per Graph\'s cost table and modifiers', async () => {
+  it("charges resource units per Graph's cost table and modifiers", async () => {
     set({ enabled: true, ruPer10s: 5000 });
     const g = emu.exportTenant().groups[0]?.id as string;
-    const cases: [string, string][] = [['/users', '2'], ['/users?$select=id', '1'], ['/users?$top=5', '1'], ['/users?$top=50', '2'],
-      ['/groups', '1'], [`/groups/${g}/members`, '3'], [`/groups/${g}/members?$select=id`, '2'], [`/groups/${g}/members?$select=id&$top=5`, '1']];
+    const cases: [string, string][] = [
+      ['/users', '2'],
+      ['/users?$select=id', '1'],
+      ['/users?$top=5', '1'],
+      ['/users?$top=50', '2'],
+      ['/groups', '1'],
+      [`/groups/${g}/members`, '3'],
+      [`/groups/${g}/members?$select=id`, '2'],
+      [`/groups/${g}/members?$select=id&$top=5`, '1'],
+    ];
     for (const [path, ru] of cases) {
       const r = await graph(emu, prov, path);
       expect([path, r.headers.get('x-ms-resource-unit')]).toEqual([path, ru]);
     }
   });
 
-  it('429s with Graph\'s body and headers once the RU bucket is empty, per app', async () => {
+  it("429s with Graph's body and headers once the RU bucket is empty, per app", async () => {
     set({ enabled: true, ruPer10s: 9 });
     await sleep(10);
     const ok = [];
@@ -57,9 +65,20 @@ describe('throttling', () => {
     expect(Number(retryAfter)).toBeGreaterThan(0);
     expect(t.headers.get('x-ms-throttle-scope')).toBe(`Tenant_Application/Read/${emu.app('provisioning').clientId}/${emu.config.tenantId}`);
     expect(t.headers.get('x-ms-throttle-information')).toBe('ResourceUnitLimitExceeded');
-    expect(t.body).toEqual({ error: { code: 'TooManyRequests', message: 'Please retry again later.', innerError: {
-      code: '429', message: 'Please retry after', status: '429', date: expect.any(String),
-      'request-id': t.headers.get('request-id'), 'client-request-id': t.headers.get('client-request-id') } } });
+    expect(t.body).toEqual({
+      error: {
+        code: 'TooManyRequests',
+        message: 'Please retry again later.',
+        innerError: {
+          code: '429',
+          message: 'Please retry after',
+          status: '429',
+          date: expect.any(String),
+          'request-id': t.headers.get('request-id'),
+          'client-request-id': t.headers.get('client-request-id'),
+        },
+      },
+    });
     // Another app has its own bucket.
     expect((await graph(emu, ro, '/users')).status).toBe(200);
     await sleep(Number(retryAfter) * 1000 + 50);
@@ -75,8 +94,12 @@ describe('throttling', () => {
     const free = ex.users.filter((u) => !g.members.includes(String(u['id']))).slice(0, 3);
     const results = [];
     for (const u of free) {
-      results.push(await graph(emu, prov, `/groups/${g.id}/members/$ref`, { method: 'POST',
-        body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${String(u['id'])}` }) }));
+      results.push(
+        await graph(emu, prov, `/groups/${g.id}/members/$ref`, {
+          method: 'POST',
+          body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${String(u['id'])}` }),
+        }),
+      );
     }
     expect(results.map((r) => r.status)).toEqual([204, 204, 429]);
     const w = results[2] as (typeof results)[number];

@@ -42,8 +42,19 @@ describe('GET /users', () => {
     const r = await graph(emu, token, '/users');
     const value = r.body['value'] as Record<string, unknown>[];
     expect(value).toHaveLength(100);
-    expect(Object.keys(value[0] as object).sort()).toEqual(['businessPhones', 'displayName', 'givenName', 'id', 'jobTitle', 'mail',
-      'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName']);
+    expect(Object.keys(value[0] as object).sort()).toEqual([
+      'businessPhones',
+      'displayName',
+      'givenName',
+      'id',
+      'jobTitle',
+      'mail',
+      'mobilePhone',
+      'officeLocation',
+      'preferredLanguage',
+      'surname',
+      'userPrincipalName',
+    ]);
     expect(r.body['@odata.context']).toBe(`${emu.config.baseUrl}/v1.0/$metadata#users`);
   });
 

@@ -14,7 +14,10 @@ describe('writes', () => {
   let none: string;
   let ex: TenantExport;
   const member = () => ex.users.find((u) => u['userType'] === 'Member') as Json & { id: string };
-  const fresh = () => { ex = emu.exportTenant(); return ex; };
+  const fresh = () => {
+    ex = emu.exportTenant();
+    return ex;
+  };
 
   beforeAll(async () => {
     emu = await start({ settings: { throttle: { enabled: false, ruPer10s: 5000, writesPer150s: 3000 } } });
@@ -23,7 +26,7 @@ describe('writes', () => {
   });
   afterAll(() => emu.close());
 
-  it('adds and removes group members via $ref, with Graph\'s duplicate and missing errors', async () => {
+  it("adds and removes group members via $ref, with Graph's duplicate and missing errors", async () => {
     const g = ex.groups.find((x) => x['isAssignableToRole'] !== true) as TenantExport['groups'][number];
     const u = ex.users.find((x) => !g.members.includes(String(x['id']))) as Json & { id: string };
     const add = await graph(emu, prov, `/groups/${g.id}/members/$ref`, { method: 'POST', body: ref(u.id) });
@@ -46,7 +49,10 @@ describe('writes', () => {
     const again = await graph(emu, prov, `/groups/${g.id}/members/${u.id}/$ref`, { method: 'DELETE' });
     expect(again.status).toBe(404);
     expect(errCode(again.body)).toBe('Request_ResourceNotFound');
-    const badRef = await graph(emu, prov, `/groups/${g.id}/members/$ref`, { method: 'POST', body: JSON.stringify({ '@odata.id': 'nonsense' }) });
+    const badRef = await graph(emu, prov, `/groups/${g.id}/members/$ref`, {
+      method: 'POST',
+      body: JSON.stringify({ '@odata.id': 'nonsense' }),
+    });
     expect(badRef.status).toBe(400);
   });
 
@@ -57,9 +63,12 @@ describe('writes', () => {
     const dup = await graph(emu, prov, `/groups/${g.id}/owners/$ref`, { method: 'POST', body: ref(u.id) });
     expect(errMsg(dup.body)).toBe("One or more added object references already exist for the following modified properties: 'owners'.");
     expect((await graph(emu, prov, `/groups/${g.id}/owners/${u.id}/$ref`, { method: 'DELETE' })).status).toBe(204);
-    const m365 = fresh().groups.find((x) => (x['groupTypes'] as string[]).includes('Unified') && x['isAssignableToRole'] !== true) as TenantExport['groups'][number];
+    const m365 = fresh().groups.find(
+      (x) => (x['groupTypes'] as string[]).includes('Unified') && x['isAssignableToRole'] !== true,
+    ) as TenantExport['groups'][number];
     const owners = [...m365.owners];
-    for (const o of owners.slice(1)) expect((await graph(emu, prov, `/groups/${m365.id}/owners/${o}/$ref`, { method: 'DELETE' })).status).toBe(204);
+    for (const o of owners.slice(1))
+      expect((await graph(emu, prov, `/groups/${m365.id}/owners/${o}/$ref`, { method: 'DELETE' })).status).toBe(204);
     if (owners.length === 0) {
       expect((await graph(emu, prov, `/groups/${m365.id}/owners/$ref`, { method: 'POST', body: ref(u.id) })).status).toBe(204);
       owners.push(u.id);
@@ -72,29 +81,54 @@ describe('writes', () => {
   it('binds up to 20 members in one PATCH, all or nothing', async () => {
     const g = fresh().groups.find((x) => x['isAssignableToRole'] !== true && x.members.length < 50) as TenantExport['groups'][number];
     const candidates = ex.users.filter((u) => !g.members.includes(String(u['id']))).map((u) => String(u['id']));
-    const tooMany = await graph(emu, prov, `/groups/${g.id}`, { method: 'PATCH', body: JSON.stringify({
-      'members@odata.bind': candidates.slice(0, 21).map((id) => `https://graph.microsoft.com/v1.0/directoryObjects/${id}`) }) });
+    const tooMany = await graph(emu, prov, `/groups/${g.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({
+        'members@odata.bind': candidates.slice(0, 21).map((id) => `https://graph.microsoft.com/v1.0/directoryObjects/${id}`),
+      }),
+    });
     expect(tooMany.status).toBe(400);
-    const withMissing = await graph(emu, prov, `/groups/${g.id}`, { method: 'PATCH', body: JSON.stringify({
-      'members@odata.bind': [...candidates.slice(0, 3), randomUUID()].map((id) => `https://graph.microsoft.com/v1.0/directoryObjects/${id}`) }) });
+    const withMissing = await graph(emu, prov, `/groups/${g.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({
+        'members@odata.bind': [...candidates.slice(0, 3), randomUUID()].map(
+          (id) => `https://graph.microsoft.com/v1.0/directoryObjects/${id}`,
+        ),
+      }),
+    });
     expect(withMissing.status).toBe(404);
     expect(fresh().groups.find((x) => x.id === g.id)?.members).toEqual(g.members);
-    const ok = await graph(emu, prov, `/groups/${g.id}`, { method: 'PATCH', body: JSON.stringify({
-      'members@odata.bind': candidates.slice(0, 20).map((id) => `https://graph.microsoft.com/v1.0/directoryObjects/${id}`) }) });
+    const ok = await graph(emu, prov, `/groups/${g.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({
+        'members@odata.bind': candidates.slice(0, 20).map((id) => `https://graph.microsoft.com/v1.0/directoryObjects/${id}`),
+      }),
+    });
     expect(ok.status).toBe(204);
     expect(fresh().groups.find((x) => x.id === g.id)?.members).toEqual([...g.members, ...candidates.slice(0, 20)]);
   });
 
   it('creates (201) and deletes app role assignments, with duplicate and missing-object errors', async () => {
-    const sp = ex.servicePrincipals.find((s) => (s['appRoles'] as Json[]).some((r) => (r['allowedMemberTypes'] as string[]).includes('User'))
-      && s['appId'] !== '00000003-0000-0000-c000-000000000000') as TenantExport['servicePrincipals'][number];
+    const sp = ex.servicePrincipals.find(
+      (s) =>
+        (s['appRoles'] as Json[]).some((r) => (r['allowedMemberTypes'] as string[]).includes('User')) &&
+        s['appId'] !== '00000003-0000-0000-c000-000000000000',
+    ) as TenantExport['servicePrincipals'][number];
     const role = (sp['appRoles'] as Json[]).find((r) => (r['allowedMemberTypes'] as string[]).includes('User')) as Json;
-    const u = ex.users.find((x) => !ex.appRoleAssignments.some((a) => a['principalId'] === x['id'] && a['resourceId'] === sp.id)) as Json & { id: string };
+    const u = ex.users.find(
+      (x) => !ex.appRoleAssignments.some((a) => a['principalId'] === x['id'] && a['resourceId'] === sp.id),
+    ) as Json & { id: string };
     const body = JSON.stringify({ principalId: u.id, resourceId: sp.id, appRoleId: role['id'] });
     const created = await graph(emu, prov, `/servicePrincipals/${sp.id}/appRoleAssignedTo`, { method: 'POST', body });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ principalId: u.id, resourceId: sp.id, appRoleId: role['id'], principalType: 'User',
-      resourceDisplayName: sp['displayName'], principalDisplayName: u['displayName'] });
+    expect(created.body).toMatchObject({
+      principalId: u.id,
+      resourceId: sp.id,
+      appRoleId: role['id'],
+      principalType: 'User',
+      resourceDisplayName: sp['displayName'],
+      principalDisplayName: u['displayName'],
+    });
     const id = String(created.body['id']);
     expect(Buffer.from(id, 'base64url')).toHaveLength(32);
     expect(fresh().appRoleAssignments.some((a) => a['id'] === id)).toBe(true);
@@ -103,12 +137,16 @@ describe('writes', () => {
     const dup = await graph(emu, prov, `/servicePrincipals/${sp.id}/appRoleAssignedTo`, { method: 'POST', body });
     expect(dup.status).toBe(400);
     expect(errMsg(dup.body)).toBe('Permission being assigned already exists on the object');
-    const missing = await graph(emu, prov, `/servicePrincipals/${sp.id}/appRoleAssignedTo`, { method: 'POST',
-      body: JSON.stringify({ principalId: randomUUID(), resourceId: sp.id, appRoleId: role['id'] }) });
+    const missing = await graph(emu, prov, `/servicePrincipals/${sp.id}/appRoleAssignedTo`, {
+      method: 'POST',
+      body: JSON.stringify({ principalId: randomUUID(), resourceId: sp.id, appRoleId: role['id'] }),
+    });
     expect(missing.status).toBe(404);
     expect(errCode(missing.body)).toBe('Request_ResourceNotFound');
-    const badRole = await graph(emu, prov, `/servicePrincipals/${sp.id}/appRoleAssignedTo`, { method: 'POST',
-      body: JSON.stringify({ principalId: u.id, resourceId: sp.id, appRoleId: randomUUID() }) });
+    const badRole = await graph(emu, prov, `/servicePrincipals/${sp.id}/appRoleAssignedTo`, {
+      method: 'POST',
+      body: JSON.stringify({ principalId: u.id, resourceId: sp.id, appRoleId: randomUUID() }),
+    });
     expect(badRole.status).toBe(400);
     expect((await graph(emu, prov, `/servicePrincipals/${sp.id}/appRoleAssignedTo/${id}`, { method: 'DELETE' })).status).toBe(204);
     expect(fresh().appRoleAssignments.some((a) => a['id'] === id)).toBe(false);
@@ -129,8 +167,12 @@ describe('writes', () => {
 
   it('creates and deletes directory role assignments', async () => {
     const u = member();
-    const body = JSON.stringify({ '@odata.type': '#microsoft.graph.unifiedRoleAssignment',
-      roleDefinitionId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451', principalId: u.id, directoryScopeId: '/' });
+    const body = JSON.stringify({
+      '@odata.type': '#microsoft.graph.unifiedRoleAssignment',
+      roleDefinitionId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
+      principalId: u.id,
+      directoryScopeId: '/',
+    });
     const created = await graph(emu, prov, '/roleManagement/directory/roleAssignments', { method: 'POST', body });
     expect(created.status).toBe(201);
     expect(String(created.body['@odata.context'])).toMatch(/#roleManagement\/directory\/roleAssignments\/\$entity$/);
@@ -142,8 +184,10 @@ describe('writes', () => {
     const dup = await graph(emu, prov, '/roleManagement/directory/roleAssignments', { method: 'POST', body });
     expect(dup.status).toBe(400);
     expect(errMsg(dup.body)).toBe('A conflicting object with one or more of the specified property values is present in the directory.');
-    const missing = await graph(emu, prov, '/roleManagement/directory/roleAssignments', { method: 'POST',
-      body: JSON.stringify({ roleDefinitionId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451', principalId: randomUUID(), directoryScopeId: '/' }) });
+    const missing = await graph(emu, prov, '/roleManagement/directory/roleAssignments', {
+      method: 'POST',
+      body: JSON.stringify({ roleDefinitionId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451', principalId: randomUUID(), directoryScopeId: '/' }),
+    });
     expect(missing.status).toBe(404);
     expect((await graph(emu, prov, `/roleManagement/directory/roleAssignments/${id}`, { method: 'DELETE' })).status).toBe(204);
     expect(fresh().roleAssignments.some((a) => a['id'] === id)).toBe(false);
@@ -154,23 +198,43 @@ describe('writes', () => {
     const u = member();
     const end = '2030-01-01T00:00:00Z';
     const base = { roleDefinitionId: 'fe930be7-5e62-47db-91af-98c3a49a38b1', principalId: u.id, directoryScopeId: '/' };
-    const assign = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', { method: 'POST', body: JSON.stringify({
-      ...base, action: 'adminAssign', justification: 'test', scheduleInfo: { startDateTime: '2025-01-01T00:00:00Z', expiration: { type: 'afterDateTime', endDateTime: end } } }) });
+    const assign = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', {
+      method: 'POST',
+      body: JSON.stringify({
+        ...base,
+        action: 'adminAssign',
+        justification: 'test',
+        scheduleInfo: { startDateTime: '2025-01-01T00:00:00Z', expiration: { type: 'afterDateTime', endDateTime: end } },
+      }),
+    });
     expect(assign.status).toBe(201);
     expect(assign.body).toMatchObject({ status: 'Provisioned', action: 'adminAssign', isValidationOnly: false });
     const scheduleId = String(assign.body['targetScheduleId']);
     const sched = fresh().roleEligibilitySchedules.find((s) => s['id'] === scheduleId);
-    expect(sched).toMatchObject({ ...base, memberType: 'Direct', scheduleInfo: { expiration: { type: 'afterDateTime', endDateTime: end } } });
+    expect(sched).toMatchObject({
+      ...base,
+      memberType: 'Direct',
+      scheduleInfo: { expiration: { type: 'afterDateTime', endDateTime: end } },
+    });
     const listed = await graph(emu, prov, `/roleManagement/directory/roleEligibilitySchedules?$filter=principalId eq '${u.id}'`);
     expect((listed.body['value'] as Json[]).map((s) => s['id'])).toContain(scheduleId);
-    const dup = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', { method: 'POST', body: JSON.stringify({ ...base, action: 'adminAssign' }) });
+    const dup = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', {
+      method: 'POST',
+      body: JSON.stringify({ ...base, action: 'adminAssign' }),
+    });
     expect(dup.status).toBe(400);
     expect(errCode(dup.body)).toBe('RoleAssignmentExists');
-    const remove = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', { method: 'POST', body: JSON.stringify({ ...base, action: 'adminRemove' }) });
+    const remove = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', {
+      method: 'POST',
+      body: JSON.stringify({ ...base, action: 'adminRemove' }),
+    });
     expect(remove.status).toBe(201);
     expect(remove.body['status']).toBe('Revoked');
     expect(fresh().roleEligibilitySchedules.some((s) => s['id'] === scheduleId)).toBe(false);
-    const again = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', { method: 'POST', body: JSON.stringify({ ...base, action: 'adminRemove' }) });
+    const again = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', {
+      method: 'POST',
+      body: JSON.stringify({ ...base, action: 'adminRemove' }),
+    });
     expect(again.status).toBe(400);
   });
 
@@ -184,11 +248,25 @@ describe('writes', () => {
     expect(fresh().roleEligibilitySchedules.some(ended)).toBe(false);
     const u = member();
     const base = { roleDefinitionId: 'fe930be7-5e62-47db-91af-98c3a49a38b1', principalId: u.id, directoryScopeId: '/' };
-    const past = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', { method: 'POST', body: JSON.stringify({
-      ...base, action: 'adminAssign', scheduleInfo: { startDateTime: '2024-01-01T00:00:00Z', expiration: { type: 'afterDateTime', endDateTime: new Date(now + 1_000).toISOString() } } }) });
+    const past = await graph(emu, prov, '/roleManagement/directory/roleEligibilityScheduleRequests', {
+      method: 'POST',
+      body: JSON.stringify({
+        ...base,
+        action: 'adminAssign',
+        scheduleInfo: {
+          startDateTime: '2024-01-01T00:00:00Z',
+          expiration: { type: 'afterDateTime', endDateTime: new Date(now + 1_000).toISOString() },
+        },
+      }),
+    });
     expect(past.status).toBe(201);
     const id = String(past.body['targetScheduleId']);
-    const listedIds = async () => ((await graph(emu, prov, `/roleManagement/directory/roleEligibilitySchedules?$filter=principalId eq '${u.id}'`)).body['value'] as Json[]).map((x) => x['id']);
+    const listedIds = async () =>
+      (
+        (await graph(emu, prov, `/roleManagement/directory/roleEligibilitySchedules?$filter=principalId eq '${u.id}'`)).body[
+          'value'
+        ] as Json[]
+      ).map((x) => x['id']);
     expect(await listedIds()).toContain(id);
     await new Promise((r) => setTimeout(r, 1_100));
     expect(await listedIds()).not.toContain(id);
@@ -200,14 +278,29 @@ describe('writes', () => {
     const u = ex.users.find((x) => !g.members.includes(String(x['id']))) as Json & { id: string };
     const denied = await graph(emu, none, `/groups/${g.id}/members/$ref`, { method: 'POST', body: ref(u.id) });
     expect(denied.status).toBe(403);
-    expect(denied.body['error']).toMatchObject({ code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' });
-    const roleWrite = await graph(emu, ro, '/roleManagement/directory/roleAssignments', { method: 'POST',
-      body: JSON.stringify({ roleDefinitionId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451', principalId: u.id, directoryScopeId: '/' }) });
+    expect(denied.body['error']).toMatchObject({
+      code: 'Authorization_RequestDenied',
+      message: 'Insufficient privileges to complete the operation.',
+    });
+    const roleWrite = await graph(emu, ro, '/roleManagement/directory/roleAssignments', {
+      method: 'POST',
+      body: JSON.stringify({ roleDefinitionId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451', principalId: u.id, directoryScopeId: '/' }),
+    });
     expect(roleWrite.status).toBe(403);
-    const elig = await graph(emu, ro, '/roleManagement/directory/roleEligibilityScheduleRequests', { method: 'POST',
-      body: JSON.stringify({ action: 'adminAssign', roleDefinitionId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451', principalId: u.id, directoryScopeId: '/' }) });
+    const elig = await graph(emu, ro, '/roleManagement/directory/roleEligibilityScheduleRequests', {
+      method: 'POST',
+      body: JSON.stringify({
+        action: 'adminAssign',
+        roleDefinitionId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
+        principalId: u.id,
+        directoryScopeId: '/',
+      }),
+    });
     expect(elig.status).toBe(403);
-    const spOwner = await graph(emu, none, `/servicePrincipals/${ex.servicePrincipals[1]?.id ?? ''}/owners/$ref`, { method: 'POST', body: ref(u.id) });
+    const spOwner = await graph(emu, none, `/servicePrincipals/${ex.servicePrincipals[1]?.id ?? ''}/owners/$ref`, {
+      method: 'POST',
+      body: ref(u.id),
+    });
     expect(spOwner.status).toBe(403);
     // The documented read-only set includes Directory.ReadWrite.All, which Graph accepts for membership writes.
     const roMember = await graph(emu, ro, `/groups/${g.id}/members/$ref`, { method: 'POST', body: ref(u.id) });
@@ -224,7 +317,8 @@ describe('writes', () => {
     const u = ex.users.find((x) => x['userType'] === 'Member' && !g.owners.includes(String(x['id']))) as Json & { id: string };
     expect((await graph(emu, prov, `/groups/${g.id}/owners/$ref`, { method: 'POST', body: ref(u.id) })).status).toBe(204);
     const r = await graph(emu, prov, start.body['@odata.deltaLink'] as string);
-    expect(r.body['value']).toEqual([{ displayName: g['displayName'], id: g.id,
-      'owners@delta': [{ '@odata.type': '#microsoft.graph.user', id: u.id }] }]);
+    expect(r.body['value']).toEqual([
+      { displayName: g['displayName'], id: g.id, 'owners@delta': [{ '@odata.type': '#microsoft.graph.user', id: u.id }] },
+    ]);
   });
 });

@@ -18,7 +18,10 @@ const secretKeys = z
 export const commonEnvironment = {
   DATABASE_URL: z.string().min(1),
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
-  BUS_NAMESPACE: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('warden'),
+  BUS_NAMESPACE: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/)
+    .default('warden'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WARDEN_SECRET_KEYS: secretKeys,
 };
@@ -45,12 +48,7 @@ export const metricsEnvironment = {
  * does not help.
  */
 export const KNOWN_DEVELOPMENT_SECRETS: { readonly AUTH_JWT_SECRET: readonly string[]; readonly WARDEN_SECRET_KEYS: readonly string[] } = {
-  AUTH_JWT_SECRET: [
-    'development-only-secret-change-me-0123456789',
-    'change-me',
-    'changeme',
-    'secret',
-  ],
+  AUTH_JWT_SECRET: ['development-only-secret-change-me-0123456789', 'change-me', 'changeme', 'secret'],
   WARDEN_SECRET_KEYS: [
     // base64 of 'development-only-key-32-bytes!!!'
     'ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=',
@@ -74,9 +72,13 @@ export function productionSecretProblems(source: Record<string, string | number 
   if (typeof jwt === 'string' && jwt.length > 0) {
     const value = jwt.trim();
     if (KNOWN_DEVELOPMENT_SECRETS.AUTH_JWT_SECRET.some((k) => k === value)) {
-      problems.push('AUTH_JWT_SECRET: is a published development value (it appears in this repository); generate one with `openssl rand -base64 32`');
+      problems.push(
+        'AUTH_JWT_SECRET: is a published development value (it appears in this repository); generate one with `openssl rand -base64 32`',
+      );
     } else if (value.length < 32 || new Set(value).size < MIN_DISTINCT_SECRET_CHARS) {
-      problems.push(`AUTH_JWT_SECRET: is too short or too simple for production (needs ≥ 32 characters and ≥ ${MIN_DISTINCT_SECRET_CHARS} distinct ones); generate one with \`openssl rand -base64 32\``);
+      problems.push(
+        `AUTH_JWT_SECRET: is too short or too simple for production (needs ≥ 32 characters and ≥ ${MIN_DISTINCT_SECRET_CHARS} distinct ones); generate one with \`openssl rand -base64 32\``,
+      );
     }
   }
   const keys = source['WARDEN_SECRET_KEYS'];
@@ -86,7 +88,9 @@ export function productionSecretProblems(source: Record<string, string | number 
       const material = (part.includes(':') ? part.slice(part.indexOf(':') + 1) : part).trim();
       const bytes = Buffer.from(material, 'base64');
       if (KNOWN_DEVELOPMENT_SECRETS.WARDEN_SECRET_KEYS.some((k) => Buffer.from(k, 'base64').equals(bytes))) {
-        problems.push(`WARDEN_SECRET_KEYS: key '${id}' is a published development key (it appears in this repository); generate one with \`openssl rand -base64 32\``);
+        problems.push(
+          `WARDEN_SECRET_KEYS: key '${id}' is a published development key (it appears in this repository); generate one with \`openssl rand -base64 32\``,
+        );
       } else if (bytes.length < 32 || new Set(bytes).size < MIN_DISTINCT_KEY_BYTES) {
         problems.push(`WARDEN_SECRET_KEYS: key '${id}' is too short or too simple for production (32 random bytes, base64)`);
       }

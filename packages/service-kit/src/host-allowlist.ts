@@ -53,11 +53,15 @@ export class HostAllowlist {
     }
     if (url.protocol !== 'https:') throw new HostNotAllowedError(field, `${field} must use https`);
     if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-      throw new HostNotAllowedError(field, `${field} must be an origin such as https://graph.microsoft.com (no path, query or credentials)`);
+      throw new HostNotAllowedError(
+        field,
+        `${field} must be an origin such as https://graph.microsoft.com (no path, query or credentials)`,
+      );
     }
     const host = url.hostname.toLowerCase();
     const key = url.port ? `${host}:${url.port}` : host;
-    if (!this.entries.has(key)) throw new HostNotAllowedError(field, `${field} host '${key}' is not in this deployment's ALLOWED_GRAPH_HOSTS`);
+    if (!this.entries.has(key))
+      throw new HostNotAllowedError(field, `${field} host '${key}' is not in this deployment's ALLOWED_GRAPH_HOSTS`);
     return url.origin;
   }
 
@@ -76,8 +80,14 @@ export class HostAllowlist {
    * or null. The workers (refusalFor, through @warden/connector-client) and the gateway's credential
    * probe word it each their own way.
    */
-  refusedEndpoint(endpoints: { graphBaseUrl: string; authorityHost: string }): { field: 'graphBaseUrl' | 'authorityHost'; value: string; error: HostNotAllowedError } | null {
-    for (const [field, value] of [['graphBaseUrl', endpoints.graphBaseUrl], ['authorityHost', endpoints.authorityHost]] as const) {
+  refusedEndpoint(endpoints: {
+    graphBaseUrl: string;
+    authorityHost: string;
+  }): { field: 'graphBaseUrl' | 'authorityHost'; value: string; error: HostNotAllowedError } | null {
+    for (const [field, value] of [
+      ['graphBaseUrl', endpoints.graphBaseUrl],
+      ['authorityHost', endpoints.authorityHost],
+    ] as const) {
       try {
         this.check(field, value);
       } catch (err) {

@@ -1,8 +1,21 @@
 export { SecretBox, sealCredentials, openCredentials, type ConnectorCredentials, type SecretKey } from './secret-box';
 export {
-  commonEnvironment, metricsEnvironment, allowedGraphHostsEnvironment, parseEnvironmentWith, productionSecretProblems, KNOWN_DEVELOPMENT_SECRETS,
+  commonEnvironment,
+  metricsEnvironment,
+  allowedGraphHostsEnvironment,
+  parseEnvironmentWith,
+  productionSecretProblems,
+  KNOWN_DEVELOPMENT_SECRETS,
 } from './environment';
 export { HostAllowlist, HostNotAllowedError, DEFAULT_ALLOWED_GRAPH_HOSTS } from './host-allowlist';
 export { startMetricsServer, type MetricsServer } from './metrics-server';
 export { runService, type RunServiceOptions } from './run-service';
-export { createLogger, redactSecrets, isSecretField, REDACTED_FIELDS, REDACTION_CENSOR, REDACTION_DEPTH, type LoggerOptions } from './logger';
+export {
+  createLogger,
+  redactSecrets,
+  isSecretField,
+  REDACTED_FIELDS,
+  REDACTION_CENSOR,
+  REDACTION_DEPTH,
+  type LoggerOptions,
+} from './logger';

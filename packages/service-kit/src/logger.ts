@@ -11,17 +11,40 @@ import pino, { type DestinationStream, type Logger } from 'pino';
  */
 export const REDACTED_FIELDS: readonly string[] = [
   // Connector credentials and the deployment's OAuth app.
-  'clientSecret', 'client_secret', 'oauthClientSecret', 'privateKeyPem', 'secret', 'credentials', 'secret_ciphertext',
+  'clientSecret',
+  'client_secret',
+  'oauthClientSecret',
+  'privateKeyPem',
+  'secret',
+  'credentials',
+  'secret_ciphertext',
   'password',
   // Tokens and signed assertions (identity platform responses and our own bearer tokens).
-  'access_token', 'refresh_token', 'id_token', 'accessToken', 'refreshToken', 'idToken', 'token', 'bearerToken', 'metricsToken',
-  'assertion', 'client_assertion', 'clientAssertion',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'accessToken',
+  'refreshToken',
+  'idToken',
+  'token',
+  'bearerToken',
+  'metricsToken',
+  'assertion',
+  'client_assertion',
+  'clientAssertion',
   // HTTP headers that carry credentials (Node lower-cases incoming header names; outgoing ones vary).
-  'authorization', 'proxy-authorization', 'cookie', 'set-cookie',
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
   // GraphQL variables may carry a connector's secret (createConnector, updateConnector).
   'variables',
   // The services' secret environment variables, should an environment object ever be logged.
-  'WARDEN_SECRET_KEYS', 'AUTH_JWT_SECRET', 'OAUTH_CLIENT_SECRET', 'METRICS_TOKEN', 'DATABASE_URL',
+  'WARDEN_SECRET_KEYS',
+  'AUTH_JWT_SECRET',
+  'OAUTH_CLIENT_SECRET',
+  'METRICS_TOKEN',
+  'DATABASE_URL',
 ];
 
 export const REDACTION_CENSOR = '[redacted]';
@@ -71,7 +94,12 @@ export function redactSecrets<T>(value: T, depth = 0): T {
       copy = value instanceof Error ? (Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>) : {};
       Object.defineProperties(copy, Object.getOwnPropertyDescriptors(source));
     }
-    Object.defineProperty(copy, key, { value: next, enumerable: Object.prototype.propertyIsEnumerable.call(source, key), writable: true, configurable: true });
+    Object.defineProperty(copy, key, {
+      value: next,
+      enumerable: Object.prototype.propertyIsEnumerable.call(source, key),
+      writable: true,
+      configurable: true,
+    });
   }
   return (copy ?? value) as T;
 }

@@ -26,7 +26,10 @@ export class SecretBox {
 
   /** Parses `id1:base64key,id2:base64key` (or a single bare base64 key, id `k1`). */
   static fromConfig(value: string): SecretBox {
-    const parts = value.split(',').map((p) => p.trim()).filter(Boolean);
+    const parts = value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
     const keys = parts.map((p, i) => {
       const idx = p.indexOf(':');
       const id = idx > 0 ? p.slice(0, idx) : `k${i + 1}`;
@@ -69,8 +72,7 @@ export class SecretBox {
 
 /** What a connector's encrypted column holds. */
 export type ConnectorCredentials =
-  | { kind: 'secret'; clientSecret: string }
-  | { kind: 'certificate'; certificatePem: string; privateKeyPem: string };
+  { kind: 'secret'; clientSecret: string } | { kind: 'certificate'; certificatePem: string; privateKeyPem: string };
 
 export function sealCredentials(box: SecretBox, connectorId: string, creds: ConnectorCredentials): string {
   return box.encrypt(JSON.stringify(creds), `connector:${connectorId}`);

@@ -13,19 +13,27 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const BASE = path.join(ROOT, 'docker-compose.yml');
 const DEV = path.join(ROOT, 'docker-compose.dev.yml');
 
-type Doc = { services: Record<string, { environment?: Record<string, unknown>; ports?: string[]; volumes?: string[]; depends_on?: Record<string, unknown> }> };
+type Doc = {
+  services: Record<
+    string,
+    { environment?: Record<string, unknown>; ports?: string[]; volumes?: string[]; depends_on?: Record<string, unknown> }
+  >;
+};
 
 class MissingVariable extends Error {}
 
 function interpolate(text: string, env: Record<string, string>): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])((?:[^{}]|\{[^{}]*\})*))?\}/g, (whole, name: string | undefined, colon: string, op: string, arg: string) => {
-    if (whole === '$$') return '$';
-    const value = env[name!];
-    const unset = colon ? !value : value === undefined;
-    if (op === '?' && unset) throw new MissingVariable(`required variable ${name} is missing a value: ${arg}`);
-    if (op === '-' && unset) return interpolate(arg, env);
-    return value ?? '';
-  });
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])((?:[^{}]|\{[^{}]*\})*))?\}/g,
+    (whole, name: string | undefined, colon: string, op: string, arg: string) => {
+      if (whole === '$$') return '$';
+      const value = env[name!];
+      const unset = colon ? !value : value === undefined;
+      if (op === '?' && unset) throw new MissingVariable(`required variable ${name} is missing a value: ${arg}`);
+      if (op === '-' && unset) return interpolate(arg, env);
+      return value ?? '';
+    },
+  );
 }
 
 function load(file: string, env: Record<string, string>): Doc {
@@ -67,7 +75,10 @@ describe('docker-compose.yml', () => {
   it('carries none of the published development secrets, in any service, with or without the dev override', () => {
     for (const file of [BASE, DEV]) {
       const text = readFileSync(file, 'utf8');
-      for (const known of [...KNOWN_DEVELOPMENT_SECRETS.AUTH_JWT_SECRET.filter((k) => k.length >= 16), ...KNOWN_DEVELOPMENT_SECRETS.WARDEN_SECRET_KEYS]) {
+      for (const known of [
+        ...KNOWN_DEVELOPMENT_SECRETS.AUTH_JWT_SECRET.filter((k) => k.length >= 16),
+        ...KNOWN_DEVELOPMENT_SECRETS.WARDEN_SECRET_KEYS,
+      ]) {
         expect(text).not.toContain(known);
       }
     }
@@ -86,18 +97,25 @@ describe('docker-compose.yml', () => {
     expect(gateway.environment!['HOST']).toBe('0.0.0.0');
     for (const [name, service] of Object.entries(doc.services)) {
       for (const port of service.ports ?? []) expect(port, name).toMatch(/^127\.0\.0\.1:/);
-      if (service.environment && 'WARDEN_SECRET_KEYS' in service.environment) expect(service.environment['NODE_ENV'], name).toBe('production');
+      if (service.environment && 'WARDEN_SECRET_KEYS' in service.environment)
+        expect(service.environment['NODE_ENV'], name).toBe('production');
     }
   });
 
   it('has no emulator: no service, no CA mount or NODE_EXTRA_CA_CERTS, no emulator host allowed', () => {
-    const text = readFileSync(BASE, 'utf8').split('\n').filter((l) => !l.trimStart().startsWith('#')).join('\n');
+    const text = readFileSync(BASE, 'utf8')
+      .split('\n')
+      .filter((l) => !l.trimStart().startsWith('#'))
+      .join('\n');
     expect(text).not.toMatch(/emulator/i);
     const doc = load(BASE, GOOD);
     expect(Object.keys(doc.services).sort()).toEqual(['gateway', 'nats', 'postgres', 'provision-worker', 'sync-worker']);
     for (const [name, service] of Object.entries(doc.services)) {
       expect(service.environment?.['NODE_EXTRA_CA_CERTS'], name).toBeUndefined();
-      expect((service.volumes ?? []).some((v) => v.includes('/ca')), name).toBe(false);
+      expect(
+        (service.volumes ?? []).some((v) => v.includes('/ca')),
+        name,
+      ).toBe(false);
       const allowed = String(service.environment?.['ALLOWED_GRAPH_HOSTS'] ?? '');
       if (service.environment && 'WARDEN_SECRET_KEYS' in service.environment) {
         // Both workers get the allowlist too: they re-check stored connector URLs before calling Graph.
@@ -123,8 +141,9 @@ describe('docker-compose.yml', () => {
     const doc = load(BASE, { ...GOOD, AUTH_JWT_SECRET: oldJwt, WARDEN_SECRET_KEYS: oldKeys });
     const env = doc.services['gateway']!.environment as Record<string, string>;
     expect(env['NODE_ENV']).toBe('production');
-    expect(() => parseEnvironmentWith(serviceSchema, 'gateway', env))
-      .toThrow(/AUTH_JWT_SECRET: is a published development value[\s\S]*WARDEN_SECRET_KEYS: key 'k1' is a published development key/);
+    expect(() => parseEnvironmentWith(serviceSchema, 'gateway', env)).toThrow(
+      /AUTH_JWT_SECRET: is a published development value[\s\S]*WARDEN_SECRET_KEYS: key 'k1' is a published development key/,
+    );
     const good = load(BASE, GOOD).services['gateway']!.environment as Record<string, string>;
     expect(parseEnvironmentWith(serviceSchema, 'gateway', good).AUTH_JWT_SECRET).toBe(GOOD.AUTH_JWT_SECRET);
   });

@@ -66,7 +66,11 @@ describe('createLogger', () => {
     const headers = { authorization: 'Bearer abc.def.ghi', 'content-type': 'application/json' };
     const err = Object.assign(new Error('token endpoint said no'), { code: 'invalid_client', credentials: { clientSecret: 'hunter2' } });
     logger.info({ req: { method: 'POST', headers }, tokensIssued: 3, err }, 'request');
-    const line = JSON.parse(lines[0]!) as { req: { method: string; headers: Record<string, string> }; tokensIssued: number; err: Record<string, unknown> };
+    const line = JSON.parse(lines[0]!) as {
+      req: { method: string; headers: Record<string, string> };
+      tokensIssued: number;
+      err: Record<string, unknown>;
+    };
     expect(line.req).toEqual({ method: 'POST', headers: { authorization: '[redacted]', 'content-type': 'application/json' } });
     expect(line.tokensIssued).toBe(3);
     expect(line.err).toMatchObject({ type: 'Error', message: 'token endpoint said no', code: 'invalid_client', credentials: '[redacted]' });
@@ -115,11 +119,20 @@ describe('the redaction list and the services', () => {
   it('lists every secret-looking variable of every environment schema', () => {
     const files = environmentFiles();
     expect(files.map((f) => path.relative(REPO_ROOT, f).split(path.sep).join('/'))).toEqual(
-      expect.arrayContaining(['apps/gateway/src/environment.ts', 'apps/sync-worker/src/environment.ts', 'apps/provision-worker/src/environment.ts', 'packages/service-kit/src/environment.ts']),
+      expect.arrayContaining([
+        'apps/gateway/src/environment.ts',
+        'apps/sync-worker/src/environment.ts',
+        'apps/provision-worker/src/environment.ts',
+        'packages/service-kit/src/environment.ts',
+      ]),
     );
-    const variables = new Set(files.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^\s+([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\s*:/gm)].map((m) => m[1]!)));
+    const variables = new Set(
+      files.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^\s+([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\s*:/gm)].map((m) => m[1]!)),
+    );
     const secretLooking = [...variables].filter((v) => /SECRET|KEY|TOKEN|PASSWORD/.test(v));
-    expect(secretLooking).toEqual(expect.arrayContaining(['WARDEN_SECRET_KEYS', 'AUTH_JWT_SECRET', 'OAUTH_CLIENT_SECRET', 'METRICS_TOKEN']));
+    expect(secretLooking).toEqual(
+      expect.arrayContaining(['WARDEN_SECRET_KEYS', 'AUTH_JWT_SECRET', 'OAUTH_CLIENT_SECRET', 'METRICS_TOKEN']),
+    );
     for (const name of secretLooking) {
       if (name in NOT_SECRET) continue;
       expect(isSecretField(name), `${name} is not in REDACTED_FIELDS`).toBe(true);

@@ -26,7 +26,12 @@ export interface SystemOptions {
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
-  const emulator = await startEmulator({ size: 'S', seed: 5, port: 0, settings: { throttle: { enabled: true, ruPer10s: 5_000, writesPer150s: 3_000 } } });
+  const emulator = await startEmulator({
+    size: 'S',
+    seed: 5,
+    port: 0,
+    settings: { throttle: { enabled: true, ruPer10s: 5_000, writesPer150s: 3_000 } },
+  });
   const database = await createTestDatabase('warden_e2e');
   const common = {
     DATABASE_URL: database.url,
@@ -34,7 +39,9 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     BUS_NAMESPACE: uniqueName('e2e').replace(/_/g, '-'),
     WARDEN_SECRET_KEYS: `e2e:${randomBytes(32).toString('base64')}`,
     LOG_LEVEL: 'warn',
-    ...(opts.oauth ? { OAUTH_CLIENT_ID: emulator.app('provisioning').clientId, OAUTH_CLIENT_SECRET: emulator.app('provisioning').clientSecret } : {}),
+    ...(opts.oauth
+      ? { OAUTH_CLIENT_ID: emulator.app('provisioning').clientId, OAUTH_CLIENT_SECRET: emulator.app('provisioning').clientSecret }
+      : {}),
     // Every service checks connector hosts (the workers before each run and task).
     ALLOWED_GRAPH_HOSTS: `graph.microsoft.com,login.microsoftonline.com,${new URL(emulator.config.baseUrl).host}`,
   };
@@ -62,7 +69,13 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   }
 
   return {
-    emulator, gateway, sync, provision, database, token, gql,
+    emulator,
+    gateway,
+    sync,
+    provision,
+    database,
+    token,
+    gql,
     async stop() {
       await provision.close();
       await sync.close();

@@ -66,7 +66,13 @@ export class AccessDeniedAuditor {
     private readonly limiter = new DeniedAttemptLimiter(),
   ) {}
 
-  async record(caller: Caller | null | undefined, operationKind: string, errors: readonly GraphQLError[], operationName: string | null | undefined, requestId: string): Promise<void> {
+  async record(
+    caller: Caller | null | undefined,
+    operationKind: string,
+    errors: readonly GraphQLError[],
+    operationName: string | null | undefined,
+    requestId: string,
+  ): Promise<void> {
     if (!caller) return;
     for (const e of errors) {
       const original = asContractError(unwrapResolverError(e));

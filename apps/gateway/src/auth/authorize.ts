@@ -95,7 +95,8 @@ export function requireConnectorWriter(caller: Caller | null, connector: { owner
   const c = requireCaller(caller);
   if (c.role === 'SUPER_ADMIN') return c;
   if (c.role === 'CONNECTOR_ADMIN' && connector.owners.includes(c.sub)) return c;
-  if (c.role === 'CONNECTOR_ADMIN') throw new ForbiddenError(`you do not own connector '${connector.display_name}'`, { connectorId: connector.id ?? null });
+  if (c.role === 'CONNECTOR_ADMIN')
+    throw new ForbiddenError(`you do not own connector '${connector.display_name}'`, { connectorId: connector.id ?? null });
   throw new ForbiddenError('your role is read-only (VIEWER)', { connectorId: connector.id ?? null });
 }
 

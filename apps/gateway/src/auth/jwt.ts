@@ -19,12 +19,32 @@ const ALG = 'HS256';
 const key = (secret: string) => new TextEncoder().encode(secret);
 
 const UNIT_SECONDS: Record<string, number> = {
-  s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
-  m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
-  h: 3_600, hr: 3_600, hrs: 3_600, hour: 3_600, hours: 3_600,
-  d: 86_400, day: 86_400, days: 86_400,
-  w: 604_800, week: 604_800, weeks: 604_800,
-  y: 31_557_600, yr: 31_557_600, yrs: 31_557_600, year: 31_557_600, years: 31_557_600,
+  s: 1,
+  sec: 1,
+  secs: 1,
+  second: 1,
+  seconds: 1,
+  m: 60,
+  min: 60,
+  mins: 60,
+  minute: 60,
+  minutes: 60,
+  h: 3_600,
+  hr: 3_600,
+  hrs: 3_600,
+  hour: 3_600,
+  hours: 3_600,
+  d: 86_400,
+  day: 86_400,
+  days: 86_400,
+  w: 604_800,
+  week: 604_800,
+  weeks: 604_800,
+  y: 31_557_600,
+  yr: 31_557_600,
+  yrs: 31_557_600,
+  year: 31_557_600,
+  years: 31_557_600,
 };
 
 /** '15m', '8h', '30d', '2 weeks', '-1m' → seconds; null when it is not a duration. */
@@ -53,7 +73,8 @@ export async function mintToken(cfg: JwtConfig, claims: { sub: string; role: Rol
   const seconds = ttlSeconds(ttl);
   if (seconds === null) throw new Error(`ttl '${ttl}' is not a duration such as 15m, 8h or 30d`);
   const max = cfg.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
-  if (seconds > max) throw new Error(`ttl '${ttl}' is longer than the maximum token lifetime of ${describeSeconds(max)} (AUTH_MAX_TOKEN_TTL)`);
+  if (seconds > max)
+    throw new Error(`ttl '${ttl}' is longer than the maximum token lifetime of ${describeSeconds(max)} (AUTH_MAX_TOKEN_TTL)`);
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ role: claims.role })
     .setProtectedHeader({ alg: ALG, typ: 'JWT' })
@@ -86,7 +107,10 @@ function verifierFor(cfg: JwtConfig): Verifier {
   const id = `${cfg.issuer}\u0000${cfg.audience ?? DEFAULT_AUDIENCE}\u0000${cfg.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS}\u0000${cfg.secret}`;
   let v = verifiers.get(id);
   if (!v) {
-    v = { key: webcrypto.subtle.importKey('raw', key(cfg.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']), verified: new Map() };
+    v = {
+      key: webcrypto.subtle.importKey('raw', key(cfg.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']),
+      verified: new Map(),
+    };
     verifiers.set(id, v);
   }
   return v;
@@ -106,7 +130,10 @@ export async function verifyToken(cfg: JwtConfig, token: string): Promise<Caller
   }
   try {
     const { payload } = await jwtVerify(token, await v.key, {
-      algorithms: [ALG], issuer: cfg.issuer, audience: cfg.audience ?? DEFAULT_AUDIENCE, requiredClaims: ['sub', 'exp', 'iat', 'aud'],
+      algorithms: [ALG],
+      issuer: cfg.issuer,
+      audience: cfg.audience ?? DEFAULT_AUDIENCE,
+      requiredClaims: ['sub', 'exp', 'iat', 'aud'],
     });
     if (!payload.sub) throw new UnauthenticatedError('the token has no subject');
     const max = cfg.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
@@ -122,7 +149,8 @@ export async function verifyToken(cfg: JwtConfig, token: string): Promise<Caller
   } catch (err) {
     if (err instanceof UnauthenticatedError) throw err;
     if (err instanceof errors.JWTExpired) throw new UnauthenticatedError('the token has expired');
-    if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'aud') throw new UnauthenticatedError('the token is not valid for this audience');
+    if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'aud')
+      throw new UnauthenticatedError('the token is not valid for this audience');
     throw new UnauthenticatedError('the token is not valid');
   }
 }

@@ -43,9 +43,11 @@ async function main(): Promise<void> {
   if (seconds === null || seconds <= 0) fail('--ttl must look like 15m, 8h or 30d');
   const configuredMax = process.env['AUTH_MAX_TOKEN_TTL'] || fromDevEnv('AUTH_MAX_TOKEN_TTL');
   const parsedMax = configuredMax ? parseMaxTtl(configuredMax) : null;
-  if (configuredMax && parsedMax === null) fail(`AUTH_MAX_TOKEN_TTL '${configuredMax}' is not a duration such as 30d, 12h or a number of seconds`);
+  if (configuredMax && parsedMax === null)
+    fail(`AUTH_MAX_TOKEN_TTL '${configuredMax}' is not a duration such as 30d, 12h or a number of seconds`);
   const maxTtlSeconds = Math.min(DEFAULT_MAX_TOKEN_TTL_SECONDS, parsedMax ?? DEFAULT_MAX_TOKEN_TTL_SECONDS);
-  if (seconds > maxTtlSeconds) fail(`--ttl ${ttl} is longer than the maximum token lifetime of ${describeSeconds(maxTtlSeconds)}; mint a shorter-lived token`);
+  if (seconds > maxTtlSeconds)
+    fail(`--ttl ${ttl} is longer than the maximum token lifetime of ${describeSeconds(maxTtlSeconds)}; mint a shorter-lived token`);
   const secret = process.env['AUTH_JWT_SECRET'] || fromDevEnv('AUTH_JWT_SECRET');
   if (!secret) fail('AUTH_JWT_SECRET is not set and .data/dev.env does not exist (run npm start once, or export the variable)');
   if (secret.length < 32) fail('AUTH_JWT_SECRET must be at least 32 characters');

@@ -34,19 +34,29 @@ function byId<R extends { id: string }>(load: (ids: string[]) => Promise<R[]>) {
  * rows point at it, and no cache outlives the request (authorization and freshness stay per request).
  */
 export function createLoaders(db: Kysely<Database>) {
-  const connectorById = byId<ConnectorPublicRow>((ids) => db.selectFrom('connectors').select(CONNECTOR_PUBLIC_COLUMNS).where('id', 'in', ids).execute());
+  const connectorById = byId<ConnectorPublicRow>((ids) =>
+    db.selectFrom('connectors').select(CONNECTOR_PUBLIC_COLUMNS).where('id', 'in', ids).execute(),
+  );
   const syncRunById = byId<SyncRunListRow>((ids) => db.selectFrom('sync_runs').select(SYNC_RUN_COLUMNS).where('id', 'in', ids).execute());
 
   const resourceByExternalId = new DataLoader<string, ResourceListRow | null>(async (keys) => {
     const pairs = [...new Set(keys)].map(split);
-    const rows = await db.selectFrom('resources').select(RESOURCE_COLUMNS).where(pairsIn('connector_id', 'external_id', pairs)).execute();
+    const rows = await db
+      .selectFrom('resources')
+      .select(RESOURCE_COLUMNS)
+      .where(pairsIn('connector_id', 'external_id', pairs))
+      .execute();
     const map = new Map(rows.map((r) => [scoped(r.connector_id, r.external_id), r]));
     return keys.map((k) => map.get(k) ?? null);
   });
 
   const entitlementByKey = new DataLoader<string, EntitlementListRow | null>(async (keys) => {
     const pairs = [...new Set(keys)].map(split);
-    const rows = await db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where(pairsIn('connector_id', 'key', pairs)).execute();
+    const rows = await db
+      .selectFrom('entitlements')
+      .select(ENTITLEMENT_COLUMNS)
+      .where(pairsIn('connector_id', 'key', pairs))
+      .execute();
     const map = new Map(rows.map((r) => [scoped(r.connector_id, r.key), r]));
     return keys.map((k) => map.get(k) ?? null);
   });
@@ -67,7 +77,12 @@ export function createLoaders(db: Kysely<Database>) {
   /** A resource's entitlements, keyed by `${connectorId}|${resourceExternalId}`. */
   const entitlementsByResource = new DataLoader<string, EntitlementListRow[]>(async (keys) => {
     const pairs = [...new Set(keys)].map(split);
-    const rows = await db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where(pairsIn('connector_id', 'resource_external_id', pairs)).orderBy('key').execute();
+    const rows = await db
+      .selectFrom('entitlements')
+      .select(ENTITLEMENT_COLUMNS)
+      .where(pairsIn('connector_id', 'resource_external_id', pairs))
+      .orderBy('key')
+      .execute();
     const map = new Map<string, EntitlementListRow[]>();
     for (const r of rows) {
       const k = scoped(r.connector_id, r.resource_external_id);
@@ -104,8 +119,15 @@ export function createLoaders(db: Kysely<Database>) {
   });
 
   return {
-    connectorById, resourceById, entitlementById, syncRunById, resourceByExternalId, entitlementByKey, entitlementsByResource,
-    resourceProfileById, lastSyncRunByConnector,
+    connectorById,
+    resourceById,
+    entitlementById,
+    syncRunById,
+    resourceByExternalId,
+    entitlementByKey,
+    entitlementsByResource,
+    resourceProfileById,
+    lastSyncRunByConnector,
   };
 }
 

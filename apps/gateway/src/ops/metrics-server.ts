@@ -13,7 +13,12 @@ export function metricsAuthorized(token: string | undefined, header: string | un
 }
 
 /** Answers GET /metrics with the registry's text, or 401 without the METRICS_TOKEN. */
-export async function serveMetrics(registry: Registry, token: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function serveMetrics(
+  registry: Registry,
+  token: string | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (!metricsAuthorized(token, req.headers.authorization)) {
     res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
     res.end('metrics need Authorization: Bearer <METRICS_TOKEN>\n');
@@ -40,7 +45,12 @@ export interface GatewayMetricsServer {
  * workers' (`startMetricsServer` in @warden/service-kit) but serving the gateway's registry: GET /metrics
  * (behind METRICS_TOKEN when set) and GET /healthz; everything else is 404.
  */
-export async function startGatewayMetricsServer(opts: { registry: Registry; port: number; host: string; token?: string | undefined }): Promise<GatewayMetricsServer> {
+export async function startGatewayMetricsServer(opts: {
+  registry: Registry;
+  port: number;
+  host: string;
+  token?: string | undefined;
+}): Promise<GatewayMetricsServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {

@@ -29,7 +29,14 @@ export function createMetrics(opts: { maxOperationNames?: number } = {}) {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
-  return { registry, httpDuration, operations, subscriptions, responseCache, operationName: operationNameLabel(opts.maxOperationNames ?? 100) };
+  return {
+    registry,
+    httpDuration,
+    operations,
+    subscriptions,
+    responseCache,
+    operationName: operationNameLabel(opts.maxOperationNames ?? 100),
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

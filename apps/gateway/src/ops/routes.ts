@@ -38,7 +38,10 @@ export function requestLog(logger: Logger, metrics: Metrics) {
  * /healthz, /readyz and — only when METRICS_TOKEN is set, and then only with that token — /metrics
  * on the API port (otherwise /metrics lives on METRICS_PORT alone; see metrics-server.ts).
  */
-export function opsRoutes(router: Router, deps: { db: Kysely<Database>; bus: Bus; metrics: Metrics; metricsToken?: string | undefined }): void {
+export function opsRoutes(
+  router: Router,
+  deps: { db: Kysely<Database>; bus: Bus; metrics: Metrics; metricsToken?: string | undefined },
+): void {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

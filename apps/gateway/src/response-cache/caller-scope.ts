@@ -34,13 +34,16 @@ export class CallerScope {
     let scoped = false;
     try {
       const typeInfo = new TypeInfo(this.schema);
-      visit(parse(query), visitWithTypeInfo(typeInfo, {
-        Field: () => {
-          const parent = typeInfo.getParentType();
-          const field = typeInfo.getFieldDef();
-          if (parent && field && this.scopedFields.has(`${getNamedType(parent).name}.${field.name}`)) scoped = true;
-        },
-      }));
+      visit(
+        parse(query),
+        visitWithTypeInfo(typeInfo, {
+          Field: () => {
+            const parent = typeInfo.getParentType();
+            const field = typeInfo.getFieldDef();
+            if (parent && field && this.scopedFields.has(`${getNamedType(parent).name}.${field.name}`)) scoped = true;
+          },
+        }),
+      );
     } catch {
       // Apollo refuses what does not parse; until then, assume the worst.
       scoped = true;

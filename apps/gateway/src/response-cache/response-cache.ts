@@ -95,7 +95,12 @@ export class ResponseCache {
             served = hit !== null;
             // Only the bytes are kept (half the memory); requests that reach Apollo on a hit (GET, other
             // media types) are rare enough to parse them again.
-            return hit ? { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: JSON.parse(hit.json) as FormattedExecutionResult } } : null;
+            return hit
+              ? {
+                  http: { status: undefined, headers: new HeaderMap() },
+                  body: { kind: 'single', singleResult: JSON.parse(hit.json) as FormattedExecutionResult },
+                }
+              : null;
           },
           willSendResponse: async ({ response, contextValue, errors }) => {
             if (key === null || served || contextValue.uncacheable || (errors?.length ?? 0) > 0) return;

@@ -8,7 +8,7 @@ const connectionEstimator: ComplexityEstimator = ({ args, childComplexity, field
   const typeName = String(field.type).replace(/[![\]]/g, '');
   if (!typeName.endsWith('Connection')) return undefined;
   const first = typeof args['first'] === 'number' ? args['first'] : DEFAULT_PAGE_SIZE;
-  return 1 + Math.max(first, 1) * Math.max(childComplexity, 1) / 10;
+  return 1 + (Math.max(first, 1) * Math.max(childComplexity, 1)) / 10;
 };
 
 /**
@@ -18,10 +18,21 @@ const connectionEstimator: ComplexityEstimator = ({ args, childComplexity, field
 export const MAX_COSTED_NODES = 10_000;
 
 export function complexityOf(schema: GraphQLSchema, query: DocumentNode, variables: Record<string, unknown>): number {
-  return getComplexity({ schema, query, variables, maxQueryNodes: MAX_COSTED_NODES, estimators: [connectionEstimator, simpleEstimator({ defaultComplexity: 1 })] });
+  return getComplexity({
+    schema,
+    query,
+    variables,
+    maxQueryNodes: MAX_COSTED_NODES,
+    estimators: [connectionEstimator, simpleEstimator({ defaultComplexity: 1 })],
+  });
 }
 
-export type CostCheck = (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | null | undefined, cacheKey?: string) => void;
+export type CostCheck = (
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | null | undefined,
+  cacheKey?: string,
+) => void;
 
 /**
  * Prices an operation (with its variables, so `first: $n` counts) and throws a limit error when it
@@ -53,8 +64,15 @@ export function costCheck(schema: GraphQLSchema, max: number): CostCheck {
       }
     }
     if (cost === Number.POSITIVE_INFINITY) {
-      throw limitError(`the query cannot be costed (more than ${MAX_COSTED_NODES} fields once its fragments are expanded); ask for fewer fields or fragments`, operation);
+      throw limitError(
+        `the query cannot be costed (more than ${MAX_COSTED_NODES} fields once its fragments are expanded); ask for fewer fields or fragments`,
+        operation,
+      );
     }
-    if (cost > max) throw limitError(`the query is too expensive (estimated cost ${Math.round(cost)}, at most ${max}); ask for fewer rows or fields`, operation);
+    if (cost > max)
+      throw limitError(
+        `the query is too expensive (estimated cost ${Math.round(cost)}, at most ${max}); ask for fewer rows or fields`,
+        operation,
+      );
   };
 }

@@ -1,4 +1,12 @@
-import { Kind, getIntrospectionQuery, parse, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  Kind,
+  getIntrospectionQuery,
+  parse,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 import { limitError } from './limit-error';
 
 const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
@@ -39,7 +47,11 @@ function measurer(fragments: Map<string, FragmentDefinitionNode>) {
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) deepest = Math.max(deepest, 1 + allDepth(sel.selectionSet));
       else if (sel.kind === Kind.INLINE_FRAGMENT) deepest = Math.max(deepest, allDepth(sel.selectionSet));
-      else deepest = Math.max(deepest, fragmentOf(`${sel.name.value}`, fragmentAll, 0, (f) => allDepth(f.selectionSet)));
+      else
+        deepest = Math.max(
+          deepest,
+          fragmentOf(`${sel.name.value}`, fragmentAll, 0, (f) => allDepth(f.selectionSet)),
+        );
     }
     return deepest;
   };
@@ -59,7 +71,10 @@ function measurer(fragments: Map<string, FragmentDefinitionNode>) {
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         merge(depths(sel.selectionSet), 0);
       } else {
-        merge(fragmentOf(sel.name.value, fragmentDepths, { fields: 0, introspection: -1 }, (f) => depths(f.selectionSet)), 0);
+        merge(
+          fragmentOf(sel.name.value, fragmentDepths, { fields: 0, introspection: -1 }, (f) => depths(f.selectionSet)),
+          0,
+        );
       }
     }
     return out;
@@ -69,12 +84,22 @@ function measurer(fragments: Map<string, FragmentDefinitionNode>) {
 
 /** How deep graphql's standard introspection query (every option on) nests, counting every field. */
 export const STANDARD_INTROSPECTION_DEPTH: number = (() => {
-  const doc = parse(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true }));
+  const doc = parse(
+    getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    }),
+  );
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of doc.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const measure = measurer(fragments);
   let deepest = 0;
-  for (const d of doc.definitions) if (d.kind === Kind.OPERATION_DEFINITION) deepest = Math.max(deepest, measure(d.selectionSet).introspection);
+  for (const d of doc.definitions)
+    if (d.kind === Kind.OPERATION_DEFINITION) deepest = Math.max(deepest, measure(d.selectionSet).introspection);
   return deepest;
 })();
 
@@ -95,7 +120,9 @@ export function depthLimit(max: number, introspectionMax = Math.max(max, STANDAR
         if (d.fields > max) {
           context.reportError(limitError(`the query is nested ${d.fields} levels deep; at most ${max} are allowed`, node));
         } else if (d.introspection > introspectionMax) {
-          context.reportError(limitError(`the introspection query is nested ${d.introspection} levels deep; at most ${introspectionMax} are allowed`, node));
+          context.reportError(
+            limitError(`the introspection query is nested ${d.introspection} levels deep; at most ${introspectionMax} are allowed`, node),
+          );
         }
       },
     };

@@ -8,7 +8,10 @@ const LIMIT_MARK = 'wardenLimit';
  * code BAD_USER_INPUT and HTTP 400 whatever the Accept header (server.ts keeps the 400).
  */
 export function limitError(message: string, node?: ASTNode): GraphQLError {
-  return new GraphQLError(message, { ...(node ? { nodes: [node] } : {}), extensions: { code: 'BAD_USER_INPUT', http: { status: 400 }, [LIMIT_MARK]: true } });
+  return new GraphQLError(message, {
+    ...(node ? { nodes: [node] } : {}),
+    extensions: { code: 'BAD_USER_INPUT', http: { status: 400 }, [LIMIT_MARK]: true },
+  });
 }
 
 const TOKEN_LIMIT = /Document contains more th(?:an|at) \d+ tokens/;

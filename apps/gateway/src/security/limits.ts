@@ -48,7 +48,8 @@ export class QueryLimits {
     readonly settings: LimitSettings,
   ) {
     this.parseOptions = { maxTokens: settings.maxTokens };
-    const reject = (ctx: ValidationContext | null, err: GraphQLError) => ctx?.reportError(limitError(err.message.replace(/^Syntax Error: /, '')));
+    const reject = (ctx: ValidationContext | null, err: GraphQLError) =>
+      ctx?.reportError(limitError(err.message.replace(/^Syntax Error: /, '')));
     this.validationRules = [
       depthLimit(settings.maxDepth),
       maxAliasesRule({ n: settings.maxAliases, propagateOnRejection: false, onReject: [reject] }),
@@ -59,7 +60,13 @@ export class QueryLimits {
   }
 
   /** Throws (a WardenError or a limit error) when this operation may not run for this caller. */
-  checkOperation(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | null | undefined, caller: Caller | null, cacheKey?: string): void {
+  checkOperation(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Record<string, unknown> | null | undefined,
+    caller: Caller | null,
+    cacheKey?: string,
+  ): void {
     if (!caller && selectsIntrospection(document, operation.selectionSet)) {
       throw new WardenError('UNAUTHENTICATED', 'introspection requires authentication: send Authorization: Bearer <token>', 401);
     }

@@ -79,7 +79,12 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
         // graphql-ws registers the operation before this hook, so the count includes this one.
         const running = Object.keys(ctx.subscriptions).length;
         if (running > o.maxOperations) {
-          return [new GraphQLError(`too many operations on this socket: at most ${o.maxOperations} may run at once (WS_MAX_OPERATIONS); complete one first`, { extensions: { code: 'BAD_USER_INPUT' } })];
+          return [
+            new GraphQLError(
+              `too many operations on this socket: at most ${o.maxOperations} may run at once (WS_MAX_OPERATIONS); complete one first`,
+              { extensions: { code: 'BAD_USER_INPUT' } },
+            ),
+          ];
         }
         let document;
         try {
@@ -90,7 +95,12 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
         const errors = validate(o.schema, document, [...specifiedRules, ...o.limits.validationRules]);
         if (errors.length) return errors.map((e) => new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT' } }));
         const op = getOperationAST(document, payload.operationName);
-        if (!op) return [new GraphQLError('the document has no operation of that name (or several and no operationName)', { extensions: { code: 'BAD_USER_INPUT' } })];
+        if (!op)
+          return [
+            new GraphQLError('the document has no operation of that name (or several and no operationName)', {
+              extensions: { code: 'BAD_USER_INPUT' },
+            }),
+          ];
         try {
           o.limits.checkOperation(document, op, payload.variables, callers.get(ctx) ?? null);
         } catch (err) {
@@ -113,7 +123,13 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
         if (!result.errors?.length) return undefined;
         const context = args.contextValue as GatewayContext;
         const op = getOperationAST(args.document, args.operationName);
-        await o.deniedAudit.record(context.caller, op?.operation ?? 'subscription', result.errors, args.operationName ?? op?.name?.value, context.requestId);
+        await o.deniedAudit.record(
+          context.caller,
+          op?.operation ?? 'subscription',
+          result.errors,
+          args.operationName ?? op?.name?.value,
+          context.requestId,
+        );
         return { ...result, errors: result.errors.map((e) => publicError(e, o.deps)) };
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => publicError(e, o.deps)),
@@ -131,8 +147,13 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
 function publicError(e: GraphQLError, deps: GatewayDeps) {
   const original = asContractError(e.originalError);
   if (original instanceof WardenError) return { message: original.message, path: e.path, extensions: { code: original.code } };
-  if (!original && typeof e.extensions['code'] === 'string') return { message: e.message, path: e.path, extensions: { code: e.extensions['code'] } };
+  if (!original && typeof e.extensions['code'] === 'string')
+    return { message: e.message, path: e.path, extensions: { code: e.extensions['code'] } };
   const requestId = randomUUID();
   deps.logger.error({ requestId, err: original?.message ?? e.message }, 'subscription error');
-  return { message: `internal server error (request id ${requestId})`, path: e.path, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } };
+  return {
+    message: `internal server error (request id ${requestId})`,
+    path: e.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+  };
 }

@@ -16,10 +16,23 @@ export interface Fixture {
 }
 
 const ALL_PERMISSIONS = [
-  'Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'AuditLog.Read.All', 'Directory.ReadWrite.All', 'Group.ReadWrite.All',
-  'GroupMember.ReadWrite.All', 'MailboxSettings.ReadWrite', 'RoleAssignmentSchedule.Read.Directory', 'RoleEligibilitySchedule.Read.Directory',
-  'RoleManagement.Read.All', 'RoleManagement.Read.Directory', 'RoleManagementAlert.Read.Directory', 'RoleManagementPolicy.Read.AzureADGroup',
-  'RoleManagementPolicy.Read.Directory', 'ServicePrincipalEndpoint.ReadWrite.All', 'User.ReadWrite.All', 'User.ReadBasic.All',
+  'Application.ReadWrite.All',
+  'AppRoleAssignment.ReadWrite.All',
+  'AuditLog.Read.All',
+  'Directory.ReadWrite.All',
+  'Group.ReadWrite.All',
+  'GroupMember.ReadWrite.All',
+  'MailboxSettings.ReadWrite',
+  'RoleAssignmentSchedule.Read.Directory',
+  'RoleEligibilitySchedule.Read.Directory',
+  'RoleManagement.Read.All',
+  'RoleManagement.Read.Directory',
+  'RoleManagementAlert.Read.Directory',
+  'RoleManagementPolicy.Read.AzureADGroup',
+  'RoleManagementPolicy.Read.Directory',
+  'ServicePrincipalEndpoint.ReadWrite.All',
+  'User.ReadWrite.All',
+  'User.ReadBasic.All',
   'RoleManagement.ReadWrite.Directory',
 ];
 
@@ -28,25 +41,48 @@ const ALL_PERMISSIONS = [
  * security group; a nested group (member of the big group) whose members inherit; a dynamic group,
  * a Microsoft 365 group, an enterprise app and a directory role.
  */
-export async function seedTenant(db: Kysely<Database>, opts: { owners?: string[]; userCount?: number; name?: string } = {}): Promise<Fixture> {
+export async function seedTenant(
+  db: Kysely<Database>,
+  opts: { owners?: string[]; userCount?: number; name?: string } = {},
+): Promise<Fixture> {
   const n = opts.userCount ?? 120;
   const connector = await db
     .insertInto('connectors')
     .values({
-      display_name: opts.name ?? 'Contoso', tenant_id: '11111111-1111-4111-8111-111111111111', client_id: '22222222-2222-4222-8222-222222222222',
-      auth_method: 'CLIENT_SECRET', status: 'CONNECTED', owners: opts.owners ?? ['owner-alice'], granted_permissions: ALL_PERMISSIONS, missing_permissions: [],
+      display_name: opts.name ?? 'Contoso',
+      tenant_id: '11111111-1111-4111-8111-111111111111',
+      client_id: '22222222-2222-4222-8222-222222222222',
+      auth_method: 'CLIENT_SECRET',
+      status: 'CONNECTED',
+      owners: opts.owners ?? ['owner-alice'],
+      granted_permissions: ALL_PERMISSIONS,
+      missing_permissions: [],
     })
     .returning('id')
     .executeTakeFirstOrThrow();
   const c = connector.id;
-  const resources: { connector_id: string; type: ResourceType; external_id: string; display_name: string; profile: string; search_text: string }[] = [];
+  const resources: {
+    connector_id: string;
+    type: ResourceType;
+    external_id: string;
+    display_name: string;
+    profile: string;
+    search_text: string;
+  }[] = [];
   const users: { externalId: string; name: string }[] = [];
   for (let i = 0; i < n; i++) {
     const externalId = gid('a', i);
     const name = `User ${String(i).padStart(4, '0')}${i % 10 === 0 ? ' Finance' : ''}`;
     const upn = `user${i}@contoso.example`;
     users.push({ externalId, name });
-    resources.push({ connector_id: c, type: 'USER', external_id: externalId, display_name: name, profile: JSON.stringify({ userPrincipalName: upn, mail: upn }), search_text: `${name} ${upn} ${upn}`.toLowerCase() });
+    resources.push({
+      connector_id: c,
+      type: 'USER',
+      external_id: externalId,
+      display_name: name,
+      profile: JSON.stringify({ userPrincipalName: upn, mail: upn }),
+      search_text: `${name} ${upn} ${upn}`.toLowerCase(),
+    });
   }
   const big = gid('b', 1);
   const nested = gid('b', 2);
@@ -55,7 +91,14 @@ export async function seedTenant(db: Kysely<Database>, opts: { owners?: string[]
   const app = gid('c', 1);
   const role = gid('d', 1);
   const add = (type: ResourceType, id: string, name: string, profile: Record<string, unknown>) =>
-    resources.push({ connector_id: c, type, external_id: id, display_name: name, profile: JSON.stringify(profile), search_text: name.toLowerCase() });
+    resources.push({
+      connector_id: c,
+      type,
+      external_id: id,
+      display_name: name,
+      profile: JSON.stringify(profile),
+      search_text: name.toLowerCase(),
+    });
   add('GROUP', big, 'All staff', { groupType: 'security' });
   add('GROUP', nested, 'Finance team', { groupType: 'security' });
   add('GROUP', dynamic, 'Dynamic sales', { groupType: 'dynamic' });
@@ -66,7 +109,13 @@ export async function seedTenant(db: Kysely<Database>, opts: { owners?: string[]
   const rid = new Map(rs.map((r) => [r.external_id, r.id]));
 
   const ent = (type: ResourceType, ext: string, slug: string, name: string, grantable = true, metadata: Record<string, unknown> = {}) => ({
-    connector_id: c, key: entitlementKey(type, ext, slug), resource_external_id: ext, resource_type: type, slug, display_name: name, grantable,
+    connector_id: c,
+    key: entitlementKey(type, ext, slug),
+    resource_external_id: ext,
+    resource_type: type,
+    slug,
+    display_name: name,
+    grantable,
     metadata: JSON.stringify(metadata),
   });
   const es = await db
@@ -86,18 +135,55 @@ export async function seedTenant(db: Kysely<Database>, opts: { owners?: string[]
   const bigMember = entitlementKey('GROUP', big, 'member');
   const nestedMember = entitlementKey('GROUP', nested, 'member');
 
-  const grants = users.map((u) => ({ connector_id: c, entitlement_key: bigMember, principal_external_id: u.externalId, principal_kind: 'USER' as PrincipalKind, direct: true, via: [] as string[] }));
-  grants.push({ connector_id: c, entitlement_key: bigMember, principal_external_id: nested, principal_kind: 'GROUP', direct: true, via: [] });
+  const grants = users.map((u) => ({
+    connector_id: c,
+    entitlement_key: bigMember,
+    principal_external_id: u.externalId,
+    principal_kind: 'USER' as PrincipalKind,
+    direct: true,
+    via: [] as string[],
+  }));
+  grants.push({
+    connector_id: c,
+    entitlement_key: bigMember,
+    principal_external_id: nested,
+    principal_kind: 'GROUP',
+    direct: true,
+    via: [],
+  });
   // Users 0..9 are direct members of the nested group, so they also inherit the big group (and
   // already hold it directly: the inherited rows must stay hidden); users 10..14 only inherit.
   for (let i = 0; i < 15; i++) {
-    if (i < 10) grants.push({ connector_id: c, entitlement_key: nestedMember, principal_external_id: users[i]!.externalId, principal_kind: 'USER', direct: true, via: [] });
-    grants.push({ connector_id: c, entitlement_key: bigMember, principal_external_id: users[i]!.externalId, principal_kind: 'USER', direct: false, via: [bigMember, nestedMember] });
+    if (i < 10)
+      grants.push({
+        connector_id: c,
+        entitlement_key: nestedMember,
+        principal_external_id: users[i]!.externalId,
+        principal_kind: 'USER',
+        direct: true,
+        via: [],
+      });
+    grants.push({
+      connector_id: c,
+      entitlement_key: bigMember,
+      principal_external_id: users[i]!.externalId,
+      principal_kind: 'USER',
+      direct: false,
+      via: [bigMember, nestedMember],
+    });
   }
   // Users 10..14 are not direct members of the big group in this story: remove their direct rows.
   const onlyInherited = new Set(users.slice(10, 15).map((u) => u.externalId));
   const filtered = grants.filter((g) => !(g.direct && g.entitlement_key === bigMember && onlyInherited.has(g.principal_external_id)));
-  for (let i = 10; i < 15; i++) filtered.push({ connector_id: c, entitlement_key: nestedMember, principal_external_id: users[i]!.externalId, principal_kind: 'USER', direct: true, via: [] });
+  for (let i = 10; i < 15; i++)
+    filtered.push({
+      connector_id: c,
+      entitlement_key: nestedMember,
+      principal_external_id: users[i]!.externalId,
+      principal_kind: 'USER',
+      direct: true,
+      via: [],
+    });
   await db.insertInto('grants').values(filtered).execute();
 
   return {

@@ -32,7 +32,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}, overrides: Omit<GatewayOverrides, 'bus'> & { dbFactory?: (url: string) => Kysely<Database> } = {}): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  overrides: Omit<GatewayOverrides, 'bus'> & { dbFactory?: (url: string) => Kysely<Database> } = {},
+): Promise<Harness> {
   const testDb = await createTestDatabase('warden_gw');
   const testBus = await createTestBus();
   const db = overrides.dbFactory ? overrides.dbFactory(testDb.url) : undefined;
@@ -82,15 +85,19 @@ export async function startHarness(env: Record<string, string> = {}, overrides: 
  * that count round trips, with a seeded tenant of `userCount` users and a VIEWER token.
  * `statements` is the live list; tests empty it before what they measure.
  */
-export async function startCountingHarness(userCount: number, env: Record<string, string> = {}): Promise<{ h: Harness; statements: string[]; f: Fixture; token: string }> {
+export async function startCountingHarness(
+  userCount: number,
+  env: Record<string, string> = {},
+): Promise<{ h: Harness; statements: string[]; f: Fixture; token: string }> {
   const statements: string[] = [];
   const h = await startHarness(env, {
-    dbFactory: (url) => new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 5 }) }),
-      log: (e) => {
-        if (e.level === 'query') statements.push(e.query.sql);
-      },
-    }),
+    dbFactory: (url) =>
+      new Kysely<Database>({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 5 }) }),
+        log: (e) => {
+          if (e.level === 'query') statements.push(e.query.sql);
+        },
+      }),
   });
   const f = await seedTenant(h.db, { userCount });
   return { h, statements, f, token: await h.token('VIEWER', 'vera') };

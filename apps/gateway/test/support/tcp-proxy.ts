@@ -15,9 +15,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   const server = createServer((client) => {
     const upstream = connect(targetPort, targetHost);
     sockets.add(client).add(upstream);
-    const forward = (from: Socket, to: Socket) => from.on('data', (chunk) => {
-      if (!stalled) to.write(chunk);
-    });
+    const forward = (from: Socket, to: Socket) =>
+      from.on('data', (chunk) => {
+        if (!stalled) to.write(chunk);
+      });
     forward(client, upstream);
     forward(upstream, client);
     const end = () => {

@@ -14,7 +14,13 @@ interface ScheduleRequest {
 }
 
 function body(i: OperationInput, action: 'adminAssign' | 'adminRemove'): Record<string, unknown> {
-  const base = { action, justification: i.justification, roleDefinitionId: i.resourceId, directoryScopeId: '/', principalId: i.principalId };
+  const base = {
+    action,
+    justification: i.justification,
+    roleDefinitionId: i.resourceId,
+    directoryScopeId: '/',
+    principalId: i.principalId,
+  };
   if (action === 'adminRemove') return base;
   return {
     ...base,

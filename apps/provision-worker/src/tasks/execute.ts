@@ -61,7 +61,15 @@ async function run(deps: ExecuteDeps, task: ProvisioningTaskRow, signal: AbortSi
   // Only the system's own expiry revokes (namespace 'system', unreachable from any caller's input)
   // stand down when the grant was extended; a caller's revoke always goes to Graph, whatever its key.
   if (task.action === 'REVOKE' && task.namespace === 'system' && (await expiryExtended(db, task))) {
-    return { status: 'SUCCEEDED', kind, principal, result: { effect: 'unchanged', graphAssignmentId: null, requestId: null }, heldBefore: false, recovered: false, superseded: true };
+    return {
+      status: 'SUCCEEDED',
+      kind,
+      principal,
+      result: { effect: 'unchanged', graphAssignmentId: null, requestId: null },
+      heldBefore: false,
+      recovered: false,
+      superseded: true,
+    };
   }
 
   const connector = await db.selectFrom('connectors').selectAll().where('id', '=', task.connector_id).executeTakeFirst();
@@ -89,7 +97,10 @@ async function run(deps: ExecuteDeps, task: ProvisioningTaskRow, signal: AbortSi
     appRoleId: entitlement.app_role_id,
     expiresAt: task.expires_at ? new Date(task.expires_at) : null,
     knownAssignmentId: known,
-    justification: `Warden ${task.action.toLowerCase()} ${task.id} by ${task.requested_by}${task.reason ? `: ${task.reason}` : ''}`.slice(0, 500),
+    justification: `Warden ${task.action.toLowerCase()} ${task.id} by ${task.requested_by}${task.reason ? `: ${task.reason}` : ''}`.slice(
+      0,
+      500,
+    ),
   };
 
   const recovering = task.attempt > 1;
@@ -109,7 +120,14 @@ async function run(deps: ExecuteDeps, task: ProvisioningTaskRow, signal: AbortSi
       };
     }
     if (task.action === 'REVOKE' && !state.held) {
-      return { status: 'SUCCEEDED', kind, principal, result: { effect: 'unchanged', graphAssignmentId: known, requestId: null }, heldBefore: false, recovered: recovering };
+      return {
+        status: 'SUCCEEDED',
+        kind,
+        principal,
+        result: { effect: 'unchanged', graphAssignmentId: known, requestId: null },
+        heldBefore: false,
+        recovered: recovering,
+      };
     }
     if (task.action === 'REVOKE') input.knownAssignmentId = state.graphAssignmentId ?? known;
   }

@@ -49,7 +49,12 @@ export async function finishTask(conn: Kysely<Database>, task: ProvisioningTaskR
         await writeRevoke(trx, base);
       }
     } else {
-      await appendConnectorLog(trx, task.connector_id, 'WARN', `${task.action === 'GRANT' ? 'Grant' : 'Revoke'} of ${task.entitlement_key} for ${task.principal_external_id} failed: ${error}`);
+      await appendConnectorLog(
+        trx,
+        task.connector_id,
+        'WARN',
+        `${task.action === 'GRANT' ? 'Grant' : 'Revoke'} of ${task.entitlement_key} for ${task.principal_external_id} failed: ${error}`,
+      );
     }
 
     await appendAudit(trx, {
@@ -66,7 +71,12 @@ export async function finishTask(conn: Kysely<Database>, task: ProvisioningTaskR
         graphRequestId: requestId ?? null,
         graphAssignmentId: assignmentId,
         ...(succeeded
-          ? { effect: outcome.result.effect, heldBefore: outcome.heldBefore, recoveredAfterCrash: outcome.recovered, ...(outcome.superseded ? { superseded: 'the grant was extended after it expired' } : {}) }
+          ? {
+              effect: outcome.result.effect,
+              heldBefore: outcome.heldBefore,
+              recoveredAfterCrash: outcome.recovered,
+              ...(outcome.superseded ? { superseded: 'the grant was extended after it expired' } : {}),
+            }
           : { error }),
       },
     });

@@ -42,7 +42,8 @@ export async function handleProvisioningRequested(deps: TaskDeps, msg: Provision
     try {
       const claim = await claimTask(conn, msg.taskId);
       if (claim.kind === 'done') return;
-      if (claim.kind === 'waiting') throw new NotYet(`task ${msg.taskId} waits for earlier task ${claim.blockedBy} of the same entitlement and principal`);
+      if (claim.kind === 'waiting')
+        throw new NotYet(`task ${msg.taskId} waits for earlier task ${claim.blockedBy} of the same entitlement and principal`);
       const task = claim.task;
       const log = deps.logger.child({ taskId: task.id, connectorId: task.connector_id, attempt: task.attempt });
       if (claim.fromStatus === 'PENDING') publish(deps, task.id, task.connector_id, 'RUNNING');
@@ -55,8 +56,13 @@ export async function handleProvisioningRequested(deps: TaskDeps, msg: Provision
       }
       if (await finishTask(conn, task, outcome)) {
         publish(deps, task.id, task.connector_id, outcome.status);
-        if (outcome.status === 'FAILED') log.warn({ action: task.action, entitlementKey: task.entitlement_key, error: outcome.error }, 'provisioning task failed');
-        else log.info({ action: task.action, entitlementKey: task.entitlement_key, effect: outcome.result.effect }, 'provisioning task succeeded');
+        if (outcome.status === 'FAILED')
+          log.warn({ action: task.action, entitlementKey: task.entitlement_key, error: outcome.error }, 'provisioning task failed');
+        else
+          log.info(
+            { action: task.action, entitlementKey: task.entitlement_key, effect: outcome.result.effect },
+            'provisioning task succeeded',
+          );
       }
     } finally {
       clearInterval(keepAlive);

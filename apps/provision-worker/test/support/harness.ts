@@ -5,7 +5,11 @@ import { SecretBox } from '@warden/service-kit';
 import { createTestBus, TEST_NATS_URL, type TestBus } from '@warden/bus/testing';
 import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
 import { startProvisionWorker, type ProvisionWorker } from '../../src';
-import { requestProvisioning, type ProvisioningRequestInput, type ProvisioningRequestOptions as RequestOptions } from '@warden/access-model';
+import {
+  requestProvisioning,
+  type ProvisioningRequestInput,
+  type ProvisioningRequestOptions as RequestOptions,
+} from '@warden/access-model';
 import { insertConnector, seedFromExport } from './seed';
 
 export interface Harness {
@@ -20,13 +24,27 @@ export interface Harness {
   startWorker(overrides?: Record<string, string>): Promise<ProvisionWorker>;
   entitlementId(key: string, connectorId?: string): Promise<string>;
   resourceId(externalId: string, connectorId?: string): Promise<string>;
-  request(input: Omit<ProvisioningRequestInput, 'entitlementId' | 'principalId' | 'requestedBy'> & { entitlementKey: string; principal: string; connectorId?: string; requestedBy?: string }, opts?: RequestOptions): Promise<ProvisioningTaskRow>;
+  request(
+    input: Omit<ProvisioningRequestInput, 'entitlementId' | 'principalId' | 'requestedBy'> & {
+      entitlementKey: string;
+      principal: string;
+      connectorId?: string;
+      requestedBy?: string;
+    },
+    opts?: RequestOptions,
+  ): Promise<ProvisioningTaskRow>;
   waitForTask(taskId: string, timeoutMs?: number): Promise<ProvisioningTaskRow>;
   close(): Promise<void>;
 }
 
 export async function createHarness(emulatorOptions: EmulatorOptions = {}): Promise<Harness> {
-  const emulator = await startEmulator({ size: 'S', seed: 7, port: 0, ...emulatorOptions, settings: { latencyMs: 0, jitterMs: 0, faultRate: 0, ...emulatorOptions.settings } });
+  const emulator = await startEmulator({
+    size: 'S',
+    seed: 7,
+    port: 0,
+    ...emulatorOptions,
+    settings: { latencyMs: 0, jitterMs: 0, faultRate: 0, ...emulatorOptions.settings },
+  });
   const tdb = await createTestDatabase('prov_test');
   const tbus = await createTestBus({ ackWaitMs: 2_000 });
   const secretKeys = `t1:${randomBytes(32).toString('base64')}`;
@@ -61,11 +79,21 @@ export async function createHarness(emulatorOptions: EmulatorOptions = {}): Prom
       return w;
     },
     async entitlementId(key, cid = connectorId) {
-      const row = await tdb.db.selectFrom('entitlements').select('id').where('connector_id', '=', cid).where('key', '=', key).executeTakeFirstOrThrow();
+      const row = await tdb.db
+        .selectFrom('entitlements')
+        .select('id')
+        .where('connector_id', '=', cid)
+        .where('key', '=', key)
+        .executeTakeFirstOrThrow();
       return row.id;
     },
     async resourceId(externalId, cid = connectorId) {
-      const row = await tdb.db.selectFrom('resources').select('id').where('connector_id', '=', cid).where('external_id', '=', externalId).executeTakeFirstOrThrow();
+      const row = await tdb.db
+        .selectFrom('resources')
+        .select('id')
+        .where('connector_id', '=', cid)
+        .where('external_id', '=', externalId)
+        .executeTakeFirstOrThrow();
       return row.id;
     },
     async request(input, opts) {

@@ -1,12 +1,6 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import {
-  entitlementKey,
-  type Database,
-  type EntitlementMetadata,
-  type PrincipalKind,
-  type ResourceType,
-} from '@warden/database';
+import { entitlementKey, type Database, type EntitlementMetadata, type PrincipalKind, type ResourceType } from '@warden/database';
 import { chunks } from '@warden/access-model';
 import { sealCredentials, type SecretBox } from '@warden/service-kit';
 import type { EmulatorApp, EmulatorConfig, TenantExport } from '@warden/graph-emulator';
@@ -56,7 +50,12 @@ export async function seedFromExport(db: Kysely<Database>, connectorId: string, 
   const resources: { type: ResourceType; external_id: string; display_name: string; profile: Obj }[] = [];
   const kindOf = new Map<string, PrincipalKind>();
   for (const u of t.users as Obj[]) {
-    resources.push({ type: 'USER', external_id: String(u.id), display_name: String(u.displayName ?? ''), profile: { userPrincipalName: u.userPrincipalName, mail: u.mail } });
+    resources.push({
+      type: 'USER',
+      external_id: String(u.id),
+      display_name: String(u.displayName ?? ''),
+      profile: { userPrincipalName: u.userPrincipalName, mail: u.mail },
+    });
     kindOf.set(String(u.id), 'USER');
   }
   for (const g of t.groups) {
@@ -64,23 +63,53 @@ export async function seedFromExport(db: Kysely<Database>, connectorId: string, 
       type: 'GROUP',
       external_id: g.id,
       display_name: String(g.displayName ?? ''),
-      profile: { groupTypes: g.groupTypes, securityEnabled: g.securityEnabled, mailEnabled: g.mailEnabled, onPremisesSyncEnabled: g.onPremisesSyncEnabled, isAssignableToRole: g.isAssignableToRole },
+      profile: {
+        groupTypes: g.groupTypes,
+        securityEnabled: g.securityEnabled,
+        mailEnabled: g.mailEnabled,
+        onPremisesSyncEnabled: g.onPremisesSyncEnabled,
+        isAssignableToRole: g.isAssignableToRole,
+      },
     });
     kindOf.set(g.id, 'GROUP');
   }
   const apps: Obj[] = [];
   for (const sp of t.servicePrincipals as Obj[]) {
-    const type = sp.servicePrincipalType === 'ManagedIdentity' ? 'MANAGED_IDENTITY' : sp.servicePrincipalType === 'Application' ? 'ENTERPRISE_APPLICATION' : null;
+    const type =
+      sp.servicePrincipalType === 'ManagedIdentity'
+        ? 'MANAGED_IDENTITY'
+        : sp.servicePrincipalType === 'Application'
+          ? 'ENTERPRISE_APPLICATION'
+          : null;
     kindOf.set(String(sp.id), 'SERVICE_PRINCIPAL');
     if (!type) continue;
-    resources.push({ type, external_id: String(sp.id), display_name: String(sp.displayName ?? ''), profile: { appId: sp.appId, servicePrincipalType: sp.servicePrincipalType } });
+    resources.push({
+      type,
+      external_id: String(sp.id),
+      display_name: String(sp.displayName ?? ''),
+      profile: { appId: sp.appId, servicePrincipalType: sp.servicePrincipalType },
+    });
     if (type === 'ENTERPRISE_APPLICATION') apps.push(sp);
   }
   for (const r of t.roleDefinitions as Obj[]) {
-    resources.push({ type: 'DIRECTORY_ROLE', external_id: String(r.id), display_name: String(r.displayName ?? ''), profile: { templateId: r.templateId } });
+    resources.push({
+      type: 'DIRECTORY_ROLE',
+      external_id: String(r.id),
+      display_name: String(r.displayName ?? ''),
+      profile: { templateId: r.templateId },
+    });
   }
 
-  const entitlements: { key: string; resource_external_id: string; resource_type: ResourceType; slug: string; display_name: string; grantable: boolean; app_role_id: string | null; metadata: EntitlementMetadata }[] = [];
+  const entitlements: {
+    key: string;
+    resource_external_id: string;
+    resource_type: ResourceType;
+    slug: string;
+    display_name: string;
+    grantable: boolean;
+    app_role_id: string | null;
+    metadata: EntitlementMetadata;
+  }[] = [];
   for (const g of t.groups) {
     const types = (g.groupTypes as string[] | undefined) ?? [];
     const unified = types.includes('Unified');
@@ -88,18 +117,28 @@ export async function seedFromExport(db: Kysely<Database>, connectorId: string, 
     const mailNonUnified = g.mailEnabled === true && !unified;
     const dynamic = types.includes('DynamicMembership');
     const meta = { unifiedGroup: unified, roleAssignable: g.isAssignableToRole === true };
-    entitlements.push(ent('GROUP', g.id, 'member', `Member of ${String(g.displayName)}`, !(synced || mailNonUnified || dynamic), null, meta));
+    entitlements.push(
+      ent('GROUP', g.id, 'member', `Member of ${String(g.displayName)}`, !(synced || mailNonUnified || dynamic), null, meta),
+    );
     entitlements.push(ent('GROUP', g.id, 'owner', `Owner of ${String(g.displayName)}`, !(synced || mailNonUnified), null, meta));
   }
   const roleSlug = new Map<string, string>();
   for (const sp of apps) {
     const id = String(sp.id);
     entitlements.push(ent('ENTERPRISE_APPLICATION', id, 'owner', `Owner of ${String(sp.displayName)}`, true, null, {}));
-    entitlements.push(ent('ENTERPRISE_APPLICATION', id, 'assigned', `Assigned to ${String(sp.displayName)}`, true, DEFAULT_ACCESS, { allowedMemberTypes: ['User'] }));
+    entitlements.push(
+      ent('ENTERPRISE_APPLICATION', id, 'assigned', `Assigned to ${String(sp.displayName)}`, true, DEFAULT_ACCESS, {
+        allowedMemberTypes: ['User'],
+      }),
+    );
     for (const role of (sp.appRoles as Obj[] | undefined) ?? []) {
       const value = String(role.value);
       roleSlug.set(`${id}|${String(role.id)}`, value);
-      entitlements.push(ent('ENTERPRISE_APPLICATION', id, value, `${String(role.displayName)} of ${String(sp.displayName)}`, true, String(role.id), { allowedMemberTypes: role.allowedMemberTypes as string[] }));
+      entitlements.push(
+        ent('ENTERPRISE_APPLICATION', id, value, `${String(role.displayName)} of ${String(sp.displayName)}`, true, String(role.id), {
+          allowedMemberTypes: role.allowedMemberTypes as string[],
+        }),
+      );
     }
   }
   for (const r of t.roleDefinitions as Obj[]) {
@@ -111,7 +150,16 @@ export async function seedFromExport(db: Kysely<Database>, connectorId: string, 
   const direct = (key: string, principal: string, extra: Partial<GrantSeed> = {}) => {
     const kind = kindOf.get(principal);
     if (!kind) return; // devices, org contacts: not principals of the model
-    grants.push({ entitlement_key: key, principal_external_id: principal, principal_kind: kind, direct: true, via: [], expires_at: null, graph_assignment_id: null, ...extra });
+    grants.push({
+      entitlement_key: key,
+      principal_external_id: principal,
+      principal_kind: kind,
+      direct: true,
+      via: [],
+      expires_at: null,
+      graph_assignment_id: null,
+      ...extra,
+    });
   };
   for (const g of t.groups) {
     for (const m of g.members) direct(entitlementKey('GROUP', g.id, 'member'), m);
@@ -125,7 +173,9 @@ export async function seedFromExport(db: Kysely<Database>, connectorId: string, 
   for (const o of t.servicePrincipalOwners) direct(entitlementKey('ENTERPRISE_APPLICATION', o.servicePrincipalId, 'owner'), o.ownerId);
   for (const ra of t.roleAssignments as Obj[]) {
     if (ra.directoryScopeId !== '/') continue;
-    direct(entitlementKey('DIRECTORY_ROLE', String(ra.roleDefinitionId), 'assigned'), String(ra.principalId), { graph_assignment_id: String(ra.id) });
+    direct(entitlementKey('DIRECTORY_ROLE', String(ra.roleDefinitionId), 'assigned'), String(ra.principalId), {
+      graph_assignment_id: String(ra.id),
+    });
   }
   for (const s of t.roleEligibilitySchedules as Obj[]) {
     const end = ((s.scheduleInfo as Obj | undefined)?.expiration as Obj | undefined)?.endDateTime;
@@ -136,17 +186,42 @@ export async function seedFromExport(db: Kysely<Database>, connectorId: string, 
   }
   for (const [principal, group, via] of membershipClosure(t)) {
     if (!kindOf.has(principal)) continue;
-    grants.push({ entitlement_key: entitlementKey('GROUP', group, 'member'), principal_external_id: principal, principal_kind: kindOf.get(principal)!, direct: false, via, expires_at: null, graph_assignment_id: null });
+    grants.push({
+      entitlement_key: entitlementKey('GROUP', group, 'member'),
+      principal_external_id: principal,
+      principal_kind: kindOf.get(principal)!,
+      direct: false,
+      via,
+      expires_at: null,
+      graph_assignment_id: null,
+    });
   }
 
   for (const chunk of chunks(resources, 1000)) {
-    await db.insertInto('resources').values(chunk.map((r) => ({ ...r, connector_id: connectorId, profile: JSON.stringify(r.profile), search_text: r.display_name.toLowerCase() }))).execute();
+    await db
+      .insertInto('resources')
+      .values(
+        chunk.map((r) => ({
+          ...r,
+          connector_id: connectorId,
+          profile: JSON.stringify(r.profile),
+          search_text: r.display_name.toLowerCase(),
+        })),
+      )
+      .execute();
   }
   for (const chunk of chunks(entitlements, 1000)) {
-    await db.insertInto('entitlements').values(chunk.map((e) => ({ ...e, connector_id: connectorId, metadata: JSON.stringify(e.metadata) }))).execute();
+    await db
+      .insertInto('entitlements')
+      .values(chunk.map((e) => ({ ...e, connector_id: connectorId, metadata: JSON.stringify(e.metadata) })))
+      .execute();
   }
   for (const chunk of chunks(grants, 1000)) {
-    await db.insertInto('grants').values(chunk.map((g) => ({ ...g, connector_id: connectorId }))).onConflict((oc) => oc.doNothing()).execute();
+    await db
+      .insertInto('grants')
+      .values(chunk.map((g) => ({ ...g, connector_id: connectorId })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
   await sql`ANALYZE`.execute(db);
 }
@@ -184,6 +259,23 @@ export function membershipClosure(t: Pick<TenantExport, 'groups'>): [string, str
   return out;
 }
 
-function ent(type: ResourceType, id: string, slug: string, name: string, grantable: boolean, appRoleId: string | null, metadata: EntitlementMetadata) {
-  return { key: entitlementKey(type, id, slug), resource_external_id: id, resource_type: type, slug, display_name: name, grantable, app_role_id: appRoleId, metadata };
+function ent(
+  type: ResourceType,
+  id: string,
+  slug: string,
+  name: string,
+  grantable: boolean,
+  appRoleId: string | null,
+  metadata: EntitlementMetadata,
+) {
+  return {
+    key: entitlementKey(type, id, slug),
+    resource_external_id: id,
+    resource_type: type,
+    slug,
+    display_name: name,
+    grantable,
+    app_role_id: appRoleId,
+    metadata,
+  };
 }

@@ -9,7 +9,12 @@ export function writableGroups(t: TenantExport, opts: { unified?: boolean } = {}
     const types = (g.groupTypes as string[] | undefined) ?? [];
     const unified = types.includes('Unified');
     if (opts.unified !== undefined && unified !== opts.unified) return false;
-    return g.onPremisesSyncEnabled !== true && !types.includes('DynamicMembership') && !(g.mailEnabled === true && !unified) && g.isAssignableToRole !== true;
+    return (
+      g.onPremisesSyncEnabled !== true &&
+      !types.includes('DynamicMembership') &&
+      !(g.mailEnabled === true && !unified) &&
+      g.isAssignableToRole !== true
+    );
   });
 }
 
@@ -28,15 +33,21 @@ export function group(t: TenantExport, id: string): Group {
 }
 
 export function appRoleAssignment(t: TenantExport, resourceId: string, principalId: string, appRoleId: string): Obj | undefined {
-  return (t.appRoleAssignments as Obj[]).find((a) => a.resourceId === resourceId && a.principalId === principalId && a.appRoleId === appRoleId);
+  return (t.appRoleAssignments as Obj[]).find(
+    (a) => a.resourceId === resourceId && a.principalId === principalId && a.appRoleId === appRoleId,
+  );
 }
 
 export function roleAssignment(t: TenantExport, roleId: string, principalId: string): Obj | undefined {
-  return (t.roleAssignments as Obj[]).find((a) => a.roleDefinitionId === roleId && a.principalId === principalId && a.directoryScopeId === '/');
+  return (t.roleAssignments as Obj[]).find(
+    (a) => a.roleDefinitionId === roleId && a.principalId === principalId && a.directoryScopeId === '/',
+  );
 }
 
 export function eligibility(t: TenantExport, roleId: string, principalId: string): Obj | undefined {
-  return (t.roleEligibilitySchedules as Obj[]).find((a) => a.roleDefinitionId === roleId && a.principalId === principalId && (a.directoryScopeId ?? '/') === '/');
+  return (t.roleEligibilitySchedules as Obj[]).find(
+    (a) => a.roleDefinitionId === roleId && a.principalId === principalId && (a.directoryScopeId ?? '/') === '/',
+  );
 }
 
 /** First user not in `exclude` (deterministic). */

@@ -56,7 +56,9 @@ export async function handleSyncRequested(deps: RunDeps, msg: SyncRequested): Pr
   if (!run) return { status: 'SKIPPED', reason: 'run no longer exists' };
   if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return { status: 'SKIPPED', reason: `run already ${run.status}` };
   return deps.db.connection().execute(async (conn) => {
-    const locked = await sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(${LOCK_CLASS}, hashtext(${run.connector_id})) AS ok`.execute(conn);
+    const locked = await sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(${LOCK_CLASS}, hashtext(${run.connector_id})) AS ok`.execute(
+      conn,
+    );
     if (!locked.rows[0]?.ok) throw new RunBusy(`connector ${run.connector_id} is being synced by another worker`);
     try {
       return await executeRun(deps, run.id);
@@ -79,15 +81,32 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
   const logger = deps.logger.child({ runId, connectorId: connector.id, mode: run.mode });
   const resumed = run.attempt > 1 && Object.keys(parseCheckpoint(run.checkpoint).stages).length > 0;
 
-  await deps.db.updateTable('connectors').set({ status: 'SYNCING', updated_at: sql`now()` }).where('id', '=', connector.id).execute();
+  await deps.db
+    .updateTable('connectors')
+    .set({ status: 'SYNCING', updated_at: sql`now()` })
+    .where('id', '=', connector.id)
+    .execute();
   const label = run.mode === 'FULL' ? 'Full' : 'Incremental';
-  await appendConnectorLog(deps.db, connector.id, 'INFO', resumed ? `${label} sync resumed from its checkpoint (attempt ${run.attempt})` : `${label} sync started`, runId);
+  await appendConnectorLog(
+    deps.db,
+    connector.id,
+    'INFO',
+    resumed ? `${label} sync resumed from its checkpoint (attempt ${run.attempt})` : `${label} sync started`,
+    runId,
+  );
   publishRunEvent(deps.bus, runId, connector.id, 'RUNNING', null);
 
   const ctl = new AbortController();
   const onShutdown = () => ctl.abort(deps.signal?.reason ?? new Error('worker shutting down'));
   deps.signal?.addEventListener('abort', onShutdown, { once: true });
-  const progress = new ProgressReporter({ db: deps.db, bus: deps.bus, runId, connectorId: connector.id, logger, onCancelled: () => ctl.abort(new RunCancelled()) });
+  const progress = new ProgressReporter({
+    db: deps.db,
+    bus: deps.bus,
+    runId,
+    connectorId: connector.id,
+    logger,
+    onCancelled: () => ctl.abort(new RunCancelled()),
+  });
   const keepAlive = setInterval(() => {
     deps.keepAlive?.();
     void progress.flush();
@@ -109,7 +128,9 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
       );
     }
     const deltaLinks = new Map(
-      (await deps.db.selectFrom('delta_state').select(['stream', 'delta_link']).where('connector_id', '=', connector.id).execute()).map((r) => [r.stream, r.delta_link]),
+      (await deps.db.selectFrom('delta_state').select(['stream', 'delta_link']).where('connector_id', '=', connector.id).execute()).map(
+        (r) => [r.stream, r.delta_link],
+      ),
     );
     const s = new RunSession({
       db: deps.db,
@@ -177,7 +198,13 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
     }
     const message = describeError(err);
     logger.warn({ err }, 'sync run failed');
-    await failRun(deps, runId, connector.id, message, err instanceof GraphAuthError || err instanceof ConnectorNotReady || err instanceof NothingReadable);
+    await failRun(
+      deps,
+      runId,
+      connector.id,
+      message,
+      err instanceof GraphAuthError || err instanceof ConnectorNotReady || err instanceof NothingReadable,
+    );
     return { status: 'FAILED', error: message };
   } finally {
     clearInterval(keepAlive);
@@ -195,7 +222,10 @@ async function recordSkips(s: RunSession, plan: StagePlan): Promise<void> {
     await s.log('WARN', `Sync ${reason}.`);
   }
   if (plan.run.has('directoryRoles') && !plan.eligibility && s.stage('directoryRoles')?.state !== 'done') {
-    await s.log('WARN', 'Sync skipped PIM eligibility schedules: the app has no RoleEligibilitySchedule.Read.Directory or RoleManagement read permission; eligible grants are left as they are.');
+    await s.log(
+      'WARN',
+      'Sync skipped PIM eligibility schedules: the app has no RoleEligibilitySchedule.Read.Directory or RoleManagement read permission; eligible grants are left as they are.',
+    );
   }
   if (plan.run.has('appAccess') && (!plan.appAssignments || !plan.appOwners) && s.stage('appAccess')?.state !== 'done') {
     await s.log('WARN', `Sync skipped ${plan.appAssignments ? 'app owners' : 'app role assignments'}: missing permission.`);
@@ -223,7 +253,9 @@ async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController, t
   const users = guard(stage('users', () => syncUsers(s)));
   const groups = guard(stage('groups', () => syncGroups(s)));
   const sps = guard(stage('servicePrincipals', () => syncServicePrincipals(s)));
-  const apps = guard(sps.then(() => stage('appAccess', () => syncAppAccess(s, { assignments: plan.appAssignments, owners: plan.appOwners }))));
+  const apps = guard(
+    sps.then(() => stage('appAccess', () => syncAppAccess(s, { assignments: plan.appAssignments, owners: plan.appOwners }))),
+  );
   // Directory roles resolve principal kinds from the rows the first three stages write; they need
   // not wait for app access.
   const roles = guard(
@@ -236,8 +268,10 @@ async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController, t
 
 export function describeError(err: unknown): string {
   if (err instanceof GraphAuthError) return `Sign-in to Microsoft Entra failed: ${err.code}: ${err.description}`;
-  if (err instanceof GraphLinkRefusedError) return `Sync stopped: a paging or delta link (from Graph or a stored checkpoint) points to another host; ${err.graphMessage}`;
-  if (err instanceof GraphError) return `Microsoft Graph answered ${err.status} ${err.code}: ${err.graphMessage}${err.requestId ? ` (request-id ${err.requestId})` : ''}`;
+  if (err instanceof GraphLinkRefusedError)
+    return `Sync stopped: a paging or delta link (from Graph or a stored checkpoint) points to another host; ${err.graphMessage}`;
+  if (err instanceof GraphError)
+    return `Microsoft Graph answered ${err.status} ${err.code}: ${err.graphMessage}${err.requestId ? ` (request-id ${err.requestId})` : ''}`;
   if (err instanceof Error) return err.message;
   return String(err);
 }
@@ -252,8 +286,18 @@ async function failRun(deps: RunDeps, runId: string, connectorId: string, messag
       .where('status', '=', 'RUNNING')
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) return;
-    await trx.updateTable('connectors').set({ status: 'ERROR', status_message: message, updated_at: sql`now()` }).where('id', '=', connectorId).execute();
-    await appendConnectorLog(trx, connectorId, 'ERROR', `Sync failed${connectorProblem ? '' : ' (nothing was deleted)'}: ${message}`, runId);
+    await trx
+      .updateTable('connectors')
+      .set({ status: 'ERROR', status_message: message, updated_at: sql`now()` })
+      .where('id', '=', connectorId)
+      .execute();
+    await appendConnectorLog(
+      trx,
+      connectorId,
+      'ERROR',
+      `Sync failed${connectorProblem ? '' : ' (nothing was deleted)'}: ${message}`,
+      runId,
+    );
   });
   publishRunEvent(deps.bus, runId, connectorId, 'FAILED', null);
 }
@@ -262,9 +306,17 @@ async function markCancelled(deps: RunDeps, runId: string, connectorId: string):
   await deps.db.transaction().execute(async (trx) => {
     const run = await trx.selectFrom('sync_runs').select(['status']).where('id', '=', runId).executeTakeFirst();
     if (run?.status === 'RUNNING') {
-      await trx.updateTable('sync_runs').set({ status: 'CANCELLED', progress: null, finished_at: sql`clock_timestamp()` }).where('id', '=', runId).execute();
+      await trx
+        .updateTable('sync_runs')
+        .set({ status: 'CANCELLED', progress: null, finished_at: sql`clock_timestamp()` })
+        .where('id', '=', runId)
+        .execute();
     }
-    const c = await trx.selectFrom('connectors').select(['status', 'last_full_sync_at', 'last_incremental_sync_at']).where('id', '=', connectorId).executeTakeFirst();
+    const c = await trx
+      .selectFrom('connectors')
+      .select(['status', 'last_full_sync_at', 'last_incremental_sync_at'])
+      .where('id', '=', connectorId)
+      .executeTakeFirst();
     if (c?.status === 'SYNCING') {
       await trx
         .updateTable('connectors')

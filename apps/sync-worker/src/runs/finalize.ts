@@ -1,8 +1,24 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { appendConnectorLog, kindsOf, memberKey, sweepOfStage, ENTITLEMENT_KINDS, RESOURCE_STAGES, RESOURCE_TYPE_LIST, type ResourceTypeDescription } from '@warden/access-model';
+import {
+  appendConnectorLog,
+  kindsOf,
+  memberKey,
+  sweepOfStage,
+  ENTITLEMENT_KINDS,
+  RESOURCE_STAGES,
+  RESOURCE_TYPE_LIST,
+  type ResourceTypeDescription,
+} from '@warden/access-model';
 import { type Database, type SyncMode, type SyncStats } from '@warden/database';
 import { recomputeClosure, type ClosureResult } from '../inheritance/recompute';
-import { addCounts, cascadeDeletedResources, deleteEntitlements, deleteResources, emptyCounts, type CascadeCounts } from '../writers/cascade';
+import {
+  addCounts,
+  cascadeDeletedResources,
+  deleteEntitlements,
+  deleteResources,
+  emptyCounts,
+  type CascadeCounts,
+} from '../writers/cascade';
 import { deleteDirectGrants } from '../writers/grants';
 import { DELTA_STREAMS, PendingDeletions, STAGES, type RunCheckpoint, type StageCheckpoint } from './checkpoint';
 import { RunCancelled } from './session';
@@ -37,7 +53,12 @@ export interface FinalizeResult {
 export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): Promise<FinalizeResult> {
   const t0 = Date.now();
   return db.transaction().execute(async (trx) => {
-    const run = await trx.selectFrom('sync_runs').select(['status', 'started_at']).where('id', '=', input.runId).forUpdate().executeTakeFirst();
+    const run = await trx
+      .selectFrom('sync_runs')
+      .select(['status', 'started_at'])
+      .where('id', '=', input.runId)
+      .forUpdate()
+      .executeTakeFirst();
     if (!run || run.status !== 'RUNNING') throw new RunCancelled();
     const c = input.connectorId;
     const stages = input.checkpoint.stages;
@@ -72,7 +93,9 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     if (json.resources.length) {
       const gone = await sql<{ p: string }>`
         SELECT principal_external_id AS p FROM grants
-        WHERE connector_id = ${c}::uuid AND direct AND entitlement_key = ANY(${json.resources.map(([id]) => memberKey(id))}::text[])`.execute(trx);
+        WHERE connector_id = ${c}::uuid AND direct AND entitlement_key = ANY(${json.resources.map(([id]) => memberKey(id))}::text[])`.execute(
+        trx,
+      );
       for (const r of gone.rows) roots.add(r.p);
     }
     lap('roots');
@@ -89,12 +112,16 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
       const s = stages[stage];
       const sweep = sweepOfStage(stage);
       if (!done(s) || (sweep.fullPassOnly && !s.full)) continue;
-      if (sweep.resourceTypes.length) deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, sweep.resourceTypes, s.startedAt));
-      if (sweep.entitlementTypes.length) deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, sweep.entitlementTypes, s.startedAt));
+      if (sweep.resourceTypes.length)
+        deleted = addCounts(deleted, await sweepResources(trx, c, input.runId, sweep.resourceTypes, s.startedAt));
+      if (sweep.entitlementTypes.length)
+        deleted = addCounts(deleted, await sweepEntitlements(trx, c, input.runId, sweep.entitlementTypes, s.startedAt));
       for (const pattern of sweep.grantPatterns) deleted.grants += await sweepGrants(trx, c, input.runId, pattern, s.startedAt);
       for (const type of sweep.grantSlugTypes) {
         // A kind with its own read permission (PIM eligibility) is swept only when this run could read it.
-        const slugs = kindsOf(type).filter((k) => !('read' in ENTITLEMENT_KINDS[k]) || s.eligibilityRead).map((k) => ENTITLEMENT_KINDS[k].slug);
+        const slugs = kindsOf(type)
+          .filter((k) => !('read' in ENTITLEMENT_KINDS[k]) || s.eligibilityRead)
+          .map((k) => ENTITLEMENT_KINDS[k].slug);
         deleted.grants += await sweepGrantsOf(trx, c, input.runId, type, slugs, s.startedAt);
       }
     }
@@ -129,7 +156,14 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     if (closure) stats['closurePrincipals'] = closure.principals;
     await trx
       .updateTable('sync_runs')
-      .set({ status: 'SUCCEEDED', progress: null, stats: JSON.stringify(stats), error: null, finished_at: sql`clock_timestamp()`, heartbeat_at: sql`clock_timestamp()` })
+      .set({
+        status: 'SUCCEEDED',
+        progress: null,
+        stats: JSON.stringify(stats),
+        error: null,
+        finished_at: sql`clock_timestamp()`,
+        heartbeat_at: sql`clock_timestamp()`,
+      })
       .where('id', '=', input.runId)
       .execute();
     await trx
@@ -156,7 +190,13 @@ async function neverAnalyzed(trx: Transaction<Database>): Promise<boolean> {
   return (r.rows[0]?.n ?? 0) > 0;
 }
 
-async function sweepResources(trx: Transaction<Database>, c: string, runId: string, types: string[], startedAt: string | undefined): Promise<CascadeCounts> {
+async function sweepResources(
+  trx: Transaction<Database>,
+  c: string,
+  runId: string,
+  types: string[],
+  startedAt: string | undefined,
+): Promise<CascadeCounts> {
   const res = await sql<{ external_id: string }>`
     DELETE FROM resources WHERE connector_id = ${c}::uuid AND type = ANY(${types}::text[])
       AND last_seen_run_id IS DISTINCT FROM ${runId}::uuid AND updated_at < ${startedAt ?? null}::timestamptz
@@ -166,7 +206,13 @@ async function sweepResources(trx: Transaction<Database>, c: string, runId: stri
   return counts;
 }
 
-async function sweepEntitlements(trx: Transaction<Database>, c: string, runId: string, types: string[], startedAt: string | undefined): Promise<CascadeCounts> {
+async function sweepEntitlements(
+  trx: Transaction<Database>,
+  c: string,
+  runId: string,
+  types: string[],
+  startedAt: string | undefined,
+): Promise<CascadeCounts> {
   const res = await sql<{ key: string }>`
     DELETE FROM entitlements WHERE connector_id = ${c}::uuid AND resource_type = ANY(${types}::text[])
       AND last_seen_run_id IS DISTINCT FROM ${runId}::uuid AND updated_at < ${startedAt ?? null}::timestamptz
@@ -181,7 +227,14 @@ async function sweepEntitlements(trx: Transaction<Database>, c: string, runId: s
 }
 
 /** Like sweepGrants, for a few entitlements: found through the entitlements table (index probes, no scan). */
-async function sweepGrantsOf(trx: Transaction<Database>, c: string, runId: string, type: string, slugs: string[], startedAt: string | undefined): Promise<number> {
+async function sweepGrantsOf(
+  trx: Transaction<Database>,
+  c: string,
+  runId: string,
+  type: string,
+  slugs: string[],
+  startedAt: string | undefined,
+): Promise<number> {
   const res = await sql`
     DELETE FROM grants g USING entitlements e
     WHERE e.connector_id = ${c}::uuid AND e.resource_type = ${type} AND e.slug = ANY(${slugs}::text[])
@@ -190,7 +243,13 @@ async function sweepGrantsOf(trx: Transaction<Database>, c: string, runId: strin
   return Number(res.numAffectedRows ?? 0);
 }
 
-async function sweepGrants(trx: Transaction<Database>, c: string, runId: string, pattern: string, startedAt: string | undefined): Promise<number> {
+async function sweepGrants(
+  trx: Transaction<Database>,
+  c: string,
+  runId: string,
+  pattern: string,
+  startedAt: string | undefined,
+): Promise<number> {
   const res = await sql`
     DELETE FROM grants WHERE connector_id = ${c}::uuid AND direct AND entitlement_key LIKE ${pattern}
       AND last_seen_run_id IS DISTINCT FROM ${runId}::uuid AND updated_at < ${startedAt ?? null}::timestamptz`.execute(trx);
@@ -209,14 +268,28 @@ async function dropOnPremisesGroups(trx: Transaction<Database>, c: string): Prom
   const counts = addCounts({ resources: ids.length, entitlements: 0, grants: 0 }, await cascadeDeletedResources(trx, c, ids));
   const held = await sql`
     DELETE FROM grants g WHERE g.connector_id = ${c}::uuid AND g.principal_kind = 'GROUP'
-      AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.connector_id = g.connector_id AND r.external_id = g.principal_external_id)`.execute(trx);
+      AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.connector_id = g.connector_id AND r.external_id = g.principal_external_id)`.execute(
+    trx,
+  );
   counts.grants += Number(held.numAffectedRows ?? 0);
   return counts;
 }
 
-async function countStats(trx: Transaction<Database>, c: string, input: FinalizeInput, deleted: CascadeCounts, closure: ClosureResult | null): Promise<SyncStats> {
-  const types = await sql<{ type: string; n: number }>`SELECT type, count(*)::int AS n FROM resources WHERE connector_id = ${c}::uuid GROUP BY type`.execute(trx);
-  const grants = await sql<{ direct: boolean; n: number }>`SELECT direct, count(*)::int AS n FROM grants WHERE connector_id = ${c}::uuid GROUP BY direct`.execute(trx);
+async function countStats(
+  trx: Transaction<Database>,
+  c: string,
+  input: FinalizeInput,
+  deleted: CascadeCounts,
+  closure: ClosureResult | null,
+): Promise<SyncStats> {
+  const types = await sql<{
+    type: string;
+    n: number;
+  }>`SELECT type, count(*)::int AS n FROM resources WHERE connector_id = ${c}::uuid GROUP BY type`.execute(trx);
+  const grants = await sql<{
+    direct: boolean;
+    n: number;
+  }>`SELECT direct, count(*)::int AS n FROM grants WHERE connector_id = ${c}::uuid GROUP BY direct`.execute(trx);
   const byType = new Map(types.rows.map((r) => [r.type, r.n]));
   const direct = grants.rows.find((r) => r.direct)?.n ?? 0;
   const inherited = grants.rows.find((r) => !r.direct)?.n ?? 0;
@@ -238,7 +311,16 @@ async function countStats(trx: Transaction<Database>, c: string, input: Finalize
     rowsWritten: (counters['rowsWritten'] ?? 0) + (closure?.written ?? 0),
     rowsDeleted: deleted.resources + deleted.entitlements + deleted.grants + (closure?.deleted ?? 0),
     ...Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith('ms_'))),
-    ...pick(counters, ['appPartsChanged', 'grantsListed', 'skippedOnPremisesGroups', 'skippedServicePrincipals', 'scopedRoleAssignments', 'unknownAppRoles', 'unresolvedPrincipals', 'removed']),
+    ...pick(counters, [
+      'appPartsChanged',
+      'grantsListed',
+      'skippedOnPremisesGroups',
+      'skippedServicePrincipals',
+      'scopedRoleAssignments',
+      'unknownAppRoles',
+      'unresolvedPrincipals',
+      'removed',
+    ]),
   };
 }
 
@@ -264,11 +346,35 @@ function summaryLines(input: FinalizeInput, stats: SyncStats, startedAt: Date | 
       `${n(stats['rowsDeleted'])} deleted; ${n(stats.graphRequests)} Graph HTTP requests (${n(stats['graphBatchItems'])} of them inside $batch calls), ` +
       `${n(stats.throttledRequests)} throttled.`,
   });
-  if (stats.skippedPrincipals) lines.push({ level: 'INFO', message: `Skipped ${n(stats.skippedPrincipals)} members or owners that are not users, groups or service principals (devices, org contacts).` });
-  if (stats['skippedOnPremisesGroups']) lines.push({ level: 'INFO', message: `Skipped ${n(stats['skippedOnPremisesGroups'])} groups synced from on-premises AD, and their grants (connector setting).` });
-  if (stats['scopedRoleAssignments']) lines.push({ level: 'INFO', message: `Ignored ${n(stats['scopedRoleAssignments'])} directory role assignments scoped to an administrative unit or app (only tenant-wide roles are entitlements).` });
-  if (stats['skippedServicePrincipals']) lines.push({ level: 'INFO', message: `Skipped ${n(stats['skippedServicePrincipals'])} service principals that are neither applications nor managed identities.` });
-  if (stats['unknownAppRoles']) lines.push({ level: 'WARN', message: `${n(stats['unknownAppRoles'])} app role assignments name a role their application no longer defines; not shown.` });
-  if (stats['unresolvedPrincipals']) lines.push({ level: 'WARN', message: `${n(stats['unresolvedPrincipals'])} directory role principals could not be resolved in Graph; not shown.` });
+  if (stats.skippedPrincipals)
+    lines.push({
+      level: 'INFO',
+      message: `Skipped ${n(stats.skippedPrincipals)} members or owners that are not users, groups or service principals (devices, org contacts).`,
+    });
+  if (stats['skippedOnPremisesGroups'])
+    lines.push({
+      level: 'INFO',
+      message: `Skipped ${n(stats['skippedOnPremisesGroups'])} groups synced from on-premises AD, and their grants (connector setting).`,
+    });
+  if (stats['scopedRoleAssignments'])
+    lines.push({
+      level: 'INFO',
+      message: `Ignored ${n(stats['scopedRoleAssignments'])} directory role assignments scoped to an administrative unit or app (only tenant-wide roles are entitlements).`,
+    });
+  if (stats['skippedServicePrincipals'])
+    lines.push({
+      level: 'INFO',
+      message: `Skipped ${n(stats['skippedServicePrincipals'])} service principals that are neither applications nor managed identities.`,
+    });
+  if (stats['unknownAppRoles'])
+    lines.push({
+      level: 'WARN',
+      message: `${n(stats['unknownAppRoles'])} app role assignments name a role their application no longer defines; not shown.`,
+    });
+  if (stats['unresolvedPrincipals'])
+    lines.push({
+      level: 'WARN',
+      message: `${n(stats['unresolvedPrincipals'])} directory role principals could not be resolved in Graph; not shown.`,
+    });
   return lines;
 }

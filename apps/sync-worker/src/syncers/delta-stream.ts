@@ -86,7 +86,12 @@ export async function runDeltaStream<T extends { id: string }>(s: RunSession, sp
 }
 
 /** Starts a pass: incremental from `saved`, or full (listing + latest token, or a full delta round). */
-async function freshPass<T extends { id: string }>(s: RunSession, spec: DeltaStreamSpec<T>, saved: string | null, prev: StageCheckpoint | undefined): Promise<StageCheckpoint> {
+async function freshPass<T extends { id: string }>(
+  s: RunSession,
+  spec: DeltaStreamSpec<T>,
+  saved: string | null,
+  prev: StageCheckpoint | undefined,
+): Promise<StageCheckpoint> {
   const full = saved === null;
   const total = full && spec.count ? await spec.count().catch(() => null) : null;
   const startedAt = await s.dbNow();
@@ -114,7 +119,9 @@ async function freshPass<T extends { id: string }>(s: RunSession, spec: DeltaStr
 
 /** A deltaLink that reports changes from now on (`$deltatoken=latest`, no data). */
 async function latestDeltaLink(s: RunSession, initialPath: string): Promise<string> {
-  const gen = s.graph.delta<{ id: string }>(`${initialPath}${initialPath.includes('?') ? '&' : '?'}$deltatoken=latest`, { signal: s.signal });
+  const gen = s.graph.delta<{ id: string }>(`${initialPath}${initialPath.includes('?') ? '&' : '?'}$deltatoken=latest`, {
+    signal: s.signal,
+  });
   for (;;) {
     const r = await gen.next();
     if (!r.done) continue;
@@ -123,7 +130,12 @@ async function latestDeltaLink(s: RunSession, initialPath: string): Promise<stri
   }
 }
 
-async function* listing<T extends { id: string }>(s: RunSession, listPath: string, startAt: string, deltaLink: string): AsyncGenerator<DeltaPage<T>, DeltaOutcome> {
+async function* listing<T extends { id: string }>(
+  s: RunSession,
+  listPath: string,
+  startAt: string,
+  deltaLink: string,
+): AsyncGenerator<DeltaPage<T>, DeltaOutcome> {
   const opts = startAt === listPath ? { signal: s.signal } : { signal: s.signal, startAt };
   for await (const page of s.graph.pages<T>(listPath, opts)) {
     yield { changes: page.items.map((o) => ({ kind: 'upsert' as const, id: o.id, object: o })), resumeFrom: page.resumeFrom };
@@ -140,7 +152,10 @@ class PageQueue<T> {
   private room: (() => void) | null = null;
   private stopped = false;
 
-  constructor(private readonly gen: AsyncGenerator<DeltaPage<T>, DeltaOutcome>, private readonly depth: number) {
+  constructor(
+    private readonly gen: AsyncGenerator<DeltaPage<T>, DeltaOutcome>,
+    private readonly depth: number,
+  ) {
     void this.pump();
   }
 
@@ -186,9 +201,15 @@ class PageQueue<T> {
   }
 }
 
-async function consume<T extends { id: string }>(s: RunSession, spec: DeltaStreamSpec<T>, cp: StageCheckpoint, pass: PassState): Promise<DeltaOutcome> {
+async function consume<T extends { id: string }>(
+  s: RunSession,
+  spec: DeltaStreamSpec<T>,
+  cp: StageCheckpoint,
+  pass: PassState,
+): Promise<DeltaOutcome> {
   const start = cp.resumeFrom!;
-  const gen = cp.listing && cp.deltaLink ? listing<T>(s, spec.listPath!, start, cp.deltaLink) : s.graph.delta<T>(start, { signal: s.signal });
+  const gen =
+    cp.listing && cp.deltaLink ? listing<T>(s, spec.listPath!, start, cp.deltaLink) : s.graph.delta<T>(start, { signal: s.signal });
   const queue = new PageQueue(gen, PREFETCH_PAGES);
   let buffer = new WriteBuffer();
   let processed = cp.processed;

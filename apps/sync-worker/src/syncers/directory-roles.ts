@@ -1,7 +1,15 @@
 import { sql } from 'kysely';
 import { entitlementKey, principalKindOfResource } from '@warden/access-model';
 import type { PrincipalKind } from '@warden/database';
-import { bool, principalKindOfGraphType, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
+import {
+  bool,
+  principalKindOfGraphType,
+  searchText,
+  str,
+  type DirectGrantInput,
+  type EntitlementInput,
+  type ResourceInput,
+} from '../model';
 import type { StageCheckpoint } from '../runs/checkpoint';
 import type { RunSession } from '../runs/session';
 import { upsertEntitlements } from '../writers/entitlements';
@@ -28,7 +36,10 @@ interface RoleAssignment {
 
 interface EligibilitySchedule extends RoleAssignment {
   memberType?: string | null;
-  scheduleInfo?: { startDateTime?: string | null; expiration?: { type?: string | null; endDateTime?: string | null; duration?: string | null } | null } | null;
+  scheduleInfo?: {
+    startDateTime?: string | null;
+    expiration?: { type?: string | null; endDateTime?: string | null; duration?: string | null } | null;
+  } | null;
 }
 
 export function mapRoleDefinition(d: GraphRoleDefinition): { resource: ResourceInput; entitlements: EntitlementInput[] } {
@@ -95,7 +106,11 @@ async function principalKinds(s: RunSession, ids: string[], counters: Record<str
   for (const r of rows) kinds.set(r.external_id, principalKindOfResource(r.type));
   const missing = ids.filter((id) => !kinds.has(id));
   if (missing.length) {
-    const results = await readCollections(s, missing.map((id) => `/directoryObjects/${id}`), { single: true });
+    const results = await readCollections(
+      s,
+      missing.map((id) => `/directoryObjects/${id}`),
+      { single: true },
+    );
     results.forEach((r, i) => {
       const obj = r.items[0] as { '@odata.type'?: unknown } | undefined;
       const kind = r.status === 200 ? principalKindOfGraphType(str(obj?.['@odata.type'])) : null;
@@ -114,12 +129,21 @@ async function principalKinds(s: RunSession, ids: string[], counters: Record<str
 export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boolean }): Promise<void> {
   const prev = s.stage('directoryRoles');
   if (prev?.state === 'done' || prev?.state === 'skipped') return;
-  const cp: StageCheckpoint = { state: 'running', full: true, startedAt: prev?.startedAt ?? (await s.dbNow()), processed: 0, eligibilityRead: opts.eligibility };
+  const cp: StageCheckpoint = {
+    state: 'running',
+    full: true,
+    startedAt: prev?.startedAt ?? (await s.dbNow()),
+    processed: 0,
+    eligibilityRead: opts.eligibility,
+  };
   await s.saveStage('directoryRoles', cp);
   s.progress.set('directoryRoles', 'directory roles');
   const counters: Record<string, number> = {};
 
-  const defs = await collect<GraphRoleDefinition>(s, '/v1.0/roleManagement/directory/roleDefinitions?$select=id,displayName,description,isBuiltIn,isEnabled,templateId');
+  const defs = await collect<GraphRoleDefinition>(
+    s,
+    '/v1.0/roleManagement/directory/roleDefinitions?$select=id,displayName,description,isBuiltIn,isEnabled,templateId',
+  );
   const resources: ResourceInput[] = [];
   const entitlements: EntitlementInput[] = [];
   const defId = new Map<string, string>();
@@ -132,9 +156,15 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
     if (d.templateId) defId.set(d.templateId.toLowerCase(), d.id);
   }
 
-  const assignments = await collect<RoleAssignment>(s, '/v1.0/roleManagement/directory/roleAssignments?$select=id,principalId,roleDefinitionId,directoryScopeId');
+  const assignments = await collect<RoleAssignment>(
+    s,
+    '/v1.0/roleManagement/directory/roleAssignments?$select=id,principalId,roleDefinitionId,directoryScopeId',
+  );
   const schedules = opts.eligibility
-    ? await collect<EligibilitySchedule>(s, '/v1.0/roleManagement/directory/roleEligibilitySchedules?$select=id,principalId,roleDefinitionId,directoryScopeId,memberType,scheduleInfo')
+    ? await collect<EligibilitySchedule>(
+        s,
+        '/v1.0/roleManagement/directory/roleEligibilitySchedules?$select=id,principalId,roleDefinitionId,directoryScopeId,memberType,scheduleInfo',
+      )
     : [];
   const tenantWide = (x: RoleAssignment) => (x.directoryScopeId ?? '/') === '/';
   const principals = new Set<string>();
@@ -154,7 +184,13 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
       bump(counters, 'skippedRoleAssignments');
       continue;
     }
-    active.push({ entitlementKey: entitlementKey('DIRECTORY_ROLE', def, 'assigned'), principalExternalId: a.principalId, principalKind: kind, graphAssignmentId: a.id, expiresAt: null });
+    active.push({
+      entitlementKey: entitlementKey('DIRECTORY_ROLE', def, 'assigned'),
+      principalExternalId: a.principalId,
+      principalKind: kind,
+      graphAssignmentId: a.id,
+      expiresAt: null,
+    });
   }
   const eligible = new Map<string, DirectGrantInput>();
   for (const e of schedules) {
@@ -169,17 +205,32 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
       continue;
     }
     const key = entitlementKey('DIRECTORY_ROLE', def, 'eligible');
-    const row: DirectGrantInput = { entitlementKey: key, principalExternalId: e.principalId, principalKind: kind, graphAssignmentId: e.id, expiresAt: scheduleEnd(e.scheduleInfo) };
+    const row: DirectGrantInput = {
+      entitlementKey: key,
+      principalExternalId: e.principalId,
+      principalKind: kind,
+      graphAssignmentId: e.id,
+      expiresAt: scheduleEnd(e.scheduleInfo),
+    };
     const prior = eligible.get(`${key}\n${e.principalId}`);
     // Two schedules for one principal and role: the one that lasts longer is what they hold.
-    if (!prior || (prior.expiresAt !== null && (row.expiresAt === null || row.expiresAt > prior.expiresAt))) eligible.set(`${key}\n${e.principalId}`, row);
+    if (!prior || (prior.expiresAt !== null && (row.expiresAt === null || row.expiresAt > prior.expiresAt)))
+      eligible.set(`${key}\n${e.principalId}`, row);
   }
 
   const mark = s.runId;
   let written = await upsertResources(s.db, s.connectorId, resources, mark);
   written += await upsertEntitlements(s.db, s.connectorId, entitlements, mark);
-  written += await upsertDirectGrants(s.db, s.connectorId, active, { markRunId: mark, assignmentIdFromGraph: true, expiryFromGraph: false });
-  written += await upsertDirectGrants(s.db, s.connectorId, [...eligible.values()], { markRunId: mark, assignmentIdFromGraph: true, expiryFromGraph: true });
+  written += await upsertDirectGrants(s.db, s.connectorId, active, {
+    markRunId: mark,
+    assignmentIdFromGraph: true,
+    expiryFromGraph: false,
+  });
+  written += await upsertDirectGrants(s.db, s.connectorId, [...eligible.values()], {
+    markRunId: mark,
+    assignmentIdFromGraph: true,
+    expiryFromGraph: true,
+  });
   bump(counters, 'rowsWritten', written);
   await s.saveStage('directoryRoles', { ...cp, state: 'done', processed: defs.length, counters });
   s.progress.set('directoryRoles', null);

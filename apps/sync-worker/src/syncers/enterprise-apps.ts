@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { entitlementKey, isOwnerKey } from '@warden/access-model';
 import type { ResourceType } from '@warden/database';
-import { DEFAULT_ACCESS_ROLE_ID, principalKindOfGraphType, searchText, str, type DirectGrantInput, type EntitlementInput, type ResourceInput } from '../model';
+import {
+  DEFAULT_ACCESS_ROLE_ID,
+  principalKindOfGraphType,
+  searchText,
+  str,
+  type DirectGrantInput,
+  type EntitlementInput,
+  type ResourceInput,
+} from '../model';
 import { PendingDeletions, type StageCheckpoint } from '../runs/checkpoint';
 import { fmt } from '../runs/progress';
 import type { RunSession } from '../runs/session';
@@ -56,7 +64,10 @@ export function appRoleSlug(role: GraphAppRole): string {
   return RESERVED_SLUGS.has(value) ? `approle-${value}` : value;
 }
 
-export function mapEnterpriseApp(sp: Partial<GraphServicePrincipal> & { id: string }): { resource: ResourceInput; entitlements: EntitlementInput[] } {
+export function mapEnterpriseApp(sp: Partial<GraphServicePrincipal> & { id: string }): {
+  resource: ResourceInput;
+  entitlements: EntitlementInput[];
+} {
   const resource = servicePrincipalResource('ENTERPRISE_APPLICATION', sp);
   const name = resource.displayName;
   const ent = (slug: string, displayName: string, appRoleId: string | null, allowedMemberTypes?: string[]): EntitlementInput => ({
@@ -179,7 +190,13 @@ async function readApps(s: RunSession, apps: string[], opts: AppAccessOptions, c
   return { apps, observedAt, results };
 }
 
-async function reconcileApps(s: RunSession, read: AppsRead, pending: PendingDeletions, counters: Record<string, number>, opts: AppAccessOptions): Promise<void> {
+async function reconcileApps(
+  s: RunSession,
+  read: AppsRead,
+  pending: PendingDeletions,
+  counters: Record<string, number>,
+  opts: AppAccessOptions,
+): Promise<void> {
   const { apps, observedAt, results } = read;
   const tDb = Date.now();
 
@@ -225,7 +242,13 @@ async function reconcileApps(s: RunSession, read: AppsRead, pending: PendingDele
             bump(counters, 'unknownAppRoles');
             continue;
           }
-          part.rows.push({ entitlementKey: key, principalExternalId: principal, principalKind: kind, graphAssignmentId: str(raw.id), expiresAt: null });
+          part.rows.push({
+            entitlementKey: key,
+            principalExternalId: principal,
+            principalKind: kind,
+            graphAssignmentId: str(raw.id),
+            expiresAt: null,
+          });
         }
       }
     }
@@ -280,8 +303,16 @@ async function reconcileApps(s: RunSession, read: AppsRead, pending: PendingDele
   for (const [k, want] of desired) if (!seen.has(k)) changed.push(want);
   const assignments = changed.filter((g) => !isOwnerKey(g.entitlementKey));
   const owners = changed.filter((g) => isOwnerKey(g.entitlementKey));
-  let written = await upsertDirectGrants(s.db, s.connectorId, assignments, { markRunId: null, assignmentIdFromGraph: true, expiryFromGraph: false });
-  written += await upsertDirectGrants(s.db, s.connectorId, owners, { markRunId: null, assignmentIdFromGraph: false, expiryFromGraph: false });
+  let written = await upsertDirectGrants(s.db, s.connectorId, assignments, {
+    markRunId: null,
+    assignmentIdFromGraph: true,
+    expiryFromGraph: false,
+  });
+  written += await upsertDirectGrants(s.db, s.connectorId, owners, {
+    markRunId: null,
+    assignmentIdFromGraph: false,
+    expiryFromGraph: false,
+  });
   bump(counters, 'rowsWritten', written);
   bump(counters, 'ms_db_appAccess', Date.now() - tDb);
 }
@@ -291,7 +322,10 @@ const EMPTY = 'empty';
 /** What a part's grants look like, order-free: md5 of its sorted lines (owners carry no assignment id). */
 function digestOf(rows: DirectGrantInput[]): string {
   if (rows.length === 0) return EMPTY;
-  const lines = rows.map((g) => `${g.entitlementKey}|${g.principalExternalId}|${g.principalKind}|${isOwnerKey(g.entitlementKey) ? '' : (g.graphAssignmentId ?? '')}`);
+  const lines = rows.map(
+    (g) =>
+      `${g.entitlementKey}|${g.principalExternalId}|${g.principalKind}|${isOwnerKey(g.entitlementKey) ? '' : (g.graphAssignmentId ?? '')}`,
+  );
   lines.sort();
   return createHash('md5').update(lines.join('\n')).digest('hex');
 }

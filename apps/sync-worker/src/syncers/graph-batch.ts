@@ -27,7 +27,11 @@ function errorText(body: unknown): string | undefined {
  * per HTTP call), following each collection's nextLinks in further batches until all are complete.
  * Results come back in the order of `urls`. With `single`, each URL is one object (its body is the item).
  */
-export async function readCollections(s: RunSession, urls: readonly string[], opts: { single?: boolean } = {}): Promise<CollectionResult[]> {
+export async function readCollections(
+  s: RunSession,
+  urls: readonly string[],
+  opts: { single?: boolean } = {},
+): Promise<CollectionResult[]> {
   const results: CollectionResult[] = urls.map(() => ({ status: 200, items: [] }));
   let wave: { index: number; url: string }[] = urls.map((url, index) => ({ index, url }));
   while (wave.length > 0) {

@@ -22,7 +22,18 @@ export interface GraphGroup {
   createdDateTime?: string | null;
 }
 
-export const GROUP_SELECT = ['id', 'displayName', 'description', 'mail', 'mailEnabled', 'securityEnabled', 'groupTypes', 'onPremisesSyncEnabled', 'isAssignableToRole', 'createdDateTime'];
+export const GROUP_SELECT = [
+  'id',
+  'displayName',
+  'description',
+  'mail',
+  'mailEnabled',
+  'securityEnabled',
+  'groupTypes',
+  'onPremisesSyncEnabled',
+  'isAssignableToRole',
+  'createdDateTime',
+];
 
 export type GroupType = 'security' | 'microsoft365' | 'dynamic' | 'mailEnabledSecurity' | 'distribution';
 

@@ -25,7 +25,18 @@ export interface GraphUser {
  * Graph does not let the tenant's emulator (and not every tenant) track `manager` in users delta;
  * when it does, `manager@delta` carries the id. Listed fields are the profile the API serves.
  */
-export const USER_SELECT = ['id', 'displayName', 'userPrincipalName', 'mail', 'accountEnabled', 'userType', 'department', 'jobTitle', 'employeeId', 'createdDateTime'];
+export const USER_SELECT = [
+  'id',
+  'displayName',
+  'userPrincipalName',
+  'mail',
+  'accountEnabled',
+  'userType',
+  'department',
+  'jobTitle',
+  'employeeId',
+  'createdDateTime',
+];
 
 export function mapUser(u: Partial<GraphUser> & { id: string }): ResourceInput {
   const managerLink = u['manager@delta']?.find((m) => !m['@removed']);
@@ -41,7 +52,13 @@ export function mapUser(u: Partial<GraphUser> & { id: string }): ResourceInput {
     createdDateTime: str(u.createdDateTime),
   };
   const displayName = str(u.displayName) ?? '';
-  return { type: 'USER', externalId: u.id, displayName, profile, searchText: searchText(displayName, profile.userPrincipalName, profile.mail) };
+  return {
+    type: 'USER',
+    externalId: u.id,
+    displayName,
+    profile,
+    searchText: searchText(displayName, profile.userPrincipalName, profile.mail),
+  };
 }
 
 /** Users (members, guests, disabled) through users delta. */

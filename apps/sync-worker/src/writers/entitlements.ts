@@ -4,7 +4,12 @@ import type { EntitlementInput } from '../model';
 import { chunks, dedupeBy } from './chunks';
 
 /** Bulk upsert of entitlements by (connector, key); same marking rule as resources. */
-export async function upsertEntitlements(db: Kysely<Database>, connectorId: string, rows: readonly EntitlementInput[], markRunId: string | null): Promise<number> {
+export async function upsertEntitlements(
+  db: Kysely<Database>,
+  connectorId: string,
+  rows: readonly EntitlementInput[],
+  markRunId: string | null,
+): Promise<number> {
   let written = 0;
   for (const batch of chunks(dedupeBy(rows, (r) => r.key))) {
     const res = await sql`

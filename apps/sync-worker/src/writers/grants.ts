@@ -12,7 +12,12 @@ export interface DirectGrantOptions {
   expiryFromGraph: boolean;
 }
 
-export async function upsertDirectGrants(db: Kysely<Database>, connectorId: string, rows: readonly DirectGrantInput[], opts: DirectGrantOptions): Promise<number> {
+export async function upsertDirectGrants(
+  db: Kysely<Database>,
+  connectorId: string,
+  rows: readonly DirectGrantInput[],
+  opts: DirectGrantOptions,
+): Promise<number> {
   const aid = sql.raw(opts.assignmentIdFromGraph ? 'excluded.graph_assignment_id' : 'g.graph_assignment_id');
   const exp = sql.raw(opts.expiryFromGraph ? 'excluded.expires_at' : 'g.expires_at');
   let written = 0;
@@ -65,7 +70,11 @@ export async function directGrantsOf(db: Kysely<Database>, connectorId: string, 
  * Deletes direct grants Graph said are gone. `observedAt` guards against a concurrent write-through:
  * a row provisioning touched after Graph's answer was read is left for the next sync to judge.
  */
-export async function deleteDirectGrants(db: Kysely<Database>, connectorId: string, rows: readonly [key: string, principal: string, observedAt: string][]): Promise<number> {
+export async function deleteDirectGrants(
+  db: Kysely<Database>,
+  connectorId: string,
+  rows: readonly [key: string, principal: string, observedAt: string][],
+): Promise<number> {
   let deleted = 0;
   for (const batch of chunks(rows)) {
     const res = await sql`
@@ -101,12 +110,18 @@ export async function upsertInheritedGrants(db: Kysely<Database>, connectorId: s
   return written;
 }
 
-export async function deleteInheritedGrants(db: Kysely<Database>, connectorId: string, rows: readonly [key: string, principal: string][]): Promise<number> {
+export async function deleteInheritedGrants(
+  db: Kysely<Database>,
+  connectorId: string,
+  rows: readonly [key: string, principal: string][],
+): Promise<number> {
   let deleted = 0;
   for (const batch of chunks(rows)) {
     const res = await sql`
       DELETE FROM grants g USING unnest(${batch.map((b) => b[0])}::text[], ${batch.map((b) => b[1])}::text[]) AS d(key, principal)
-      WHERE g.connector_id = ${connectorId}::uuid AND NOT g.direct AND g.entitlement_key = d.key AND g.principal_external_id = d.principal`.execute(db);
+      WHERE g.connector_id = ${connectorId}::uuid AND NOT g.direct AND g.entitlement_key = d.key AND g.principal_external_id = d.principal`.execute(
+      db,
+    );
     deleted += Number(res.numAffectedRows ?? 0);
   }
   return deleted;

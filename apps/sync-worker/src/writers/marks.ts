@@ -9,13 +9,19 @@ import type { Database } from '@warden/database';
 export async function unmarkRun(db: Kysely<Database>, connectorId: string, runId: string, stage: ResourceStage): Promise<void> {
   const scope = sweepOfStage(stage);
   await sql`UPDATE resources SET last_seen_run_id = NULL
-            WHERE connector_id = ${connectorId}::uuid AND last_seen_run_id = ${runId}::uuid AND type = ANY(${scope.resourceTypes}::text[])`.execute(db);
+            WHERE connector_id = ${connectorId}::uuid AND last_seen_run_id = ${runId}::uuid AND type = ANY(${scope.resourceTypes}::text[])`.execute(
+    db,
+  );
   if (scope.entitlementTypes.length) {
     await sql`UPDATE entitlements SET last_seen_run_id = NULL
-              WHERE connector_id = ${connectorId}::uuid AND last_seen_run_id = ${runId}::uuid AND resource_type = ANY(${scope.entitlementTypes}::text[])`.execute(db);
+              WHERE connector_id = ${connectorId}::uuid AND last_seen_run_id = ${runId}::uuid AND resource_type = ANY(${scope.entitlementTypes}::text[])`.execute(
+      db,
+    );
   }
   for (const pattern of scope.grantPatterns) {
     await sql`UPDATE grants SET last_seen_run_id = NULL
-              WHERE connector_id = ${connectorId}::uuid AND last_seen_run_id = ${runId}::uuid AND direct AND entitlement_key LIKE ${pattern}`.execute(db);
+              WHERE connector_id = ${connectorId}::uuid AND last_seen_run_id = ${runId}::uuid AND direct AND entitlement_key LIKE ${pattern}`.execute(
+      db,
+    );
   }
 }

@@ -8,7 +8,12 @@ import { chunks, dedupeBy } from './chunks';
  * are not rewritten unless `markRunId` is set (full passes mark what they saw so the finishing
  * step can delete what they did not). Returns the rows actually inserted or changed.
  */
-export async function upsertResources(db: Kysely<Database>, connectorId: string, rows: readonly ResourceInput[], markRunId: string | null): Promise<number> {
+export async function upsertResources(
+  db: Kysely<Database>,
+  connectorId: string,
+  rows: readonly ResourceInput[],
+  markRunId: string | null,
+): Promise<number> {
   let written = 0;
   for (const batch of chunks(dedupeBy(rows, (r) => r.externalId))) {
     const res = await sql`
@@ -34,7 +39,12 @@ export async function upsertResources(db: Kysely<Database>, connectorId: string,
 }
 
 /** Which of these ids are resources of the given type (e.g. groups known before a links-only change). */
-export async function existingResourceIds(db: Kysely<Database>, connectorId: string, type: string, ids: readonly string[]): Promise<Set<string>> {
+export async function existingResourceIds(
+  db: Kysely<Database>,
+  connectorId: string,
+  type: string,
+  ids: readonly string[],
+): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await db
     .selectFrom('resources')

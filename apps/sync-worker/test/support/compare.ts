@@ -46,10 +46,19 @@ export async function diffDatabase(db: Kysely<Database>, connectorId: string, wa
     for (const [k, a] of actual) if (!expected.has(k)) push({ table, key: k, problem: 'unexpected', actual: a });
   };
 
-  const resources = await db.selectFrom('resources').select(['external_id', 'type', 'display_name', 'profile', 'search_text']).where('connector_id', '=', connectorId).execute();
+  const resources = await db
+    .selectFrom('resources')
+    .select(['external_id', 'type', 'display_name', 'profile', 'search_text'])
+    .where('connector_id', '=', connectorId)
+    .execute();
   compare(
     'resources',
-    new Map(resources.map((r) => [r.external_id, canonical({ type: r.type, displayName: r.display_name, profile: r.profile, searchText: r.search_text })])),
+    new Map(
+      resources.map((r) => [
+        r.external_id,
+        canonical({ type: r.type, displayName: r.display_name, profile: r.profile, searchText: r.search_text }),
+      ]),
+    ),
     want.resources,
     (e) => canonical(e),
   );
@@ -63,7 +72,15 @@ export async function diffDatabase(db: Kysely<Database>, connectorId: string, wa
     new Map(
       ents.map((e) => [
         e.key,
-        canonical({ resourceExternalId: e.resource_external_id, resourceType: e.resource_type, slug: e.slug, displayName: e.display_name, grantable: e.grantable, appRoleId: e.app_role_id, metadata: e.metadata }),
+        canonical({
+          resourceExternalId: e.resource_external_id,
+          resourceType: e.resource_type,
+          slug: e.slug,
+          displayName: e.display_name,
+          grantable: e.grantable,
+          appRoleId: e.app_role_id,
+          metadata: e.metadata,
+        }),
       ]),
     ),
     want.entitlements,
@@ -88,6 +105,11 @@ export async function diffDatabase(db: Kysely<Database>, connectorId: string, wa
   );
   return {
     differences: out,
-    counts: { resources: resources.length, entitlements: ents.length, grants: grants.length, inherited: grants.filter((g) => !g.direct).length },
+    counts: {
+      resources: resources.length,
+      entitlements: ents.length,
+      grants: grants.length,
+      inherited: grants.filter((g) => !g.direct).length,
+    },
   };
 }

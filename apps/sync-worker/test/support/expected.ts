@@ -7,9 +7,27 @@ import type { TenantExport } from '@warden/graph-emulator';
 type Obj = Record<string, unknown>;
 const DEFAULT_ACCESS = '00000000-0000-0000-0000-000000000000';
 
-export interface ExpectedResource { type: string; displayName: string; profile: Obj; searchText: string }
-export interface ExpectedEntitlement { resourceExternalId: string; resourceType: string; slug: string; displayName: string; grantable: boolean; appRoleId: string | null; metadata: Obj }
-export interface ExpectedGrant { kind: string; via: string[]; expiresAt: string | null; graphAssignmentId: string | null }
+export interface ExpectedResource {
+  type: string;
+  displayName: string;
+  profile: Obj;
+  searchText: string;
+}
+export interface ExpectedEntitlement {
+  resourceExternalId: string;
+  resourceType: string;
+  slug: string;
+  displayName: string;
+  grantable: boolean;
+  appRoleId: string | null;
+  metadata: Obj;
+}
+export interface ExpectedGrant {
+  kind: string;
+  via: string[];
+  expiresAt: string | null;
+  graphAssignmentId: string | null;
+}
 
 export interface ExpectedModel {
   resources: Map<string, ExpectedResource>;
@@ -20,7 +38,11 @@ export interface ExpectedModel {
 
 const s = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const b = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
-const lower = (...parts: unknown[]) => parts.filter((p): p is string => typeof p === 'string' && p !== '').join(' ').toLowerCase();
+const lower = (...parts: unknown[]) =>
+  parts
+    .filter((p): p is string => typeof p === 'string' && p !== '')
+    .join(' ')
+    .toLowerCase();
 
 export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } = {}): ExpectedModel {
   const resources = new Map<string, ExpectedResource>();
@@ -35,8 +57,15 @@ export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } 
       type: 'USER',
       displayName: s(u['displayName']) ?? '',
       profile: {
-        userPrincipalName: s(u['userPrincipalName']), mail: s(u['mail']), accountEnabled: b(u['accountEnabled']), userType: s(u['userType']),
-        department: s(u['department']), jobTitle: s(u['jobTitle']), employeeId: s(u['employeeId']), managerId: null, createdDateTime: s(u['createdDateTime']),
+        userPrincipalName: s(u['userPrincipalName']),
+        mail: s(u['mail']),
+        accountEnabled: b(u['accountEnabled']),
+        userType: s(u['userType']),
+        department: s(u['department']),
+        jobTitle: s(u['jobTitle']),
+        employeeId: s(u['employeeId']),
+        managerId: null,
+        createdDateTime: s(u['createdDateTime']),
       },
       searchText: lower(u['displayName'], u['userPrincipalName'], u['mail']),
     });
@@ -51,59 +80,141 @@ export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } 
     const types = (g['groupTypes'] as string[]) ?? [];
     const unified = types.includes('Unified');
     const dynamic = types.includes('DynamicMembership');
-    const groupType = dynamic ? 'dynamic' : unified ? 'microsoft365' : g['mailEnabled'] === true ? (g['securityEnabled'] === true ? 'mailEnabledSecurity' : 'distribution') : 'security';
+    const groupType = dynamic
+      ? 'dynamic'
+      : unified
+        ? 'microsoft365'
+        : g['mailEnabled'] === true
+          ? g['securityEnabled'] === true
+            ? 'mailEnabledSecurity'
+            : 'distribution'
+          : 'security';
     const name = s(g['displayName']) ?? '';
     resources.set(g.id, {
       type: 'GROUP',
       displayName: name,
       profile: {
-        groupType, groupTypes: types, securityEnabled: b(g['securityEnabled']), mailEnabled: b(g['mailEnabled']),
-        onPremisesSyncEnabled: b(g['onPremisesSyncEnabled']), isAssignableToRole: b(g['isAssignableToRole']), mail: s(g['mail']),
-        description: s(g['description']), createdDateTime: s(g['createdDateTime']),
+        groupType,
+        groupTypes: types,
+        securityEnabled: b(g['securityEnabled']),
+        mailEnabled: b(g['mailEnabled']),
+        onPremisesSyncEnabled: b(g['onPremisesSyncEnabled']),
+        isAssignableToRole: b(g['isAssignableToRole']),
+        mail: s(g['mail']),
+        description: s(g['description']),
+        createdDateTime: s(g['createdDateTime']),
       },
       searchText: lower(name, g['mail']),
     });
     const synced = g['onPremisesSyncEnabled'] === true;
     const mailOnly = g['mailEnabled'] === true && !unified;
     const metadata = { unifiedGroup: unified, roleAssignable: g['isAssignableToRole'] === true };
-    entitlements.set(`GROUP:${g.id}:member`, { resourceExternalId: g.id, resourceType: 'GROUP', slug: 'member', displayName: `Member of ${name}`, grantable: !(synced || mailOnly || dynamic), appRoleId: null, metadata });
-    entitlements.set(`GROUP:${g.id}:owner`, { resourceExternalId: g.id, resourceType: 'GROUP', slug: 'owner', displayName: `Owner of ${name}`, grantable: !(synced || mailOnly), appRoleId: null, metadata });
+    entitlements.set(`GROUP:${g.id}:member`, {
+      resourceExternalId: g.id,
+      resourceType: 'GROUP',
+      slug: 'member',
+      displayName: `Member of ${name}`,
+      grantable: !(synced || mailOnly || dynamic),
+      appRoleId: null,
+      metadata,
+    });
+    entitlements.set(`GROUP:${g.id}:owner`, {
+      resourceExternalId: g.id,
+      resourceType: 'GROUP',
+      slug: 'owner',
+      displayName: `Owner of ${name}`,
+      grantable: !(synced || mailOnly),
+      appRoleId: null,
+      metadata,
+    });
   }
   const appRoleSlug = new Map<string, string>();
   const apps = new Set<string>();
   for (const sp of t.servicePrincipals as Obj[]) {
     const id = String(sp['id']);
     kind.set(id, 'SERVICE_PRINCIPAL');
-    const type = sp['servicePrincipalType'] === 'ManagedIdentity' ? 'MANAGED_IDENTITY' : sp['servicePrincipalType'] === 'Application' ? 'ENTERPRISE_APPLICATION' : null;
+    const type =
+      sp['servicePrincipalType'] === 'ManagedIdentity'
+        ? 'MANAGED_IDENTITY'
+        : sp['servicePrincipalType'] === 'Application'
+          ? 'ENTERPRISE_APPLICATION'
+          : null;
     if (!type) continue;
     const name = s(sp['displayName']) ?? '';
     resources.set(id, {
       type,
       displayName: name,
-      profile: { appId: s(sp['appId']), servicePrincipalType: s(sp['servicePrincipalType']), accountEnabled: b(sp['accountEnabled']), appRoles: sp['appRoles'] ?? [] },
+      profile: {
+        appId: s(sp['appId']),
+        servicePrincipalType: s(sp['servicePrincipalType']),
+        accountEnabled: b(sp['accountEnabled']),
+        appRoles: sp['appRoles'] ?? [],
+      },
       searchText: lower(name, sp['appId']),
     });
     if (type !== 'ENTERPRISE_APPLICATION') continue;
     apps.add(id);
-    entitlements.set(`ENTERPRISE_APPLICATION:${id}:owner`, { resourceExternalId: id, resourceType: 'ENTERPRISE_APPLICATION', slug: 'owner', displayName: `Owner of ${name}`, grantable: true, appRoleId: null, metadata: {} });
-    entitlements.set(`ENTERPRISE_APPLICATION:${id}:assigned`, { resourceExternalId: id, resourceType: 'ENTERPRISE_APPLICATION', slug: 'assigned', displayName: `Assigned to ${name}`, grantable: true, appRoleId: DEFAULT_ACCESS, metadata: { allowedMemberTypes: ['User'] } });
+    entitlements.set(`ENTERPRISE_APPLICATION:${id}:owner`, {
+      resourceExternalId: id,
+      resourceType: 'ENTERPRISE_APPLICATION',
+      slug: 'owner',
+      displayName: `Owner of ${name}`,
+      grantable: true,
+      appRoleId: null,
+      metadata: {},
+    });
+    entitlements.set(`ENTERPRISE_APPLICATION:${id}:assigned`, {
+      resourceExternalId: id,
+      resourceType: 'ENTERPRISE_APPLICATION',
+      slug: 'assigned',
+      displayName: `Assigned to ${name}`,
+      grantable: true,
+      appRoleId: DEFAULT_ACCESS,
+      metadata: { allowedMemberTypes: ['User'] },
+    });
     appRoleSlug.set(`${id}|${DEFAULT_ACCESS}`, 'assigned');
     for (const role of (sp['appRoles'] as Obj[]) ?? []) {
       const value = String(role['value']);
       const slug = value === 'owner' || value === 'assigned' ? `approle-${value}` : value;
       appRoleSlug.set(`${id}|${String(role['id'])}`, slug);
       entitlements.set(`ENTERPRISE_APPLICATION:${id}:${slug}`, {
-        resourceExternalId: id, resourceType: 'ENTERPRISE_APPLICATION', slug, displayName: `${String(role['displayName'])} of ${name}`, grantable: true,
-        appRoleId: String(role['id']), metadata: { allowedMemberTypes: role['allowedMemberTypes'] },
+        resourceExternalId: id,
+        resourceType: 'ENTERPRISE_APPLICATION',
+        slug,
+        displayName: `${String(role['displayName'])} of ${name}`,
+        grantable: true,
+        appRoleId: String(role['id']),
+        metadata: { allowedMemberTypes: role['allowedMemberTypes'] },
       });
     }
   }
   for (const r of t.roleDefinitions as Obj[]) {
     const id = String(r['id']);
     const name = s(r['displayName']) ?? '';
-    resources.set(id, { type: 'DIRECTORY_ROLE', displayName: name, profile: { templateId: s(r['templateId']), isBuiltIn: b(r['isBuiltIn']), description: s(r['description']) }, searchText: lower(name) });
-    entitlements.set(`DIRECTORY_ROLE:${id}:assigned`, { resourceExternalId: id, resourceType: 'DIRECTORY_ROLE', slug: 'assigned', displayName: `${name} (active)`, grantable: true, appRoleId: null, metadata: {} });
-    entitlements.set(`DIRECTORY_ROLE:${id}:eligible`, { resourceExternalId: id, resourceType: 'DIRECTORY_ROLE', slug: 'eligible', displayName: `${name} (eligible)`, grantable: true, appRoleId: null, metadata: {} });
+    resources.set(id, {
+      type: 'DIRECTORY_ROLE',
+      displayName: name,
+      profile: { templateId: s(r['templateId']), isBuiltIn: b(r['isBuiltIn']), description: s(r['description']) },
+      searchText: lower(name),
+    });
+    entitlements.set(`DIRECTORY_ROLE:${id}:assigned`, {
+      resourceExternalId: id,
+      resourceType: 'DIRECTORY_ROLE',
+      slug: 'assigned',
+      displayName: `${name} (active)`,
+      grantable: true,
+      appRoleId: null,
+      metadata: {},
+    });
+    entitlements.set(`DIRECTORY_ROLE:${id}:eligible`, {
+      resourceExternalId: id,
+      resourceType: 'DIRECTORY_ROLE',
+      slug: 'eligible',
+      displayName: `${name} (eligible)`,
+      grantable: true,
+      appRoleId: null,
+      metadata: {},
+    });
   }
 
   const direct = (key: string, principal: string, extra: Partial<ExpectedGrant> = {}) => {
@@ -126,7 +237,8 @@ export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } 
     const slug = appRoleSlug.get(`${rid}|${String(a['appRoleId'])}`);
     if (slug) direct(`ENTERPRISE_APPLICATION:${rid}:${slug}`, String(a['principalId']), { graphAssignmentId: String(a['id']) });
   }
-  for (const o of t.servicePrincipalOwners) if (apps.has(o.servicePrincipalId)) direct(`ENTERPRISE_APPLICATION:${o.servicePrincipalId}:owner`, o.ownerId);
+  for (const o of t.servicePrincipalOwners)
+    if (apps.has(o.servicePrincipalId)) direct(`ENTERPRISE_APPLICATION:${o.servicePrincipalId}:owner`, o.ownerId);
   for (const ra of t.roleAssignments as Obj[]) {
     if (ra['directoryScopeId'] !== '/') continue;
     direct(`DIRECTORY_ROLE:${String(ra['roleDefinitionId'])}:assigned`, String(ra['principalId']), { graphAssignmentId: String(ra['id']) });
@@ -135,7 +247,10 @@ export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } 
     if (e['directoryScopeId'] !== '/') continue;
     const exp = ((e['scheduleInfo'] as Obj | undefined)?.['expiration'] as Obj | undefined) ?? {};
     const end = exp['type'] === 'afterDateTime' ? s(exp['endDateTime']) : null;
-    direct(`DIRECTORY_ROLE:${String(e['roleDefinitionId'])}:eligible`, String(e['principalId']), { graphAssignmentId: String(e['id']), expiresAt: end });
+    direct(`DIRECTORY_ROLE:${String(e['roleDefinitionId'])}:eligible`, String(e['principalId']), {
+      graphAssignmentId: String(e['id']),
+      expiresAt: end,
+    });
   }
 
   // Inherited membership: independent breadth-first closure over the direct member edges.
@@ -159,7 +274,12 @@ export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } 
       level = next;
     }
     for (const [g, path] of best) {
-      grants.set(`GROUP:${g}:member\n${principal}\nfalse`, { kind: kind.get(principal)!, via: [...path].reverse().map((x) => `GROUP:${x}:member`), expiresAt: null, graphAssignmentId: null });
+      grants.set(`GROUP:${g}:member\n${principal}\nfalse`, {
+        kind: kind.get(principal)!,
+        via: [...path].reverse().map((x) => `GROUP:${x}:member`),
+        expiresAt: null,
+        graphAssignmentId: null,
+      });
     }
   }
   return { resources, entitlements, grants };

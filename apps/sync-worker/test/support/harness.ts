@@ -80,7 +80,9 @@ export async function createHarness(emulatorOptions: EmulatorOptions = {}): Prom
       return row.id;
     },
     async startWorker(overrides = {}) {
-      const w = await startSyncWorker(parseEnvironment(env(overrides)), { logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'error' }, pino.destination(2)) });
+      const w = await startSyncWorker(parseEnvironment(env(overrides)), {
+        logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'error' }, pino.destination(2)),
+      });
       workers.push(w);
       return w;
     },

@@ -19,7 +19,11 @@ const LOOKUP_CHUNK = 5_000;
  * first. `direct` defaults to the principal's own entry in `parents`.
  */
 export function inheritedGroups(principal: string, parents: ReadonlyMap<string, readonly string[]>): Map<string, string[]>;
-export function inheritedGroups(principal: string, direct: readonly string[], parents: ReadonlyMap<string, readonly string[]>): Map<string, string[]>;
+export function inheritedGroups(
+  principal: string,
+  direct: readonly string[],
+  parents: ReadonlyMap<string, readonly string[]>,
+): Map<string, string[]>;
 export function inheritedGroups(
   principal: string,
   a: readonly string[] | ReadonlyMap<string, readonly string[]>,
@@ -52,12 +56,22 @@ export function inheritedGroups(
 /** Every group of the connector → the groups it is a direct member of (sorted): the part of the graph the BFS walks. */
 export async function loadGroupParents(db: Kysely<Database>, connectorId: string): Promise<Map<string, string[]>> {
   // Probing the principal index with the group ids beats scanning every grant for principal_kind.
-  const groups = await db.selectFrom('resources').select('external_id').where('connector_id', '=', connectorId).where('type', '=', 'GROUP').execute();
+  const groups = await db
+    .selectFrom('resources')
+    .select('external_id')
+    .where('connector_id', '=', connectorId)
+    .where('type', '=', 'GROUP')
+    .execute();
   const parents = new Map<string, string[]>();
-  for (const batch of chunks(groups.map((g) => g.external_id), LOOKUP_CHUNK)) {
+  for (const batch of chunks(
+    groups.map((g) => g.external_id),
+    LOOKUP_CHUNK,
+  )) {
     const rows = await sql<{ p: string; key: string }>`
       SELECT principal_external_id AS p, entitlement_key AS key FROM grants
-      WHERE connector_id = ${connectorId}::uuid AND direct AND principal_external_id = ANY(${batch}::text[]) AND entitlement_key LIKE ${MEMBER_KEY_PATTERN}`.execute(db);
+      WHERE connector_id = ${connectorId}::uuid AND direct AND principal_external_id = ANY(${batch}::text[]) AND entitlement_key LIKE ${MEMBER_KEY_PATTERN}`.execute(
+      db,
+    );
     for (const r of rows.rows) {
       const g = groupOfMemberKey(r.key);
       if (!g) continue;
@@ -111,7 +125,11 @@ export interface InheritancePrincipal {
  * every group reachable through at least one intermediate group; `via` is the shortest such path
  * (ties broken by group id), outermost first.
  */
-export async function recomputeInheritedMemberships(trx: Transaction<Database>, connectorId: string, roots: InheritancePrincipal[]): Promise<void> {
+export async function recomputeInheritedMemberships(
+  trx: Transaction<Database>,
+  connectorId: string,
+  roots: InheritancePrincipal[],
+): Promise<void> {
   const affected = new Map<string, PrincipalKind>();
   for (const r of roots) affected.set(r.id, r.kind);
   // Everything nested (transitively, by direct rows) inside the roots that are groups.
@@ -171,7 +189,9 @@ export async function recomputeInheritedMemberships(trx: Transaction<Database>, 
   for (const chunk of chunks(stale, 2000)) {
     await sql`
       DELETE FROM grants g USING unnest(${chunk.map((s) => s.principal)}::text[], ${chunk.map((s) => s.key)}::text[]) AS d(p, k)
-      WHERE g.connector_id = ${connectorId} AND g.direct = false AND g.principal_external_id = d.p AND g.entitlement_key = d.k`.execute(trx);
+      WHERE g.connector_id = ${connectorId} AND g.direct = false AND g.principal_external_id = d.p AND g.entitlement_key = d.k`.execute(
+      trx,
+    );
   }
   for (const c of changed) {
     await trx
@@ -200,7 +220,9 @@ export async function recomputeInheritedMemberships(trx: Transaction<Database>, 
       .insertInto('grants')
       .values(chunk)
       .onConflict((oc) =>
-        oc.columns(['connector_id', 'entitlement_key', 'principal_external_id', 'direct']).doUpdateSet((eb) => ({ via: eb.ref('excluded.via'), updated_at: sql`now()` })),
+        oc
+          .columns(['connector_id', 'entitlement_key', 'principal_external_id', 'direct'])
+          .doUpdateSet((eb) => ({ via: eb.ref('excluded.via'), updated_at: sql`now()` })),
       )
       .execute();
   }

@@ -116,7 +116,8 @@ async function createTask(
   const expiresAt = input.expiresAt == null ? null : new Date(input.expiresAt);
   if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new ProvisioningRequestError('BAD_USER_INPUT', 'expiresAt is not a valid date');
   if (expiresAt && input.action === 'REVOKE') throw new ProvisioningRequestError('BAD_USER_INPUT', 'expiresAt only applies to GRANT');
-  if (expiresAt && expiresAt.getTime() <= Date.now()) throw new ProvisioningRequestError('BAD_USER_INPUT', 'expiresAt must be in the future');
+  if (expiresAt && expiresAt.getTime() <= Date.now())
+    throw new ProvisioningRequestError('BAD_USER_INPUT', 'expiresAt must be in the future');
 
   if (opts.validate !== false) {
     const refusal = requestRefusal(entitlement, principal.type);
@@ -166,17 +167,30 @@ async function createTask(
     return repeat(bus, winner, input);
   }
   // The PENDING event goes out before the command, so subscribers never see RUNNING first.
-  bus.publishProvisioningTaskUpdated({ v: 1, taskId: task.id, connectorId: task.connector_id, status: 'PENDING', at: new Date().toISOString() });
+  bus.publishProvisioningTaskUpdated({
+    v: 1,
+    taskId: task.id,
+    connectorId: task.connector_id,
+    status: 'PENDING',
+    at: new Date().toISOString(),
+  });
   await publish(bus, task);
   return task;
 }
 
 /** The reason Graph could never carry out this request, or null. */
 export function requestRefusal(
-  entitlement: { grantable: boolean; resource_type: ResourceType; slug: string; display_name: string; metadata: { unifiedGroup?: boolean; allowedMemberTypes?: string[] } },
+  entitlement: {
+    grantable: boolean;
+    resource_type: ResourceType;
+    slug: string;
+    display_name: string;
+    metadata: { unifiedGroup?: boolean; allowedMemberTypes?: string[] };
+  },
   principalType: ResourceType,
 ): string | null {
-  if (!entitlement.grantable) return `'${entitlement.display_name}' is not grantable: Graph cannot change it (dynamic, on-premises-synced or mail-enabled group)`;
+  if (!entitlement.grantable)
+    return `'${entitlement.display_name}' is not grantable: Graph cannot change it (dynamic, on-premises-synced or mail-enabled group)`;
   return principalRefusal(
     {
       resourceType: entitlement.resource_type,
@@ -214,7 +228,10 @@ async function repeat(bus: Bus, task: ProvisioningTaskRow, input: ProvisioningRe
   if (task.principal_id !== input.principalId) differs.push('principal');
   if (timeOf(task.expires_at) !== timeOf(input.expiresAt)) differs.push('expiresAt');
   if (differs.length > 0) {
-    throw new ProvisioningRequestError('CONFLICT', `this idempotency key was already used for a different request (different ${differs.join(', ')}); use a new key`);
+    throw new ProvisioningRequestError(
+      'CONFLICT',
+      `this idempotency key was already used for a different request (different ${differs.join(', ')}); use a new key`,
+    );
   }
   if (task.status === 'PENDING') await publish(bus, task);
   return task;

@@ -51,7 +51,8 @@ export interface EntitlementKindDescription {
 }
 
 const isSp = (t: ResourceType) => SERVICE_PRINCIPALS.includes(t);
-const allow = (principalType: ResourceType, ok: boolean, what: string) => (ok ? null : `${what}; ${principalType} principals cannot hold it`);
+const allow = (principalType: ResourceType, ok: boolean, what: string) =>
+  ok ? null : `${what}; ${principalType} principals cannot hold it`;
 
 /**
  * Every entitlement kind, what grants it and who may hold it. Keyed by kind, so `EntitlementKind` is
@@ -87,7 +88,10 @@ export const ENTITLEMENT_KINDS = {
   APP_ASSIGNMENT: {
     resourceType: 'ENTERPRISE_APPLICATION',
     slug: '*',
-    read: { reads: 'app role assignments', anyOf: ['Application.Read.All', 'Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', ...DIRECTORY_READ] },
+    read: {
+      reads: 'app role assignments',
+      anyOf: ['Application.Read.All', 'Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', ...DIRECTORY_READ],
+    },
     write: ['AppRoleAssignment.ReadWrite.All'],
     roleWrite: 'never',
     refusal: (p, e) => {
@@ -102,14 +106,21 @@ export const ENTITLEMENT_KINDS = {
     slug: 'assigned',
     write: [DIRECTORY_ROLE_WRITE_PERMISSION],
     roleWrite: 'always',
-    refusal: (p) => allow(p, p === 'USER' || p === 'GROUP' || isSp(p), 'directory roles are for users, role-assignable groups and service principals'),
+    refusal: (p) =>
+      allow(p, p === 'USER' || p === 'GROUP' || isSp(p), 'directory roles are for users, role-assignable groups and service principals'),
   },
   ROLE_ELIGIBLE: {
     resourceType: 'DIRECTORY_ROLE',
     slug: 'eligible',
     read: {
       reads: 'PIM eligibility schedules',
-      anyOf: ['RoleEligibilitySchedule.Read.Directory', 'RoleEligibilitySchedule.ReadWrite.Directory', 'RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'RoleManagement.ReadWrite.Directory'],
+      anyOf: [
+        'RoleEligibilitySchedule.Read.Directory',
+        'RoleEligibilitySchedule.ReadWrite.Directory',
+        'RoleManagement.Read.Directory',
+        'RoleManagement.Read.All',
+        'RoleManagement.ReadWrite.Directory',
+      ],
     },
     write: [DIRECTORY_ROLE_WRITE_PERMISSION, 'RoleEligibilitySchedule.ReadWrite.Directory'],
     roleWrite: 'always',
@@ -164,7 +175,10 @@ export const RESOURCE_TYPES_REGISTRY: Readonly<Record<ResourceType, ResourceType
     type: 'GROUP',
     principalKind: 'GROUP',
     stage: 'groups',
-    read: { reads: 'groups with members and owners', anyOf: ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', 'GroupMember.ReadWrite.All', ...DIRECTORY_READ] },
+    read: {
+      reads: 'groups with members and owners',
+      anyOf: ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', 'GroupMember.ReadWrite.All', ...DIRECTORY_READ],
+    },
     statsKey: 'groups',
     sweep: { fullPassOnly: true, resources: true, entitlements: true, grants: 'pattern' },
   },
@@ -189,7 +203,10 @@ export const RESOURCE_TYPES_REGISTRY: Readonly<Record<ResourceType, ResourceType
     type: 'DIRECTORY_ROLE',
     principalKind: null,
     stage: 'directoryRoles',
-    read: { reads: 'directory roles and their assignments', anyOf: ['RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'RoleManagement.ReadWrite.Directory', ...DIRECTORY_READ] },
+    read: {
+      reads: 'directory roles and their assignments',
+      anyOf: ['RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'RoleManagement.ReadWrite.Directory', ...DIRECTORY_READ],
+    },
     statsKey: 'directoryRoles',
     sweep: { fullPassOnly: false, resources: true, entitlements: true, grants: 'slugs' },
   },
@@ -259,13 +276,20 @@ export function principalKindOfResource(type: ResourceType): PrincipalKind {
  * permission for role kinds and for membership of role-assignable groups. The gateway (before
  * queuing) and the provision worker (before calling Graph) both ask this.
  */
-export function additionalWritePermissions(kind: EntitlementKind, metadata: Pick<EntitlementMetadata, 'roleAssignable'> | null | undefined): string[] {
+export function additionalWritePermissions(
+  kind: EntitlementKind,
+  metadata: Pick<EntitlementMetadata, 'roleAssignable'> | null | undefined,
+): string[] {
   const rule = ENTITLEMENT_KINDS[kind].roleWrite;
   const needs = rule === 'always' || (rule === 'roleAssignableGroup' && metadata?.roleAssignable === true);
   return needs ? [DIRECTORY_ROLE_WRITE_PERMISSION] : [];
 }
 
 /** additionalWritePermissions that `granted` lacks. */
-export function missingAdditionalWritePermissions(kind: EntitlementKind, metadata: Pick<EntitlementMetadata, 'roleAssignable'> | null | undefined, granted: readonly string[]): string[] {
+export function missingAdditionalWritePermissions(
+  kind: EntitlementKind,
+  metadata: Pick<EntitlementMetadata, 'roleAssignable'> | null | undefined,
+  granted: readonly string[],
+): string[] {
   return additionalWritePermissions(kind, metadata).filter((p) => !granted.includes(p));
 }

@@ -39,7 +39,10 @@ export async function requestSync(db: Kysely<Database>, bus: Bus, req: SyncReque
     .executeTakeFirst();
   if (!connector) throw new SyncRefused('CONNECTOR_NOT_FOUND', `connector ${req.connectorId} does not exist`);
   if (!consentComplete(connector)) {
-    throw new SyncRefused('CONSENT_INCOMPLETE', `connector '${connector.display_name}' has no completed admin consent yet; finish beginAdminConsent before syncing`);
+    throw new SyncRefused(
+      'CONSENT_INCOMPLETE',
+      `connector '${connector.display_name}' has no completed admin consent yet; finish beginAdminConsent before syncing`,
+    );
   }
   for (let attempt = 0; attempt < 3; attempt++) {
     const run = await db.transaction().execute(async (trx) => {
@@ -50,13 +53,25 @@ export async function requestSync(db: Kysely<Database>, bus: Bus, req: SyncReque
         RETURNING *`.execute(trx);
       const row = inserted.rows[0];
       if (row && req.audit) {
-        await appendAudit(trx, { actor: req.requestedBy, action: 'sync.requested', connectorId: req.connectorId, details: { runId: row.id, mode: req.mode } });
+        await appendAudit(trx, {
+          actor: req.requestedBy,
+          action: 'sync.requested',
+          connectorId: req.connectorId,
+          details: { runId: row.id, mode: req.mode },
+        });
       }
       return row;
     });
     if (run) {
       await bus.publishSyncRequested({ v: 1, runId: run.id, connectorId: run.connector_id, mode: run.mode });
-      bus.publishSyncRunUpdated({ v: 1, runId: run.id, connectorId: run.connector_id, status: 'QUEUED', progress: null, at: new Date().toISOString() });
+      bus.publishSyncRunUpdated({
+        v: 1,
+        runId: run.id,
+        connectorId: run.connector_id,
+        status: 'QUEUED',
+        progress: null,
+        at: new Date().toISOString(),
+      });
       return { run, created: true };
     }
     const active = await db
@@ -68,7 +83,8 @@ export async function requestSync(db: Kysely<Database>, bus: Bus, req: SyncReque
     if (active) {
       // Re-publishing a queued run is harmless (JetStream de-duplicates by run id) and recovers a
       // publish lost in a crash.
-      if (active.status === 'QUEUED') await bus.publishSyncRequested({ v: 1, runId: active.id, connectorId: active.connector_id, mode: active.mode });
+      if (active.status === 'QUEUED')
+        await bus.publishSyncRequested({ v: 1, runId: active.id, connectorId: active.connector_id, mode: active.mode });
       return { run: active, created: false };
     }
     // The active run finished between the two statements: try again.

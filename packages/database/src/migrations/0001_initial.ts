@@ -155,8 +155,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       started_at timestamptz,
       completed_at timestamptz
     )`.execute(db);
-  await sql`CREATE INDEX provisioning_tasks_pair_idx ON provisioning_tasks (connector_id, entitlement_key, principal_external_id, seq)`.execute(db);
-  await sql`CREATE INDEX provisioning_tasks_open_idx ON provisioning_tasks (status, requested_at) WHERE status IN ('PENDING','RUNNING')`.execute(db);
+  await sql`CREATE INDEX provisioning_tasks_pair_idx ON provisioning_tasks (connector_id, entitlement_key, principal_external_id, seq)`.execute(
+    db,
+  );
+  await sql`CREATE INDEX provisioning_tasks_open_idx ON provisioning_tasks (status, requested_at) WHERE status IN ('PENDING','RUNNING')`.execute(
+    db,
+  );
 
   // No foreign key to connectors: audit rows outlive the connector they describe.
   await sql`
@@ -200,8 +204,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['admin_consent_states', 'connector_logs', 'audit_events', 'provisioning_tasks', 'delta_state',
-    'sync_runs', 'grants', 'entitlements', 'resources', 'connectors']) {
+  for (const t of [
+    'admin_consent_states',
+    'connector_logs',
+    'audit_events',
+    'provisioning_tasks',
+    'delta_state',
+    'sync_runs',
+    'grants',
+    'entitlements',
+    'resources',
+    'connectors',
+  ]) {
     await sql`DROP TABLE IF EXISTS ${sql.raw(t)} CASCADE`.execute(db);
   }
   await sql`DROP FUNCTION IF EXISTS audit_events_append_only()`.execute(db);

@@ -20,6 +20,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of SERVED_TABLES) await sql`DROP TRIGGER IF EXISTS ${sql.raw(`${table}_notify_change`)} ON ${sql.table(table)}`.execute(db);
+  for (const table of SERVED_TABLES)
+    await sql`DROP TRIGGER IF EXISTS ${sql.raw(`${table}_notify_change`)} ON ${sql.table(table)}`.execute(db);
   await sql`DROP FUNCTION IF EXISTS warden_notify_change()`.execute(db);
 }

@@ -9,7 +9,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ALTER TABLE connectors
       ADD COLUMN consented_tenant_id text,
       ADD COLUMN consent_verified_at timestamptz`.execute(db);
-  await sql`CREATE INDEX connectors_consented_tenant_idx ON connectors (lower(consented_tenant_id)) WHERE consented_tenant_id IS NOT NULL`.execute(db);
+  await sql`CREATE INDEX connectors_consented_tenant_idx ON connectors (lower(consented_tenant_id)) WHERE consented_tenant_id IS NOT NULL`.execute(
+    db,
+  );
   await sql`
     ALTER TABLE admin_consent_states
       ADD COLUMN verifier_hash text,
@@ -18,7 +20,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`ALTER TABLE admin_consent_states DROP COLUMN IF EXISTS verifier_hash, DROP COLUMN IF EXISTS started_at, DROP COLUMN IF EXISTS allow_shared_tenant`.execute(db);
+  await sql`ALTER TABLE admin_consent_states DROP COLUMN IF EXISTS verifier_hash, DROP COLUMN IF EXISTS started_at, DROP COLUMN IF EXISTS allow_shared_tenant`.execute(
+    db,
+  );
   await sql`DROP INDEX IF EXISTS connectors_consented_tenant_idx`.execute(db);
   await sql`ALTER TABLE connectors DROP COLUMN IF EXISTS consent_verified_at, DROP COLUMN IF EXISTS consented_tenant_id`.execute(db);
 }

@@ -1,9 +1,7 @@
 import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { GraphAuthError } from '../errors';
 
-export type GraphAuth =
-  | { kind: 'secret'; clientSecret: string }
-  | { kind: 'certificate'; certificatePem: string; privateKeyPem: string };
+export type GraphAuth = { kind: 'secret'; clientSecret: string } | { kind: 'certificate'; certificatePem: string; privateKeyPem: string };
 
 interface CachedToken {
   token: string;
@@ -33,7 +31,12 @@ export class TokenProvider {
     this.credential =
       auth.kind === 'secret'
         ? new ClientSecretCredential(tenantId, clientId, auth.clientSecret, options)
-        : new ClientCertificateCredential(tenantId, clientId, { certificate: `${auth.privateKeyPem.trim()}\n${auth.certificatePem.trim()}\n` }, options);
+        : new ClientCertificateCredential(
+            tenantId,
+            clientId,
+            { certificate: `${auth.privateKeyPem.trim()}\n${auth.certificatePem.trim()}\n` },
+            options,
+          );
   }
 
   async getToken(signal?: AbortSignal): Promise<string> {
@@ -72,18 +75,30 @@ export class TokenProvider {
 
 // AADSTS codes seen for client-credentials failures, for errors that arrive without an OAuth code.
 const AADSTS_CODES: Record<string, string> = {
-  AADSTS7000215: 'invalid_client', AADSTS7000222: 'invalid_client', AADSTS700027: 'invalid_client',
-  AADSTS700016: 'unauthorized_client', AADSTS90002: 'invalid_request', AADSTS500011: 'invalid_resource',
+  AADSTS7000215: 'invalid_client',
+  AADSTS7000222: 'invalid_client',
+  AADSTS700027: 'invalid_client',
+  AADSTS700016: 'unauthorized_client',
+  AADSTS90002: 'invalid_request',
+  AADSTS500011: 'invalid_resource',
 };
 
 function toAuthError(err: unknown): GraphAuthError {
-  const e = err as { errorResponse?: { error?: string; error_description?: string; errorDescription?: string }; message?: string; name?: string };
+  const e = err as {
+    errorResponse?: { error?: string; error_description?: string; errorDescription?: string };
+    message?: string;
+    name?: string;
+  };
   const description = e.errorResponse?.errorDescription ?? e.errorResponse?.error_description;
   const msg = description ?? e.message ?? String(err);
   const aadsts = /AADSTS\d+/.exec(msg)?.[0];
   const oauth = /\b(invalid_client|unauthorized_client|invalid_request|invalid_grant|invalid_scope|invalid_resource)\b/.exec(msg)?.[0];
-  const code = (e.errorResponse?.error && e.errorResponse.error !== 'invalid_request' ? e.errorResponse.error : undefined)
-    ?? oauth ?? (aadsts ? AADSTS_CODES[aadsts] : undefined) ?? e.errorResponse?.error ?? 'token_error';
+  const code =
+    (e.errorResponse?.error && e.errorResponse.error !== 'invalid_request' ? e.errorResponse.error : undefined) ??
+    oauth ??
+    (aadsts ? AADSTS_CODES[aadsts] : undefined) ??
+    e.errorResponse?.error ??
+    'token_error';
   const start = aadsts ? msg.indexOf(aadsts) : 0;
   return new GraphAuthError(code, firstLine(msg.slice(start)).replace(/\s*Trace ID:.*$/, ''));
 }

@@ -86,7 +86,9 @@ export async function runBatch(
       }
       failed.add(r.id.toLowerCase());
       results[r.index] = {
-        id: r.id, status: 424, headers: { 'content-type': 'application/json' },
+        id: r.id,
+        status: 424,
+        headers: { 'content-type': 'application/json' },
         body: { error: { code: 'FailedDependency', message: `The request depends on request '${dep}', which failed.` } },
       };
     }
@@ -106,7 +108,11 @@ export async function runBatch(
           id: r.id,
           method: r.method,
           url: r.url,
-          ...(r.body !== undefined ? { body: r.body, headers: { 'Content-Type': 'application/json', ...r.headers } } : r.headers ? { headers: r.headers } : {}),
+          ...(r.body !== undefined
+            ? { body: r.body, headers: { 'Content-Type': 'application/json', ...r.headers } }
+            : r.headers
+              ? { headers: r.headers }
+              : {}),
           ...(r.dependsOn ? { dependsOn: r.dependsOn.filter((d) => pendingIds.has(d.toLowerCase())) } : {}),
         })),
       };
@@ -114,7 +120,11 @@ export async function runBatch(
       // a 401 and an outer 429/503/504; what comes back here is Graph's answer to the pack.
       let read: { text: string; parsed: RawBatchResponse } | null = null;
       const sent: GovernedRequestOptions['o'] = {
-        cost, writes, route: 'POST /$batch', accept: [424], countsAsSuccess: false,
+        cost,
+        writes,
+        route: 'POST /$batch',
+        accept: [424],
+        countsAsSuccess: false,
         // Each item carries its own x-ms-resource-unit; their sum corrects the pack's estimate.
         actualRuFromBody: (text) => {
           read = { text, parsed: parseJson(text) as RawBatchResponse };
@@ -123,7 +133,11 @@ export async function runBatch(
         },
         ...(opts.signal ? { signal: opts.signal } : {}),
       };
-      const res = await client.transport.send(client.resolve('/v1.0/$batch').toString(), { method: 'POST', headers: client.headers({ body }), body: JSON.stringify(body), signal: opts.signal }, sent);
+      const res = await client.transport.send(
+        client.resolve('/v1.0/$batch').toString(),
+        { method: 'POST', headers: client.headers({ body }), body: JSON.stringify(body), signal: opts.signal },
+        sent,
+      );
       const text = await res.text();
       // The governor already parsed an answer it accepted (large member pages): parse only once.
       const seen = read as { text: string; parsed: RawBatchResponse } | null;

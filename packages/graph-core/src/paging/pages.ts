@@ -38,7 +38,12 @@ export async function* collectionPages<T extends { id?: string }>(
     try {
       body = await client.get<ODataPage<T>>(next, { headers: opts.headers, signal: opts.signal });
     } catch (err) {
-      if (err instanceof GraphError && err.code === 'Directory_ExpiredPageToken' && next !== first && fruitlessRestarts < MAX_FRUITLESS_RESTARTS) {
+      if (
+        err instanceof GraphError &&
+        err.code === 'Directory_ExpiredPageToken' &&
+        next !== first &&
+        fruitlessRestarts < MAX_FRUITLESS_RESTARTS
+      ) {
         fruitlessRestarts++;
         next = first;
         restarted = true;

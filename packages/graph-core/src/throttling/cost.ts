@@ -5,7 +5,8 @@
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function baseCost(method: string, segments: string[]): number {
-  if (method !== 'GET') return segments.at(-1) === 'getByIds' ? 3 : segments.some((s) => s === 'isMemberOf' || s === 'checkMemberGroups') ? 4 : 1;
+  if (method !== 'GET')
+    return segments.at(-1) === 'getByIds' ? 3 : segments.some((s) => s === 'isMemberOf' || s === 'checkMemberGroups') ? 4 : 1;
   const [first, second, third] = segments;
   if (segments.length === 1 && (first === 'users' || first === 'applications' || first === 'oauth2PermissionGrants')) return 2;
   if (first === 'groups' && second && third === 'members') return 3;

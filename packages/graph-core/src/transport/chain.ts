@@ -26,7 +26,9 @@ export interface Transport {
  * governor (budget, pauses, retries) → SDK AuthenticationHandler (bearer token per attempt)
  * → SDK TelemetryHandler (client-request-id, SdkVersion) → SDK HTTPMessageHandler (fetch).
  */
-export function createTransport(opts: GovernorMiddlewareOptions & { root: string; getToken: (signal?: AbortSignal) => Promise<string> }): Transport {
+export function createTransport(
+  opts: GovernorMiddlewareOptions & { root: string; getToken: (signal?: AbortSignal) => Promise<string> },
+): Transport {
   const provider: AuthenticationProvider = { getAccessToken: () => opts.getToken() };
   const governor = new GovernorMiddleware(opts);
   const auth = new AuthenticationHandler(provider);
@@ -45,7 +47,12 @@ export function createTransport(opts: GovernorMiddlewareOptions & { root: string
       // The SDK's provider interface takes no AbortSignal: a per-request provider carries the caller's,
       // so a cancelled call stops waiting for a token too.
       const auth = new AuthenticationHandlerOptions({ getAccessToken: () => opts.getToken(request.signal) });
-      const context: Context = { request: url, options: init, middlewareControl: new MiddlewareControl([new GovernedRequestOptions(request), auth]), customHosts };
+      const context: Context = {
+        request: url,
+        options: init,
+        middlewareControl: new MiddlewareControl([new GovernedRequestOptions(request), auth]),
+        customHosts,
+      };
       await governor.execute(context);
       return context.response!;
     },

@@ -34,5 +34,10 @@ export class GovernedRequestOptions implements MiddlewareOptions {
 /** A single request's price, write count and route name, from the cost table. */
 export function singleRequest(method: string, url: URL | string, signal?: AbortSignal | null): GovernedRequestOptions['o'] {
   const u = typeof url === 'string' ? new URL(url) : url;
-  return { cost: estimateCost(method, u), writes: method.toUpperCase() === 'GET' ? 0 : 1, route: routeOf(method, u), ...(signal ? { signal } : {}) };
+  return {
+    cost: estimateCost(method, u),
+    writes: method.toUpperCase() === 'GET' ? 0 : 1,
+    route: routeOf(method, u),
+    ...(signal ? { signal } : {}),
+  };
 }

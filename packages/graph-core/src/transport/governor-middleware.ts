@@ -54,7 +54,8 @@ export class GovernorMiddleware implements Middleware {
     if (this.o.root) checkedLink(url, new URL(this.o.root).origin);
     const method = (context.options?.method ?? 'GET').toUpperCase();
     const given = context.middlewareControl?.getMiddlewareOptions(GovernedRequestOptions);
-    const req: GovernedRequestOptions['o'] = given instanceof GovernedRequestOptions ? given.o : singleRequest(method, url, context.options?.signal);
+    const req: GovernedRequestOptions['o'] =
+      given instanceof GovernedRequestOptions ? given.o : singleRequest(method, url, context.options?.signal);
     const { governor, recorder } = this.o;
     const write = req.writes > 0;
     const headers = headerRecord(context.options?.headers);

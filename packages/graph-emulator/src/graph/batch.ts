@@ -19,7 +19,10 @@ interface BatchItem {
 const MAX_ITEMS = 20;
 
 const CANONICAL: Record<string, string> = {
-  'content-type': 'Content-Type', 'retry-after': 'Retry-After', location: 'Location', 'odata-version': 'OData-Version',
+  'content-type': 'Content-Type',
+  'retry-after': 'Retry-After',
+  location: 'Location',
+  'odata-version': 'OData-Version',
   'cache-control': 'Cache-Control',
 };
 
@@ -102,8 +105,16 @@ export function createBatchHandler(core: EmulatorCore, router: GraphRouter): (ou
     const auth = core.tokens.verify((outer.headers['authorization'] ?? '').replace(/^Bearer\s+/i, '').trim());
     if (!auth.ok) {
       core.stats.request('POST /$batch', 401);
-      return { status: 401, headers, body: errorBody('InvalidAuthenticationToken',
-        outer.headers['authorization'] ? auth.message : 'Access token is empty.', outer.requestId, outer.clientRequestId) };
+      return {
+        status: 401,
+        headers,
+        body: errorBody(
+          'InvalidAuthenticationToken',
+          outer.headers['authorization'] ? auth.message : 'Access token is empty.',
+          outer.requestId,
+          outer.clientRequestId,
+        ),
+      };
     }
     const results = new Map<string, number>();
     const responses: JsonObject[] = [];
@@ -112,8 +123,17 @@ export function createBatchHandler(core: EmulatorCore, router: GraphRouter): (ou
       const failedDep = it.dependsOn.find((d) => (results.get(d.toLowerCase()) ?? 0) >= 400);
       if (failedDep !== undefined) {
         results.set(it.id.toLowerCase(), 424);
-        responses.push({ id: it.id, status: 424, headers: { 'Content-Type': JSON_CONTENT_TYPE },
-          body: errorBody('FailedDependency', `The request depends on request '${failedDep}', which failed.`, requestId, outer.clientRequestId) });
+        responses.push({
+          id: it.id,
+          status: 424,
+          headers: { 'Content-Type': JSON_CONTENT_TYPE },
+          body: errorBody(
+            'FailedDependency',
+            `The request depends on request '${failedDep}', which failed.`,
+            requestId,
+            outer.clientRequestId,
+          ),
+        });
         continue;
       }
       let rel = it.url.trim();
@@ -123,9 +143,16 @@ export function createBatchHandler(core: EmulatorCore, router: GraphRouter): (ou
       const u = new URL(rel, 'https://batch.invalid');
       const { path, segments } = graphPath(u.pathname);
       const req: GraphRequest = {
-        method: it.method, path, segments, rawQuery: u.search.replace(/^\?/, ''), query: u.searchParams,
-        headers: { ...it.headers, authorization: outer.headers['authorization'] ?? '' }, body: it.body,
-        requestId, clientRequestId: it.headers['client-request-id'] ?? outer.clientRequestId, inBatch: true,
+        method: it.method,
+        path,
+        segments,
+        rawQuery: u.search.replace(/^\?/, ''),
+        query: u.searchParams,
+        headers: { ...it.headers, authorization: outer.headers['authorization'] ?? '' },
+        body: it.body,
+        requestId,
+        clientRequestId: it.headers['client-request-id'] ?? outer.clientRequestId,
+        inBatch: true,
       };
       const res = router.execute(req);
       results.set(it.id.toLowerCase(), res.status);

@@ -23,19 +23,32 @@ interface ResourceSpec {
 
 const SPECS: Record<DeltaResource, ResourceSpec> = {
   users: {
-    schema: SCHEMAS.user, rels: [], objects: (c) => c.dir.users.list(), get: (c, id) => c.dir.users.get(id), links: () => [],
+    schema: SCHEMAS.user,
+    rels: [],
+    objects: (c) => c.dir.users.list(),
+    get: (c, id) => c.dir.users.get(id),
+    links: () => [],
   },
   groups: {
-    schema: SCHEMAS.group, rels: ['members', 'owners'], objects: (c) => c.dir.groups.list(), get: (c, id) => c.dir.groups.get(id),
+    schema: SCHEMAS.group,
+    rels: ['members', 'owners'],
+    objects: (c) => c.dir.groups.list(),
+    get: (c, id) => c.dir.groups.get(id),
     links: (c, id, rel) => (rel === 'members' ? c.dir.groupMembers.get(id) : c.dir.groupOwners.get(id)),
   },
   servicePrincipals: {
-    schema: SCHEMAS.servicePrincipal, rels: [], objects: (c) => c.dir.servicePrincipals.list(),
-    get: (c, id) => c.dir.servicePrincipals.get(id), links: () => [],
+    schema: SCHEMAS.servicePrincipal,
+    rels: [],
+    objects: (c) => c.dir.servicePrincipals.list(),
+    get: (c, id) => c.dir.servicePrincipals.get(id),
+    links: () => [],
   },
   directoryRoles: {
-    schema: SCHEMAS.directoryRole, rels: ['members'], objects: (c) => c.dir.directoryRoles.list(),
-    get: (c, id) => c.dir.directoryRoles.get(id), links: (c, id) => c.dir.directoryRoleMembers(id),
+    schema: SCHEMAS.directoryRole,
+    rels: ['members'],
+    objects: (c) => c.dir.directoryRoles.list(),
+    get: (c, id) => c.dir.directoryRoles.get(id),
+    links: (c, id) => c.dir.directoryRoleMembers(id),
   },
 };
 
@@ -64,8 +77,22 @@ interface Round {
   lastUsed: number;
 }
 
-interface DeltaTokenBody { r: DeltaResource; e: number; p: number; s: string[] | null; t: number; i: string; f?: string[] | null }
-interface SkipTokenBody { k: string; u: number; m: number; o: number; t: number }
+interface DeltaTokenBody {
+  r: DeltaResource;
+  e: number;
+  p: number;
+  s: string[] | null;
+  t: number;
+  i: string;
+  f?: string[] | null;
+}
+interface SkipTokenBody {
+  k: string;
+  u: number;
+  m: number;
+  o: number;
+  t: number;
+}
 
 const enc = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 function dec<T>(s: string): T | undefined {
@@ -76,8 +103,12 @@ function dec<T>(s: string): T | undefined {
   }
 }
 
-export const syncStateNotFound = (): GraphError => new GraphError(400, 'syncStateNotFound',
-  'The sync state generation is not found. The delta token is expired and data must be synchronized again.');
+export const syncStateNotFound = (): GraphError =>
+  new GraphError(
+    400,
+    'syncStateNotFound',
+    'The sync state generation is not found. The delta token is expired and data must be synchronized again.',
+  );
 
 /**
  * Delta queries over the append-only change logs. A round (first full enumeration or the changes
@@ -103,7 +134,10 @@ export class DeltaEngine {
     const raw = opt(req, 'select');
     if (!raw) return null;
     const out: string[] = [];
-    for (const part of raw.split(',').map((x) => x.trim()).filter(Boolean)) {
+    for (const part of raw
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
       const lower = part.toLowerCase();
       const rel = spec.rels.find((r) => r === lower);
       const canon = rel ?? spec.schema.props.get(lower);
@@ -125,17 +159,33 @@ export class DeltaEngine {
     if (!raw) return null;
     const ids: string[] = [];
     const walk = (n: FilterNode): void => {
-      if (n.kind === 'or') { walk(n.left); walk(n.right); return; }
-      if (n.kind === 'cmp' && n.op === 'eq' && n.prop.toLowerCase() === 'id' && typeof n.value === 'string') { ids.push(n.value.toLowerCase()); return; }
-      throw badRequest('Delta queries support only $filter=id eq \'…\' or id eq \'…\'.', 'Request_UnsupportedQuery');
+      if (n.kind === 'or') {
+        walk(n.left);
+        walk(n.right);
+        return;
+      }
+      if (n.kind === 'cmp' && n.op === 'eq' && n.prop.toLowerCase() === 'id' && typeof n.value === 'string') {
+        ids.push(n.value.toLowerCase());
+        return;
+      }
+      throw badRequest("Delta queries support only $filter=id eq '…' or id eq '…'.", 'Request_UnsupportedQuery');
     };
     walk(parseFilter(raw).root);
-    if (resource === 'groups' && ids.length > 50) throw badRequest('At most 50 ids can be filtered in a groups delta query.', 'Request_UnsupportedQuery');
+    if (resource === 'groups' && ids.length > 50)
+      throw badRequest('At most 50 ids can be filtered in a groups delta query.', 'Request_UnsupportedQuery');
     return ids;
   }
 
   private deltaLink(resource: DeltaResource, select: string[] | null, pos: number, ids: string[] | null): string {
-    const body: DeltaTokenBody = { r: resource, e: this.core.dir.epoch, p: pos, s: select, t: Math.floor(Date.now() / 1000), i: this.instance, f: ids };
+    const body: DeltaTokenBody = {
+      r: resource,
+      e: this.core.dir.epoch,
+      p: pos,
+      s: select,
+      t: Math.floor(Date.now() / 1000),
+      i: this.instance,
+      f: ids,
+    };
     return `${this.core.linkBaseUrl}/v1.0/${resource}/delta?$deltatoken=${enc(body)}`;
   }
 
@@ -151,8 +201,9 @@ export class DeltaEngine {
       core.updateSettings({ forceResync: false });
       const dt = deltaToken && deltaToken !== 'latest' ? dec<DeltaTokenBody>(deltaToken) : undefined;
       const sel = dt?.s ? `$select=${dt.s.join(',')}&` : '';
-      throw new GraphError(410, 'resyncRequired', 'The delta token is no longer valid, and the app must reset the sync state.',
-        { location: `${core.baseUrl}/v1.0/${resource}/delta?${sel}$deltatoken=` });
+      throw new GraphError(410, 'resyncRequired', 'The delta token is no longer valid, and the app must reset the sync state.', {
+        location: `${core.baseUrl}/v1.0/${resource}/delta?${sel}$deltatoken=`,
+      });
     }
     this.sweep();
     if (skipToken) {
@@ -164,15 +215,28 @@ export class DeltaEngine {
     }
     if (deltaToken === 'latest') {
       const select = this.parseSelect(req, spec);
-      return { status: 200, headers: {}, body: {
-        '@odata.context': contextUrl(core.baseUrl, resource, select),
-        '@odata.deltaLink': this.deltaLink(resource, select, core.dir.logs[resource].length, this.parseIds(req, resource)), value: [] } };
+      return {
+        status: 200,
+        headers: {},
+        body: {
+          '@odata.context': contextUrl(core.baseUrl, resource, select),
+          '@odata.deltaLink': this.deltaLink(resource, select, core.dir.logs[resource].length, this.parseIds(req, resource)),
+          value: [],
+        },
+      };
     }
     let round: Round;
     if (deltaToken) {
       const t = dec<DeltaTokenBody>(deltaToken);
-      if (!t || t.r !== resource || t.i !== this.instance || t.e !== core.dir.epoch || typeof t.p !== 'number'
-        || t.p > core.dir.logs[resource].length) throw syncStateNotFound();
+      if (
+        !t ||
+        t.r !== resource ||
+        t.i !== this.instance ||
+        t.e !== core.dir.epoch ||
+        typeof t.p !== 'number' ||
+        t.p > core.dir.logs[resource].length
+      )
+        throw syncStateNotFound();
       if (Date.now() / 1000 - t.t > core.settings.deltaTokenTtlSeconds) throw syncStateNotFound();
       round = this.incremental(resource, t.s, t.p, t.f ?? null);
     } else {
@@ -192,7 +256,14 @@ export class DeltaEngine {
     const captured: Partial<Record<Rel, (readonly string[])[]>> = {};
     for (const rel of rels) captured[rel] = objs.map((o) => spec.links(core, o.id, rel));
     return {
-      resource, select, ids, rels, size: objs.length, toPos: core.dir.logs[resource].length, epoch: core.dir.epoch, lastUsed: Date.now(),
+      resource,
+      select,
+      ids,
+      rels,
+      size: objs.length,
+      toPos: core.dir.logs[resource].length,
+      epoch: core.dir.epoch,
+      lastUsed: Date.now(),
       unitAt: (i) => {
         const obj = objs[i] as Entity;
         const links: Unit['links'] = {};
@@ -215,7 +286,8 @@ export class DeltaEngine {
       // Replays of already-delivered changes: consumers must be idempotent (Graph documents this).
       const rng = new Rng(from * 7919 + to);
       const window = Math.max(20, to - from);
-      for (let i = Math.max(0, from - window); i < from; i++) if (rng.chance(replayRate)) entries.push({ e: log[i] as LogEntry, replay: true });
+      for (let i = Math.max(0, from - window); i < from; i++)
+        if (rng.chance(replayRate)) entries.push({ e: log[i] as LogEntry, replay: true });
     }
     for (let i = from; i < to; i++) entries.push({ e: log[i] as LogEntry, replay: false });
     const byId = new Map<string, Unit & { linkChanges: Partial<Record<Rel, Set<string>>>; replayed?: boolean }>();
@@ -248,7 +320,10 @@ export class DeltaEngine {
         units.push({ id: u.id, removed: u.removed ?? 'deleted', links: {} });
         continue;
       }
-      const propHit = u.created || u.replayed === true || (u.changed !== undefined && (tracked === null || [...u.changed].some((p) => tracked.includes(p))));
+      const propHit =
+        u.created ||
+        u.replayed === true ||
+        (u.changed !== undefined && (tracked === null || [...u.changed].some((p) => tracked.includes(p))));
       let linkHit = false;
       for (const rel of rels) {
         const changes = u.linkChanges[rel];
@@ -272,7 +347,17 @@ export class DeltaEngine {
       if (!propHit && !linkHit) continue;
       units.push(u);
     }
-    return { resource, select, ids, rels, size: units.length, toPos: to, epoch: core.dir.epoch, lastUsed: Date.now(), unitAt: (i) => units[i] as Unit };
+    return {
+      resource,
+      select,
+      ids,
+      rels,
+      size: units.length,
+      toPos: to,
+      epoch: core.dir.epoch,
+      lastUsed: Date.now(),
+      unitAt: (i) => units[i] as Unit,
+    };
   }
 
   private renderObject(round: Round, unit: Unit, minimal: boolean): JsonObject {
@@ -310,11 +395,13 @@ export class DeltaEngine {
     let { u, m, o } = cur;
     while (u < round.size && value.length < pageSize) {
       const unit = round.unitAt(u);
-      const mem = round.rels.includes('members') ? unit.links.members ?? [] : [];
-      const own = round.rels.includes('owners') ? unit.links.owners ?? [] : [];
+      const mem = round.rels.includes('members') ? (unit.links.members ?? []) : [];
+      const own = round.rels.includes('owners') ? (unit.links.owners ?? []) : [];
       if (mem.length + own.length === 0 || unit.removed) {
         value.push(this.renderObject(round, unit, minimal));
-        u++; m = 0; o = 0;
+        u++;
+        m = 0;
+        o = 0;
         continue;
       }
       const budget = linkBudget - links;
@@ -326,8 +413,13 @@ export class DeltaEngine {
       if (takeO > 0) item['owners@delta'] = own.slice(o, o + takeO).map((t) => this.linkItem(unit, 'owners', t));
       value.push(item);
       links += takeM + takeO;
-      m += takeM; o += takeO;
-      if (m >= mem.length && o >= own.length) { u++; m = 0; o = 0; }
+      m += takeM;
+      o += takeO;
+      if (m >= mem.length && o >= own.length) {
+        u++;
+        m = 0;
+        o = 0;
+      }
     }
     const body: JsonObject = { '@odata.context': contextUrl(this.core.baseUrl, round.resource, round.select) };
     if (u < round.size) {

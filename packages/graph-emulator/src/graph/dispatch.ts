@@ -6,7 +6,8 @@ import { compile, match, type CompiledRoute, type Route } from './routes';
 import { Throttler, resourceUnits } from './throttle';
 import { userRoutes } from './users';
 
-const WWW_AUTH = 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"';
+const WWW_AUTH =
+  'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"';
 
 export interface GraphRouter {
   execute(req: GraphRequest): GraphResponse;
@@ -57,10 +58,17 @@ export function createRouter(core: EmulatorCore, extraRoutes: Route[] = []): Gra
     const ru = resourceUnits(req, m.route.cost ?? 1);
     const decision = throttler.check(claims.appid, ru, isWrite, core.settings.throttle);
     if (!decision.ok) {
-      throw new GraphError(429, 'TooManyRequests', 'Please retry again later.', {
-        'retry-after': String(decision.retryAfter), 'x-ms-throttle-scope': decision.scope,
-        'x-ms-throttle-information': decision.information,
-      }, { code: '429', message: 'Please retry after', status: '429' });
+      throw new GraphError(
+        429,
+        'TooManyRequests',
+        'Please retry again later.',
+        {
+          'retry-after': String(decision.retryAfter),
+          'x-ms-throttle-scope': decision.scope,
+          'x-ms-throttle-information': decision.information,
+        },
+        { code: '429', message: 'Please retry after', status: '429' },
+      );
     }
     core.stats.ru(ru);
     if (isWrite) core.stats.write();
@@ -78,11 +86,18 @@ export function createRouter(core: EmulatorCore, extraRoutes: Route[] = []): Gra
         res = run(req);
       } catch (err) {
         if (err instanceof GraphError) {
-          res = { status: err.status, headers: { ...err.headers },
-            body: errorBody(err.code, err.message, req.requestId, req.clientRequestId, err.innerExtra) };
+          res = {
+            status: err.status,
+            headers: { ...err.headers },
+            body: errorBody(err.code, err.message, req.requestId, req.clientRequestId, err.innerExtra),
+          };
         } else {
           core.logger.error({ err, path: req.path }, 'handler failed');
-          res = { status: 500, headers: {}, body: errorBody('InternalServerError', 'An internal server error occurred.', req.requestId, req.clientRequestId) };
+          res = {
+            status: 500,
+            headers: {},
+            body: errorBody('InternalServerError', 'An internal server error occurred.', req.requestId, req.clientRequestId),
+          };
         }
       }
       res.headers['request-id'] = req.requestId;

@@ -24,13 +24,20 @@ function tokenize(s: string): Tok[] {
   let i = 0;
   while (i < s.length) {
     const c = s[i] as string;
-    if (c === ' ' || c === '\t') { i++; continue; }
+    if (c === ' ' || c === '\t') {
+      i++;
+      continue;
+    }
     if (c === "'") {
       let v = '';
       i++;
       while (i < s.length) {
         if (s[i] === "'") {
-          if (s[i + 1] === "'") { v += "'"; i += 2; continue; }
+          if (s[i + 1] === "'") {
+            v += "'";
+            i += 2;
+            continue;
+          }
           break;
         }
         v += s[i];
@@ -41,7 +48,11 @@ function tokenize(s: string): Tok[] {
       out.push({ t: 'str', v });
       continue;
     }
-    if ('(),:'.includes(c)) { out.push({ t: 'punct', v: c }); i++; continue; }
+    if ('(),:'.includes(c)) {
+      out.push({ t: 'punct', v: c });
+      i++;
+      continue;
+    }
     let j = i;
     while (j < s.length && !" \t(),:'".includes(s[j] as string)) j++;
     out.push({ t: 'word', v: s.slice(i, j) });
@@ -124,7 +135,10 @@ export function parseFilter(src: string): ParsedFilter {
       const values: JsonValue[] = [];
       while (true) {
         values.push(literal());
-        if (peek()?.v === ',') { p++; continue; }
+        if (peek()?.v === ',') {
+          p++;
+          continue;
+        }
         break;
       }
       expect(')');
@@ -166,7 +180,8 @@ export function parseFilter(src: string): ParsedFilter {
 }
 
 function cmpValues(a: JsonValue | undefined, b: JsonValue): number {
-  if (typeof a === 'string' && typeof b === 'string') return a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string')
+    return a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0;
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   return NaN;
 }
@@ -179,9 +194,12 @@ function eqValues(a: JsonValue | undefined, b: JsonValue): boolean {
 
 export function evaluate(node: FilterNode, obj: JsonObject, canon: (p: string) => string): boolean {
   switch (node.kind) {
-    case 'and': return evaluate(node.left, obj, canon) && evaluate(node.right, obj, canon);
-    case 'or': return evaluate(node.left, obj, canon) || evaluate(node.right, obj, canon);
-    case 'not': return !evaluate(node.inner, obj, canon);
+    case 'and':
+      return evaluate(node.left, obj, canon) && evaluate(node.right, obj, canon);
+    case 'or':
+      return evaluate(node.left, obj, canon) || evaluate(node.right, obj, canon);
+    case 'not':
+      return !evaluate(node.inner, obj, canon);
     case 'in': {
       const v = obj[canon(node.prop)];
       return node.values.some((x) => eqValues(v, x));
@@ -200,12 +218,18 @@ export function evaluate(node: FilterNode, obj: JsonObject, canon: (p: string) =
     case 'cmp': {
       const v = obj[canon(node.prop)];
       switch (node.op) {
-        case 'eq': return eqValues(v, node.value);
-        case 'ne': return !eqValues(v, node.value);
-        case 'gt': return cmpValues(v, node.value) > 0;
-        case 'ge': return cmpValues(v, node.value) >= 0;
-        case 'lt': return cmpValues(v, node.value) < 0;
-        case 'le': return cmpValues(v, node.value) <= 0;
+        case 'eq':
+          return eqValues(v, node.value);
+        case 'ne':
+          return !eqValues(v, node.value);
+        case 'gt':
+          return cmpValues(v, node.value) > 0;
+        case 'ge':
+          return cmpValues(v, node.value) >= 0;
+        case 'lt':
+          return cmpValues(v, node.value) < 0;
+        case 'le':
+          return cmpValues(v, node.value) <= 0;
       }
     }
   }

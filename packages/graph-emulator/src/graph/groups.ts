@@ -22,8 +22,11 @@ function group(core: EmulatorCore, id: string): Entity {
 }
 
 const CASTS: Record<string, keyof typeof OBJECT_SCHEMA> = {
-  'microsoft.graph.user': 'user', 'microsoft.graph.group': 'group', 'microsoft.graph.serviceprincipal': 'servicePrincipal',
-  'microsoft.graph.device': 'device', 'microsoft.graph.orgcontact': 'orgContact',
+  'microsoft.graph.user': 'user',
+  'microsoft.graph.group': 'group',
+  'microsoft.graph.serviceprincipal': 'servicePrincipal',
+  'microsoft.graph.device': 'device',
+  'microsoft.graph.orgcontact': 'orgContact',
 };
 
 function linkList(core: EmulatorCore, req: GraphRequest, groupId: string, rel: Rel, cast?: string): GraphResponse {
@@ -118,20 +121,31 @@ function patchGroup(core: EmulatorCore, req: GraphRequest, id: string): GraphRes
 
 export const groupRoutes: Route[] = [
   {
-    method: 'GET', pattern: '/groups', perm: 'readGroups',
-    handler: (core, req) => listResponse(core, req, {
-      contextName: 'groups', schema: S, source: () => core.dir.groups.list(), asObject: (g) => g,
-      render: (g, select) => project(g, select, S),
-    }),
+    method: 'GET',
+    pattern: '/groups',
+    perm: 'readGroups',
+    handler: (core, req) =>
+      listResponse(core, req, {
+        contextName: 'groups',
+        schema: S,
+        source: () => core.dir.groups.list(),
+        asObject: (g) => g,
+        render: (g, select) => project(g, select, S),
+      }),
   },
   { method: 'GET', pattern: '/groups/$count', perm: 'readGroups', handler: (core, req) => countResponse(req, core.dir.groups.size) },
   { method: 'GET', pattern: '/groups/delta', perm: 'readGroups', handler: (core, req) => core.delta.handle('groups', req) },
   {
-    method: 'GET', pattern: '/groups/:id', perm: 'readGroups',
+    method: 'GET',
+    pattern: '/groups/:id',
+    perm: 'readGroups',
     handler: (core, req, p) => entityResponse(core.baseUrl, req, 'groups', S, group(core, p['id'] as string)),
   },
   {
-    method: 'PATCH', pattern: '/groups/:id', perm: 'writeGroupMembers', write: true,
+    method: 'PATCH',
+    pattern: '/groups/:id',
+    perm: 'writeGroupMembers',
+    write: true,
     handler: (core, req, p) => {
       const body = requireBody(req);
       if ('owners@odata.bind' in body && !allows(req.claims?.roles ?? [], 'writeGroupOwners')) throw forbidden();
@@ -139,19 +153,47 @@ export const groupRoutes: Route[] = [
     },
   },
   ...(['members', 'owners'] as const).flatMap((rel): Route[] => [
-    { method: 'GET', pattern: `/groups/:id/${rel}`, perm: 'readGroups', cost: rel === 'members' ? 3 : 1,
-      handler: (core, req, p) => linkList(core, req, p['id'] as string, rel) },
-    { method: 'GET', pattern: `/groups/:id/${rel}/:cast`, perm: 'readGroups', cost: rel === 'members' ? 3 : 1,
-      handler: (core, req, p) => linkList(core, req, p['id'] as string, rel, p['cast']) },
-    { method: 'GET', pattern: `/groups/:id/${rel}/$count`, perm: 'readGroups',
-      handler: (core, req, p) => countResponse(req, (group(core, p['id'] as string), (rel === 'members' ? core.dir.groupMembers : core.dir.groupOwners).get(p['id'] as string).length)) },
-    { method: 'POST', pattern: `/groups/:id/${rel}/$ref`, perm: rel === 'members' ? 'writeGroupMembers' : 'writeGroupOwners', write: true,
+    {
+      method: 'GET',
+      pattern: `/groups/:id/${rel}`,
+      perm: 'readGroups',
+      cost: rel === 'members' ? 3 : 1,
+      handler: (core, req, p) => linkList(core, req, p['id'] as string, rel),
+    },
+    {
+      method: 'GET',
+      pattern: `/groups/:id/${rel}/:cast`,
+      perm: 'readGroups',
+      cost: rel === 'members' ? 3 : 1,
+      handler: (core, req, p) => linkList(core, req, p['id'] as string, rel, p['cast']),
+    },
+    {
+      method: 'GET',
+      pattern: `/groups/:id/${rel}/$count`,
+      perm: 'readGroups',
+      handler: (core, req, p) =>
+        countResponse(
+          req,
+          (group(core, p['id'] as string),
+          (rel === 'members' ? core.dir.groupMembers : core.dir.groupOwners).get(p['id'] as string).length),
+        ),
+    },
+    {
+      method: 'POST',
+      pattern: `/groups/:id/${rel}/$ref`,
+      perm: rel === 'members' ? 'writeGroupMembers' : 'writeGroupOwners',
+      write: true,
       handler: (core, req, p) => {
         addLink(core, req, p['id'] as string, rel, refTarget(req));
         return noContent();
-      } },
-    { method: 'DELETE', pattern: `/groups/:id/${rel}/:target/$ref`, perm: rel === 'members' ? 'writeGroupMembers' : 'writeGroupOwners', write: true,
-      handler: (core, req, p) => removeLink(core, req, p['id'] as string, rel, (p['target'] as string).toLowerCase()) },
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: `/groups/:id/${rel}/:target/$ref`,
+      perm: rel === 'members' ? 'writeGroupMembers' : 'writeGroupOwners',
+      write: true,
+      handler: (core, req, p) => removeLink(core, req, p['id'] as string, rel, (p['target'] as string).toLowerCase()),
+    },
   ]),
 ];
-

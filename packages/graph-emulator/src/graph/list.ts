@@ -90,10 +90,12 @@ export function listResponse<T>(ctx: ListContext, req: GraphRequest, spec: ListS
       else if (parsed.advanced && !(isEventual(req) && wantsCount(req))) throw unsupportedQuery();
       const canon = canonical(spec.schema);
       const asObject = spec.asObject;
-      items = filtered(items, filterSrc, () => items.filter((it) => {
-        const o = asObject(it);
-        return o ? evaluate(parsed.root, o, canon) : false;
-      }));
+      items = filtered(items, filterSrc, () =>
+        items.filter((it) => {
+          const o = asObject(it);
+          return o ? evaluate(parsed.root, o, canon) : false;
+        }),
+      );
     }
   }
   const end = spec.unpaged ? items.length : Math.min(items.length, offset + pageSize);
@@ -105,7 +107,8 @@ export function listResponse<T>(ctx: ListContext, req: GraphRequest, spec: ListS
   const body: JsonObject = { '@odata.context': contextUrl(ctx.baseUrl, spec.contextName, select) };
   if (first && wantsCount(req) && isEventual(req)) body['@odata.count'] = items.length;
   if (end < items.length) {
-    body['@odata.nextLink'] = `${ctx.linkBaseUrl ?? ctx.baseUrl}/v1.0${req.path}?${nextQuery(req.rawQuery, ctx.snapshots.token(items, end))}`;
+    body['@odata.nextLink'] =
+      `${ctx.linkBaseUrl ?? ctx.baseUrl}/v1.0${req.path}?${nextQuery(req.rawQuery, ctx.snapshots.token(items, end))}`;
   }
   body['value'] = value;
   return { status: 200, headers: {}, body };

@@ -24,7 +24,11 @@ export function parseSelect(req: GraphRequest, schema: EntitySchema, inCollectio
       throw badRequest(`Could not find a property named '${name}' on type '${schema.odataType.slice(1)}'.`);
     }
     if (inCollection && schema.notInCollections?.has(name.toLowerCase())) {
-      throw new GraphError(501, 'NotImplemented', `This operation target is not yet supported: property '${canon}' cannot be selected in a collection.`);
+      throw new GraphError(
+        501,
+        'NotImplemented',
+        `This operation target is not yet supported: property '${canon}' cannot be selected in a collection.`,
+      );
     }
     if (!out.includes(canon)) out.push(canon);
   }

@@ -20,4 +20,5 @@ export function idFromObjectUrl(raw: string): string {
   return id.toLowerCase();
 }
 
-export const alreadyExists = (rel: string) => badRequest(`One or more added object references already exist for the following modified properties: '${rel}'.`);
+export const alreadyExists = (rel: string) =>
+  badRequest(`One or more added object references already exist for the following modified properties: '${rel}'.`);

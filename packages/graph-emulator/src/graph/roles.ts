@@ -46,13 +46,20 @@ function createRoleAssignment(core: EmulatorCore, req: GraphRequest): GraphRespo
   principalOrThrow(core, principalId);
   if (scope !== '/' && !/^\/(administrativeUnits\/)?[0-9a-f-]{36}$/i.test(scope)) throw badRequest(`Invalid directoryScopeId '${scope}'.`);
   const scopeObj = scope.startsWith('/administrativeUnits/') ? scope.slice(21) : undefined;
-  if (core.dir.roleAssignments.has(roleAssignmentId(roleDefinitionId, principalId, scopeObj))
-    || core.dir.roleAssignments.list().some((a) => a['roleDefinitionId'] === roleDefinitionId && a['principalId'] === principalId && a['directoryScopeId'] === scope)) {
+  if (
+    core.dir.roleAssignments.has(roleAssignmentId(roleDefinitionId, principalId, scopeObj)) ||
+    core.dir.roleAssignments
+      .list()
+      .some((a) => a['roleDefinitionId'] === roleDefinitionId && a['principalId'] === principalId && a['directoryScopeId'] === scope)
+  ) {
     throw badRequest('A conflicting object with one or more of the specified property values is present in the directory.');
   }
   const { assignment } = core.ops.createRoleAssignment(roleDefinitionId, principalId, scope);
-  return { status: 201, headers: {},
-    body: { '@odata.context': `${core.baseUrl}/v1.0/$metadata#roleManagement/directory/roleAssignments/$entity`, ...assignment } };
+  return {
+    status: 201,
+    headers: {},
+    body: { '@odata.context': `${core.baseUrl}/v1.0/$metadata#roleManagement/directory/roleAssignments/$entity`, ...assignment },
+  };
 }
 
 function eligibilityRequest(core: EmulatorCore, req: GraphRequest): GraphResponse {
@@ -64,13 +71,23 @@ function eligibilityRequest(core: EmulatorCore, req: GraphRequest): GraphRespons
   if (!roleDefinitionId || !principalId) throw badRequest('roleDefinitionId and principalId are required.');
   definitionOrThrow(core, roleDefinitionId);
   principalOrThrow(core, principalId);
-  const existing = core.dir.roleEligibilitySchedules.list().find((s) => s['principalId'] === principalId
-    && s['roleDefinitionId'] === roleDefinitionId && s['directoryScopeId'] === scope);
+  const existing = core.dir.roleEligibilitySchedules
+    .list()
+    .find((s) => s['principalId'] === principalId && s['roleDefinitionId'] === roleDefinitionId && s['directoryScopeId'] === scope);
   const now = new Date().toISOString();
   const base: JsonObject = {
-    id: core.rng.guid(), action, principalId, roleDefinitionId, directoryScopeId: scope, appScopeId: null,
-    isValidationOnly: false, justification: typeof body['justification'] === 'string' ? body['justification'] : null,
-    createdDateTime: now, completedDateTime: now, approvalId: null, customData: null,
+    id: core.rng.guid(),
+    action,
+    principalId,
+    roleDefinitionId,
+    directoryScopeId: scope,
+    appScopeId: null,
+    isValidationOnly: false,
+    justification: typeof body['justification'] === 'string' ? body['justification'] : null,
+    createdDateTime: now,
+    completedDateTime: now,
+    approvalId: null,
+    customData: null,
     createdBy: { application: { id: req.claims?.appid ?? null, displayName: req.claims?.app_displayname ?? null }, user: null },
     ticketInfo: (body['ticketInfo'] as JsonObject | undefined) ?? { ticketNumber: null, ticketSystem: null },
   };
@@ -86,9 +103,13 @@ function eligibilityRequest(core: EmulatorCore, req: GraphRequest): GraphRespons
       throw badRequest('expiration.endDateTime is required for afterDateTime.');
     }
     const scheduleInfo: JsonObject = {
-      startDateTime: typeof si['startDateTime'] === 'string' ? si['startDateTime'] : now, recurrence: null,
-      expiration: { type, endDateTime: typeof exp['endDateTime'] === 'string' ? exp['endDateTime'] : null,
-        duration: typeof exp['duration'] === 'string' ? exp['duration'] : null },
+      startDateTime: typeof si['startDateTime'] === 'string' ? si['startDateTime'] : now,
+      recurrence: null,
+      expiration: {
+        type,
+        endDateTime: typeof exp['endDateTime'] === 'string' ? exp['endDateTime'] : null,
+        duration: typeof exp['duration'] === 'string' ? exp['duration'] : null,
+      },
     };
     schedule = core.ops.createEligibility({ principalId, roleDefinitionId, directoryScopeId: scope, scheduleInfo }).schedule;
     status = 'Provisioned';
@@ -104,56 +125,137 @@ function eligibilityRequest(core: EmulatorCore, req: GraphRequest): GraphRespons
   }
   base['status'] = status;
   base['targetScheduleId'] = schedule.id;
-  return { status: 201, headers: {},
-    body: { '@odata.context': `${core.baseUrl}/v1.0/$metadata#roleManagement/directory/roleEligibilityScheduleRequests/$entity`, ...base } };
+  return {
+    status: 201,
+    headers: {},
+    body: { '@odata.context': `${core.baseUrl}/v1.0/$metadata#roleManagement/directory/roleEligibilityScheduleRequests/$entity`, ...base },
+  };
 }
 
-function simpleList(name: string, schema: (typeof SCHEMAS)[keyof typeof SCHEMAS], source: (core: EmulatorCore) => readonly Entity[], perm: Route['perm']): Route[] {
+function simpleList(
+  name: string,
+  schema: (typeof SCHEMAS)[keyof typeof SCHEMAS],
+  source: (core: EmulatorCore) => readonly Entity[],
+  perm: Route['perm'],
+): Route[] {
   return [
-    { method: 'GET', pattern: `${RM}/${name}`, perm,
-      handler: (core, req) => listResponse(core, req, { contextName: `roleManagement/directory/${name}`, schema,
-        source: () => source(core), asObject: (o) => o, render: (o, select) => project(o, select, schema) }) },
-    { method: 'GET', pattern: `${RM}/${name}/:id`, perm,
+    {
+      method: 'GET',
+      pattern: `${RM}/${name}`,
+      perm,
+      handler: (core, req) =>
+        listResponse(core, req, {
+          contextName: `roleManagement/directory/${name}`,
+          schema,
+          source: () => source(core),
+          asObject: (o) => o,
+          render: (o, select) => project(o, select, schema),
+        }),
+    },
+    {
+      method: 'GET',
+      pattern: `${RM}/${name}/:id`,
+      perm,
       handler: (core, req, p) => {
         const o = source(core).find((x) => x.id === p['id']);
         if (!o) throw notFound(p['id'] as string);
         return entityResponse(core.baseUrl, req, `roleManagement/directory/${name}`, schema, o);
-      } },
+      },
+    },
   ];
 }
 
 export const roleRoutes: Route[] = [
-  { method: 'GET', pattern: '/directoryRoles', perm: 'readDirectoryRoles',
-    handler: (core, req) => listResponse(core, req, { contextName: 'directoryRoles', schema: SCHEMAS.directoryRole, unpaged: true,
-      source: () => core.dir.directoryRoles.list(), asObject: (o) => o, render: (o, s) => project(o, s, SCHEMAS.directoryRole) }) },
-  { method: 'GET', pattern: '/directoryRoles/delta', perm: 'readDirectoryRoles', handler: (core, req) => core.delta.handle('directoryRoles', req) },
-  { method: 'GET', pattern: '/directoryRoles/:id', perm: 'readDirectoryRoles',
-    handler: (core, req, p) => entityResponse(core.baseUrl, req, 'directoryRoles', SCHEMAS.directoryRole, directoryRole(core, p['id'] as string)) },
-  { method: 'GET', pattern: '/directoryRoles/:id/members', perm: 'readDirectoryRoles',
+  {
+    method: 'GET',
+    pattern: '/directoryRoles',
+    perm: 'readDirectoryRoles',
+    handler: (core, req) =>
+      listResponse(core, req, {
+        contextName: 'directoryRoles',
+        schema: SCHEMAS.directoryRole,
+        unpaged: true,
+        source: () => core.dir.directoryRoles.list(),
+        asObject: (o) => o,
+        render: (o, s) => project(o, s, SCHEMAS.directoryRole),
+      }),
+  },
+  {
+    method: 'GET',
+    pattern: '/directoryRoles/delta',
+    perm: 'readDirectoryRoles',
+    handler: (core, req) => core.delta.handle('directoryRoles', req),
+  },
+  {
+    method: 'GET',
+    pattern: '/directoryRoles/:id',
+    perm: 'readDirectoryRoles',
+    handler: (core, req, p) =>
+      entityResponse(core.baseUrl, req, 'directoryRoles', SCHEMAS.directoryRole, directoryRole(core, p['id'] as string)),
+  },
+  {
+    method: 'GET',
+    pattern: '/directoryRoles/:id/members',
+    perm: 'readDirectoryRoles',
     handler: (core, req, p) => {
       const role = directoryRole(core, p['id'] as string);
-      return listResponse<string>(core, req, { contextName: 'directoryObjects', schema: DIRECTORY_OBJECT_SCHEMA, unpaged: true,
-        source: () => core.dir.directoryRoleMembers(role.id), render: (id, s) => renderDirectoryObject(core, id, s) });
-    } },
-  { method: 'GET', pattern: '/directoryRoleTemplates', perm: 'readDirectoryRoles',
-    handler: (core, req) => listResponse(core, req, { contextName: 'directoryRoleTemplates', schema: SCHEMAS.directoryRole, unpaged: true,
-      source: () => core.dir.roleDefinitions.list().filter((d) => d['isBuiltIn'] === true),
-      render: (d) => ({ id: d.id, deletedDateTime: null, description: d['description'] ?? null, displayName: d['displayName'] ?? null }) }) },
+      return listResponse<string>(core, req, {
+        contextName: 'directoryObjects',
+        schema: DIRECTORY_OBJECT_SCHEMA,
+        unpaged: true,
+        source: () => core.dir.directoryRoleMembers(role.id),
+        render: (id, s) => renderDirectoryObject(core, id, s),
+      });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/directoryRoleTemplates',
+    perm: 'readDirectoryRoles',
+    handler: (core, req) =>
+      listResponse(core, req, {
+        contextName: 'directoryRoleTemplates',
+        schema: SCHEMAS.directoryRole,
+        unpaged: true,
+        source: () => core.dir.roleDefinitions.list().filter((d) => d['isBuiltIn'] === true),
+        render: (d) => ({ id: d.id, deletedDateTime: null, description: d['description'] ?? null, displayName: d['displayName'] ?? null }),
+      }),
+  },
   ...simpleList('roleDefinitions', SCHEMAS.roleDefinition, (c) => c.dir.roleDefinitions.list(), 'readRoleManagement'),
   ...simpleList('roleAssignments', SCHEMAS.roleAssignment, (c) => c.dir.roleAssignments.list(), 'readRoleManagement'),
-  ...simpleList('roleEligibilitySchedules', SCHEMAS.roleEligibilitySchedule, (c) => c.dir.currentEligibilitySchedules(), 'readRoleEligibility'),
+  ...simpleList(
+    'roleEligibilitySchedules',
+    SCHEMAS.roleEligibilitySchedule,
+    (c) => c.dir.currentEligibilitySchedules(),
+    'readRoleEligibility',
+  ),
   { method: 'POST', pattern: `${RM}/roleAssignments`, perm: 'writeRoleAssignments', write: true, handler: createRoleAssignment },
-  { method: 'DELETE', pattern: `${RM}/roleAssignments/:id`, perm: 'writeRoleAssignments', write: true,
+  {
+    method: 'DELETE',
+    pattern: `${RM}/roleAssignments/:id`,
+    perm: 'writeRoleAssignments',
+    write: true,
     handler: (core, _req, p) => {
       if (!core.ops.deleteRoleAssignment(p['id'] as string)) throw notFound(p['id'] as string);
       return noContent();
-    } },
-  { method: 'POST', pattern: `${RM}/roleEligibilityScheduleRequests`, perm: 'writeRoleEligibility', write: true, handler: eligibilityRequest },
-  { method: 'GET', pattern: '/directoryObjects/:id', perm: 'readDirectoryObjects',
+    },
+  },
+  {
+    method: 'POST',
+    pattern: `${RM}/roleEligibilityScheduleRequests`,
+    perm: 'writeRoleEligibility',
+    write: true,
+    handler: eligibilityRequest,
+  },
+  {
+    method: 'GET',
+    pattern: '/directoryObjects/:id',
+    perm: 'readDirectoryObjects',
     handler: (core, req, p) => {
       const id = (p['id'] as string).toLowerCase();
       const r = renderDirectoryObject(core, id, null);
       if (!r) throw notFound(id);
       return { status: 200, headers: {}, body: { '@odata.context': `${core.baseUrl}/v1.0/$metadata#directoryObjects/$entity`, ...r } };
-    } },
+    },
+  },
 ];

@@ -30,7 +30,11 @@ export function compile(routes: Route[]): CompiledRoute[] {
   });
 }
 
-export function match(routes: CompiledRoute[], method: string, segments: string[]): { route: CompiledRoute; params: Params } | 'method' | undefined {
+export function match(
+  routes: CompiledRoute[],
+  method: string,
+  segments: string[],
+): { route: CompiledRoute; params: Params } | 'method' | undefined {
   let methodMismatch = false;
   for (const r of routes) {
     if (r.parts.length !== segments.length) continue;
@@ -40,12 +44,21 @@ export function match(routes: CompiledRoute[], method: string, segments: string[
       const p = r.parts[i] as string;
       const s = segments[i] as string;
       if (p.startsWith(':')) {
-        if (s.startsWith('$') || s === 'delta') { ok = false; break; }
+        if (s.startsWith('$') || s === 'delta') {
+          ok = false;
+          break;
+        }
         params[p.slice(1)] = s;
-      } else if (p.toLowerCase() !== s.toLowerCase()) { ok = false; break; }
+      } else if (p.toLowerCase() !== s.toLowerCase()) {
+        ok = false;
+        break;
+      }
     }
     if (!ok) continue;
-    if (r.method !== method) { methodMismatch = true; continue; }
+    if (r.method !== method) {
+      methodMismatch = true;
+      continue;
+    }
     return { route: r, params };
   }
   return methodMismatch ? 'method' : undefined;

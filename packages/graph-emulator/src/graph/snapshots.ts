@@ -17,8 +17,12 @@ interface PageTokenBody {
   i: string;
 }
 
-export const expiredPageToken = (): GraphError => new GraphError(400, 'Directory_ExpiredPageToken',
-  'The specified page token value has expired and can no longer be included in your request.');
+export const expiredPageToken = (): GraphError =>
+  new GraphError(
+    400,
+    'Directory_ExpiredPageToken',
+    'The specified page token value has expired and can no longer be included in your request.',
+  );
 
 /**
  * Page tokens point at a frozen list snapshot held server-side, so a crawl sees a consistent

@@ -69,7 +69,9 @@ export class Throttler {
     if (ruWait > 0 || wWait > 0) {
       const write = wWait >= ruWait;
       return {
-        ok: false, ru, retryAfter: Math.max(0.001, Math.ceil(Math.max(ruWait, wWait) * 1000) / 1000),
+        ok: false,
+        ru,
+        retryAfter: Math.max(0.001, Math.ceil(Math.max(ruWait, wWait) * 1000) / 1000),
         information: write ? 'WriteLimitExceeded' : 'ResourceUnitLimitExceeded',
         scope: `Tenant_Application/${isWrite ? 'Write' : 'Read'}/${appId}/${this.tenantId}`,
       };

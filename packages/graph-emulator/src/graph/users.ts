@@ -18,22 +18,34 @@ function findUser(users: { get(id: string): Entity | undefined; list(): readonly
 
 export const userRoutes: Route[] = [
   {
-    method: 'GET', pattern: '/users', perm: 'readUsers', cost: 2,
+    method: 'GET',
+    pattern: '/users',
+    perm: 'readUsers',
+    cost: 2,
     handler: (core, req) => {
-      const selectsSignIn = /signinactivity/i.test(req.query.get('$select') ?? '') || /signinactivity/i.test(req.query.get('$filter') ?? '');
+      const selectsSignIn =
+        /signinactivity/i.test(req.query.get('$select') ?? '') || /signinactivity/i.test(req.query.get('$filter') ?? '');
       return listResponse(core, req, {
-        contextName: 'users', schema: S, source: () => core.dir.users.list(), asObject: (u) => u,
-        render: (u, select) => project(u, select, S), maxTop: selectsSignIn ? 500 : 999,
+        contextName: 'users',
+        schema: S,
+        source: () => core.dir.users.list(),
+        asObject: (u) => u,
+        render: (u, select) => project(u, select, S),
+        maxTop: selectsSignIn ? 500 : 999,
       });
     },
   },
   {
-    method: 'GET', pattern: '/users/$count', perm: 'readUsers',
+    method: 'GET',
+    pattern: '/users/$count',
+    perm: 'readUsers',
     handler: (core, req) => countResponse(req, core.dir.users.size),
   },
   { method: 'GET', pattern: '/users/delta', perm: 'readUsers', handler: (core, req) => core.delta.handle('users', req) },
   {
-    method: 'GET', pattern: '/users/:id', perm: 'readUsers',
+    method: 'GET',
+    pattern: '/users/:id',
+    perm: 'readUsers',
     handler: (core, req, p) => {
       const u = findUser(core.dir.users, p['id'] as string);
       if (!u) throw notFound(p['id'] as string);

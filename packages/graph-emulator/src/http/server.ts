@@ -63,9 +63,16 @@ async function sendStream(res: ServerResponse, status: number, chunks: Iterable<
 /** Splits "/v1.0/users/abc/memberOf" into decoded segments below /v1.0. */
 export function graphPath(pathname: string): { path: string; segments: string[] } {
   const rest = pathname.replace(/^\/v1\.0/i, '') || '/';
-  const segments = rest.split('/').filter(Boolean).map((s) => {
-    try { return decodeURIComponent(s); } catch { return s; }
-  });
+  const segments = rest
+    .split('/')
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
   return { path: rest, segments };
 }
 
@@ -106,7 +113,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
 
       if (p.startsWith('/_emulator/') || p === '/_emulator') {
         const body = parseJsonBody(raw);
-        const r = await deps.control(method, p.slice('/_emulator'.length) || '/', body === INVALID_JSON ? undefined : body, url.searchParams);
+        const r = await deps.control(
+          method,
+          p.slice('/_emulator'.length) || '/',
+          body === INVALID_JSON ? undefined : body,
+          url.searchParams,
+        );
         if (r?.stream) {
           await sendStream(res, r.status, r.stream());
           return;
@@ -127,17 +139,43 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
           const code = status === 503 ? 'serviceNotAvailable' : 'gatewayTimeout';
           const msg = status === 503 ? 'Service Unavailable' : 'Gateway Timeout';
           core.stats.request(`${method} (fault)`, status);
-          send(res, { status, headers: { 'retry-after': '1', 'request-id': requestId, 'client-request-id': clientRequestId,
-            'content-type': JSON_CONTENT_TYPE }, body: errorBody(code, msg, requestId, clientRequestId) });
+          send(res, {
+            status,
+            headers: {
+              'retry-after': '1',
+              'request-id': requestId,
+              'client-request-id': clientRequestId,
+              'content-type': JSON_CONTENT_TYPE,
+            },
+            body: errorBody(code, msg, requestId, clientRequestId),
+          });
           return;
         }
         const { path, segments } = graphPath(p);
         const body = parseJsonBody(raw);
-        const greq: GraphRequest = { method, path, segments, rawQuery: url.search.replace(/^\?/, ''), query: url.searchParams,
-          headers, body, requestId, clientRequestId, inBatch: false };
+        const greq: GraphRequest = {
+          method,
+          path,
+          segments,
+          rawQuery: url.search.replace(/^\?/, ''),
+          query: url.searchParams,
+          headers,
+          body,
+          requestId,
+          clientRequestId,
+          inBatch: false,
+        };
         if (body === INVALID_JSON) {
-          send(res, { status: 400, headers: { 'request-id': requestId, 'client-request-id': clientRequestId, 'content-type': JSON_CONTENT_TYPE },
-            body: errorBody('BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.', requestId, clientRequestId) });
+          send(res, {
+            status: 400,
+            headers: { 'request-id': requestId, 'client-request-id': clientRequestId, 'content-type': JSON_CONTENT_TYPE },
+            body: errorBody(
+              'BadRequest',
+              'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+              requestId,
+              clientRequestId,
+            ),
+          });
           return;
         }
         if (segments.length === 1 && segments[0]?.toLowerCase() === '$batch' && method === 'POST') {

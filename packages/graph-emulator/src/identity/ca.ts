@@ -50,7 +50,10 @@ function createCa(): KeyAndCert {
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(Date.now() - 86_400_000);
   cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 86_400_000);
-  const attrs = [{ name: 'commonName', value: 'Warden Graph Emulator Local CA' }, { name: 'organizationName', value: 'Warden dev' }];
+  const attrs = [
+    { name: 'commonName', value: 'Warden Graph Emulator Local CA' },
+    { name: 'organizationName', value: 'Warden dev' },
+  ];
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
   cert.setExtensions([
@@ -119,10 +122,15 @@ export async function serverCertificate(files: CaFiles, publicHost = 'localhost'
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [
-      { type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' },
-      ...(publicHost !== 'localhost' ? [{ type: 2, value: publicHost }] : []),
-    ] },
+    {
+      name: 'subjectAltName',
+      altNames: [
+        { type: 2, value: 'localhost' },
+        { type: 7, ip: '127.0.0.1' },
+        { type: 7, ip: '::1' },
+        ...(publicHost !== 'localhost' ? [{ type: 2, value: publicHost }] : []),
+      ],
+    },
   ]);
   cert.sign(pki.privateKeyFromPem(caKeyPem), forge.md.sha256.create());
   const leaf = { certPem: pki.certificateToPem(cert), keyPem: keys.privateKeyPem };

@@ -16,12 +16,20 @@ const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 function aadError(status: number, error: string, code: number, description: string): PlainResponse {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const ts = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const ts = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   return {
-    status, headers: {},
+    status,
+    headers: {},
     body: {
-      error, error_description: `AADSTS${code}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${ts}`,
-      error_codes: [code], timestamp: ts, trace_id: traceId, correlation_id: correlationId,
+      error,
+      error_description: `AADSTS${code}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${ts}`,
+      error_codes: [code],
+      timestamp: ts,
+      trace_id: traceId,
+      correlation_id: correlationId,
       error_uri: `https://login.microsoftonline.com/error?code=${code}`,
     },
   };
@@ -36,7 +44,8 @@ export function openIdConfiguration(core: EmulatorCore, tenant: string): PlainRe
   if (!knownTenant(core, tenant)) return aadError(400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found.`);
   const base = `${core.baseUrl}/${core.tenantId}`;
   return {
-    status: 200, headers: { 'cache-control': 'max-age=86400, private' },
+    status: 200,
+    headers: { 'cache-control': 'max-age=86400, private' },
     body: {
       token_endpoint: `${base}/oauth2/v2.0/token`,
       token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
@@ -62,7 +71,8 @@ export function openIdConfiguration(core: EmulatorCore, tenant: string): PlainRe
 export function instanceDiscovery(core: EmulatorCore): PlainResponse {
   const host = new URL(core.baseUrl).host;
   return {
-    status: 200, headers: {},
+    status: 200,
+    headers: {},
     body: {
       tenant_discovery_endpoint: `${core.baseUrl}/${core.tenantId}/v2.0/.well-known/openid-configuration`,
       'api-version': '1.1',
@@ -104,8 +114,19 @@ function verifyAssertion(core: EmulatorCore, app: EmulatorApp, assertion: string
 }
 
 /** The v2.0 token endpoint, client-credentials grant only (secret or certificate assertion). */
-export function tokenEndpoint(core: EmulatorCore, tenant: string, form: URLSearchParams, basicAuth?: { id: string; secret: string }): PlainResponse {
-  if (!knownTenant(core, tenant)) return aadError(400, 'invalid_request', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+export function tokenEndpoint(
+  core: EmulatorCore,
+  tenant: string,
+  form: URLSearchParams,
+  basicAuth?: { id: string; secret: string },
+): PlainResponse {
+  if (!knownTenant(core, tenant))
+    return aadError(
+      400,
+      'invalid_request',
+      90002,
+      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+    );
   const grant = form.get('grant_type');
   if (grant !== 'client_credentials') {
     return aadError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant ?? ''}'.`);
@@ -113,23 +134,41 @@ export function tokenEndpoint(core: EmulatorCore, tenant: string, form: URLSearc
   const clientId = form.get('client_id') ?? basicAuth?.id ?? '';
   const app = core.appByClientId(clientId);
   if (!app) {
-    return aadError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${core.domain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+    return aadError(
+      400,
+      'unauthorized_client',
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${core.domain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+    );
   }
   const scope = form.get('scope') ?? '';
   const scopes = scope.split(/\s+/).filter(Boolean);
   if (scopes.length !== 1 || !/\/\.default$/.test(scopes[0] as string)) {
-    return aadError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+    return aadError(
+      400,
+      'invalid_scope',
+      1002012,
+      `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+    );
   }
   const resource = (scopes[0] as string).replace(/\/\.default$/, '');
   // Microsoft Graph's resource (by URI or app id), or this emulator's own origin: a client configured
   // with the emulator as its Graph root asks for `<emulator origin>/.default`, like a national cloud
   // asks for its own Graph root, and gets a token whose aud is that origin.
   const ownOrigin = core.baseUrl ? new URL(core.baseUrl).origin : null;
-  const audience = resource === 'https://graph.microsoft.com' || resource === '00000003-0000-0000-c000-000000000000'
-    ? GRAPH_AUDIENCE
-    : ownOrigin && resource.replace(/\/+$/, '').toLowerCase() === ownOrigin.toLowerCase() ? ownOrigin : null;
+  const audience =
+    resource === 'https://graph.microsoft.com' || resource === '00000003-0000-0000-c000-000000000000'
+      ? GRAPH_AUDIENCE
+      : ownOrigin && resource.replace(/\/+$/, '').toLowerCase() === ownOrigin.toLowerCase()
+        ? ownOrigin
+        : null;
   if (!audience) {
-    return aadError(400, 'invalid_resource', 500011, `The resource principal named ${resource} was not found in the tenant named ${core.domain}.`);
+    return aadError(
+      400,
+      'invalid_resource',
+      500011,
+      `The resource principal named ${resource} was not found in the tenant named ${core.domain}.`,
+    );
   }
   core.stats.tokenScope(scopes[0] as string);
   const assertionType = form.get('client_assertion_type');
@@ -138,22 +177,44 @@ export function tokenEndpoint(core: EmulatorCore, tenant: string, form: URLSearc
   let certificate = false;
   if (assertionType || assertion) {
     if (assertionType !== ASSERTION_TYPE || !assertion) {
-      return aadError(400, 'invalid_request', 50027, 'Invalid JWT token: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.');
+      return aadError(
+        400,
+        'invalid_request',
+        50027,
+        'Invalid JWT token: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.',
+      );
     }
     const problem = verifyAssertion(core, app, assertion);
     if (problem) return aadError(401, 'invalid_client', 700027, `Client assertion failed signature validation. ${problem}`);
     certificate = true;
   } else if (!secret) {
-    return aadError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    return aadError(
+      401,
+      'invalid_client',
+      7000218,
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    );
   } else if (secret !== app.clientSecret) {
-    return aadError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
+    return aadError(
+      401,
+      'invalid_client',
+      7000215,
+      `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
+    );
   }
-  const issued = core.tokens.issue({ audience, clientId: app.clientId, displayName: `Warden ${app.name}`,
-    servicePrincipalId: core.servicePrincipalIdFor(app.clientId), roles: app.roles, certificate,
-    lifetimeSeconds: core.settings.tokenLifetimeSeconds ?? 3599 });
+  const issued = core.tokens.issue({
+    audience,
+    clientId: app.clientId,
+    displayName: `Warden ${app.name}`,
+    servicePrincipalId: core.servicePrincipalIdFor(app.clientId),
+    roles: app.roles,
+    certificate,
+    lifetimeSeconds: core.settings.tokenLifetimeSeconds ?? 3599,
+  });
   core.stats.token();
   return {
-    status: 200, headers: { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' },
+    status: 200,
+    headers: { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' },
     body: { token_type: 'Bearer', expires_in: issued.expiresIn, ext_expires_in: issued.expiresIn, access_token: issued.token },
   };
 }

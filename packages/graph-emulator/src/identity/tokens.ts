@@ -56,14 +56,32 @@ export class TokenService {
     return { keys: [{ ...jwk, kid: this.kid, use: 'sig', alg: 'RS256', kty: 'RSA' }] };
   }
 
-  issue(p: { clientId: string; displayName: string; servicePrincipalId: string; roles: string[]; certificate: boolean;
-    lifetimeSeconds?: number; audience?: string }): { token: string; expiresIn: number } {
+  issue(p: {
+    clientId: string;
+    displayName: string;
+    servicePrincipalId: string;
+    roles: string[];
+    certificate: boolean;
+    lifetimeSeconds?: number;
+    audience?: string;
+  }): { token: string; expiresIn: number } {
     const now = Math.floor(Date.now() / 1000);
     const life = p.lifetimeSeconds ?? TOKEN_LIFETIME_S;
     const claims: AccessClaims = {
-      aud: p.audience ?? GRAPH_AUDIENCE, iss: `https://sts.windows.net/${this.tenantId}/`, iat: now, nbf: now, exp: now + life,
-      appid: p.clientId, app_displayname: p.displayName, appidacr: p.certificate ? '2' : '1', idtyp: 'app',
-      oid: p.servicePrincipalId, sub: p.servicePrincipalId, tid: this.tenantId, uti: randomUUID().replace(/-/g, ''), ver: '1.0',
+      aud: p.audience ?? GRAPH_AUDIENCE,
+      iss: `https://sts.windows.net/${this.tenantId}/`,
+      iat: now,
+      nbf: now,
+      exp: now + life,
+      appid: p.clientId,
+      app_displayname: p.displayName,
+      appidacr: p.certificate ? '2' : '1',
+      idtyp: 'app',
+      oid: p.servicePrincipalId,
+      sub: p.servicePrincipalId,
+      tid: this.tenantId,
+      uti: randomUUID().replace(/-/g, ''),
+      ver: '1.0',
     };
     // Graph omits the roles claim entirely when nothing is consented.
     if (p.roles.length) claims.roles = [...p.roles];
@@ -86,8 +104,11 @@ export class TokenService {
       } catch {
         return { ok: false, message: 'CompactToken parsing failed with error code: 80049217' };
       }
-      if (header.alg !== 'RS256' || header.kid !== this.kid
-        || !verify('sha256', Buffer.from(`${head}.${body}`), this.publicKey, Buffer.from(sig, 'base64url'))) {
+      if (
+        header.alg !== 'RS256' ||
+        header.kid !== this.kid ||
+        !verify('sha256', Buffer.from(`${head}.${body}`), this.publicKey, Buffer.from(sig, 'base64url'))
+      ) {
         return { ok: false, message: 'Access token validation failure. Invalid signature.' };
       }
       if ((claims.aud !== GRAPH_AUDIENCE && claims.aud !== this.ownAudience()) || claims.tid !== this.tenantId) {

@@ -57,7 +57,10 @@ export class Directory {
   /** Bumped by reset(); delta tokens from another epoch are no longer valid. */
   epoch = 0;
 
-  constructor(readonly tenantId: string, readonly domain: string) {}
+  constructor(
+    readonly tenantId: string,
+    readonly domain: string,
+  ) {}
 
   typeOf(id: string): ObjectType | undefined {
     if (this.users.has(id)) return 'user';
@@ -69,8 +72,7 @@ export class Directory {
   }
 
   getObject(id: string): Entity | undefined {
-    return this.users.get(id) ?? this.groups.get(id) ?? this.servicePrincipals.get(id) ?? this.devices.get(id)
-      ?? this.orgContacts.get(id);
+    return this.users.get(id) ?? this.groups.get(id) ?? this.servicePrincipals.get(id) ?? this.devices.get(id) ?? this.orgContacts.get(id);
   }
 
   log(res: DeltaResource, e: Omit<LogEntry, 'at'>): void {

@@ -15,7 +15,9 @@ export function exportTenant(dir: Directory): TenantExport {
     roleDefinitions: [...dir.roleDefinitions.list()],
     roleAssignments: [...dir.roleAssignments.list()],
     roleEligibilitySchedules: dir.currentEligibilitySchedules(),
-    directoryRoles: dir.directoryRoles.list().map((r) => ({ ...r, members: dir.directoryRoleMembers(r.id) }) as JsonObject & { members: string[] }),
+    directoryRoles: dir.directoryRoles
+      .list()
+      .map((r) => ({ ...r, members: dir.directoryRoleMembers(r.id) }) as JsonObject & { members: string[] }),
     devices: [...dir.devices.list()],
     orgContacts: [...dir.orgContacts.list()],
   };

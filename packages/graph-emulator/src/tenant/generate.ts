@@ -4,8 +4,17 @@ import { allGraphPermissions } from '../identity/permissions';
 import { Directory, type Entity } from './directory';
 import { appRoleAssignmentId, roleAssignmentId } from './ids';
 import {
-  APP_ROLE_VALUES, APP_WORDS, BUILTIN_ROLES, DEPARTMENTS, EXTERNAL_DOMAINS, FIRST_NAMES, GLOBAL_ADMIN_TEMPLATE,
-  GROUP_WORDS, JOB_TITLES, LAST_NAMES, OFFICES,
+  APP_ROLE_VALUES,
+  APP_WORDS,
+  BUILTIN_ROLES,
+  DEPARTMENTS,
+  EXTERNAL_DOMAINS,
+  FIRST_NAMES,
+  GLOBAL_ADMIN_TEMPLATE,
+  GROUP_WORDS,
+  JOB_TITLES,
+  LAST_NAMES,
+  OFFICES,
 } from './names';
 import { Rng, deriveSeed } from './rng';
 
@@ -48,25 +57,56 @@ export function makeUser(rng: Rng, dir: Directory, index: number, opts: { guest:
     const ext = rng.pick(EXTERNAL_DOMAINS);
     const mail = `${nick}@${ext}`;
     return {
-      id, displayName: `${given} ${sur} (${ext})`, givenName: given, surname: sur,
-      userPrincipalName: `${nick}_${ext}#EXT#@${dir.domain}`, mail, mailNickname: `${nick}_${ext}#EXT#`,
-      jobTitle: null, department: null, officeLocation: null, mobilePhone: null, businessPhones: [],
-      preferredLanguage: null, accountEnabled: !opts.disabled, userType: 'Guest', employeeId: null,
-      companyName: null, usageLocation: null, createdDateTime: isoAt(opts.createdMs), onPremisesSyncEnabled: null,
-      externalUserState: 'Accepted', creationType: 'Invitation', deletedDateTime: null,
+      id,
+      displayName: `${given} ${sur} (${ext})`,
+      givenName: given,
+      surname: sur,
+      userPrincipalName: `${nick}_${ext}#EXT#@${dir.domain}`,
+      mail,
+      mailNickname: `${nick}_${ext}#EXT#`,
+      jobTitle: null,
+      department: null,
+      officeLocation: null,
+      mobilePhone: null,
+      businessPhones: [],
+      preferredLanguage: null,
+      accountEnabled: !opts.disabled,
+      userType: 'Guest',
+      employeeId: null,
+      companyName: null,
+      usageLocation: null,
+      createdDateTime: isoAt(opts.createdMs),
+      onPremisesSyncEnabled: null,
+      externalUserState: 'Accepted',
+      creationType: 'Invitation',
+      deletedDateTime: null,
     };
   }
   const synced = rng.chance(0.3);
   return {
-    id, displayName: `${given} ${sur}`, givenName: given, surname: sur,
-    userPrincipalName: `${nick}@${dir.domain}`, mail: `${nick}@${dir.domain}`, mailNickname: nick,
-    jobTitle: rng.pick(JOB_TITLES), department: dept, officeLocation: rng.pick(OFFICES),
+    id,
+    displayName: `${given} ${sur}`,
+    givenName: given,
+    surname: sur,
+    userPrincipalName: `${nick}@${dir.domain}`,
+    mail: `${nick}@${dir.domain}`,
+    mailNickname: nick,
+    jobTitle: rng.pick(JOB_TITLES),
+    department: dept,
+    officeLocation: rng.pick(OFFICES),
     mobilePhone: rng.chance(0.4) ? `+1 555 ${String(rng.int(10_000_000)).padStart(7, '0')}` : null,
     businessPhones: rng.chance(0.6) ? [`+1 425 ${String(rng.int(10_000_000)).padStart(7, '0')}`] : [],
-    preferredLanguage: 'en-US', accountEnabled: !opts.disabled, userType: 'Member',
-    employeeId: String(100_000 + index), companyName: 'Contoso', usageLocation: 'US',
-    createdDateTime: isoAt(opts.createdMs), onPremisesSyncEnabled: synced ? true : null,
-    externalUserState: null, creationType: null, deletedDateTime: null,
+    preferredLanguage: 'en-US',
+    accountEnabled: !opts.disabled,
+    userType: 'Member',
+    employeeId: String(100_000 + index),
+    companyName: 'Contoso',
+    usageLocation: 'US',
+    createdDateTime: isoAt(opts.createdMs),
+    onPremisesSyncEnabled: synced ? true : null,
+    externalUserState: null,
+    creationType: null,
+    deletedDateTime: null,
   };
 }
 
@@ -77,35 +117,70 @@ export function makeGroup(rng: Rng, index: number, opts: { synced: boolean; crea
   const nick = name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const mailEnabled = unified || (opts.synced && kind < 0.2);
   return {
-    id: rng.guid(), displayName: name, description: `Generated group ${index}`, mailNickname: nick,
-    mail: mailEnabled ? `${nick}@contoso.example` : null, mailEnabled, securityEnabled: !unified || kind < 0.1,
-    groupTypes: unified ? ['Unified'] : [], visibility: unified ? 'Private' : null,
-    isAssignableToRole: opts.roleAssignable ? true : null, membershipRule: null, membershipRuleProcessingState: null,
+    id: rng.guid(),
+    displayName: name,
+    description: `Generated group ${index}`,
+    mailNickname: nick,
+    mail: mailEnabled ? `${nick}@contoso.example` : null,
+    mailEnabled,
+    securityEnabled: !unified || kind < 0.1,
+    groupTypes: unified ? ['Unified'] : [],
+    visibility: unified ? 'Private' : null,
+    isAssignableToRole: opts.roleAssignable ? true : null,
+    membershipRule: null,
+    membershipRuleProcessingState: null,
     onPremisesSyncEnabled: opts.synced ? true : null,
     onPremisesSamAccountName: opts.synced ? nick.slice(0, 20) : null,
-    createdDateTime: isoAt(opts.createdMs), renewedDateTime: isoAt(opts.createdMs), classification: null,
+    createdDateTime: isoAt(opts.createdMs),
+    renewedDateTime: isoAt(opts.createdMs),
+    classification: null,
     securityIdentifier: `S-1-12-1-${rng.nextU32()}-${rng.nextU32()}-${rng.nextU32()}-${rng.nextU32()}`,
-    proxyAddresses: [], deletedDateTime: null,
+    proxyAddresses: [],
+    deletedDateTime: null,
   };
 }
 
 function appRole(rng: Rng, value: string, memberTypes: string[]): JsonObject {
   return {
-    id: rng.guid(), value, displayName: value.replace('.', ' '), description: `${value} access`,
-    allowedMemberTypes: memberTypes, isEnabled: true, origin: 'Application',
+    id: rng.guid(),
+    value,
+    displayName: value.replace('.', ' '),
+    description: `${value} access`,
+    allowedMemberTypes: memberTypes,
+    isEnabled: true,
+    origin: 'Application',
   };
 }
 
-function makeServicePrincipal(fields: { id: string; appId: string; displayName: string; type: 'Application' | 'ManagedIdentity';
-  appRoles: JsonObject[]; owner: string | null; tags: string[]; names: string[]; assignmentRequired?: boolean;
-  alternativeNames?: string[] }): Entity {
+function makeServicePrincipal(fields: {
+  id: string;
+  appId: string;
+  displayName: string;
+  type: 'Application' | 'ManagedIdentity';
+  appRoles: JsonObject[];
+  owner: string | null;
+  tags: string[];
+  names: string[];
+  assignmentRequired?: boolean;
+  alternativeNames?: string[];
+}): Entity {
   return {
-    id: fields.id, appId: fields.appId, displayName: fields.displayName, accountEnabled: true,
-    servicePrincipalType: fields.type, appRoleAssignmentRequired: fields.assignmentRequired ?? false,
-    appRoles: fields.appRoles, tags: fields.tags, appOwnerOrganizationId: fields.owner,
-    servicePrincipalNames: fields.names, alternativeNames: fields.alternativeNames ?? [],
-    appDisplayName: fields.displayName, signInAudience: fields.type === 'Application' ? 'AzureADMyOrg' : null,
-    description: null, homepage: null, deletedDateTime: null,
+    id: fields.id,
+    appId: fields.appId,
+    displayName: fields.displayName,
+    accountEnabled: true,
+    servicePrincipalType: fields.type,
+    appRoleAssignmentRequired: fields.assignmentRequired ?? false,
+    appRoles: fields.appRoles,
+    tags: fields.tags,
+    appOwnerOrganizationId: fields.owner,
+    servicePrincipalNames: fields.names,
+    alternativeNames: fields.alternativeNames ?? [],
+    appDisplayName: fields.displayName,
+    signInAudience: fields.type === 'Application' ? 'AzureADMyOrg' : null,
+    description: null,
+    homepage: null,
+    deletedDateTime: null,
   };
 }
 
@@ -155,34 +230,73 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
   const ownerPool = memberUserIds.length ? memberUserIds : userIds;
 
   for (let i = 0; i < counts.devices; i++) {
-    dir.devices.set({ id: rng.guid(), deviceId: rng.guid(), displayName: `DESKTOP-${rng.nextU32().toString(36).toUpperCase()}`,
-      operatingSystem: rng.pick(['Windows', 'MacMDM', 'iOS', 'Android']), accountEnabled: true, deletedDateTime: null });
+    dir.devices.set({
+      id: rng.guid(),
+      deviceId: rng.guid(),
+      displayName: `DESKTOP-${rng.nextU32().toString(36).toUpperCase()}`,
+      operatingSystem: rng.pick(['Windows', 'MacMDM', 'iOS', 'Android']),
+      accountEnabled: true,
+      deletedDateTime: null,
+    });
   }
   for (let i = 0; i < counts.orgContacts; i++) {
     const given = rng.pick(FIRST_NAMES);
     const sur = rng.pick(LAST_NAMES);
     const ext = rng.pick(EXTERNAL_DOMAINS);
-    dir.orgContacts.set({ id: rng.guid(), displayName: `${given} ${sur}`, givenName: given, surname: sur,
-      mail: `${given}.${sur}@${ext}`.toLowerCase(), companyName: ext, deletedDateTime: null });
+    dir.orgContacts.set({
+      id: rng.guid(),
+      displayName: `${given} ${sur}`,
+      givenName: given,
+      surname: sur,
+      mail: `${given}.${sur}@${ext}`.toLowerCase(),
+      companyName: ext,
+      deletedDateTime: null,
+    });
   }
 
   // Service principals: Microsoft Graph itself, the emulator's own apps, enterprise apps, managed identities.
   const graphSp = makeServicePrincipal({
-    id: rng.guid(), appId: GRAPH_APP_ID, displayName: 'Microsoft Graph', type: 'Application', owner: MICROSOFT_TENANT,
-    appRoles: allGraphPermissions().map((p) => ({ id: nameGuid(`graph-permission:${p}`), value: p, displayName: p,
-      description: p, allowedMemberTypes: ['Application'], isEnabled: true, origin: 'Application' })),
-    tags: [], names: [GRAPH_APP_ID, 'https://graph.microsoft.com'],
+    id: rng.guid(),
+    appId: GRAPH_APP_ID,
+    displayName: 'Microsoft Graph',
+    type: 'Application',
+    owner: MICROSOFT_TENANT,
+    appRoles: allGraphPermissions().map((p) => ({
+      id: nameGuid(`graph-permission:${p}`),
+      value: p,
+      displayName: p,
+      description: p,
+      allowedMemberTypes: ['Application'],
+      isEnabled: true,
+      origin: 'Application',
+    })),
+    tags: [],
+    names: [GRAPH_APP_ID, 'https://graph.microsoft.com'],
   });
   dir.servicePrincipals.set(graphSp);
   const spPrincipals: string[] = [];
   for (const app of apps) {
-    const sp = makeServicePrincipal({ id: rng.guid(), appId: app.clientId, displayName: `Warden ${app.name}`, type: 'Application',
-      owner: tenantId, appRoles: [], tags: ['WindowsAzureActiveDirectoryIntegratedApp'], names: [app.clientId] });
+    const sp = makeServicePrincipal({
+      id: rng.guid(),
+      appId: app.clientId,
+      displayName: `Warden ${app.name}`,
+      type: 'Application',
+      owner: tenantId,
+      appRoles: [],
+      tags: ['WindowsAzureActiveDirectoryIntegratedApp'],
+      names: [app.clientId],
+    });
     dir.servicePrincipals.set(sp);
     spPrincipals.push(sp.id);
     for (const r of app.roles) {
-      makeAssignment(rng, dir, { principalId: sp.id, principalType: 'ServicePrincipal', principalDisplayName: String(sp['displayName']),
-        resource: graphSp, appRoleId: nameGuid(`graph-permission:${r}`), createdMs: BASE_TIME });
+      makeAssignment(rng, dir, {
+        principalId: sp.id,
+        principalType: 'ServicePrincipal',
+        principalDisplayName: String(sp['displayName']),
+        resource: graphSp,
+        appRoleId: nameGuid(`graph-permission:${r}`),
+        createdMs: BASE_TIME,
+      });
     }
   }
 
@@ -200,10 +314,17 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     }
     const appId = rng.guid();
     const name = `${rng.pick(APP_WORDS)} ${rng.pick(GROUP_WORDS)} ${i}`;
-    const sp = makeServicePrincipal({ id: rng.guid(), appId, displayName: name, type: 'Application',
-      owner: rng.chance(0.7) ? tenantId : rng.guid(), appRoles: roles, assignmentRequired: rng.chance(0.5),
+    const sp = makeServicePrincipal({
+      id: rng.guid(),
+      appId,
+      displayName: name,
+      type: 'Application',
+      owner: rng.chance(0.7) ? tenantId : rng.guid(),
+      appRoles: roles,
+      assignmentRequired: rng.chance(0.5),
       tags: rng.chance(0.1) ? ['WindowsAzureActiveDirectoryIntegratedApp', 'HideApp'] : ['WindowsAzureActiveDirectoryIntegratedApp'],
-      names: [appId, `https://${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.contoso.example`] });
+      names: [appId, `https://${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.contoso.example`],
+    });
     dir.servicePrincipals.set(sp);
     enterpriseApps.push(sp);
     if (rng.chance(0.6)) dir.spOwners.init(sp.id, strideSample(rng, ownerPool, rng.range(1, 2)));
@@ -212,9 +333,20 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
   for (let i = 0; i < counts.managedIdentities; i++) {
     const appId = rng.guid();
     const name = `mi-${rng.pick(APP_WORDS).toLowerCase()}-${i}`;
-    const sp = makeServicePrincipal({ id: rng.guid(), appId, displayName: name, type: 'ManagedIdentity', owner: null,
-      appRoles: [], tags: [], names: [appId, `https://identity.azure.net/${rng.bytes(12).toString('base64url')}`],
-      alternativeNames: ['isExplicit=True', `/subscriptions/${rng.guid()}/resourcegroups/rg-${i}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`] });
+    const sp = makeServicePrincipal({
+      id: rng.guid(),
+      appId,
+      displayName: name,
+      type: 'ManagedIdentity',
+      owner: null,
+      appRoles: [],
+      tags: [],
+      names: [appId, `https://identity.azure.net/${rng.bytes(12).toString('base64url')}`],
+      alternativeNames: [
+        'isExplicit=True',
+        `/subscriptions/${rng.guid()}/resourcegroups/rg-${i}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`,
+      ],
+    });
     dir.servicePrincipals.set(sp);
     managedIds.push(sp.id);
     spPrincipals.push(sp.id);
@@ -295,10 +427,16 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     const kind = rng.next();
     let principalId: string;
     let principalType: 'User' | 'Group' | 'ServicePrincipal';
-    if (kind < 0.85) { principalId = rng.pick(userIds); principalType = 'User'; }
-    else if (kind < 0.96 && groupIds.length) { principalId = rng.pick(groupIds); principalType = 'Group'; }
-    else if (spPrincipals.length) { principalId = rng.pick(spPrincipals); principalType = 'ServicePrincipal'; }
-    else continue;
+    if (kind < 0.85) {
+      principalId = rng.pick(userIds);
+      principalType = 'User';
+    } else if (kind < 0.96 && groupIds.length) {
+      principalId = rng.pick(groupIds);
+      principalType = 'Group';
+    } else if (spPrincipals.length) {
+      principalId = rng.pick(spPrincipals);
+      principalType = 'ServicePrincipal';
+    } else continue;
     const memberType = principalType === 'ServicePrincipal' ? 'Application' : 'User';
     const eligible = roles.filter((r) => (r['allowedMemberTypes'] as string[]).includes(memberType));
     let appRoleId: string;
@@ -311,8 +449,19 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     if (seen.has(key)) continue;
     seen.add(key);
     const principal = dir.getObject(principalId);
-    makeAssignment(rng, dir, { principalId, principalType, principalDisplayName: String(principal?.['displayName'] ?? ''),
-      resource: sp, appRoleId, createdMs: BASE_TIME + rng.int(1200) * DAY }, bulk);
+    makeAssignment(
+      rng,
+      dir,
+      {
+        principalId,
+        principalType,
+        principalDisplayName: String(principal?.['displayName'] ?? ''),
+        resource: sp,
+        appRoleId,
+        createdMs: BASE_TIME + rng.int(1200) * DAY,
+      },
+      bulk,
+    );
     made++;
   }
   for (const [key, ids] of bulk) {
@@ -329,13 +478,20 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     dir.roleDefinitions.set(roleDefinition(id, `Custom ${rng.pick(APP_WORDS)} Operator ${i}`, false, rng));
   }
   const defs = dir.roleDefinitions.list();
-  const roleAssignableGroups = dir.groups.list().filter((g) => g['isAssignableToRole'] === true).map((g) => g.id);
+  const roleAssignableGroups = dir.groups
+    .list()
+    .filter((g) => g['isAssignableToRole'] === true)
+    .map((g) => g.id);
   const raSeen = new Set<string>();
   for (let i = 0; i < counts.roleAssignments; i++) {
     const def = i === 0 ? (dir.roleDefinitions.get(GLOBAL_ADMIN_TEMPLATE) as Entity) : pickRole(rng, defs);
     const k = rng.next();
-    const principalId = k < 0.85 || (!roleAssignableGroups.length && !spPrincipals.length) ? rng.pick(ownerPool)
-      : k < 0.93 && roleAssignableGroups.length ? rng.pick(roleAssignableGroups) : rng.pick(spPrincipals.length ? spPrincipals : ownerPool);
+    const principalId =
+      k < 0.85 || (!roleAssignableGroups.length && !spPrincipals.length)
+        ? rng.pick(ownerPool)
+        : k < 0.93 && roleAssignableGroups.length
+          ? rng.pick(roleAssignableGroups)
+          : rng.pick(spPrincipals.length ? spPrincipals : ownerPool);
     const scope = rng.chance(0.9) ? '/' : `/administrativeUnits/${rng.guid()}`;
     const key = `${def.id}|${principalId}|${scope}`;
     if (raSeen.has(key)) continue;
@@ -349,13 +505,25 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     const expiring = rng.chance(0.4);
     const id = rng.guid();
     dir.roleEligibilitySchedules.set({
-      id, principalId, roleDefinitionId: String(def['templateId']), directoryScopeId: '/', appScopeId: null,
-      memberType: 'Direct', status: 'Provisioned', createdUsing: id, createdDateTime: isoAt(start), modifiedDateTime: null,
-      scheduleInfo: { startDateTime: isoAt(start), recurrence: null,
+      id,
+      principalId,
+      roleDefinitionId: String(def['templateId']),
+      directoryScopeId: '/',
+      appScopeId: null,
+      memberType: 'Direct',
+      status: 'Provisioned',
+      createdUsing: id,
+      createdDateTime: isoAt(start),
+      modifiedDateTime: null,
+      scheduleInfo: {
+        startDateTime: isoAt(start),
+        recurrence: null,
         // Graph lists only schedules that have not ended: expiring ones end after 2030, so generated
         // tenants stay current for years (a run of the product must not see them expire at once).
-        expiration: expiring ? { type: 'afterDateTime', endDateTime: isoAt(SCHEDULES_END_AFTER + rng.int(1000) * DAY), duration: null }
-          : { type: 'noExpiration', endDateTime: null, duration: null } },
+        expiration: expiring
+          ? { type: 'afterDateTime', endDateTime: isoAt(SCHEDULES_END_AFTER + rng.int(1000) * DAY), duration: null }
+          : { type: 'noExpiration', endDateTime: null, duration: null },
+      },
     });
   }
   return { dir, graphSpId: graphSp.id };
@@ -372,19 +540,46 @@ function pickRole(rng: Rng, defs: readonly Entity[]): Entity {
 
 function roleDefinition(id: string, name: string, builtIn: boolean, rng: Rng): Entity {
   return {
-    id, displayName: name, description: `${name} role`, isBuiltIn: builtIn, isEnabled: true, templateId: id,
-    version: builtIn ? '1' : null, resourceScopes: ['/'],
-    rolePermissions: [{ allowedResourceActions: [`microsoft.directory/${rng.pick(['users', 'groups', 'applications', 'servicePrincipals'])}/standard/read`],
-      condition: null }],
+    id,
+    displayName: name,
+    description: `${name} role`,
+    isBuiltIn: builtIn,
+    isEnabled: true,
+    templateId: id,
+    version: builtIn ? '1' : null,
+    resourceScopes: ['/'],
+    rolePermissions: [
+      {
+        allowedResourceActions: [`microsoft.directory/${rng.pick(['users', 'groups', 'applications', 'servicePrincipals'])}/standard/read`],
+        condition: null,
+      },
+    ],
   };
 }
 
-export function makeAssignment(rng: Rng, dir: Directory, a: { principalId: string; principalType: 'User' | 'Group' | 'ServicePrincipal';
-  principalDisplayName: string; resource: Entity; appRoleId: string; createdMs: number }, bulk?: Map<string, string[]>): Entity {
+export function makeAssignment(
+  rng: Rng,
+  dir: Directory,
+  a: {
+    principalId: string;
+    principalType: 'User' | 'Group' | 'ServicePrincipal';
+    principalDisplayName: string;
+    resource: Entity;
+    appRoleId: string;
+    createdMs: number;
+  },
+  bulk?: Map<string, string[]>,
+): Entity {
   const obj: Entity = {
-    id: appRoleAssignmentId(a.principalId, rng.bytes(16)), deletedDateTime: null, appRoleId: a.appRoleId,
-    createdDateTime: isoAt(a.createdMs), principalDisplayName: a.principalDisplayName, principalId: a.principalId,
-    principalType: a.principalType, resourceDisplayName: String(a.resource['displayName']), resourceId: a.resource.id,
+    id: appRoleAssignmentId(a.principalId, rng.bytes(16)),
+    deletedDateTime: null,
+    appRoleId: a.appRoleId,
+    createdDateTime: isoAt(a.createdMs),
+    principalDisplayName: a.principalDisplayName,
+    principalId: a.principalId,
+    principalType: a.principalType,
+    resourceDisplayName: String(a.resource['displayName']),
+    resourceId: a.resource.id,
   };
   dir.appRoleAssignments.set(obj);
   if (bulk) {
@@ -405,8 +600,13 @@ export function makeAssignment(rng: Rng, dir: Directory, a: { principalId: strin
 export function addRoleAssignment(dir: Directory, rng: Rng, roleDefinitionId: string, principalId: string, scope: string): Entity {
   const scopeObj = scope.startsWith('/administrativeUnits/') ? scope.slice('/administrativeUnits/'.length) : undefined;
   const obj: Entity = {
-    id: roleAssignmentId(roleDefinitionId, principalId, scopeObj), principalId, resourceScope: scope,
-    directoryScopeId: scope, roleDefinitionId, appScopeId: null, condition: null,
+    id: roleAssignmentId(roleDefinitionId, principalId, scopeObj),
+    principalId,
+    resourceScope: scope,
+    directoryScopeId: scope,
+    roleDefinitionId,
+    appScopeId: null,
+    condition: null,
   };
   dir.roleAssignments.set(obj);
   ensureDirectoryRole(dir, rng, roleDefinitionId);
@@ -418,8 +618,13 @@ export function ensureDirectoryRole(dir: Directory, rng: Rng, templateId: string
   if (existing) return { role: dir.directoryRoles.get(existing) as Entity, created: false };
   const def = dir.roleDefinitions.get(templateId);
   if (!def || def['isBuiltIn'] !== true) return undefined;
-  const role: Entity = { id: rng.guid(), deletedDateTime: null, description: String(def['description']),
-    displayName: String(def['displayName']), roleTemplateId: templateId };
+  const role: Entity = {
+    id: rng.guid(),
+    deletedDateTime: null,
+    description: String(def['description']),
+    displayName: String(def['displayName']),
+    roleTemplateId: templateId,
+  };
   dir.directoryRoles.set(role);
   dir.directoryRoleByTemplate.set(templateId, role.id);
   return { role, created: true };

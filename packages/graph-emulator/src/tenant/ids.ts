@@ -5,9 +5,14 @@ export function guidBytes(guid: string): Buffer {
   const hex = guid.replace(/-/g, '');
   const b = Buffer.from(hex, 'hex');
   const out = Buffer.alloc(16);
-  out[0] = b[3] ?? 0; out[1] = b[2] ?? 0; out[2] = b[1] ?? 0; out[3] = b[0] ?? 0;
-  out[4] = b[5] ?? 0; out[5] = b[4] ?? 0;
-  out[6] = b[7] ?? 0; out[7] = b[6] ?? 0;
+  out[0] = b[3] ?? 0;
+  out[1] = b[2] ?? 0;
+  out[2] = b[1] ?? 0;
+  out[3] = b[0] ?? 0;
+  out[4] = b[5] ?? 0;
+  out[5] = b[4] ?? 0;
+  out[6] = b[7] ?? 0;
+  out[7] = b[6] ?? 0;
   b.copy(out, 8, 8, 16);
   return out;
 }

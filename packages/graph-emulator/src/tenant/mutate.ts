@@ -15,7 +15,10 @@ type Op = (ctx: Ctx) => Change | undefined;
  */
 class Pool {
   private readonly ids: string[];
-  constructor(ids: Iterable<string>, private readonly lookup: (id: string) => Entity | undefined) {
+  constructor(
+    ids: Iterable<string>,
+    private readonly lookup: (id: string) => Entity | undefined,
+  ) {
     this.ids = [...ids];
   }
   pick(rng: Rng): Entity | undefined {
@@ -55,140 +58,221 @@ function pick<T>(rng: Rng, list: readonly T[]): T | undefined {
 
 /** Realistic changes with their relative weights (joiners, leavers, renames, memberships, grants...). */
 const OPS: [number, Op][] = [
-  [25, ({ core, rng, ops, groups, users }) => {
-    const g = groups.pick(rng);
-    const u = users.pick(rng);
-    if (!g || !u || core.dir.groupMembers.has(g.id, u.id)) return undefined;
-    return ops.addGroupLink('members', g.id, u.id);
-  }],
-  [15, ({ core, rng, ops, groups }) => {
-    const g = groups.pick(rng);
-    if (!g) return undefined;
-    const m = pick(rng, core.dir.groupMembers.get(g.id));
-    return m ? ops.removeGroupLink('members', g.id, m) : undefined;
-  }],
-  [4, ({ rng, ops, groups, users }) => {
-    const g = groups.pick(rng);
-    const u = users.pick(rng);
-    if (!g || !u || u['userType'] !== 'Member') return undefined;
-    return ops.addGroupLink('owners', g.id, u.id);
-  }],
-  [3, ({ core, rng, ops, groups }) => {
-    const g = groups.pick(rng);
-    if (!g) return undefined;
-    const owners = core.dir.groupOwners.get(g.id);
-    const o = owners.length > 1 ? pick(rng, owners) : undefined;
-    return o ? ops.removeGroupLink('owners', g.id, o) : undefined;
-  }],
-  [8, ({ core, rng, ops, users }) => {
-    const u = makeUser(rng, core.dir, 1_000_000 + rng.int(9_000_000), { guest: rng.chance(0.05), disabled: false, createdMs: Date.now() });
-    users.add(u.id);
-    return ops.createUser(u);
-  }],
-  [5, ({ core, rng, ops, users }) => {
-    const u = users.pick(rng);
-    // Keep at least a handful of users so other changes stay possible.
-    if (!u || core.dir.users.size < 10) return undefined;
-    return ops.deleteUser(u.id);
-  }],
-  [7, ({ rng, ops, users }) => {
-    const u = users.pick(rng);
-    if (!u) return undefined;
-    const given = rng.pick(FIRST_NAMES);
-    const sur = rng.pick(LAST_NAMES);
-    return ops.updateObject('users', u.id, { displayName: `${given} ${sur}`, givenName: given, surname: sur });
-  }],
-  [4, ({ rng, ops, users }) => {
-    const u = users.pick(rng);
-    return u ? ops.updateObject('users', u.id, { accountEnabled: !(u['accountEnabled'] as boolean) }) : undefined;
-  }],
-  [4, ({ rng, ops, users }) => {
-    const u = users.pick(rng);
-    if (!u || u['userType'] !== 'Member') return undefined;
-    return ops.updateObject('users', u.id, { department: rng.pick(DEPARTMENTS), jobTitle: rng.pick(JOB_TITLES) });
-  }],
-  [8, ({ core, rng, ops, apps, users, groups, assignments }) => {
-    const sp = pick(rng, apps);
-    if (!sp) return undefined;
-    const roles = ((sp['appRoles'] as JsonObject[]) ?? []).filter((r) => (r['allowedMemberTypes'] as string[]).includes('User'));
-    const useGroup = rng.chance(0.15);
-    const principal = useGroup ? groups.pick(rng) : users.pick(rng);
-    if (!principal) return undefined;
-    const appRoleId = roles.length ? String(rng.pick(roles)['id']) : ((sp['appRoles'] as JsonObject[]).length ? undefined : DEFAULT_ACCESS_ROLE);
-    if (!appRoleId) return undefined;
-    const dup = core.dir.assignmentsByResource.get(sp.id).some((id) => {
-      const a = core.dir.appRoleAssignments.get(id);
-      return a?.['principalId'] === principal.id && a['appRoleId'] === appRoleId;
-    });
-    if (dup) return undefined;
-    const created = ops.createAppRoleAssignment(sp, principal.id, appRoleId);
-    assignments.add(created.assignment.id);
-    return created.change;
-  }],
-  [5, ({ core, rng, ops, assignments }) => {
-    const a = assignments.pick(rng);
-    // The emulator's own apps keep their Graph permissions.
-    if (!a || a['resourceId'] === core.graphSpId) return undefined;
-    return ops.deleteAppRoleAssignment(a.id);
-  }],
-  [2, ({ core, rng, ops, users, roleAssignments }) => {
-    const def = pick(rng, core.dir.roleDefinitions.list());
-    const u = users.pick(rng);
-    if (!def || !u) return undefined;
-    if (core.dir.roleAssignments.list().some((a) => a['roleDefinitionId'] === def.id && a['principalId'] === u.id && a['directoryScopeId'] === '/')) return undefined;
-    const created = ops.createRoleAssignment(def.id, u.id, '/');
-    roleAssignments.add(created.assignment.id);
-    return created.change;
-  }],
-  [1.5, ({ rng, ops, roleAssignments }) => {
-    const a = roleAssignments.pick(rng);
-    return a ? ops.deleteRoleAssignment(a.id) : undefined;
-  }],
-  [1.5, ({ core, rng, ops, users, eligibility }) => {
-    const def = pick(rng, core.dir.roleDefinitions.list());
-    const u = users.pick(rng);
-    if (!def || !u) return undefined;
-    if (core.dir.roleEligibilitySchedules.list().some((s) => s['roleDefinitionId'] === def.id && s['principalId'] === u.id)) return undefined;
-    const start = new Date().toISOString();
-    const created = ops.createEligibility({ principalId: u.id, roleDefinitionId: def.id, directoryScopeId: '/',
-      scheduleInfo: { startDateTime: start, recurrence: null, expiration: { type: 'afterDateTime',
-        endDateTime: new Date(Date.now() + 180 * 86_400_000).toISOString(), duration: null } } });
-    eligibility.add(created.schedule.id);
-    return created.change;
-  }],
-  [1, ({ rng, ops, eligibility }) => {
-    const s = eligibility.pick(rng);
-    return s ? ops.deleteEligibility(s.id) : undefined;
-  }],
-  [2, ({ rng, ops, apps, users }) => {
-    const sp = pick(rng, apps);
-    const u = users.pick(rng);
-    if (!sp || !u || u['userType'] !== 'Member') return undefined;
-    return ops.addSpOwner(sp.id, u.id);
-  }],
-  [1, ({ core, rng, ops, apps }) => {
-    const sp = pick(rng, apps);
-    if (!sp) return undefined;
-    const o = pick(rng, core.dir.spOwners.get(sp.id));
-    return o ? ops.removeSpOwner(sp.id, o) : undefined;
-  }],
-  [1.5, ({ core, rng, ops, groups, memberOwners }) => {
-    const g = makeGroup(rng, 100_000 + rng.int(900_000), { synced: false, createdMs: Date.now() });
-    const ch = ops.createGroup(g);
-    groups.add(g.id);
-    const owner = pick(rng, memberOwners);
-    if (owner && core.dir.users.has(owner.id)) ops.addGroupLink('owners', g.id, owner.id);
-    return ch;
-  }],
-  [1, ({ core, rng, ops, groups }) => {
-    const g = groups.pick(rng);
-    if (!g || core.dir.groups.size < 5) return undefined;
-    return ops.deleteGroup(g.id);
-  }],
-  [0.5, ({ rng, ops, groups }) => {
-    const g = groups.pick(rng);
-    return g ? ops.updateObject('groups', g.id, { displayName: `${String(g['displayName'])} (renamed)` }) : undefined;
-  }],
+  [
+    25,
+    ({ core, rng, ops, groups, users }) => {
+      const g = groups.pick(rng);
+      const u = users.pick(rng);
+      if (!g || !u || core.dir.groupMembers.has(g.id, u.id)) return undefined;
+      return ops.addGroupLink('members', g.id, u.id);
+    },
+  ],
+  [
+    15,
+    ({ core, rng, ops, groups }) => {
+      const g = groups.pick(rng);
+      if (!g) return undefined;
+      const m = pick(rng, core.dir.groupMembers.get(g.id));
+      return m ? ops.removeGroupLink('members', g.id, m) : undefined;
+    },
+  ],
+  [
+    4,
+    ({ rng, ops, groups, users }) => {
+      const g = groups.pick(rng);
+      const u = users.pick(rng);
+      if (!g || !u || u['userType'] !== 'Member') return undefined;
+      return ops.addGroupLink('owners', g.id, u.id);
+    },
+  ],
+  [
+    3,
+    ({ core, rng, ops, groups }) => {
+      const g = groups.pick(rng);
+      if (!g) return undefined;
+      const owners = core.dir.groupOwners.get(g.id);
+      const o = owners.length > 1 ? pick(rng, owners) : undefined;
+      return o ? ops.removeGroupLink('owners', g.id, o) : undefined;
+    },
+  ],
+  [
+    8,
+    ({ core, rng, ops, users }) => {
+      const u = makeUser(rng, core.dir, 1_000_000 + rng.int(9_000_000), {
+        guest: rng.chance(0.05),
+        disabled: false,
+        createdMs: Date.now(),
+      });
+      users.add(u.id);
+      return ops.createUser(u);
+    },
+  ],
+  [
+    5,
+    ({ core, rng, ops, users }) => {
+      const u = users.pick(rng);
+      // Keep at least a handful of users so other changes stay possible.
+      if (!u || core.dir.users.size < 10) return undefined;
+      return ops.deleteUser(u.id);
+    },
+  ],
+  [
+    7,
+    ({ rng, ops, users }) => {
+      const u = users.pick(rng);
+      if (!u) return undefined;
+      const given = rng.pick(FIRST_NAMES);
+      const sur = rng.pick(LAST_NAMES);
+      return ops.updateObject('users', u.id, { displayName: `${given} ${sur}`, givenName: given, surname: sur });
+    },
+  ],
+  [
+    4,
+    ({ rng, ops, users }) => {
+      const u = users.pick(rng);
+      return u ? ops.updateObject('users', u.id, { accountEnabled: !(u['accountEnabled'] as boolean) }) : undefined;
+    },
+  ],
+  [
+    4,
+    ({ rng, ops, users }) => {
+      const u = users.pick(rng);
+      if (!u || u['userType'] !== 'Member') return undefined;
+      return ops.updateObject('users', u.id, { department: rng.pick(DEPARTMENTS), jobTitle: rng.pick(JOB_TITLES) });
+    },
+  ],
+  [
+    8,
+    ({ core, rng, ops, apps, users, groups, assignments }) => {
+      const sp = pick(rng, apps);
+      if (!sp) return undefined;
+      const roles = ((sp['appRoles'] as JsonObject[]) ?? []).filter((r) => (r['allowedMemberTypes'] as string[]).includes('User'));
+      const useGroup = rng.chance(0.15);
+      const principal = useGroup ? groups.pick(rng) : users.pick(rng);
+      if (!principal) return undefined;
+      const appRoleId = roles.length
+        ? String(rng.pick(roles)['id'])
+        : (sp['appRoles'] as JsonObject[]).length
+          ? undefined
+          : DEFAULT_ACCESS_ROLE;
+      if (!appRoleId) return undefined;
+      const dup = core.dir.assignmentsByResource.get(sp.id).some((id) => {
+        const a = core.dir.appRoleAssignments.get(id);
+        return a?.['principalId'] === principal.id && a['appRoleId'] === appRoleId;
+      });
+      if (dup) return undefined;
+      const created = ops.createAppRoleAssignment(sp, principal.id, appRoleId);
+      assignments.add(created.assignment.id);
+      return created.change;
+    },
+  ],
+  [
+    5,
+    ({ core, rng, ops, assignments }) => {
+      const a = assignments.pick(rng);
+      // The emulator's own apps keep their Graph permissions.
+      if (!a || a['resourceId'] === core.graphSpId) return undefined;
+      return ops.deleteAppRoleAssignment(a.id);
+    },
+  ],
+  [
+    2,
+    ({ core, rng, ops, users, roleAssignments }) => {
+      const def = pick(rng, core.dir.roleDefinitions.list());
+      const u = users.pick(rng);
+      if (!def || !u) return undefined;
+      if (
+        core.dir.roleAssignments
+          .list()
+          .some((a) => a['roleDefinitionId'] === def.id && a['principalId'] === u.id && a['directoryScopeId'] === '/')
+      )
+        return undefined;
+      const created = ops.createRoleAssignment(def.id, u.id, '/');
+      roleAssignments.add(created.assignment.id);
+      return created.change;
+    },
+  ],
+  [
+    1.5,
+    ({ rng, ops, roleAssignments }) => {
+      const a = roleAssignments.pick(rng);
+      return a ? ops.deleteRoleAssignment(a.id) : undefined;
+    },
+  ],
+  [
+    1.5,
+    ({ core, rng, ops, users, eligibility }) => {
+      const def = pick(rng, core.dir.roleDefinitions.list());
+      const u = users.pick(rng);
+      if (!def || !u) return undefined;
+      if (core.dir.roleEligibilitySchedules.list().some((s) => s['roleDefinitionId'] === def.id && s['principalId'] === u.id))
+        return undefined;
+      const start = new Date().toISOString();
+      const created = ops.createEligibility({
+        principalId: u.id,
+        roleDefinitionId: def.id,
+        directoryScopeId: '/',
+        scheduleInfo: {
+          startDateTime: start,
+          recurrence: null,
+          expiration: { type: 'afterDateTime', endDateTime: new Date(Date.now() + 180 * 86_400_000).toISOString(), duration: null },
+        },
+      });
+      eligibility.add(created.schedule.id);
+      return created.change;
+    },
+  ],
+  [
+    1,
+    ({ rng, ops, eligibility }) => {
+      const s = eligibility.pick(rng);
+      return s ? ops.deleteEligibility(s.id) : undefined;
+    },
+  ],
+  [
+    2,
+    ({ rng, ops, apps, users }) => {
+      const sp = pick(rng, apps);
+      const u = users.pick(rng);
+      if (!sp || !u || u['userType'] !== 'Member') return undefined;
+      return ops.addSpOwner(sp.id, u.id);
+    },
+  ],
+  [
+    1,
+    ({ core, rng, ops, apps }) => {
+      const sp = pick(rng, apps);
+      if (!sp) return undefined;
+      const o = pick(rng, core.dir.spOwners.get(sp.id));
+      return o ? ops.removeSpOwner(sp.id, o) : undefined;
+    },
+  ],
+  [
+    1.5,
+    ({ core, rng, ops, groups, memberOwners }) => {
+      const g = makeGroup(rng, 100_000 + rng.int(900_000), { synced: false, createdMs: Date.now() });
+      const ch = ops.createGroup(g);
+      groups.add(g.id);
+      const owner = pick(rng, memberOwners);
+      if (owner && core.dir.users.has(owner.id)) ops.addGroupLink('owners', g.id, owner.id);
+      return ch;
+    },
+  ],
+  [
+    1,
+    ({ core, rng, ops, groups }) => {
+      const g = groups.pick(rng);
+      if (!g || core.dir.groups.size < 5) return undefined;
+      return ops.deleteGroup(g.id);
+    },
+  ],
+  [
+    0.5,
+    ({ rng, ops, groups }) => {
+      const g = groups.pick(rng);
+      return g ? ops.updateObject('groups', g.id, { displayName: `${String(g['displayName'])} (renamed)` }) : undefined;
+    },
+  ],
 ];
 
 const TOTAL = OPS.reduce((s, [w]) => s + w, 0);
@@ -198,14 +282,34 @@ export function mutateTenant(core: EmulatorCore, count: number, seed?: number): 
   const rng = seed === undefined ? core.rng : new Rng(deriveSeed(seed, 0x5eed));
   const d = core.dir;
   const ctx: Ctx = {
-    core, rng, ops: seed === undefined ? core.ops : new TenantOps(d, rng),
-    users: new Pool(d.users.list().map((u) => u.id), (id) => d.users.get(id)),
-    groups: new Pool(d.groups.list().map((g) => g.id), (id) => d.groups.get(id)),
-    assignments: new Pool(d.appRoleAssignments.list().map((a) => a.id), (id) => d.appRoleAssignments.get(id)),
-    roleAssignments: new Pool(d.roleAssignments.list().map((a) => a.id), (id) => d.roleAssignments.get(id)),
-    eligibility: new Pool(d.roleEligibilitySchedules.list().map((s) => s.id), (id) => d.roleEligibilitySchedules.get(id)),
+    core,
+    rng,
+    ops: seed === undefined ? core.ops : new TenantOps(d, rng),
+    users: new Pool(
+      d.users.list().map((u) => u.id),
+      (id) => d.users.get(id),
+    ),
+    groups: new Pool(
+      d.groups.list().map((g) => g.id),
+      (id) => d.groups.get(id),
+    ),
+    assignments: new Pool(
+      d.appRoleAssignments.list().map((a) => a.id),
+      (id) => d.appRoleAssignments.get(id),
+    ),
+    roleAssignments: new Pool(
+      d.roleAssignments.list().map((a) => a.id),
+      (id) => d.roleAssignments.get(id),
+    ),
+    eligibility: new Pool(
+      d.roleEligibilitySchedules.list().map((s) => s.id),
+      (id) => d.roleEligibilitySchedules.get(id),
+    ),
     apps: d.servicePrincipals.list().filter((s) => s['servicePrincipalType'] === 'Application' && s.id !== core.graphSpId),
-    memberOwners: d.users.list().slice(0, 500).filter((u) => u['userType'] === 'Member'),
+    memberOwners: d.users
+      .list()
+      .slice(0, 500)
+      .filter((u) => u['userType'] === 'Member'),
   };
   const out: Change[] = [];
   let guard = count * 50 + 100;
@@ -213,7 +317,10 @@ export function mutateTenant(core: EmulatorCore, count: number, seed?: number): 
     let r = rng.next() * TOTAL;
     let op = OPS[0]?.[1] as Op;
     for (const [w, f] of OPS) {
-      if (r < w) { op = f; break; }
+      if (r < w) {
+        op = f;
+        break;
+      }
       r -= w;
     }
     const ch = op(ctx);

@@ -8,7 +8,10 @@ import type { Rng } from './rng';
  * always agree. Callers validate (and produce Graph's errors) before calling.
  */
 export class TenantOps {
-  constructor(private readonly dir: Directory, private readonly rng: Rng) {}
+  constructor(
+    private readonly dir: Directory,
+    private readonly rng: Rng,
+  ) {}
 
   private linkLog(groupId: string, rel: 'members' | 'owners', target: string, targetType: ObjectType | undefined): void {
     this.dir.log('groups', { id: groupId, op: 'link', rel, target, ...(targetType ? { targetType } : {}) });
@@ -43,9 +46,18 @@ export class TenantOps {
     const type = this.dir.typeOf(principalId);
     const principalType = type === 'group' ? 'Group' : type === 'servicePrincipal' ? 'ServicePrincipal' : 'User';
     const principal = this.dir.getObject(principalId);
-    const assignment = makeAssignment(this.rng, this.dir, { principalId, principalType,
-      principalDisplayName: String(principal?.['displayName'] ?? ''), resource, appRoleId, createdMs: Date.now() });
-    return { change: { kind: 'appRoleAssignmentCreated', objectId: resource.id, targetId: principalId, itemId: assignment.id }, assignment };
+    const assignment = makeAssignment(this.rng, this.dir, {
+      principalId,
+      principalType,
+      principalDisplayName: String(principal?.['displayName'] ?? ''),
+      resource,
+      appRoleId,
+      createdMs: Date.now(),
+    });
+    return {
+      change: { kind: 'appRoleAssignmentCreated', objectId: resource.id, targetId: principalId, itemId: assignment.id },
+      assignment,
+    };
   }
 
   deleteAppRoleAssignment(id: string): Change | undefined {
@@ -64,11 +76,19 @@ export class TenantOps {
     if (roleId) {
       if (!before) this.dir.log('directoryRoles', { id: roleId, op: 'upsert', created: true });
       if (scope === '/') {
-        this.dir.log('directoryRoles', { id: roleId, op: 'link', rel: 'members', target: principalId,
-          ...(this.dir.typeOf(principalId) ? { targetType: this.dir.typeOf(principalId) } : {}) });
+        this.dir.log('directoryRoles', {
+          id: roleId,
+          op: 'link',
+          rel: 'members',
+          target: principalId,
+          ...(this.dir.typeOf(principalId) ? { targetType: this.dir.typeOf(principalId) } : {}),
+        });
       }
     }
-    return { change: { kind: 'roleAssignmentCreated', objectId: roleDefinitionId, targetId: principalId, itemId: assignment.id }, assignment };
+    return {
+      change: { kind: 'roleAssignmentCreated', objectId: roleDefinitionId, targetId: principalId, itemId: assignment.id },
+      assignment,
+    };
   }
 
   deleteRoleAssignment(id: string, principalType?: ObjectType): Change | undefined {
@@ -85,16 +105,30 @@ export class TenantOps {
     return { kind: 'roleAssignmentDeleted', objectId: def, targetId: principal, itemId: id };
   }
 
-  createEligibility(fields: { principalId: string; roleDefinitionId: string; directoryScopeId: string; scheduleInfo: JsonObject }): { change: Change; schedule: Entity } {
+  createEligibility(fields: { principalId: string; roleDefinitionId: string; directoryScopeId: string; scheduleInfo: JsonObject }): {
+    change: Change;
+    schedule: Entity;
+  } {
     const id = this.rng.guid();
     const now = new Date().toISOString();
     const schedule: Entity = {
-      id, principalId: fields.principalId, roleDefinitionId: fields.roleDefinitionId, directoryScopeId: fields.directoryScopeId,
-      appScopeId: null, memberType: 'Direct', status: 'Provisioned', createdUsing: id, createdDateTime: now, modifiedDateTime: null,
+      id,
+      principalId: fields.principalId,
+      roleDefinitionId: fields.roleDefinitionId,
+      directoryScopeId: fields.directoryScopeId,
+      appScopeId: null,
+      memberType: 'Direct',
+      status: 'Provisioned',
+      createdUsing: id,
+      createdDateTime: now,
+      modifiedDateTime: null,
       scheduleInfo: fields.scheduleInfo,
     };
     this.dir.roleEligibilitySchedules.set(schedule);
-    return { change: { kind: 'roleEligibilityCreated', objectId: fields.roleDefinitionId, targetId: fields.principalId, itemId: id }, schedule };
+    return {
+      change: { kind: 'roleEligibilityCreated', objectId: fields.roleDefinitionId, targetId: fields.principalId, itemId: id },
+      schedule,
+    };
   }
 
   deleteEligibility(id: string): Change | undefined {

@@ -12,7 +12,7 @@ export class AuditEvent {
   @Field(() => DateTimeScalar)
   at!: Date;
 
-  @Field(() => String, { description: 'Token subject of the caller, or \'system\' (e.g. expiry of a just-in-time grant).' })
+  @Field(() => String, { description: "Token subject of the caller, or 'system' (e.g. expiry of a just-in-time grant)." })
   actor!: string;
 
   @Field(() => String, { description: 'e.g. connector.created, grant.requested, grant.succeeded, revoke.failed, grant.expired' })
@@ -25,7 +25,14 @@ export class AuditEvent {
 }
 
 export function toAuditEvent(row: AuditEventRow): AuditEvent {
-  return { id: String(row.id), at: asDate(row.at), actor: row.actor, action: row.action, details: row.details, connectorId: row.connector_id };
+  return {
+    id: String(row.id),
+    at: asDate(row.at),
+    actor: row.actor,
+    action: row.action,
+    details: row.details,
+    connectorId: row.connector_id,
+  };
 }
 
 export const { EdgeType: AuditEventEdge, ConnectionType: AuditEventConnection } = connectionTypes(AuditEvent, 'AuditEvent');

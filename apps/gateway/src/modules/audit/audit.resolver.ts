@@ -15,7 +15,10 @@ export class AuditResolver {
   /** Newest first, keyset on the bigserial id. */
   @Query(() => AuditEventConnection)
   @Authorized()
-  async auditEvents(@Args(() => AuditEventsArgs) a: AuditEventsArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof AuditEventConnection>> {
+  async auditEvents(
+    @Args(() => AuditEventsArgs) a: AuditEventsArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<InstanceType<typeof AuditEventConnection>> {
     return new AuditEventConnection(await ctx.services.audit.list(a.connectorId ?? null, a.first, a.after));
   }
 

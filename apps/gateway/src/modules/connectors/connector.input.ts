@@ -21,16 +21,22 @@ export class CreateConnectorInput {
   @Field(() => String, { nullable: true, description: 'Write-only: stored encrypted, never returned.' })
   clientSecret?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'CERTIFICATE method: the app\'s public certificate (PEM). Write-only.' })
+  @Field(() => String, { nullable: true, description: "CERTIFICATE method: the app's public certificate (PEM). Write-only." })
   certificatePem?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'CERTIFICATE method: the certificate\'s private key (PEM). Write-only: stored encrypted, never returned.' })
+  @Field(() => String, {
+    nullable: true,
+    description: "CERTIFICATE method: the certificate's private key (PEM). Write-only: stored encrypted, never returned.",
+  })
   privateKeyPem?: string | null;
 
   @Field(() => Boolean, { nullable: true, defaultValue: false })
   skipAdGroups?: boolean | null;
 
-  @Field(() => String, { nullable: true, description: 'Defaults to https://graph.microsoft.com; must be https and allowed by the deployment\'s configuration.' })
+  @Field(() => String, {
+    nullable: true,
+    description: "Defaults to https://graph.microsoft.com; must be https and allowed by the deployment's configuration.",
+  })
   graphBaseUrl?: string | null;
 
   @Field(() => String, { nullable: true, description: 'Defaults to https://login.microsoftonline.com; same rules as graphBaseUrl.' })
@@ -68,9 +74,22 @@ export class UpdateConnectorInput {
 }
 
 const opt = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
-const tenantId = z.string().trim().regex(/^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9][a-z0-9.-]{1,253})$/i, 'must be a tenant id (GUID) or a verified domain');
-const clientId = z.string().trim().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be an application (client) id GUID');
-const pem = (label: string) => z.string().max(20_000).refine((v) => v.includes('-----BEGIN') && v.includes(label), `must be a PEM ${label.toLowerCase()}`);
+const tenantId = z
+  .string()
+  .trim()
+  .regex(
+    /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9][a-z0-9.-]{1,253})$/i,
+    'must be a tenant id (GUID) or a verified domain',
+  );
+const clientId = z
+  .string()
+  .trim()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be an application (client) id GUID');
+const pem = (label: string) =>
+  z
+    .string()
+    .max(20_000)
+    .refine((v) => v.includes('-----BEGIN') && v.includes(label), `must be a PEM ${label.toLowerCase()}`);
 const owners = z.array(z.string().trim().min(1).max(256)).max(50);
 
 const CreateSchema = z.object({
@@ -119,19 +138,26 @@ export function validateUpdate(input: UpdateConnectorInput, method: AuthMethod):
   return v;
 }
 
-function checkMethodFields(method: AuthMethod, v: { tenantId?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string }): void {
+function checkMethodFields(
+  method: AuthMethod,
+  v: { tenantId?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string },
+): void {
   const hasCert = v.certificatePem !== undefined || v.privateKeyPem !== undefined;
-  if (method === 'CLIENT_SECRET' && hasCert) throw new BadUserInputError('certificatePem/privateKeyPem apply to the CERTIFICATE method only');
-  if (method === 'CERTIFICATE' && v.clientSecret !== undefined) throw new BadUserInputError('clientSecret applies to the CLIENT_SECRET method only');
+  if (method === 'CLIENT_SECRET' && hasCert)
+    throw new BadUserInputError('certificatePem/privateKeyPem apply to the CERTIFICATE method only');
+  if (method === 'CERTIFICATE' && v.clientSecret !== undefined)
+    throw new BadUserInputError('clientSecret applies to the CLIENT_SECRET method only');
   if (method === 'CERTIFICATE' && hasCert && (v.certificatePem === undefined || v.privateKeyPem === undefined)) {
     throw new BadUserInputError('give certificatePem and privateKeyPem together');
   }
   // An OAUTH connector signs in with the deployment's own app, which many tenants may have consented
   // to: its tenant comes only from a completed, verified admin consent, never from input.
   if (method === 'OAUTH' && v.tenantId !== undefined) {
-    throw new BadUserInputError('tenantId cannot be set on an OAUTH connector; its tenant is recorded when an administrator of that tenant completes admin consent (beginAdminConsent)');
+    throw new BadUserInputError(
+      'tenantId cannot be set on an OAUTH connector; its tenant is recorded when an administrator of that tenant completes admin consent (beginAdminConsent)',
+    );
   }
   if (method === 'OAUTH' && (v.clientSecret !== undefined || hasCert)) {
-    throw new BadUserInputError('OAUTH connectors use the deployment\'s app; connect them with beginAdminConsent instead of credentials');
+    throw new BadUserInputError("OAUTH connectors use the deployment's app; connect them with beginAdminConsent instead of credentials");
   }
 }

@@ -12,7 +12,11 @@ import { AdminConsentStart, Connector, ConnectorConnection, toConnector } from '
 export class ConnectorResolver {
   @Query(() => ConnectorConnection)
   @Authorized()
-  async connectors(@Args(() => PageArgs) { first, after }: PageArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof ConnectorConnection>> {
+  async connectors(
+    @Args(() => PageArgs) { first, after }: PageArgs,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<InstanceType<typeof ConnectorConnection>> {
     return new ConnectorConnection(await ctx.services.connectors.list(first, after, ctx.loaders, selectsField(info, 'totalCount')));
   }
 
@@ -30,18 +34,31 @@ export class ConnectorResolver {
   }
 
   @FieldResolver(() => SyncRunConnection)
-  async syncRuns(@Root() c: Connector, @Args(() => PageArgs) { first, after }: PageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof SyncRunConnection>> {
+  async syncRuns(
+    @Root() c: Connector,
+    @Args(() => PageArgs) { first, after }: PageArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<InstanceType<typeof SyncRunConnection>> {
     return new SyncRunConnection(await ctx.services.syncRuns.listForConnector(c.id, first, after));
   }
 
-  @FieldResolver(() => ConnectorLogConnection, { description: 'What the connector did, newest first: syncs started and finished, counts, warnings, skipped types.' })
-  async logs(@Root() c: Connector, @Args(() => PageArgs) { first, after }: PageArgs, @Ctx() ctx: GatewayContext): Promise<InstanceType<typeof ConnectorLogConnection>> {
+  @FieldResolver(() => ConnectorLogConnection, {
+    description: 'What the connector did, newest first: syncs started and finished, counts, warnings, skipped types.',
+  })
+  async logs(
+    @Root() c: Connector,
+    @Args(() => PageArgs) { first, after }: PageArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<InstanceType<typeof ConnectorLogConnection>> {
     return new ConnectorLogConnection(await ctx.services.syncRuns.logs(c.id, first, after));
   }
 
   @Mutation(() => Connector)
   @Authorized(CREATE_CONNECTORS)
-  async createConnector(@Arg('input', () => CreateConnectorInput) input: CreateConnectorInput, @Ctx() ctx: GatewayContext): Promise<Connector> {
+  async createConnector(
+    @Arg('input', () => CreateConnectorInput) input: CreateConnectorInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Connector> {
     return toConnector(await ctx.services.connectors.create(ctx.caller, input));
   }
 
@@ -78,7 +95,8 @@ export class ConnectorResolver {
     @Arg('allowSharedTenant', () => Boolean, {
       nullable: true,
       defaultValue: false,
-      description: 'SUPER_ADMIN only: let this consent bind a tenant that another connector already uses (refused with CONFLICT otherwise).',
+      description:
+        'SUPER_ADMIN only: let this consent bind a tenant that another connector already uses (refused with CONFLICT otherwise).',
     })
     allowSharedTenant?: boolean | null,
   ): Promise<AdminConsentStart> {

@@ -35,7 +35,9 @@ function verification(result: ProbeResult): Verification {
   const missing = allMissing(result.granted);
   return {
     status: 'CONNECTED',
-    status_message: missing.length ? `credentials work; ${missing.length} Graph permission(s) missing: ${missing.join(', ')}` : 'credentials work; all permissions granted',
+    status_message: missing.length
+      ? `credentials work; ${missing.length} Graph permission(s) missing: ${missing.join(', ')}`
+      : 'credentials work; all permissions granted',
     granted_permissions: result.granted,
     missing_permissions: missing,
   };
@@ -45,16 +47,30 @@ export class ConnectorService {
   constructor(private readonly deps: GatewayDeps) {}
 
   /** `withCount`: the client selected totalCount, so the page statement carries it (one round trip). */
-  async list(first: number | null | undefined, after: string | null | undefined, prime?: Loaders, withCount = false): Promise<PageResult<Connector>> {
+  async list(
+    first: number | null | undefined,
+    after: string | null | undefined,
+    prime?: Loaders,
+    withCount = false,
+  ): Promise<PageResult<Connector>> {
     const limit = pageSize(first);
     const cursor = decodeCursor(after, ['string', 'string']);
-    if (cursor && (!isTimestampKey(cursor[0] as string) || !isUuid(cursor[1] as string))) throw new BadUserInputError('`after` is not a cursor returned by this API');
+    if (cursor && (!isTimestampKey(cursor[0] as string) || !isUuid(cursor[1] as string)))
+      throw new BadUserInputError('`after` is not a cursor returned by this API');
     let q = this.deps.db
       .selectFrom('connectors as c')
       // Each connector's latest run comes along and primes lastSyncRunByConnector: a dashboard's
       // list with statuses is one round trip (plus the parallel COUNT).
       .leftJoinLateral(
-        (eb) => eb.selectFrom('sync_runs').select(SYNC_RUN_COLUMNS).whereRef('sync_runs.connector_id', '=', 'c.id').orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(1).as('r'),
+        (eb) =>
+          eb
+            .selectFrom('sync_runs')
+            .select(SYNC_RUN_COLUMNS)
+            .whereRef('sync_runs.connector_id', '=', 'c.id')
+            .orderBy('queued_at', 'desc')
+            .orderBy('id', 'desc')
+            .limit(1)
+            .as('r'),
         (j) => j.onTrue(),
       )
       .select(CONNECTOR_PUBLIC_COLUMNS.map((col) => `c.${col}` as const))
@@ -62,14 +78,25 @@ export class ConnectorService {
       .select(SYNC_RUN_COLUMNS.map((col) => sql.ref(`r.${col}`).as(`r_${col}`)))
       .select(totalColumn(withCount ? this.countQuery() : null));
     if (cursor) q = q.where(sql<boolean>`(c.created_at, c.id) > (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
-    const rows = await q.orderBy('c.created_at').orderBy('c.id').limit(limit + 1).execute();
+    const rows = await q
+      .orderBy('c.created_at')
+      .orderBy('c.id')
+      .limit(limit + 1)
+      .execute();
     if (prime) {
       for (const r of rows as unknown as Array<Record<string, unknown> & { id: string }>) {
         const run = r['r_id'] == null ? null : (Object.fromEntries(SYNC_RUN_COLUMNS.map((col) => [col, r[`r_${col}`]])) as SyncRunListRow);
         prime.lastSyncRunByConnector.prime(r.id, run);
       }
     }
-    return toPage(rows, limit, (r) => [r.created_key, r.id], toConnector, async () => Number((await this.countQuery().executeTakeFirstOrThrow()).n), knownTotal(rows));
+    return toPage(
+      rows,
+      limit,
+      (r) => [r.created_key, r.id],
+      toConnector,
+      async () => Number((await this.countQuery().executeTakeFirstOrThrow()).n),
+      knownTotal(rows),
+    );
   }
 
   private countQuery() {
@@ -103,7 +130,8 @@ export class ConnectorService {
     let clientId = v.clientId ?? null;
     let creds: ConnectorCredentials | null = null;
     if (v.authMethod === 'OAUTH') {
-      if (!env.OAUTH_CLIENT_ID) throw new BadUserInputError('this deployment has no OAuth app configured (OAUTH_CLIENT_ID); use CLIENT_SECRET or CERTIFICATE');
+      if (!env.OAUTH_CLIENT_ID)
+        throw new BadUserInputError('this deployment has no OAuth app configured (OAUTH_CLIENT_ID); use CLIENT_SECRET or CERTIFICATE');
       clientId = env.OAUTH_CLIENT_ID;
     } else if (v.clientSecret) {
       creds = { kind: 'secret', clientSecret: v.clientSecret };
@@ -113,12 +141,15 @@ export class ConnectorService {
 
     let state: Verification = {
       status: 'NOT_CONNECTED',
-      status_message: v.authMethod === 'OAUTH' ? 'waiting for admin consent (beginAdminConsent)' : 'add tenantId, clientId and credentials to connect',
+      status_message:
+        v.authMethod === 'OAUTH' ? 'waiting for admin consent (beginAdminConsent)' : 'add tenantId, clientId and credentials to connect',
       granted_permissions: [],
       missing_permissions: [],
     };
     if (creds && v.tenantId && clientId) {
-      state = verification(await this.deps.probe.probe({ tenantId: v.tenantId, clientId, authorityHost, graphBaseUrl, credentials: creds }));
+      state = verification(
+        await this.deps.probe.probe({ tenantId: v.tenantId, clientId, authorityHost, graphBaseUrl, credentials: creds }),
+      );
     }
 
     const owners = ownersFor(who, v.owners);
@@ -145,11 +176,24 @@ export class ConnectorService {
         action: 'connector.created',
         connectorId: id,
         details: {
-          displayName: v.displayName, authMethod: v.authMethod, tenantId: v.tenantId ?? null, clientId, graphBaseUrl, authorityHost,
-          owners, skipAdGroups: v.skipAdGroups ?? false, credentials: creds ? creds.kind : null, status: state.status,
+          displayName: v.displayName,
+          authMethod: v.authMethod,
+          tenantId: v.tenantId ?? null,
+          clientId,
+          graphBaseUrl,
+          authorityHost,
+          owners,
+          skipAdGroups: v.skipAdGroups ?? false,
+          credentials: creds ? creds.kind : null,
+          status: state.status,
         },
       });
-      await appendConnectorLog(trx, id, state.status === 'ERROR' ? 'ERROR' : 'INFO', `created by ${who.sub}: ${state.status_message ?? state.status}`);
+      await appendConnectorLog(
+        trx,
+        id,
+        state.status === 'ERROR' ? 'ERROR' : 'INFO',
+        `created by ${who.sub}: ${state.status_message ?? state.status}`,
+      );
       return inserted;
     });
     this.deps.logger.info({ connectorId: id, actor: who.sub, status: state.status }, 'connector created');
@@ -163,7 +207,8 @@ export class ConnectorService {
 
     let newCreds: ConnectorCredentials | null = null;
     if (v.clientSecret) newCreds = { kind: 'secret', clientSecret: v.clientSecret };
-    else if (v.certificatePem && v.privateKeyPem) newCreds = { kind: 'certificate', certificatePem: v.certificatePem, privateKeyPem: v.privateKeyPem };
+    else if (v.certificatePem && v.privateKeyPem)
+      newCreds = { kind: 'certificate', certificatePem: v.certificatePem, privateKeyPem: v.privateKeyPem };
 
     const tenantId = v.tenantId ?? row.tenant_id;
     const clientId = row.auth_method === 'OAUTH' ? row.client_id : (v.clientId ?? row.client_id);
@@ -173,11 +218,21 @@ export class ConnectorService {
     if (credentialsTouched) {
       const creds = newCreds ?? this.storedCredentials(row.id, row.secret_ciphertext, row.auth_method);
       if (creds && tenantId && clientId) {
-        state = verification(await probe.probe({ tenantId, clientId, authorityHost: row.authority_host, graphBaseUrl: row.graph_base_url, credentials: creds }));
+        state = verification(
+          await probe.probe({
+            tenantId,
+            clientId,
+            authorityHost: row.authority_host,
+            graphBaseUrl: row.graph_base_url,
+            credentials: creds,
+          }),
+        );
       }
     }
 
-    const changed = Object.entries(v).filter(([, value]) => value !== undefined).map(([k]) => k);
+    const changed = Object.entries(v)
+      .filter(([, value]) => value !== undefined)
+      .map(([k]) => k);
     const owners = v.owners !== undefined ? ownersFor(who, v.owners) : undefined;
     const updated = await db.transaction().execute(async (trx) => {
       const out = await trx
@@ -209,7 +264,13 @@ export class ConnectorService {
           ...(state.status ? { status: state.status } : {}),
         },
       });
-      if (state.status) await appendConnectorLog(trx, row.id, state.status === 'ERROR' ? 'ERROR' : 'INFO', `credentials checked by ${who.sub}: ${state.status_message ?? state.status}`);
+      if (state.status)
+        await appendConnectorLog(
+          trx,
+          row.id,
+          state.status === 'ERROR' ? 'ERROR' : 'INFO',
+          `credentials checked by ${who.sub}: ${state.status_message ?? state.status}`,
+        );
       return out;
     });
     return updated;
@@ -220,7 +281,10 @@ export class ConnectorService {
       try {
         return openCredentials(this.deps.box, connectorId, envelope);
       } catch (err) {
-        this.deps.logger.error({ connectorId, err: err instanceof Error ? err.message : 'unknown' }, 'stored credentials cannot be decrypted');
+        this.deps.logger.error(
+          { connectorId, err: err instanceof Error ? err.message : 'unknown' },
+          'stored credentials cannot be decrypted',
+        );
         throw new BadUserInputError('the stored credentials cannot be decrypted with the configured keys; send new credentials');
       }
     }
@@ -259,30 +323,61 @@ export class ConnectorService {
         actor: who.sub,
         action: 'connector.deleted',
         connectorId: row.id,
-        details: { displayName: row.display_name, tenantId: row.tenant_id, cancelledRuns: runs.map((r) => r.id), removed: counts.rows[0] ?? {} },
+        details: {
+          displayName: row.display_name,
+          tenantId: row.tenant_id,
+          cancelledRuns: runs.map((r) => r.id),
+          removed: counts.rows[0] ?? {},
+        },
       });
       await trx.deleteFrom('connectors').where('id', '=', row.id).execute();
       return runs;
     });
     const at = new Date().toISOString();
-    for (const r of cancelled) this.deps.bus.publishSyncRunUpdated({ v: 1, runId: r.id, connectorId: row.id, status: 'CANCELLED', progress: 'connector deleted', at });
+    for (const r of cancelled)
+      this.deps.bus.publishSyncRunUpdated({
+        v: 1,
+        runId: r.id,
+        connectorId: row.id,
+        status: 'CANCELLED',
+        progress: 'connector deleted',
+        at,
+      });
     this.deps.logger.info({ connectorId: row.id, actor: who.sub, cancelledRuns: cancelled.length }, 'connector deleted');
     return true;
   }
 
-  async beginAdminConsent(caller: Caller | null, connectorId: string, allowSharedTenant = false): Promise<{ authorizationUrl: string; state: string; startUrl: string }> {
+  async beginAdminConsent(
+    caller: Caller | null,
+    connectorId: string,
+    allowSharedTenant = false,
+  ): Promise<{ authorizationUrl: string; state: string; startUrl: string }> {
     const { row, who } = await this.authorizeWrite(caller, connectorId);
     const { env, db } = this.deps;
-    if (row.auth_method !== 'OAUTH') throw new BadUserInputError(`connector '${row.display_name}' uses ${row.auth_method}; admin consent applies to OAUTH connectors`);
-    if (allowSharedTenant && who.role !== 'SUPER_ADMIN') throw new ForbiddenError('only a SUPER_ADMIN may allow a consent to bind a tenant another connector already uses (allowSharedTenant)');
-    if (!env.OAUTH_CLIENT_ID || !env.PUBLIC_URL) throw new BadUserInputError('this deployment is not configured for admin consent (OAUTH_CLIENT_ID and PUBLIC_URL)');
+    if (row.auth_method !== 'OAUTH')
+      throw new BadUserInputError(`connector '${row.display_name}' uses ${row.auth_method}; admin consent applies to OAUTH connectors`);
+    if (allowSharedTenant && who.role !== 'SUPER_ADMIN')
+      throw new ForbiddenError(
+        'only a SUPER_ADMIN may allow a consent to bind a tenant another connector already uses (allowSharedTenant)',
+      );
+    if (!env.OAUTH_CLIENT_ID || !env.PUBLIC_URL)
+      throw new BadUserInputError('this deployment is not configured for admin consent (OAUTH_CLIENT_ID and PUBLIC_URL)');
     const state = randomBytes(32).toString('base64url');
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('admin_consent_states').values({
-        state, connector_id: row.id, subject: who.sub, expires_at: new Date(Date.now() + CONSENT_TTL_MS), allow_shared_tenant: allowSharedTenant,
-      }).execute();
+      await trx
+        .insertInto('admin_consent_states')
+        .values({
+          state,
+          connector_id: row.id,
+          subject: who.sub,
+          expires_at: new Date(Date.now() + CONSENT_TTL_MS),
+          allow_shared_tenant: allowSharedTenant,
+        })
+        .execute();
       await appendAudit(trx, {
-        actor: who.sub, action: 'connector.consent_started', connectorId: row.id,
+        actor: who.sub,
+        action: 'connector.consent_started',
+        connectorId: row.id,
         details: { expiresInSeconds: CONSENT_TTL_MS / 1000, ...(allowSharedTenant ? { allowSharedTenant: true } : {}) },
       });
     });
@@ -292,7 +387,9 @@ export class ConnectorService {
   /** The identity platform's admin-consent URL for this connector and state. */
   private authorizationUrl(row: { authority_host: string; graph_base_url: string; tenant_id: string | null }, state: string): string {
     const { env } = this.deps;
-    const url = new URL(`${row.authority_host.replace(/\/$/, '')}/${encodeURIComponent(row.tenant_id ?? 'organizations')}/v2.0/adminconsent`);
+    const url = new URL(
+      `${row.authority_host.replace(/\/$/, '')}/${encodeURIComponent(row.tenant_id ?? 'organizations')}/v2.0/adminconsent`,
+    );
     url.searchParams.set('client_id', env.OAUTH_CLIENT_ID ?? '');
     // The Graph this connector calls (national clouds have their own), as graph-core requests its tokens.
     url.searchParams.set('scope', `${new URL(row.graph_base_url).origin}/.default`);
@@ -306,7 +403,11 @@ export class ConnectorService {
    * hash of a fresh random verifier with the state (once: a second browser is refused) and hands the
    * verifier back for an httpOnly cookie; the callback then accepts the state only with that cookie.
    */
-  async startAdminConsent(state: string | undefined): Promise<{ status: 302; location: string; verifier: string; cookieName: string; maxAgeMs: number } | { status: number; message: string }> {
+  async startAdminConsent(
+    state: string | undefined,
+  ): Promise<
+    { status: 302; location: string; verifier: string; cookieName: string; maxAgeMs: number } | { status: number; message: string }
+  > {
     const { db, env } = this.deps;
     if (!state || state.length > 200) return { status: 400, message: 'missing state' };
     const verifier = randomBytes(32).toString('base64url');
@@ -319,10 +420,25 @@ export class ConnectorService {
       .where('expires_at', '>', sql<Date>`now()`)
       .returning(['connector_id', 'expires_at'])
       .executeTakeFirst();
-    if (!started) return { status: 400, message: 'this consent link is unknown, expired, already used or already opened in another browser; start again from Warden' };
-    const row = await db.selectFrom('connectors').select(['authority_host', 'graph_base_url', 'tenant_id']).where('id', '=', started.connector_id).executeTakeFirst();
-    if (!row || !env.OAUTH_CLIENT_ID || !env.PUBLIC_URL) return { status: 404, message: 'the connector no longer exists or the deployment is not configured for admin consent' };
-    return { status: 302, location: this.authorizationUrl(row, state), verifier, cookieName: consentCookieName(state), maxAgeMs: Math.max(0, started.expires_at.getTime() - Date.now()) };
+    if (!started)
+      return {
+        status: 400,
+        message: 'this consent link is unknown, expired, already used or already opened in another browser; start again from Warden',
+      };
+    const row = await db
+      .selectFrom('connectors')
+      .select(['authority_host', 'graph_base_url', 'tenant_id'])
+      .where('id', '=', started.connector_id)
+      .executeTakeFirst();
+    if (!row || !env.OAUTH_CLIENT_ID || !env.PUBLIC_URL)
+      return { status: 404, message: 'the connector no longer exists or the deployment is not configured for admin consent' };
+    return {
+      status: 302,
+      location: this.authorizationUrl(row, state),
+      verifier,
+      cookieName: consentCookieName(state),
+      maxAgeMs: Math.max(0, started.expires_at.getTime() - Date.now()),
+    };
   }
 
   /**
@@ -333,32 +449,50 @@ export class ConnectorService {
    * not evidence: the tenant is recorded only when a token obtained for it names that organisation
    * (`tid`), and only if no other connector is bound to it (unless a SUPER_ADMIN allowed that).
    */
-  async completeAdminConsent(q: { state?: string; verifier?: string; tenant?: string; adminConsent?: string; error?: string; errorDescription?: string }): Promise<{ status: number; message: string }> {
+  async completeAdminConsent(q: {
+    state?: string;
+    verifier?: string;
+    tenant?: string;
+    adminConsent?: string;
+    error?: string;
+    errorDescription?: string;
+  }): Promise<{ status: number; message: string }> {
     const { db, env, probe, logger } = this.deps;
     if (!q.state || q.state.length > 200) return { status: 400, message: 'missing state' };
     const used = q.verifier
       ? await db
-        .updateTable('admin_consent_states')
-        .set({ used_at: sql`now()` })
-        .where('state', '=', q.state)
-        .where('used_at', 'is', null)
-        .where('verifier_hash', '=', sha256(q.verifier))
-        .returning(['connector_id', 'subject', 'expires_at', 'allow_shared_tenant'])
-        .executeTakeFirst()
+          .updateTable('admin_consent_states')
+          .set({ used_at: sql`now()` })
+          .where('state', '=', q.state)
+          .where('used_at', 'is', null)
+          .where('verifier_hash', '=', sha256(q.verifier))
+          .returning(['connector_id', 'subject', 'expires_at', 'allow_shared_tenant'])
+          .executeTakeFirst()
       : undefined;
     if (!used) {
-      const known = await db.selectFrom('admin_consent_states').select(['connector_id', 'subject', 'used_at', 'verifier_hash']).where('state', '=', q.state).executeTakeFirst();
-      if (!known || known.used_at) return { status: 400, message: 'this consent link is unknown or was already used; start again from Warden' };
+      const known = await db
+        .selectFrom('admin_consent_states')
+        .select(['connector_id', 'subject', 'used_at', 'verifier_hash'])
+        .where('state', '=', q.state)
+        .executeTakeFirst();
+      if (!known || known.used_at)
+        return { status: 400, message: 'this consent link is unknown or was already used; start again from Warden' };
       const reason = known.verifier_hash === null ? 'not_started' : 'browser_mismatch';
       await db.transaction().execute(async (trx) => {
-        await appendAudit(trx, { actor: known.subject, action: 'connector.consent_refused', connectorId: known.connector_id, details: { reason } });
+        await appendAudit(trx, {
+          actor: known.subject,
+          action: 'connector.consent_refused',
+          connectorId: known.connector_id,
+          details: { reason },
+        });
       });
       logger.warn({ connectorId: known.connector_id, reason }, 'admin consent callback refused: not from the browser that started it');
       return {
         status: 400,
-        message: known.verifier_hash === null
-          ? 'this consent was not started through Warden\'s start link; open the start link (startUrl) from Warden in this browser'
-          : 'this consent was started in another browser (or its cookie is missing); finish it in the browser that opened the start link, or start again from Warden',
+        message:
+          known.verifier_hash === null
+            ? "this consent was not started through Warden's start link; open the start link (startUrl) from Warden in this browser"
+            : 'this consent was started in another browser (or its cookie is missing); finish it in the browser that opened the start link, or start again from Warden',
       };
     }
     if (used.expires_at.getTime() < Date.now()) return { status: 400, message: 'this consent link has expired; start again from Warden' };
@@ -367,7 +501,12 @@ export class ConnectorService {
 
     const refuse = async (status: number, reason: string, message: string, details: Record<string, unknown> = {}) => {
       await db.transaction().execute(async (trx) => {
-        await appendAudit(trx, { actor: used.subject, action: 'connector.consent_failed', connectorId: row.id, details: { reason, ...details } });
+        await appendAudit(trx, {
+          actor: used.subject,
+          action: 'connector.consent_failed',
+          connectorId: row.id,
+          details: { reason, ...details },
+        });
         await appendConnectorLog(trx, row.id, 'ERROR', `admin consent not recorded: ${message}`);
       });
       logger.warn({ connectorId: row.id, reason }, 'admin consent not recorded');
@@ -380,8 +519,18 @@ export class ConnectorService {
       const error = cleanText(q.error ?? null, 100);
       const description = cleanText(q.errorDescription ?? null, 500);
       await db.transaction().execute(async (trx) => {
-        await appendAudit(trx, { actor: used.subject, action: 'connector.consent_failed', connectorId: row.id, details: { reason: 'identity_platform', error, description } });
-        await appendConnectorLog(trx, row.id, 'ERROR', 'admin consent was refused or failed at the identity platform; the error is in the audit log (connector.consent_failed)');
+        await appendAudit(trx, {
+          actor: used.subject,
+          action: 'connector.consent_failed',
+          connectorId: row.id,
+          details: { reason: 'identity_platform', error, description },
+        });
+        await appendConnectorLog(
+          trx,
+          row.id,
+          'ERROR',
+          'admin consent was refused or failed at the identity platform; the error is in the audit log (connector.consent_failed)',
+        );
       });
       logger.warn({ connectorId: row.id, reason: 'identity_platform' }, 'admin consent failed');
       return { status: 400, message: `admin consent failed: ${description ?? error ?? 'the administrator did not grant consent'}` };
@@ -392,17 +541,29 @@ export class ConnectorService {
     }
     const claimed = q.tenant.toLowerCase();
     const result = await probe.probe({
-      tenantId: claimed, clientId: env.OAUTH_CLIENT_ID, authorityHost: row.authority_host, graphBaseUrl: row.graph_base_url,
+      tenantId: claimed,
+      clientId: env.OAUTH_CLIENT_ID,
+      authorityHost: row.authority_host,
+      graphBaseUrl: row.graph_base_url,
       credentials: { kind: 'secret', clientSecret: env.OAUTH_CLIENT_SECRET },
     });
-    if (!result.ok) return refuse(502, 'no_token', `no token could be obtained for the tenant named in the redirect: ${result.message}`, { tenantId: claimed });
+    if (!result.ok)
+      return refuse(502, 'no_token', `no token could be obtained for the tenant named in the redirect: ${result.message}`, {
+        tenantId: claimed,
+      });
     const tid = result.tenantId?.toLowerCase() ?? null;
-    if (!tid || tid !== claimed) return refuse(400, 'tenant_mismatch', 'the token obtained does not confirm the tenant named in the redirect', { tenantId: claimed, tokenTenantId: tid });
+    if (!tid || tid !== claimed)
+      return refuse(400, 'tenant_mismatch', 'the token obtained does not confirm the tenant named in the redirect', {
+        tenantId: claimed,
+        tokenTenantId: tid,
+      });
     // The tenant of an OAUTH connector never changes: a consent verified earlier, or a GUID recorded
     // before consents were verified (its synced data is that tenant's), must match.
     const fixed = row.consented_tenant_id ?? (row.tenant_id && GUID.test(row.tenant_id) ? row.tenant_id : null);
     if (fixed && fixed.toLowerCase() !== tid) {
-      return refuse(409, 'tenant_change', `this connector is for tenant ${fixed}; create a new connector for tenant ${tid}`, { tenantId: tid });
+      return refuse(409, 'tenant_change', `this connector is for tenant ${fixed}; create a new connector for tenant ${tid}`, {
+        tenantId: tid,
+      });
     }
 
     const state = verification(result);
@@ -419,15 +580,36 @@ export class ConnectorService {
         .where(sql<boolean>`lower(consented_tenant_id) = ${tid}`)
         .executeTakeFirst();
       if (other && !used.allow_shared_tenant) {
-        await appendAudit(trx, { actor: used.subject, action: 'connector.consent_failed', connectorId: row.id, details: { reason: 'tenant_bound', tenantId: tid, boundTo: other.id } });
-        await appendConnectorLog(trx, row.id, 'ERROR', `admin consent not recorded: tenant ${tid} is already bound to another connector (a SUPER_ADMIN can allow this with beginAdminConsent(allowSharedTenant: true))`);
+        await appendAudit(trx, {
+          actor: used.subject,
+          action: 'connector.consent_failed',
+          connectorId: row.id,
+          details: { reason: 'tenant_bound', tenantId: tid, boundTo: other.id },
+        });
+        await appendConnectorLog(
+          trx,
+          row.id,
+          'ERROR',
+          `admin consent not recorded: tenant ${tid} is already bound to another connector (a SUPER_ADMIN can allow this with beginAdminConsent(allowSharedTenant: true))`,
+        );
         return 'conflict' as const;
       }
-      await trx.updateTable('connectors').set({
-        tenant_id: tid, consented_tenant_id: tid, consent_verified_at: sql`now()`, client_id: env.OAUTH_CLIENT_ID ?? row.client_id, ...state, updated_at: sql`now()`,
-      }).where('id', '=', row.id).execute();
+      await trx
+        .updateTable('connectors')
+        .set({
+          tenant_id: tid,
+          consented_tenant_id: tid,
+          consent_verified_at: sql`now()`,
+          client_id: env.OAUTH_CLIENT_ID ?? row.client_id,
+          ...state,
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', row.id)
+        .execute();
       await appendAudit(trx, {
-        actor: used.subject, action: 'connector.consented', connectorId: row.id,
+        actor: used.subject,
+        action: 'connector.consented',
+        connectorId: row.id,
         details: { tenantId: tid, status: state.status, ...(other ? { sharedWith: other.id } : {}) },
       });
       await appendConnectorLog(trx, row.id, 'INFO', `admin consent verified for tenant ${tid}: ${state.status_message ?? state.status}`);
@@ -435,7 +617,10 @@ export class ConnectorService {
     });
     if (outcome === 'conflict') {
       logger.warn({ connectorId: row.id, reason: 'tenant_bound' }, 'admin consent not recorded');
-      return { status: 409, message: `tenant ${tid} is already bound to another connector; ask a SUPER_ADMIN to start the consent with allowSharedTenant` };
+      return {
+        status: 409,
+        message: `tenant ${tid} is already bound to another connector; ask a SUPER_ADMIN to start the consent with allowSharedTenant`,
+      };
     }
     return { status: 200, message: `Connector '${row.display_name}' is connected to tenant ${tid}. You can close this window.` };
   }
@@ -458,7 +643,15 @@ export function consentCookieName(state: string): string {
  */
 export function cleanText(v: string | null, max: number): string | null {
   if (v === null) return null;
-  const out = [...v.replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim()].slice(0, max).join('').trim();
+  const out = [
+    ...v
+      .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  ]
+    .slice(0, max)
+    .join('')
+    .trim();
   return out.length ? out : null;
 }
 

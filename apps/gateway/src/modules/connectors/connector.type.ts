@@ -34,13 +34,18 @@ export class Connector {
   @Field(() => ConnectorStatusEnum)
   status!: ConnectorStatus;
 
-  @Field(() => String, { nullable: true, description: 'Why the status is what it is, e.g. the identity platform\'s error for bad credentials.' })
+  @Field(() => String, {
+    nullable: true,
+    description: "Why the status is what it is, e.g. the identity platform's error for bad credentials.",
+  })
   statusMessage!: string | null;
 
-  @Field(() => [String], { description: 'Graph application permissions the connector needs for sync and provisioning but was not granted.' })
+  @Field(() => [String], {
+    description: 'Graph application permissions the connector needs for sync and provisioning but was not granted.',
+  })
   missingPermissions!: string[];
 
-  @Field(() => [String], { description: 'Graph application permissions seen in the connector\'s last token.' })
+  @Field(() => [String], { description: "Graph application permissions seen in the connector's last token." })
   grantedPermissions!: string[];
 
   @Field(() => [String], { description: 'Owners are users of this platform (token subjects), not Entra users.' })
@@ -55,9 +60,25 @@ export class Connector {
 
 /** Every connector column except the sealed credentials, which no read path may select. */
 export const CONNECTOR_PUBLIC_COLUMNS = [
-  'id', 'display_name', 'tenant_id', 'client_id', 'auth_method', 'skip_ad_groups', 'graph_base_url', 'authority_host',
-  'status', 'status_message', 'granted_permissions', 'missing_permissions', 'owners', 'incremental_interval_seconds',
-  'full_interval_seconds', 'last_full_sync_at', 'last_incremental_sync_at', 'created_at', 'updated_at',
+  'id',
+  'display_name',
+  'tenant_id',
+  'client_id',
+  'auth_method',
+  'skip_ad_groups',
+  'graph_base_url',
+  'authority_host',
+  'status',
+  'status_message',
+  'granted_permissions',
+  'missing_permissions',
+  'owners',
+  'incremental_interval_seconds',
+  'full_interval_seconds',
+  'last_full_sync_at',
+  'last_incremental_sync_at',
+  'created_at',
+  'updated_at',
 ] as const;
 export type ConnectorPublicRow = Omit<ConnectorRow, 'secret_ciphertext' | 'consented_tenant_id' | 'consent_verified_at'>;
 
@@ -92,7 +113,8 @@ export class AdminConsentStart {
   state!: string;
 
   @Field(() => String, {
-    description: 'Open this in the admin\'s browser (not authorizationUrl directly): the gateway binds the consent to that browser with a cookie and redirects to authorizationUrl; the callback refuses the consent from any other browser.',
+    description:
+      "Open this in the admin's browser (not authorizationUrl directly): the gateway binds the consent to that browser with a cookie and redirects to authorizationUrl; the callback refuses the consent from any other browser.",
   })
   startUrl!: string;
 }

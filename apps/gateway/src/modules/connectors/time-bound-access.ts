@@ -14,7 +14,11 @@ import { ConflictError } from '../../errors';
 const ENDED_BY_ENTRA = keyPattern('DIRECTORY_ROLE', 'eligible');
 
 /** Throws CONFLICT naming what is still open (counts and a few examples). */
-export async function refuseWhileTimeBoundAccessOpen(trx: Transaction<Database>, connector: { id: string; display_name: string }, queued: number): Promise<void> {
+export async function refuseWhileTimeBoundAccessOpen(
+  trx: Transaction<Database>,
+  connector: { id: string; display_name: string },
+  queued: number,
+): Promise<void> {
   const open = await openTimeBoundAccess(trx, connector.id);
   if (open.grants.count > 0 || open.tasks.count > 0) throw new ConflictError(refusalMessage(connector.display_name, open, queued));
 }
@@ -28,7 +32,9 @@ export async function revokeTimeBoundGrants(deps: Pick<GatewayDeps, 'db' | 'bus'
   const due = await db
     .selectFrom('grants as g')
     .innerJoin('entitlements as e', (j) => j.onRef('e.connector_id', '=', 'g.connector_id').onRef('e.key', '=', 'g.entitlement_key'))
-    .innerJoin('resources as r', (j) => j.onRef('r.connector_id', '=', 'g.connector_id').onRef('r.external_id', '=', 'g.principal_external_id'))
+    .innerJoin('resources as r', (j) =>
+      j.onRef('r.connector_id', '=', 'g.connector_id').onRef('r.external_id', '=', 'g.principal_external_id'),
+    )
     .select(['g.id', 'g.expires_at', 'e.id as entitlement_id', 'r.id as principal_id'])
     .where('g.connector_id', '=', connectorId)
     .where('g.direct', '=', true)
@@ -51,18 +57,14 @@ export async function revokeTimeBoundGrants(deps: Pick<GatewayDeps, 'db' | 'bus'
     .orderBy('g.id')
     .execute();
   for (const g of due) {
-    await queueRevoke(
-      db,
-      bus,
-      {
-        action: 'REVOKE',
-        entitlementId: g.entitlement_id,
-        principalId: g.principal_id,
-        requestedBy: sub,
-        reason: 'time-bound access revoked before deleting the connector',
-        idempotencyKey: `connector-delete:${g.id}:${g.expires_at ? new Date(g.expires_at).getTime() : 0}`,
-      },
-    );
+    await queueRevoke(db, bus, {
+      action: 'REVOKE',
+      entitlementId: g.entitlement_id,
+      principalId: g.principal_id,
+      requestedBy: sub,
+      reason: 'time-bound access revoked before deleting the connector',
+      idempotencyKey: `connector-delete:${g.id}:${g.expires_at ? new Date(g.expires_at).getTime() : 0}`,
+    });
   }
   return due.length;
 }
@@ -111,9 +113,12 @@ export async function openTimeBoundAccess(db: Kysely<Database> | Transaction<Dat
 
 function refusalMessage(name: string, open: OpenTimeBoundAccess, queued: number): string {
   const parts: string[] = [];
-  const more = (o: { count: number; examples: string[] }) => (o.count > o.examples.length ? `, and ${o.count - o.examples.length} more` : '');
-  if (open.grants.count > 0) parts.push(`${open.grants.count} time-bound grant(s) not yet revoked (${open.grants.examples.join('; ')}${more(open.grants)})`);
-  if (open.tasks.count > 0) parts.push(`${open.tasks.count} provisioning task(s) queued or running (${open.tasks.examples.join('; ')}${more(open.tasks)})`);
+  const more = (o: { count: number; examples: string[] }) =>
+    o.count > o.examples.length ? `, and ${o.count - o.examples.length} more` : '';
+  if (open.grants.count > 0)
+    parts.push(`${open.grants.count} time-bound grant(s) not yet revoked (${open.grants.examples.join('; ')}${more(open.grants)})`);
+  if (open.tasks.count > 0)
+    parts.push(`${open.tasks.count} provisioning task(s) queued or running (${open.tasks.examples.join('; ')}${more(open.tasks)})`);
   const head = `connector '${name}' still has open time-bound access: ${parts.join(' and ')}; deleting it now would leave that access in Entra ID with nothing to revoke it.`;
   if (queued > 0) return `${head} Queued ${queued} revoke(s) of time-bound access; delete the connector again once they have completed.`;
   return `${head} Revoke that access (or wait until it expires and is revoked) and let the tasks finish, or call deleteConnector(id, revokeTimeBoundAccess: true) to queue the revokes; then delete again.`;

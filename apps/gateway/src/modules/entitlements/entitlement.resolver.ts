@@ -23,8 +23,19 @@ export class EntitlementResolver {
   }
 
   @FieldResolver(() => GrantConnection, { description: 'Who holds it.' })
-  async grants(@Root() e: Entitlement, @Args(() => GrantPageArgs) a: GrantPageArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof GrantConnection>> {
-    const page = await ctx.services.grants.list({ connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false }, a.first, a.after, ctx.loaders, selectsField(info, 'totalCount'));
+  async grants(
+    @Root() e: Entitlement,
+    @Args(() => GrantPageArgs) a: GrantPageArgs,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<InstanceType<typeof GrantConnection>> {
+    const page = await ctx.services.grants.list(
+      { connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false },
+      a.first,
+      a.after,
+      ctx.loaders,
+      selectsField(info, 'totalCount'),
+    );
     return new GrantConnection(page);
   }
 }

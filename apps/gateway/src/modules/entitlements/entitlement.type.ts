@@ -7,7 +7,10 @@ export class Entitlement {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => String, { description: 'member | owner for groups; owner | assigned | the app role\'s value for enterprise apps; assigned | eligible for directory roles.' })
+  @Field(() => String, {
+    description:
+      "member | owner for groups; owner | assigned | the app role's value for enterprise apps; assigned | eligible for directory roles.",
+  })
   slug!: string;
 
   @Field(() => String)
@@ -27,8 +30,21 @@ export class Entitlement {
   resourceType!: ResourceType;
 }
 
-export type EntitlementListRow = Pick<EntitlementRow, 'id' | 'connector_id' | 'key' | 'resource_external_id' | 'resource_type' | 'slug' | 'display_name' | 'grantable' | 'metadata'>;
-export const ENTITLEMENT_COLUMNS = ['id', 'connector_id', 'key', 'resource_external_id', 'resource_type', 'slug', 'display_name', 'grantable', 'metadata'] as const;
+export type EntitlementListRow = Pick<
+  EntitlementRow,
+  'id' | 'connector_id' | 'key' | 'resource_external_id' | 'resource_type' | 'slug' | 'display_name' | 'grantable' | 'metadata'
+>;
+export const ENTITLEMENT_COLUMNS = [
+  'id',
+  'connector_id',
+  'key',
+  'resource_external_id',
+  'resource_type',
+  'slug',
+  'display_name',
+  'grantable',
+  'metadata',
+] as const;
 
 export function toEntitlement(row: EntitlementListRow): Entitlement {
   return {

@@ -1,4 +1,16 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+  type SubscribeResolverData,
+} from 'type-graphql';
 import type { ProvisioningTaskUpdated } from '@warden/bus';
 import { REQUEST_GRANTS } from '../../auth/authorize';
 import { refreshLoaders, type GatewayContext } from '../../context';
@@ -20,14 +32,18 @@ export class GrantRequestResolver {
 
   @FieldResolver(() => Entitlement)
   async entitlement(@Root() t: ProvisioningTask, @Ctx() ctx: GatewayContext): Promise<Entitlement> {
-    const row = (await ctx.loaders.entitlementById.load(t.entitlementId)) ?? (await ctx.loaders.entitlementByKey.load(`${t.connectorId}|${t.entitlementKey}`));
+    const row =
+      (await ctx.loaders.entitlementById.load(t.entitlementId)) ??
+      (await ctx.loaders.entitlementByKey.load(`${t.connectorId}|${t.entitlementKey}`));
     if (!row) throw new NotFoundError(`entitlement ${t.entitlementKey} is no longer synced`);
     return toEntitlement(row);
   }
 
   @FieldResolver(() => Resource)
   async principal(@Root() t: ProvisioningTask, @Ctx() ctx: GatewayContext): Promise<Resource> {
-    const row = (await ctx.loaders.resourceById.load(t.principalId)) ?? (await ctx.loaders.resourceByExternalId.load(`${t.connectorId}|${t.principalExternalId}`));
+    const row =
+      (await ctx.loaders.resourceById.load(t.principalId)) ??
+      (await ctx.loaders.resourceByExternalId.load(`${t.connectorId}|${t.principalExternalId}`));
     return row ? toResource(row) : placeholderResource(t.connectorId, t.principalExternalId, 'USER');
   }
 
@@ -47,10 +63,15 @@ export class GrantRequestResolver {
 
   @Subscription(() => ProvisioningTask, {
     description: 'Every state change of the task.',
-    subscribe: ({ args, context }: SubscribeResolverData<unknown, { id: string }, GatewayContext>) => context.services.grantRequests.taskUpdates(args.id),
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { id: string }, GatewayContext>) =>
+      context.services.grantRequests.taskUpdates(args.id),
   })
   @Authorized()
-  async provisioningTaskUpdated(@Root() event: ProvisioningTaskUpdated, @Arg('id', () => ID) _id: string, @Ctx() ctx: GatewayContext): Promise<ProvisioningTask> {
+  async provisioningTaskUpdated(
+    @Root() event: ProvisioningTaskUpdated,
+    @Arg('id', () => ID) _id: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ProvisioningTask> {
     refreshLoaders(ctx);
     const row = await ctx.services.grantRequests.findTask(event.taskId);
     if (!row) throw new NotFoundError(`provisioning task ${event.taskId} no longer exists`);

@@ -51,9 +51,17 @@ export class GrantRequestService {
 
     if (!isUuid(req.entitlementId)) throw new NotFoundError(`entitlement ${req.entitlementId} does not exist`);
     if (!isUuid(req.principalId)) throw new NotFoundError(`principal ${req.principalId} does not exist`);
-    const entitlement = await db.selectFrom('entitlements').select(['connector_id', 'resource_type', 'slug', 'metadata']).where('id', '=', req.entitlementId).executeTakeFirst();
+    const entitlement = await db
+      .selectFrom('entitlements')
+      .select(['connector_id', 'resource_type', 'slug', 'metadata'])
+      .where('id', '=', req.entitlementId)
+      .executeTakeFirst();
     if (!entitlement) throw new NotFoundError(`entitlement ${req.entitlementId} does not exist`);
-    const connector = await db.selectFrom('connectors').select(['id', 'display_name', 'owners', 'granted_permissions']).where('id', '=', entitlement.connector_id).executeTakeFirstOrThrow();
+    const connector = await db
+      .selectFrom('connectors')
+      .select(['id', 'display_name', 'owners', 'granted_permissions'])
+      .where('id', '=', entitlement.connector_id)
+      .executeTakeFirstOrThrow();
     const who = requireConnectorWriter(caller, connector);
 
     // Keys belong to the caller on this connector (namespace 'user'); the system's keys are out of reach.
@@ -87,17 +95,25 @@ export class GrantRequestService {
     }
   }
 
-  private checkPermissions(connector: { display_name: string; granted_permissions: string[] }, e: { resource_type: ResourceType; slug: string; metadata: EntitlementMetadata }): void {
+  private checkPermissions(
+    connector: { display_name: string; granted_permissions: string[] },
+    e: { resource_type: ResourceType; slug: string; metadata: EntitlementMetadata },
+  ): void {
     if (connector.granted_permissions.length === 0) {
-      throw new ForbiddenError(`connector '${connector.display_name}' has no verified Graph permissions; update its credentials (or complete admin consent) first`);
+      throw new ForbiddenError(
+        `connector '${connector.display_name}' has no verified Graph permissions; update its credentials (or complete admin consent) first`,
+      );
     }
     const missing = missingPermissions(connector.granted_permissions).forProvisioning;
-    if (missing.length) throw new ForbiddenError(`connector '${connector.display_name}' lacks Graph permissions needed to provision: ${missing.join(', ')}`);
+    if (missing.length)
+      throw new ForbiddenError(`connector '${connector.display_name}' lacks Graph permissions needed to provision: ${missing.join(', ')}`);
     // The provision worker's rule too: role kinds and membership of role-assignable groups need the role-write permission.
     const kind = entitlementKind(e.resource_type, e.slug);
     const extra = kind ? missingAdditionalWritePermissions(kind, e.metadata, connector.granted_permissions) : [];
     if (extra.length) {
-      throw new ForbiddenError(`connector '${connector.display_name}' lacks ${extra.join(', ')}, which directory role changes (and membership of role-assignable groups) need`);
+      throw new ForbiddenError(
+        `connector '${connector.display_name}' lacks ${extra.join(', ')}, which directory role changes (and membership of role-assignable groups) need`,
+      );
     }
   }
 }

@@ -24,22 +24,34 @@ class GrantsArgs extends GrantPageArgs {
 export class GrantResolver {
   @Query(() => GrantConnection)
   @Authorized()
-  async grants(@Args(() => GrantsArgs) a: GrantsArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof GrantConnection>> {
+  async grants(
+    @Args(() => GrantsArgs) a: GrantsArgs,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<InstanceType<typeof GrantConnection>> {
     let entitlementKey: string | undefined;
     let principalExternalId: string | undefined;
     if (a.entitlementId) {
       const e = await ctx.loaders.entitlementById.load(a.entitlementId);
-      if (!e || e.connector_id !== a.connectorId) throw new NotFoundError(`entitlement ${a.entitlementId} does not exist in connector ${a.connectorId}`);
+      if (!e || e.connector_id !== a.connectorId)
+        throw new NotFoundError(`entitlement ${a.entitlementId} does not exist in connector ${a.connectorId}`);
       entitlementKey = e.key;
     }
     if (a.principalId) {
       const p = await ctx.loaders.resourceById.load(a.principalId);
-      if (!p || p.connector_id !== a.connectorId) throw new NotFoundError(`principal ${a.principalId} does not exist in connector ${a.connectorId}`);
+      if (!p || p.connector_id !== a.connectorId)
+        throw new NotFoundError(`principal ${a.principalId} does not exist in connector ${a.connectorId}`);
       principalExternalId = p.external_id;
     }
     const connector = await ctx.loaders.connectorById.load(a.connectorId);
     if (!connector) throw new NotFoundError(`connector ${a.connectorId} does not exist`);
-    const page = await ctx.services.grants.list({ connectorId: a.connectorId, entitlementKey, principalExternalId, includeInherited: a.includeInherited !== false }, a.first, a.after, ctx.loaders, selectsField(info, 'totalCount'));
+    const page = await ctx.services.grants.list(
+      { connectorId: a.connectorId, entitlementKey, principalExternalId, includeInherited: a.includeInherited !== false },
+      a.first,
+      a.after,
+      ctx.loaders,
+      selectsField(info, 'totalCount'),
+    );
     return new GrantConnection(page);
   }
 
@@ -56,7 +68,9 @@ export class GrantResolver {
     return row ? toResource(row) : placeholderResource(g.connectorId, g.principalExternalId, g.principalKind);
   }
 
-  @FieldResolver(() => [Entitlement], { description: 'For an inherited grant: the group membership entitlements it comes through, outermost first.' })
+  @FieldResolver(() => [Entitlement], {
+    description: 'For an inherited grant: the group membership entitlements it comes through, outermost first.',
+  })
   async via(@Root() g: Grant, @Ctx() ctx: GatewayContext): Promise<Entitlement[]> {
     if (g.viaKeys.length === 0) return [];
     const rows = await ctx.loaders.entitlementByKey.loadMany(g.viaKeys.map((k) => `${g.connectorId}|${k}`));

@@ -25,8 +25,21 @@ export class Grant {
   viaKeys!: string[];
 }
 
-export type GrantListRow = Pick<GrantRow, 'id' | 'connector_id' | 'entitlement_key' | 'principal_external_id' | 'principal_kind' | 'direct' | 'via' | 'expires_at' | 'created_at'>;
-export const GRANT_COLUMNS = ['id', 'connector_id', 'entitlement_key', 'principal_external_id', 'principal_kind', 'direct', 'via', 'expires_at', 'created_at'] as const;
+export type GrantListRow = Pick<
+  GrantRow,
+  'id' | 'connector_id' | 'entitlement_key' | 'principal_external_id' | 'principal_kind' | 'direct' | 'via' | 'expires_at' | 'created_at'
+>;
+export const GRANT_COLUMNS = [
+  'id',
+  'connector_id',
+  'entitlement_key',
+  'principal_external_id',
+  'principal_kind',
+  'direct',
+  'via',
+  'expires_at',
+  'created_at',
+] as const;
 
 export function toGrant(row: GrantListRow): Grant {
   return {

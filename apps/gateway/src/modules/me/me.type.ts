@@ -12,6 +12,8 @@ export class Me {
   @Field(() => String, { nullable: true })
   displayName!: string | null;
 
-  @Field(() => [Resource], { description: 'The USER resources that are the caller (one per connector whose tenant the caller belongs to).' })
+  @Field(() => [Resource], {
+    description: 'The USER resources that are the caller (one per connector whose tenant the caller belongs to).',
+  })
   identities!: Resource[];
 }

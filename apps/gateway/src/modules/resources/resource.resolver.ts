@@ -28,8 +28,17 @@ class ResourcesArgs extends PageArgs {
 export class ResourceResolver {
   @Query(() => ResourceConnection)
   @Authorized()
-  async resources(@Args(() => ResourcesArgs) a: ResourcesArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof ResourceConnection>> {
-    const page = await ctx.services.resources.list({ connectorId: a.connectorId, type: a.type, search: a.search }, a.first, a.after, selectsField(info, 'totalCount'));
+  async resources(
+    @Args(() => ResourcesArgs) a: ResourcesArgs,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<InstanceType<typeof ResourceConnection>> {
+    const page = await ctx.services.resources.list(
+      { connectorId: a.connectorId, type: a.type, search: a.search },
+      a.first,
+      a.after,
+      selectsField(info, 'totalCount'),
+    );
     return new ResourceConnection(page);
   }
 
@@ -40,7 +49,9 @@ export class ResourceResolver {
     return row ? toResource(row) : null;
   }
 
-  @FieldResolver(() => JSONScalar, { description: 'Type-specific attributes as synced (for users: userPrincipalName, mail, accountEnabled, userType, ...).' })
+  @FieldResolver(() => JSONScalar, {
+    description: 'Type-specific attributes as synced (for users: userPrincipalName, mail, accountEnabled, userType, ...).',
+  })
   async profile(@Root() r: Resource, @Ctx() ctx: GatewayContext): Promise<Record<string, unknown>> {
     if (r.profile !== undefined) return r.profile;
     return (await ctx.loaders.resourceProfileById.load(r.id)) ?? {};
@@ -53,14 +64,19 @@ export class ResourceResolver {
     return toConnector(row);
   }
 
-  @FieldResolver(() => [Entitlement], { description: 'Entitlements this resource offers (e.g. a group\'s member and owner).' })
+  @FieldResolver(() => [Entitlement], { description: "Entitlements this resource offers (e.g. a group's member and owner)." })
   async entitlements(@Root() r: Resource, @Ctx() ctx: GatewayContext): Promise<Entitlement[]> {
     const rows = await ctx.loaders.entitlementsByResource.load(`${r.connectorId}|${r.externalId}`);
     return rows.map(toEntitlement);
   }
 
   @FieldResolver(() => GrantConnection, { description: 'What this resource holds as a principal.' })
-  async grants(@Root() r: Resource, @Args(() => GrantPageArgs) a: GrantPageArgs, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<InstanceType<typeof GrantConnection>> {
+  async grants(
+    @Root() r: Resource,
+    @Args(() => GrantPageArgs) a: GrantPageArgs,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<InstanceType<typeof GrantConnection>> {
     const page = await ctx.services.grants.list(
       { connectorId: r.connectorId, principalExternalId: r.externalId, includeInherited: a.includeInherited !== false },
       a.first,

@@ -20,12 +20,24 @@ export class ResourceService {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** `withCount`: the client selected totalCount, so the page statement carries it (one round trip). */
-  async list(filter: ResourceFilter, first: number | null | undefined, after: string | null | undefined, withCount = false): Promise<PageResult<Resource>> {
+  async list(
+    filter: ResourceFilter,
+    first: number | null | undefined,
+    after: string | null | undefined,
+    withCount = false,
+  ): Promise<PageResult<Resource>> {
     const limit = pageSize(first);
     const afterId = decodeIdCursor(after);
     const search = filter.search?.trim();
     if (search && search.length > 200) throw new BadUserInputError('`search` may be at most 200 characters');
-    if (!isUuid(filter.connectorId)) return toPage([], limit, () => [], toResource, async () => 0);
+    if (!isUuid(filter.connectorId))
+      return toPage(
+        [],
+        limit,
+        () => [],
+        toResource,
+        async () => 0,
+      );
     const base = () => {
       let q = this.db.selectFrom('resources').where('connector_id', '=', filter.connectorId);
       if (filter.type) q = q.where('type', '=', filter.type);
@@ -33,9 +45,21 @@ export class ResourceService {
       return q;
     };
     const count = () => base().select((eb) => eb.fn.countAll<string>().as('n'));
-    let q = base().select(RESOURCE_COLUMNS).select(totalColumn(withCount ? count() : null));
+    let q = base()
+      .select(RESOURCE_COLUMNS)
+      .select(totalColumn(withCount ? count() : null));
     if (afterId) q = q.where('id', '>', afterId);
-    const rows = await q.orderBy('id').limit(limit + 1).execute();
-    return toPage(rows, limit, (r) => [r.id], toResource, async () => Number((await count().executeTakeFirstOrThrow()).n), knownTotal(rows));
+    const rows = await q
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute();
+    return toPage(
+      rows,
+      limit,
+      (r) => [r.id],
+      toResource,
+      async () => Number((await count().executeTakeFirstOrThrow()).n),
+      knownTotal(rows),
+    );
   }
 }

@@ -11,7 +11,7 @@ export class Resource {
   @Field(() => ResourceTypeEnum)
   type!: ResourceType;
 
-  @Field(() => String, { description: 'The object\'s id in Microsoft Graph.' })
+  @Field(() => String, { description: "The object's id in Microsoft Graph." })
   externalId!: string;
 
   @Field(() => String)
@@ -24,7 +24,9 @@ export class Resource {
   connectorId!: string;
 }
 
-export type ResourceListRow = Pick<ResourceRow, 'id' | 'connector_id' | 'type' | 'external_id' | 'display_name'> & { profile?: ResourceRow['profile'] };
+export type ResourceListRow = Pick<ResourceRow, 'id' | 'connector_id' | 'type' | 'external_id' | 'display_name'> & {
+  profile?: ResourceRow['profile'];
+};
 export const RESOURCE_COLUMNS = ['id', 'connector_id', 'type', 'external_id', 'display_name', 'profile'] as const;
 /**
  * What a page of grants joins for its principals and the entitlements' resources: all but `profile`,
@@ -49,7 +51,11 @@ const SP_TYPE: ResourceType = 'ENTERPRISE_APPLICATION';
  * A grant can name a principal the sync has not stored (yet): the page still renders, with the Graph
  * id as name, instead of failing the whole query on a non-null field.
  */
-export function placeholderResource(connectorId: string, externalId: string, kind: 'USER' | 'GROUP' | 'SERVICE_PRINCIPAL' | ResourceType): Resource {
+export function placeholderResource(
+  connectorId: string,
+  externalId: string,
+  kind: 'USER' | 'GROUP' | 'SERVICE_PRINCIPAL' | ResourceType,
+): Resource {
   const type: ResourceType = kind === 'SERVICE_PRINCIPAL' ? SP_TYPE : kind;
   return { id: `unsynced:${connectorId}:${externalId}`, connectorId, type, externalId, displayName: externalId, profile: {} };
 }

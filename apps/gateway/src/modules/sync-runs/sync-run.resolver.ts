@@ -1,4 +1,16 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+  type SubscribeResolverData,
+} from 'type-graphql';
 import type { SyncRunUpdated } from '@warden/bus';
 import type { SyncMode } from '@warden/database';
 import { changeConnector } from '../../auth/authorize';
@@ -39,11 +51,16 @@ export class SyncRunResolver {
   }
 
   @Subscription(() => SyncRun, {
-    description: 'Every state or progress change of the connector\'s sync runs.',
-    subscribe: ({ args, context }: SubscribeResolverData<unknown, SyncRunSubscriptionArgs, GatewayContext>) => context.services.syncRuns.updates(args.connectorId),
+    description: "Every state or progress change of the connector's sync runs.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, SyncRunSubscriptionArgs, GatewayContext>) =>
+      context.services.syncRuns.updates(args.connectorId),
   })
   @Authorized()
-  async syncRunUpdated(@Root() event: SyncRunUpdated, @Arg('connectorId', () => ID) _connectorId: string, @Ctx() ctx: GatewayContext): Promise<SyncRun> {
+  async syncRunUpdated(
+    @Root() event: SyncRunUpdated,
+    @Arg('connectorId', () => ID) _connectorId: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<SyncRun> {
     refreshLoaders(ctx);
     return toSyncRun(await ctx.services.syncRuns.forEvent(event));
   }

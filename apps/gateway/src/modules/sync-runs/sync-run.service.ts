@@ -20,32 +20,71 @@ export class SyncRunService {
   ) {}
 
   /** Newest first: (queued_at, id) descending. */
-  async listForConnector(connectorId: string, first: number | null | undefined, after: string | null | undefined): Promise<PageResult<SyncRun>> {
+  async listForConnector(
+    connectorId: string,
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<PageResult<SyncRun>> {
     const limit = pageSize(first);
     const cursor = decodeCursor(after, ['string', 'string']);
-    if (cursor && (!isTimestampKey(cursor[0] as string) || !isUuid(cursor[1] as string))) throw new BadUserInputError('`after` is not a cursor returned by this API');
+    if (cursor && (!isTimestampKey(cursor[0] as string) || !isUuid(cursor[1] as string)))
+      throw new BadUserInputError('`after` is not a cursor returned by this API');
     const db = this.deps.db;
-    let q = db.selectFrom('sync_runs').select([...SYNC_RUN_COLUMNS, timestampKey('queued_at').as('queued_key')]).where('connector_id', '=', connectorId);
+    let q = db
+      .selectFrom('sync_runs')
+      .select([...SYNC_RUN_COLUMNS, timestampKey('queued_at').as('queued_key')])
+      .where('connector_id', '=', connectorId);
     if (cursor) q = q.where(sql<boolean>`(queued_at, id) < (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
-    const rows = await q.orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
-    return toPage(rows, limit, (r) => [r.queued_key, r.id], toSyncRun, async () => {
-      const r = await db.selectFrom('sync_runs').where('connector_id', '=', connectorId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      return Number(r.n);
-    });
+    const rows = await q
+      .orderBy('queued_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    return toPage(
+      rows,
+      limit,
+      (r) => [r.queued_key, r.id],
+      toSyncRun,
+      async () => {
+        const r = await db
+          .selectFrom('sync_runs')
+          .where('connector_id', '=', connectorId)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
+        return Number(r.n);
+      },
+    );
   }
 
   /** Newest first by id. */
-  async logs(connectorId: string, first: number | null | undefined, after: string | null | undefined): Promise<PageResult<ConnectorLogEntry>> {
+  async logs(
+    connectorId: string,
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<PageResult<ConnectorLogEntry>> {
     const limit = pageSize(first);
     const cursor = decodeCursor(after, ['number']);
     const db = this.deps.db;
     let q = db.selectFrom('connector_logs').select(['id', 'at', 'level', 'message', 'sync_run_id']).where('connector_id', '=', connectorId);
     if (cursor) q = q.where('id', '<', String(cursor[0]));
-    const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
-    return toPage(rows, limit, (r) => [Number(r.id)], toLogEntry, async () => {
-      const r = await db.selectFrom('connector_logs').where('connector_id', '=', connectorId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      return Number(r.n);
-    });
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    return toPage(
+      rows,
+      limit,
+      (r) => [Number(r.id)],
+      toLogEntry,
+      async () => {
+        const r = await db
+          .selectFrom('connector_logs')
+          .where('connector_id', '=', connectorId)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
+        return Number(r.n);
+      },
+    );
   }
 
   /** The connector's sync run events from NATS (any replica's), for Subscription.syncRunUpdated. */
@@ -60,8 +99,17 @@ export class SyncRunService {
     if (row) return row;
     const at = new Date(event.at);
     return {
-      id: event.runId, connector_id: event.connectorId, mode: 'FULL', status: event.status, progress: event.progress, stats: {}, error: null,
-      requested_by: null, queued_at: at as never, started_at: null, finished_at: event.status === 'QUEUED' || event.status === 'RUNNING' ? null : at,
+      id: event.runId,
+      connector_id: event.connectorId,
+      mode: 'FULL',
+      status: event.status,
+      progress: event.progress,
+      stats: {},
+      error: null,
+      requested_by: null,
+      queued_at: at as never,
+      started_at: null,
+      finished_at: event.status === 'QUEUED' || event.status === 'RUNNING' ? null : at,
     };
   }
 
@@ -78,7 +126,8 @@ export class SyncRunService {
     } catch (err) {
       // An OAUTH connector without a verified admin consent: CONFLICT (the connector's state, not the
       // request, is what is wrong; it can be retried once consent is complete).
-      if (err instanceof SyncRefused) throw err.code === 'CONNECTOR_NOT_FOUND' ? new NotFoundError(err.message) : new ConflictError(err.message);
+      if (err instanceof SyncRefused)
+        throw err.code === 'CONNECTOR_NOT_FOUND' ? new NotFoundError(err.message) : new ConflictError(err.message);
       throw err;
     }
   }

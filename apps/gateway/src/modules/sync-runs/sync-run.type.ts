@@ -30,7 +30,7 @@ export class SyncRun {
   @Field(() => SyncRunStatusEnum)
   status!: SyncRunStatus;
 
-  @Field(() => String, { nullable: true, description: 'Human-readable stage, e.g. \'groups: 3,000 / 5,000\'.' })
+  @Field(() => String, { nullable: true, description: "Human-readable stage, e.g. 'groups: 3,000 / 5,000'." })
   progress!: string | null;
 
   @Field(() => SyncStats)
@@ -54,16 +54,38 @@ export class SyncRun {
   connectorId!: string;
 }
 
-export type SyncRunListRow = Pick<SyncRunRow, 'id' | 'connector_id' | 'mode' | 'status' | 'progress' | 'stats' | 'error' | 'requested_by' | 'queued_at' | 'started_at' | 'finished_at'>;
-export const SYNC_RUN_COLUMNS = ['id', 'connector_id', 'mode', 'status', 'progress', 'stats', 'error', 'requested_by', 'queued_at', 'started_at', 'finished_at'] as const;
+export type SyncRunListRow = Pick<
+  SyncRunRow,
+  'id' | 'connector_id' | 'mode' | 'status' | 'progress' | 'stats' | 'error' | 'requested_by' | 'queued_at' | 'started_at' | 'finished_at'
+>;
+export const SYNC_RUN_COLUMNS = [
+  'id',
+  'connector_id',
+  'mode',
+  'status',
+  'progress',
+  'stats',
+  'error',
+  'requested_by',
+  'queued_at',
+  'started_at',
+  'finished_at',
+] as const;
 
 function toStats(s: Partial<SyncStatsRow>): SyncStats {
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0);
   const all: Record<string, number> = {};
   for (const [k, v] of Object.entries(s)) if (typeof v === 'number') all[k] = v;
   return {
-    users: n(s.users), managedIdentities: n(s.managedIdentities), groups: n(s.groups), enterpriseApplications: n(s.enterpriseApplications),
-    directoryRoles: n(s.directoryRoles), grants: n(s.grants), graphRequests: n(s.graphRequests), throttledRequests: n(s.throttledRequests), all,
+    users: n(s.users),
+    managedIdentities: n(s.managedIdentities),
+    groups: n(s.groups),
+    enterpriseApplications: n(s.enterpriseApplications),
+    directoryRoles: n(s.directoryRoles),
+    grants: n(s.grants),
+    graphRequests: n(s.graphRequests),
+    throttledRequests: n(s.throttledRequests),
+    all,
   };
 }
 
