@@ -225,11 +225,9 @@ export async function startGateway(
       return;
     }
     logger.error({ requestId: req.requestId, err: err instanceof Error ? err.message : String(err) }, 'unhandled HTTP error');
-    res
-      .status(500)
-      .json({
-        errors: [{ message: `internal server error (request id ${req.requestId ?? ''})`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
-      });
+    res.status(500).json({
+      errors: [{ message: `internal server error (request id ${req.requestId ?? ''})`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+    });
   });
 
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: env.MAX_BODY_BYTES });
