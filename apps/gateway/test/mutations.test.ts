@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProvisioningRequested, SyncRequested } from '@warden/bus';
 import { seedTenant, type Fixture } from './support/fixture';
 import { startHarness, type Harness } from './support/harness';
+import { PROVISIONING_PERMISSIONS } from '@warden/graph-core';
 
 let h: Harness;
 let f: Fixture;
@@ -171,25 +172,7 @@ describe('grant and revoke', () => {
   });
 });
 
-const FULL = [
-  'Application.ReadWrite.All',
-  'AppRoleAssignment.ReadWrite.All',
-  'AuditLog.Read.All',
-  'Directory.ReadWrite.All',
-  'Group.ReadWrite.All',
-  'GroupMember.ReadWrite.All',
-  'MailboxSettings.ReadWrite',
-  'RoleAssignmentSchedule.Read.Directory',
-  'RoleEligibilitySchedule.Read.Directory',
-  'RoleManagement.Read.All',
-  'RoleManagement.Read.Directory',
-  'RoleManagementAlert.Read.Directory',
-  'RoleManagementPolicy.Read.AzureADGroup',
-  'RoleManagementPolicy.Read.Directory',
-  'ServicePrincipalEndpoint.ReadWrite.All',
-  'User.ReadWrite.All',
-  'User.ReadBasic.All',
-];
+const FULL = [...PROVISIONING_PERMISSIONS];
 
 async function entId(key: string): Promise<string> {
   return (await h.db.selectFrom('entitlements').select('id').where('key', '=', key).executeTakeFirstOrThrow()).id;

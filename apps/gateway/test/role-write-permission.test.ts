@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entitlementKey } from '@warden/database';
 import { seedTenant, gid, type Fixture } from './support/fixture';
 import { startHarness, type Harness } from './support/harness';
+import { PROVISIONING_PERMISSIONS } from '@warden/graph-core';
 
 // The gateway and the provision worker ask one rule (@warden/access-model's registry) for what a
 // write needs beyond the provisioning set: the role-write permission for directory roles and for
@@ -15,25 +16,7 @@ let roleAssignableMember: string;
 
 const GRANT = 'mutation($i: GrantInput!) { grant(input: $i) { id status action } }';
 const ROLE_WRITE = 'RoleManagement.ReadWrite.Directory';
-const PROVISIONING_ONLY = [
-  'Application.ReadWrite.All',
-  'AppRoleAssignment.ReadWrite.All',
-  'AuditLog.Read.All',
-  'Directory.ReadWrite.All',
-  'Group.ReadWrite.All',
-  'GroupMember.ReadWrite.All',
-  'MailboxSettings.ReadWrite',
-  'RoleAssignmentSchedule.Read.Directory',
-  'RoleEligibilitySchedule.Read.Directory',
-  'RoleManagement.Read.All',
-  'RoleManagement.Read.Directory',
-  'RoleManagementAlert.Read.Directory',
-  'RoleManagementPolicy.Read.AzureADGroup',
-  'RoleManagementPolicy.Read.Directory',
-  'ServicePrincipalEndpoint.ReadWrite.All',
-  'User.ReadWrite.All',
-  'User.ReadBasic.All',
-];
+const PROVISIONING_ONLY = [...PROVISIONING_PERMISSIONS];
 
 beforeAll(async () => {
   h = await startHarness();

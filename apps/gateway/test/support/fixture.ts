@@ -1,5 +1,7 @@
 import { entitlementKey, type Database, type PrincipalKind, type ResourceType } from '@warden/database';
 import type { Kysely } from 'kysely';
+import { DIRECTORY_ROLE_WRITE_PERMISSION } from '@warden/access-model';
+import { PROVISIONING_PERMISSIONS } from '@warden/graph-core';
 
 /** Graph-like ids that sort in insertion order, so tests can reason about pages. */
 export const gid = (prefix: string, n: number) => `${prefix}${String(n).padStart(8, '0')}-0000-4000-8000-000000000000`;
@@ -15,26 +17,7 @@ export interface Fixture {
   role: { assignedEntitlementId: string };
 }
 
-const ALL_PERMISSIONS = [
-  'Application.ReadWrite.All',
-  'AppRoleAssignment.ReadWrite.All',
-  'AuditLog.Read.All',
-  'Directory.ReadWrite.All',
-  'Group.ReadWrite.All',
-  'GroupMember.ReadWrite.All',
-  'MailboxSettings.ReadWrite',
-  'RoleAssignmentSchedule.Read.Directory',
-  'RoleEligibilitySchedule.Read.Directory',
-  'RoleManagement.Read.All',
-  'RoleManagement.Read.Directory',
-  'RoleManagementAlert.Read.Directory',
-  'RoleManagementPolicy.Read.AzureADGroup',
-  'RoleManagementPolicy.Read.Directory',
-  'ServicePrincipalEndpoint.ReadWrite.All',
-  'User.ReadWrite.All',
-  'User.ReadBasic.All',
-  'RoleManagement.ReadWrite.Directory',
-];
+const ALL_PERMISSIONS = [...PROVISIONING_PERMISSIONS, DIRECTORY_ROLE_WRITE_PERMISSION];
 
 /**
  * What a sync would have written for a small tenant: `userCount` users, all members of one big
