@@ -2,6 +2,7 @@ import { randomUUID, X509Certificate, createPublicKey, verify as cryptoVerify } 
 import type { EmulatorCore } from '../core';
 import { GRAPH_AUDIENCE } from './tokens';
 import type { EmulatorApp, JsonObject } from '../types';
+import { apiAppForResource, apiAppToken, redeemCode, redeemRefreshToken } from './oidc';
 
 export interface PlainResponse {
   status: number;
@@ -11,9 +12,9 @@ export interface PlainResponse {
   stream?: () => Iterable<string>;
 }
 
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-function aadError(status: number, error: string, code: number, description: string): PlainResponse {
+export function aadError(status: number, error: string, code: number, description: string): PlainResponse {
   const traceId = randomUUID();
   const correlationId = randomUUID();
   const ts = new Date()
@@ -35,7 +36,7 @@ function aadError(status: number, error: string, code: number, description: stri
   };
 }
 
-function knownTenant(core: EmulatorCore, t: string): boolean {
+export function knownTenant(core: EmulatorCore, t: string): boolean {
   const l = t.toLowerCase();
   return l === core.tenantId || l === core.domain;
 }
@@ -81,7 +82,7 @@ export function instanceDiscovery(core: EmulatorCore): PlainResponse {
   };
 }
 
-function verifyAssertion(core: EmulatorCore, app: EmulatorApp, assertion: string): string | null {
+export function verifyAssertion(core: EmulatorCore, app: EmulatorApp, assertion: string): string | null {
   if (!app.certificatePem) return 'No certificate credential is registered for this application.';
   const parts = assertion.split('.');
   if (parts.length !== 3) return 'Client assertion is not a JWT.';
@@ -113,7 +114,11 @@ function verifyAssertion(core: EmulatorCore, app: EmulatorApp, assertion: string
   return null;
 }
 
-/** The v2.0 token endpoint, client-credentials grant only (secret or certificate assertion). */
+/**
+ * The v2.0 token endpoint: client credentials (secret or certificate assertion) for Microsoft Graph,
+ * the emulator's origin or an API app of the tenant (Warden); authorization_code and refresh_token
+ * for signed-in users (`oidc.ts`).
+ */
 export function tokenEndpoint(
   core: EmulatorCore,
   tenant: string,
@@ -128,6 +133,8 @@ export function tokenEndpoint(
       `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
     );
   const grant = form.get('grant_type');
+  if (grant === 'authorization_code') return redeemCode(core, form, basicAuth);
+  if (grant === 'refresh_token') return redeemRefreshToken(core, form, basicAuth);
   if (grant !== 'client_credentials') {
     return aadError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant ?? ''}'.`);
   }
@@ -162,7 +169,8 @@ export function tokenEndpoint(
       : ownOrigin && resource.replace(/\/+$/, '').toLowerCase() === ownOrigin.toLowerCase()
         ? ownOrigin
         : null;
-  if (!audience) {
+  const apiApp = audience ? undefined : apiAppForResource(core, resource);
+  if (!audience && !apiApp) {
     return aadError(
       400,
       'invalid_resource',
@@ -202,8 +210,9 @@ export function tokenEndpoint(
       `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
     );
   }
+  if (apiApp) return apiAppToken(core, apiApp, app, certificate);
   const issued = core.tokens.issue({
-    audience,
+    audience: audience as string,
     clientId: app.clientId,
     displayName: `Warden ${app.name}`,
     servicePrincipalId: core.servicePrincipalIdFor(app.clientId),
