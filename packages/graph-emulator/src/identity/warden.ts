@@ -33,9 +33,9 @@ const usable = (u: Entity): boolean => u['accountEnabled'] === true && u['userTy
 
 /**
  * Adds the Warden application's service principal to a generated tenant, with its app roles assigned
- * deterministically: the first enabled member user Warden.SuperAdmin, the next two
- * Warden.ConnectorAdmin, the next Warden.Viewer, one security group Warden.Viewer (its members hold
- * the role through the group), and the Warden service principal itself Warden.SuperAdmin (app-only
+ * deterministically: one cloud security group Warden.Viewer (its members hold the role through
+ * the group), and, among the enabled member users outside that group, the first Warden.SuperAdmin,
+ * the next two Warden.ConnectorAdmin and the next Warden.Viewer, and the Warden service principal itself Warden.SuperAdmin (app-only
  * tokens for scripts). Uses its own random stream, so the rest of the tenant is unchanged.
  * Records the role holders' UPNs on `app.api`.
  */
@@ -83,7 +83,25 @@ export function seedWardenApp(dir: Directory, seed: number, app: EmulatorApp): v
   dir.servicePrincipals.set(sp);
   api.servicePrincipalId = sp.id;
 
-  const users = dir.users.list().filter(usable).slice(0, 4);
+  // The group first (the first cloud security group with enabled member users), then the direct
+  // holders from the users outside it, so each demo user's roles stay distinct.
+  let group: { g: Entity; members: Entity[] } | undefined;
+  for (const g of dir.groups.list()) {
+    if (g['securityEnabled'] !== true || g['onPremisesSyncEnabled'] === true) continue;
+    const members = dir.groupMembers
+      .get(g.id)
+      .map((id) => dir.users.get(id))
+      .filter((u): u is Entity => !!u && usable(u));
+    if (members.length) {
+      group = { g, members };
+      break;
+    }
+  }
+  const inGroup = new Set(group?.members.map((u) => u.id) ?? []);
+  const users = dir.users
+    .list()
+    .filter((u) => usable(u) && !inGroup.has(u.id))
+    .slice(0, 4);
   const plan: [number, string][] = [
     [0, 'Warden.SuperAdmin'],
     [1, 'Warden.ConnectorAdmin'],
@@ -98,23 +116,15 @@ export function seedWardenApp(dir: Directory, seed: number, app: EmulatorApp): v
     assign(dir, rng, sp, u, 'User', roleId(role));
     api.roleHolders[role]?.push(String(u['userPrincipalName']));
   }
-  const direct = new Set(users.map((u) => u.id));
   api.viaGroup = [];
-  for (const g of dir.groups.list()) {
-    if (g['securityEnabled'] !== true || g['onPremisesSyncEnabled'] === true) continue;
-    const members = dir.groupMembers
-      .get(g.id)
-      .map((id) => dir.users.get(id))
-      .filter((u): u is Entity => !!u && usable(u) && !direct.has(u.id));
-    if (!members.length) continue;
-    assign(dir, rng, sp, g, 'Group', roleId('Warden.Viewer'));
+  if (group) {
+    assign(dir, rng, sp, group.g, 'Group', roleId('Warden.Viewer'));
     api.viaGroup.push({
-      groupId: g.id,
-      displayName: String(g['displayName']),
+      groupId: group.g.id,
+      displayName: String(group.g['displayName']),
       role: 'Warden.Viewer',
-      memberUpns: members.slice(0, 5).map((u) => String(u['userPrincipalName'])),
+      memberUpns: group.members.slice(0, 5).map((u) => String(u['userPrincipalName'])),
     });
-    break;
   }
   assign(dir, rng, sp, sp, 'ServicePrincipal', roleId('Warden.SuperAdmin'));
 }
