@@ -378,6 +378,40 @@ describe('OpenID Connect provider', () => {
     expect(decodeJwt(other.body.access_token as string)['roles']).toBeUndefined();
   });
 
+  it('issues a Microsoft Graph token for OIDC scopes only, which Graph accepts and answers 403 for app-permission reads', async () => {
+    const { verifier, challenge } = pkce();
+    const loc = await signIn(superAdmin(), { scope: 'openid profile email', code_challenge: challenge, code_challenge_method: 'S256' });
+    const r = await redeem(loc.searchParams.get('code') as string, verifier);
+    expect(r.status).toBe(200);
+    expect(r.body.refresh_token).toBeUndefined();
+    const at = decodeJwt(r.body.access_token as string);
+    expect(at).toMatchObject({ aud: '00000003-0000-0000-c000-000000000000', idtyp: 'user', upn: superAdmin(), ver: '1.0' });
+    expect(String(at['scp'])).toContain('User.Read');
+    expect(at['roles']).toBeUndefined();
+    const id = await verify(r.body.id_token as string, warden.clientId);
+    expect(typeof id['email']).toBe('string');
+    const g = await graph(emu, r.body.access_token as string, '/users');
+    expect(g.status).toBe(403);
+  });
+
+  it('refuses mixed resources and unknown API scopes with invalid_scope', async () => {
+    for (const scope of [`openid api://${warden.clientId}/access_as_user User.Read`, `openid api://${warden.clientId}/nope`]) {
+      const r = await fetch(authorizeUrl({ scope, code_challenge: pkce().challenge, code_challenge_method: 'S256' }), {
+        redirect: 'manual',
+      });
+      expect(r.status).toBe(302);
+      expect(new URL(r.headers.get('location') as string).searchParams.get('error')).toBe('invalid_scope');
+    }
+  });
+
+  it('keeps the Warden app and its role holders across reset', async () => {
+    const before = structuredClone(api().roleHolders);
+    const spId = api().servicePrincipalId;
+    emu.reset();
+    expect(api().roleHolders).toEqual(before);
+    expect(api().servicePrincipalId).toBe(spId);
+  });
+
   it('sets the redirect URIs through the control route', async () => {
     const url = `${emu.config.baseUrl}/_emulator/apps/warden/redirect-uris`;
     const set = await fetch(url, {
