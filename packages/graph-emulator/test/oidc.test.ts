@@ -29,7 +29,7 @@ describe('OpenID Connect provider', () => {
   let issuer: string;
 
   beforeAll(async () => {
-    emu = await start({ counts: { users: 40 } });
+    emu = await start(); // size S: 200 users, a few of them disabled
     warden = emu.app('warden');
     base = `${emu.config.authorityHost}/${emu.config.tenantId}`;
     const doc = (await (await fetch(`${base}/v2.0/.well-known/openid-configuration`)).json()) as Record<string, string>;
@@ -308,17 +308,32 @@ describe('OpenID Connect provider', () => {
     }
   });
 
-  it('re-shows the page for an unknown user', async () => {
-    const page = await fetch(authorizeUrl({}), { redirect: 'manual' });
-    const action = /<form method="post" action="([^"]+)"/.exec(await page.text())![1]!.replace(/&amp;/g, '&');
-    const r = await fetch(new URL(action, emu.config.authorityHost), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ login: 'ghost@nowhere.example' }),
-      redirect: 'manual',
-    });
-    expect(r.status).toBe(200);
-    expect(await r.text()).toContain('AADSTS50034');
+  it('offers the role holders on the page and re-shows it for an unknown or disabled user', async () => {
+    const page = await fetch(authorizeUrl({ login_hint: 'someone@example.com' }), { redirect: 'manual' });
+    const html = await page.text();
+    expect(html).toContain(`value="${superAdmin()}"`);
+    expect(html).toContain('Warden.SuperAdmin');
+    expect(html).toContain('value="someone@example.com"');
+    const action = /<form method="post" action="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
+    const post = (login: string) =>
+      fetch(new URL(action, emu.config.authorityHost), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ login }),
+        redirect: 'manual',
+      });
+    const ghost = await post('ghost@nowhere.example');
+    expect(ghost.status).toBe(200);
+    expect(await ghost.text()).toContain('AADSTS50034');
+    const disabled = emu.exportTenant().users.find((u) => u['accountEnabled'] === false);
+    expect(disabled).toBeDefined();
+    if (disabled) {
+      const r = await post(String(disabled['userPrincipalName']));
+      expect(r.status).toBe(200);
+      expect(await r.text()).toContain('AADSTS50057');
+      const none = await fetch(authorizeUrl({ prompt: 'none', login_hint: String(disabled['userPrincipalName']) }), { redirect: 'manual' });
+      expect(new URL(none.headers.get('location') as string).searchParams.get('error')).toBe('interaction_required');
+    }
   });
 
   it('issues new tokens for a refresh token', async () => {
