@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EmulatorApp, RunningEmulator } from '../src/index';
 import { decodeJwt, graph, start } from './helpers';
 
@@ -444,6 +444,30 @@ describe('OpenID Connect provider', () => {
       body: JSON.stringify({ redirectUris: ['not a url'] }),
     });
     expect(bad.status).toBe(400);
+  });
+
+  it('expires codes after 10 minutes (invalid_grant 70008) and retires the previous key after 24 hours', async () => {
+    const { verifier, challenge } = pkce();
+    const code = (await signIn(superAdmin(), { code_challenge: challenge, code_challenge_method: 'S256' })).searchParams.get(
+      'code',
+    ) as string;
+    const kidBefore = (await (await fetch(`${base}/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] };
+    const rotated = emu.rotateSigningKey();
+    // The emulator runs in this process: moving Date forward moves its clock (TLS is not affected).
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 10 * 60_000 + 1000);
+      const late = await redeem(code, verifier);
+      expect(late.body.error).toBe('invalid_grant');
+      expect(late.body.error_codes).toEqual([70008]);
+      let keys = (await (await fetch(`${base}/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] };
+      expect(keys.keys.map((k) => k.kid)).toEqual([rotated, kidBefore.keys[0]!.kid]);
+      vi.setSystemTime(Date.now() + 24 * 3600_000);
+      keys = (await (await fetch(`${base}/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] };
+      expect(keys.keys.map((k) => k.kid)).toEqual([rotated]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rotates the signing key: old tokens still verify, new ones carry the new kid', async () => {

@@ -56,7 +56,8 @@ function stateOf(core: EmulatorCore): OidcState {
   let s = states.get(core);
   if (!s) states.set(core, (s = { codes: new Map(), refresh: new Map() }));
   const now = Date.now();
-  for (const [k, g] of s.codes) if (g.expiresAt < now) s.codes.delete(k);
+  // Expired codes are kept an hour longer, so a late redemption gets "expired" (70008), not "unknown".
+  for (const [k, g] of s.codes) if (g.expiresAt + 3_600_000 < now) s.codes.delete(k);
   for (const [k, g] of s.refresh) if (g.expiresAt < now) s.refresh.delete(k);
   return s;
 }
