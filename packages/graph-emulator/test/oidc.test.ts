@@ -203,7 +203,7 @@ describe('OpenID Connect provider', () => {
     expect(wrong.body.error_codes).toEqual([501481]);
     const otherRedirect = await redeem(code, verifier, { redirect_uri: 'http://localhost:4000/other' });
     expect(otherRedirect.body.error).toBe('invalid_grant');
-    expect(otherRedirect.body.error_codes).toEqual([500112]);
+    expect(otherRedirect.body.error_codes).toEqual([50011]);
     const missingSecret = await token({
       grant_type: 'authorization_code',
       client_id: warden.clientId,

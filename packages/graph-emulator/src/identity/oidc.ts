@@ -158,7 +158,12 @@ function matchRedirect(app: EmulatorApp, redirectUri: string): { publicClient: b
   }
   const same = (registered: string): boolean => {
     if (registered === redirectUri) return true;
-    const r = new URL(registered);
+    let r: URL;
+    try {
+      r = new URL(registered);
+    } catch {
+      return false;
+    }
     if (!isLoopback(r) || !isLoopback(req)) return false;
     return r.hostname === req.hostname && r.pathname === req.pathname && r.search === req.search;
   };
@@ -315,7 +320,8 @@ export function authorize(
   const challenge = get('code_challenge');
   if (challenge !== undefined) {
     const m = get('code_challenge_method') ?? 'plain';
-    if (m !== 'S256') return fail('invalid_request', 501491, `Unsupported code_challenge_method '${m}': the emulator requires S256.`);
+    if (m !== 'S256')
+      return fail('invalid_request', 50149, `Invalid Code_Challenge_method parameter '${m}': the emulator supports S256 only.`);
     if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) return fail('invalid_request', 501491, 'Invalid size of Code_Challenge parameter.');
   } else if (match.publicClient) {
     return fail('invalid_request', 9002325, 'Proof Key for Code Exchange is required for cross-origin authorization code redemption.');
@@ -604,7 +610,7 @@ export function redeemCode(core: EmulatorCore, form: URLSearchParams, basic?: { 
     return aadError(
       400,
       'invalid_grant',
-      500112,
+      50011,
       `The reply address '${redirectUri}' does not match the reply address '${grant.redirectUri}' provided when requesting Authorization code.`,
     );
   }
