@@ -427,6 +427,21 @@ describe('OpenID Connect provider', () => {
     expect(api().servicePrincipalId).toBe(spId);
   });
 
+  it('logs out to a registered post_logout_redirect_uri with state, else shows the signed-out page', async () => {
+    const ok = await fetch(`${base}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent(REDIRECT)}&state=bye`, {
+      redirect: 'manual',
+    });
+    expect(ok.status).toBe(302);
+    const loc = new URL(ok.headers.get('location') as string);
+    expect(loc.origin + loc.pathname).toBe(REDIRECT);
+    expect(loc.searchParams.get('state')).toBe('bye');
+    const other = await fetch(`${base}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent('https://evil.example/')}`, {
+      redirect: 'manual',
+    });
+    expect(other.status).toBe(200);
+    expect(other.headers.get('location')).toBeNull();
+  });
+
   it('sets the redirect URIs through the control route', async () => {
     const url = `${emu.config.baseUrl}/_emulator/apps/warden/redirect-uris`;
     const set = await fetch(url, {

@@ -714,3 +714,22 @@ export function apiAppForResource(core: EmulatorCore, resource: string): Emulato
   const r = resource.replace(/\/+$/, '').toLowerCase();
   return core.apps.find((a) => a.api && (r === a.clientId.toLowerCase() || r === a.api.identifierUri.toLowerCase()));
 }
+
+/**
+ * GET /{tenant}/oauth2/v2.0/logout: there is no session to end; redirects to `post_logout_redirect_uri`
+ * (with `state`) when it is a registered redirect URI of the client (`client_id`) or of any API app,
+ * else shows the signed-out page.
+ */
+export function logout(core: EmulatorCore, tenant: string, q: URLSearchParams): PlainResponse {
+  const t = tenant.toLowerCase();
+  if (!knownTenant(core, tenant) && t !== 'organizations' && t !== 'common') return errorPage(400, 90002, `Tenant '${tenant}' not found.`);
+  const target = q.get('post_logout_redirect_uri');
+  const clientId = q.get('client_id');
+  const candidates = clientId ? core.apps.filter((a) => a.clientId === clientId) : core.apps;
+  if (target && candidates.some((a) => matchRedirect(a, target))) {
+    const state = q.get('state');
+    return redirectWith(target, { state: state ?? undefined });
+  }
+  const body = `<!doctype html><html><head><meta charset="utf-8"><title>Sign out</title></head><body><h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p></body></html>`;
+  return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', ...noStore }, body };
+}
