@@ -31,6 +31,12 @@ const argsSchema = z.object({
     .regex(/^[a-zA-Z0-9.-]+$/)
     .optional(),
   'no-throttle': z.boolean().optional(),
+  /** Comma-separated web redirect URIs of the Warden app. */
+  'warden-redirect-uris': z
+    .string()
+    .transform((v) => v.split(',').map((u) => u.trim()))
+    .pipe(z.array(z.url()).min(1))
+    .optional(),
 });
 
 async function main(): Promise<void> {
@@ -41,13 +47,14 @@ async function main(): Promise<void> {
     host: { type: 'string' },
     'public-host': { type: 'string' },
     'no-throttle': { type: 'boolean' },
+    'warden-redirect-uris': { type: 'string' },
     help: { type: 'boolean' },
   };
   for (const f of Object.keys(COUNT_FLAGS)) options[f] = { type: 'string' };
   const { values } = parseArgs({ options, strict: true });
   if (values['help']) {
     process.stderr.write(
-      `usage: graph-emulator [--size S|M|L|XL] [--seed N] [--port P] [--host H] [--public-host NAME] [--no-throttle]\n` +
+      `usage: graph-emulator [--size S|M|L|XL] [--seed N] [--port P] [--host H] [--public-host NAME] [--no-throttle] [--warden-redirect-uris URL[,URL…]]\n` +
         `  counts: ${Object.keys(COUNT_FLAGS)
           .map((f) => `--${f} N`)
           .join(' ')}\n`,
@@ -69,6 +76,7 @@ async function main(): Promise<void> {
     counts,
     logger,
     ...(args['public-host'] ? { publicHost: args['public-host'] } : {}),
+    ...(args['warden-redirect-uris'] ? { wardenRedirectUris: args['warden-redirect-uris'] } : {}),
     ...(args['no-throttle'] ? { settings: { throttle: { enabled: false, ruPer10s: 8000, writesPer150s: 3000 } } } : {}),
   });
   process.stdout.write(`${JSON.stringify(emu.config)}\n`);

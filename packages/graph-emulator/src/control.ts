@@ -4,6 +4,11 @@ import type { PlainResponse } from './identity/endpoints';
 import type { RunningEmulator } from './types';
 import type { JsonObject } from './types';
 
+const redirectUrisSchema = z
+  .object({ redirectUris: z.array(z.url()).optional(), publicClientRedirectUris: z.array(z.url()).optional() })
+  .strict();
+const rotateSchema = z.object({ previousKeyTtlSeconds: z.number().min(0).optional() }).strict();
+
 const mutateSchema = z.object({ count: z.number().int().min(0).max(1_000_000), seed: z.number().int().optional() });
 
 const json = (body: unknown, status = 200): PlainResponse => ({ status, headers: {}, body: body as JsonObject });
@@ -31,6 +36,17 @@ export function controlHandler(emu: () => RunningEmulator): ControlHandler {
   return async (method, path, body) => {
     const e = emu();
     try {
+      const appRoute = /^\/apps\/([^/]+)\/redirect-uris$/.exec(path);
+      if (appRoute) {
+        const app = e.config.apps.find((a) => a.name === decodeURIComponent(appRoute[1] as string));
+        if (!app?.api) return json({ error: 'not_found', message: `no API app named '${appRoute[1]}'` }, 404);
+        if (method === 'POST' || method === 'PUT') {
+          const p = redirectUrisSchema.parse(body ?? {});
+          if (p.redirectUris) app.api.redirectUris = p.redirectUris;
+          if (p.publicClientRedirectUris) app.api.publicClientRedirectUris = p.publicClientRedirectUris;
+        } else if (method !== 'GET') return undefined;
+        return json({ redirectUris: app.api.redirectUris, publicClientRedirectUris: app.api.publicClientRedirectUris });
+      }
       switch (`${method} ${path}`) {
         case 'GET /config':
           return json(e.config);
@@ -53,6 +69,11 @@ export function controlHandler(emu: () => RunningEmulator): ControlHandler {
         case 'POST /stats/reset':
           e.resetStats();
           return json(e.stats());
+        case 'POST /keys/rotate': {
+          const p = rotateSchema.parse(body ?? {});
+          const kid = e.rotateSigningKey(p.previousKeyTtlSeconds);
+          return json({ kid });
+        }
         case 'POST /reset':
           e.reset();
           return json({ ok: true });

@@ -20,6 +20,8 @@ export interface CoreOptions {
   counts?: Partial<TenantCounts>;
   settings?: Partial<EmulatorSettings>;
   logger: Logger;
+  /** Web redirect URIs of the Warden app. */
+  wardenRedirectUris?: string[];
 }
 
 /** Everything the HTTP layer needs: the tenant, its apps, tokens, settings, stats and paging state. */
@@ -54,7 +56,7 @@ export class EmulatorCore {
     const ident = tenantIdentity(opts.seed);
     this.tenantId = ident.tenantId;
     this.domain = ident.domain;
-    this.apps = generateApps(opts.seed);
+    this.apps = generateApps(opts.seed, opts.wardenRedirectUris);
     const prov = this.apps.find((a) => a.name === 'provisioning');
     if (prov) {
       // The provisioning app can also authenticate with a certificate (client assertion).

@@ -23,6 +23,7 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     logger,
     ...(opts.counts ? { counts: opts.counts } : {}),
     ...(opts.settings ? { settings: opts.settings } : {}),
+    ...(opts.wardenRedirectUris ? { wardenRedirectUris: opts.wardenRedirectUris } : {}),
   });
   const router = createRouter(core, graphRoutes);
   const holder: { emu?: RunningEmulator } = {};
@@ -58,6 +59,7 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     },
     stats: () => core.stats.snapshot(),
     resetStats: () => core.stats.reset(),
+    rotateSigningKey: (previousKeyTtlSeconds) => core.tokens.rotate(previousKeyTtlSeconds),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

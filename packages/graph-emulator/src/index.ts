@@ -11,11 +11,13 @@ export type {
   TenantExport,
   TenantSize,
   ThrottleSettings,
+  WardenApiInfo,
   JsonObject,
   JsonValue,
 } from './types';
 export { startEmulator } from './emulator';
 export { SIZE_COUNTS, resolveCounts, ruBudgetForUsers } from './tenant/sizes';
+export { WARDEN_APP_ROLES, WARDEN_SCOPE } from './identity/apps';
 export { PROVISIONING_ROLES, READONLY_ROLES, READ_ONLY_SET, PROVISIONING_SET } from './identity/permissions';
 import { ensureCa as ensureCaImpl, defaultCaDir } from './identity/ca';
 

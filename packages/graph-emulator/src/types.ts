@@ -9,6 +9,25 @@ export interface EmulatorApp {
   roles: string[];
   certificatePem?: string;
   privateKeyPem?: string;
+  /** API apps only (the Warden application): what it exposes and who holds it. */
+  api?: WardenApiInfo;
+}
+
+/** The Warden application's registration as an OpenID Connect client and a protected API. */
+export interface WardenApiInfo {
+  /** Application ID URI (`api://<client id>`); scopes may also be prefixed with the bare client id. */
+  identifierUri: string;
+  /** Delegated scope it exposes (`access_as_user`). */
+  scopes: string[];
+  appRoles: { id: string; value: string; displayName: string; allowedMemberTypes: string[] }[];
+  /** Web (confidential) redirect URIs: redeeming a code needs the client secret. */
+  redirectUris: string[];
+  /** Public-client (SPA / native) redirect URIs: no secret, PKCE S256 required. */
+  publicClientRedirectUris: string[];
+  servicePrincipalId: string;
+  /** App role value -> UPNs holding it directly; `viaGroup` lists roles granted through a group. */
+  roleHolders: Record<string, string[]>;
+  viaGroup: { groupId: string; displayName: string; role: string; memberUpns: string[] }[];
 }
 
 /** Exactly the JSON start line of the CLI and the body of GET /_emulator/config. */
@@ -85,6 +104,8 @@ export interface StartOptions {
   counts?: Partial<TenantCounts>;
   settings?: Partial<EmulatorSettings>;
   logger?: Logger;
+  /** Web redirect URIs of the Warden app (default `http://localhost:4000/auth/callback`). */
+  wardenRedirectUris?: string[];
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
@@ -182,5 +203,7 @@ export interface RunningEmulator {
   reset(): void;
   stats(): EmulatorStats;
   resetStats(): void;
+  /** Publishes a new token signing key and signs with it from now on; the previous key stays published for `previousKeyTtlSeconds` (default 24 h) or until the next rotation. Returns the new kid. */
+  rotateSigningKey(previousKeyTtlSeconds?: number): string;
   close(): Promise<void>;
 }

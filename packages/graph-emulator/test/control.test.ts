@@ -22,7 +22,7 @@ describe('control API', () => {
   it('GET /config returns the start-line JSON', async () => {
     const r = await ctl('GET', '/config');
     expect(r.body).toEqual(JSON.parse(JSON.stringify(emu.config)));
-    expect((r.body as unknown as EmulatorConfig).apps.map((a) => a.name)).toEqual(['provisioning', 'readonly', 'unconsented']);
+    expect((r.body as unknown as EmulatorConfig).apps.map((a) => a.name)).toEqual(['provisioning', 'readonly', 'unconsented', 'warden']);
   });
 
   it('GET /export lists every object kind in Graph property names', async () => {

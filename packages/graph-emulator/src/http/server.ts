@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EmulatorCore } from '../core';
 import type { GraphRouter } from '../graph/dispatch';
 import { adminConsent, instanceDiscovery, openIdConfiguration, tokenEndpoint, type PlainResponse } from '../identity/endpoints';
+import { authorize, logout } from '../identity/oidc';
 import type { JsonValue } from '../types';
 import { errorBody } from './errors';
 import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from './types';
@@ -211,6 +212,15 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
             if (cid && sec) basic = { id: decodeURIComponent(cid), secret: decodeURIComponent(sec) };
           }
           send(res, tokenEndpoint(core, tenant, form, basic));
+          return;
+        }
+        if ((method === 'GET' || method === 'POST') && rest === 'oauth2/v2.0/authorize') {
+          const form = method === 'POST' ? new URLSearchParams(raw.toString('utf8')) : undefined;
+          send(res, authorize(core, tenant, method, url.searchParams, form));
+          return;
+        }
+        if (method === 'GET' && rest === 'oauth2/v2.0/logout') {
+          send(res, logout(core, tenant, url.searchParams));
           return;
         }
         if (method === 'GET' && rest === 'v2.0/adminconsent') {

@@ -2,6 +2,7 @@ import { randomUUID, X509Certificate, createPublicKey, verify as cryptoVerify } 
 import type { EmulatorCore } from '../core';
 import { GRAPH_AUDIENCE } from './tokens';
 import type { EmulatorApp, JsonObject } from '../types';
+import { apiAppForResource, apiAppToken, redeemCode, redeemRefreshToken } from './oidc';
 
 export interface PlainResponse {
   status: number;
@@ -11,9 +12,9 @@ export interface PlainResponse {
   stream?: () => Iterable<string>;
 }
 
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-function aadError(status: number, error: string, code: number, description: string): PlainResponse {
+export function aadError(status: number, error: string, code: number, description: string): PlainResponse {
   const traceId = randomUUID();
   const correlationId = randomUUID();
   const ts = new Date()
@@ -35,7 +36,7 @@ function aadError(status: number, error: string, code: number, description: stri
   };
 }
 
-function knownTenant(core: EmulatorCore, t: string): boolean {
+export function knownTenant(core: EmulatorCore, t: string): boolean {
   const l = t.toLowerCase();
   return l === core.tenantId || l === core.domain;
 }
@@ -64,6 +65,27 @@ export function openIdConfiguration(core: EmulatorCore, tenant: string): PlainRe
       cloud_instance_name: 'microsoftonline.com',
       cloud_graph_host_name: 'graph.windows.net',
       msgraph_host: new URL(core.baseUrl).host,
+      claims_supported: [
+        'sub',
+        'iss',
+        'cloud_instance_name',
+        'cloud_instance_host_name',
+        'cloud_graph_host_name',
+        'msgraph_host',
+        'aud',
+        'exp',
+        'iat',
+        'auth_time',
+        'acr',
+        'nonce',
+        'preferred_username',
+        'name',
+        'tid',
+        'ver',
+        'at_hash',
+        'c_hash',
+        'email',
+      ],
     },
   };
 }
@@ -81,7 +103,7 @@ export function instanceDiscovery(core: EmulatorCore): PlainResponse {
   };
 }
 
-function verifyAssertion(core: EmulatorCore, app: EmulatorApp, assertion: string): string | null {
+export function verifyAssertion(core: EmulatorCore, app: EmulatorApp, assertion: string): string | null {
   if (!app.certificatePem) return 'No certificate credential is registered for this application.';
   const parts = assertion.split('.');
   if (parts.length !== 3) return 'Client assertion is not a JWT.';
@@ -113,7 +135,11 @@ function verifyAssertion(core: EmulatorCore, app: EmulatorApp, assertion: string
   return null;
 }
 
-/** The v2.0 token endpoint, client-credentials grant only (secret or certificate assertion). */
+/**
+ * The v2.0 token endpoint: client credentials (secret or certificate assertion) for Microsoft Graph,
+ * the emulator's origin or an API app of the tenant (Warden); authorization_code and refresh_token
+ * for signed-in users (`oidc.ts`).
+ */
 export function tokenEndpoint(
   core: EmulatorCore,
   tenant: string,
@@ -128,6 +154,8 @@ export function tokenEndpoint(
       `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
     );
   const grant = form.get('grant_type');
+  if (grant === 'authorization_code') return redeemCode(core, form, basicAuth);
+  if (grant === 'refresh_token') return redeemRefreshToken(core, form, basicAuth);
   if (grant !== 'client_credentials') {
     return aadError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant ?? ''}'.`);
   }
@@ -162,7 +190,8 @@ export function tokenEndpoint(
       : ownOrigin && resource.replace(/\/+$/, '').toLowerCase() === ownOrigin.toLowerCase()
         ? ownOrigin
         : null;
-  if (!audience) {
+  const apiApp = audience ? undefined : apiAppForResource(core, resource);
+  if (!audience && !apiApp) {
     return aadError(
       400,
       'invalid_resource',
@@ -202,8 +231,9 @@ export function tokenEndpoint(
       `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
     );
   }
+  if (apiApp) return apiAppToken(core, apiApp, app, certificate);
   const issued = core.tokens.issue({
-    audience,
+    audience: audience as string,
     clientId: app.clientId,
     displayName: `Warden ${app.name}`,
     servicePrincipalId: core.servicePrincipalIdFor(app.clientId),

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 
 export interface AccessClaims {
   aud: string;
@@ -21,6 +21,7 @@ export interface AccessClaims {
 export type VerifyResult = { ok: true; claims: AccessClaims } | { ok: false; message: string };
 
 export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
+const GRAPH_APP_AUDIENCE = '00000003-0000-0000-c000-000000000000';
 const TOKEN_LIFETIME_S = 3599;
 let signingKeys: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
 
@@ -28,14 +29,30 @@ function b64url(s: string | Buffer): string {
   return Buffer.from(s).toString('base64url');
 }
 
+interface SigningKey {
+  kid: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** Set on the previous key at rotation: it stays published (and accepted) until then (ms). */
+  retiresAt?: number;
+}
+
+/** Entra-style key id: base64url of the SHA-1 of the public key (also used as `x5t`). */
+function keyId(publicKey: KeyObject, salt: string): string {
+  return createHash('sha1')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .update(salt)
+    .digest('base64url');
+}
+
 /**
- * Issues and checks the emulator's access tokens: RS256 JWTs in the v1.0 shape Graph receives.
- * Verification is synchronous (node:crypto) and cached because it runs on every Graph request.
+ * Issues and checks the emulator's tokens: RS256 JWTs (v1.0 app tokens for Graph, v2.0 id and
+ * access tokens for OpenID Connect clients). Verification is synchronous (node:crypto) and cached
+ * because it runs on every Graph request. Keys rotate like Entra's: `rotate()` publishes a new key
+ * and signs with it; the previous one stays in the JWKS (and valid) for a while.
  */
 export class TokenService {
-  private readonly privateKey: KeyObject;
-  readonly publicKey: KeyObject;
-  readonly kid: string;
+  private keys: SigningKey[];
   private readonly cache = new Map<string, AccessClaims>();
 
   /** `ownAudience()`: the emulator's origin, also accepted as `aud` (tokens requested for `<origin>/.default`). */
@@ -43,17 +60,63 @@ export class TokenService {
     private readonly tenantId: string,
     private readonly ownAudience: () => string | null = () => null,
   ) {
-    // One signing key per process is enough (tokens also carry the tenant id); it saves ~50 ms per start.
+    // One first key per process is enough (tokens also carry the tenant id and a per-instance kid); it saves ~50 ms per start.
     signingKeys ??= generateKeyPairSync('rsa', { modulusLength: 2048 });
     const { privateKey, publicKey } = signingKeys;
-    this.privateKey = privateKey;
-    this.publicKey = publicKey;
-    this.kid = randomUUID().replace(/-/g, '').slice(0, 27);
+    this.keys = [{ kid: keyId(publicKey, randomUUID()), privateKey, publicKey }];
+  }
+
+  /** The key new tokens are signed with. */
+  get kid(): string {
+    return (this.keys[0] as SigningKey).kid;
+  }
+
+  get publicKey(): KeyObject {
+    return (this.keys[0] as SigningKey).publicKey;
+  }
+
+  /** Published keys: the current one first, then the previous one until it retires. */
+  private published(): SigningKey[] {
+    const now = Date.now();
+    const live = this.keys.filter((k) => k.retiresAt === undefined || k.retiresAt > now);
+    if (live.length !== this.keys.length) {
+      this.keys = live;
+      this.cache.clear();
+    }
+    return live;
+  }
+
+  /** New signing key from now on; the current one stays published for `previousKeyTtlSeconds` (or until the next rotation). */
+  rotate(previousKeyTtlSeconds = 86_400): string {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const current = this.keys[0] as SigningKey;
+    const next: SigningKey = { kid: keyId(publicKey, randomUUID()), privateKey, publicKey };
+    this.keys = [next, { ...current, retiresAt: Date.now() + previousKeyTtlSeconds * 1000 }];
+    this.cache.clear();
+    return next.kid;
   }
 
   jwks(): { keys: Record<string, unknown>[] } {
-    const jwk = this.publicKey.export({ format: 'jwk' });
-    return { keys: [{ ...jwk, kid: this.kid, use: 'sig', alg: 'RS256', kty: 'RSA' }] };
+    return {
+      keys: this.published().map((k) => {
+        const jwk = k.publicKey.export({ format: 'jwk' });
+        return { kty: 'RSA', use: 'sig', kid: k.kid, x5t: k.kid, n: jwk.n, e: jwk.e, alg: 'RS256', issuer: `${this.issuerBase()}/v2.0` };
+      }),
+    };
+  }
+
+  private issuerBase(): string {
+    const own = this.ownAudience();
+    return own ? `${own}/${this.tenantId}` : this.tenantId;
+  }
+
+  /** Signs any claim set with the current key (header: typ, alg, kid, x5t as Entra's). */
+  sign(claims: object): string {
+    const key = this.published()[0] as SigningKey;
+    const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', kid: key.kid, x5t: key.kid }));
+    const body = b64url(JSON.stringify(claims));
+    const sig = sign('sha256', Buffer.from(`${head}.${body}`), key.privateKey).toString('base64url');
+    return `${head}.${body}.${sig}`;
   }
 
   issue(p: {
@@ -85,13 +148,11 @@ export class TokenService {
     };
     // Graph omits the roles claim entirely when nothing is consented.
     if (p.roles.length) claims.roles = [...p.roles];
-    const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', kid: this.kid, x5t: this.kid }));
-    const body = b64url(JSON.stringify(claims));
-    const sig = sign('sha256', Buffer.from(`${head}.${body}`), this.privateKey).toString('base64url');
-    return { token: `${head}.${body}.${sig}`, expiresIn: life };
+    return { token: this.sign(claims), expiresIn: life };
   }
 
   verify(token: string): VerifyResult {
+    const keys = this.published();
     let claims = this.cache.get(token);
     if (!claims) {
       const parts = token.split('.');
@@ -104,14 +165,19 @@ export class TokenService {
       } catch {
         return { ok: false, message: 'CompactToken parsing failed with error code: 80049217' };
       }
+      const key = keys.find((k) => k.kid === header.kid);
       if (
         header.alg !== 'RS256' ||
-        header.kid !== this.kid ||
-        !verify('sha256', Buffer.from(`${head}.${body}`), this.publicKey, Buffer.from(sig, 'base64url'))
+        !key ||
+        !verify('sha256', Buffer.from(`${head}.${body}`), key.publicKey, Buffer.from(sig, 'base64url'))
       ) {
         return { ok: false, message: 'Access token validation failure. Invalid signature.' };
       }
-      if ((claims.aud !== GRAPH_AUDIENCE && claims.aud !== this.ownAudience()) || claims.tid !== this.tenantId) {
+      // Graph accepts its resource URI and its app id as audience (delegated tokens carry the latter).
+      if (
+        (claims.aud !== GRAPH_AUDIENCE && claims.aud !== GRAPH_APP_AUDIENCE && claims.aud !== this.ownAudience()) ||
+        claims.tid !== this.tenantId
+      ) {
         return { ok: false, message: 'Access token validation failure. Invalid audience.' };
       }
       if (this.cache.size > 10_000) this.cache.clear();

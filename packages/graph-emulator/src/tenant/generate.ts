@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EmulatorApp, JsonObject, TenantCounts } from '../types';
 import { allGraphPermissions } from '../identity/permissions';
+import { seedWardenApp } from '../identity/warden';
 import { Directory, type Entity } from './directory';
 import { appRoleAssignmentId, roleAssignmentId } from './ids';
 import {
@@ -276,6 +277,7 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
   dir.servicePrincipals.set(graphSp);
   const spPrincipals: string[] = [];
   for (const app of apps) {
+    if (app.api) continue; // API apps (Warden) are added at the end, from their own random stream
     const sp = makeServicePrincipal({
       id: rng.guid(),
       appId: app.clientId,
@@ -526,6 +528,7 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
       },
     });
   }
+  for (const app of apps) if (app.api) seedWardenApp(dir, seed, app);
   return { dir, graphSpId: graphSp.id };
 }
 
