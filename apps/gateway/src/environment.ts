@@ -25,7 +25,9 @@ const EnvironmentSchema = z
     OIDC_CLIENT_ID: z.string().min(1).optional(),
     /** Required `aud` of RS256 tokens; default OIDC_CLIENT_ID. */
     OIDC_AUDIENCE: z.string().min(1).optional(),
-    /** `production` turns off development tokens by default once OIDC_ISSUER is set. */
+    /** Also accept the tenant's v1.0 access-token issuer https://sts.windows.net/<tenant id>/ (auth/oidc.ts). */
+  OIDC_ACCEPT_V1_ISSUER: booleanVariable(true),
+  /** `production` turns off development tokens by default once OIDC_ISSUER is set. */
     NODE_ENV: z.string().optional(),
     AUTH_JWT_ISSUER: z.string().min(1).default('warden'),
     /** Required `aud` of bearer tokens. */

@@ -102,6 +102,7 @@ export async function startGateway(
           issuer: env.OIDC_ISSUER,
           audience: (env.OIDC_AUDIENCE ?? env.OIDC_CLIENT_ID)!,
           maxTtlSeconds: env.AUTH_MAX_TOKEN_TTL,
+          acceptV1Issuer: env.OIDC_ACCEPT_V1_ISSUER,
         })
       : null,
     issuer: env.AUTH_JWT_ISSUER,

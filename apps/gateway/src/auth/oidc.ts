@@ -24,6 +24,8 @@ export interface OidcConfig {
   audience: string;
   /** Longest lifetime (exp − iat) accepted, seconds (AUTH_MAX_TOKEN_TTL). */
   maxTtlSeconds: number;
+  /** OIDC_ACCEPT_V1_ISSUER (default true): also accept the tenant's v1.0 issuer (see acceptedIssuers). */
+  acceptV1Issuer?: boolean;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -36,11 +38,12 @@ const trimSlash = (s: string) => s.replace(/\/+$/, '');
  * `accessTokenAcceptedVersion` is not 2 (and the emulator in all its access tokens); the tenant of
  * both is then required in `tid` as well. Any other issuer is accepted exactly as configured.
  */
-export function acceptedIssuers(issuer: string): { issuers: string[]; tenantId: string | null } {
+export function acceptedIssuers(issuer: string, acceptV1 = true): { issuers: string[]; tenantId: string | null } {
   const m = /^https:\/\/[^/]+\/([^/]+)\/v2\.0\/?$/i.exec(issuer);
   const tenant = m && GUID.test(m[1]!) ? m[1]!.toLowerCase() : null;
   const exact = [...new Set([issuer, trimSlash(issuer)])];
-  return tenant ? { issuers: [...exact, `https://sts.windows.net/${tenant}/`], tenantId: tenant } : { issuers: exact, tenantId: null };
+  if (!tenant) return { issuers: exact, tenantId: null };
+  return { issuers: acceptV1 ? [...exact, `https://sts.windows.net/${tenant}/`] : exact, tenantId: tenant };
 }
 
 const MAX_CACHED_TOKENS = 10_000;
@@ -61,7 +64,7 @@ export class OidcVerifier {
   private readonly verified = new Map<string, { caller: Caller; expiresAt: number }>();
 
   constructor(readonly config: OidcConfig) {
-    this.accepted = acceptedIssuers(config.issuer);
+    this.accepted = acceptedIssuers(config.issuer, config.acceptV1Issuer ?? true);
   }
 
   get discoveryUrl(): string {
