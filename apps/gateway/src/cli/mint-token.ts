@@ -52,11 +52,9 @@ async function main(): Promise<void> {
   const role = values.role === MEMBER ? MEMBER : isRole(values.role) ? values.role : null;
   if (!role) fail(`--role must be one of ${[...ROLES, MEMBER].join(', ')} (MEMBER: a token without a role)`);
   if (!values.sub) fail('--sub is required');
-  const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  for (const claim of ['tid', 'oid'] as const) {
-    const v = values[claim];
-    if (v !== undefined && !GUID.test(v)) fail(`--${claim} must be a GUID (an Entra ${claim === 'tid' ? 'tenant' : 'object'} id)`);
-  }
+  if (values.tid !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(values.tid))
+    fail('--tid must be a GUID (the Entra tenant id)');
+  if (values.oid !== undefined && !/^\S+$/.test(values.oid)) fail('--oid must be the Entra object id of the user');
   if (values.name !== undefined && !values.name.trim()) fail('--name must not be empty');
   const ttl = values.ttl ?? '8h';
   const seconds = /^\d+\s*[a-z]+$/i.test(ttl) ? ttlSeconds(ttl) : null;
@@ -84,7 +82,7 @@ async function main(): Promise<void> {
         role,
         ttl,
         ...(values.tid ? { tid: values.tid.toLowerCase() } : {}),
-        ...(values.oid ? { oid: values.oid.toLowerCase() } : {}),
+        ...(values.oid ? { oid: values.oid } : {}),
         ...(values.name ? { name: values.name.trim() } : {}),
       },
     )}\n`,
