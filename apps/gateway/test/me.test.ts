@@ -146,3 +146,52 @@ describe('me', () => {
     expect(err?.stderr).toMatch(/--tid must be a GUID/);
   });
 });
+
+describe('audit actors', () => {
+  it('every row written for a caller carries its subject and, when the token has one, its oid (details.actorOid)', async () => {
+    const oid = '0a0a0a0a-0000-4000-8000-00000000a11c';
+    const admin = await h.token('SUPER_ADMIN', 'root@contoso', { tid: TENANT, oid });
+    const since = Number(
+      (
+        await h.db
+          .selectFrom('audit_events')
+          .select((eb) => eb.fn.max('id').as('m'))
+          .executeTakeFirstOrThrow()
+      ).m ?? 0,
+    );
+    const created = await h.gql<{ createConnector: { id: string } }>(
+      admin,
+      'mutation { createConnector(input: { displayName: "Audited", authMethod: CLIENT_SECRET }) { id } }',
+    );
+    const id = created.data!.createConnector.id;
+    expect((await h.gql(admin, 'mutation($id: ID!) { triggerSync(connectorId: $id) { id } }', { id })).errors).toBeUndefined();
+    const granted = await h.gql(admin, 'mutation($e: ID!, $p: ID!) { grant(input: { entitlementId: $e, principalId: $p }) { id } }', {
+      e: f.bigGroup.memberEntitlementId,
+      p: f.users[12]!.id,
+    });
+    expect(granted.errors).toBeUndefined();
+    const member = await h.token('MEMBER', 'm@contoso', { tid: TENANT, oid: user.externalId });
+    expect((await h.gql(member, '{ connectors { totalCount } }')).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // Without an oid (a plain development token), rows are as before.
+    const plain = await h.token('SUPER_ADMIN', 'plain');
+    expect(
+      (await h.gql(plain, 'mutation($id: ID!) { updateConnector(id: $id, input: { displayName: "R" }) { id } }', { id })).errors,
+    ).toBeUndefined();
+
+    const rows = await h.db
+      .selectFrom('audit_events')
+      .select(['actor', 'action', 'details'])
+      .where('id', '>', String(since))
+      .orderBy('id')
+      .execute();
+    const by = (action: string) => rows.find((r) => r.action === action)!;
+    for (const action of ['connector.created', 'sync.requested', 'grant.requested']) {
+      expect(by(action).actor, action).toBe('root@contoso');
+      expect((by(action).details as Record<string, unknown>)['actorOid'], action).toBe(oid);
+    }
+    expect(by('access.denied').actor).toBe('m@contoso');
+    expect((by('access.denied').details as Record<string, unknown>)['actorOid']).toBe(user.externalId);
+    expect(by('connector.updated').actor).toBe('plain');
+    expect(by('connector.updated').details).not.toHaveProperty('actorOid');
+  });
+});
