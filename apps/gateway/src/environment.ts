@@ -26,8 +26,8 @@ const EnvironmentSchema = z
     /** Required `aud` of RS256 tokens; default OIDC_CLIENT_ID. */
     OIDC_AUDIENCE: z.string().min(1).optional(),
     /** Also accept the tenant's v1.0 access-token issuer https://sts.windows.net/<tenant id>/ (auth/oidc.ts). */
-  OIDC_ACCEPT_V1_ISSUER: booleanVariable(true),
-  /** `production` turns off development tokens by default once OIDC_ISSUER is set. */
+    OIDC_ACCEPT_V1_ISSUER: booleanVariable(true),
+    /** `production` turns off development tokens by default once OIDC_ISSUER is set. */
     NODE_ENV: z.string().optional(),
     AUTH_JWT_ISSUER: z.string().min(1).default('warden'),
     /** Required `aud` of bearer tokens. */
