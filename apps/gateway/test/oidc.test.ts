@@ -1,4 +1,6 @@
+import { createClient } from 'graphql-ws';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@warden/graph-emulator';
 import { mintToken } from '../src/auth/jwt';
@@ -117,6 +119,37 @@ describe('RS256 tokens of the OpenID Connect issuer (the emulator)', () => {
     const r = await strict.gql(token, ME);
     expect(r.status).toBe(401);
     expect(r.errors?.[0]?.message).toMatch(/not issued by the configured issuer/);
+  });
+
+  it('works over graphql-ws too: a member reads me, and its subscription to a connector is FORBIDDEN', async () => {
+    const token = await clientToken(emu, `${origin}/.default`);
+    const c = createClient({
+      url: h.gateway.url.replace('http:', 'ws:'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      lazy: true,
+    });
+    try {
+      const once = (query: string) =>
+        new Promise<{ data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] }>((resolve, reject) => {
+          const results: { data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] }[] = [];
+          c.subscribe(
+            { query, variables: { c: '00000000-0000-4000-8000-000000000000' } },
+            {
+              next: (v) => results.push(v as (typeof results)[number]),
+              error: (e) => (Array.isArray(e) ? resolve({ errors: e }) : reject(e as Error)),
+              complete: () => resolve(results[0] ?? {}),
+            },
+          );
+        });
+      const me = await once('{ me { subject roles } }');
+      expect(me.data).toEqual({ me: { subject: claimsOf(token)['sub'], roles: [] } });
+      const sub = await once('subscription($c: ID!) { syncRunUpdated(connectorId: $c) { id } }');
+      expect(sub.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+    } finally {
+      await c.dispose();
+    }
   });
 
   it('AUTH_DEV_TOKENS=false refuses HS256 development tokens entirely; otherwise they still work next to OIDC', async () => {
