@@ -12,6 +12,7 @@ import { AuditService } from './modules/audit/audit.service';
 import { ConnectorService } from './modules/connectors/connector.service';
 import { GrantService } from './modules/grants/grant.service';
 import { GrantRequestService } from './modules/grants/grant-request.service';
+import { MeService } from './modules/me/me.service';
 import { ResourceService } from './modules/resources/resource.service';
 import { SyncRunService } from './modules/sync-runs/sync-run.service';
 
@@ -46,6 +47,8 @@ export interface Services {
   /** grant / revoke requests (provisioning tasks): where the gateway writes a grant or a revoke. */
   grantRequests: GrantRequestService;
   audit: AuditService;
+  /** Who the caller is (`me`). */
+  me: MeService;
 }
 
 export function createServices(deps: GatewayDeps): Services {
@@ -57,6 +60,7 @@ export function createServices(deps: GatewayDeps): Services {
     syncRuns: new SyncRunService(deps, connectors),
     grantRequests: new GrantRequestService(deps),
     audit: new AuditService(deps.db),
+    me: new MeService(deps.db),
   };
 }
 

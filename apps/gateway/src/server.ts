@@ -14,9 +14,10 @@ import { Bus } from '@warden/bus';
 import { createDb, migrateToLatest, type Database } from '@warden/database';
 import { createLogger, SecretBox } from '@warden/service-kit';
 import { AccessDeniedAuditor } from './auth/access-denied-audit';
-import { authenticate } from './auth/jwt';
+import { authenticate, type JwtConfig } from './auth/jwt';
+import { OidcVerifier } from './auth/oidc';
 import { createContext, createServices, type GatewayContext, type GatewayDeps } from './context';
-import { parseEnvironment, type GatewayEnvironment, type GatewayEnvironmentInput } from './environment';
+import { devTokensEnabled, parseEnvironment, type GatewayEnvironment, type GatewayEnvironmentInput } from './environment';
 import { formatError, requestIdsOnInternalErrors } from './errors-format';
 import { WardenError } from './errors';
 import { TokenEndpointProbe, type CredentialProbe } from './modules/connectors/credential-probe';
@@ -93,12 +94,25 @@ export async function startGateway(
     maxTokens: env.MAX_QUERY_TOKENS,
     introspection: env.GRAPHQL_INTROSPECTION,
   });
-  const jwt = {
+  const jwt: JwtConfig = {
     secret: env.AUTH_JWT_SECRET,
+    devTokens: devTokensEnabled(env),
+    oidc: env.OIDC_ISSUER
+      ? new OidcVerifier({
+          issuer: env.OIDC_ISSUER,
+          audience: (env.OIDC_AUDIENCE ?? env.OIDC_CLIENT_ID)!,
+          maxTtlSeconds: env.AUTH_MAX_TOKEN_TTL,
+          acceptV1Issuer: env.OIDC_ACCEPT_V1_ISSUER,
+        })
+      : null,
     issuer: env.AUTH_JWT_ISSUER,
     audience: env.AUTH_JWT_AUDIENCE,
     maxTtlSeconds: env.AUTH_MAX_TOKEN_TTL,
   };
+  logger.info(
+    { devTokens: jwt.devTokens, oidcIssuer: env.OIDC_ISSUER ?? null, oidcAudience: jwt.oidc?.config.audience ?? null },
+    'bearer tokens accepted',
+  );
 
   let responseCache: ResponseCache | null = null;
   const unsubscribeBus: Array<() => void> = [];

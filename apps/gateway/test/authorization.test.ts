@@ -1,27 +1,44 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Role } from '../src/auth/roles';
+import type { CallerRole } from '../src/auth/roles';
 import { seedTenant, type Fixture } from './support/fixture';
 import { startHarness, type Harness } from './support/harness';
 
 /**
  * Every query and mutation of the contract × SUPER_ADMIN / CONNECTOR_ADMIN owner / CONNECTOR_ADMIN
- * non-owner / VIEWER / no token. A refused call must leave no audit row of the action itself: an
+ * non-owner / VIEWER / MEMBER (a token without a platform role) / no token. A refused call must leave no audit row of the action itself: an
  * unauthenticated one none at all, a FORBIDDEN one exactly one `access.denied` row (each caller
  * tries each operation once here, so the per-subject rate limit never suppresses one).
  */
-type Caller = 'SUPER_ADMIN' | 'OWNER' | 'NON_OWNER' | 'VIEWER' | 'NONE';
-const CALLERS: Caller[] = ['SUPER_ADMIN', 'OWNER', 'NON_OWNER', 'VIEWER', 'NONE'];
+type Caller = 'SUPER_ADMIN' | 'OWNER' | 'NON_OWNER' | 'VIEWER' | 'MEMBER' | 'NONE';
+const CALLERS: Caller[] = ['SUPER_ADMIN', 'OWNER', 'NON_OWNER', 'VIEWER', 'MEMBER', 'NONE'];
 type Outcome = 'OK' | 'FORBIDDEN' | 'UNAUTHENTICATED';
 
-const READ: Record<Caller, Outcome> = { SUPER_ADMIN: 'OK', OWNER: 'OK', NON_OWNER: 'OK', VIEWER: 'OK', NONE: 'UNAUTHENTICATED' };
+const READ: Record<Caller, Outcome> = {
+  SUPER_ADMIN: 'OK',
+  OWNER: 'OK',
+  NON_OWNER: 'OK',
+  VIEWER: 'OK',
+  MEMBER: 'FORBIDDEN',
+  NONE: 'UNAUTHENTICATED',
+};
+/** `me`: every authenticated caller, members included. */
+const ME: Record<Caller, Outcome> = { ...READ, MEMBER: 'OK' };
 const CONNECTOR_WRITE: Record<Caller, Outcome> = {
   SUPER_ADMIN: 'OK',
   OWNER: 'OK',
   NON_OWNER: 'FORBIDDEN',
   VIEWER: 'FORBIDDEN',
+  MEMBER: 'FORBIDDEN',
   NONE: 'UNAUTHENTICATED',
 };
-const CREATE: Record<Caller, Outcome> = { SUPER_ADMIN: 'OK', OWNER: 'OK', NON_OWNER: 'OK', VIEWER: 'FORBIDDEN', NONE: 'UNAUTHENTICATED' };
+const CREATE: Record<Caller, Outcome> = {
+  SUPER_ADMIN: 'OK',
+  OWNER: 'OK',
+  NON_OWNER: 'OK',
+  VIEWER: 'FORBIDDEN',
+  MEMBER: 'FORBIDDEN',
+  NONE: 'UNAUTHENTICATED',
+};
 
 let h: Harness;
 let f: Fixture;
@@ -68,7 +85,7 @@ function ops(): Op[] {
       rule: READ,
       run: q('query($c: ID!) { grants(connectorId: $c, first: 1) { totalCount } }', () => ({ c: f.connectorId })),
     },
-    { name: 'Query.me', rule: READ, run: q('{ me { subject roles } }') },
+    { name: 'Query.me', rule: ME, run: q('{ me { subject roles } }') },
     { name: 'Query.syncRun', rule: READ, run: q('query($id: ID!) { syncRun(id: $id) { id } }', () => ({ id: runId })) },
     { name: 'Query.provisioningTask', rule: READ, run: q('query($id: ID!) { provisioningTask(id: $id) { id } }', () => ({ id: taskId })) },
     { name: 'Query.auditEvents', rule: READ, run: q('{ auditEvents(first: 1) { totalCount } }') },
@@ -123,11 +140,13 @@ function ops(): Op[] {
 beforeAll(async () => {
   h = await startHarness({ OAUTH_CLIENT_ID: '33333333-3333-4333-8333-333333333333', PUBLIC_URL: 'https://warden.example' });
   f = await seedTenant(h.db, { owners: ['owner-alice'] });
-  const roles: Record<Exclude<Caller, 'NONE'>, [Role, string]> = {
+  const roles: Record<Exclude<Caller, 'NONE'>, [CallerRole, string]> = {
     SUPER_ADMIN: ['SUPER_ADMIN', 'root'],
     OWNER: ['CONNECTOR_ADMIN', 'owner-alice'],
     NON_OWNER: ['CONNECTOR_ADMIN', 'bob'],
     VIEWER: ['VIEWER', 'vera'],
+    // Same subject as the owner: a member token gains nothing from being named in `owners`.
+    MEMBER: ['MEMBER', 'owner-alice'],
   };
   for (const [k, [role, sub]] of Object.entries(roles)) tokens[k as Caller] = await h.token(role, sub);
   tokens.NONE = null;

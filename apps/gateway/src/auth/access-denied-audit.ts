@@ -3,9 +3,9 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { appendAudit } from '@warden/access-model';
 import type { Database } from '@warden/database';
 import type { GatewayContext } from '../context';
+import { appendCallerAudit } from './audit-actor';
 import type { Caller } from './roles';
 import { asContractError, ForbiddenError } from '../errors';
 
@@ -81,8 +81,7 @@ export class AccessDeniedAuditor {
       const admitted = this.limiter.admit(caller.sub, attempted);
       if (!admitted) continue;
       try {
-        await appendAudit(this.db, {
-          actor: caller.sub,
+        await appendCallerAudit(this.db, caller, {
           action: ACCESS_DENIED_ACTION,
           connectorId: original.connectorId,
           details: {

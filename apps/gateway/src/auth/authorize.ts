@@ -1,13 +1,15 @@
+import { getNamedType, isObjectType, type FieldNode, type GraphQLNamedType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { AuthCheckerFn } from 'type-graphql';
 import type { GatewayContext } from '../context';
 import { ForbiddenError, UnauthenticatedError } from '../errors';
-import type { Caller, Role } from './roles';
+import { MEMBER, ROLES, type Caller, type CallerRole } from './roles';
 
 /**
  * Every authorization rule of the gateway is declared here, and applied in two layers:
  *
  * 1. **Roles, declared on the field.** Every Query, Mutation and Subscription field carries
- *    `@Authorized()` (any authenticated caller) or `@Authorized(rule)` with one of the rules below.
+ *    `@Authorized()` (any caller with a platform role: SUPER_ADMIN, CONNECTOR_ADMIN or VIEWER) or
+ *    `@Authorized(rule)` with one of the rules below (`EVERY_CALLER` lets members in as well).
  *    type-graphql runs `authChecker` before the resolver (and before a subscription's `subscribe`),
  *    so no resolver body checks roles. `test/authorization-declared.test.ts` fails for a root field
  *    without a declaration.
@@ -16,7 +18,9 @@ import type { Caller, Role } from './roles';
  *    `requireConnectorWriter` (NOT_FOUND before FORBIDDEN).
  *
  * The rules:
- * - Reads: any authenticated caller (VIEWER reads everything; CONNECTOR_ADMIN is at least a viewer).
+ * - Reads: any caller with a platform role (VIEWER reads everything; CONNECTOR_ADMIN is at least a viewer).
+ * - Members (a token with none of the platform roles): `me` only (`EVERY_CALLER`), and within it
+ *   only what `MEMBER_VISIBLE_FIELDS` lists (`requireMemberVisible`): everything else is FORBIDDEN.
  * - Writes on a connector (update, delete, consent, sync, grant, revoke): SUPER_ADMIN, or a
  *   CONNECTOR_ADMIN listed in the connector's owners.
  * - Creating a connector: SUPER_ADMIN or CONNECTOR_ADMIN (who always becomes an owner).
@@ -24,8 +28,8 @@ import type { Caller, Role } from './roles';
 
 /** A role rule for `@Authorized(rule)`; `@Authorized()` alone means any authenticated caller. */
 export interface AccessRule {
-  /** The roles that pass. */
-  readonly roles: readonly Role[];
+  /** The roles that pass (MEMBER only in `EVERY_CALLER`). */
+  readonly roles: readonly CallerRole[];
   /** The FORBIDDEN message for a caller whose role is not among them. */
   refusal(caller: Caller): string;
   /**
@@ -36,7 +40,21 @@ export interface AccessRule {
   connectorOf?(args: Record<string, unknown>, ctx: GatewayContext): Promise<string | null>;
 }
 
-const WRITER_ROLES: readonly Role[] = ['SUPER_ADMIN', 'CONNECTOR_ADMIN'];
+const WRITER_ROLES: readonly CallerRole[] = ['SUPER_ADMIN', 'CONNECTOR_ADMIN'];
+
+const MEMBER_REFUSAL = 'this needs the SUPER_ADMIN, CONNECTOR_ADMIN or VIEWER role; a token without one (a member) may read only `me`';
+
+/** `@Authorized()` without a rule: any caller with a platform role; members are refused. */
+export const STAFF: AccessRule = {
+  roles: ROLES,
+  refusal: () => MEMBER_REFUSAL,
+};
+
+/** Every authenticated caller, members included (`me`). */
+export const EVERY_CALLER: AccessRule = {
+  roles: [...ROLES, MEMBER],
+  refusal: () => 'authentication required',
+};
 
 /** createConnector. */
 export const CREATE_CONNECTORS: AccessRule = {
@@ -73,8 +91,13 @@ export const REQUEST_GRANTS: AccessRule = {
  */
 export const authChecker: AuthCheckerFn<GatewayContext, AccessRule> = async ({ args, context }, rules) => {
   const caller = requireCaller(context.caller);
-  for (const rule of rules) {
+  for (const rule of rules.length ? rules : [STAFF]) {
     if (rule.roles.includes(caller.role)) continue;
+    if (caller.role === MEMBER) {
+      // Refused whether or not the connector exists: a member learns nothing about connectors.
+      const connectorId = rule.connectorOf ? await rule.connectorOf(args as Record<string, unknown>, context) : null;
+      throw new ForbiddenError(MEMBER_REFUSAL, { connectorId });
+    }
     if (rule.connectorOf) {
       const connectorId = await rule.connectorOf(args as Record<string, unknown>, context);
       if (connectorId === null) continue;
@@ -97,7 +120,9 @@ export function requireConnectorWriter(caller: Caller | null, connector: { owner
   if (c.role === 'CONNECTOR_ADMIN' && connector.owners.includes(c.sub)) return c;
   if (c.role === 'CONNECTOR_ADMIN')
     throw new ForbiddenError(`you do not own connector '${connector.display_name}'`, { connectorId: connector.id ?? null });
-  throw new ForbiddenError('your role is read-only (VIEWER)', { connectorId: connector.id ?? null });
+  throw new ForbiddenError(c.role === MEMBER ? MEMBER_REFUSAL : `your role is read-only (${c.role})`, {
+    connectorId: connector.id ?? null,
+  });
 }
 
 /** A CONNECTOR_ADMIN cannot hand a connector away from themselves by accident. */
@@ -105,4 +130,51 @@ export function ownersFor(caller: Caller, requested: string[] | null | undefined
   const owners = [...new Set((requested ?? []).map((o) => o.trim()).filter(Boolean))];
   if (owners.length === 0 || (caller.role === 'CONNECTOR_ADMIN' && !owners.includes(caller.sub))) owners.push(caller.sub);
   return owners;
+}
+
+/**
+ * What a member may select below `me`: per object type, the fields it may read (`__typename`
+ * always). Default deny: a relation added to Resource later (connector, grants, manager, …) stays
+ * closed to members until it is listed here, so `me { identities { connector { logs } } }` cannot
+ * walk a member into the inventory.
+ */
+export const MEMBER_VISIBLE_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  Me: new Set(['subject', 'roles', 'displayName', 'identities']),
+  Resource: new Set(['id', 'type', 'externalId', 'displayName', 'profile']),
+};
+
+/**
+ * For a member, refuses (FORBIDDEN, audited like every refusal) a selection below the field being
+ * resolved that leaves MEMBER_VISIBLE_FIELDS; fragments and inline fragments are followed. Callers
+ * with a platform role read everything they reach, so nothing is checked for them.
+ */
+export function requireMemberVisible(caller: Caller, info: GraphQLResolveInfo): void {
+  if (caller.role !== MEMBER) return;
+  const visited = new Set<string>();
+  const walk = (type: GraphQLNamedType, set: SelectionSetNode | undefined): void => {
+    if (!set) return;
+    for (const sel of set.selections) {
+      if (sel.kind === 'InlineFragment') {
+        const t = sel.typeCondition ? info.schema.getType(sel.typeCondition.name.value) : type;
+        walk(t ?? type, sel.selectionSet);
+      } else if (sel.kind === 'FragmentSpread') {
+        const fragment = info.fragments[sel.name.value];
+        if (!fragment || visited.has(`${type.name}:${sel.name.value}`)) continue;
+        visited.add(`${type.name}:${sel.name.value}`);
+        walk(info.schema.getType(fragment.typeCondition.name.value) ?? type, fragment.selectionSet);
+      } else {
+        field(type, sel);
+      }
+    }
+  };
+  const field = (type: GraphQLNamedType, node: FieldNode): void => {
+    const name = node.name.value;
+    if (name === '__typename') return;
+    if (!MEMBER_VISIBLE_FIELDS[type.name]?.has(name) || !isObjectType(type))
+      throw new ForbiddenError(`${MEMBER_REFUSAL} (${type.name}.${name} is not readable by members)`);
+    const def = type.getFields()[name];
+    if (def) walk(getNamedType(def.type), node.selectionSet);
+  };
+  const root = getNamedType(info.returnType);
+  for (const node of info.fieldNodes) walk(root, node.selectionSet);
 }

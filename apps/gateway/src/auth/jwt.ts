@@ -1,10 +1,21 @@
 import { webcrypto } from 'node:crypto';
-import { SignJWT, errors, jwtVerify } from 'jose';
+import { SignJWT, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import { UnauthenticatedError } from '../errors';
-import { isRole, type Caller, type Role } from './roles';
+import type { OidcVerifier } from './oidc';
+import { isRole, MEMBER, type Caller, type CallerRole } from './roles';
 
+/**
+ * How bearer tokens are verified: HS256 development tokens (`secret`, unless `devTokens` is false)
+ * and/or RS256 tokens of an OpenID Connect issuer (`oidc`). The token's `alg` picks the path; a
+ * token for a path that is not configured is refused.
+ */
 export interface JwtConfig {
-  secret: string;
+  /** AUTH_JWT_SECRET; without it no HS256 token is accepted. */
+  secret?: string | undefined;
+  /** false: HS256 tokens are refused even when a secret is set (AUTH_DEV_TOKENS, see environment.ts). */
+  devTokens?: boolean;
+  /** RS256 tokens of OIDC_ISSUER. */
+  oidc?: OidcVerifier | null;
   issuer: string;
   /** Required `aud` of every token (AUTH_JWT_AUDIENCE); default `warden`. */
   audience?: string;
@@ -68,7 +79,10 @@ export function parseMaxTtl(value: string): number | null {
  * is '8h', '30d', '15m' (default 8h). A lifetime above the cap (default 30 days) is refused here
  * exactly as the gateway would refuse the token.
  */
-export async function mintToken(cfg: JwtConfig, claims: { sub: string; role: Role; ttl?: string }): Promise<string> {
+export async function mintToken(
+  cfg: { secret: string; issuer: string; audience?: string; maxTtlSeconds?: number },
+  claims: { sub: string; role: CallerRole; ttl?: string; tid?: string; oid?: string; name?: string },
+): Promise<string> {
   const ttl = claims.ttl ?? '8h';
   const seconds = ttlSeconds(ttl);
   if (seconds === null) throw new Error(`ttl '${ttl}' is not a duration such as 15m, 8h or 30d`);
@@ -76,7 +90,13 @@ export async function mintToken(cfg: JwtConfig, claims: { sub: string; role: Rol
   if (seconds > max)
     throw new Error(`ttl '${ttl}' is longer than the maximum token lifetime of ${describeSeconds(max)} (AUTH_MAX_TOKEN_TTL)`);
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ role: claims.role })
+  // A member's token carries no role claim, like an Entra token without Warden app roles.
+  return new SignJWT({
+    ...(claims.role !== MEMBER ? { role: claims.role } : {}),
+    ...(claims.tid ? { tid: claims.tid } : {}),
+    ...(claims.oid ? { oid: claims.oid } : {}),
+    ...(claims.name ? { name: claims.name } : {}),
+  })
     .setProtectedHeader({ alg: ALG, typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuer(cfg.issuer)
@@ -103,7 +123,7 @@ const verifiers = new Map<string, Verifier>();
 // Importing the HMAC key once and remembering verified tokens matter on the hot path: with a raw
 // secret jose imports a WebCrypto key and verifies on every request (about 0.1 ms of CPU each),
 // while a dashboard sends the same token thousands of times.
-function verifierFor(cfg: JwtConfig): Verifier {
+function verifierFor(cfg: JwtConfig & { secret: string }): Verifier {
   const id = `${cfg.issuer}\u0000${cfg.audience ?? DEFAULT_AUDIENCE}\u0000${cfg.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS}\u0000${cfg.secret}`;
   let v = verifiers.get(id);
   if (!v) {
@@ -117,11 +137,31 @@ function verifierFor(cfg: JwtConfig): Verifier {
 }
 
 /**
- * Verifies signature, algorithm, issuer, audience, expiry and lifetime (exp − iat at most the cap, so a
- * token minted for a year is refused even while it is "valid"); an unknown role is refused, never
- * downgraded.
+ * A bearer token → the caller: HS256 development tokens with the secret, RS256 tokens through the
+ * OpenID Connect issuer (oidc.ts). Anything else, or a kind this deployment does not accept, is 401.
  */
 export async function verifyToken(cfg: JwtConfig, token: string): Promise<Caller> {
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw new UnauthenticatedError('the token is not valid');
+  }
+  if (alg === ALG) {
+    if (!cfg.secret || cfg.devTokens === false)
+      throw new UnauthenticatedError('development tokens (HS256) are not accepted here; use a token of the OpenID Connect issuer');
+    return verifyDevToken({ ...cfg, secret: cfg.secret }, token);
+  }
+  if (alg === 'RS256' && cfg.oidc) return cfg.oidc.verify(token);
+  throw new UnauthenticatedError('the token is not valid');
+}
+
+/**
+ * HS256: verifies signature, algorithm, issuer, audience, expiry and lifetime (exp − iat at most the
+ * cap, so a token minted for a year is refused even while it is "valid"). No `role` claim (or
+ * `MEMBER`) is a member; an unknown role is refused, never downgraded.
+ */
+async function verifyDevToken(cfg: JwtConfig & { secret: string }, token: string): Promise<Caller> {
   const v = verifierFor(cfg);
   const hit = v.verified.get(token);
   if (hit) {
@@ -140,8 +180,18 @@ export async function verifyToken(cfg: JwtConfig, token: string): Promise<Caller
     if ((payload.exp ?? 0) - (payload.iat ?? 0) > max) {
       throw new UnauthenticatedError(`the token lives longer than the maximum token lifetime of ${describeSeconds(max)} (exp − iat)`);
     }
-    if (!isRole(payload['role'])) throw new UnauthenticatedError('the token carries no known role (SUPER_ADMIN, CONNECTOR_ADMIN, VIEWER)');
-    const caller: Caller = { sub: payload.sub, role: payload['role'] };
+    const role = payload['role'];
+    if (role !== undefined && role !== MEMBER && !isRole(role))
+      throw new UnauthenticatedError('the token carries an unknown role (SUPER_ADMIN, CONNECTOR_ADMIN, VIEWER, or none for a member)');
+    const str = (c: unknown) => (typeof c === 'string' && c.length > 0 ? c : undefined);
+    const [tid, oid, name] = [str(payload['tid']), str(payload['oid']), str(payload['name'])];
+    const caller: Caller = {
+      sub: payload.sub,
+      role: isRole(role) ? role : MEMBER,
+      ...(tid ? { tid } : {}),
+      ...(oid ? { oid } : {}),
+      ...(name ? { name } : {}),
+    };
     // Map iteration order is insertion order: dropping the first entry evicts the oldest.
     if (v.verified.size >= MAX_CACHED_TOKENS) v.verified.delete(v.verified.keys().next().value as string);
     v.verified.set(token, { caller, expiresAt: (payload.exp ?? 0) * 1000 });

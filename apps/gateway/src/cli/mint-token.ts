@@ -4,10 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { productionSecretProblems } from '@warden/service-kit';
 import { DEFAULT_MAX_TOKEN_TTL_SECONDS, describeSeconds, mintToken, parseMaxTtl, ttlSeconds } from '../auth/jwt';
-import { isRole, ROLES } from '../auth/roles';
+import { isRole, MEMBER, ROLES } from '../auth/roles';
 
 /**
- * `npm run -s token -- --role SUPER_ADMIN --sub alice [--ttl 8h]` prints only the token.
+ * `npm run -s token -- --role SUPER_ADMIN --sub alice [--ttl 8h] [--tid <tenant id> --oid <object id>] [--name "Alice"]`
+ * prints only the token. `--role MEMBER` mints a token without a role (a member: it may read `me` only);
+ * `--tid`/`--oid` link the caller to its synced USER resources (`me.identities`), `--name` is `me.displayName`.
  * AUTH_JWT_SECRET (and AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE, AUTH_MAX_TOKEN_TTL) come from the
  * environment, else from .data/dev.env (written by `npm start`). `--ttl` is at most 30 days, or
  * AUTH_MAX_TOKEN_TTL when that is shorter: the gateway refuses longer-lived tokens anyway.
@@ -25,19 +27,35 @@ function fromDevEnv(name: string): string | undefined {
 }
 
 function fail(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run -s token -- --role ${ROLES.join('|')} --sub <subject> [--ttl 8h]\n`);
+  process.stderr.write(
+    `${message}\nusage: npm run -s token -- --role ${[...ROLES, MEMBER].join('|')} --sub <subject> [--ttl 8h] [--tid <tenant id>] [--oid <object id>] [--name <display name>]\n`,
+  );
   process.exit(2);
 }
 
 async function main(): Promise<void> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { role: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string', default: '8h' } } }));
+    ({ values } = parseArgs({
+      options: {
+        role: { type: 'string' },
+        sub: { type: 'string' },
+        ttl: { type: 'string', default: '8h' },
+        tid: { type: 'string' },
+        oid: { type: 'string' },
+        name: { type: 'string' },
+      },
+    }));
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }
-  if (!isRole(values.role)) fail(`--role must be one of ${ROLES.join(', ')}`);
+  const role = values.role === MEMBER ? MEMBER : isRole(values.role) ? values.role : null;
+  if (!role) fail(`--role must be one of ${[...ROLES, MEMBER].join(', ')} (MEMBER: a token without a role)`);
   if (!values.sub) fail('--sub is required');
+  if (values.tid !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(values.tid))
+    fail('--tid must be a GUID (the Entra tenant id)');
+  if (values.oid !== undefined && !/^\S+$/.test(values.oid)) fail('--oid must be the Entra object id of the user');
+  if (values.name !== undefined && !values.name.trim()) fail('--name must not be empty');
   const ttl = values.ttl ?? '8h';
   const seconds = /^\d+\s*[a-z]+$/i.test(ttl) ? ttlSeconds(ttl) : null;
   if (seconds === null || seconds <= 0) fail('--ttl must look like 15m, 8h or 30d');
@@ -56,7 +74,19 @@ async function main(): Promise<void> {
   if (problems.length) fail(problems.join('\n'));
   const issuer = process.env['AUTH_JWT_ISSUER'] || fromDevEnv('AUTH_JWT_ISSUER') || 'warden';
   const audience = process.env['AUTH_JWT_AUDIENCE'] || fromDevEnv('AUTH_JWT_AUDIENCE') || 'warden';
-  process.stdout.write(`${await mintToken({ secret, issuer, audience, maxTtlSeconds }, { sub: values.sub, role: values.role, ttl })}\n`);
+  process.stdout.write(
+    `${await mintToken(
+      { secret, issuer, audience, maxTtlSeconds },
+      {
+        sub: values.sub,
+        role,
+        ttl,
+        ...(values.tid ? { tid: values.tid.toLowerCase() } : {}),
+        ...(values.oid ? { oid: values.oid } : {}),
+        ...(values.name ? { name: values.name.trim() } : {}),
+      },
+    )}\n`,
+  );
 }
 
 void main();

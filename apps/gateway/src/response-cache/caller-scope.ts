@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { TypeInfo, getNamedType, isObjectType, parse, visit, visitWithTypeInfo, type GraphQLSchema } from 'graphql';
-import type { Caller } from '../auth/roles';
+import { callerIdentityKey, type Caller } from '../auth/roles';
 
 /**
  * Marks a field whose answer depends on who the caller is, not only on their role
@@ -54,6 +54,7 @@ export class CallerScope {
 
   /** The part of the cache key that says whose answer it is. */
   partition(caller: Caller, query: string): string {
-    return this.isCallerScoped(query) ? `${caller.role}\u0001${caller.sub}` : caller.role;
+    // Caller-scoped: every claim the answer may depend on (subject, tenant, object id, name), not only `sub`.
+    return this.isCallerScoped(query) ? `${caller.role}\u0001${callerIdentityKey(caller)}` : caller.role;
   }
 }

@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from '@warden/database/testing'
 import { type Database } from '@warden/database';
 import { SecretBox } from '@warden/service-kit';
 import { mintToken } from '../../src/auth/jwt';
-import type { Role } from '../../src/auth/roles';
+import type { CallerRole } from '../../src/auth/roles';
 import { seedTenant, type Fixture } from './fixture';
 import { startGateway, type GatewayOverrides, type RunningGateway } from '../../src/server';
 
@@ -27,7 +27,8 @@ export interface Harness {
   db: Kysely<Database>;
   testDb: TestDatabase;
   testBus: TestBus;
-  token(role: Role, sub: string): Promise<string>;
+  /** An HS256 development token; `claims` adds tid / oid / name. */
+  token(role: CallerRole, sub: string, claims?: { tid?: string; oid?: string; name?: string }): Promise<string>;
   gql<T = Record<string, unknown>>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
   close(): Promise<void>;
 }
@@ -58,7 +59,7 @@ export async function startHarness(
     db: db ?? testDb.db,
     testDb,
     testBus,
-    token: (role, sub) => mintToken({ secret: JWT_SECRET, issuer: 'warden' }, { sub, role }),
+    token: (role, sub, claims = {}) => mintToken({ secret: JWT_SECRET, issuer: 'warden' }, { sub, role, ...claims }),
     async gql<T>(token: string | null, query: string, variables: Record<string, unknown> = {}) {
       // Tests write rows straight into the database and read them back at once; a real client learns
       // of changes through an event, later than the change feed does.

@@ -31,6 +31,8 @@ export interface RequestOptions {
   validate?: boolean;
   /** Audit action override, e.g. 'grant.expired' for the system's expiry revokes. */
   auditAction?: string;
+  /** More about the actor for the audit row's details (the gateway's `actorOid`); never the task's own fields. */
+  auditDetails?: Record<string, unknown>;
 }
 
 export type ProvisioningRequestErrorCode = 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT';
@@ -149,6 +151,7 @@ async function createTask(
       action: opts.auditAction ?? `${input.action.toLowerCase()}.requested`,
       connectorId: entitlement.connector_id,
       details: {
+        ...opts.auditDetails,
         taskId: inserted.id,
         entitlementKey: entitlement.key,
         entitlement: entitlement.display_name,

@@ -10,6 +10,8 @@ export interface SyncRequest {
   requestedBy: string;
   /** Append a `sync.requested` audit row with the new run (administrative requests). */
   audit?: boolean;
+  /** More about the actor for that row's details (the gateway's `actorOid`). */
+  auditDetails?: Record<string, unknown>;
 }
 
 /** The connector cannot be synced yet; `code` says why (callers map it to their own error shape). */
@@ -57,7 +59,7 @@ export async function requestSync(db: Kysely<Database>, bus: Bus, req: SyncReque
           actor: req.requestedBy,
           action: 'sync.requested',
           connectorId: req.connectorId,
-          details: { runId: row.id, mode: req.mode },
+          details: { ...req.auditDetails, runId: row.id, mode: req.mode },
         });
       }
       return row;

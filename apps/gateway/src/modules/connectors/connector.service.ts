@@ -17,6 +17,7 @@ import type { Loaders } from '../../loaders';
 import { SYNC_RUN_COLUMNS, type SyncRunListRow } from '../sync-runs/sync-run.type';
 import type { ProbeResult } from './credential-probe';
 import { refuseWhileTimeBoundAccessOpen, revokeTimeBoundGrants } from './time-bound-access';
+import { appendCallerAudit } from '../../auth/audit-actor';
 
 const DEFAULT_GRAPH = 'https://graph.microsoft.com';
 const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
@@ -171,8 +172,7 @@ export class ConnectorService {
         })
         .returning(CONNECTOR_PUBLIC_COLUMNS)
         .executeTakeFirstOrThrow();
-      await appendAudit(trx, {
-        actor: who.sub,
+      await appendCallerAudit(trx, who, {
         action: 'connector.created',
         connectorId: id,
         details: {
@@ -250,8 +250,7 @@ export class ConnectorService {
         .where('id', '=', row.id)
         .returning(CONNECTOR_PUBLIC_COLUMNS)
         .executeTakeFirstOrThrow();
-      await appendAudit(trx, {
-        actor: who.sub,
+      await appendCallerAudit(trx, who, {
         action: 'connector.updated',
         connectorId: row.id,
         details: {
@@ -302,7 +301,7 @@ export class ConnectorService {
    */
   async delete(caller: Caller | null, id: string, opts: { revokeTimeBoundAccess?: boolean | null } = {}): Promise<boolean> {
     const { row, who } = await this.authorizeWrite(caller, id);
-    const queued = opts.revokeTimeBoundAccess ? await revokeTimeBoundGrants(this.deps, row.id, who.sub) : 0;
+    const queued = opts.revokeTimeBoundAccess ? await revokeTimeBoundGrants(this.deps, row.id, who) : 0;
     const cancelled = await this.deps.db.transaction().execute(async (trx) => {
       // A task or grant inserted concurrently references this row (foreign key) and so waits for this
       // transaction, then fails; nothing can open new access between the check and the delete.
@@ -319,8 +318,7 @@ export class ConnectorService {
         SELECT (SELECT count(*) FROM resources WHERE connector_id = ${row.id}::uuid)::int AS resources,
                (SELECT count(*) FROM entitlements WHERE connector_id = ${row.id}::uuid)::int AS entitlements,
                (SELECT count(*) FROM grants WHERE connector_id = ${row.id}::uuid)::int AS grants`.execute(trx);
-      await appendAudit(trx, {
-        actor: who.sub,
+      await appendCallerAudit(trx, who, {
         action: 'connector.deleted',
         connectorId: row.id,
         details: {
@@ -374,8 +372,7 @@ export class ConnectorService {
           allow_shared_tenant: allowSharedTenant,
         })
         .execute();
-      await appendAudit(trx, {
-        actor: who.sub,
+      await appendCallerAudit(trx, who, {
         action: 'connector.consent_started',
         connectorId: row.id,
         details: { expiresInSeconds: CONSENT_TTL_MS / 1000, ...(allowSharedTenant ? { allowSharedTenant: true } : {}) },

@@ -1,6 +1,8 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { keyPattern, ProvisioningRequestError, requestProvisioning, type ProvisioningRequestInput } from '@warden/access-model';
 import type { Database } from '@warden/database';
+import { actorDetails } from '../../auth/audit-actor';
+import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
 import { ConflictError } from '../../errors';
 
@@ -27,7 +29,7 @@ export async function refuseWhileTimeBoundAccessOpen(
  * Queues the caller's REVOKE of every direct grant with an expiry that has no open task yet (the
  * same path as the revoke mutation: audited, idempotent per grant and expiry). Returns how many.
  */
-export async function revokeTimeBoundGrants(deps: Pick<GatewayDeps, 'db' | 'bus'>, connectorId: string, sub: string): Promise<number> {
+export async function revokeTimeBoundGrants(deps: Pick<GatewayDeps, 'db' | 'bus'>, connectorId: string, who: Caller): Promise<number> {
   const { db, bus } = deps;
   const due = await db
     .selectFrom('grants as g')
@@ -57,11 +59,11 @@ export async function revokeTimeBoundGrants(deps: Pick<GatewayDeps, 'db' | 'bus'
     .orderBy('g.id')
     .execute();
   for (const g of due) {
-    await queueRevoke(db, bus, {
+    await queueRevoke(db, bus, actorDetails(who), {
       action: 'REVOKE',
       entitlementId: g.entitlement_id,
       principalId: g.principal_id,
-      requestedBy: sub,
+      requestedBy: who.sub,
       reason: 'time-bound access revoked before deleting the connector',
       idempotencyKey: `connector-delete:${g.id}:${g.expires_at ? new Date(g.expires_at).getTime() : 0}`,
     });
@@ -69,9 +71,14 @@ export async function revokeTimeBoundGrants(deps: Pick<GatewayDeps, 'db' | 'bus'
   return due.length;
 }
 
-async function queueRevoke(db: GatewayDeps['db'], bus: GatewayDeps['bus'], input: ProvisioningRequestInput): Promise<void> {
+async function queueRevoke(
+  db: GatewayDeps['db'],
+  bus: GatewayDeps['bus'],
+  auditDetails: Record<string, unknown>,
+  input: ProvisioningRequestInput,
+): Promise<void> {
   try {
-    await requestProvisioning(db, bus, input, { validate: false });
+    await requestProvisioning(db, bus, input, { validate: false, auditDetails });
   } catch (err) {
     if (err instanceof ProvisioningRequestError) throw new ConflictError(`could not queue the revoke of time-bound access: ${err.message}`);
     throw err;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { entitlementKind, missingAdditionalWritePermissions, ProvisioningRequestError, requestProvisioning } from '@warden/access-model';
 import type { ProvisioningTaskUpdated } from '@warden/bus';
 import { type EntitlementMetadata, type ProvisioningAction, type ProvisioningTaskRow, type ResourceType } from '@warden/database';
+import { actorDetails } from '../../auth/audit-actor';
 import { requireConnectorWriter } from '../../auth/authorize';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
@@ -75,15 +76,20 @@ export class GrantRequestService {
       .executeTakeFirst();
     if (!repeated) this.checkPermissions(connector, entitlement);
     try {
-      const task = await requestProvisioning(db, this.deps.bus, {
-        action: req.action,
-        entitlementId: req.entitlementId,
-        principalId: req.principalId,
-        requestedBy: who.sub,
-        reason: req.reason ?? null,
-        expiresAt: req.expiresAt ?? null,
-        idempotencyKey: key,
-      });
+      const task = await requestProvisioning(
+        db,
+        this.deps.bus,
+        {
+          action: req.action,
+          entitlementId: req.entitlementId,
+          principalId: req.principalId,
+          requestedBy: who.sub,
+          reason: req.reason ?? null,
+          expiresAt: req.expiresAt ?? null,
+          idempotencyKey: key,
+        },
+        { auditDetails: actorDetails(who) },
+      );
       return task;
     } catch (err) {
       if (err instanceof ProvisioningRequestError) {

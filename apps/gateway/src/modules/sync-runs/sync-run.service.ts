@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { requestSync, SyncRefused } from '@warden/access-model';
 import type { SyncRunUpdated } from '@warden/bus';
 import { type SyncMode, type SyncRunRow } from '@warden/database';
+import { actorDetails } from '../../auth/audit-actor';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
 import type { ConnectorService } from '../connectors/connector.service';
@@ -121,7 +122,13 @@ export class SyncRunService {
     // The caller may change this connector (NOT_FOUND before FORBIDDEN).
     const { who } = await this.connectors.authorizeWrite(caller, connectorId);
     try {
-      const { run } = await requestSync(this.deps.db, this.deps.bus, { connectorId, mode, requestedBy: who.sub, audit: true });
+      const { run } = await requestSync(this.deps.db, this.deps.bus, {
+        connectorId,
+        mode,
+        requestedBy: who.sub,
+        audit: true,
+        auditDetails: actorDetails(who),
+      });
       return run;
     } catch (err) {
       // An OAUTH connector without a verified admin consent: CONFLICT (the connector's state, not the
