@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { GraphError } from '@warden/graph-core';
 import { directoryScopeKind, entitlementKey, principalKindOfResource, roleAllowedAtScope, roleAssignedSlug } from '@warden/access-model';
 import type { PrincipalKind } from '@warden/database';
 import {
@@ -156,6 +157,21 @@ async function principalKinds(s: RunSession, ids: string[], counters: Record<str
 }
 
 /**
+ * Administrative units, to name scoped entitlements. Reading them needs AdministrativeUnit.Read.All
+ * or Directory.Read.All, which the read-only set has; a connector with only the RoleManagement
+ * permissions gets 403, and then scoped entitlements are named by the unit's id (counted).
+ */
+async function administrativeUnits(s: RunSession, counters: Record<string, number>): Promise<AdministrativeUnit[]> {
+  try {
+    return await collect<AdministrativeUnit>(s, '/v1.0/administrativeUnits?$select=id,displayName');
+  } catch (err) {
+    if (!(err instanceof GraphError) || err.status !== 403) throw err;
+    bump(counters, 'administrativeUnitsUnreadable');
+    return [];
+  }
+}
+
+/**
  * Directory roles (role definitions, built-in and custom), active assignments at tenant scope
  * (`assigned`) and over an administrative unit or application (`assigned@<directoryScopeId>`, one
  * entitlement per role and scope), and PIM eligibility schedules at tenant scope (`eligible`, with
@@ -206,7 +222,7 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
         '/v1.0/roleManagement/directory/roleEligibilitySchedules?$select=id,principalId,roleDefinitionId,directoryScopeId,memberType,scheduleInfo',
       )
     : [];
-  const units = await collect<AdministrativeUnit>(s, '/v1.0/administrativeUnits?$select=id,displayName');
+  const units = await administrativeUnits(s, counters);
   const unitName = new Map(units.filter((u) => typeof u.id === 'string').map((u) => [u.id.toLowerCase(), str(u.displayName)]));
   const tenantWide = (x: RoleAssignment) => (x.directoryScopeId ?? '/') === '/';
   const principals = new Set<string>();
