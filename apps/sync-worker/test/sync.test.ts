@@ -140,17 +140,20 @@ describe('full and incremental sync against the emulator', () => {
   });
 
   it('scoped role assignments added and removed in the tenant follow in incremental syncs', async () => {
-    const before = scopedInTenant();
-    // Mutate until at least one scoped assignment was added and one removed.
-    const changed = (now: Set<string>) => [...before].some((x) => !now.has(x)) && [...now].some((x) => !before.has(x));
     let seed = 100;
-    while (!changed(scopedInTenant()) && seed < 160) h.emulator.mutate(30, seed++);
-    const after = scopedInTenant();
-    expect(changed(after)).toBe(true);
-    const run = await h.sync(connectorId, 'INCREMENTAL');
-    expect(run.error).toBeNull();
-    expect((await h.diff(connectorId)).differences).toEqual([]);
-    expect(await scopedGrants()).toEqual(after);
+    // First one is added, then one the database holds is removed; each followed by an incremental sync.
+    for (const step of ['added', 'removed'] as const) {
+      const before = scopedInTenant();
+      const changed = (now: Set<string>) =>
+        step === 'added' ? [...now].some((x) => !before.has(x)) : [...before].some((x) => !now.has(x));
+      while (!changed(scopedInTenant()) && seed < 300) h.emulator.mutate(20, seed++);
+      const after = scopedInTenant();
+      expect(changed(after)).toBe(true);
+      const run = await h.sync(connectorId, 'INCREMENTAL');
+      expect(run.error).toBeNull();
+      expect((await h.diff(connectorId)).differences).toEqual([]);
+      expect(await scopedGrants()).toEqual(after);
+    }
   });
 
   it('a forced resync (410 from delta) falls back to a full pass by itself', async () => {
