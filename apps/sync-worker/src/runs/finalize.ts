@@ -318,6 +318,7 @@ async function countStats(
       'skippedOnPremisesGroups',
       'skippedServicePrincipals',
       'scopedEligibilitySchedules',
+      'administrativeUnitsUnreadable',
       'unknownAppRoles',
       'unresolvedPrincipals',
       'removed',
@@ -356,6 +357,12 @@ function summaryLines(input: FinalizeInput, stats: SyncStats, startedAt: Date | 
     lines.push({
       level: 'INFO',
       message: `Skipped ${n(stats['skippedOnPremisesGroups'])} groups synced from on-premises AD, and their grants (connector setting).`,
+    });
+  if (stats['administrativeUnitsUnreadable'])
+    lines.push({
+      level: 'WARN',
+      message:
+        'Could not read administrative units (grant AdministrativeUnit.Read.All or Directory.Read.All): roles scoped to them are named by the unit id, and only held ones are listed.',
     });
   if (stats['scopedEligibilitySchedules'])
     lines.push({
