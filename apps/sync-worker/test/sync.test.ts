@@ -48,6 +48,7 @@ describe('full and incremental sync against the emulator', () => {
     const d = await h.diff(connectorId);
     expect(d.differences).toEqual([]);
     expect(d.counts.inherited).toBeGreaterThan(0);
+    expect(d.counts.scopedRoles).toBeGreaterThan(0);
 
     const t = h.emulator.exportTenant();
     expect(run.stats).toMatchObject({
