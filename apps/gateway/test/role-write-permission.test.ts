@@ -80,6 +80,42 @@ describe('the role-write permission, asked by the gateway as the provision worke
     expect(ordinary.data!.grant.status).toBe('PENDING');
   });
 
+  it('treats a role over an administrative unit like the role: FORBIDDEN without role-write, queued with it; refused where Graph does not allow the role', async () => {
+    const scope = `/administrativeUnits/${gid('a', 1)}`;
+    const insert = (slug: string, name: string, scopeAllowed: boolean) =>
+      h.db
+        .insertInto('entitlements')
+        .values({
+          connector_id: f.connectorId,
+          key: entitlementKey('DIRECTORY_ROLE', gid('d', 1), slug),
+          resource_external_id: gid('d', 1),
+          resource_type: 'DIRECTORY_ROLE',
+          slug,
+          display_name: name,
+          grantable: true,
+          metadata: JSON.stringify({ directoryScopeId: scope, scopeType: 'administrativeUnit', scopeDisplayName: 'Sales', scopeAllowed }),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+    const scoped = await insert(`assigned@${scope}`, 'User Administrator (administrative unit: Sales)', true);
+    await setGranted(PROVISIONING_ONLY);
+    const refused = await h.gql(owner, GRANT, { i: { entitlementId: scoped.id, principalId: f.users[3]!.id } });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(refused.errors?.[0]?.message).toContain(ROLE_WRITE);
+    await setGranted([...PROVISIONING_ONLY, ROLE_WRITE]);
+    const ok = await h.gql<{ grant: { status: string } }>(owner, GRANT, { i: { entitlementId: scoped.id, principalId: f.users[3]!.id } });
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data!.grant.status).toBe('PENDING');
+
+    await h.db
+      .updateTable('entitlements')
+      .set({ metadata: JSON.stringify({ directoryScopeId: scope, scopeAllowed: false }) })
+      .where('id', '=', scoped.id)
+      .execute();
+    const notAllowed = await h.gql(owner, GRANT, { i: { entitlementId: scoped.id, principalId: f.users[4]!.id } });
+    expect(notAllowed.errors?.[0]?.message).toMatch(/does not allow this role at the scope/);
+  });
+
   it('accepts membership of a role-assignable group once the role-write permission is granted', async () => {
     await setGranted([...PROVISIONING_ONLY, ROLE_WRITE]);
     const r = await h.gql<{ grant: { status: string; action: string } }>(owner, GRANT, {

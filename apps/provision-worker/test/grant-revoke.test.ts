@@ -3,7 +3,16 @@ import type { ProvisioningTaskUpdated } from '@warden/bus';
 import { detailsContain } from './support/audit';
 import { createHarness, waitFor, type Harness } from './support/harness';
 import { membershipClosure } from './support/seed';
-import { appRoleAssignment, eligibility, enterpriseApps, group, pickUser, roleAssignment, writableGroups } from './support/tenant';
+import {
+  appRoleAssignment,
+  eligibility,
+  enterpriseApps,
+  group,
+  pickUser,
+  roleAssignment,
+  scopedRoleAssignment,
+  writableGroups,
+} from './support/tenant';
 
 const DEFAULT_ACCESS = '00000000-0000-0000-0000-000000000000';
 let h: Harness;
@@ -264,6 +273,49 @@ describe('directory roles', () => {
     expect((await run({ action: 'REVOKE', entitlementKey: key, principal: user })).status).toBe('SUCCEEDED');
     expect(roleAssignment(h.emulator.exportTenant(), role, user)).toBeUndefined();
     expect(await directGrant(key, user)).toBeUndefined();
+  });
+
+  it('assigns a role over an administrative unit (directoryScopeId) and revokes it by the assignment id', async () => {
+    const t = h.emulator.exportTenant();
+    const userAdmin = 'fe930be7-5e62-47db-91af-98c3a49a38b1';
+    const au = (t.administrativeUnits as { id: string; displayName: string }[])[0]!;
+    const scope = `/administrativeUnits/${au.id}`;
+    const user = pickUser(
+      t,
+      (t.roleAssignments as { principalId: string }[]).map((a) => a.principalId),
+      21,
+    );
+    const key = `DIRECTORY_ROLE:${userAdmin}:assigned@${scope}`;
+    const ent = await h.tdb.db.selectFrom('entitlements').select('display_name').where('key', '=', key).executeTakeFirstOrThrow();
+    expect(ent.display_name).toBe(`User Administrator (administrative unit: ${au.displayName})`);
+
+    expect((await run({ action: 'GRANT', entitlementKey: key, principal: user })).status).toBe('SUCCEEDED');
+    const ra = scopedRoleAssignment(h.emulator.exportTenant(), userAdmin, user, scope);
+    expect(ra).toBeDefined();
+    expect(roleAssignment(h.emulator.exportTenant(), userAdmin, user)).toBeUndefined(); // not tenant-wide
+    expect(await directGrant(key, user)).toMatchObject({ graph_assignment_id: ra!.id });
+    expect(await directGrant(`DIRECTORY_ROLE:${userAdmin}:assigned`, user)).toBeUndefined();
+    // Granting again is idempotent (the emulator answers "conflicting object"; the probe finds the scoped one).
+    expect((await run({ action: 'GRANT', entitlementKey: key, principal: user })).status).toBe('SUCCEEDED');
+    expect(await directGrant(key, user)).toMatchObject({ graph_assignment_id: ra!.id });
+
+    expect((await run({ action: 'REVOKE', entitlementKey: key, principal: user })).status).toBe('SUCCEEDED');
+    expect(scopedRoleAssignment(h.emulator.exportTenant(), userAdmin, user, scope)).toBeUndefined();
+    expect(await directGrant(key, user)).toBeUndefined();
+  });
+
+  it('refuses a role Graph does not allow over an administrative unit, before any Graph call', async () => {
+    const t = h.emulator.exportTenant();
+    const globalAdmin = '62e90394-69f5-4237-9190-012177145e10';
+    const au = (t.administrativeUnits as { id: string }[])[0]!;
+    const user = pickUser(t, [], 22);
+    await expect(
+      h.request({
+        action: 'GRANT',
+        entitlementKey: `DIRECTORY_ROLE:${globalAdmin}:assigned@/administrativeUnits/${au.id}`,
+        principal: user,
+      }),
+    ).rejects.toThrow(/does not allow this role at the scope/);
   });
 
   it('makes a user eligible with the grant expiry as the schedule end, and removes it', async () => {

@@ -18,6 +18,7 @@ const input: OperationInput = {
   appRoleId: null,
   expiresAt: null,
   knownAssignmentId: null,
+  directoryScopeId: '/',
   justification: 'test',
 };
 

@@ -58,6 +58,7 @@ function fakeExport(users: string[], groups: { id: string; members: string[] }[]
     servicePrincipalOwners: [],
     roleDefinitions: [],
     roleAssignments: [],
+    administrativeUnits: [],
     roleEligibilitySchedules: [],
     directoryRoles: [],
     devices: [],

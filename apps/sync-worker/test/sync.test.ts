@@ -21,6 +21,26 @@ describe('full and incremental sync against the emulator', () => {
     await h.close();
   });
 
+  /** `<roleId> <scope> <principal>` of every active assignment over an administrative unit. */
+  const scopedInTenant = () =>
+    new Set(
+      h.emulator
+        .exportTenant()
+        .roleAssignments.filter((a) => a['directoryScopeId'] !== '/')
+        .map((a) => `${String(a['roleDefinitionId'])} ${String(a['directoryScopeId'])} ${String(a['principalId'])}`),
+    );
+  const scopedGrants = async () =>
+    new Set(
+      (
+        await h.tdb.db
+          .selectFrom('grants')
+          .select(['entitlement_key', 'principal_external_id'])
+          .where('connector_id', '=', connectorId)
+          .where('entitlement_key', 'like', 'DIRECTORY_ROLE:%:assigned@%')
+          .execute()
+      ).map((g) => `${g.entitlement_key.split(':')[1]} ${g.entitlement_key.split(':assigned@')[1]} ${g.principal_external_id}`),
+    );
+
   it('a full sync makes the database equal to the tenant', async () => {
     const run = await h.sync(connectorId, 'FULL');
     expect(run.error).toBeNull();
@@ -28,6 +48,7 @@ describe('full and incremental sync against the emulator', () => {
     const d = await h.diff(connectorId);
     expect(d.differences).toEqual([]);
     expect(d.counts.inherited).toBeGreaterThan(0);
+    expect(d.counts.scopedRoles).toBeGreaterThan(0);
 
     const t = h.emulator.exportTenant();
     expect(run.stats).toMatchObject({
@@ -40,6 +61,18 @@ describe('full and incremental sync against the emulator', () => {
     fullRunRequests = Number(run.stats.graphRequests);
     expect(run.stats['graphBatchItems']).toBeGreaterThan(run.stats['graphBatchCalls'] ?? 0);
     expect(run.stats.skippedPrincipals).toBeGreaterThan(0); // the generator always puts a device and a contact in a group
+    // Role assignments over an administrative unit are grants of their own (role, scope) entitlement, named after the unit.
+    const scoped = await scopedGrants();
+    expect(scoped.size).toBeGreaterThan(0);
+    expect(scoped).toEqual(scopedInTenant());
+    const names = await h.tdb.db
+      .selectFrom('entitlements')
+      .select('display_name')
+      .where('connector_id', '=', connectorId)
+      .where('slug', 'like', 'assigned@/administrativeUnits/%')
+      .execute();
+    expect(names.length).toBeGreaterThan(scoped.size - 1);
+    expect(names.every((n) => /^.+ \(administrative unit: [A-Z][a-z]+\)$/.test(n.display_name))).toBe(true);
 
     const connector = await h.tdb.db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirstOrThrow();
     expect(connector.status).toBe('CONNECTED');
@@ -105,6 +138,23 @@ describe('full and incremental sync against the emulator', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.stats['rowsDeleted']).toBe(0);
     expect((await h.diff(connectorId)).differences).toEqual([]);
+  });
+
+  it('scoped role assignments added and removed in the tenant follow in incremental syncs', async () => {
+    let seed = 100;
+    // First one is added, then one the database holds is removed; each followed by an incremental sync.
+    for (const step of ['added', 'removed'] as const) {
+      const before = scopedInTenant();
+      const changed = (now: Set<string>) =>
+        step === 'added' ? [...now].some((x) => !before.has(x)) : [...before].some((x) => !now.has(x));
+      while (!changed(scopedInTenant()) && seed < 300) h.emulator.mutate(20, seed++);
+      const after = scopedInTenant();
+      expect(changed(after)).toBe(true);
+      const run = await h.sync(connectorId, 'INCREMENTAL');
+      expect(run.error).toBeNull();
+      expect((await h.diff(connectorId)).differences).toEqual([]);
+      expect(await scopedGrants()).toEqual(after);
+    }
   });
 
   it('a forced resync (410 from delta) falls back to a full pass by itself', async () => {

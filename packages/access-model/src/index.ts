@@ -15,6 +15,10 @@ export {
   principalKindOfResource,
   additionalWritePermissions,
   missingAdditionalWritePermissions,
+  slugLikePattern,
+  roleAllowedAtScope,
+  ADMINISTRATIVE_UNIT_SCOPABLE_ROLES,
+  APPLICATION_SCOPABLE_ROLES,
   type EntitlementKind,
   type EntitlementShape,
   type EntitlementKindDescription,
@@ -24,7 +28,18 @@ export {
   type SweepRule,
   type StageSweep,
 } from './registry/resource-types';
-export { entitlementKey, memberKey, groupOfMemberKey, isOwnerKey, keyPattern, MEMBER_KEY_PATTERN } from './registry/keys';
+export {
+  entitlementKey,
+  memberKey,
+  groupOfMemberKey,
+  isOwnerKey,
+  keyPattern,
+  MEMBER_KEY_PATTERN,
+  SCOPED_ROLE_SLUG_PREFIX,
+  roleAssignedSlug,
+  directoryScopeOfSlug,
+  directoryScopeKind,
+} from './registry/keys';
 export { chunks, sameList, WRITE_BATCH } from './util';
 export { inheritedGroups, loadGroupParents, recomputeInheritedMemberships, type InheritancePrincipal } from './closure/closure';
 export {

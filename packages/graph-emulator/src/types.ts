@@ -135,6 +135,7 @@ export interface TenantExport {
   servicePrincipalOwners: { servicePrincipalId: string; ownerId: string }[];
   roleDefinitions: JsonObject[];
   roleAssignments: JsonObject[];
+  administrativeUnits: JsonObject[];
   roleEligibilitySchedules: JsonObject[];
   directoryRoles: (JsonObject & { members: string[] })[];
   devices: JsonObject[];

@@ -12,6 +12,12 @@ describe('tenant generator', () => {
       expect(a.config.tenantId).toBe(b.config.tenantId);
       expect(a.config.apps.map((x) => [x.clientId, x.clientSecret])).toEqual(b.config.apps.map((x) => [x.clientId, x.clientSecret]));
       expect(a.exportTenant()).toEqual(b.exportTenant());
+      // Administrative units: deterministic, and every scoped assignment points at one of them.
+      const units = new Set(a.exportTenant().administrativeUnits.map((u) => `/administrativeUnits/${String(u['id'])}`));
+      expect(units.size).toBeGreaterThanOrEqual(2);
+      const scoped = a.exportTenant().roleAssignments.filter((r) => r['directoryScopeId'] !== '/');
+      expect(scoped.length).toBeGreaterThan(0);
+      for (const r of scoped) expect(units.has(String(r['directoryScopeId']))).toBe(true);
       expect(c.exportTenant().users[0]?.['id']).not.toBe(a.exportTenant().users[0]?.['id']);
       expect(a.mutate(30, 1)).toEqual(b.mutate(30, 1));
       // Changes carry wall-clock timestamps; everything else must match.

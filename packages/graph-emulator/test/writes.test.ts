@@ -194,6 +194,49 @@ describe('writes', () => {
     expect((await graph(emu, prov, `/roleManagement/directory/roleAssignments/${id}`, { method: 'DELETE' })).status).toBe(404);
   });
 
+  it('lists administrative units and assigns roles over them, refusing a bad directoryScopeId or role as Graph does', async () => {
+    const list = await graph(emu, ro, '/administrativeUnits?$select=id,displayName');
+    expect(list.status).toBe(200);
+    const units = list.body['value'] as { id: string; displayName: string }[];
+    expect(units.length).toBe(ex.administrativeUnits.length);
+    expect(units.length).toBeGreaterThanOrEqual(2);
+    const one = await graph(emu, ro, `/administrativeUnits/${units[0]!.id}`);
+    expect(one.body['displayName']).toBe(units[0]!.displayName);
+    expect((await graph(emu, ro, `/administrativeUnits/${randomUUID()}`)).status).toBe(404);
+    expect((await graph(emu, none, '/administrativeUnits')).status).toBe(403);
+
+    const u = member();
+    const scope = `/administrativeUnits/${units[0]!.id}`;
+    const post = (roleDefinitionId: string, directoryScopeId: string) =>
+      graph(emu, prov, '/roleManagement/directory/roleAssignments', {
+        method: 'POST',
+        body: JSON.stringify({ roleDefinitionId, principalId: u.id, directoryScopeId }),
+      });
+    const userAdmin = 'fe930be7-5e62-47db-91af-98c3a49a38b1';
+    const created = await post(userAdmin, scope);
+    expect(created.status).toBe(201);
+    expect(created.body['directoryScopeId']).toBe(scope);
+    const id = String(created.body['id']);
+    expect(fresh().roleAssignments.find((a) => a['id'] === id)?.['directoryScopeId']).toBe(scope);
+    // Scoped assignments do not make the principal a member of the tenant-wide directory role.
+    expect(ex.directoryRoles.find((r) => r['roleTemplateId'] === userAdmin)?.members ?? []).not.toContain(u.id);
+    expect((await post(userAdmin, scope)).status).toBe(400); // conflicting object
+
+    const noUnit = await post(userAdmin, `/administrativeUnits/${randomUUID()}`);
+    expect(noUnit.status).toBe(400);
+    expect(errMsg(noUnit.body)).toMatch(/Invalid directoryScopeId/);
+    expect((await post(userAdmin, '/administrativeUnits/not-a-guid')).status).toBe(400);
+    expect((await post(userAdmin, 'administrativeUnits')).status).toBe(400);
+    const globalAdmin = await post('62e90394-69f5-4237-9190-012177145e10', scope);
+    expect(globalAdmin.status).toBe(400);
+    expect(errMsg(globalAdmin.body)).toMatch(/cannot be assigned at an administrative unit scope/);
+
+    expect(
+      (await graph(emu, prov, `/roleManagement/directory/roleAssignments/${encodeURIComponent(id)}`, { method: 'DELETE' })).status,
+    ).toBe(204);
+    expect(fresh().roleAssignments.some((a) => a['id'] === id)).toBe(false);
+  });
+
   it('adminAssign / adminRemove eligibility schedules with their expiration', async () => {
     const u = member();
     const end = '2030-01-01T00:00:00Z';

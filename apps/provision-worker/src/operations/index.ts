@@ -1,7 +1,7 @@
 import type { EntitlementKind } from '@warden/access-model';
 import { appAssignment } from './app-assignment';
 import { referenceOperation } from './directory-reference';
-import { roleAssignment } from './role-assignment';
+import { roleAssignment, scopedRoleAssignment } from './role-assignment';
 import { roleEligibility } from './role-eligibility';
 import type { Operation } from './types';
 
@@ -15,6 +15,7 @@ export const OPERATIONS: Record<EntitlementKind, Operation> = {
   APP_ASSIGNMENT: appAssignment,
   APP_OWNER: referenceOperation('APP_OWNER', (i) => `/v1.0/servicePrincipals/${i.resourceId}/owners`),
   ROLE_ASSIGNED: roleAssignment,
+  ROLE_ASSIGNED_SCOPED: scopedRoleAssignment,
   ROLE_ELIGIBLE: roleEligibility,
 };
 

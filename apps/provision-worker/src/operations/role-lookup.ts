@@ -9,13 +9,16 @@ interface RoleObject {
 }
 
 /**
- * Finds the tenant-wide ('/') role assignment or eligibility schedule of the principal for the role.
+ * Finds the role assignment or eligibility schedule of the principal for the role at the input's
+ * directoryScopeId ('/' tenant-wide, or an administrative unit or application for scoped roles).
  * Graph documents `$filter=principalId eq` on both collections; when a service refuses the filter
  * the whole collection is paged instead (slower, still correct).
  */
 export async function findRoleObject(collection: string, i: OperationInput): Promise<RoleObject | null> {
   const match = (o: RoleObject) =>
-    o.principalId === i.principalId && o.roleDefinitionId === i.resourceId && (o.directoryScopeId ?? '/') === '/';
+    o.principalId === i.principalId &&
+    o.roleDefinitionId === i.resourceId &&
+    (o.directoryScopeId ?? '/').toLowerCase() === i.directoryScopeId.toLowerCase();
   const scan = async (path: string) => {
     for await (const page of i.graph.pages<RoleObject>(path, { signal: i.signal })) {
       const hit = page.items.find(match);

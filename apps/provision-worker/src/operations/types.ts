@@ -15,6 +15,8 @@ export interface OperationInput {
   principalId: string;
   principalType: ResourceType;
   principalName: string;
+  /** Directory roles: the directoryScopeId ('/' tenant-wide; `/administrativeUnits/<id>` or `/<app object id>` for `assigned@<scope>`). */
+  directoryScopeId: string;
   /** App role id for app assignments (the default-access id for 'assigned'). */
   appRoleId: string | null;
   /** GRANT: the end of just-in-time access (PIM eligibility carries it to Graph). */

@@ -1,5 +1,11 @@
 import { GraphAuthError, missingPermissions } from '@warden/graph-core';
-import { entitlementKind, missingAdditionalWritePermissions, type EntitlementKind, requestRefusal } from '@warden/access-model';
+import {
+  directoryScopeOfSlug,
+  entitlementKind,
+  missingAdditionalWritePermissions,
+  type EntitlementKind,
+  requestRefusal,
+} from '@warden/access-model';
 import { type Database, type EntitlementRow, type ProvisioningTaskRow, type ResourceRow } from '@warden/database';
 import type { Kysely } from 'kysely';
 import type { ConnectorClients } from '../connector-clients';
@@ -94,6 +100,7 @@ async function run(deps: ExecuteDeps, task: ProvisioningTaskRow, signal: AbortSi
     principalId: principal.external_id,
     principalType: principal.type,
     principalName: principal.display_name,
+    directoryScopeId: directoryScopeOfSlug(entitlement.slug),
     appRoleId: entitlement.app_role_id,
     expiresAt: task.expires_at ? new Date(task.expires_at) : null,
     knownAssignmentId: known,

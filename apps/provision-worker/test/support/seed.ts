@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { entitlementKey, type Database, type EntitlementMetadata, type PrincipalKind, type ResourceType } from '@warden/database';
-import { chunks } from '@warden/access-model';
+import { chunks, roleAllowedAtScope, roleAssignedSlug } from '@warden/access-model';
 import { sealCredentials, type SecretBox } from '@warden/service-kit';
 import type { EmulatorApp, EmulatorConfig, TenantExport } from '@warden/graph-emulator';
 
@@ -144,6 +144,25 @@ export async function seedFromExport(db: Kysely<Database>, connectorId: string, 
   for (const r of t.roleDefinitions as Obj[]) {
     entitlements.push(ent('DIRECTORY_ROLE', String(r.id), 'assigned', `${String(r.displayName)} (active)`, true, null, {}));
     entitlements.push(ent('DIRECTORY_ROLE', String(r.id), 'eligible', `${String(r.displayName)} (eligible)`, true, null, {}));
+    // Every role over every administrative unit (scopeAllowed says whether Graph accepts it there).
+    for (const au of t.administrativeUnits as Obj[]) {
+      const scope = `/administrativeUnits/${String(au.id)}`;
+      const scopeAllowed = roleAllowedAtScope({ templateId: String(r.templateId), isBuiltIn: r.isBuiltIn === true }, scope);
+      entitlements.push(
+        ent(
+          'DIRECTORY_ROLE',
+          String(r.id),
+          roleAssignedSlug(scope),
+          `${String(r.displayName)} (administrative unit: ${String(au.displayName)})`,
+          true,
+          null,
+          {
+            directoryScopeId: scope,
+            scopeAllowed,
+          },
+        ),
+      );
+    }
   }
 
   const grants: GrantSeed[] = [];
@@ -172,10 +191,13 @@ export async function seedFromExport(db: Kysely<Database>, connectorId: string, 
   }
   for (const o of t.servicePrincipalOwners) direct(entitlementKey('ENTERPRISE_APPLICATION', o.servicePrincipalId, 'owner'), o.ownerId);
   for (const ra of t.roleAssignments as Obj[]) {
-    if (ra.directoryScopeId !== '/') continue;
-    direct(entitlementKey('DIRECTORY_ROLE', String(ra.roleDefinitionId), 'assigned'), String(ra.principalId), {
-      graph_assignment_id: String(ra.id),
-    });
+    direct(
+      entitlementKey('DIRECTORY_ROLE', String(ra.roleDefinitionId), roleAssignedSlug(String(ra.directoryScopeId))),
+      String(ra.principalId),
+      {
+        graph_assignment_id: String(ra.id),
+      },
+    );
   }
   for (const s of t.roleEligibilitySchedules as Obj[]) {
     const end = ((s.scheduleInfo as Obj | undefined)?.expiration as Obj | undefined)?.endDateTime;

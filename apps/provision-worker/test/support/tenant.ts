@@ -44,6 +44,13 @@ export function roleAssignment(t: TenantExport, roleId: string, principalId: str
   );
 }
 
+/** The active assignment of the role to the principal over a directoryScopeId (an administrative unit). */
+export function scopedRoleAssignment(t: TenantExport, roleId: string, principalId: string, scope: string): Obj | undefined {
+  return (t.roleAssignments as Obj[]).find(
+    (a) => a.roleDefinitionId === roleId && a.principalId === principalId && a.directoryScopeId === scope,
+  );
+}
+
 export function eligibility(t: TenantExport, roleId: string, principalId: string): Obj | undefined {
   return (t.roleEligibilitySchedules as Obj[]).find(
     (a) => a.roleDefinitionId === roleId && a.principalId === principalId && (a.directoryScopeId ?? '/') === '/',

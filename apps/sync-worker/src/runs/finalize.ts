@@ -3,6 +3,7 @@ import {
   appendConnectorLog,
   kindsOf,
   memberKey,
+  slugLikePattern,
   sweepOfStage,
   ENTITLEMENT_KINDS,
   RESOURCE_STAGES,
@@ -121,7 +122,7 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
         // A kind with its own read permission (PIM eligibility) is swept only when this run could read it.
         const slugs = kindsOf(type)
           .filter((k) => !('read' in ENTITLEMENT_KINDS[k]) || s.eligibilityRead)
-          .map((k) => ENTITLEMENT_KINDS[k].slug);
+          .map((k) => slugLikePattern(ENTITLEMENT_KINDS[k].slug));
         deleted.grants += await sweepGrantsOf(trx, c, input.runId, type, slugs, s.startedAt);
       }
     }
@@ -232,12 +233,12 @@ async function sweepGrantsOf(
   c: string,
   runId: string,
   type: string,
-  slugs: string[],
+  slugPatterns: string[],
   startedAt: string | undefined,
 ): Promise<number> {
   const res = await sql`
     DELETE FROM grants g USING entitlements e
-    WHERE e.connector_id = ${c}::uuid AND e.resource_type = ${type} AND e.slug = ANY(${slugs}::text[])
+    WHERE e.connector_id = ${c}::uuid AND e.resource_type = ${type} AND e.slug LIKE ANY(${slugPatterns}::text[])
       AND g.connector_id = e.connector_id AND g.entitlement_key = e.key AND g.direct
       AND g.last_seen_run_id IS DISTINCT FROM ${runId}::uuid AND g.updated_at < ${startedAt ?? null}::timestamptz`.execute(trx);
   return Number(res.numAffectedRows ?? 0);
@@ -316,7 +317,8 @@ async function countStats(
       'grantsListed',
       'skippedOnPremisesGroups',
       'skippedServicePrincipals',
-      'scopedRoleAssignments',
+      'scopedEligibilitySchedules',
+      'administrativeUnitsUnreadable',
       'unknownAppRoles',
       'unresolvedPrincipals',
       'removed',
@@ -356,10 +358,16 @@ function summaryLines(input: FinalizeInput, stats: SyncStats, startedAt: Date | 
       level: 'INFO',
       message: `Skipped ${n(stats['skippedOnPremisesGroups'])} groups synced from on-premises AD, and their grants (connector setting).`,
     });
-  if (stats['scopedRoleAssignments'])
+  if (stats['administrativeUnitsUnreadable'])
+    lines.push({
+      level: 'WARN',
+      message:
+        'Could not read administrative units (grant AdministrativeUnit.Read.All or Directory.Read.All): roles scoped to them are named by the unit id, and only held ones are listed.',
+    });
+  if (stats['scopedEligibilitySchedules'])
     lines.push({
       level: 'INFO',
-      message: `Ignored ${n(stats['scopedRoleAssignments'])} directory role assignments scoped to an administrative unit or app (only tenant-wide roles are entitlements).`,
+      message: `Ignored ${n(stats['scopedEligibilitySchedules'])} PIM eligibility schedules scoped to an administrative unit or app (scoped active assignments are entitlements; scoped eligibility is not yet).`,
     });
   if (stats['skippedServicePrincipals'])
     lines.push({

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { entitlementKey, principalKindOfResource } from '@warden/access-model';
+import { GraphError } from '@warden/graph-core';
+import { directoryScopeKind, entitlementKey, principalKindOfResource, roleAllowedAtScope, roleAssignedSlug } from '@warden/access-model';
 import type { PrincipalKind } from '@warden/database';
 import {
   bool,
@@ -66,6 +67,40 @@ export function mapRoleDefinition(d: GraphRoleDefinition): { resource: ResourceI
   };
 }
 
+interface AdministrativeUnit {
+  id: string;
+  displayName?: string | null;
+}
+
+/**
+ * The entitlement of an active role assignment over an administrative unit or an application:
+ * `DIRECTORY_ROLE:<roleId>:assigned@<directoryScopeId>`, named after the scope ("User Administrator
+ * (administrative unit: Sales)"). `scopeAllowed` is false when Graph would refuse a new assignment of
+ * this role at this scope (a legacy assignment still shows, but cannot be granted again).
+ */
+export function mapScopedRoleEntitlement(d: GraphRoleDefinition, directoryScopeId: string, scopeName: string | null): EntitlementInput {
+  const role = str(d.displayName) ?? '';
+  const scope = directoryScopeKind(directoryScopeId);
+  const label = scope.type === 'administrativeUnit' ? 'administrative unit' : 'application';
+  const slug = roleAssignedSlug(directoryScopeId);
+  return {
+    key: entitlementKey('DIRECTORY_ROLE', d.id, slug),
+    resourceExternalId: d.id,
+    resourceType: 'DIRECTORY_ROLE',
+    slug,
+    displayName: `${role} (${label}: ${scopeName ?? scope.id ?? directoryScopeId})`,
+    grantable: true,
+    appRoleId: null,
+    metadata: {
+      directoryScopeId,
+      scopeType: scope.type,
+      scopeId: scope.id,
+      scopeDisplayName: scopeName,
+      scopeAllowed: roleAllowedAtScope({ templateId: str(d.templateId), isBuiltIn: bool(d.isBuiltIn) }, directoryScopeId),
+    },
+  };
+}
+
 /** When an eligibility schedule ends: afterDateTime → endDateTime, afterDuration → start + duration, else never. */
 export function scheduleEnd(s: EligibilitySchedule['scheduleInfo']): string | null {
   const exp = s?.expiration;
@@ -122,9 +157,28 @@ async function principalKinds(s: RunSession, ids: string[], counters: Record<str
 }
 
 /**
+ * Administrative units, to name scoped entitlements. Reading them needs AdministrativeUnit.Read.All
+ * or Directory.Read.All, which the read-only set has; a connector with only the RoleManagement
+ * permissions gets 403, and then scoped entitlements are named by the unit's id (counted).
+ */
+async function administrativeUnits(s: RunSession, counters: Record<string, number>): Promise<AdministrativeUnit[]> {
+  try {
+    return await collect<AdministrativeUnit>(s, '/v1.0/administrativeUnits?$select=id,displayName');
+  } catch (err) {
+    if (!(err instanceof GraphError) || err.status !== 403) throw err;
+    bump(counters, 'administrativeUnitsUnreadable');
+    return [];
+  }
+}
+
+/**
  * Directory roles (role definitions, built-in and custom), active assignments at tenant scope
- * (`assigned`) and PIM eligibility schedules (`eligible`, with their expiry). Graph has no delta
- * for these, and they are small, so every run reads them completely and marks what it saw.
+ * (`assigned`) and over an administrative unit or application (`assigned@<directoryScopeId>`, one
+ * entitlement per role and scope), and PIM eligibility schedules at tenant scope (`eligible`, with
+ * their expiry). Graph has no delta for these, and they are small, so every run (full or
+ * incremental) reads them completely and marks what it saw; the finished stage sweeps the rest.
+ * Administrative units are read only to name the scoped entitlements; every (AU-scopable role,
+ * administrative unit) pair is an entitlement, so a review can grant one nobody holds yet.
  */
 export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boolean }): Promise<void> {
   const prev = s.stage('directoryRoles');
@@ -147,12 +201,14 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
   const resources: ResourceInput[] = [];
   const entitlements: EntitlementInput[] = [];
   const defId = new Map<string, string>();
+  const defById = new Map<string, GraphRoleDefinition>();
   for (const d of defs) {
     if (typeof d.id !== 'string') continue;
     const m = mapRoleDefinition(d);
     resources.push(m.resource);
     entitlements.push(...m.entitlements);
     defId.set(d.id.toLowerCase(), d.id);
+    defById.set(d.id, d);
     if (d.templateId) defId.set(d.templateId.toLowerCase(), d.id);
   }
 
@@ -166,18 +222,31 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
         '/v1.0/roleManagement/directory/roleEligibilitySchedules?$select=id,principalId,roleDefinitionId,directoryScopeId,memberType,scheduleInfo',
       )
     : [];
+  const units = await administrativeUnits(s, counters);
+  const unitName = new Map(units.filter((u) => typeof u.id === 'string').map((u) => [u.id.toLowerCase(), str(u.displayName)]));
   const tenantWide = (x: RoleAssignment) => (x.directoryScopeId ?? '/') === '/';
   const principals = new Set<string>();
-  for (const a of [...assignments, ...schedules]) if (a.principalId && tenantWide(a)) principals.add(a.principalId);
+  for (const a of assignments) if (a.principalId) principals.add(a.principalId);
+  for (const e of schedules) if (e.principalId && tenantWide(e)) principals.add(e.principalId);
   const kinds = await principalKinds(s, [...principals], counters);
+
+  // Scoped entitlements: every AU-scopable role over every administrative unit, and whatever (role, scope) an assignment holds.
+  const scoped = new Map<string, EntitlementInput>();
+  const scopedEntitlement = (d: GraphRoleDefinition, scope: string) => {
+    const e = mapScopedRoleEntitlement(d, scope, unitName.get(directoryScopeKind(scope).id?.toLowerCase() ?? '') ?? null);
+    if (!scoped.has(e.key)) scoped.set(e.key, e);
+    return e.key;
+  };
+  for (const d of defs) {
+    if (typeof d.id !== 'string') continue;
+    for (const u of units) {
+      const scope = `/administrativeUnits/${u.id}`;
+      if (roleAllowedAtScope({ templateId: str(d.templateId), isBuiltIn: bool(d.isBuiltIn) }, scope)) scopedEntitlement(d, scope);
+    }
+  }
 
   const active: DirectGrantInput[] = [];
   for (const a of assignments) {
-    // A role scoped to an administrative unit or an app is not the tenant-wide role the entitlement means.
-    if (!tenantWide(a)) {
-      bump(counters, 'scopedRoleAssignments');
-      continue;
-    }
     const def = a.roleDefinitionId ? defId.get(a.roleDefinitionId.toLowerCase()) : undefined;
     const kind = a.principalId ? kinds.get(a.principalId) : undefined;
     if (!def || !kind || !a.principalId) {
@@ -185,7 +254,9 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
       continue;
     }
     active.push({
-      entitlementKey: entitlementKey('DIRECTORY_ROLE', def, 'assigned'),
+      entitlementKey: tenantWide(a)
+        ? entitlementKey('DIRECTORY_ROLE', def, 'assigned')
+        : scopedEntitlement(defById.get(def)!, a.directoryScopeId!),
       principalExternalId: a.principalId,
       principalKind: kind,
       graphAssignmentId: a.id,
@@ -195,7 +266,7 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
   const eligible = new Map<string, DirectGrantInput>();
   for (const e of schedules) {
     if (!tenantWide(e)) {
-      bump(counters, 'scopedRoleAssignments');
+      bump(counters, 'scopedEligibilitySchedules');
       continue;
     }
     const def = e.roleDefinitionId ? defId.get(e.roleDefinitionId.toLowerCase()) : undefined;
@@ -220,7 +291,7 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
 
   const mark = s.runId;
   let written = await upsertResources(s.db, s.connectorId, resources, mark);
-  written += await upsertEntitlements(s.db, s.connectorId, entitlements, mark);
+  written += await upsertEntitlements(s.db, s.connectorId, [...entitlements, ...scoped.values()], mark);
   written += await upsertDirectGrants(s.db, s.connectorId, active, {
     markRunId: mark,
     assignmentIdFromGraph: true,

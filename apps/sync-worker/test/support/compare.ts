@@ -24,7 +24,8 @@ export interface Difference {
 
 export interface DiffReport {
   differences: Difference[];
-  counts: { resources: number; entitlements: number; grants: number; inherited: number };
+  /** scopedRoles: grants of directory roles over an administrative unit or application (`…:assigned@<scope>`). */
+  counts: { resources: number; entitlements: number; grants: number; inherited: number; scopedRoles: number };
 }
 
 /**
@@ -110,6 +111,7 @@ export async function diffDatabase(db: Kysely<Database>, connectorId: string, wa
       entitlements: ents.length,
       grants: grants.length,
       inherited: grants.filter((g) => !g.direct).length,
+      scopedRoles: grants.filter((g) => g.entitlement_key.startsWith('DIRECTORY_ROLE:') && g.entitlement_key.includes(':assigned@')).length,
     },
   };
 }

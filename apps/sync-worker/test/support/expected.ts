@@ -6,6 +6,20 @@ import type { TenantExport } from '@warden/graph-emulator';
  */
 type Obj = Record<string, unknown>;
 const DEFAULT_ACCESS = '00000000-0000-0000-0000-000000000000';
+/** Built-in roles Graph allows over an administrative unit, by name (custom roles are allowed too). */
+const AU_ROLES = new Set([
+  'User Administrator',
+  'Groups Administrator',
+  'Helpdesk Administrator',
+  'Authentication Administrator',
+  'Privileged Authentication Administrator',
+  'SharePoint Administrator',
+  'Teams Administrator',
+  'License Administrator',
+  'Password Administrator',
+  'Cloud Device Administrator',
+]);
+const APP_ROLES = new Set(['Application Administrator', 'Cloud Application Administrator']);
 
 export interface ExpectedResource {
   type: string;
@@ -217,6 +231,39 @@ export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } 
     });
   }
 
+  // Scoped active assignments: one entitlement per (role, scope), named after the scope.
+  const roleById = new Map((t.roleDefinitions as Obj[]).map((r) => [String(r['id']), r]));
+  const unitName = new Map((t.administrativeUnits as Obj[]).map((u) => [String(u['id']), s(u['displayName'])]));
+  const scopedKey = (roleId: string, scope: string): string => {
+    const key = `DIRECTORY_ROLE:${roleId}:assigned@${scope}`;
+    if (entitlements.has(key)) return key;
+    const r = roleById.get(roleId) ?? {};
+    const au = scope.startsWith('/administrativeUnits/') ? scope.slice('/administrativeUnits/'.length) : null;
+    const scopeName = au ? (unitName.get(au) ?? null) : null;
+    const builtIn = b(r['isBuiltIn']);
+    const name = s(r['displayName']) ?? '';
+    entitlements.set(key, {
+      resourceExternalId: roleId,
+      resourceType: 'DIRECTORY_ROLE',
+      slug: `assigned@${scope}`,
+      displayName: `${name} (${au ? 'administrative unit' : 'application'}: ${scopeName ?? au ?? scope.slice(1)})`,
+      grantable: true,
+      appRoleId: null,
+      metadata: {
+        directoryScopeId: scope,
+        scopeType: au ? 'administrativeUnit' : 'application',
+        scopeId: au ?? scope.slice(1),
+        scopeDisplayName: scopeName,
+        scopeAllowed: builtIn === false || (au ? AU_ROLES : APP_ROLES).has(name),
+      },
+    });
+    return key;
+  };
+  for (const r of t.roleDefinitions as Obj[]) {
+    if (b(r['isBuiltIn']) !== false && !AU_ROLES.has(s(r['displayName']) ?? '')) continue;
+    for (const u of t.administrativeUnits as Obj[]) scopedKey(String(r['id']), `/administrativeUnits/${String(u['id'])}`);
+  }
+
   const direct = (key: string, principal: string, extra: Partial<ExpectedGrant> = {}) => {
     const k = kind.get(principal);
     if (!k) return; // devices, org contacts, skipped on-premises groups
@@ -240,8 +287,10 @@ export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } 
   for (const o of t.servicePrincipalOwners)
     if (apps.has(o.servicePrincipalId)) direct(`ENTERPRISE_APPLICATION:${o.servicePrincipalId}:owner`, o.ownerId);
   for (const ra of t.roleAssignments as Obj[]) {
-    if (ra['directoryScopeId'] !== '/') continue;
-    direct(`DIRECTORY_ROLE:${String(ra['roleDefinitionId'])}:assigned`, String(ra['principalId']), { graphAssignmentId: String(ra['id']) });
+    const scope = String(ra['directoryScopeId'] ?? '/');
+    const key =
+      scope === '/' ? `DIRECTORY_ROLE:${String(ra['roleDefinitionId'])}:assigned` : scopedKey(String(ra['roleDefinitionId']), scope);
+    direct(key, String(ra['principalId']), { graphAssignmentId: String(ra['id']) });
   }
   for (const e of t.roleEligibilitySchedules as Obj[]) {
     if (e['directoryScopeId'] !== '/') continue;

@@ -188,7 +188,7 @@ export function requestRefusal(
     resource_type: ResourceType;
     slug: string;
     display_name: string;
-    metadata: { unifiedGroup?: boolean; allowedMemberTypes?: string[] };
+    metadata: { unifiedGroup?: boolean; allowedMemberTypes?: string[]; scopeAllowed?: unknown };
   },
   principalType: ResourceType,
 ): string | null {
@@ -200,6 +200,7 @@ export function requestRefusal(
       slug: entitlement.slug,
       unifiedGroup: entitlement.metadata.unifiedGroup,
       allowedMemberTypes: entitlement.metadata.allowedMemberTypes,
+      scopeAllowed: entitlement.metadata.scopeAllowed === false ? false : undefined,
     },
     principalType,
   );

@@ -31,3 +31,29 @@ export function keyPattern(type: ResourceType, slug?: string): string {
 
 /** LIKE pattern of every group membership key. */
 export const MEMBER_KEY_PATTERN = keyPattern('GROUP', 'member');
+
+/**
+ * Scoped directory-role assignments: one entitlement per (role, scope), slug `assigned@<directoryScopeId>`
+ * with Graph's directoryScopeId verbatim (`/administrativeUnits/<id>` or `/<application object id>`),
+ * e.g. `DIRECTORY_ROLE:<roleId>:assigned@/administrativeUnits/<auId>`. Tenant-wide ('/') stays `assigned`.
+ */
+export const SCOPED_ROLE_SLUG_PREFIX = 'assigned@';
+
+/** The slug of an active role assignment at a directoryScopeId ('/' → 'assigned'). */
+export function roleAssignedSlug(directoryScopeId: string | null | undefined): string {
+  const scope = directoryScopeId ?? '/';
+  return scope === '/' ? 'assigned' : `${SCOPED_ROLE_SLUG_PREFIX}${scope}`;
+}
+
+/** The directoryScopeId of a role slug: '/' for `assigned` (and any unscoped slug), the scope of `assigned@<scope>`. */
+export function directoryScopeOfSlug(slug: string): string {
+  return slug.startsWith(SCOPED_ROLE_SLUG_PREFIX) ? slug.slice(SCOPED_ROLE_SLUG_PREFIX.length) : '/';
+}
+
+/** What a directoryScopeId names: an administrative unit, an application, or the tenant. */
+export function directoryScopeKind(directoryScopeId: string): { type: 'tenant' | 'administrativeUnit' | 'application'; id: string | null } {
+  if (directoryScopeId === '/') return { type: 'tenant', id: null };
+  const au = /^\/administrativeUnits\/([^/]+)$/.exec(directoryScopeId);
+  if (au) return { type: 'administrativeUnit', id: au[1]! };
+  return { type: 'application', id: directoryScopeId.replace(/^\//, '') };
+}

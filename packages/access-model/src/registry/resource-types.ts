@@ -34,11 +34,16 @@ export interface EntitlementShape {
   unifiedGroup?: boolean;
   /** For app roles: the role's allowedMemberTypes ('User' covers users and groups, 'Application' service principals). */
   allowedMemberTypes?: string[];
+  /** For scoped directory roles: false when Graph does not allow the role at that scope (entitlement metadata `scopeAllowed`). */
+  scopeAllowed?: boolean;
 }
 
 export interface EntitlementKindDescription {
   resourceType: ResourceType;
-  /** The entitlement slug; '*' = every slug of the type no other kind claims (app roles). */
+  /**
+   * The entitlement slug; '*' = every slug of the type no other kind claims (app roles); `prefix*`
+   * = every slug starting with prefix (scoped role assignments, `assigned@*`).
+   */
   slug: string;
   /** Permissions to read this kind's grants beyond the type's own read, when it has its own (assignments, PIM). */
   read?: ReadPermissions;
@@ -108,6 +113,21 @@ export const ENTITLEMENT_KINDS = {
     roleWrite: 'always',
     refusal: (p) =>
       allow(p, p === 'USER' || p === 'GROUP' || isSp(p), 'directory roles are for users, role-assignable groups and service principals'),
+  },
+  // Active assignments over an administrative unit or an application: slug `assigned@<directoryScopeId>`.
+  ROLE_ASSIGNED_SCOPED: {
+    resourceType: 'DIRECTORY_ROLE',
+    slug: 'assigned@*',
+    write: [DIRECTORY_ROLE_WRITE_PERMISSION],
+    roleWrite: 'always',
+    refusal: (p, e) =>
+      e.scopeAllowed === false
+        ? `Graph does not allow this role at the scope '${e.slug.slice('assigned@'.length)}' (only the roles listed as administrative-unit or application scopable)`
+        : allow(
+            p,
+            p === 'USER' || p === 'GROUP' || isSp(p),
+            'directory roles are for users, role-assignable groups and service principals',
+          ),
   },
   ROLE_ELIGIBLE: {
     resourceType: 'DIRECTORY_ROLE',
@@ -227,8 +247,45 @@ export function entitlementKind(resourceType: ResourceType, slug: string): Entit
     if (d.resourceType !== resourceType) continue;
     if (d.slug === slug) return k;
     if (d.slug === '*') wildcard = k;
+    else if (d.slug.endsWith('*') && slug.startsWith(d.slug.slice(0, -1)) && slug.length >= d.slug.length) return k;
   }
   return wildcard;
+}
+
+/** A kind's slug as a LIKE pattern: `prefix*` → `prefix%`; '*' (the wildcard kind) → '%'. */
+export function slugLikePattern(slug: string): string {
+  return slug.endsWith('*') ? `${slug.slice(0, -1).replace(/[%_\\]/g, '\\$&')}%` : slug.replace(/[%_\\]/g, '\\$&');
+}
+
+/**
+ * Built-in directory roles Graph lets one assign over an administrative unit (by template id; custom
+ * roles may be too). Graph answers 400 for any other built-in role with an administrative-unit scope.
+ */
+export const ADMINISTRATIVE_UNIT_SCOPABLE_ROLES: readonly string[] = [
+  'fe930be7-5e62-47db-91af-98c3a49a38b1', // User Administrator
+  'fdd7a751-b60b-444a-984c-02652fe8fa1c', // Groups Administrator
+  '729827e3-9c14-49f7-bb1b-9608f156bbb8', // Helpdesk Administrator
+  'c4e39bd9-1100-46d3-8c65-fb160da0071b', // Authentication Administrator
+  '7be44c8a-adaf-4e2a-84d6-ab2649e08a13', // Privileged Authentication Administrator
+  'f28a1f50-f6e7-4571-818b-6a12f2af6b6c', // SharePoint Administrator
+  '69091246-20e8-4a56-aa4d-066075b2a7a8', // Teams Administrator
+  '4d6ac14f-3453-41d0-bef9-a3e0c569773a', // License Administrator
+  '966707d0-3269-4727-9be2-8c3a10f19b9d', // Password Administrator
+  '7698a772-787b-4ac8-901f-60d6b08affd2', // Cloud Device Administrator
+];
+
+/** Built-in roles Graph lets one assign over a single application (app registration). */
+export const APPLICATION_SCOPABLE_ROLES: readonly string[] = [
+  '9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3', // Application Administrator
+  '158c047a-c907-4556-b7ef-446551a6b5f7', // Cloud Application Administrator
+];
+
+/** Whether Graph allows a role (built-in by template id, or custom) at a directoryScopeId. */
+export function roleAllowedAtScope(role: { templateId: string | null; isBuiltIn: boolean | null }, directoryScopeId: string): boolean {
+  if (directoryScopeId === '/') return true;
+  if (role.isBuiltIn === false) return true;
+  const list = directoryScopeId.startsWith('/administrativeUnits/') ? ADMINISTRATIVE_UNIT_SCOPABLE_ROLES : APPLICATION_SCOPABLE_ROLES;
+  return role.templateId !== null && list.includes(role.templateId.toLowerCase());
 }
 
 /** LIKE pattern of the direct grants a type's sweep covers. */

@@ -2,6 +2,7 @@ import type { EmulatorCore } from '../core';
 import { GraphError, badRequest, notFound } from '../http/errors';
 import type { GraphRequest, GraphResponse } from '../http/types';
 import type { Entity } from '../tenant/directory';
+import { roleAllowedOverAdministrativeUnit } from '../tenant/admin-units';
 import { roleAssignmentId } from '../tenant/ids';
 import type { JsonObject } from '../types';
 import { entityResponse, noContent, requireBody } from './common';
@@ -42,10 +43,15 @@ function createRoleAssignment(core: EmulatorCore, req: GraphRequest): GraphRespo
   const principalId = str(body, 'principalId').toLowerCase();
   const scope = str(body, 'directoryScopeId') || '/';
   if (!roleDefinitionId || !principalId) throw badRequest('roleDefinitionId and principalId are required.');
-  definitionOrThrow(core, roleDefinitionId);
+  const def = definitionOrThrow(core, roleDefinitionId);
   principalOrThrow(core, principalId);
   if (scope !== '/' && !/^\/(administrativeUnits\/)?[0-9a-f-]{36}$/i.test(scope)) throw badRequest(`Invalid directoryScopeId '${scope}'.`);
-  const scopeObj = scope.startsWith('/administrativeUnits/') ? scope.slice(21) : undefined;
+  const scopeObj = scope.startsWith('/administrativeUnits/') ? scope.slice(21).toLowerCase() : undefined;
+  // Over an administrative unit: the unit must exist and Graph must allow the role there.
+  if (scopeObj !== undefined && !core.dir.administrativeUnits.has(scopeObj))
+    throw badRequest(`Invalid directoryScopeId '${scope}': the administrative unit does not exist.`);
+  if (scopeObj !== undefined && !roleAllowedOverAdministrativeUnit(def))
+    throw badRequest(`The role '${String(def['displayName'])}' cannot be assigned at an administrative unit scope.`);
   if (
     core.dir.roleAssignments.has(roleAssignmentId(roleDefinitionId, principalId, scopeObj)) ||
     core.dir.roleAssignments
@@ -54,7 +60,11 @@ function createRoleAssignment(core: EmulatorCore, req: GraphRequest): GraphRespo
   ) {
     throw badRequest('A conflicting object with one or more of the specified property values is present in the directory.');
   }
-  const { assignment } = core.ops.createRoleAssignment(roleDefinitionId, principalId, scope);
+  const { assignment } = core.ops.createRoleAssignment(
+    roleDefinitionId,
+    principalId,
+    scopeObj ? `/administrativeUnits/${scopeObj}` : scope,
+  );
   return {
     status: 201,
     headers: {},
@@ -246,6 +256,29 @@ export const roleRoutes: Route[] = [
     perm: 'writeRoleEligibility',
     write: true,
     handler: eligibilityRequest,
+  },
+  {
+    method: 'GET',
+    pattern: '/administrativeUnits',
+    perm: 'readAdministrativeUnits',
+    handler: (core, req) =>
+      listResponse(core, req, {
+        contextName: 'administrativeUnits',
+        schema: SCHEMAS.administrativeUnit,
+        source: () => core.dir.administrativeUnits.list(),
+        asObject: (o) => o,
+        render: (o, s) => project(o, s, SCHEMAS.administrativeUnit),
+      }),
+  },
+  {
+    method: 'GET',
+    pattern: '/administrativeUnits/:id',
+    perm: 'readAdministrativeUnits',
+    handler: (core, req, p) => {
+      const au = core.dir.administrativeUnits.get((p['id'] as string).toLowerCase());
+      if (!au) throw notFound(p['id'] as string);
+      return entityResponse(core.baseUrl, req, 'administrativeUnits', SCHEMAS.administrativeUnit, au);
+    },
   },
   {
     method: 'GET',

@@ -219,6 +219,11 @@ export const SCHEMAS = {
     ['id', 'displayName', 'description', 'isBuiltIn', 'isEnabled', 'templateId', 'version', 'resourceScopes', 'rolePermissions'],
     null,
   ),
+  administrativeUnit: schema(
+    '#microsoft.graph.administrativeUnit',
+    ['id', 'displayName', 'description', 'visibility', 'membershipType'],
+    null,
+  ),
   roleAssignment: schema(
     '#microsoft.graph.unifiedRoleAssignment',
     ['id', 'principalId', 'resourceScope', 'directoryScopeId', 'roleDefinitionId', 'appScopeId', 'condition'],

@@ -64,6 +64,7 @@ export const REQUIRED = {
     'RoleManagement.Read.All',
     'RoleManagement.ReadWrite.Directory',
   ],
+  readAdministrativeUnits: ['AdministrativeUnit.Read.All', 'AdministrativeUnit.ReadWrite.All', ...DIR_READ],
   readDirectoryObjects: ['Directory.Read.All', 'Directory.ReadWrite.All', 'User.Read.All', 'Group.Read.All', 'Application.Read.All'],
   writeGroupMembers: ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'],
   writeGroupOwners: ['Group.ReadWrite.All', 'Directory.ReadWrite.All'],

@@ -32,6 +32,8 @@ export class Directory {
   readonly roleDefinitions = new Collection<Entity>();
   readonly roleAssignments = new Collection<Entity>();
   readonly roleEligibilitySchedules = new Collection<Entity>();
+  /** Administrative units (the scopes of AU-scoped role assignments). */
+  readonly administrativeUnits = new Collection<Entity>();
 
   /** Eligibility schedules as Graph lists them: those that have not ended (`afterDateTime` in the past). */
   currentEligibilitySchedules(now = Date.now()): Entity[] {

@@ -14,6 +14,7 @@ export function exportTenant(dir: Directory): TenantExport {
     servicePrincipalOwners: spOwners,
     roleDefinitions: [...dir.roleDefinitions.list()],
     roleAssignments: [...dir.roleAssignments.list()],
+    administrativeUnits: [...dir.administrativeUnits.list()],
     roleEligibilitySchedules: dir.currentEligibilitySchedules(),
     directoryRoles: dir.directoryRoles
       .list()

@@ -18,6 +18,7 @@ import {
   OFFICES,
 } from './names';
 import { Rng, deriveSeed } from './rng';
+import { USER_ADMINISTRATOR, generateAdministrativeUnits, roleAllowedOverAdministrativeUnit, unitOf } from './admin-units';
 
 const BASE_TIME = Date.UTC(2021, 0, 1);
 const SCHEDULES_END_AFTER = Date.UTC(2030, 0, 1);
@@ -485,8 +486,9 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     .filter((g) => g['isAssignableToRole'] === true)
     .map((g) => g.id);
   const raSeen = new Set<string>();
+  const units = generateAdministrativeUnits(dir, seed, counts.roleAssignments);
   for (let i = 0; i < counts.roleAssignments; i++) {
-    const def = i === 0 ? (dir.roleDefinitions.get(GLOBAL_ADMIN_TEMPLATE) as Entity) : pickRole(rng, defs);
+    let def = i === 0 ? (dir.roleDefinitions.get(GLOBAL_ADMIN_TEMPLATE) as Entity) : pickRole(rng, defs);
     const k = rng.next();
     const principalId =
       k < 0.85 || (!roleAssignableGroups.length && !spPrincipals.length)
@@ -494,7 +496,9 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
         : k < 0.93 && roleAssignableGroups.length
           ? rng.pick(roleAssignableGroups)
           : rng.pick(spPrincipals.length ? spPrincipals : ownerPool);
-    const scope = rng.chance(0.9) ? '/' : `/administrativeUnits/${rng.guid()}`;
+    // About one in ten is scoped to an administrative unit (a role Graph allows there: else User Administrator).
+    const scope = rng.chance(0.9) ? '/' : `/administrativeUnits/${unitOf(units, rng.guid()).id}`;
+    if (scope !== '/' && !roleAllowedOverAdministrativeUnit(def)) def = dir.roleDefinitions.get(USER_ADMINISTRATOR) as Entity;
     const key = `${def.id}|${principalId}|${scope}`;
     if (raSeen.has(key)) continue;
     raSeen.add(key);

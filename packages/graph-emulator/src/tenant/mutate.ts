@@ -1,6 +1,7 @@
 import type { EmulatorCore } from '../core';
 import type { Change, JsonObject } from '../types';
 import type { Entity } from './directory';
+import { roleAllowedOverAdministrativeUnit } from './admin-units';
 import { DEFAULT_ACCESS_ROLE, makeGroup, makeUser } from './generate';
 import { DEPARTMENTS, FIRST_NAMES, JOB_TITLES, LAST_NAMES } from './names';
 import { TenantOps } from './ops';
@@ -196,6 +197,36 @@ const OPS: [number, Op][] = [
     1.5,
     ({ rng, ops, roleAssignments }) => {
       const a = roleAssignments.pick(rng);
+      return a ? ops.deleteRoleAssignment(a.id) : undefined;
+    },
+  ],
+  // A role over an administrative unit (added here; removed by the deletion above or the next entry).
+  [
+    1,
+    ({ core, rng, ops, users, roleAssignments }) => {
+      const def = pick(rng, core.dir.roleDefinitions.list().filter(roleAllowedOverAdministrativeUnit));
+      const au = pick(rng, core.dir.administrativeUnits.list());
+      const u = users.pick(rng);
+      if (!def || !au || !u) return undefined;
+      const scope = `/administrativeUnits/${au.id}`;
+      if (
+        core.dir.roleAssignments
+          .list()
+          .some((a) => a['roleDefinitionId'] === def.id && a['principalId'] === u.id && a['directoryScopeId'] === scope)
+      )
+        return undefined;
+      const created = ops.createRoleAssignment(def.id, u.id, scope);
+      roleAssignments.add(created.assignment.id);
+      return created.change;
+    },
+  ],
+  [
+    0.5,
+    ({ core, rng, ops }) => {
+      const a = pick(
+        rng,
+        core.dir.roleAssignments.list().filter((x) => x['directoryScopeId'] !== '/'),
+      );
       return a ? ops.deleteRoleAssignment(a.id) : undefined;
     },
   ],

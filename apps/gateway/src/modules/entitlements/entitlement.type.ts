@@ -22,7 +22,10 @@ export class Entitlement {
   @Field(() => String, { description: 'Stable natural key: <RESOURCE_TYPE>:<graph id>:<slug>.' })
   key!: string;
 
-  @Field(() => JSONScalar, { description: 'What provisioning needs to know: allowedMemberTypes, unifiedGroup, roleAssignable.' })
+  @Field(() => JSONScalar, {
+    description:
+      'What provisioning needs to know: allowedMemberTypes, unifiedGroup, roleAssignable; for a role over an administrative unit or application (slug assigned@<directoryScopeId>): directoryScopeId, scopeType, scopeId, scopeDisplayName, scopeAllowed.',
+  })
   metadata!: Record<string, unknown>;
 
   connectorId!: string;
