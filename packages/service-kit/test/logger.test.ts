@@ -114,6 +114,7 @@ describe('the redaction list and the services', () => {
   const NOT_SECRET: Record<string, string> = {
     AUTH_MAX_TOKEN_TTL: 'a duration',
     MAX_QUERY_TOKENS: 'a count of GraphQL document tokens',
+    AUTH_DEV_TOKENS: 'a switch (true or false) for development tokens',
   };
 
   it('lists every secret-looking variable of every environment schema', () => {
