@@ -16,6 +16,7 @@ import {
   LAST_NAMES,
   OFFICES,
 } from './names';
+import { generatePeople } from './people';
 import { Rng, deriveSeed } from './rng';
 
 const BASE_TIME = Date.UTC(2021, 0, 1);
@@ -228,6 +229,7 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     if (u['userType'] === 'Member') memberUserIds.push(u.id);
   }
   const ownerPool = memberUserIds.length ? memberUserIds : userIds;
+  generatePeople(dir, userIds, seed);
 
   for (let i = 0; i < counts.devices; i++) {
     dir.devices.set({
