@@ -93,6 +93,7 @@ function applyUsersPage(page: DeltaPage<GraphUser>, pass: PassState, out: WriteB
       continue;
     }
     pass.pending.keepResource(c.id);
-    out.resources.push(mapUser(c.object, { managerKnown: pass.full }));
+    const object = c.manager ? { ...c.object, 'manager@delta': c.manager.map((m) => (m.removed ? { id: m.id, '@removed': {} } : { id: m.id })) } : c.object;
+    out.resources.push(mapUser(object, { managerKnown: pass.full }));
   }
 }
