@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './support/harness';
 
 async function stageState(h: Harness, runId: string, stage: string): Promise<string | null> {
-  const r = await sql<{ s: string | null }>`SELECT checkpoint -> 'stages' -> ${stage} ->> 'state' AS s FROM sync_runs WHERE id = ${runId}::uuid`.execute(
-    h.tdb.db,
-  );
+  const r = await sql<{
+    s: string | null;
+  }>`SELECT checkpoint -> 'stages' -> ${stage} ->> 'state' AS s FROM sync_runs WHERE id = ${runId}::uuid`.execute(h.tdb.db);
   return r.rows[0]?.s ?? null;
 }
 

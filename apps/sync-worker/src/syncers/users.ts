@@ -93,7 +93,9 @@ function applyUsersPage(page: DeltaPage<GraphUser>, pass: PassState, out: WriteB
       continue;
     }
     pass.pending.keepResource(c.id);
-    const object = c.manager ? { ...c.object, 'manager@delta': c.manager.map((m) => (m.removed ? { id: m.id, '@removed': {} } : { id: m.id })) } : c.object;
+    const object = c.manager
+      ? { ...c.object, 'manager@delta': c.manager.map((m) => (m.removed ? { id: m.id, '@removed': {} } : { id: m.id })) }
+      : c.object;
     out.resources.push(mapUser(object, { managerKnown: pass.full }));
   }
 }

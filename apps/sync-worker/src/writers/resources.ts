@@ -7,12 +7,7 @@ import { chunks, dedupeBy } from './chunks';
  * Profile keys a page may not carry that must survive a rewrite of the row: the manager (users delta
  * repeats it only when it changes) and the sign-in activity (written by its own stage).
  */
-export const STICKY_PROFILE_KEYS = [
-  'managerId',
-  'lastSignInDateTime',
-  'lastNonInteractiveSignInDateTime',
-  'lastSuccessfulSignInDateTime',
-];
+export const STICKY_PROFILE_KEYS = ['managerId', 'lastSignInDateTime', 'lastNonInteractiveSignInDateTime', 'lastSuccessfulSignInDateTime'];
 
 /**
  * Streamed bulk upsert: one `INSERT … SELECT FROM unnest(…) ON CONFLICT` per batch. Unchanged rows
