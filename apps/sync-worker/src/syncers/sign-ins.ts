@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { GraphError } from '@warden/graph-core';
 import type { RunSession } from '../runs/session';
 import { str } from '../model';
 
@@ -52,17 +53,28 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
   let changed = cp.counters?.['rowsWritten'] ?? 0;
   const start = cp.resumeFrom ?? SIGN_IN_PATH;
   const opts2 = start === SIGN_IN_PATH ? { signal: s.signal } : { signal: s.signal, startAt: start };
-  for await (const page of s.graph.pages<GraphSignIns>(SIGN_IN_PATH, opts2)) {
-    changed += await patchSignIns(s, page.items);
-    processed += page.items.length;
-    await s.saveStage('signIns', {
-      state: 'running',
-      full: false,
-      processed,
-      resumeFrom: page.resumeFrom,
-      counters: { rowsWritten: changed },
-    });
-    s.progress.set('signIns', `sign-in activity: ${processed.toLocaleString('en-US')}`);
+  try {
+    for await (const page of s.graph.pages<GraphSignIns>(SIGN_IN_PATH, opts2)) {
+      changed += await patchSignIns(s, page.items);
+      processed += page.items.length;
+      await s.saveStage('signIns', {
+        state: 'running',
+        full: false,
+        processed,
+        resumeFrom: page.resumeFrom,
+        counters: { rowsWritten: changed },
+      });
+      s.progress.set('signIns', `sign-in activity: ${processed.toLocaleString('en-US')}`);
+    }
+  } catch (err) {
+    // A tenant without Entra ID P1/P2 (or a consent withdrawn since the token) refuses signInActivity
+    // alone: skip the stage, keep the run.
+    if (!(err instanceof GraphError) || (err.status !== 403 && err.status !== 400)) throw err;
+    const reason = `skipped sign-in activity: Graph refused it (${err.status} ${err.code}: ${err.graphMessage})`;
+    await s.saveStage('signIns', { state: 'skipped', reason, full: false, processed });
+    await s.log('WARN', `Sync ${reason}.`);
+    s.progress.set('signIns', null);
+    return;
   }
   await s.saveStage('signIns', { state: 'done', full: false, processed, resumeFrom: null, counters: { rowsWritten: changed } });
   s.progress.set('signIns', null);
