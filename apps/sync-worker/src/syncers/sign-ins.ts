@@ -53,20 +53,33 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
   let changed = cp.counters?.['rowsWritten'] ?? 0;
   const start = cp.resumeFrom ?? SIGN_IN_PATH;
   const opts2 = start === SIGN_IN_PATH ? { signal: s.signal } : { signal: s.signal, startAt: start };
+  // The pages form one nextLink chain (no parallel reads); the next page is fetched while the
+  // current one is applied, and rows are written (and the checkpoint saved) every few thousand users.
+  const gen = s.graph.pages<GraphSignIns>(SIGN_IN_PATH, opts2);
+  const ahead = () => {
+    const p = gen.next();
+    p.catch(() => undefined);
+    return p;
+  };
+  let batch: GraphSignIns[] = [];
+  const flush = async (resumeFrom: string | null) => {
+    changed += await patchSignIns(s, batch);
+    processed += batch.length;
+    batch = [];
+    await s.saveStage('signIns', { state: 'running', full: false, processed, resumeFrom, counters: { rowsWritten: changed } });
+    s.progress.set('signIns', `sign-in activity: ${processed.toLocaleString('en-US')}`);
+  };
   try {
-    for await (const page of s.graph.pages<GraphSignIns>(SIGN_IN_PATH, opts2)) {
-      changed += await patchSignIns(s, page.items);
-      processed += page.items.length;
-      await s.saveStage('signIns', {
-        state: 'running',
-        full: false,
-        processed,
-        resumeFrom: page.resumeFrom,
-        counters: { rowsWritten: changed },
-      });
-      s.progress.set('signIns', `sign-in activity: ${processed.toLocaleString('en-US')}`);
+    let next = ahead();
+    for (;;) {
+      const r = await next;
+      if (r.done) break;
+      next = ahead();
+      for (const u of r.value.items) batch.push(u);
+      if (batch.length >= s.writeBatchRows || r.value.resumeFrom === null) await flush(r.value.resumeFrom);
     }
   } catch (err) {
+    void gen.return(undefined).catch(() => undefined);
     // A tenant without Entra ID P1/P2 (or a consent withdrawn since the token) refuses signInActivity
     // alone: skip the stage, keep the run.
     if (!(err instanceof GraphError) || (err.status !== 403 && err.status !== 400)) throw err;
