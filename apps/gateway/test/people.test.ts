@@ -1,16 +1,15 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedTenant, type Fixture } from './support/fixture';
-import { startHarness, type Harness } from './support/harness';
+import type { Fixture } from './support/fixture';
+import { startCountingHarness, type Harness } from './support/harness';
 
 let h: Harness;
 let f: Fixture;
 let viewer: string;
+let statements: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness();
-  f = await seedTenant(h.db);
-  viewer = await h.token('VIEWER', 'vera');
+  ({ h, statements, f, token: viewer } = await startCountingHarness(200));
   const [boss, u1, u2] = f.users as [Fixture['users'][number], Fixture['users'][number], Fixture['users'][number]];
   // What the sync worker writes: the manager's Graph id and signInActivity's times in the profile.
   for (const [u, patch] of [
@@ -41,5 +40,31 @@ describe('Resource.manager and Resource.lastSignInAt', () => {
     });
     expect(r.data!.b).toMatchObject({ manager: null, lastSignInAt: null });
     expect(r.data!.c).toMatchObject({ manager: null, lastSignInAt: null });
+  });
+
+  it("a page of 150 grants with each principal's manager and last sign-in costs a bounded number of statements", async () => {
+    // Every user reports to one of five managers.
+    await sql`UPDATE resources r SET profile = r.profile || jsonb_build_object('managerId', m.external_id)
+              FROM (SELECT external_id, row_number() OVER (ORDER BY external_id) AS n FROM resources
+                    WHERE connector_id = ${f.connectorId}::uuid AND type = 'USER' ORDER BY external_id LIMIT 5) m
+              WHERE r.connector_id = ${f.connectorId}::uuid AND r.type = 'USER'
+                AND m.n = 1 + (abs(hashtext(r.external_id)) % 5)`.execute(h.db);
+    const q = `query($c: ID!, $e: ID!, $first: Int) { grants(connectorId: $c, entitlementId: $e, first: $first) { edges { node { principal { displayName lastSignInAt manager { displayName } } } } } }`;
+    const count = async (first: number) => {
+      statements.length = 0;
+      const r = await h.gql<{ grants: { edges: { node: { principal: { manager: { displayName: string } | null } } }[] } }>(viewer, q, {
+        c: f.connectorId,
+        e: f.bigGroup.memberEntitlementId,
+        first,
+      });
+      expect(r.errors).toBeUndefined();
+      expect(r.data!.grants.edges.filter((e) => e.node.principal.manager !== null).length).toBeGreaterThan(first / 2);
+      return statements.length;
+    };
+    const small = await count(10);
+    const large = await count(150);
+    // profiles in one batched load, managers in one more: never per row.
+    expect(large - small).toBeLessThanOrEqual(2);
+    expect(large).toBeLessThanOrEqual(10);
   });
 });
