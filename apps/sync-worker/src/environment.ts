@@ -20,6 +20,8 @@ const EnvironmentSchema = z.object({
   SYNC_GRAPH_RU_PER_10S: z.coerce.number().int().min(10).max(1_000_000).optional(),
   /** Rows per bulk statement (and per checkpoint) in full passes: "a few thousand" bounds memory and round trips. */
   SYNC_WRITE_BATCH_ROWS: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  /** Incremental runs re-read users' sign-in activity (not in users delta) when the last read is older than this; full runs always read it. */
+  SYNC_SIGN_IN_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(86_400),
   /** A run whose heartbeat is older than this (no worker holds it) is handed out again. */
   SYNC_STALE_RUN_MS: z.coerce.number().int().min(5_000).max(86_400_000).default(120_000),
   /** The deployment's multi-tenant app, for connectors connected by admin consent (OAUTH). */

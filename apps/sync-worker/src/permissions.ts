@@ -10,6 +10,8 @@ export const STAGE_PERMISSIONS: Record<StageName | 'eligibility', ReadPermission
   ...(Object.fromEntries(RESOURCE_TYPE_LIST.map((t) => [t.stage, t.read])) as Record<ResourceStage, ReadPermissions>),
   appAccess: ENTITLEMENT_KINDS.APP_ASSIGNMENT.read,
   eligibility: ENTITLEMENT_KINDS.ROLE_ELIGIBLE.read,
+  // Users' signInActivity: Graph needs AuditLog.Read.All on top of a users read permission.
+  signIns: { reads: 'sign-in activity', anyOf: ['AuditLog.Read.All'] },
 };
 
 export interface StagePlan {
@@ -36,7 +38,7 @@ export function planStages(grantedRoles: readonly string[]): StagePlan {
   const g = new Set(grantedRoles);
   const run = new Set<StageName>();
   const skipped = new Map<StageName, string>();
-  for (const stage of new Set(RESOURCE_TYPE_LIST.map((t) => t.stage))) {
+  for (const stage of new Set<StageName>(RESOURCE_TYPE_LIST.map((t) => t.stage))) {
     if (allowed(g, stage)) run.add(stage);
     else skipped.set(stage, reason(stage));
   }
@@ -51,5 +53,7 @@ export function planStages(grantedRoles: readonly string[]): StagePlan {
         ? reason('appAccess')
         : 'skipped app role assignments and app owners: enterprise applications cannot be read',
     );
+  if (run.has('users') && allowed(g, 'signIns')) run.add('signIns');
+  else skipped.set('signIns', run.has('users') ? reason('signIns') : 'skipped sign-in activity: users cannot be read');
   return { run, skipped, eligibility: run.has('directoryRoles') && allowed(g, 'eligibility'), appAssignments, appOwners };
 }

@@ -79,6 +79,7 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
               allowlist,
             },
             writeBatchRows: env.SYNC_WRITE_BATCH_ROWS,
+            signInIntervalSeconds: env.SYNC_SIGN_IN_INTERVAL_SECONDS,
             keepAlive: () => ctx.working(),
             keepAliveMs: Math.max(500, Math.floor(env.NATS_ACK_WAIT_MS / 3)),
             signal: stop.signal,

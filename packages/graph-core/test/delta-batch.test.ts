@@ -96,6 +96,34 @@ describe('delta rounds', () => {
   });
 });
 
+describe('users delta with manager', () => {
+  it('carries manager@delta as `manager` link changes (new manager, previous one removed)', async () => {
+    const c = clientFor(emu);
+    const state = new Map<string, string | null>();
+    const apply = async (start: string): Promise<string> => {
+      const r = c.delta<{ id: string }>(start);
+      for (;;) {
+        const n = await r.next();
+        if (n.done) {
+          expect(n.value.kind).toBe('complete');
+          return (n.value as { deltaLink: string }).deltaLink;
+        }
+        for (const ch of n.value.changes) {
+          if (ch.kind === 'removed') state.delete(ch.id);
+          else if (ch.manager) state.set(ch.id, ch.manager.find((m) => !m.removed)?.id ?? null);
+          else if (!state.has(ch.id)) state.set(ch.id, null);
+        }
+      }
+    };
+    const truth = () => new Map(emu.exportTenant().users.map((u) => [String(u.id), (u['managerId'] as string | null) ?? null]));
+    const link = await apply('/v1.0/users/delta?$select=id,displayName,manager');
+    expect(state).toEqual(truth());
+    emu.mutate(60, 21);
+    await apply(link);
+    expect(state).toEqual(truth());
+  });
+});
+
 describe('$batch', () => {
   it('returns results in request order across packs, with dependsOn and per-item errors', async () => {
     const c = clientFor(emu);

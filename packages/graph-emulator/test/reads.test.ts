@@ -109,9 +109,9 @@ describe('Graph reads and query options', () => {
     expect(skills.status).toBe(501);
   });
 
-  it('caps pages at 500 when signInActivity is selected', async () => {
+  it('caps pages at 120 when signInActivity is selected (Graph’s documented maximum)', async () => {
     const r = await graph(emu, token, '/users?$select=id,signInActivity&$top=999');
-    expect((r.body['value'] as unknown[]).length).toBe(Math.min(500, ex.users.length));
+    expect((r.body['value'] as unknown[]).length).toBe(Math.min(120, ex.users.length));
   });
 
   it('expires page tokens with Directory_ExpiredPageToken', async () => {

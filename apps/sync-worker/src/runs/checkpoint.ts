@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const STAGES = ['users', 'groups', 'servicePrincipals', 'appAccess', 'directoryRoles'] as const;
+export const STAGES = ['users', 'groups', 'servicePrincipals', 'appAccess', 'directoryRoles', 'signIns'] as const;
 export type StageName = (typeof STAGES)[number];
 export const DELTA_STREAMS = ['users', 'groups', 'servicePrincipals'] as const satisfies readonly StageName[];
 export type DeltaStream = (typeof DELTA_STREAMS)[number];

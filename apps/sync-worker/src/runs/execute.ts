@@ -11,6 +11,7 @@ import { syncDirectoryRoles } from '../syncers/directory-roles';
 import { syncAppAccess } from '../syncers/enterprise-apps';
 import { syncGroups } from '../syncers/groups';
 import { syncServicePrincipals } from '../syncers/service-principals';
+import { syncSignIns } from '../syncers/sign-ins';
 import { syncUsers } from '../syncers/users';
 import { parseCheckpoint, type StageName } from './checkpoint';
 import { finalizeRun, type FinalizeResult } from './finalize';
@@ -31,6 +32,8 @@ export interface RunDeps {
   signal?: AbortSignal;
   /** Rows per bulk write and checkpoint in full passes (default 5,000). */
   writeBatchRows?: number;
+  /** Incremental runs read users' sign-in activity when the last read is older than this (default one day); full runs always do. */
+  signInIntervalSeconds?: number;
   /** Test hook: the GraphClient to use instead of one built from the connector row. */
   graphClientFactory?: (connector: ConnectorRow) => GraphClient;
 }
@@ -150,7 +153,7 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
     await recordSkips(s, plan);
     const timings: Record<string, number> = {};
     const tStages = Date.now();
-    await runStages(s, plan, ctl, timings);
+    await runStages(s, plan, ctl, timings, deps.signInIntervalSeconds ?? 86_400);
     timings['ms_stages'] = Date.now() - tStages;
     s.throwIfAborted();
     await progress.stop();
@@ -237,7 +240,13 @@ async function recordSkips(s: RunSession, plan: StagePlan): Promise<void> {
  * service principals are written, so their principals resolve from the database). The first
  * failure aborts the others.
  */
-async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController, timings: Record<string, number>): Promise<void> {
+async function runStages(
+  s: RunSession,
+  plan: StagePlan,
+  ctl: AbortController,
+  timings: Record<string, number>,
+  signInInterval: number,
+): Promise<void> {
   const stage = async (name: StageName, fn: () => Promise<void>) => {
     if (!plan.run.has(name)) return;
     const t0 = Date.now();
@@ -258,10 +267,12 @@ async function runStages(s: RunSession, plan: StagePlan, ctl: AbortController, t
   );
   // Directory roles resolve principal kinds from the rows the first three stages write; they need
   // not wait for app access.
+  // Sign-in activity patches the users' rows, so it follows the users stage.
+  const signIns = guard(users.then(() => stage('signIns', () => syncSignIns(s, { intervalSeconds: signInInterval }))));
   const roles = guard(
     Promise.all([users, groups, sps]).then(() => stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }))),
   );
-  const settled = await Promise.allSettled([users, groups, sps, apps, roles]);
+  const settled = await Promise.allSettled([users, groups, sps, apps, roles, signIns]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw ctl.signal.reason instanceof Error ? ctl.signal.reason : failed.reason;
 }

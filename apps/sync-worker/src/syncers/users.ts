@@ -21,10 +21,7 @@ export interface GraphUser {
   'manager@delta'?: { id?: string; '@removed'?: unknown }[];
 }
 
-/**
- * Graph does not let the tenant's emulator (and not every tenant) track `manager` in users delta;
- * when it does, `manager@delta` carries the id. Listed fields are the profile the API serves.
- */
+/** The profile fields the API serves. */
 export const USER_SELECT = [
   'id',
   'displayName',
@@ -38,8 +35,20 @@ export const USER_SELECT = [
   'createdDateTime',
 ];
 
-export function mapUser(u: Partial<GraphUser> & { id: string }): ResourceInput {
-  const managerLink = u['manager@delta']?.find((m) => !m['@removed']);
+/**
+ * `managerKnown`: the object comes from a full listing with `$expand=manager($select=id)`, where a
+ * missing `manager` means none. In a delta round `manager@delta` comes only with a new user or a
+ * manager change (the new one, the old one `@removed`); without it the stored managerId is kept
+ * (the writer keeps profile keys a page does not carry, see STICKY_PROFILE_KEYS).
+ */
+export function mapUser(u: Partial<GraphUser> & { id: string }, opts: { managerKnown?: boolean } = {}): ResourceInput {
+  const managerDelta = u['manager@delta'];
+  const managerId =
+    managerDelta !== undefined
+      ? str(managerDelta.find((m) => !m['@removed'])?.id)
+      : u.manager !== undefined || opts.managerKnown
+        ? str(u.manager?.id)
+        : undefined;
   const profile = {
     userPrincipalName: str(u.userPrincipalName),
     mail: str(u.mail),
@@ -48,7 +57,7 @@ export function mapUser(u: Partial<GraphUser> & { id: string }): ResourceInput {
     department: str(u.department),
     jobTitle: str(u.jobTitle),
     employeeId: str(u.employeeId),
-    managerId: str(managerLink?.id ?? u.manager?.id),
+    ...(managerId !== undefined ? { managerId } : {}),
     createdDateTime: str(u.createdDateTime),
   };
   const displayName = str(u.displayName) ?? '';
@@ -66,8 +75,10 @@ export async function syncUsers(s: RunSession): Promise<void> {
   await runDeltaStream<GraphUser>(s, {
     stream: 'users',
     label: 'users',
-    initialPath: `/v1.0/users/delta?$select=${USER_SELECT.join(',')}`,
-    listPath: `/v1.0/users?$select=${USER_SELECT.join(',')}`,
+    // Users delta tracks the manager reference when `manager` is selected (manager@delta); the full
+    // listing expands it (one property per user, no extra request).
+    initialPath: `/v1.0/users/delta?$select=${USER_SELECT.join(',')},manager`,
+    listPath: `/v1.0/users?$select=${USER_SELECT.join(',')}&$expand=manager($select=id)`,
     count: () => countObjects(s, 'users'),
     unmark: () => unmarkRun(s.db, s.connectorId, s.runId, 'users'),
     apply: async (page, pass, out) => applyUsersPage(page, pass, out),
@@ -82,6 +93,9 @@ function applyUsersPage(page: DeltaPage<GraphUser>, pass: PassState, out: WriteB
       continue;
     }
     pass.pending.keepResource(c.id);
-    out.resources.push(mapUser(c.object));
+    const object = c.manager
+      ? { ...c.object, 'manager@delta': c.manager.map((m) => (m.removed ? { id: m.id, '@removed': {} } : { id: m.id })) }
+      : c.object;
+    out.resources.push(mapUser(object, { managerKnown: pass.full }));
   }
 }

@@ -4,6 +4,12 @@ import type { ResourceInput } from '../model';
 import { chunks, dedupeBy } from './chunks';
 
 /**
+ * Profile keys a page may not carry that must survive a rewrite of the row: the manager (users delta
+ * repeats it only when it changes) and the sign-in activity (written by its own stage).
+ */
+export const STICKY_PROFILE_KEYS = ['managerId', 'lastSignInDateTime', 'lastNonInteractiveSignInDateTime', 'lastSuccessfulSignInDateTime'];
+
+/**
  * Streamed bulk upsert: one `INSERT … SELECT FROM unnest(…) ON CONFLICT` per batch. Unchanged rows
  * are not rewritten unless `markRunId` is set (full passes mark what they saw so the finishing
  * step can delete what they did not). Returns the rows actually inserted or changed.
@@ -15,6 +21,9 @@ export async function upsertResources(
   markRunId: string | null,
 ): Promise<number> {
   let written = 0;
+  // The stored sticky keys, overridden by whatever the new profile carries.
+  const profile = sql`(coalesce((SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(r.profile) e
+                                 WHERE e.key = ANY(${STICKY_PROFILE_KEYS}::text[])), '{}'::jsonb) || excluded.profile)`;
   for (const batch of chunks(dedupeBy(rows, (r) => r.externalId))) {
     const res = await sql`
       INSERT INTO resources AS r (connector_id, type, external_id, display_name, profile, search_text, last_seen_run_id)
@@ -25,13 +34,13 @@ export async function upsertResources(
       ON CONFLICT (connector_id, external_id) DO UPDATE SET
         type = excluded.type,
         display_name = excluded.display_name,
-        profile = excluded.profile,
+        profile = ${profile},
         search_text = excluded.search_text,
         last_seen_run_id = coalesce(excluded.last_seen_run_id, r.last_seen_run_id),
         updated_at = CASE WHEN (r.type, r.display_name, r.profile, r.search_text)
-                               IS DISTINCT FROM (excluded.type, excluded.display_name, excluded.profile, excluded.search_text)
+                               IS DISTINCT FROM (excluded.type, excluded.display_name, ${profile}, excluded.search_text)
                           THEN now() ELSE r.updated_at END
-      WHERE (r.type, r.display_name, r.profile, r.search_text) IS DISTINCT FROM (excluded.type, excluded.display_name, excluded.profile, excluded.search_text)
+      WHERE (r.type, r.display_name, r.profile, r.search_text) IS DISTINCT FROM (excluded.type, excluded.display_name, ${profile}, excluded.search_text)
          OR (excluded.last_seen_run_id IS NOT NULL AND r.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`.execute(db);
     written += Number(res.numAffectedRows ?? 0);
   }

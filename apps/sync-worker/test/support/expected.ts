@@ -58,6 +58,15 @@ const lower = (...parts: unknown[]) =>
     .join(' ')
     .toLowerCase();
 
+function signIns(a: unknown): Obj {
+  const o = (a ?? {}) as Obj;
+  return {
+    lastSignInDateTime: s(o['lastSignInDateTime']),
+    lastNonInteractiveSignInDateTime: s(o['lastNonInteractiveSignInDateTime']),
+    lastSuccessfulSignInDateTime: s(o['lastSuccessfulSignInDateTime']),
+  };
+}
+
 export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } = {}): ExpectedModel {
   const resources = new Map<string, ExpectedResource>();
   const entitlements = new Map<string, ExpectedEntitlement>();
@@ -78,8 +87,10 @@ export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } 
         department: s(u['department']),
         jobTitle: s(u['jobTitle']),
         employeeId: s(u['employeeId']),
-        managerId: null,
+        managerId: s(u['managerId']),
         createdDateTime: s(u['createdDateTime']),
+        // Not in users delta: read by the sign-in stage (full runs, then on its own schedule).
+        ...signIns(u['signInActivity']),
       },
       searchText: lower(u['displayName'], u['userPrincipalName'], u['mail']),
     });

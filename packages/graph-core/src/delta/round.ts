@@ -9,7 +9,15 @@ export interface LinkChange {
 }
 
 export type DeltaChange<T> =
-  | { kind: 'upsert'; id: string; object: Partial<T> & { id: string }; members?: LinkChange[]; owners?: LinkChange[] }
+  | {
+      kind: 'upsert';
+      id: string;
+      object: Partial<T> & { id: string };
+      members?: LinkChange[];
+      owners?: LinkChange[];
+      /** users delta with `$select=…,manager`: `manager@delta` (the new manager, the previous one removed). */
+      manager?: LinkChange[];
+    }
   | { kind: 'removed'; id: string; reason: 'changed' | 'deleted' };
 
 export interface DeltaPage<T> {
@@ -78,15 +86,18 @@ export function parseChanges<T extends { id: string }>(raw: Array<Record<string,
     for (const [k, v] of Object.entries(item)) if (!k.includes('@')) object[k] = v;
     const members = links(item['members@delta']);
     const owners = links(item['owners@delta']);
+    const manager = links(item['manager@delta']);
     const prev = byId.get(id);
     if (prev?.kind === 'upsert') {
       Object.assign(prev.object, object);
       if (members) prev.members = [...(prev.members ?? []), ...members];
       if (owners) prev.owners = [...(prev.owners ?? []), ...owners];
+      if (manager) prev.manager = [...(prev.manager ?? []), ...manager];
     } else {
       const change: DeltaChange<T> = { kind: 'upsert', id, object: object as Partial<T> & { id: string } };
       if (members) change.members = members;
       if (owners) change.owners = owners;
+      if (manager) change.manager = manager;
       byId.set(id, change);
     }
   }

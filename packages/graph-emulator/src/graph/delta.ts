@@ -11,7 +11,8 @@ import { opt } from './query';
 import { odataTypeOf } from './render';
 import { SCHEMAS, type EntitySchema } from './schema';
 
-type Rel = 'members' | 'owners';
+type Rel = 'members' | 'owners' | 'manager';
+const isRel = (p: string): boolean => p === 'members' || p === 'owners' || p === 'manager';
 
 interface ResourceSpec {
   schema: EntitySchema;
@@ -24,10 +25,14 @@ interface ResourceSpec {
 const SPECS: Record<DeltaResource, ResourceSpec> = {
   users: {
     schema: SCHEMAS.user,
-    rels: [],
+    // `$select=…,manager` tracks the manager reference (`manager@delta`), as Graph's users delta does.
+    rels: ['manager'],
     objects: (c) => c.dir.users.list(),
     get: (c, id) => c.dir.users.get(id),
-    links: () => [],
+    links: (c, id) => {
+      const m = c.dir.managers.get(id);
+      return m === undefined ? [] : [m];
+    },
   },
   groups: {
     schema: SCHEMAS.group,
@@ -142,6 +147,8 @@ export class DeltaEngine {
       const rel = spec.rels.find((r) => r === lower);
       const canon = rel ?? spec.schema.props.get(lower);
       if (!canon) throw badRequest(`Could not find a property named '${part}' on type '${spec.schema.odataType.slice(1)}'.`);
+      // Graph: signInActivity is not tracked by users delta.
+      if (canon === 'signInActivity') throw badRequest('signInActivity is not supported in a delta query.', 'Request_UnsupportedQuery');
       if (!out.includes(canon)) out.push(canon);
     }
     return out;
@@ -279,7 +286,7 @@ export class DeltaEngine {
     const log = core.dir.logs[resource];
     const to = log.length;
     const rels = this.relsFor(resource, select);
-    const tracked = select ? select.filter((p) => p !== 'members' && p !== 'owners') : spec.schema.defaults;
+    const tracked = select ? select.filter((p) => !isRel(p)) : spec.schema.defaults;
     const entries: { e: LogEntry; replay: boolean }[] = [];
     const replayRate = core.settings.replayRate ?? 0;
     if (replayRate > 0 && from > 0) {
@@ -365,7 +372,7 @@ export class DeltaEngine {
     const spec = SPECS[round.resource];
     const obj = unit.obj ?? spec.get(this.core, unit.id);
     if (!obj) return { id: unit.id, '@removed': { reason: 'deleted' } };
-    const props = round.select ? round.select.filter((p) => p !== 'members' && p !== 'owners') : spec.schema.defaults;
+    const props = round.select ? round.select.filter((p) => !isRel(p)) : spec.schema.defaults;
     const out: JsonObject = {};
     if (minimal && !unit.created) {
       for (const p of unit.changed ?? []) if (!props || props.includes(p)) out[p] = obj[p] ?? null;
@@ -398,7 +405,10 @@ export class DeltaEngine {
       const mem = round.rels.includes('members') ? (unit.links.members ?? []) : [];
       const own = round.rels.includes('owners') ? (unit.links.owners ?? []) : [];
       if (mem.length + own.length === 0 || unit.removed) {
-        value.push(this.renderObject(round, unit, minimal));
+        const obj = this.renderObject(round, unit, minimal);
+        const mgr = round.rels.includes('manager') && !unit.removed ? (unit.links.manager ?? []) : [];
+        if (mgr.length) obj['manager@delta'] = mgr.map((t) => this.linkItem(unit, 'manager', t));
+        value.push(obj);
         u++;
         m = 0;
         o = 0;

@@ -12,7 +12,7 @@ export interface LogEntry {
   id: string;
   op: 'upsert' | 'delete' | 'link';
   props?: readonly string[];
-  rel?: 'members' | 'owners';
+  rel?: 'members' | 'owners' | 'manager';
   target?: string;
   /** Type of the link target, recorded because a deleted target can no longer be looked up. */
   targetType?: ObjectType;
@@ -48,6 +48,8 @@ export class Directory {
   readonly groupMembers = new LinkTable();
   readonly groupOwners = new LinkTable();
   readonly spOwners = new LinkTable();
+  /** user id -> the id of their manager (a user); users without a manager have no entry. */
+  readonly managers = new Map<string, string>();
   /** resource SP id -> appRoleAssignment ids (appRoleAssignedTo). */
   readonly assignmentsByResource = new LinkTable();
   /** principal id -> appRoleAssignment ids (what a user, group or SP holds). */

@@ -7,7 +7,8 @@ export function exportTenant(dir: Directory): TenantExport {
   for (const [sp, owners] of dir.spOwners.entries()) for (const o of owners) spOwners.push({ servicePrincipalId: sp, ownerId: o });
   return {
     tenantId: dir.tenantId,
-    users: [...dir.users.list()],
+    // managerId is not a Graph property: the manager reference (`$expand=manager`, `manager@delta`), for tests.
+    users: dir.users.list().map((u) => ({ ...u, managerId: dir.managers.get(u.id) ?? null })),
     groups: dir.groups.list().map((g) => ({ ...g, members: [...dir.groupMembers.get(g.id)], owners: [...dir.groupOwners.get(g.id)] })),
     servicePrincipals: dir.servicePrincipals.list().map((sp) => ({ ...sp, owners: [...dir.spOwners.get(sp.id)] })),
     appRoleAssignments: [...dir.appRoleAssignments.list()],

@@ -17,6 +17,7 @@ import {
   LAST_NAMES,
   OFFICES,
 } from './names';
+import { generatePeople } from './people';
 import { Rng, deriveSeed } from './rng';
 import { USER_ADMINISTRATOR, generateAdministrativeUnits, roleAllowedOverAdministrativeUnit, unitOf } from './admin-units';
 
@@ -230,6 +231,7 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     if (u['userType'] === 'Member') memberUserIds.push(u.id);
   }
   const ownerPool = memberUserIds.length ? memberUserIds : userIds;
+  generatePeople(dir, userIds, seed);
 
   for (let i = 0; i < counts.devices; i++) {
     dir.devices.set({

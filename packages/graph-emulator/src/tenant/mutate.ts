@@ -57,6 +57,26 @@ function pick<T>(rng: Rng, list: readonly T[]): T | undefined {
   return list.length ? list[rng.int(list.length)] : undefined;
 }
 
+/** A current member user other than `self` who does not report (transitively) to `self`. */
+function pickManager(ctx: Ctx, self: string): string | null {
+  const managers = ctx.core.dir.managers;
+  for (let tries = 0; tries < 8; tries++) {
+    const m = pick(ctx.rng, ctx.memberOwners);
+    if (!m || m.id === self || !ctx.core.dir.users.has(m.id)) continue;
+    let cur: string | undefined = m.id;
+    let cycle = false;
+    for (let depth = 0; cur !== undefined && depth < 64; depth++) {
+      if (cur === self) {
+        cycle = true;
+        break;
+      }
+      cur = managers.get(cur);
+    }
+    if (!cycle) return m.id;
+  }
+  return null;
+}
+
 /** Realistic changes with their relative weights (joiners, leavers, renames, memberships, grants...). */
 const OPS: [number, Op][] = [
   [
@@ -98,14 +118,30 @@ const OPS: [number, Op][] = [
   ],
   [
     8,
-    ({ core, rng, ops, users }) => {
+    (ctx) => {
+      const { core, rng, ops, users } = ctx;
       const u = makeUser(rng, core.dir, 1_000_000 + rng.int(9_000_000), {
         guest: rng.chance(0.05),
         disabled: false,
         createdMs: Date.now(),
       });
       users.add(u.id);
-      return ops.createUser(u);
+      const created = ops.createUser(u);
+      // Most member joiners arrive with a manager (delta shows it as manager@delta on the new user).
+      if (u['userType'] === 'Member' && rng.chance(0.8)) {
+        const m = pickManager(ctx, u.id);
+        if (m) ops.setManager(u.id, m);
+      }
+      return created;
+    },
+  ],
+  [
+    6,
+    (ctx) => {
+      // Reorganisation: a member gets another manager, or (rarely) none.
+      const u = ctx.users.pick(ctx.rng);
+      if (!u || u['userType'] !== 'Member') return undefined;
+      return ctx.ops.setManager(u.id, ctx.rng.chance(0.15) ? null : pickManager(ctx, u.id));
     },
   ],
   [

@@ -171,9 +171,29 @@ export class TenantOps {
     for (const s of this.dir.roleEligibilitySchedules.list()) if (s['principalId'] === id) this.dir.roleEligibilitySchedules.delete(s.id);
   }
 
+  /**
+   * Sets (or clears, with null) a user's manager. Users delta tracks it as a link: `manager@delta`
+   * lists the new manager and the previous one as `@removed` (a change of any other property alone
+   * does not repeat the manager).
+   */
+  setManager(userId: string, managerId: string | null): Change | undefined {
+    const prev = this.dir.managers.get(userId) ?? null;
+    if (!this.dir.users.has(userId) || prev === managerId || managerId === userId) return undefined;
+    if (managerId !== null && !this.dir.users.has(managerId)) return undefined;
+    if (managerId === null) this.dir.managers.delete(userId);
+    else this.dir.managers.set(userId, managerId);
+    if (prev !== null) this.dir.log('users', { id: userId, op: 'link', rel: 'manager', target: prev, targetType: 'user' });
+    if (managerId !== null) this.dir.log('users', { id: userId, op: 'link', rel: 'manager', target: managerId, targetType: 'user' });
+    return { kind: 'userUpdated', objectId: userId, properties: ['manager'] };
+  }
+
   /** Users are soft-deleted (restorable): delta reports reason "changed". */
   deleteUser(id: string, reason: RemovedReason = 'changed'): Change | undefined {
     if (!this.dir.users.has(id)) return undefined;
+    // A leaver's reports move up to the leaver's own manager (or have none).
+    const up = this.dir.managers.get(id) ?? null;
+    for (const [report, m] of [...this.dir.managers]) if (m === id) this.setManager(report, up === report ? null : up);
+    this.dir.managers.delete(id);
     this.detachPrincipal(id, 'user');
     this.dir.users.delete(id);
     this.dir.log('users', { id, op: 'delete', reason });

@@ -3,13 +3,14 @@ import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Q
 import type { ResourceType } from '@warden/database';
 import type { GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
+import { scoped } from '../../loaders';
 import { selectsField } from '../../pagination/selection';
 import { Connector, toConnector } from '../connectors/connector.type';
 import { Entitlement, toEntitlement } from '../entitlements/entitlement.type';
 import { GrantConnection } from '../grants/grant.type';
 import { GrantPageArgs, PageArgs } from '../shared/args';
 import { ResourceTypeEnum } from '../shared/enums';
-import { JSONScalar } from '../shared/scalars';
+import { DateTimeScalar, JSONScalar } from '../shared/scalars';
 import { Resource, ResourceConnection, toResource } from './resource.type';
 
 @ArgsType()
@@ -55,6 +56,33 @@ export class ResourceResolver {
   async profile(@Root() r: Resource, @Ctx() ctx: GatewayContext): Promise<Record<string, unknown>> {
     if (r.profile !== undefined) return r.profile;
     return (await ctx.loaders.resourceProfileById.load(r.id)) ?? {};
+  }
+
+  @FieldResolver(() => Resource, {
+    nullable: true,
+    description: "Users: the user's manager in Entra ID (synced from Graph's manager reference); null without one or when not synced.",
+  })
+  async manager(@Root() r: Resource, @Ctx() ctx: GatewayContext): Promise<Resource | null> {
+    if (r.type !== 'USER') return null;
+    const managerId = (await this.profile(r, ctx))['managerId'];
+    if (typeof managerId !== 'string' || managerId === '') return null;
+    const row = await ctx.loaders.resourceByExternalId.load(scoped(r.connectorId, managerId));
+    return row ? toResource(row) : null;
+  }
+
+  @FieldResolver(() => DateTimeScalar, {
+    nullable: true,
+    description:
+      "Users: the last sign-in, interactive or not (the later of Graph's signInActivity lastSignInDateTime and lastNonInteractiveSignInDateTime); null when never signed in or not read (needs AuditLog.Read.All).",
+  })
+  async lastSignInAt(@Root() r: Resource, @Ctx() ctx: GatewayContext): Promise<Date | null> {
+    if (r.type !== 'USER') return null;
+    const p = await this.profile(r, ctx);
+    const times = [p['lastSignInDateTime'], p['lastNonInteractiveSignInDateTime']]
+      .filter((t): t is string => typeof t === 'string')
+      .map((t) => Date.parse(t))
+      .filter((t) => Number.isFinite(t));
+    return times.length ? new Date(Math.max(...times)) : null;
   }
 
   @FieldResolver(() => Connector)
