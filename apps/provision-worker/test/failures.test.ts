@@ -47,8 +47,12 @@ describe('permanent failures', () => {
   });
 
   it('fails with a clear message when the principal was deleted in the tenant', async () => {
-    const changes = h.emulator.mutate(40, 5);
-    const deleted = changes.find((c) => c.kind === 'userDeleted');
+    // A user the seeded database knows (mutate may also delete a user it created in the same call);
+    // churn rounds with fixed seeds until one is deleted.
+    const before = new Set(h.emulator.exportTenant().users.map((u) => String(u.id)));
+    let deleted: ReturnType<typeof h.emulator.mutate>[number] | undefined;
+    for (let seed = 5; !deleted && seed < 25; seed++)
+      deleted = h.emulator.mutate(40, seed).find((c) => c.kind === 'userDeleted' && before.has(c.objectId));
     expect(deleted, 'mutate(40) deletes at least one user').toBeDefined();
     const t = h.emulator.exportTenant();
     const g = writableGroups(t, { unified: false })[1]!;
