@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { Bus } from '@warden/bus';
 import { createDb, migrateToLatest, type Database } from '@warden/database';
-import { createLogger, SecretBox } from '@warden/service-kit';
+import { createLogger, SecretBox, startMetricsServer } from '@warden/service-kit';
 import { AccessDeniedAuditor } from './auth/access-denied-audit';
 import { authenticate, type JwtConfig } from './auth/jwt';
 import { OidcVerifier } from './auth/oidc';
@@ -26,7 +26,6 @@ import { opsRoutes, requestLog } from './ops/routes';
 import { buildSchema } from './schema';
 import { isLimitError } from './security/limit-error';
 import { QueryLimits } from './security/limits';
-import { startGatewayMetricsServer, type GatewayMetricsServer } from './ops/metrics-server';
 import { HostAllowlist, allowlistedProbe } from './security/host-allowlist';
 import { attachSubscriptions } from './subscriptions/server';
 import { ChangeFeed } from './response-cache/change-feed';
@@ -264,15 +263,10 @@ export async function startGateway(
   const port = (httpServer.address() as AddressInfo).port;
   const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
   const url = `http://${host}:${port}/graphql`;
-  let metricsServer: GatewayMetricsServer | null = null;
-  if (env.METRICS_PORT !== undefined) {
-    metricsServer = await startGatewayMetricsServer({
-      registry: metrics.registry,
-      port: env.METRICS_PORT,
-      host: env.METRICS_HOST,
-      token: env.METRICS_TOKEN,
-    });
-  }
+  const metricsServer =
+    env.METRICS_PORT === undefined
+      ? null
+      : await startMetricsServer({ registry: metrics.registry, port: env.METRICS_PORT, host: env.METRICS_HOST, token: env.METRICS_TOKEN });
   logger.info({ url, metrics: metricsServer?.url ?? null }, 'gateway listening');
 
   let closed = false;

@@ -1,4 +1,5 @@
-import { createServer } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
@@ -9,28 +10,56 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** Whether `Authorization: Bearer <token>` carries `token` (constant time); always true without a token. */
+export function metricsAuthorized(token: string | undefined, header: string | undefined): boolean {
+  if (!token) return true;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!m) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(m[1]!), digest(token));
+}
+
+/** Answers GET /metrics with the registry's text, or 401 without the token (METRICS_TOKEN) when one is set. */
+export async function serveMetrics(
+  registry: Registry,
+  token: string | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (!metricsAuthorized(token, req.headers.authorization)) {
+    res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
+    res.end('metrics need Authorization: Bearer <METRICS_TOKEN>\n');
+    return;
+  }
+  try {
+    const text = await registry.metrics();
+    res.writeHead(200, { 'content-type': registry.contentType });
+    res.end(text);
+  } catch {
+    res.writeHead(500, { 'content-type': 'text/plain' });
+    res.end('metrics collection failed\n');
+  }
+}
+
 /**
- * A worker's registry (process metrics prefixed with `prefix`) and, when `port` is set, a tiny HTTP
- * endpoint serving it: GET /metrics (Prometheus text) and GET /healthz. Workers have no other HTTP
- * surface, so this stays a plain node:http listener.
+ * A service's Prometheus endpoint on its own listener: GET /metrics (behind `token` when set) and
+ * GET /healthz; everything else is 404. Workers get a fresh registry with process metrics prefixed
+ * with `prefix`; the gateway passes its own `registry`. Without `port` nothing listens.
  */
-export async function startMetricsServer(opts: { prefix: string; port?: number | undefined; host?: string }): Promise<MetricsServer> {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: opts.prefix });
+export async function startMetricsServer(opts: {
+  prefix?: string;
+  registry?: Registry;
+  port?: number | undefined;
+  host?: string;
+  token?: string | undefined;
+}): Promise<MetricsServer> {
+  const registry = opts.registry ?? new Registry();
+  if (!opts.registry) collectDefaultMetrics({ register: registry, prefix: opts.prefix ?? 'warden_' });
   if (opts.port === undefined) return { registry, url: null, close: async () => undefined };
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {
-      registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': registry.contentType });
-          res.end(text);
-        },
-        () => {
-          res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end('metrics collection failed\n');
-        },
-      );
+      void serveMetrics(registry, opts.token, req, res);
       return;
     }
     if (req.method === 'GET' && path === '/healthz') {
@@ -41,7 +70,7 @@ export async function startMetricsServer(opts: { prefix: string; port?: number |
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   });
-  const host = opts.host ?? '0.0.0.0';
+  const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, host, () => resolve());

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '@warden/bus';
 import type { Database } from '@warden/database';
 import type { Metrics } from './metrics';
-import { serveMetrics } from './metrics-server';
+import { serveMetrics } from '@warden/service-kit';
 
 declare module 'express-serve-static-core' {
   interface Request {
