@@ -1,3 +1,4 @@
+import type { BrowserAuth } from '../auth/browser';
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, parse, specifiedRules, validate, getOperationAST, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -22,6 +23,8 @@ interface SubscriptionOptions {
   deps: GatewayDeps;
   services: Services;
   jwt: JwtConfig;
+  /** Browser sign-in: a socket without a token may authenticate by the session cookie of its upgrade request. */
+  browser?: BrowserAuth | null;
   metrics: Metrics;
   /** The same parse options, validation rules and operation checks as HTTP. */
   limits: QueryLimits;
@@ -59,6 +62,17 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
         const raw = ctx.connectionParams?.['authorization'] ?? ctx.connectionParams?.['Authorization'];
         try {
           const token = bearerToken(typeof raw === 'string' ? raw : null);
+          const request = ctx.extra.request;
+          const cookie = !token && o.browser ? o.browser.sessionOf(request.headers) : undefined;
+          if (!token && cookie !== undefined && o.browser) {
+            // CSRF (cross-site WebSocket hijacking): the upgrade must come from PUBLIC_URL's origin.
+            if (request.headers.origin !== o.browser.origin) return false;
+            const session = await o.browser.callerFor(cookie);
+            callers.set(ctx, session.caller);
+            // The socket lives no longer than the session's absolute lifetime.
+            closeAtExpiry(ctx, ctx.extra.socket, session.expiresAt);
+            return true;
+          }
           if (!token) return false;
           callers.set(ctx, await verifyToken(o.jwt, token));
           // verifyToken required `exp`; the socket lives no longer than the token.
