@@ -313,7 +313,7 @@ describe('attacks on browser sign-in', () => {
 
   it('graphql-ws: the session cookie works from PUBLIC_URL’s origin; a foreign Origin is refused at connect', async () => {
     const s = await signIn(`login_hint=${encodeURIComponent(admin)}&prompt=none`);
-    const connect = (origin: string) =>
+    const connect = (origin: string, onClosed?: (code: number) => void) =>
       createClient({
         url: `ws://127.0.0.1:${port}/graphql`,
         webSocketImpl: class extends WebSocket {
@@ -322,7 +322,9 @@ describe('attacks on browser sign-in', () => {
           }
         },
         retryAttempts: 0,
-        lazy: true,
+        lazy: !onClosed,
+        onNonLazyError: () => undefined,
+        ...(onClosed ? { on: { closed: (e: unknown) => onClosed((e as { code: number }).code) } } : {}),
       });
     const once = (c: ReturnType<typeof createClient>) =>
       new Promise<unknown>((resolve, reject) => {
@@ -340,6 +342,21 @@ describe('attacks on browser sign-in', () => {
       await expect(once(evil)).rejects.toBeDefined();
     } finally {
       await evil.dispose();
+    }
+    // Logout closes the session's open sockets (4401).
+    let closedWith: number | undefined;
+    const open = connect(publicOrigin, (code) => (closedWith = code));
+    try {
+      expect(await once(open)).toEqual({ data: { me: { roles: ['SUPER_ADMIN'] } } });
+      const out = await fetch(`${base}/auth/logout`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { origin: publicOrigin, cookie: `warden_session=${s.session}` },
+      });
+      expect(out.status).toBe(303);
+      await expect.poll(() => closedWith, { timeout: 5_000 }).toBe(4401);
+    } finally {
+      await open.dispose();
     }
   });
 });

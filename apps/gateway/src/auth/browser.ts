@@ -95,6 +95,8 @@ export class BrowserAuth {
   readonly loginCookie: string;
   private readonly redirectUri: string;
   private readonly refreshing = new Map<string, Promise<Caller>>();
+  /** Per session (id hash): what to do when it ends on this replica (graphql-ws sockets close). */
+  private readonly enders = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly cfg: BrowserAuthConfig,
@@ -134,7 +136,7 @@ export class BrowserAuth {
   }
 
   /** The caller of a session cookie; UnauthenticatedError when it is unknown, expired or cannot be refreshed. */
-  async callerFor(cookie: string): Promise<{ caller: Caller; expiresAt: number }> {
+  async callerFor(cookie: string): Promise<{ caller: Caller; expiresAt: number; id: string }> {
     const idHash = sha256(cookie);
     const row = await this.db.selectFrom('browser_sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
     if (!row) throw new UnauthenticatedError('the session is not valid or has ended; sign in again');
@@ -171,11 +173,25 @@ export class BrowserAuth {
         .where('id_hash', '=', idHash)
         .execute();
     }
-    return { caller, expiresAt: row.absolute_expires_at.getTime() };
+    return { caller, expiresAt: row.absolute_expires_at.getTime(), id: idHash };
+  }
+
+  /** Runs `fn` when the session `id` (callerFor's) ends on this replica (logout, expiry); returns the unsubscribe. */
+  onEnd(id: string, fn: () => void): () => void {
+    let set = this.enders.get(id);
+    if (!set) this.enders.set(id, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.enders.get(id) === set) this.enders.delete(id);
+    };
   }
 
   private async end(idHash: string): Promise<void> {
     await this.db.deleteFrom('browser_sessions').where('id_hash', '=', idHash).execute();
+    const set = this.enders.get(idHash);
+    this.enders.delete(idHash);
+    for (const fn of set ?? []) fn();
   }
 
   private async tokenRequest(params: Record<string, string>): Promise<TokenAnswer & { status: number }> {

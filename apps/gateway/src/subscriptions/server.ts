@@ -14,6 +14,8 @@ import type { QueryLimits } from '../security/limits';
 
 /** Close code when the token a socket was opened with expires (graphql-ws uses 4401 for "Unauthorized"). */
 export const TOKEN_EXPIRED_CLOSE_CODE = 4401;
+/** A socket authenticated by a browser session closes with this when the session ends (logout). */
+export const SESSION_ENDED_CLOSE_CODE = 4401;
 /** setTimeout's longest delay (about 24.8 days); a longer-lived token is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -45,6 +47,7 @@ interface SubscriptionOptions {
 export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promise<void> } {
   const callers = new WeakMap<object, Caller>();
   const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
+  const sessionEnds = new WeakMap<object, () => void>();
   const closeAtExpiry = (ctx: object, socket: WebSocket, expiresAt: number) => {
     const wait = expiresAt - Date.now();
     if (wait <= 0) {
@@ -71,6 +74,12 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
             callers.set(ctx, session.caller);
             // The socket lives no longer than the session's absolute lifetime.
             closeAtExpiry(ctx, ctx.extra.socket, session.expiresAt);
+            // Logout on this replica closes the socket at once.
+            const socket = ctx.extra.socket;
+            sessionEnds.set(
+              ctx,
+              o.browser.onEnd(session.id, () => socket.close(SESSION_ENDED_CLOSE_CODE, 'session ended')),
+            );
             return true;
           }
           if (!token) return false;
@@ -85,6 +94,8 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
         }
       },
       onClose: (ctx) => {
+        sessionEnds.get(ctx)?.();
+        sessionEnds.delete(ctx);
         const timer = expiryTimers.get(ctx);
         if (timer) clearTimeout(timer);
         expiryTimers.delete(ctx);
