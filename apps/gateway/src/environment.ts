@@ -112,8 +112,9 @@ const EnvironmentSchema = z
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (env.OIDC_ISSUER && !env.OIDC_AUDIENCE && !env.OIDC_CLIENT_ID)
       issue('OIDC_AUDIENCE', 'required with OIDC_ISSUER (or set OIDC_CLIENT_ID, its default)');
-    if (!env.OIDC_ISSUER && (env.OIDC_AUDIENCE || env.OIDC_CLIENT_ID))
-      issue('OIDC_ISSUER', 'required when OIDC_CLIENT_ID or OIDC_AUDIENCE is set');
+    if (!env.OIDC_ISSUER && (env.OIDC_AUDIENCE || env.OIDC_CLIENT_ID || env.OIDC_CLIENT_SECRET))
+      issue('OIDC_ISSUER', 'required when OIDC_CLIENT_ID, OIDC_AUDIENCE or OIDC_CLIENT_SECRET is set');
+    if (env.OIDC_CLIENT_SECRET && !env.OIDC_CLIENT_ID) issue('OIDC_CLIENT_ID', 'required when OIDC_CLIENT_SECRET is set');
     if (env.AUTH_DEV_TOKENS === true && !env.AUTH_JWT_SECRET) issue('AUTH_JWT_SECRET', 'required when AUTH_DEV_TOKENS=true');
     else if (!env.OIDC_ISSUER && !env.AUTH_JWT_SECRET) issue('AUTH_JWT_SECRET', 'required (or configure OIDC_ISSUER)');
     else if (!env.OIDC_ISSUER && env.AUTH_DEV_TOKENS === false)

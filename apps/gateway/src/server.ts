@@ -135,6 +135,12 @@ export async function startGateway(
           logger,
         )
       : null;
+  logger.info(
+    browser
+      ? { browserSignIn: true, callback: `${env.PUBLIC_URL!.replace(/\/+$/, '')}/auth/callback` }
+      : { browserSignIn: false, needs: 'OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, PUBLIC_URL' },
+    'browser sign-in',
+  );
   // The caller of an HTTP request: its bearer token, else its session cookie (once per request).
   const requestCallers = new WeakMap<express.Request, Promise<Caller | null>>();
   const requestCaller = (req: express.Request): Promise<Caller | null> => {

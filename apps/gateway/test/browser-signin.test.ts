@@ -3,7 +3,10 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@warden/graph-emulator';
-import { startHarness, type Harness } from './support/harness';
+import pino from 'pino';
+import { BrowserAuth, safeReturnTo } from '../src/auth/browser';
+import { OidcVerifier } from '../src/auth/oidc';
+import { box, startHarness, type Harness } from './support/harness';
 
 /**
  * Browser sign-in through the gateway (auth/browser.ts), end to end: the real gateway, the Graph
@@ -213,9 +216,12 @@ describe('attacks on browser sign-in', () => {
     expect(setCookie(missing, 'warden_session')).toBeUndefined();
     const wrong = await fetch(url, { redirect: 'manual', headers: { cookie: `warden_login=${'A'.repeat(43)}` } });
     expect(wrong.status).toBe(400);
-    // The state was consumed by the wrong attempt: single use, whoever used it.
-    const late = await fetch(url, { redirect: 'manual', headers: { cookie: `warden_login=${login}` } });
-    expect(late.status).toBe(400);
+    // A wrong cookie does not consume the state: the browser that started the sign-in completes it, once.
+    const right = await fetch(url, { redirect: 'manual', headers: { cookie: `warden_login=${login}` } });
+    expect(right.status).toBe(302);
+    expect(setCookie(right, 'warden_session')).toBeDefined();
+    const again = await fetch(url, { redirect: 'manual', headers: { cookie: `warden_login=${login}` } });
+    expect(again.status).toBe(400);
 
     // A completed sign-in replayed.
     const s = await signIn(`login_hint=${encodeURIComponent(admin)}&prompt=none`);
@@ -395,6 +401,36 @@ describe('signing keys', () => {
     expect(r.data!.me.roles).toEqual(['SUPER_ADMIN']);
     // The token of the previous key still verifies (the previous key stays published).
     expect((await h.gql<MeAnswer>(before, ME)).data?.me.roles).toEqual(['SUPER_ADMIN']);
+  });
+});
+
+describe('cookies and returnTo', () => {
+  it('uses __Host- cookies with Secure when PUBLIC_URL is https, plain names over http', () => {
+    const oidc = new OidcVerifier({ issuer: 'https://idp.example/t/v2.0', audience: 'a', maxTtlSeconds: 3600 });
+    const make = (publicUrl: string) =>
+      new BrowserAuth(
+        { publicUrl, clientId: 'a', clientSecret: 's', apiScope: 'api://a/access_as_user', idleTimeoutSeconds: 1, maxLifetimeSeconds: 2 },
+        oidc,
+        h.db,
+        box,
+        pino({ level: 'silent' }),
+      );
+    const https = make('https://warden.example/app');
+    expect([https.sessionCookie, https.loginCookie, https.secure, https.origin]).toEqual([
+      '__Host-warden_session',
+      '__Host-warden_login',
+      true,
+      'https://warden.example',
+    ]);
+    const http = make('http://localhost:4000');
+    expect([http.sessionCookie, http.secure]).toEqual(['warden_session', false]);
+  });
+
+  it('keeps returnTo only as a path on this origin', () => {
+    const o = 'https://warden.example';
+    expect(safeReturnTo('/connectors?x=1#y', o)).toBe('/connectors?x=1#y');
+    for (const bad of ['https://evil.example/', '//evil.example', '/\\evil.example', 'evil', '/\u0000x', ' /x', undefined, ['/a']])
+      expect(safeReturnTo(bad, o), String(bad)).toBe('/');
   });
 });
 

@@ -327,15 +327,18 @@ export class BrowserAuth {
         this.page(res, 400, 'Sign-in refused', 'this sign-in was not started in this browser (no sign-in state); start again');
         return;
       }
+      // Consumed only by the browser that started it: a wrong cookie does not burn the state.
+      const bindingHash = sha256(binding);
       const login = await this.db
         .updateTable('browser_logins')
         .set({ used_at: new Date() })
         .where('state', '=', state)
+        .where('binding_hash', '=', bindingHash)
         .where('used_at', 'is', null)
         .where('expires_at', '>', new Date())
         .returningAll()
         .executeTakeFirst();
-      if (!login || !sameHash(sha256(binding), login.binding_hash)) {
+      if (!login || !sameHash(bindingHash, login.binding_hash)) {
         this.page(
           res,
           400,
