@@ -314,6 +314,20 @@ describe('attacks on browser sign-in', () => {
     expect(setCookie(out, 'warden_session')?.raw).toMatch(/Expires=Thu, 01 Jan 1970/);
     const after = await cookieGql(s.session!, ME);
     expect(after.status).toBe(401);
+    // Sign-in and logout are audited with the subject and the Entra object id.
+    const audit = await h.db
+      .selectFrom('audit_events')
+      .select(['action', 'actor', 'details'])
+      .where('action', 'in', ['session.started', 'session.ended'])
+      .where('actor', '=', row.subject)
+      .execute();
+    expect(audit.filter((a) => a.action === 'session.ended')).toHaveLength(1);
+    expect(audit.find((a) => a.action === 'session.ended')!.details).toMatchObject({
+      actorOid: row.oid,
+      reason: 'logout',
+      role: 'SUPER_ADMIN',
+    });
+    expect(audit.filter((a) => a.action === 'session.started').length).toBeGreaterThanOrEqual(1);
     expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 

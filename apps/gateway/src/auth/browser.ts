@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Database } from '@warden/database';
 import type { SecretBox } from '@warden/service-kit';
 import { UnauthenticatedError } from '../errors';
+import { appendCallerAudit } from './audit-actor';
 import type { OidcVerifier } from './oidc';
 import type { Caller, CallerRole } from './roles';
 
@@ -187,11 +188,21 @@ export class BrowserAuth {
     };
   }
 
-  private async end(idHash: string): Promise<void> {
-    await this.db.deleteFrom('browser_sessions').where('id_hash', '=', idHash).execute();
+  /** Deletes the session (returns its row, if it existed) and closes its sockets on this replica. */
+  private async end(idHash: string) {
+    const row = await this.db.deleteFrom('browser_sessions').where('id_hash', '=', idHash).returningAll().executeTakeFirst();
     const set = this.enders.get(idHash);
     this.enders.delete(idHash);
     for (const fn of set ?? []) fn();
+    return row;
+  }
+
+  private async audit(caller: Caller, action: 'session.started' | 'session.ended', details: Record<string, unknown>): Promise<void> {
+    try {
+      await appendCallerAudit(this.db, caller, { action, details: { role: caller.role, ...details } });
+    } catch (err) {
+      this.logger.error({ err: err instanceof Error ? err.message : String(err), action }, 'could not audit a browser session');
+    }
   }
 
   private async tokenRequest(params: Record<string, string>): Promise<TokenAnswer & { status: number }> {
@@ -394,6 +405,7 @@ export class BrowserAuth {
           })
           .execute();
         await this.db.deleteFrom('browser_sessions').where('absolute_expires_at', '<', new Date(now)).execute();
+        await this.audit(caller, 'session.started', { absoluteExpiresAt: absolute.toISOString() });
         res.cookie(this.sessionCookie, session, this.cookieOptions(this.cfg.maxLifetimeSeconds * 1000));
         res.set('cache-control', 'no-store').redirect(302, login.return_to);
       } catch (err) {
@@ -413,7 +425,19 @@ export class BrowserAuth {
       }
       const cookie = this.sessionOf(req.headers);
       if (cookie !== undefined) {
-        await this.end(sha256(cookie));
+        const row = await this.end(sha256(cookie));
+        if (row)
+          await this.audit(
+            {
+              sub: row.subject,
+              role: row.role as CallerRole,
+              ...(row.tid ? { tid: row.tid } : {}),
+              ...(row.oid ? { oid: row.oid } : {}),
+              ...(row.name ? { name: row.name } : {}),
+            },
+            'session.ended',
+            { reason: 'logout' },
+          );
         res.clearCookie(this.sessionCookie, this.cookieOptions());
       }
       const { end_session_endpoint } = await this.oidc.metadata().catch(() => ({ end_session_endpoint: undefined }));
