@@ -115,6 +115,12 @@ const EnvironmentSchema = z
     if (!env.OIDC_ISSUER && (env.OIDC_AUDIENCE || env.OIDC_CLIENT_ID || env.OIDC_CLIENT_SECRET))
       issue('OIDC_ISSUER', 'required when OIDC_CLIENT_ID, OIDC_AUDIENCE or OIDC_CLIENT_SECRET is set');
     if (env.OIDC_CLIENT_SECRET && !env.OIDC_CLIENT_ID) issue('OIDC_CLIENT_ID', 'required when OIDC_CLIENT_SECRET is set');
+    // Browser sign-in in production: session cookies must be Secure (loopback excepted, as for `npm start`).
+    if (env.OIDC_CLIENT_SECRET && env.PUBLIC_URL && env.NODE_ENV === 'production') {
+      const u = new URL(env.PUBLIC_URL);
+      if (u.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(u.hostname))
+        issue('PUBLIC_URL', 'must be an https URL for browser sign-in (OIDC_CLIENT_SECRET) with NODE_ENV=production');
+    }
     if (env.AUTH_DEV_TOKENS === true && !env.AUTH_JWT_SECRET) issue('AUTH_JWT_SECRET', 'required when AUTH_DEV_TOKENS=true');
     else if (!env.OIDC_ISSUER && !env.AUTH_JWT_SECRET) issue('AUTH_JWT_SECRET', 'required (or configure OIDC_ISSUER)');
     else if (!env.OIDC_ISSUER && env.AUTH_DEV_TOKENS === false)

@@ -6,7 +6,8 @@ import { startEmulator, type RunningEmulator } from '@warden/graph-emulator';
 import pino from 'pino';
 import { BrowserAuth, safeReturnTo } from '../src/auth/browser';
 import { OidcVerifier } from '../src/auth/oidc';
-import { box, startHarness, type Harness } from './support/harness';
+import { parseEnvironment } from '../src/environment';
+import { box, JWT_SECRET, SECRET_KEYS, startHarness, type Harness } from './support/harness';
 
 /**
  * Browser sign-in through the gateway (auth/browser.ts), end to end: the real gateway, the Graph
@@ -445,6 +446,36 @@ describe('cookies and returnTo', () => {
     expect(safeReturnTo('/connectors?x=1#y', o)).toBe('/connectors?x=1#y');
     for (const bad of ['https://evil.example/', '//evil.example', '/\\evil.example', 'evil', '/\u0000x', ' /x', undefined, ['/a']])
       expect(safeReturnTo(bad, o), String(bad)).toBe('/');
+  });
+});
+
+describe('browser sign-in configuration', () => {
+  it('needs OIDC_ISSUER and OIDC_CLIENT_ID with a secret, and an https PUBLIC_URL in production (loopback excepted)', () => {
+    const base = {
+      DATABASE_URL: 'postgres://x',
+      WARDEN_SECRET_KEYS: SECRET_KEYS,
+      OIDC_ISSUER: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0',
+      OIDC_CLIENT_ID: 'warden',
+      OIDC_CLIENT_SECRET: 'shh',
+      NODE_ENV: 'production',
+    };
+    expect(() => parseEnvironment({ ...base, PUBLIC_URL: 'http://warden.example' })).toThrow(/PUBLIC_URL: must be an https URL/);
+    expect(parseEnvironment({ ...base, PUBLIC_URL: 'https://warden.example' }).OIDC_CLIENT_SECRET).toBe('shh');
+    expect(parseEnvironment({ ...base, PUBLIC_URL: 'http://localhost:4000' }).SESSION_IDLE_TIMEOUT).toBe(8 * 3600);
+    expect(parseEnvironment({ ...base, PUBLIC_URL: 'http://localhost:4000', SESSION_MAX_LIFETIME: '12h' }).SESSION_MAX_LIFETIME).toBe(
+      12 * 3600,
+    );
+    expect(() => parseEnvironment({ ...base, OIDC_CLIENT_ID: undefined, OIDC_AUDIENCE: 'x' })).toThrow(
+      /OIDC_CLIENT_ID: required when OIDC_CLIENT_SECRET/,
+    );
+    expect(() =>
+      parseEnvironment({
+        DATABASE_URL: 'postgres://x',
+        WARDEN_SECRET_KEYS: SECRET_KEYS,
+        AUTH_JWT_SECRET: JWT_SECRET,
+        OIDC_CLIENT_SECRET: 'shh',
+      }),
+    ).toThrow(/OIDC_ISSUER: required when/);
   });
 });
 
