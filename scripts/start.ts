@@ -25,7 +25,13 @@ interface EmulatorLine {
   authorityHost: string;
   tenantId: string;
   caCertPath: string;
-  apps: Array<{ name: string; clientId: string; clientSecret: string; roles: string[] }>;
+  apps: Array<{
+    name: string;
+    clientId: string;
+    clientSecret: string;
+    roles: string[];
+    api?: { roleHolders: Record<string, string[]> };
+  }>;
 }
 
 let pgStop: (() => Promise<void>) | undefined;
@@ -73,6 +79,9 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
         '1',
         '--port',
         String(EMULATOR_PORT),
+        // The Warden app's web redirect URI: the gateway's browser sign-in callback.
+        '--warden-redirect-uris',
+        `http://localhost:${GATEWAY_PORT}/auth/callback`,
       ],
       {},
       {
@@ -90,6 +99,10 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
   });
 
   const emulatorHost = new URL(emulator.baseUrl).host;
+  // The emulator is the OpenID Connect provider of browser sign-in (its Warden app).
+  const wardenApp = emulator.apps.find((a) => a.name === 'warden');
+  if (!wardenApp) throw new Error('the emulator did not report its Warden app');
+  const signInAdmin = wardenApp.api?.roleHolders['Warden.SuperAdmin']?.[0];
   const common = {
     DATABASE_URL: pgHandle.url,
     NATS_URL: nats.url,
@@ -105,6 +118,11 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
     ...common,
     PORT: String(GATEWAY_PORT),
     AUTH_JWT_SECRET: secrets.AUTH_JWT_SECRET,
+    // With OIDC the gateway (NODE_ENV=production) would refuse development tokens; npm start prints one.
+    AUTH_DEV_TOKENS: 'true',
+    OIDC_ISSUER: `${emulator.baseUrl}/${emulator.tenantId}/v2.0`,
+    OIDC_CLIENT_ID: wardenApp.clientId,
+    OIDC_CLIENT_SECRET: wardenApp.clientSecret,
     PUBLIC_URL: `http://localhost:${GATEWAY_PORT}`,
     // The gateway's /metrics is not on its API port: its own listener, on loopback like the workers'.
     METRICS_HOST: '127.0.0.1',
@@ -164,6 +182,7 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
       `  Graph emulator:   ${emulator.baseUrl}   (tenant ${emulator.tenantId}, size ${EMULATOR_SIZE})`,
       `  Metrics:          http://127.0.0.1:${GATEWAY_METRICS_PORT}/metrics (gateway), http://127.0.0.1:${SYNC_METRICS_PORT}/metrics (sync worker), http://127.0.0.1:${PROVISION_METRICS_PORT}/metrics (provision worker)`,
       `  Demo connector:   ${connector.id} (${connector.status}; first full sync ${connector.syncRunId ? 'queued' : 'already done'})`,
+      `  Sign in: http://localhost:${GATEWAY_PORT}/auth/login?login_hint=${encodeURIComponent(signInAdmin ?? '')} (SUPER_ADMIN) — or any other demo user (member)`,
       `  Development token (SUPER_ADMIN, 8 hours; mint another with npm run -s token -- --role SUPER_ADMIN --sub dev-admin):`,
       `  ${token}`,
       '',

@@ -25,6 +25,36 @@ const EnvironmentSchema = z
     OIDC_CLIENT_ID: z.string().min(1).optional(),
     /** Required `aud` of RS256 tokens; default OIDC_CLIENT_ID. */
     OIDC_AUDIENCE: z.string().min(1).optional(),
+    /** The app registration's client secret: enables browser sign-in (/auth/login, auth/browser.ts) with PUBLIC_URL. */
+    OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    /** The API scope browser sign-in asks for; default `api://<OIDC_CLIENT_ID>/access_as_user`. */
+    OIDC_API_SCOPE: z.string().min(1).optional(),
+    /** No second JWKS fetch within this long after one (a token with an unknown `kid` waits it out). */
+    OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().min(0).max(3_600).default(30),
+    /** A browser session unused this long ends (sliding): '8h', '30m' or seconds; → seconds. */
+    SESSION_IDLE_TIMEOUT: z
+      .union([z.string(), z.number()])
+      .default('8h')
+      .transform((v, ctx) => {
+        const s = parseMaxTtl(String(v));
+        if (s === null) {
+          ctx.addIssue({ code: 'custom', message: "must be a duration such as '8h', '30m' or a number of seconds" });
+          return z.NEVER;
+        }
+        return s;
+      }),
+    /** A browser session ends this long after sign-in, however much it is used; → seconds. */
+    SESSION_MAX_LIFETIME: z
+      .union([z.string(), z.number()])
+      .default('24h')
+      .transform((v, ctx) => {
+        const s = parseMaxTtl(String(v));
+        if (s === null) {
+          ctx.addIssue({ code: 'custom', message: "must be a duration such as '24h', '12h' or a number of seconds" });
+          return z.NEVER;
+        }
+        return s;
+      }),
     /** Also accept the tenant's v1.0 access-token issuer https://sts.windows.net/<tenant id>/ (auth/oidc.ts). */
     OIDC_ACCEPT_V1_ISSUER: booleanVariable(true),
     /** `production` turns off development tokens by default once OIDC_ISSUER is set. */
@@ -82,8 +112,15 @@ const EnvironmentSchema = z
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (env.OIDC_ISSUER && !env.OIDC_AUDIENCE && !env.OIDC_CLIENT_ID)
       issue('OIDC_AUDIENCE', 'required with OIDC_ISSUER (or set OIDC_CLIENT_ID, its default)');
-    if (!env.OIDC_ISSUER && (env.OIDC_AUDIENCE || env.OIDC_CLIENT_ID))
-      issue('OIDC_ISSUER', 'required when OIDC_CLIENT_ID or OIDC_AUDIENCE is set');
+    if (!env.OIDC_ISSUER && (env.OIDC_AUDIENCE || env.OIDC_CLIENT_ID || env.OIDC_CLIENT_SECRET))
+      issue('OIDC_ISSUER', 'required when OIDC_CLIENT_ID, OIDC_AUDIENCE or OIDC_CLIENT_SECRET is set');
+    if (env.OIDC_CLIENT_SECRET && !env.OIDC_CLIENT_ID) issue('OIDC_CLIENT_ID', 'required when OIDC_CLIENT_SECRET is set');
+    // Browser sign-in in production: session cookies must be Secure (loopback excepted, as for `npm start`).
+    if (env.OIDC_CLIENT_SECRET && env.PUBLIC_URL && env.NODE_ENV === 'production') {
+      const u = new URL(env.PUBLIC_URL);
+      if (u.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(u.hostname))
+        issue('PUBLIC_URL', 'must be an https URL for browser sign-in (OIDC_CLIENT_SECRET) with NODE_ENV=production');
+    }
     if (env.AUTH_DEV_TOKENS === true && !env.AUTH_JWT_SECRET) issue('AUTH_JWT_SECRET', 'required when AUTH_DEV_TOKENS=true');
     else if (!env.OIDC_ISSUER && !env.AUTH_JWT_SECRET) issue('AUTH_JWT_SECRET', 'required (or configure OIDC_ISSUER)');
     else if (!env.OIDC_ISSUER && env.AUTH_DEV_TOKENS === false)

@@ -16,6 +16,8 @@ import { createLogger, SecretBox, startMetricsServer } from '@warden/service-kit
 import { AccessDeniedAuditor } from './auth/access-denied-audit';
 import { authenticate, type JwtConfig } from './auth/jwt';
 import { OidcVerifier } from './auth/oidc';
+import { BrowserAuth, disabledBrowserRoutes } from './auth/browser';
+import type { Caller } from './auth/roles';
 import { createContext, createServices, type GatewayContext, type GatewayDeps } from './context';
 import { devTokensEnabled, parseEnvironment, type GatewayEnvironment, type GatewayEnvironmentInput } from './environment';
 import { formatError, requestIdsOnInternalErrors } from './errors-format';
@@ -102,6 +104,7 @@ export async function startGateway(
           audience: (env.OIDC_AUDIENCE ?? env.OIDC_CLIENT_ID)!,
           maxTtlSeconds: env.AUTH_MAX_TOKEN_TTL,
           acceptV1Issuer: env.OIDC_ACCEPT_V1_ISSUER,
+          jwksCooldownMs: env.OIDC_JWKS_COOLDOWN_SECONDS * 1000,
         })
       : null,
     issuer: env.AUTH_JWT_ISSUER,
@@ -112,6 +115,43 @@ export async function startGateway(
     { devTokens: jwt.devTokens, oidcIssuer: env.OIDC_ISSUER ?? null, oidcAudience: jwt.oidc?.config.audience ?? null },
     'bearer tokens accepted',
   );
+
+  // Browser sign-in (auth/browser.ts) only with everything it needs.
+  const browser =
+    jwt.oidc && env.OIDC_CLIENT_ID && env.OIDC_CLIENT_SECRET && env.PUBLIC_URL
+      ? new BrowserAuth(
+          {
+            publicUrl: env.PUBLIC_URL,
+            clientId: env.OIDC_CLIENT_ID,
+            clientSecret: env.OIDC_CLIENT_SECRET,
+            apiScope: env.OIDC_API_SCOPE ?? `api://${env.OIDC_CLIENT_ID}/access_as_user`,
+            idleTimeoutSeconds: env.SESSION_IDLE_TIMEOUT,
+            maxLifetimeSeconds: env.SESSION_MAX_LIFETIME,
+          },
+          jwt.oidc,
+          db,
+          deps.box,
+          logger,
+        )
+      : null;
+  logger.info(
+    browser
+      ? { browserSignIn: true, callback: `${env.PUBLIC_URL!.replace(/\/+$/, '')}/auth/callback` }
+      : { browserSignIn: false, needs: 'OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, PUBLIC_URL' },
+    'browser sign-in',
+  );
+  // The caller of an HTTP request: its bearer token, else its session cookie (once per request).
+  const requestCallers = new WeakMap<express.Request, Promise<Caller | null>>();
+  const requestCaller = (req: express.Request): Promise<Caller | null> => {
+    let pending = requestCallers.get(req);
+    if (!pending) {
+      const header = req.header('authorization');
+      const cookie = !header && browser ? browser.sessionOf(req.headers) : undefined;
+      pending = cookie !== undefined && browser ? browser.callerFor(cookie).then((s) => s.caller) : authenticate(jwt, header);
+      requestCallers.set(req, pending);
+    }
+    return pending;
+  };
 
   let responseCache: ResponseCache | null = null;
   const unsubscribeBus: Array<() => void> = [];
@@ -197,15 +237,28 @@ export async function startGateway(
   opsRoutes(router, { db, bus, metrics, metricsToken: env.METRICS_TOKEN });
   router.get('/oauth/start', oauthStartRoute(services.connectors, logger, env.PUBLIC_URL));
   router.get('/oauth/callback', oauthCallbackRoute(services.connectors, logger, env.PUBLIC_URL));
+  if (browser) browser.routes(router);
+  else disabledBrowserRoutes(router);
   app.use(router);
   app.use(
     '/graphql',
+    // CSRF: a request authenticated by the session cookie must be a same-origin JSON POST.
+    (req: express.Request, res: express.Response, next: express.NextFunction) => {
+      if (browser && !req.headers.authorization && browser.sessionOf(req.headers) !== undefined) {
+        const refusal = browser.csrfRefusal(req);
+        if (refusal) {
+          res.status(403).json({ errors: [{ message: refusal, extensions: { code: 'FORBIDDEN' } }] });
+          return;
+        }
+      }
+      next();
+    },
     express.json({ limit: env.MAX_BODY_BYTES }),
     ...(responseCache
       ? [
           httpFastPath({
             cache: responseCache,
-            authenticate: (header) => authenticate(jwt, header),
+            authenticate: requestCaller,
             onHit: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
           }),
         ]
@@ -214,7 +267,7 @@ export async function startGateway(
       context: async ({ req }) => {
         let caller;
         try {
-          caller = await authenticate(jwt, req.header('authorization'));
+          caller = await requestCaller(req);
         } catch (err) {
           // A bad token fails the whole request with 401; a missing one lets resolvers decide.
           if (err instanceof WardenError) throw new WardenError('UNAUTHENTICATED', err.message, 401);
@@ -250,6 +303,7 @@ export async function startGateway(
     deps,
     services,
     jwt,
+    browser,
     metrics,
     limits,
     maxOperations: env.WS_MAX_OPERATIONS,

@@ -205,6 +205,38 @@ export interface AdminConsentStatesTable {
   allow_shared_tenant: Generated<boolean>;
 }
 
+/** One `GET /auth/login` of the gateway, keyed by its OAuth state (single use). */
+export interface BrowserLoginsTable {
+  state: string;
+  /** sha256 (hex) of the login cookie set in the browser that started it. */
+  binding_hash: string;
+  nonce: string;
+  /** The PKCE code_verifier, sealed with SecretBox. */
+  code_verifier: string;
+  return_to: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+/** A signed-in browser of the gateway, keyed by the sha256 (hex) of its session cookie. */
+export interface BrowserSessionsTable {
+  id_hash: string;
+  subject: string;
+  role: string;
+  tid: string | null;
+  oid: string | null;
+  name: string | null;
+  /** The provider's tokens, sealed with SecretBox; never sent to the browser. */
+  access_token: string;
+  refresh_token: string | null;
+  id_token: string | null;
+  access_expires_at: Timestamp;
+  created_at: Generated<Date>;
+  last_seen_at: Timestamp;
+  absolute_expires_at: Timestamp;
+}
+
 export interface Database {
   connectors: ConnectorsTable;
   resources: ResourcesTable;
@@ -216,6 +248,8 @@ export interface Database {
   audit_events: AuditEventsTable;
   connector_logs: ConnectorLogsTable;
   admin_consent_states: AdminConsentStatesTable;
+  browser_logins: BrowserLoginsTable;
+  browser_sessions: BrowserSessionsTable;
 }
 
 export type ConnectorRow = Selectable<ConnectorsTable>;

@@ -35,6 +35,7 @@ describe('migrations', () => {
       '0003_oauth_consent',
       '0004_provisioning_keys',
       '0005_audit_hardening',
+      '0006_browser_sessions',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
@@ -50,6 +51,8 @@ describe('migrations', () => {
         'audit_events',
         'connector_logs',
         'admin_consent_states',
+        'browser_logins',
+        'browser_sessions',
       ]),
     );
     await Promise.all(dbs.map((db) => db.destroy()));

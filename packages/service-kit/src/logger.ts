@@ -32,6 +32,8 @@ export const REDACTED_FIELDS: readonly string[] = [
   'assertion',
   'client_assertion',
   'clientAssertion',
+  // Browser sign-in (the gateway's /auth routes): the PKCE verifier.
+  'code_verifier',
   // HTTP headers that carry credentials (Node lower-cases incoming header names; outgoing ones vary).
   'authorization',
   'proxy-authorization',
@@ -43,6 +45,7 @@ export const REDACTED_FIELDS: readonly string[] = [
   'WARDEN_SECRET_KEYS',
   'AUTH_JWT_SECRET',
   'OAUTH_CLIENT_SECRET',
+  'OIDC_CLIENT_SECRET',
   'METRICS_TOKEN',
   'DATABASE_URL',
 ];

@@ -26,6 +26,17 @@ export interface OidcConfig {
   maxTtlSeconds: number;
   /** OIDC_ACCEPT_V1_ISSUER (default true): also accept the tenant's v1.0 issuer (see acceptedIssuers). */
   acceptV1Issuer?: boolean;
+  /** After a JWKS fetch, no other one for this long, ms (jose's cooldown; default 30 s). */
+  jwksCooldownMs?: number;
+}
+
+/** What the gateway reads from the issuer's discovery document. */
+export interface OidcMetadata {
+  issuer: string;
+  jwks_uri: string;
+  authorization_endpoint?: string;
+  token_endpoint?: string;
+  end_session_endpoint?: string;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -59,7 +70,7 @@ const DISCOVERY_RETRY_MS = 5_000;
  */
 export class OidcVerifier {
   private readonly accepted: { issuers: string[]; tenantId: string | null };
-  private keys: Promise<ReturnType<typeof createRemoteJWKSet>> | null = null;
+  private keys: Promise<{ jwks: ReturnType<typeof createRemoteJWKSet>; metadata: OidcMetadata }> | null = null;
   private failedAt = 0;
   private readonly verified = new Map<string, { caller: Caller; expiresAt: number }>();
 
@@ -71,18 +82,59 @@ export class OidcVerifier {
     return `${trimSlash(this.config.issuer)}/.well-known/openid-configuration`;
   }
 
-  private async discover(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+  private async discover(): Promise<{ jwks: ReturnType<typeof createRemoteJWKSet>; metadata: OidcMetadata }> {
     const res = await fetch(this.discoveryUrl, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new Error(`${this.discoveryUrl} answered ${res.status}`);
-    const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
+    const doc = (await res.json()) as Record<string, unknown>;
     if (typeof doc.issuer !== 'string' || trimSlash(doc.issuer) !== trimSlash(this.config.issuer))
       throw new Error(`the discovery document names issuer ${String(doc.issuer)}, not ${this.config.issuer}`);
     if (typeof doc.jwks_uri !== 'string' || !doc.jwks_uri.startsWith('https://'))
       throw new Error('the discovery document has no https jwks_uri');
-    return createRemoteJWKSet(new URL(doc.jwks_uri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    const https = (v: unknown) => (typeof v === 'string' && v.startsWith('https://') ? v : undefined);
+    const endpoints = {
+      authorization_endpoint: https(doc['authorization_endpoint']),
+      token_endpoint: https(doc['token_endpoint']),
+      end_session_endpoint: https(doc['end_session_endpoint']),
+    };
+    const metadata: OidcMetadata = {
+      issuer: doc.issuer,
+      jwks_uri: doc.jwks_uri,
+      ...Object.fromEntries(Object.entries(endpoints).filter(([, v]) => v !== undefined)),
+    };
+    const jwks = createRemoteJWKSet(new URL(doc.jwks_uri), {
+      cooldownDuration: this.config.jwksCooldownMs ?? 30_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+    return { jwks, metadata };
   }
 
-  private jwks(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+  /** The issuer's discovery document (endpoints), fetched once like the JWKS. */
+  async metadata(): Promise<OidcMetadata> {
+    return (await this.discovered()).metadata;
+  }
+
+  /**
+   * Verifies an id token of the issuer for `clientId` (signature through the JWKS, `iss` exactly the
+   * configured issuer, `aud`, `exp`, `nonce`); returns its claims. Throws UnauthenticatedError.
+   */
+  async verifyIdToken(token: string, clientId: string, nonce: string): Promise<JWTPayload> {
+    const { jwks } = await this.discovered();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, jwks, {
+        algorithms: ['RS256'],
+        issuer: [...new Set([this.config.issuer, trimSlash(this.config.issuer)])],
+        audience: clientId,
+        requiredClaims: ['sub', 'exp', 'iat', 'aud', 'iss', 'nonce'],
+      }));
+    } catch {
+      throw new UnauthenticatedError('the id token is not valid');
+    }
+    if (payload['nonce'] !== nonce) throw new UnauthenticatedError('the id token does not carry the nonce of this sign-in');
+    return payload;
+  }
+
+  private discovered(): Promise<{ jwks: ReturnType<typeof createRemoteJWKSet>; metadata: OidcMetadata }> {
     if (!this.keys) {
       if (Date.now() - this.failedAt < DISCOVERY_RETRY_MS)
         return Promise.reject(new UnauthenticatedError("the token's issuer could not be reached to verify it; try again shortly"));
@@ -103,7 +155,7 @@ export class OidcVerifier {
       if (hit.expiresAt > Date.now()) return hit.caller;
       this.verified.delete(token);
     }
-    const jwks = await this.jwks();
+    const { jwks } = await this.discovered();
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, jwks, {

@@ -4,8 +4,8 @@ import type { ResponseCache } from './response-cache';
 
 interface FastPathDeps {
   cache: ResponseCache;
-  /** The same check Apollo's context runs; a bad token throws and is left to Apollo to answer. */
-  authenticate(header: string | undefined): Promise<Caller | null>;
+  /** The same check Apollo's context runs (bearer token or session cookie); a bad one throws and is left to Apollo to answer. */
+  authenticate(req: Request): Promise<Caller | null>;
   onHit(operationName: string | null): void;
 }
 
@@ -30,7 +30,7 @@ export function httpFastPath(deps: FastPathDeps) {
     if (!(variables === undefined || variables === null || isObject(variables))) return next();
     let caller: Caller | null;
     try {
-      caller = await deps.authenticate(req.headers.authorization);
+      caller = await deps.authenticate(req);
     } catch {
       return next();
     }

@@ -1,3 +1,4 @@
+import type { BrowserAuth } from '../auth/browser';
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, parse, specifiedRules, validate, getOperationAST, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -13,6 +14,8 @@ import type { QueryLimits } from '../security/limits';
 
 /** Close code when the token a socket was opened with expires (graphql-ws uses 4401 for "Unauthorized"). */
 export const TOKEN_EXPIRED_CLOSE_CODE = 4401;
+/** A socket authenticated by a browser session closes with this when the session ends (logout). */
+export const SESSION_ENDED_CLOSE_CODE = 4401;
 /** setTimeout's longest delay (about 24.8 days); a longer-lived token is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -22,6 +25,8 @@ interface SubscriptionOptions {
   deps: GatewayDeps;
   services: Services;
   jwt: JwtConfig;
+  /** Browser sign-in: a socket without a token may authenticate by the session cookie of its upgrade request. */
+  browser?: BrowserAuth | null;
   metrics: Metrics;
   /** The same parse options, validation rules and operation checks as HTTP. */
   limits: QueryLimits;
@@ -42,6 +47,7 @@ interface SubscriptionOptions {
 export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promise<void> } {
   const callers = new WeakMap<object, Caller>();
   const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
+  const sessionEnds = new WeakMap<object, () => void>();
   const closeAtExpiry = (ctx: object, socket: WebSocket, expiresAt: number) => {
     const wait = expiresAt - Date.now();
     if (wait <= 0) {
@@ -59,6 +65,23 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
         const raw = ctx.connectionParams?.['authorization'] ?? ctx.connectionParams?.['Authorization'];
         try {
           const token = bearerToken(typeof raw === 'string' ? raw : null);
+          const request = ctx.extra.request;
+          const cookie = !token && o.browser ? o.browser.sessionOf(request.headers) : undefined;
+          if (!token && cookie !== undefined && o.browser) {
+            // CSRF (cross-site WebSocket hijacking): the upgrade must come from PUBLIC_URL's origin.
+            if (request.headers.origin !== o.browser.origin) return false;
+            const session = await o.browser.callerFor(cookie);
+            callers.set(ctx, session.caller);
+            // The socket lives no longer than the session's absolute lifetime.
+            closeAtExpiry(ctx, ctx.extra.socket, session.expiresAt);
+            // Logout on this replica closes the socket at once.
+            const socket = ctx.extra.socket;
+            sessionEnds.set(
+              ctx,
+              o.browser.onEnd(session.id, () => socket.close(SESSION_ENDED_CLOSE_CODE, 'session ended')),
+            );
+            return true;
+          }
           if (!token) return false;
           callers.set(ctx, await verifyToken(o.jwt, token));
           // verifyToken required `exp`; the socket lives no longer than the token.
@@ -71,6 +94,8 @@ export function attachSubscriptions(o: SubscriptionOptions): { dispose(): Promis
         }
       },
       onClose: (ctx) => {
+        sessionEnds.get(ctx)?.();
+        sessionEnds.delete(ctx);
         const timer = expiryTimers.get(ctx);
         if (timer) clearTimeout(timer);
         expiryTimers.delete(ctx);
