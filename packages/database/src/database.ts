@@ -20,6 +20,9 @@ export type ProvisioningAction = (typeof PROVISIONING_ACTIONS)[number];
 export const PROVISIONING_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
 export type ProvisioningStatus = (typeof PROVISIONING_STATUSES)[number];
 export type ProvisioningKeyNamespace = 'user' | 'system';
+/** Who decides an approval step or a review item (governance contract's DeciderKind). */
+export const DECIDER_KINDS = ['MANAGER', 'RESOURCE_OWNER', 'CONNECTOR_OWNER', 'USERS'] as const;
+export type DeciderKind = (typeof DECIDER_KINDS)[number];
 export const LOG_LEVELS = ['INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** How Graph reported a principal; managed identities and enterprise apps are both SERVICE_PRINCIPAL. */
