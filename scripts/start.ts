@@ -117,8 +117,10 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
   const gatewayEnv = {
     ...common,
     PORT: String(GATEWAY_PORT),
+    // A development deployment: it signs people in through the emulator and also takes the token
+    // CLI's HS256 tokens, which a production gateway (the default NODE_ENV of main.ts) never accepts.
+    NODE_ENV: 'development',
     AUTH_JWT_SECRET: secrets.AUTH_JWT_SECRET,
-    // With OIDC the gateway (NODE_ENV=production) would refuse development tokens; npm start prints one.
     AUTH_DEV_TOKENS: 'true',
     OIDC_ISSUER: `${emulator.baseUrl}/${emulator.tenantId}/v2.0`,
     OIDC_CLIENT_ID: wardenApp.clientId,

@@ -249,6 +249,9 @@ async function main(): Promise<void> {
           BUS_NAMESPACE: `bench-gw-${randomBytes(3).toString('hex')}`,
           WARDEN_SECRET_KEYS: secretKeys,
           AUTH_JWT_SECRET: jwtSecret,
+          // Development tokens are never accepted in production, and this bench mints its tokens with
+          // the CLI's secret. Unfavourable to Warden: graphql-js adds its development-only checks.
+          NODE_ENV: 'development',
           PORT: String(port),
           HOST: '127.0.0.1',
           LOG_LEVEL: 'warn',

@@ -57,7 +57,7 @@ const EnvironmentSchema = z
       }),
     /** Also accept the tenant's v1.0 access-token issuer https://sts.windows.net/<tenant id>/ (auth/oidc.ts). */
     OIDC_ACCEPT_V1_ISSUER: booleanVariable(true),
-    /** `production` turns off development tokens by default once OIDC_ISSUER is set. */
+    /** `production`: development tokens are refused and OIDC_ISSUER is required (see devTokensEnabled). */
     NODE_ENV: z.string().optional(),
     AUTH_JWT_ISSUER: z.string().min(1).default('warden'),
     /** Required `aud` of bearer tokens. */
@@ -121,6 +121,14 @@ const EnvironmentSchema = z
       if (u.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(u.hostname))
         issue('PUBLIC_URL', 'must be an https URL for browser sign-in (OIDC_CLIENT_SECRET) with NODE_ENV=production');
     }
+    // Development tokens are signed with one shared secret that can mint any role: never in production.
+    if (env.NODE_ENV === 'production') {
+      if (env.AUTH_DEV_TOKENS === true) issue('AUTH_DEV_TOKENS', 'development tokens are never accepted with NODE_ENV=production');
+      if (env.AUTH_JWT_SECRET)
+        issue('AUTH_JWT_SECRET', 'development tokens are never accepted with NODE_ENV=production; remove it and sign in with OIDC_ISSUER');
+      if (!env.OIDC_ISSUER) issue('OIDC_ISSUER', 'required with NODE_ENV=production (development tokens are not accepted there)');
+      return;
+    }
     if (env.AUTH_DEV_TOKENS === true && !env.AUTH_JWT_SECRET) issue('AUTH_JWT_SECRET', 'required when AUTH_DEV_TOKENS=true');
     else if (!env.OIDC_ISSUER && !env.AUTH_JWT_SECRET) issue('AUTH_JWT_SECRET', 'required (or configure OIDC_ISSUER)');
     else if (!env.OIDC_ISSUER && env.AUTH_DEV_TOKENS === false)
@@ -129,18 +137,17 @@ const EnvironmentSchema = z
 
 /**
  * Whether HS256 development tokens (AUTH_JWT_SECRET, the token CLI) are accepted:
+ * - NODE_ENV=production: never (parseEnvironment refuses AUTH_JWT_SECRET and AUTH_DEV_TOKENS there);
  * - AUTH_DEV_TOKENS=true: yes; AUTH_DEV_TOKENS=false: never;
- * - unset, without OIDC_ISSUER: yes (they are the only way in, as before OIDC existed);
- * - unset, with OIDC_ISSUER: only when NODE_ENV is not `production` and AUTH_JWT_SECRET is set. So a
- *   production deployment that signs people in with Entra ID does not also accept a shared secret
- *   that can mint any role, unless it says so.
+ * - unset: yes when AUTH_JWT_SECRET is set and OIDC_ISSUER is not (they are then the only way in);
+ *   with OIDC_ISSUER too, also yes (a development gateway that signs people in through the emulator
+ *   and still takes the CLI's tokens).
  */
 export function devTokensEnabled(
   env: Pick<GatewayEnvironment, 'AUTH_DEV_TOKENS' | 'AUTH_JWT_SECRET' | 'OIDC_ISSUER' | 'NODE_ENV'>,
 ): boolean {
-  if (!env.AUTH_JWT_SECRET || env.AUTH_DEV_TOKENS === false) return false;
-  if (env.AUTH_DEV_TOKENS === true || !env.OIDC_ISSUER) return true;
-  return env.NODE_ENV !== 'production';
+  if (env.NODE_ENV === 'production' || !env.AUTH_JWT_SECRET || env.AUTH_DEV_TOKENS === false) return false;
+  return true;
 }
 
 export type GatewayEnvironment = z.infer<typeof EnvironmentSchema>;

@@ -74,4 +74,26 @@ describe('the deployable (tsx src/main.ts, as npm start and the image run it)', 
     }
     expect(await exited).toBe(0); // a clean close, not death by the signal
   });
+
+  it('is a production gateway unless told otherwise: it refuses to start with a development-token secret', async () => {
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      BUS_NAMESPACE: bus.namespace,
+      WARDEN_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      AUTH_JWT_SECRET: randomBytes(32).toString('base64url'),
+      AUTH_DEV_TOKENS: 'true',
+      PORT: String(await freePort()),
+    };
+    delete env['NODE_ENV']; // main.ts makes an unset NODE_ENV 'production'
+    const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(err).toMatch(/AUTH_JWT_SECRET: development tokens are never accepted with NODE_ENV=production/);
+    expect(err).toMatch(/AUTH_DEV_TOKENS: development tokens are never accepted/);
+    expect(err).toMatch(/OIDC_ISSUER: required with NODE_ENV=production/);
+    expect(err).not.toContain(env['AUTH_JWT_SECRET']!);
+  });
 });

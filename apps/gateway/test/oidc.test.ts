@@ -180,31 +180,30 @@ describe('OIDC configuration', () => {
     expect(acceptedIssuers('https://idp.example/realms/warden').issuers).toEqual(['https://idp.example/realms/warden']);
   });
 
-  it('AUTH_JWT_SECRET is optional with OIDC_ISSUER; development tokens default off in production with OIDC', () => {
+  it('AUTH_JWT_SECRET is optional with OIDC_ISSUER; development tokens are never accepted in production', () => {
     const oidcOnly = parseEnvironment({ ...base, OIDC_ISSUER: iss, OIDC_CLIENT_ID: 'warden-app' });
     expect(oidcOnly.AUTH_JWT_SECRET).toBeUndefined();
     expect(devTokensEnabled(oidcOnly)).toBe(false);
     const secret = 'x'.repeat(8) + JWT_SECRET;
     expect(devTokensEnabled(parseEnvironment({ ...base, OIDC_ISSUER: iss, OIDC_CLIENT_ID: 'a', AUTH_JWT_SECRET: secret }))).toBe(true);
-    expect(
-      devTokensEnabled(
-        parseEnvironment({ ...base, OIDC_ISSUER: iss, OIDC_CLIENT_ID: 'a', AUTH_JWT_SECRET: JWT_SECRET, NODE_ENV: 'production' }),
-      ),
-    ).toBe(false);
-    expect(
-      devTokensEnabled(
-        parseEnvironment({
-          ...base,
-          OIDC_ISSUER: iss,
-          OIDC_CLIENT_ID: 'a',
-          AUTH_JWT_SECRET: JWT_SECRET,
-          NODE_ENV: 'production',
-          AUTH_DEV_TOKENS: 'true',
-        }),
-      ),
-    ).toBe(true);
-    // Without OIDC, development tokens are the only way in (as before): on, in production too.
-    expect(devTokensEnabled(parseEnvironment({ ...base, AUTH_JWT_SECRET: JWT_SECRET, NODE_ENV: 'production' }))).toBe(true);
+    // Production: a shared secret that mints any role is refused outright, even when asked for.
+    const production = { ...base, OIDC_ISSUER: iss, OIDC_CLIENT_ID: 'a', NODE_ENV: 'production' };
+    expect(devTokensEnabled(parseEnvironment(production))).toBe(false);
+    expect(() => parseEnvironment({ ...production, AUTH_JWT_SECRET: secret })).toThrow(
+      /AUTH_JWT_SECRET: development tokens are never accepted with NODE_ENV=production/,
+    );
+    expect(() => parseEnvironment({ ...production, AUTH_JWT_SECRET: secret, AUTH_DEV_TOKENS: 'true' })).toThrow(
+      /AUTH_DEV_TOKENS: development tokens are never accepted with NODE_ENV=production/,
+    );
+    expect(() => parseEnvironment({ ...base, AUTH_JWT_SECRET: secret, NODE_ENV: 'production' })).toThrow(
+      /OIDC_ISSUER: required with NODE_ENV=production/,
+    );
+    // Even a hand-built environment that slipped past parsing gets no development tokens in production.
+    expect(devTokensEnabled({ AUTH_DEV_TOKENS: true, AUTH_JWT_SECRET: secret, OIDC_ISSUER: undefined, NODE_ENV: 'production' })).toBe(
+      false,
+    );
+    // An empty variable is an unset one (compose passes `${VAR:-}` through as '').
+    expect(parseEnvironment({ ...base, AUTH_JWT_SECRET: secret, OIDC_ISSUER: '' }).OIDC_ISSUER).toBeUndefined();
     expect(
       devTokensEnabled(
         parseEnvironment({ ...base, OIDC_ISSUER: iss, OIDC_CLIENT_ID: 'a', AUTH_JWT_SECRET: secret, AUTH_DEV_TOKENS: 'false' }),

@@ -109,6 +109,8 @@ export function parseEnvironmentWith<S extends z.ZodType>(
   appName: string,
   source: Record<string, string | number | undefined>,
 ): z.infer<S> {
+  // An empty variable is an unset one: compose files pass `${VAR:-}` through as '' when VAR is not set.
+  source = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
   const parsed = schema.safeParse(source);
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   problems.push(...productionSecretProblems(source));

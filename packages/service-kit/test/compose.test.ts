@@ -67,9 +67,29 @@ const serviceSchema = z.object({ ...commonEnvironment, AUTH_JWT_SECRET: z.string
 describe('docker-compose.yml', () => {
   it('has no default for any secret: with no environment, compose refuses to start and names them', () => {
     expect(() => load(BASE, {})).toThrow(MissingVariable);
-    expect(missingVariables(BASE)).toEqual(['AUTH_JWT_SECRET', 'POSTGRES_PASSWORD', 'WARDEN_SECRET_KEYS']);
-    expect(() => load(BASE, { ...GOOD, AUTH_JWT_SECRET: '' })).toThrow(/AUTH_JWT_SECRET/);
+    expect(missingVariables(BASE)).toEqual(['POSTGRES_PASSWORD', 'WARDEN_SECRET_KEYS']);
     expect(() => load(BASE, { ...GOOD, WARDEN_SECRET_KEYS: '' })).toThrow(/WARDEN_SECRET_KEYS/);
+    // The development override adds the development-token secret, required there too.
+    expect(missingVariables(DEV)).toEqual(['AUTH_JWT_SECRET']);
+    expect(() => load(DEV, { ...GOOD, AUTH_JWT_SECRET: '' })).toThrow(/AUTH_JWT_SECRET/);
+  });
+
+  it('signs people in with OIDC in production: no development-token secret, the OIDC variables passed through', () => {
+    const gateway = load(BASE, { ...GOOD, OIDC_ISSUER: 'https://login.microsoftonline.com/t/v2.0', OIDC_CLIENT_ID: 'c' }).services[
+      'gateway'
+    ]!.environment!;
+    expect(gateway['AUTH_JWT_SECRET']).toBeUndefined();
+    expect(gateway['AUTH_DEV_TOKENS']).toBeUndefined();
+    expect(gateway['NODE_ENV']).toBe('production');
+    expect(gateway['OIDC_ISSUER']).toBe('https://login.microsoftonline.com/t/v2.0');
+    expect(gateway['OIDC_CLIENT_ID']).toBe('c');
+    // Unset OIDC variables arrive empty, which every service reads as unset (the gateway then names them).
+    expect(load(BASE, GOOD).services['gateway']!.environment!['OIDC_ISSUER']).toBe('');
+    expect(parseEnvironmentWith(z.object({ X: z.url().optional() }), 'x', { X: '' }).X).toBeUndefined();
+    // Only the development override runs a gateway that takes the token CLI's tokens.
+    const dev = load(DEV, GOOD).services['gateway']!.environment!;
+    expect(dev['NODE_ENV']).toBe('development');
+    expect(dev['AUTH_JWT_SECRET']).toBe(GOOD.AUTH_JWT_SECRET);
   });
 
   it('carries none of the published development secrets, in any service, with or without the dev override', () => {
@@ -136,15 +156,21 @@ describe('docker-compose.yml', () => {
   });
 
   it('a service started from the compose environment with the old public values refuses to start (NODE_ENV=production)', () => {
-    const oldJwt = 'development-only-secret-change-me-0123456789';
     const oldKeys = 'k1:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=';
-    const doc = load(BASE, { ...GOOD, AUTH_JWT_SECRET: oldJwt, WARDEN_SECRET_KEYS: oldKeys });
-    const env = doc.services['gateway']!.environment as Record<string, string>;
-    expect(env['NODE_ENV']).toBe('production');
-    expect(() => parseEnvironmentWith(serviceSchema, 'gateway', env)).toThrow(
-      /AUTH_JWT_SECRET: is a published development value[\s\S]*WARDEN_SECRET_KEYS: key 'k1' is a published development key/,
-    );
+    const doc = load(BASE, { ...GOOD, WARDEN_SECRET_KEYS: oldKeys });
+    for (const name of ['gateway', 'sync-worker', 'provision-worker']) {
+      const env = doc.services[name]!.environment as Record<string, string>;
+      expect(env['NODE_ENV']).toBe('production');
+      expect(() => parseEnvironmentWith(serviceSchema, name, env)).toThrow(/WARDEN_SECRET_KEYS: key 'k1' is a published development key/);
+    }
+    // A published development-token secret, were one passed in, is named too.
+    expect(() =>
+      parseEnvironmentWith(serviceSchema, 'gateway', {
+        ...(load(BASE, GOOD).services['gateway']!.environment as Record<string, string>),
+        AUTH_JWT_SECRET: 'development-only-secret-change-me-0123456789',
+      }),
+    ).toThrow(/AUTH_JWT_SECRET: is a published development value/);
     const good = load(BASE, GOOD).services['gateway']!.environment as Record<string, string>;
-    expect(parseEnvironmentWith(serviceSchema, 'gateway', good).AUTH_JWT_SECRET).toBe(GOOD.AUTH_JWT_SECRET);
+    expect(parseEnvironmentWith(serviceSchema, 'gateway', good).WARDEN_SECRET_KEYS).toBe(GOOD.WARDEN_SECRET_KEYS);
   });
 });
