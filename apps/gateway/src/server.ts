@@ -132,6 +132,7 @@ export async function startGateway(
           db,
           deps.box,
           logger,
+          bus,
         )
       : null;
   logger.info(
@@ -334,6 +335,7 @@ export async function startGateway(
       if (closed) return;
       closed = true;
       for (const off of unsubscribeBus) off();
+      browser?.close();
       await cacheFeed?.close();
       await subscriptions.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { BrowserAuth, safeReturnTo } from '../src/auth/browser';
 import { OidcVerifier } from '../src/auth/oidc';
 import { parseEnvironment } from '../src/environment';
+import { startGateway } from '../src/server';
 import { box, JWT_SECRET, SECRET_KEYS, startHarness, type Harness } from './support/harness';
 
 /**
@@ -382,6 +383,59 @@ describe('attacks on browser sign-in', () => {
   });
 });
 
+describe('several gateway replicas', () => {
+  it('a logout handled by one replica closes the session’s sockets on another (4401), through the bus', async () => {
+    const s = await signIn(`login_hint=${encodeURIComponent(admin)}&prompt=none`);
+    const replica = await startGateway(
+      {
+        DATABASE_URL: h.testDb.url,
+        NATS_URL: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+        BUS_NAMESPACE: h.testBus.namespace,
+        WARDEN_SECRET_KEYS: SECRET_KEYS,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        OIDC_ISSUER: `${emu.config.baseUrl}/${emu.config.tenantId}/v2.0`,
+        OIDC_CLIENT_ID: emu.app('warden').clientId,
+        OIDC_CLIENT_SECRET: emu.app('warden').clientSecret,
+        PUBLIC_URL: publicOrigin,
+      },
+      { logger: pino({ level: 'silent' }), bus: h.testBus.bus },
+    );
+    let closedWith: number | undefined;
+    const client = createClient({
+      url: replica.url.replace(/^http/, 'ws'),
+      webSocketImpl: class extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { headers: { origin: publicOrigin, cookie: `warden_session=${s.session}` } });
+        }
+      },
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => undefined,
+      on: { closed: (e: unknown) => (closedWith = (e as { code: number }).code) },
+    });
+    try {
+      const roles = await new Promise<unknown>((resolve, reject) => {
+        let result: unknown;
+        client.subscribe({ query: '{ me { roles } }' }, { next: (v) => (result = v), error: reject, complete: () => resolve(result) });
+      });
+      expect(roles).toEqual({ data: { me: { roles: ['SUPER_ADMIN'] } } });
+      // The logout goes to the first gateway; the socket lives on the replica.
+      const out = await fetch(`${base}/auth/logout`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { origin: publicOrigin, cookie: `warden_session=${s.session}` },
+      });
+      expect(out.status).toBe(303);
+      await expect.poll(() => closedWith, { timeout: 5_000 }).toBe(4401);
+    } finally {
+      await client.dispose();
+      await replica.close();
+    }
+  });
+});
+
 describe('signing keys', () => {
   it('after the emulator rotates its key, a bearer token minted after the rotation verifies (JWKS fetched again)', async () => {
     const warden = emu.app('warden');
@@ -429,6 +483,7 @@ describe('cookies and returnTo', () => {
         h.db,
         box,
         pino({ level: 'silent' }),
+        h.testBus.bus,
       );
     const https = make('https://warden.example/app');
     expect([https.sessionCookie, https.loginCookie, https.secure, https.origin]).toEqual([

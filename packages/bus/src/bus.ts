@@ -11,7 +11,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { ProvisioningRequested, ProvisioningTaskUpdated, SyncRequested, SyncRunUpdated } from './contracts';
+import { BrowserSessionEnded, ProvisioningRequested, ProvisioningTaskUpdated, SyncRequested, SyncRunUpdated } from './contracts';
 import { busNames, type BusNames } from './subjects';
 
 export interface BusOptions {
@@ -119,6 +119,14 @@ export class Bus {
 
   publishProvisioningTaskUpdated(msg: ProvisioningTaskUpdated): void {
     this.nc.publish(this.names.provisioningTaskEvents(msg.taskId), this.encode(ProvisioningTaskUpdated, msg));
+  }
+
+  publishBrowserSessionEnded(msg: BrowserSessionEnded): void {
+    this.nc.publish(this.names.browserSessionEnded, this.encode(BrowserSessionEnded, msg));
+  }
+
+  subscribeBrowserSessionEnded(onEvent: (e: BrowserSessionEnded) => void): () => void {
+    return this.subscribe(this.names.browserSessionEnded, BrowserSessionEnded, onEvent);
   }
 
   /** Live events for one connector's sync runs (or '*' for all). */

@@ -41,3 +41,11 @@ export const ProvisioningTaskUpdated = z.object({
   at: z.iso.datetime(),
 });
 export type ProvisioningTaskUpdated = z.infer<typeof ProvisioningTaskUpdated>;
+
+/** Event: a browser session ended; `idHash` is the sha256 the session is stored under, never the cookie. */
+export const BrowserSessionEnded = z.object({
+  v: z.literal(1),
+  idHash: z.string().regex(/^[0-9a-f]{64}$/),
+  at: z.iso.datetime(),
+});
+export type BrowserSessionEnded = z.infer<typeof BrowserSessionEnded>;

@@ -14,6 +14,8 @@ export interface BusNames {
   provisionConsumer: string;
   syncRunEvents(connectorId: string | '*'): string;
   provisioningTaskEvents(taskId: string | '*'): string;
+  /** A browser session ended (logout, failed refresh): every gateway replica closes its sockets. */
+  browserSessionEnded: string;
 }
 
 export function busNames(namespace = 'warden'): BusNames {
@@ -29,5 +31,6 @@ export function busNames(namespace = 'warden'): BusNames {
     provisionConsumer: 'provision-worker',
     syncRunEvents: (connectorId) => `${namespace}.evt.sync-run.${connectorId}`,
     provisioningTaskEvents: (taskId) => `${namespace}.evt.provisioning-task.${taskId}`,
+    browserSessionEnded: `${namespace}.evt.browser-session.ended`,
   };
 }

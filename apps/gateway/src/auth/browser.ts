@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { Bus } from '@warden/bus';
 import type { Database } from '@warden/database';
 import type { SecretBox } from '@warden/service-kit';
 import { UnauthenticatedError } from '../errors';
@@ -98,6 +99,7 @@ export class BrowserAuth {
   private readonly refreshing = new Map<string, Promise<Caller>>();
   /** Per session (id hash): what to do when it ends on this replica (graphql-ws sockets close). */
   private readonly enders = new Map<string, Set<() => void>>();
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly cfg: BrowserAuthConfig,
@@ -105,7 +107,10 @@ export class BrowserAuth {
     private readonly db: Kysely<Database>,
     private readonly box: SecretBox,
     private readonly logger: Logger,
+    /** Sessions end on every replica: a logout handled here closes the sockets another replica holds. */
+    private readonly bus: Bus,
   ) {
+    this.unsubscribe = bus.subscribeBrowserSessionEnded((e) => this.runEnders(e.idHash));
     const u = new URL(cfg.publicUrl);
     this.origin = u.origin;
     this.secure = u.protocol === 'https:';
@@ -188,13 +193,23 @@ export class BrowserAuth {
     };
   }
 
-  /** Deletes the session (returns its row, if it existed) and closes its sockets on this replica. */
+  /** Deletes the session (returns its row, if it existed) and closes its sockets on every replica. */
   private async end(idHash: string) {
     const row = await this.db.deleteFrom('browser_sessions').where('id_hash', '=', idHash).returningAll().executeTakeFirst();
+    this.runEnders(idHash);
+    this.bus.publishBrowserSessionEnded({ v: 1, idHash, at: new Date().toISOString() });
+    return row;
+  }
+
+  private runEnders(idHash: string): void {
     const set = this.enders.get(idHash);
     this.enders.delete(idHash);
     for (const fn of set ?? []) fn();
-    return row;
+  }
+
+  /** Stops listening for other replicas' session ends (the gateway's close). */
+  close(): void {
+    this.unsubscribe();
   }
 
   private async audit(caller: Caller, action: 'session.started' | 'session.ended', details: Record<string, unknown>): Promise<void> {
