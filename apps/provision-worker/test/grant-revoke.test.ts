@@ -304,6 +304,37 @@ describe('directory roles', () => {
     expect(await directGrant(key, user)).toBeUndefined();
   });
 
+  it('assigns a role over one app registration (directoryScopeId /<application id>) and revokes it by the assignment id', async () => {
+    const t = h.emulator.exportTenant();
+    const apps = new Map((t.applications as { id: string; displayName: string }[]).map((a) => [`/${a.id}`, a.displayName]));
+    // Only held (role, application) pairs are entitlements: take one the tenant already has.
+    const held = (t.roleAssignments as { roleDefinitionId: string; directoryScopeId: string; principalId: string }[]).find((a) =>
+      apps.has(a.directoryScopeId),
+    )!;
+    const role = held.roleDefinitionId;
+    const scope = held.directoryScopeId;
+    const user = pickUser(
+      t,
+      (t.roleAssignments as { principalId: string }[]).map((a) => a.principalId),
+      23,
+    );
+    const key = `DIRECTORY_ROLE:${role}:assigned@${scope}`;
+    const ent = await h.tdb.db.selectFrom('entitlements').select('display_name').where('key', '=', key).executeTakeFirstOrThrow();
+    expect(ent.display_name).toMatch(new RegExp(`\\(application: ${apps.get(scope)!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`));
+
+    expect((await run({ action: 'GRANT', entitlementKey: key, principal: user })).status).toBe('SUCCEEDED');
+    const ra = scopedRoleAssignment(h.emulator.exportTenant(), role, user, scope);
+    expect(ra).toBeDefined();
+    expect(roleAssignment(h.emulator.exportTenant(), role, user)).toBeUndefined(); // not tenant-wide
+    expect(await directGrant(key, user)).toMatchObject({ graph_assignment_id: ra!.id });
+    expect((await run({ action: 'GRANT', entitlementKey: key, principal: user })).status).toBe('SUCCEEDED');
+    expect(await directGrant(key, user)).toMatchObject({ graph_assignment_id: ra!.id });
+
+    expect((await run({ action: 'REVOKE', entitlementKey: key, principal: user })).status).toBe('SUCCEEDED');
+    expect(scopedRoleAssignment(h.emulator.exportTenant(), role, user, scope)).toBeUndefined();
+    expect(await directGrant(key, user)).toBeUndefined();
+  });
+
   it('refuses a role Graph does not allow over an administrative unit, before any Graph call', async () => {
     const t = h.emulator.exportTenant();
     const globalAdmin = '62e90394-69f5-4237-9190-012177145e10';

@@ -59,6 +59,7 @@ function fakeExport(users: string[], groups: { id: string; members: string[] }[]
     roleDefinitions: [],
     roleAssignments: [],
     administrativeUnits: [],
+    applications: [],
     roleEligibilitySchedules: [],
     directoryRoles: [],
     devices: [],

@@ -73,6 +73,21 @@ describe('full and incremental sync against the emulator', () => {
       .execute();
     expect(names.length).toBeGreaterThan(scoped.size - 1);
     expect(names.every((n) => /^.+ \(administrative unit: [A-Z][a-z]+\)$/.test(n.display_name))).toBe(true);
+    // Roles over one app registration too, named after the application (read from /applications).
+    const appNames = new Set(h.emulator.exportTenant().applications.map((a) => String(a['displayName'])));
+    const appScoped = await h.tdb.db
+      .selectFrom('entitlements')
+      .select(['display_name', 'metadata'])
+      .where('connector_id', '=', connectorId)
+      .where('slug', 'like', 'assigned@/%')
+      .where('slug', 'not like', 'assigned@/administrativeUnits/%')
+      .execute();
+    expect(appScoped.length).toBeGreaterThan(0);
+    for (const e of appScoped) {
+      const m = /^.+ \(application: (.+)\)$/.exec(e.display_name);
+      expect(m && appNames.has(m[1]!), e.display_name).toBe(true);
+      expect((e.metadata as { scopeType?: string }).scopeType).toBe('application');
+    }
 
     const connector = await h.tdb.db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirstOrThrow();
     expect(connector.status).toBe('CONNECTED');

@@ -136,6 +136,7 @@ export interface TenantExport {
   roleDefinitions: JsonObject[];
   roleAssignments: JsonObject[];
   administrativeUnits: JsonObject[];
+  applications: JsonObject[];
   roleEligibilitySchedules: JsonObject[];
   directoryRoles: (JsonObject & { members: string[] })[];
   devices: JsonObject[];

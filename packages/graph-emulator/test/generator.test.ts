@@ -12,12 +12,22 @@ describe('tenant generator', () => {
       expect(a.config.tenantId).toBe(b.config.tenantId);
       expect(a.config.apps.map((x) => [x.clientId, x.clientSecret])).toEqual(b.config.apps.map((x) => [x.clientId, x.clientSecret]));
       expect(a.exportTenant()).toEqual(b.exportTenant());
-      // Administrative units: deterministic, and every scoped assignment points at one of them.
-      const units = new Set(a.exportTenant().administrativeUnits.map((u) => `/administrativeUnits/${String(u['id'])}`));
+      // Administrative units and app registrations: deterministic, and every scoped assignment points at one of them.
+      const ex = a.exportTenant();
+      const units = new Set(ex.administrativeUnits.map((u) => `/administrativeUnits/${String(u['id'])}`));
       expect(units.size).toBeGreaterThanOrEqual(2);
-      const scoped = a.exportTenant().roleAssignments.filter((r) => r['directoryScopeId'] !== '/');
-      expect(scoped.length).toBeGreaterThan(0);
-      for (const r of scoped) expect(units.has(String(r['directoryScopeId']))).toBe(true);
+      const apps = new Set(ex.applications.map((x) => `/${String(x['id'])}`));
+      expect(apps.size).toBeGreaterThan(0);
+      // Only apps registered in this tenant have a registration, each for one enterprise application.
+      const homeSps = ex.servicePrincipals.filter(
+        (sp) => sp['servicePrincipalType'] === 'Application' && sp['appOwnerOrganizationId'] === ex.tenantId,
+      );
+      expect(ex.applications.map((x) => x['appId']).sort()).toEqual(homeSps.map((sp) => sp['appId']).sort());
+      const scoped = ex.roleAssignments.filter((r) => r['directoryScopeId'] !== '/');
+      expect(scoped.filter((r) => units.has(String(r['directoryScopeId']))).length).toBeGreaterThan(0);
+      expect(scoped.filter((r) => apps.has(String(r['directoryScopeId']))).length).toBeGreaterThan(0);
+      for (const r of scoped) expect(units.has(String(r['directoryScopeId'])) || apps.has(String(r['directoryScopeId']))).toBe(true);
+      expect(new Set(ex.roleAssignments.map((r) => r['id'])).size).toBe(ex.roleAssignments.length);
       expect(c.exportTenant().users[0]?.['id']).not.toBe(a.exportTenant().users[0]?.['id']);
       expect(a.mutate(30, 1)).toEqual(b.mutate(30, 1));
       // Changes carry wall-clock timestamps; everything else must match.

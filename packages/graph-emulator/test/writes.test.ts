@@ -237,6 +237,43 @@ describe('writes', () => {
     expect(fresh().roleAssignments.some((a) => a['id'] === id)).toBe(false);
   });
 
+  it('lists app registrations and assigns roles over one of them, refusing a bad application or role as Graph does', async () => {
+    const list = await graph(emu, ro, '/applications?$select=id,appId,displayName');
+    expect(list.status).toBe(200);
+    const apps = list.body['value'] as { id: string; appId: string; displayName: string }[];
+    expect(apps.length).toBe(ex.applications.length);
+    expect((await graph(emu, none, '/applications')).status).toBe(403);
+    const app = apps[0]!;
+    const u = member();
+    const post = (roleDefinitionId: string, directoryScopeId: string) =>
+      graph(emu, prov, '/roleManagement/directory/roleAssignments', {
+        method: 'POST',
+        body: JSON.stringify({ roleDefinitionId, principalId: u.id, directoryScopeId }),
+      });
+    const appAdmin = '9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3';
+    const created = await post(appAdmin, `/${app.id}`);
+    expect(created.status).toBe(201);
+    expect(created.body['directoryScopeId']).toBe(`/${app.id}`);
+    const id = String(created.body['id']);
+    // Its own id: not the tenant-wide assignment of the same role to the same user.
+    const wide = await post(appAdmin, '/');
+    expect(wide.status).toBe(201);
+    expect(String(wide.body['id'])).not.toBe(id);
+    expect((await post(appAdmin, `/${app.id}`)).status).toBe(400); // conflicting object
+    // The scope is the registration's object id: its appId, or an unknown id, is refused.
+    const byAppId = await post(appAdmin, `/${app.appId}`);
+    expect(byAppId.status).toBe(400);
+    expect(errMsg(byAppId.body)).toMatch(/no application with this object id/);
+    const userAdmin = await post('fe930be7-5e62-47db-91af-98c3a49a38b1', `/${app.id}`);
+    expect(userAdmin.status).toBe(400);
+    expect(errMsg(userAdmin.body)).toMatch(/cannot be assigned at an application scope/);
+    for (const a of [id, String(wide.body['id'])])
+      expect(
+        (await graph(emu, prov, `/roleManagement/directory/roleAssignments/${encodeURIComponent(a)}`, { method: 'DELETE' })).status,
+      ).toBe(204);
+    expect(fresh().roleAssignments.some((a) => a['id'] === id)).toBe(false);
+  });
+
   it('adminAssign / adminRemove eligibility schedules with their expiration', async () => {
     const u = member();
     const end = '2030-01-01T00:00:00Z';

@@ -165,6 +165,32 @@ export async function seedFromExport(db: Kysely<Database>, connectorId: string, 
     }
   }
 
+  // Roles over one app registration: the (role, application) pairs the tenant holds, as the sync lists them.
+  const roleById = new Map((t.roleDefinitions as Obj[]).map((r) => [String(r.id), r]));
+  const appById = new Map(((t.applications ?? []) as Obj[]).map((a) => [`/${String(a.id)}`, a]));
+  const appScoped = new Set<string>();
+  for (const ra of t.roleAssignments as Obj[]) {
+    const scope = String(ra.directoryScopeId);
+    const app = appById.get(scope);
+    const r = roleById.get(String(ra.roleDefinitionId));
+    if (!app || !r || appScoped.has(`${String(r.id)}${scope}`)) continue;
+    appScoped.add(`${String(r.id)}${scope}`);
+    entitlements.push(
+      ent(
+        'DIRECTORY_ROLE',
+        String(r.id),
+        roleAssignedSlug(scope),
+        `${String(r.displayName)} (application: ${String(app.displayName)})`,
+        true,
+        null,
+        {
+          directoryScopeId: scope,
+          scopeAllowed: roleAllowedAtScope({ templateId: String(r.templateId), isBuiltIn: r.isBuiltIn === true }, scope),
+        },
+      ),
+    );
+  }
+
   const grants: GrantSeed[] = [];
   const direct = (key: string, principal: string, extra: Partial<GrantSeed> = {}) => {
     const kind = kindOf.get(principal);

@@ -319,6 +319,7 @@ async function countStats(
       'skippedServicePrincipals',
       'scopedEligibilitySchedules',
       'administrativeUnitsUnreadable',
+      'applicationsUnreadable',
       'unknownAppRoles',
       'unresolvedPrincipals',
       'removed',
@@ -363,6 +364,11 @@ function summaryLines(input: FinalizeInput, stats: SyncStats, startedAt: Date | 
       level: 'WARN',
       message:
         'Could not read administrative units (grant AdministrativeUnit.Read.All or Directory.Read.All): roles scoped to them are named by the unit id, and only held ones are listed.',
+    });
+  if (stats['applicationsUnreadable'])
+    lines.push({
+      level: 'WARN',
+      message: 'Could not read app registrations (grant Application.Read.All): roles scoped to one application are named by its object id.',
     });
   if (stats['scopedEligibilitySchedules'])
     lines.push({

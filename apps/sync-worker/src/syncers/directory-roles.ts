@@ -172,6 +172,28 @@ async function administrativeUnits(s: RunSession, counters: Record<string, numbe
 }
 
 /**
+ * App registrations, to name roles scoped to one application. Read only when an assignment has such a
+ * scope (rare), with Application.Read.All (in the read-only set); on 403 they are named by the
+ * registration's object id (counted).
+ */
+async function applicationNames(
+  s: RunSession,
+  assignments: readonly RoleAssignment[],
+  counters: Record<string, number>,
+): Promise<Map<string, string | null>> {
+  const appScoped = assignments.some((a) => directoryScopeKind(a.directoryScopeId ?? '/').type === 'application');
+  if (!appScoped) return new Map();
+  try {
+    const apps = await collect<AdministrativeUnit>(s, '/v1.0/applications?$select=id,displayName&$top=999');
+    return new Map(apps.filter((a) => typeof a.id === 'string').map((a) => [a.id.toLowerCase(), str(a.displayName)]));
+  } catch (err) {
+    if (!(err instanceof GraphError) || err.status !== 403) throw err;
+    bump(counters, 'applicationsUnreadable');
+    return new Map();
+  }
+}
+
+/**
  * Directory roles (role definitions, built-in and custom), active assignments at tenant scope
  * (`assigned`) and over an administrative unit or application (`assigned@<directoryScopeId>`, one
  * entitlement per role and scope), and PIM eligibility schedules at tenant scope (`eligible`, with
@@ -223,7 +245,8 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
       )
     : [];
   const units = await administrativeUnits(s, counters);
-  const unitName = new Map(units.filter((u) => typeof u.id === 'string').map((u) => [u.id.toLowerCase(), str(u.displayName)]));
+  const scopeName = new Map(units.filter((u) => typeof u.id === 'string').map((u) => [u.id.toLowerCase(), str(u.displayName)]));
+  for (const [id, name] of await applicationNames(s, assignments, counters)) scopeName.set(id, name);
   const tenantWide = (x: RoleAssignment) => (x.directoryScopeId ?? '/') === '/';
   const principals = new Set<string>();
   for (const a of assignments) if (a.principalId) principals.add(a.principalId);
@@ -233,7 +256,7 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
   // Scoped entitlements: every AU-scopable role over every administrative unit, and whatever (role, scope) an assignment holds.
   const scoped = new Map<string, EntitlementInput>();
   const scopedEntitlement = (d: GraphRoleDefinition, scope: string) => {
-    const e = mapScopedRoleEntitlement(d, scope, unitName.get(directoryScopeKind(scope).id?.toLowerCase() ?? '') ?? null);
+    const e = mapScopedRoleEntitlement(d, scope, scopeName.get(directoryScopeKind(scope).id?.toLowerCase() ?? '') ?? null);
     if (!scoped.has(e.key)) scoped.set(e.key, e);
     return e.key;
   };

@@ -245,12 +245,13 @@ export function expectedModel(t: TenantExport, opts: { skipAdGroups?: boolean } 
   // Scoped active assignments: one entitlement per (role, scope), named after the scope.
   const roleById = new Map((t.roleDefinitions as Obj[]).map((r) => [String(r['id']), r]));
   const unitName = new Map((t.administrativeUnits as Obj[]).map((u) => [String(u['id']), s(u['displayName'])]));
+  const appName = new Map(((t.applications ?? []) as Obj[]).map((x) => [String(x['id']), s(x['displayName'])]));
   const scopedKey = (roleId: string, scope: string): string => {
     const key = `DIRECTORY_ROLE:${roleId}:assigned@${scope}`;
     if (entitlements.has(key)) return key;
     const r = roleById.get(roleId) ?? {};
     const au = scope.startsWith('/administrativeUnits/') ? scope.slice('/administrativeUnits/'.length) : null;
-    const scopeName = au ? (unitName.get(au) ?? null) : null;
+    const scopeName = au ? (unitName.get(au) ?? null) : (appName.get(scope.slice(1)) ?? null);
     const builtIn = b(r['isBuiltIn']);
     const name = s(r['displayName']) ?? '';
     entitlements.set(key, {

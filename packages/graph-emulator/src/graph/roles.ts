@@ -3,6 +3,7 @@ import { GraphError, badRequest, notFound } from '../http/errors';
 import type { GraphRequest, GraphResponse } from '../http/types';
 import type { Entity } from '../tenant/directory';
 import { roleAllowedOverAdministrativeUnit } from '../tenant/admin-units';
+import { roleAllowedOverApplication, scopeObjectId } from '../tenant/applications';
 import { roleAssignmentId } from '../tenant/ids';
 import type { JsonObject } from '../types';
 import { entityResponse, noContent, requireBody } from './common';
@@ -46,12 +47,18 @@ function createRoleAssignment(core: EmulatorCore, req: GraphRequest): GraphRespo
   const def = definitionOrThrow(core, roleDefinitionId);
   principalOrThrow(core, principalId);
   if (scope !== '/' && !/^\/(administrativeUnits\/)?[0-9a-f-]{36}$/i.test(scope)) throw badRequest(`Invalid directoryScopeId '${scope}'.`);
-  const scopeObj = scope.startsWith('/administrativeUnits/') ? scope.slice(21).toLowerCase() : undefined;
+  const overUnit = scope.startsWith('/administrativeUnits/');
+  const scopeObj = scopeObjectId(scope);
   // Over an administrative unit: the unit must exist and Graph must allow the role there.
-  if (scopeObj !== undefined && !core.dir.administrativeUnits.has(scopeObj))
+  if (overUnit && !core.dir.administrativeUnits.has(scopeObj!))
     throw badRequest(`Invalid directoryScopeId '${scope}': the administrative unit does not exist.`);
-  if (scopeObj !== undefined && !roleAllowedOverAdministrativeUnit(def))
+  if (overUnit && !roleAllowedOverAdministrativeUnit(def))
     throw badRequest(`The role '${String(def['displayName'])}' cannot be assigned at an administrative unit scope.`);
+  // Over one application: the app registration (its object id, not its appId) must exist here.
+  if (scopeObj !== undefined && !overUnit && !core.dir.applications.has(scopeObj))
+    throw badRequest(`Invalid directoryScopeId '${scope}': no application with this object id.`);
+  if (scopeObj !== undefined && !overUnit && !roleAllowedOverApplication(def))
+    throw badRequest(`The role '${String(def['displayName'])}' cannot be assigned at an application scope.`);
   if (
     core.dir.roleAssignments.has(roleAssignmentId(roleDefinitionId, principalId, scopeObj)) ||
     core.dir.roleAssignments
@@ -63,7 +70,7 @@ function createRoleAssignment(core: EmulatorCore, req: GraphRequest): GraphRespo
   const { assignment } = core.ops.createRoleAssignment(
     roleDefinitionId,
     principalId,
-    scopeObj ? `/administrativeUnits/${scopeObj}` : scope,
+    scopeObj === undefined ? '/' : overUnit ? `/administrativeUnits/${scopeObj}` : `/${scopeObj}`,
   );
   return {
     status: 201,
@@ -268,6 +275,19 @@ export const roleRoutes: Route[] = [
         source: () => core.dir.administrativeUnits.list(),
         asObject: (o) => o,
         render: (o, s) => project(o, s, SCHEMAS.administrativeUnit),
+      }),
+  },
+  {
+    method: 'GET',
+    pattern: '/applications',
+    perm: 'readApplications',
+    handler: (core, req) =>
+      listResponse(core, req, {
+        contextName: 'applications',
+        schema: SCHEMAS.application,
+        source: () => core.dir.applications.list(),
+        asObject: (o) => o,
+        render: (o, s) => project(o, s, SCHEMAS.application),
       }),
   },
   {

@@ -224,6 +224,7 @@ export const SCHEMAS = {
     ['id', 'displayName', 'description', 'visibility', 'membershipType'],
     null,
   ),
+  application: schema('#microsoft.graph.application', ['id', 'appId', 'displayName', 'signInAudience', 'createdDateTime'], null),
   roleAssignment: schema(
     '#microsoft.graph.unifiedRoleAssignment',
     ['id', 'principalId', 'resourceScope', 'directoryScopeId', 'roleDefinitionId', 'appScopeId', 'condition'],

@@ -65,6 +65,7 @@ export const REQUIRED = {
     'RoleManagement.ReadWrite.Directory',
   ],
   readAdministrativeUnits: ['AdministrativeUnit.Read.All', 'AdministrativeUnit.ReadWrite.All', ...DIR_READ],
+  readApplications: ['Application.Read.All', 'Application.ReadWrite.All', ...DIR_READ],
   readDirectoryObjects: ['Directory.Read.All', 'Directory.ReadWrite.All', 'User.Read.All', 'Group.Read.All', 'Application.Read.All'],
   writeGroupMembers: ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'],
   writeGroupOwners: ['Group.ReadWrite.All', 'Directory.ReadWrite.All'],

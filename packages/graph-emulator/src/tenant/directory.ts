@@ -34,6 +34,8 @@ export class Directory {
   readonly roleEligibilitySchedules = new Collection<Entity>();
   /** Administrative units (the scopes of AU-scoped role assignments). */
   readonly administrativeUnits = new Collection<Entity>();
+  /** App registrations of this tenant (the scopes of application-scoped role assignments). */
+  readonly applications = new Collection<Entity>();
 
   /** Eligibility schedules as Graph lists them: those that have not ended (`afterDateTime` in the past). */
   currentEligibilitySchedules(now = Date.now()): Entity[] {

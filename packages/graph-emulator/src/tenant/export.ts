@@ -16,6 +16,7 @@ export function exportTenant(dir: Directory): TenantExport {
     roleDefinitions: [...dir.roleDefinitions.list()],
     roleAssignments: [...dir.roleAssignments.list()],
     administrativeUnits: [...dir.administrativeUnits.list()],
+    applications: [...dir.applications.list()],
     roleEligibilitySchedules: dir.currentEligibilitySchedules(),
     directoryRoles: dir.directoryRoles
       .list()

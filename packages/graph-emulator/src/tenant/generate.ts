@@ -20,6 +20,7 @@ import {
 import { generatePeople } from './people';
 import { Rng, deriveSeed } from './rng';
 import { USER_ADMINISTRATOR, generateAdministrativeUnits, roleAllowedOverAdministrativeUnit, unitOf } from './admin-units';
+import { generateAppScopedAssignments, generateApplications, scopeObjectId } from './applications';
 
 const BASE_TIME = Date.UTC(2021, 0, 1);
 const SCHEDULES_END_AFTER = Date.UTC(2030, 0, 1);
@@ -535,6 +536,12 @@ export function generateTenant(counts: TenantCounts, seed: number, apps: readonl
     });
   }
   for (const app of apps) if (app.api) seedWardenApp(dir, seed, app);
+  // Roles over one app registration, from their own seed streams (every other object is unchanged);
+  // after the Warden app, which is registered here too.
+  const appRng = new Rng(deriveSeed(seed, 0xa993));
+  generateAppScopedAssignments(seed, counts.roleAssignments, generateApplications(dir, seed), ownerPool, (role, principal, scope) =>
+    addRoleAssignment(dir, appRng, role, principal, scope),
+  );
   return { dir, graphSpId: graphSp.id };
 }
 
@@ -607,7 +614,7 @@ export function makeAssignment(
 
 /** Adds an active role assignment and activates the directory role the first time it is used. */
 export function addRoleAssignment(dir: Directory, rng: Rng, roleDefinitionId: string, principalId: string, scope: string): Entity {
-  const scopeObj = scope.startsWith('/administrativeUnits/') ? scope.slice('/administrativeUnits/'.length) : undefined;
+  const scopeObj = scopeObjectId(scope);
   const obj: Entity = {
     id: roleAssignmentId(roleDefinitionId, principalId, scopeObj),
     principalId,

@@ -2,6 +2,7 @@ import type { EmulatorCore } from '../core';
 import type { Change, JsonObject } from '../types';
 import type { Entity } from './directory';
 import { roleAllowedOverAdministrativeUnit } from './admin-units';
+import { roleAllowedOverApplication } from './applications';
 import { DEFAULT_ACCESS_ROLE, makeGroup, makeUser } from './generate';
 import { DEPARTMENTS, FIRST_NAMES, JOB_TITLES, LAST_NAMES } from './names';
 import { TenantOps } from './ops';
@@ -234,6 +235,26 @@ const OPS: [number, Op][] = [
     ({ rng, ops, roleAssignments }) => {
       const a = roleAssignments.pick(rng);
       return a ? ops.deleteRoleAssignment(a.id) : undefined;
+    },
+  ],
+  // A role over one app registration (removed like the others).
+  [
+    0.5,
+    ({ core, rng, ops, users, roleAssignments }) => {
+      const def = pick(rng, core.dir.roleDefinitions.list().filter(roleAllowedOverApplication));
+      const app = pick(rng, core.dir.applications.list());
+      const u = users.pick(rng);
+      if (!def || !app || !u) return undefined;
+      const scope = `/${app.id}`;
+      if (
+        core.dir.roleAssignments
+          .list()
+          .some((a) => a['roleDefinitionId'] === def.id && a['principalId'] === u.id && a['directoryScopeId'] === scope)
+      )
+        return undefined;
+      const created = ops.createRoleAssignment(def.id, u.id, scope);
+      roleAssignments.add(created.assignment.id);
+      return created.change;
     },
   ],
   // A role over an administrative unit (added here; removed by the deletion above or the next entry).
