@@ -1,7 +1,8 @@
 import { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@warden/service-kit';
 import { z } from 'zod';
 
-const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+// A boolean as text; an already-parsed environment (booleans) parses again to the same values.
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
 const EnvironmentSchema = z
   .object({
