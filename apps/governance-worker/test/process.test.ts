@@ -51,6 +51,13 @@ describe('the governance worker process', () => {
     const env = parseEnvironment({ ...h.env });
     expect(env).toMatchObject({ NOTIFY_LOG: true, NOTIFY_MAX_ATTEMPTS: 8, NOTIFY_POLL_INTERVAL_MS: 2_000 });
     expect(parseEnvironment({ ...h.env, NOTIFY_LOG: 'false' }).NOTIFY_LOG).toBe(false);
+    // Compose's `${VAR:-}` (empty) means not configured.
+    expect(
+      parseEnvironment({ ...h.env, NOTIFY_WEBHOOK_URL: '', NOTIFY_WEBHOOK_SECRET: '', SMTP_URL: '', NOTIFY_EMAIL_FROM: '' }),
+    ).toMatchObject({
+      NOTIFY_WEBHOOK_URL: undefined,
+      SMTP_URL: undefined,
+    });
     // What main.ts hands to startGovernanceWorker is parsed again there: parsing is idempotent.
     expect(parseEnvironment(env as unknown as Record<string, string>)).toEqual(env);
     expect(() => parseEnvironment({ ...h.env, NOTIFY_WEBHOOK_URL: 'ftp://x', NOTIFY_WEBHOOK_SECRET: 'short' })).toThrow(
