@@ -14,7 +14,7 @@ import { createLogger, startMetricsServer } from '@warden/service-kit';
 import type { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
 import type { Consumer, Loop, WorkerDeps } from './deps';
-import { parseEnvironment, type GovernanceWorkerEnvironment, type GovernanceWorkerEnvironmentInput } from './environment';
+import { ensureParsed, type GovernanceWorkerEnvironment, type GovernanceWorkerEnvironmentInput } from './environment';
 import { CONSUMERS, LOOPS } from './registry';
 
 export type { Consumer, Loop, WorkerDeps } from './deps';
@@ -42,12 +42,15 @@ export interface StartOptions {
   manual?: boolean;
 }
 
-/** Starts a governance worker in this process: migrate, connect, run the loops and consumers. */
+/**
+ * Starts a governance worker in this process: migrate, connect, run the loops and consumers.
+ * `envInput` is raw variables (parsed here) or the result of parseEnvironment (used as it is).
+ */
 export async function startGovernanceWorker(
   envInput: GovernanceWorkerEnvironment | GovernanceWorkerEnvironmentInput | Record<string, string | undefined>,
   opts: StartOptions = {},
 ): Promise<GovernanceWorker> {
-  const env = parseEnvironment(envInput as Record<string, string | undefined>);
+  const env = ensureParsed(envInput);
   const logger = opts.logger ?? createLogger({ name: 'governance-worker', level: env.LOG_LEVEL });
   const db = createDb({
     connectionString: env.DATABASE_URL,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnvironment } from '../src';
+import { ensureParsed, parseEnvironment } from '../src';
 import { createHarness, waitFor, type Harness } from './support/harness';
 
 const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,8 +58,9 @@ describe('the governance worker process', () => {
       NOTIFY_WEBHOOK_URL: undefined,
       SMTP_URL: undefined,
     });
-    // What main.ts hands to startGovernanceWorker is parsed again there: parsing is idempotent.
-    expect(parseEnvironment(env as unknown as Record<string, string>)).toEqual(env);
+    // What main.ts hands to startGovernanceWorker is used as it is, not parsed twice.
+    expect(ensureParsed(env)).toBe(env);
+    expect(ensureParsed({ ...h.env })).not.toBe(env);
     expect(() => parseEnvironment({ ...h.env, NOTIFY_WEBHOOK_URL: 'ftp://x', NOTIFY_WEBHOOK_SECRET: 'short' })).toThrow(
       /NOTIFY_WEBHOOK_URL[\s\S]*NOTIFY_WEBHOOK_SECRET/,
     );

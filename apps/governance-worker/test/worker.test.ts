@@ -38,6 +38,46 @@ describe('governance worker', () => {
     await worker.close();
   });
 
+  it('deletes SENT notifications after NOTIFY_RETENTION_DAYS and keeps DEAD ones (the dead-letter record)', async () => {
+    const { logger } = memoryLogger();
+    const worker = await h.start({ NOTIFY_RETENTION_DAYS: '30' }, { logger, manual: true });
+    const keys = ['retention:old-sent', 'retention:old-dead', 'retention:recent-sent'];
+    for (const dedupeKey of keys) {
+      await enqueueNotification(h.tdb.db, {
+        kind: 'review.reminder',
+        recipients: [{ subject: 'a@example.com' }],
+        title: 't',
+        text: 'x',
+        dedupeKey,
+      });
+    }
+    const old = new Date(Date.now() - 31 * 86_400_000);
+    await h.tdb.db.updateTable('notifications').set({ status: 'SENT', created_at: old }).where('dedupe_key', '=', keys[0]!).execute();
+    await h.tdb.db.updateTable('notifications').set({ status: 'DEAD', created_at: old }).where('dedupe_key', '=', keys[1]!).execute();
+    await worker.runNow(['notification-delivery']);
+    const left = await h.tdb.db
+      .selectFrom('notifications')
+      .select(['dedupe_key', 'status'])
+      .where('dedupe_key', 'in', keys)
+      .orderBy('dedupe_key')
+      .execute();
+    expect(left).toEqual([
+      { dedupe_key: 'retention:old-dead', status: 'DEAD' },
+      { dedupe_key: 'retention:recent-sent', status: 'SENT' },
+    ]);
+    // Deleted: the key may be enqueued again.
+    expect(
+      await enqueueNotification(h.tdb.db, {
+        kind: 'review.reminder',
+        recipients: [{ subject: 'a@example.com' }],
+        title: 't',
+        text: 'x',
+        dedupeKey: keys[0]!,
+      }),
+    ).toBe(true);
+    await worker.close();
+  });
+
   it('runs registered loops on their interval, survives a failing pass, and stops on close', async () => {
     let runs = 0;
     let failures = 0;

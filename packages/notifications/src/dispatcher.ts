@@ -236,6 +236,19 @@ export class NotificationDispatcher {
     );
   }
 
+  /**
+   * Deletes SENT notifications (and their deliveries) created before `before`, up to `limit` rows;
+   * returns how many. DEAD ones stay: they are the dead-letter record, removed by an operator. Once
+   * deleted, a notification's dedupeKey may be enqueued again.
+   */
+  async purgeSent(before: Date, limit = 1_000): Promise<number> {
+    const result = await sql`
+      DELETE FROM notifications WHERE id IN (
+        SELECT id FROM notifications WHERE status = 'SENT' AND created_at < ${before}
+        ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)`.execute(this.opts.db);
+    return Number(result.numAffectedRows ?? 0);
+  }
+
   async close(): Promise<void> {
     for (const c of this.byName.values()) await c.close?.();
   }
