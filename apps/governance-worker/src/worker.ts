@@ -12,7 +12,7 @@ import {
 } from '@warden/notifications';
 import { createLogger, startMetricsServer } from '@warden/service-kit';
 import type { Logger } from 'pino';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Consumer, Loop, WorkerDeps } from './deps';
 import { ensureParsed, type GovernanceWorkerEnvironment, type GovernanceWorkerEnvironmentInput } from './environment';
 import { CONSUMERS, LOOPS } from './registry';
@@ -78,6 +78,24 @@ export async function startGovernanceWorker(
     help: 'Notification delivery attempts, by channel and outcome (sent, retry, dead = gave up)',
     labelNames: ['channel', 'outcome'] as const,
     registers: [metrics.registry],
+  });
+  // Read from Postgres at scrape time, so every replica reports the same truth and a restart loses nothing.
+  new Gauge({
+    name: 'warden_notification_deliveries',
+    help: 'Notification deliveries now PENDING (waiting or retrying) and DEAD (dead-letter records), by channel',
+    labelNames: ['channel', 'status'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      const rows = await db
+        .selectFrom('notification_deliveries')
+        .select(['channel', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', 'in', ['PENDING', 'DEAD'])
+        .groupBy(['channel', 'status'])
+        .execute()
+        .catch(() => []);
+      this.reset();
+      for (const r of rows) this.set({ channel: r.channel, status: r.status }, Number(r.n));
+    },
   });
 
   const seed = env.NOTIFY_RANDOM_SEED ?? randomInt(0, 2 ** 32 - 1);

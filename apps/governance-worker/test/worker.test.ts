@@ -1,11 +1,17 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { enqueueNotification } from '@warden/notifications';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Loop } from '../src';
 import { createHarness, memoryLogger, waitFor, type Harness } from './support/harness';
 
 let h: Harness;
 beforeAll(async () => {
   h = await createHarness();
+});
+afterEach(async () => {
+  // Each test starts from an empty outbox.
+  await h.tdb.db.deleteFrom('notifications').execute();
 });
 afterAll(async () => {
   await h?.close();
@@ -75,6 +81,46 @@ describe('governance worker', () => {
         dedupeKey: keys[0]!,
       }),
     ).toBe(true);
+    await worker.close();
+  });
+
+  it('a delivery that gives up is DEAD: logged at error level and reported by the metrics', async () => {
+    const { logger, lines } = memoryLogger();
+    // A port nothing listens on: every attempt fails with a connection error.
+    const closed = await new Promise<number>((resolve) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    const worker = await h.start(
+      {
+        NOTIFY_LOG: 'false',
+        NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${closed}/hook`,
+        NOTIFY_WEBHOOK_SECRET: 'dead-letter-test-secret-0123',
+        NOTIFY_MAX_ATTEMPTS: '1',
+        METRICS_PORT: '0',
+      },
+      { logger, manual: true },
+    );
+    await enqueueNotification(h.tdb.db, {
+      kind: 'request.escalated',
+      recipients: [{ subject: 'approver@example.com' }],
+      title: 'Escalated',
+      text: 'x',
+      dedupeKey: 'dead-letter:1',
+    });
+    await worker.runNow(['notification-delivery']);
+    const row = await h.tdb.db.selectFrom('notifications').selectAll().where('dedupe_key', '=', 'dead-letter:1').executeTakeFirstOrThrow();
+    expect(row.status).toBe('DEAD');
+    expect(row.last_error).toMatch(/^webhook request failed: /);
+    const logged = lines.find((l) => l['msg'] === 'notification delivery dead after 1 attempts');
+    expect(logged).toMatchObject({ level: 50, notificationId: row.id, channel: 'webhook', error: row.last_error });
+    const text = await (await fetch(worker.metricsUrl!)).text();
+    expect(text).toContain('warden_notification_deliveries{channel="webhook",status="DEAD"} 1');
+    expect(text).toContain('warden_notification_delivery_attempts_total{channel="webhook",outcome="dead"} 1');
+    expect(JSON.stringify(lines)).not.toContain('dead-letter-test-secret-0123');
     await worker.close();
   });
 
