@@ -36,6 +36,7 @@ describe('migrations', () => {
       '0004_provisioning_keys',
       '0005_audit_hardening',
       '0006_browser_sessions',
+      '0007_notifications',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
@@ -53,6 +54,8 @@ describe('migrations', () => {
         'admin_consent_states',
         'browser_logins',
         'browser_sessions',
+        'notifications',
+        'notification_deliveries',
       ]),
     );
     await Promise.all(dbs.map((db) => db.destroy()));
