@@ -11,7 +11,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { ProvisioningRequested, ProvisioningTaskUpdated, SyncRequested, SyncRunUpdated } from './contracts';
+import { AccessReviewUpdated, ProvisioningRequested, ProvisioningTaskUpdated, SyncRequested, SyncRunUpdated } from './contracts';
 import { busNames, type BusNames } from './subjects';
 
 export interface BusOptions {
@@ -119,6 +119,14 @@ export class Bus {
 
   publishProvisioningTaskUpdated(msg: ProvisioningTaskUpdated): void {
     this.nc.publish(this.names.provisioningTaskEvents(msg.taskId), this.encode(ProvisioningTaskUpdated, msg));
+  }
+
+  publishAccessReviewUpdated(msg: AccessReviewUpdated): void {
+    this.nc.publish(this.names.accessReviewEvents(msg.reviewId), this.encode(AccessReviewUpdated, msg));
+  }
+
+  subscribeAccessReviewUpdated(reviewId: string | '*', onEvent: (e: AccessReviewUpdated) => void): () => void {
+    return this.subscribe(this.names.accessReviewEvents(reviewId), AccessReviewUpdated, onEvent);
   }
 
   /** Live events for one connector's sync runs (or '*' for all). */

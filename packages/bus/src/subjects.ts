@@ -14,6 +14,7 @@ export interface BusNames {
   provisionConsumer: string;
   syncRunEvents(connectorId: string | '*'): string;
   provisioningTaskEvents(taskId: string | '*'): string;
+  accessReviewEvents(reviewId: string | '*'): string;
 }
 
 export function busNames(namespace = 'warden'): BusNames {
@@ -29,5 +30,6 @@ export function busNames(namespace = 'warden'): BusNames {
     provisionConsumer: 'provision-worker',
     syncRunEvents: (connectorId) => `${namespace}.evt.sync-run.${connectorId}`,
     provisioningTaskEvents: (taskId) => `${namespace}.evt.provisioning-task.${taskId}`,
+    accessReviewEvents: (reviewId) => `${namespace}.evt.access-review.${reviewId}`,
   };
 }

@@ -36,6 +36,7 @@ describe('migrations', () => {
       '0004_provisioning_keys',
       '0005_audit_hardening',
       '0006_browser_sessions',
+      '0009_access_reviews',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
@@ -53,6 +54,8 @@ describe('migrations', () => {
         'admin_consent_states',
         'browser_logins',
         'browser_sessions',
+        'access_reviews',
+        'access_review_items',
       ]),
     );
     await Promise.all(dbs.map((db) => db.destroy()));

@@ -1,0 +1,259 @@
+import { sql, type Kysely } from 'kysely';
+import type { Bus } from '@warden/bus';
+import {
+  DECIDER_KINDS,
+  RESOURCE_TYPES,
+  UNDECIDED_ACTIONS,
+  type AccessReviewRow,
+  type Database,
+  type DeciderKind,
+  type ResourceType,
+  type UndecidedAction,
+} from '@warden/database';
+import { appendAudit } from '../audit';
+import {
+  fallbackSubjectsSql,
+  managerJoinSql,
+  ruleOidsSql,
+  ruleSubjectsSql,
+  scopeOwnersSql,
+  type BulkDeciderParams,
+} from '../deciders/bulk';
+import { actorOidIn, isConnectorAdmin, isUuid, ReviewError, type ReviewActor } from './errors';
+import { publishReviewUpdated } from './events';
+
+export interface CreateReviewInput {
+  name: string;
+  connectorId: string;
+  entitlementIds?: readonly string[] | null;
+  resourceTypes?: readonly ResourceType[] | null;
+  reviewers: DeciderKind;
+  fallbackSubjects: readonly string[];
+  dueAt: Date;
+  autoRevoke?: boolean | null;
+  undecided?: UndecidedAction | null;
+  inactiveDays?: number | null;
+}
+
+/** A peer outlier holds what fewer than this share of its peers hold ... */
+export const PEER_OUTLIER_SHARE = 0.1;
+/** ... among at least this many peers (users with the same manager). */
+export const PEER_OUTLIER_MIN_PEERS = 5;
+
+/**
+ * Starts a campaign: in ONE transaction, the review row and one item per direct grant in scope
+ * (the listed entitlements, or every grantable entitlement offered by resources of the listed types),
+ * snapshotted with INSERT ... SELECT: reviewers resolved set-based (deciders/bulk.ts), the
+ * recommendation computed over the whole campaign (disabled account; no sign-in within inactiveDays,
+ * or never; peer outlier), and for group principals how many principals hold the entitlement through
+ * them. SUPER_ADMIN, or a CONNECTOR_ADMIN owning the connector.
+ */
+export async function createAccessReview(
+  db: Kysely<Database>,
+  bus: Bus,
+  actor: ReviewActor,
+  input: CreateReviewInput,
+): Promise<{ review: AccessReviewRow; items: number }> {
+  const name = input.name.trim();
+  if (!name) throw new ReviewError('BAD_USER_INPUT', 'name must not be empty');
+  if (!isUuid(input.connectorId)) throw new ReviewError('NOT_FOUND', `connector ${input.connectorId} does not exist`);
+  if (!DECIDER_KINDS.includes(input.reviewers)) throw new ReviewError('BAD_USER_INPUT', `unknown reviewers ${String(input.reviewers)}`);
+  const undecided = input.undecided ?? 'KEEP';
+  if (!UNDECIDED_ACTIONS.includes(undecided)) throw new ReviewError('BAD_USER_INPUT', `unknown undecided action ${String(undecided)}`);
+  const inactiveDays = input.inactiveDays ?? 30;
+  if (!Number.isInteger(inactiveDays) || inactiveDays < 1 || inactiveDays > 3650)
+    throw new ReviewError('BAD_USER_INPUT', 'inactiveDays must be a whole number of days between 1 and 3650');
+  const fallbackSubjects = [...new Set(input.fallbackSubjects.map((s) => s.trim()).filter(Boolean))];
+  if (fallbackSubjects.length === 0)
+    throw new ReviewError(
+      'BAD_USER_INPUT',
+      'fallbackSubjects must name at least one platform user (the reviewers for USERS, the fallback otherwise)',
+    );
+  if (Number.isNaN(input.dueAt.getTime()) || input.dueAt.getTime() <= Date.now())
+    throw new ReviewError('BAD_USER_INPUT', 'dueAt must be in the future');
+  const entitlementIds = [...new Set(input.entitlementIds ?? [])];
+  const resourceTypes = [...new Set(input.resourceTypes ?? [])];
+  if (entitlementIds.length === 0 && resourceTypes.length === 0)
+    throw new ReviewError('BAD_USER_INPUT', 'give entitlementIds or resourceTypes (one of the two is required)');
+  const badType = resourceTypes.find((t) => !RESOURCE_TYPES.includes(t));
+  if (badType) throw new ReviewError('BAD_USER_INPUT', `unknown resource type ${badType}`);
+  const badId = entitlementIds.find((id) => !isUuid(id));
+  if (badId) throw new ReviewError('BAD_USER_INPUT', `entitlement ${badId} does not exist`);
+
+  const connector = await db
+    .selectFrom('connectors')
+    .select(['id', 'display_name', 'owners', 'tenant_id', 'consented_tenant_id'])
+    .where('id', '=', input.connectorId)
+    .executeTakeFirst();
+  if (!connector) throw new ReviewError('NOT_FOUND', `connector ${input.connectorId} does not exist`);
+  if (!isConnectorAdmin(actor, connector))
+    throw new ReviewError(
+      'FORBIDDEN',
+      `starting a review needs SUPER_ADMIN, or CONNECTOR_ADMIN owning connector '${connector.display_name}'`,
+    );
+  if (entitlementIds.length) {
+    const found = await db
+      .selectFrom('entitlements')
+      .select('id')
+      .where('connector_id', '=', connector.id)
+      .where('id', 'in', entitlementIds)
+      .execute();
+    const known = new Set(found.map((r) => r.id));
+    const missing = entitlementIds.find((id) => !known.has(id));
+    if (missing)
+      throw new ReviewError('BAD_USER_INPUT', `entitlement ${missing} is not an entitlement of connector '${connector.display_name}'`);
+  }
+
+  const creatorOid = actorOidIn(actor, connector);
+  const params: BulkDeciderParams = {
+    kind: input.reviewers,
+    fallbackSubjects,
+    connectorOwners: connector.owners,
+    creatorSubject: actor.subject,
+    creatorOid,
+  };
+  const c = connector.id;
+
+  const result = await db.transaction().execute(async (trx) => {
+    const review = await trx
+      .insertInto('access_reviews')
+      .values({
+        connector_id: c,
+        name,
+        reviewers: input.reviewers,
+        fallback_subjects: fallbackSubjects,
+        due_at: input.dueAt,
+        auto_revoke: input.autoRevoke ?? true,
+        undecided,
+        inactive_days: inactiveDays,
+        scope: JSON.stringify({ entitlementIds, resourceTypes }),
+        created_by: actor.subject,
+        created_by_oid: creatorOid,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+
+    // The whole campaign in one statement. Recommendation evidence:
+    // - team: users per manager; holders: per (entitlement in scope, manager) how many of that
+    //   manager's users hold it (directly or inherited). For an item, peers = team - 1 and peer
+    //   holders = holders - 1 (the principal itself holds it directly).
+    // - sign-in: the later of the interactive and non-interactive sign-in; "never" only when the
+    //   sign-in stage wrote the keys (absent keys mean unknown, not never).
+    const inserted = await sql<{ n: number }>`
+      WITH scope AS (
+        SELECT e.id, e.key, e.resource_type, e.resource_external_id, ${scopeOwnersSql(c, input.reviewers)} AS owners
+        FROM entitlements e
+        WHERE e.connector_id = ${c}
+          AND (e.id = ANY(${entitlementIds}::uuid[]) OR (e.grantable AND e.resource_type = ANY(${resourceTypes}::text[])))
+      ),
+      team_members AS (
+        SELECT u.external_id, u.profile ->> 'managerId' AS manager
+        FROM resources u
+        WHERE u.connector_id = ${c} AND u.type = 'USER' AND coalesce(u.profile ->> 'managerId', '') <> ''
+      ),
+      team AS (SELECT manager, count(*)::int AS n FROM team_members GROUP BY manager),
+      holders AS (
+        SELECT g.entitlement_key, tm.manager, count(DISTINCT g.principal_external_id)::int AS n
+        FROM grants g
+        JOIN scope sc ON sc.key = g.entitlement_key
+        JOIN team_members tm ON tm.external_id = g.principal_external_id
+        WHERE g.connector_id = ${c}
+        GROUP BY g.entitlement_key, tm.manager
+      ),
+      base AS (
+        SELECT
+          s.id AS entitlement_id, s.key AS entitlement_key, p.id AS principal_id, p.external_id AS principal_external_id,
+          g.principal_kind,
+          ${ruleOidsSql(input.reviewers)} AS rule_oids,
+          ${ruleSubjectsSql(params)} AS rule_subjects,
+          ${fallbackSubjectsSql(params)} AS fallback_subjects,
+          p.type = 'USER' AS is_user,
+          (p.type = 'USER' AND p.profile ->> 'accountEnabled' = 'false') AS disabled,
+          (p.type = 'USER' AND (p.profile ? 'lastSignInDateTime' OR p.profile ? 'lastNonInteractiveSignInDateTime')) AS sign_in_known,
+          CASE WHEN p.type = 'USER' THEN GREATEST(
+            (p.profile ->> 'lastSignInDateTime')::timestamptz,
+            (p.profile ->> 'lastNonInteractiveSignInDateTime')::timestamptz) END AS last_sign_in,
+          coalesce(t.n, 0) - 1 AS peers,
+          coalesce(h.n, 1) - 1 AS peer_holders,
+          CASE WHEN g.principal_kind = 'GROUP' THEN
+            CASE WHEN s.key = 'GROUP:' || s.resource_external_id || ':member' AND s.resource_type = 'GROUP' THEN
+              (SELECT count(*)::int FROM grants ig
+               WHERE ig.connector_id = ${c} AND ig.entitlement_key = s.key AND NOT ig.direct
+                 AND ig.via[1] = 'GROUP:' || p.external_id || ':member')
+            ELSE
+              (SELECT count(DISTINCT mg.principal_external_id)::int FROM grants mg
+               WHERE mg.connector_id = ${c} AND mg.entitlement_key = 'GROUP:' || p.external_id || ':member')
+            END
+          END AS inherited_count
+        FROM scope s
+        JOIN grants g ON g.connector_id = ${c} AND g.entitlement_key = s.key AND g.direct
+        JOIN resources p ON p.connector_id = ${c} AND p.external_id = g.principal_external_id
+        ${input.reviewers === 'MANAGER' ? managerJoinSql(c) : sql``}
+        LEFT JOIN team t ON p.type = 'USER' AND t.manager = p.profile ->> 'managerId'
+        LEFT JOIN holders h ON p.type = 'USER' AND h.entitlement_key = s.key AND h.manager = p.profile ->> 'managerId'
+      ),
+      judged AS (
+        SELECT b.*,
+          floor(extract(epoch FROM (now() - b.last_sign_in)) / 86400)::int AS idle_days,
+          (b.peers >= ${PEER_OUTLIER_MIN_PEERS} AND b.peer_holders < ${PEER_OUTLIER_SHARE} * b.peers) AS outlier
+        FROM base b
+      ),
+      reasoned AS (
+        SELECT j.*,
+          array_remove(ARRAY[
+            CASE WHEN j.disabled THEN 'account disabled' END,
+            CASE WHEN j.sign_in_known AND j.last_sign_in IS NULL THEN 'never signed in'
+                 WHEN j.last_sign_in < now() - make_interval(days => ${inactiveDays}) THEN 'no sign-in for ' || j.idle_days || ' days' END,
+            CASE WHEN j.outlier THEN j.peer_holders || ' of ' || j.peers || ' peers with the same manager '
+                 || CASE WHEN j.peer_holders = 1 THEN 'holds' ELSE 'hold' END || ' it' END
+          ], NULL) AS revoke_reasons
+        FROM judged j
+      ),
+      ins AS (
+        INSERT INTO access_review_items (
+          review_id, connector_id, entitlement_id, entitlement_key, principal_id, principal_external_id, principal_kind,
+          reviewer_oids, reviewer_subjects, fallback, recommendation, recommendation_reason, last_sign_in_at, inherited_count)
+        SELECT ${review.id}::uuid, ${c}::uuid, r.entitlement_id, r.entitlement_key, r.principal_id, r.principal_external_id, r.principal_kind,
+          CASE WHEN cardinality(r.rule_oids) + cardinality(r.rule_subjects) = 0 THEN '{}'::text[] ELSE r.rule_oids END,
+          CASE WHEN cardinality(r.rule_oids) + cardinality(r.rule_subjects) = 0 THEN r.fallback_subjects ELSE r.rule_subjects END,
+          cardinality(r.rule_oids) + cardinality(r.rule_subjects) = 0,
+          CASE WHEN NOT r.is_user THEN 'KEEP' WHEN cardinality(r.revoke_reasons) > 0 THEN 'REVOKE' ELSE 'KEEP' END,
+          CASE
+            WHEN cardinality(r.revoke_reasons) > 0 THEN array_to_string(r.revoke_reasons, '; ')
+            WHEN r.inherited_count IS NOT NULL THEN r.inherited_count || CASE WHEN r.inherited_count = 1 THEN ' principal holds' ELSE ' principals hold' END || ' it through this group'
+            WHEN NOT r.is_user THEN NULL
+            ELSE array_to_string(array_remove(ARRAY[
+              CASE WHEN r.last_sign_in IS NOT NULL THEN 'signed in ' || r.idle_days || ' days ago' END,
+              CASE WHEN r.peers >= ${PEER_OUTLIER_MIN_PEERS} THEN r.peer_holders || ' of ' || r.peers || ' peers with the same manager '
+                || CASE WHEN r.peer_holders = 1 THEN 'holds' ELSE 'hold' END || ' it' END
+            ], NULL), '; ')
+          END,
+          r.last_sign_in, r.inherited_count
+        FROM reasoned r
+        RETURNING 1
+      )
+      SELECT count(*)::int AS n FROM ins`.execute(trx);
+    const items = inserted.rows[0]?.n ?? 0;
+    await appendAudit(trx, {
+      actor: actor.subject,
+      action: 'access_review.created',
+      connectorId: c,
+      details: {
+        ...(actor.oid ? { actorOid: actor.oid } : {}),
+        reviewId: review.id,
+        name,
+        items,
+        reviewers: input.reviewers,
+        fallbackSubjects,
+        scope: { entitlementIds, resourceTypes },
+        dueAt: input.dueAt.toISOString(),
+        autoRevoke: review.auto_revoke,
+        undecided,
+        inactiveDays,
+      },
+    });
+    return { review, items };
+  });
+  publishReviewUpdated(bus, result.review);
+  return result;
+}
