@@ -195,7 +195,7 @@ export async function createAccessReview(
       judged AS (
         SELECT b.*,
           floor(extract(epoch FROM (now() - b.last_sign_in)) / 86400)::int AS idle_days,
-          (b.peers >= ${PEER_OUTLIER_MIN_PEERS} AND b.peer_holders < ${PEER_OUTLIER_SHARE} * b.peers) AS outlier
+          (b.peers >= ${PEER_OUTLIER_MIN_PEERS}::int AND b.peer_holders < ${PEER_OUTLIER_SHARE}::numeric * b.peers) AS outlier
         FROM base b
       ),
       reasoned AS (
@@ -203,7 +203,7 @@ export async function createAccessReview(
           array_remove(ARRAY[
             CASE WHEN j.disabled THEN 'account disabled' END,
             CASE WHEN j.sign_in_known AND j.last_sign_in IS NULL THEN 'never signed in'
-                 WHEN j.last_sign_in < now() - make_interval(days => ${inactiveDays}) THEN 'no sign-in for ' || j.idle_days || ' days' END,
+                 WHEN j.last_sign_in < now() - make_interval(days => ${inactiveDays}::int) THEN 'no sign-in for ' || j.idle_days || ' days' END,
             CASE WHEN j.outlier THEN j.peer_holders || ' of ' || j.peers || ' peers with the same manager '
                  || CASE WHEN j.peer_holders = 1 THEN 'holds' ELSE 'hold' END || ' it' END
           ], NULL) AS revoke_reasons
@@ -223,8 +223,8 @@ export async function createAccessReview(
             WHEN r.inherited_count IS NOT NULL THEN r.inherited_count || CASE WHEN r.inherited_count = 1 THEN ' principal holds' ELSE ' principals hold' END || ' it through this group'
             WHEN NOT r.is_user THEN NULL
             ELSE array_to_string(array_remove(ARRAY[
-              CASE WHEN r.last_sign_in IS NOT NULL THEN 'signed in ' || r.idle_days || ' days ago' END,
-              CASE WHEN r.peers >= ${PEER_OUTLIER_MIN_PEERS} THEN r.peer_holders || ' of ' || r.peers || ' peers with the same manager '
+              CASE WHEN r.last_sign_in IS NOT NULL THEN 'signed in ' || r.idle_days || CASE WHEN r.idle_days = 1 THEN ' day ago' ELSE ' days ago' END END,
+              CASE WHEN r.peers >= ${PEER_OUTLIER_MIN_PEERS}::int THEN r.peer_holders || ' of ' || r.peers || ' peers with the same manager '
                 || CASE WHEN r.peer_holders = 1 THEN 'holds' ELSE 'hold' END || ' it' END
             ], NULL), '; ')
           END,
