@@ -261,7 +261,7 @@ export interface AccessReviewsTable {
   scope: Json<{ entitlementIds?: string[]; resourceTypes?: ResourceType[] }>;
   created_by: string;
   created_by_oid: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   completed_at: NullableTimestamp;
   completed_by: string | null;
   cancelled_at: NullableTimestamp;
