@@ -36,6 +36,7 @@ describe('migrations', () => {
       '0004_provisioning_keys',
       '0005_audit_hardening',
       '0006_browser_sessions',
+      '0007_notifications',
       '0009_access_reviews',
     ]);
     const tables = await sql<{ table_name: string }>`
@@ -54,6 +55,8 @@ describe('migrations', () => {
         'admin_consent_states',
         'browser_logins',
         'browser_sessions',
+        'notifications',
+        'notification_deliveries',
         'access_reviews',
         'access_review_items',
       ]),
