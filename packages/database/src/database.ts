@@ -246,7 +246,6 @@ export interface BrowserSessionsTable {
   absolute_expires_at: Timestamp;
 }
 
-<<<<<<< HEAD
 /** A certification campaign (migration 0009). */
 export interface AccessReviewsTable {
   id: Generated<string>;
@@ -301,7 +300,8 @@ export interface AccessReviewItemsTable {
   remediation_error: string | null;
   verified_at: NullableTimestamp;
   regranted_at: NullableTimestamp;
-=======
+}
+
 /** PENDING until every delivery is SENT (→ SENT) or one gave up (→ DEAD). */
 export const NOTIFICATION_STATUSES = ['PENDING', 'SENT', 'DEAD'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
@@ -359,7 +359,6 @@ export interface NotificationDeliveriesTable {
   last_error: string | null;
   created_at: Timestamp;
   sent_at: NullableTimestamp;
->>>>>>> i14-notify
 }
 
 export interface Database {
@@ -375,13 +374,10 @@ export interface Database {
   admin_consent_states: AdminConsentStatesTable;
   browser_logins: BrowserLoginsTable;
   browser_sessions: BrowserSessionsTable;
-<<<<<<< HEAD
   access_reviews: AccessReviewsTable;
   access_review_items: AccessReviewItemsTable;
-=======
   notifications: NotificationsTable;
   notification_deliveries: NotificationDeliveriesTable;
->>>>>>> i14-notify
 }
 
 export type ConnectorRow = Selectable<ConnectorsTable>;
@@ -394,13 +390,10 @@ export type SyncRunRow = Selectable<SyncRunsTable>;
 export type ProvisioningTaskRow = Selectable<ProvisioningTasksTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type ConnectorLogRow = Selectable<ConnectorLogsTable>;
-<<<<<<< HEAD
 export type AccessReviewRow = Selectable<AccessReviewsTable>;
 export type AccessReviewItemRow = Selectable<AccessReviewItemsTable>;
-=======
 export type NotificationRow = Selectable<NotificationsTable>;
 export type NotificationDeliveryRow = Selectable<NotificationDeliveriesTable>;
->>>>>>> i14-notify
 
 /**
  * Whether a connector may be synced or provisioned: always for CLIENT_SECRET / CERTIFICATE (their own
