@@ -11,7 +11,14 @@ export const accessReviews: Loop = {
   name: 'access-reviews',
   intervalMs: (env) => env.REVIEW_INTERVAL_MS,
   async run(deps, now) {
-    const tick = await reviewTick(deps.db, deps.bus, now);
+    const hold = deps.env.REVIEW_TEST_HOLD_AFTER_REQUEST_MS;
+    const afterRequest = hold
+      ? async (itemId: string, taskId: string) => {
+          deps.logger.warn({ itemId, taskId, ms: hold }, 'test failpoint: holding after a revoke was requested');
+          await new Promise((r) => setTimeout(r, hold));
+        }
+      : undefined;
+    const tick = await reviewTick(deps.db, deps.bus, now, 500, afterRequest);
     if (tick.completed || tick.requested || tick.finished || tick.regranted) deps.logger.info(tick, 'access reviews');
     await sendReviewReminders(deps.db, now, {
       reminderBeforeMs: deps.env.REVIEW_REMINDER_BEFORE * 1000,

@@ -135,7 +135,14 @@ export function remediationKey(itemId: string, attempt: number): string {
  * again (or two workers at once) gets the same task back: no revoke is lost or doubled. Items that
  * cannot become a task (the entitlement is not grantable) keep the refusal as their remediation error.
  */
-export async function remediateReview(db: Kysely<Database>, bus: Bus, reviewId: string, limit = 500): Promise<number> {
+export async function remediateReview(
+  db: Kysely<Database>,
+  bus: Bus,
+  reviewId: string,
+  limit = 500,
+  /** Test failpoint: runs after a revoke was requested and before the item links it (crash tests). */
+  afterRequest?: (itemId: string, taskId: string) => Promise<void>,
+): Promise<number> {
   const review = await db
     .selectFrom('access_reviews')
     .select(['id', 'name', 'status', 'auto_revoke'])
@@ -166,6 +173,7 @@ export async function remediateReview(db: Kysely<Database>, bus: Bus, reviewId: 
         },
         { auditDetails: { onBehalfOf: `access-review:${review.id}`, accessReviewId: review.id, accessReviewItemId: item.id } },
       );
+      await afterRequest?.(item.id, task.id);
       await db
         .updateTable('access_review_items')
         .set({ remediation_task_id: task.id })

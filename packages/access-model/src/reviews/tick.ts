@@ -20,7 +20,14 @@ export interface ReviewTickResult {
  * requested and, once every revoke finished, become COMPLETED; their subscribers hear of progress;
  * successful revokes are verified against the next sync.
  */
-export async function reviewTick(db: Kysely<Database>, bus: Bus, now: Date = new Date(), batch = 500): Promise<ReviewTickResult> {
+export async function reviewTick(
+  db: Kysely<Database>,
+  bus: Bus,
+  now: Date = new Date(),
+  batch = 500,
+  /** Test failpoint, see remediateReview. */
+  afterRequest?: (itemId: string, taskId: string) => Promise<void>,
+): Promise<ReviewTickResult> {
   const result: ReviewTickResult = { completed: 0, requested: 0, finished: 0, regranted: 0 };
   const due = await db
     .selectFrom('access_reviews')
@@ -47,7 +54,7 @@ export async function reviewTick(db: Kysely<Database>, bus: Bus, now: Date = new
     .limit(50)
     .execute();
   for (const r of completing) {
-    result.requested += await remediateReview(db, bus, r.id, batch);
+    result.requested += await remediateReview(db, bus, r.id, batch, afterRequest);
     if (await finishRemediation(db, bus, r.id)) result.finished++;
     // Progress (remediated / failed) moves with the provisioning worker; subscribers re-read it.
     else publishReviewUpdated(bus, r);
