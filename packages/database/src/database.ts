@@ -285,6 +285,8 @@ export interface AccessReviewItemsTable {
   reviewer_oids: Generated<string[]>;
   /** Platform users who decide, by token subject. */
   reviewer_subjects: Generated<string[]>;
+  /** Both as one indexed set: 'o:<oid>' and 's:<subject>' (see reviewerKeys in @warden/access-model). */
+  reviewer_keys: Generated<string[]>;
   fallback: Generated<boolean>;
   recommendation: ReviewDecision | null;
   recommendation_reason: string | null;

@@ -8,7 +8,7 @@ import { appendCallerAudit } from '../../auth/audit-actor';
 import { MEMBER, type Caller } from '../../auth/roles';
 import { WardenError } from '../../errors';
 import { isUuid } from '../../pagination/cursor';
-import { callerOidIn } from './review.service';
+import { callerOidIn, mineSql } from './review.service';
 
 /** Rows per keyset page: memory stays bounded by one page however large the campaign. */
 export const EXPORT_PAGE_ROWS = 2_000;
@@ -72,9 +72,7 @@ export function reviewExportRoute(db: Kysely<Database>, requestCaller: (req: Req
     if (!review) return fail(res, 404, 'NOT_FOUND', `access review ${id} does not exist`);
     const member = caller.role === MEMBER;
     const oid = callerOidIn(caller, review);
-    const mine = oid
-      ? sql<boolean>`(i.reviewer_subjects @> ARRAY[${caller.sub}]::text[] OR i.reviewer_oids @> ARRAY[${oid}]::text[]) AND i.principal_external_id <> ${oid}`
-      : sql<boolean>`i.reviewer_subjects @> ARRAY[${caller.sub}]::text[]`;
+    const mine = mineSql(caller.sub, oid);
     if (member) {
       const any = await sql<{
         ok: boolean;

@@ -131,6 +131,16 @@ export function callerOidIn(caller: Caller, c: Pick<TenantRow, 'tenant_id' | 'co
   return c.tenant_id?.toLowerCase() === tid || c.consented_tenant_id?.toLowerCase() === tid ? caller.oid : null;
 }
 
+/**
+ * Items (alias `i`) whose named reviewers include the caller — its subject, or its Graph object id
+ * in the item's connector — never its own access. One probe of the reviewer_keys GIN index.
+ */
+export function mineSql(subject: string, oid: string | null) {
+  return oid
+    ? sql<boolean>`i.reviewer_keys && ARRAY[${`s:${subject}`}, ${`o:${oid}`}]::text[] AND i.principal_external_id <> ${oid}`
+    : sql<boolean>`i.reviewer_keys @> ARRAY[${`s:${subject}`}]::text[]`;
+}
+
 /** Access reviews: reads, the queues of reviewers, and the writes (rules in @warden/access-model). */
 export class ReviewService {
   constructor(private readonly deps: GatewayDeps) {}
@@ -180,11 +190,8 @@ export class ReviewService {
     return row;
   }
 
-  /** Items the caller is a named reviewer of, never its own access. */
   private mineSql(subject: string, oid: string | null) {
-    return oid
-      ? sql<boolean>`(i.reviewer_subjects @> ARRAY[${subject}]::text[] OR i.reviewer_oids @> ARRAY[${oid}]::text[]) AND i.principal_external_id <> ${oid}`
-      : sql<boolean>`i.reviewer_subjects @> ARRAY[${subject}]::text[]`;
+    return mineSql(subject, oid);
   }
 
   /** Newest first: (created_at, id) descending. */
@@ -294,10 +301,10 @@ export class ReviewService {
     // Connectors whose tenant is the caller's: there its oid names it.
     const mine =
       oid && tid
-        ? sql<boolean>`(i.reviewer_subjects @> ARRAY[${caller.sub}]::text[]
-            OR (i.reviewer_oids @> ARRAY[${oid}]::text[] AND i.connector_id IN (SELECT id FROM connectors WHERE lower(tenant_id) = ${tid} OR lower(consented_tenant_id) = ${tid})))
+        ? sql<boolean>`(i.reviewer_keys @> ARRAY[${`s:${caller.sub}`}]::text[]
+            OR (i.reviewer_keys @> ARRAY[${`o:${oid}`}]::text[] AND i.connector_id IN (SELECT id FROM connectors WHERE lower(tenant_id) = ${tid} OR lower(consented_tenant_id) = ${tid})))
           AND NOT (i.principal_external_id = ${oid} AND i.connector_id IN (SELECT id FROM connectors WHERE lower(tenant_id) = ${tid} OR lower(consented_tenant_id) = ${tid}))`
-        : sql<boolean>`i.reviewer_subjects @> ARRAY[${caller.sub}]::text[]`;
+        : sql<boolean>`i.reviewer_keys @> ARRAY[${`s:${caller.sub}`}]::text[]`;
     const filtered = () => {
       let q = db
         .selectFrom('access_review_items as i')
