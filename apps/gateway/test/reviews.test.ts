@@ -1,4 +1,6 @@
+import { createClient, type Client } from 'graphql-ws';
 import { sql } from 'kysely';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedTenant, type Fixture } from './support/fixture';
 import { startHarness, type Harness } from './support/harness';
@@ -54,7 +56,33 @@ beforeAll(async () => {
   managerToken = await h.token('MEMBER', 'boss-sub', { tid: TENANT, oid: boss });
   strangerToken = await h.token('MEMBER', 'stranger-sub', { tid: TENANT, oid: f.users[15]!.externalId });
 });
-afterAll(async () => h?.close());
+const clients: Client[] = [];
+afterAll(async () => {
+  for (const c of clients) await c.dispose();
+  await h?.close();
+});
+
+function subscribe<T>(token: string, query: string, variables: Record<string, unknown>) {
+  const c = createClient({
+    url: h.gateway.url.replace('http:', 'ws:'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+    lazy: true,
+  });
+  clients.push(c);
+  const items: T[] = [];
+  const errors: unknown[] = [];
+  c.subscribe<T>(
+    { query, variables },
+    {
+      next: (v) => (v.errors ? errors.push(v.errors) : items.push(v.data as T)),
+      error: (e) => errors.push(e),
+      complete: () => undefined,
+    },
+  );
+  return { items, errors };
+}
 
 const input = (connectorId: string, entitlementId: string, extra: Record<string, unknown> = {}) => ({
   name: 'Quarterly',
@@ -218,6 +246,31 @@ describe('decideReviewItems', () => {
       ['owner-alice', 'KEEP'],
     ]);
     expect(audit[0]!.details['actorOid']).toBe(f.users[0]!.externalId);
+  });
+});
+
+describe('accessReviewUpdated', () => {
+  it('streams decisions to admins and to the review’s reviewers; a member who reviews nothing in it is refused', async () => {
+    const q = `subscription($id: ID!) { accessReviewUpdated(id: $id) { id status } }`;
+    const adminSub = subscribe<{ accessReviewUpdated: { id: string; status: string } }>(
+      admin,
+      `subscription($id: ID!) { accessReviewUpdated(id: $id) { id status progress { decided } } }`,
+      { id: reviewId },
+    );
+    const managerSub = subscribe<{ accessReviewUpdated: { id: string; status: string } }>(managerToken, q, { id: reviewId });
+    const strangerSub = subscribe(strangerToken, q, { id: reviewId });
+    const items = (await h.gql<ReviewAnswer>(managerToken, ITEMS, { id: reviewId })).data!.accessReview!.items.edges.map((e) => e.node);
+    const item = items.find((i) => i.principal.externalId === f.users[1]!.externalId)!;
+    // Decisions can change while ACTIVE: decide again until both subscriptions are live and heard it.
+    const deadline = Date.now() + 15_000;
+    while ((adminSub.items.length === 0 || managerSub.items.length === 0) && Date.now() < deadline) {
+      await h.gql(managerToken, DECIDE, { ids: [item.id], d: 'KEEP', c: 'still on the team' });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(adminSub.items[0]).toMatchObject({ accessReviewUpdated: { id: reviewId, status: 'ACTIVE' } });
+    expect(managerSub.items[0]).toEqual({ accessReviewUpdated: { id: reviewId, status: 'ACTIVE' } });
+    expect(strangerSub.items).toEqual([]);
+    expect(JSON.stringify(strangerSub.errors)).toContain('FORBIDDEN');
   });
 });
 
