@@ -221,12 +221,57 @@ describe('webhook channel', () => {
     const b = dispatcher([webhook()], { batchSize: 4 }).d;
     const now = new Date();
     const [ra, rb] = await Promise.all([a.runOnce(now), b.runOnce(now)]);
+    const unsent = await tdb.db
+      .selectFrom('notification_deliveries')
+      .select(['status', 'last_error'])
+      .where('status', '!=', 'SENT')
+      .execute();
+    expect(unsent).toEqual([]);
     expect(ra.sent + rb.sent).toBe(30);
     const ids = receiver.received.map((r) => r.payload.id);
     expect(ids).toHaveLength(30);
     expect(new Set(ids).size).toBe(30);
     const statuses = await tdb.db.selectFrom('notifications').select('status').execute();
     expect(statuses.every((s) => s.status === 'SENT')).toBe(true);
+  });
+});
+
+describe('a replica that stops while sending', () => {
+  it('keeps its claim for the lease only; another replica then delivers, and the late answer changes nothing', async () => {
+    const input = notification();
+    await enqueueNotification(tdb.db, input);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const sending = new Promise<void>((r) => (started = r));
+    // A channel whose send hangs: the replica is alive but will never record an outcome in time.
+    const stuck: NotificationChannel = {
+      name: 'webhook',
+      targets: () => [new URL(receiver.url).origin],
+      send: async () => {
+        started();
+        await held;
+      },
+    };
+    const leaseMs = 30_000;
+    const a = dispatcher([stuck], { leaseMs }).d;
+    const b = dispatcher([webhook()], { leaseMs }).d;
+    const t0 = new Date('2032-01-01T00:00:00Z');
+    const first = a.runOnce(t0);
+    await sending;
+
+    // Within the lease the other replica leaves it alone; after it, it takes over.
+    expect(await b.runOnce(new Date(t0.getTime() + leaseMs - 1))).toMatchObject({ sent: 0 });
+    expect(await b.runOnce(new Date(t0.getTime() + leaseMs))).toMatchObject({ sent: 1 });
+    const row = await notificationBy(input.dedupeKey);
+    expect(row.status).toBe('SENT');
+    expect(await deliveryOf(row.id)).toMatchObject({ status: 'SENT', attempts: 2 });
+    expect(receiver.received.map((r) => r.payload.id)).toEqual([row.id]);
+
+    release();
+    expect(await first).toMatchObject({ sent: 1 });
+    expect(await deliveryOf(row.id)).toMatchObject({ status: 'SENT', attempts: 2 });
+    expect((await notificationBy(input.dedupeKey)).status).toBe('SENT');
   });
 });
 
