@@ -139,9 +139,11 @@ export async function createAccessReview(
     //   holders = holders - 1 (the principal itself holds it directly).
     // - sign-in: the later of the interactive and non-interactive sign-in; "never" only when the
     //   sign-in stage wrote the keys (absent keys mean unknown, not never).
-    // One big statement over the whole campaign: planning estimates are huge (correlated counts),
-    // which would make Postgres JIT-compile it for seconds; it runs faster interpreted.
+    // One big statement over the whole campaign: its estimates are large enough for Postgres to
+    // JIT-compile it (seconds, slower than running it interpreted), and its hashes and sorts need
+    // more than the default work_mem to stay in memory.
     await sql`SET LOCAL jit = off`.execute(trx);
+    await sql`SET LOCAL work_mem = '256MB'`.execute(trx);
     const inserted = await sql<{ n: number }>`
       WITH scope AS (
         SELECT e.id, e.key, e.resource_type, e.resource_external_id, ${scopeOwnersSql(c, input.reviewers)} AS owners
@@ -156,14 +158,37 @@ export async function createAccessReview(
       ),
       team AS (SELECT manager, count(*)::int AS n FROM team_members GROUP BY manager),
       holders AS (
-        SELECT g.entitlement_key, tm.manager, count(DISTINCT g.principal_external_id)::int AS n
-        FROM grants g
-        JOIN scope sc ON sc.key = g.entitlement_key
-        JOIN team_members tm ON tm.external_id = g.principal_external_id
-        WHERE g.connector_id = ${c}
-        GROUP BY g.entitlement_key, tm.manager
+        SELECT x.entitlement_key, x.manager, count(*)::int AS n
+        FROM (
+          SELECT DISTINCT g.entitlement_key, tm.manager, g.principal_external_id
+          FROM grants g
+          JOIN scope sc ON sc.key = g.entitlement_key
+          JOIN team_members tm ON tm.external_id = g.principal_external_id
+          WHERE g.connector_id = ${c}
+        ) x
+        GROUP BY x.entitlement_key, x.manager
       ),
-      base AS MATERIALIZED (
+      -- Group principals: who holds the entitlement through them. A membership is inherited along
+      -- the path whose outermost hop (via[1]) is the group's own membership; anything else a group
+      -- holds (an app role, a role) reaches all of the group's members.
+      group_items AS (
+        SELECT DISTINCT s.key, s.resource_type, s.resource_external_id, g.principal_external_id
+        FROM scope s JOIN grants g ON g.connector_id = ${c} AND g.entitlement_key = s.key AND g.direct AND g.principal_kind = 'GROUP'
+      ),
+      inherited_via AS (
+        SELECT ig.entitlement_key, ig.via[1] AS through, count(*)::int AS n
+        FROM grants ig
+        WHERE ig.connector_id = ${c} AND NOT ig.direct
+          AND ig.entitlement_key IN (SELECT key FROM group_items WHERE resource_type = 'GROUP' AND key = 'GROUP:' || resource_external_id || ':member')
+        GROUP BY 1, 2
+      ),
+      group_members AS (
+        SELECT mg.entitlement_key, count(DISTINCT mg.principal_external_id)::int AS n
+        FROM grants mg
+        WHERE mg.connector_id = ${c} AND mg.entitlement_key IN (SELECT 'GROUP:' || principal_external_id || ':member' FROM group_items)
+        GROUP BY 1
+      ),
+      base AS (
         SELECT
           s.id AS entitlement_id, s.key AS entitlement_key, p.id AS principal_id, p.external_id AS principal_external_id,
           g.principal_kind,
@@ -179,14 +204,8 @@ export async function createAccessReview(
           coalesce(t.n, 0) - 1 AS peers,
           coalesce(h.n, 1) - 1 AS peer_holders,
           CASE WHEN g.principal_kind = 'GROUP' THEN
-            CASE WHEN s.key = 'GROUP:' || s.resource_external_id || ':member' AND s.resource_type = 'GROUP' THEN
-              (SELECT count(*)::int FROM grants ig
-               WHERE ig.connector_id = ${c} AND ig.entitlement_key = s.key AND NOT ig.direct
-                 AND ig.via[1] = 'GROUP:' || p.external_id || ':member')
-            ELSE
-              (SELECT count(DISTINCT mg.principal_external_id)::int FROM grants mg
-               WHERE mg.connector_id = ${c} AND mg.entitlement_key = 'GROUP:' || p.external_id || ':member')
-            END
+            CASE WHEN s.key = 'GROUP:' || s.resource_external_id || ':member' AND s.resource_type = 'GROUP' THEN coalesce(iv.n, 0)
+            ELSE coalesce(gm.n, 0) END
           END AS inherited_count
         FROM scope s
         JOIN grants g ON g.connector_id = ${c} AND g.entitlement_key = s.key AND g.direct
@@ -194,6 +213,8 @@ export async function createAccessReview(
         ${input.reviewers === 'MANAGER' ? managerJoinSql(c) : sql``}
         LEFT JOIN team t ON p.type = 'USER' AND t.manager = p.profile ->> 'managerId'
         LEFT JOIN holders h ON p.type = 'USER' AND h.entitlement_key = s.key AND h.manager = p.profile ->> 'managerId'
+        LEFT JOIN inherited_via iv ON g.principal_kind = 'GROUP' AND iv.entitlement_key = s.key AND iv.through = 'GROUP:' || p.external_id || ':member'
+        LEFT JOIN group_members gm ON g.principal_kind = 'GROUP' AND gm.entitlement_key = 'GROUP:' || p.external_id || ':member'
       ),
       judged AS (
         SELECT b.*,
