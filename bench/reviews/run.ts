@@ -12,7 +12,7 @@
  *    of the decided ones KEEP, undecided items default to KEEP;
  * 4. completeAccessReview, then the governance loop (reviewTick every 500 ms) and the provision
  *    worker carry out the revokes: seconds until COMPLETED, writes/s and share of the write quota
- *    (the bucket starts full: 3,000 writes are admitted at once, then 20/s);
+ *    (writes ÷ what Graph admits in that time: the bucket starts full, 3,000 writes at once, then 20/s);
  * 5. the CSV evidence export: rows, seconds, and the gateway process's RSS before and at its peak while streaming.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -79,7 +79,8 @@ function memoryMB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 /** The real deployable gateway in its own process (its own tsconfig: decorators), answering on `port`. */
 async function startGatewayProcess(env: Record<string, string>, port: number) {
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/main.ts'], {
+  // node with tsx's loader (not the tsx CLI, which would be a wrapper around another process): the pid is the gateway's.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: path.join(ROOT, 'apps/gateway'),
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -295,8 +296,8 @@ async function main(): Promise<void> {
       graphWrites: writes,
       throttled429: s1.throttled - s0.throttled,
       writesPerSecond: writes / remediateSeconds,
-      // The bucket starts full (3,000 writes admitted at once), so above 100 % is possible for short runs.
-      shareOfWriteQuota: writes / remediateSeconds / QUOTA_RATE,
+      // What Graph would admit in that time: the bucket starts full (3,000 writes at once), then 20/s.
+      shareOfWriteQuota: writes / (QUOTA.writes + QUOTA_RATE * remediateSeconds),
     };
     log(`remediated: ${JSON.stringify(remediation)}`);
 
