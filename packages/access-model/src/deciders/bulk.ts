@@ -13,9 +13,10 @@ import type { DeciderKind } from '@warden/database';
  * Platform users are named by token subject.
  *
  * The expressions read these relations of the enclosing statement:
- * - `p`: the principal's resources row,
+ * - `p`: the principal (a row of the statement's `people` relation: id, external_id, type, and
+ *   `manager`, the Graph object id of its synced manager or null),
  * - `s`: the entitlement in scope, with `owners text[]` (scopeOwnersSql: once per entitlement, not per item),
- * - `mgr`: a LEFT JOIN with the manager's resources row (managerJoinSql), needed for MANAGER only.
+ * - `mgr`: a LEFT JOIN with the manager's `people` row (managerJoinSql), needed for MANAGER only.
  */
 export interface BulkDeciderParams {
   kind: DeciderKind;
@@ -61,10 +62,9 @@ function withoutCreatorSql(subjects: readonly string[], params: BulkDeciderParam
   >`CASE WHEN p.external_id = ${params.creatorOid} THEN array_remove(${list}, ${params.creatorSubject}::text) ELSE ${list} END`;
 }
 
-/** LEFT JOIN of the principal's manager (a synced user of the same connector). */
-export function managerJoinSql(connectorId: string): RawBuilder<unknown> {
-  return sql`LEFT JOIN resources mgr ON mgr.connector_id = ${connectorId} AND mgr.type = 'USER'
-    AND p.type = 'USER' AND mgr.external_id = p.profile ->> 'managerId'`;
+/** LEFT JOIN of the principal's manager: a synced user of the same connector (`people`). */
+export function managerJoinSql(): RawBuilder<unknown> {
+  return sql`LEFT JOIN people mgr ON mgr.type = 'USER' AND mgr.external_id = p.manager`;
 }
 
 /**

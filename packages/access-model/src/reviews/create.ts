@@ -151,10 +151,20 @@ export async function createAccessReview(
         WHERE e.connector_id = ${c}
           AND (e.id = ANY(${entitlementIds}::uuid[]) OR (e.grantable AND e.resource_type = ANY(${resourceTypes}::text[])))
       ),
+      -- Every principal's fields the rules read, out of its profile once (not once per item).
+      people AS MATERIALIZED (
+        SELECT r.id, r.external_id, r.type,
+          CASE WHEN r.type = 'USER' THEN nullif(r.profile ->> 'managerId', '') END AS manager,
+          (r.type = 'USER' AND r.profile ->> 'accountEnabled' = 'false') AS disabled,
+          (r.type = 'USER' AND (r.profile ? 'lastSignInDateTime' OR r.profile ? 'lastNonInteractiveSignInDateTime')) AS sign_in_known,
+          CASE WHEN r.type = 'USER' THEN GREATEST(
+            (r.profile ->> 'lastSignInDateTime')::timestamptz,
+            (r.profile ->> 'lastNonInteractiveSignInDateTime')::timestamptz) END AS last_sign_in
+        FROM resources r
+        WHERE r.connector_id = ${c}
+      ),
       team_members AS (
-        SELECT u.external_id, u.profile ->> 'managerId' AS manager
-        FROM resources u
-        WHERE u.connector_id = ${c} AND u.type = 'USER' AND coalesce(u.profile ->> 'managerId', '') <> ''
+        SELECT u.external_id, u.manager FROM people u WHERE u.type = 'USER' AND u.manager IS NOT NULL
       ),
       team AS (SELECT manager, count(*)::int AS n FROM team_members GROUP BY manager),
       holders AS (
@@ -196,11 +206,9 @@ export async function createAccessReview(
           ${ruleSubjectsSql(params)} AS rule_subjects,
           ${fallbackSubjectsSql(params)} AS fallback_subjects,
           p.type = 'USER' AS is_user,
-          (p.type = 'USER' AND p.profile ->> 'accountEnabled' = 'false') AS disabled,
-          (p.type = 'USER' AND (p.profile ? 'lastSignInDateTime' OR p.profile ? 'lastNonInteractiveSignInDateTime')) AS sign_in_known,
-          CASE WHEN p.type = 'USER' THEN GREATEST(
-            (p.profile ->> 'lastSignInDateTime')::timestamptz,
-            (p.profile ->> 'lastNonInteractiveSignInDateTime')::timestamptz) END AS last_sign_in,
+          p.disabled,
+          p.sign_in_known,
+          p.last_sign_in,
           coalesce(t.n, 0) - 1 AS peers,
           coalesce(h.n, 1) - 1 AS peer_holders,
           CASE WHEN g.principal_kind = 'GROUP' THEN
@@ -209,10 +217,10 @@ export async function createAccessReview(
           END AS inherited_count
         FROM scope s
         JOIN grants g ON g.connector_id = ${c} AND g.entitlement_key = s.key AND g.direct
-        JOIN resources p ON p.connector_id = ${c} AND p.external_id = g.principal_external_id
-        ${input.reviewers === 'MANAGER' ? managerJoinSql(c) : sql``}
-        LEFT JOIN team t ON p.type = 'USER' AND t.manager = p.profile ->> 'managerId'
-        LEFT JOIN holders h ON p.type = 'USER' AND h.entitlement_key = s.key AND h.manager = p.profile ->> 'managerId'
+        JOIN people p ON p.external_id = g.principal_external_id
+        ${input.reviewers === 'MANAGER' ? managerJoinSql() : sql``}
+        LEFT JOIN team t ON t.manager = p.manager
+        LEFT JOIN holders h ON h.entitlement_key = s.key AND h.manager = p.manager
         LEFT JOIN inherited_via iv ON g.principal_kind = 'GROUP' AND iv.entitlement_key = s.key AND iv.through = 'GROUP:' || p.external_id || ':member'
         LEFT JOIN group_members gm ON g.principal_kind = 'GROUP' AND gm.entitlement_key = 'GROUP:' || p.external_id || ':member'
       ),
