@@ -1,5 +1,5 @@
 /**
- * npm run bench:reviews -- --size M|L [--seed 42] [--decide 10000] [--batch 100] [--revoke-share 0.01]
+ * npm run bench:reviews -- --size M|L [--seed 42] [--decide 10000] [--batch 100] [--revoke-share 0.01] [--create-only] [--explain]
  *
  * Access reviews at scale, through the real gateway (its own process), Postgres, NATS, the provision
  * worker and the emulator (child process, 50 ms latency, Graph's write quota 3,000 / 150 s):
@@ -45,6 +45,10 @@ const { values } = parseArgs({
     decide: { type: 'string', default: '10000' },
     batch: { type: 'string', default: '100' },
     'revoke-share': { type: 'string', default: '0.01' },
+    /** Stop after the create step (profiling the campaign statement). */
+    'create-only': { type: 'boolean', default: false },
+    /** Log the plan of every statement over 1 s to the Postgres server log (auto_explain with ANALYZE). */
+    explain: { type: 'boolean', default: false },
   },
 });
 const size = String(values.size).toUpperCase();
@@ -160,6 +164,15 @@ async function main(): Promise<void> {
       `seeded ${tenant.users.length} users, ${tenant.groups.length} groups, ${directGrants} direct grants in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`,
     );
 
+    if (values.explain) {
+      for (const setting of [
+        `session_preload_libraries = 'auto_explain'`,
+        'auto_explain.log_min_duration = 1000',
+        'auto_explain.log_analyze = on',
+        'auto_explain.log_nested_statements = on',
+      ])
+        await sql.raw(`ALTER DATABASE ${tdb.name} SET ${setting}`).execute(tdb.db);
+    }
     const jwtSecret = randomBytes(32).toString('base64url');
     const common = {
       DATABASE_URL: tdb.url,
@@ -211,6 +224,7 @@ async function main(): Promise<void> {
       SELECT recommendation, count(*)::int AS n, count(*) FILTER (WHERE fallback)::int AS fallback
       FROM access_review_items WHERE review_id = ${reviewId} GROUP BY recommendation ORDER BY 1`.execute(tdb.db);
     log(`created: ${items} items in ${createSeconds.toFixed(2)} s (${JSON.stringify(recs.rows)})`);
+    if (values['create-only']) return;
 
     // ---- 2. decide through the gateway
     const revokes = Math.min(DECIDE, Math.round(items * REVOKE_SHARE));
