@@ -14,6 +14,7 @@ import { GrantService } from './modules/grants/grant.service';
 import { GrantRequestService } from './modules/grants/grant-request.service';
 import { MeService } from './modules/me/me.service';
 import { ResourceService } from './modules/resources/resource.service';
+import { ReviewService } from './modules/reviews/review.service';
 import { SyncRunService } from './modules/sync-runs/sync-run.service';
 
 /** Process-wide dependencies, built once by startGateway. */
@@ -49,6 +50,8 @@ export interface Services {
   audit: AuditService;
   /** Who the caller is (`me`). */
   me: MeService;
+  /** Access reviews (certification campaigns). */
+  reviews: ReviewService;
 }
 
 export function createServices(deps: GatewayDeps): Services {
@@ -61,6 +64,7 @@ export function createServices(deps: GatewayDeps): Services {
     grantRequests: new GrantRequestService(deps),
     audit: new AuditService(deps.db),
     me: new MeService(deps.db),
+    reviews: new ReviewService(deps),
   };
 }
 

@@ -10,6 +10,7 @@ import { MeResolver } from './modules/me/me.resolver';
 // After MeResolver, where modules/provisioning sorted: import order decides type order in the printed schema.
 import { GrantRequestResolver } from './modules/grants/grant-request.resolver';
 import { ResourceResolver } from './modules/resources/resource.resolver';
+import { AccessReviewItemResolver, AccessReviewResolver } from './modules/reviews/review.resolver';
 import { DateTimeScalar } from './modules/shared/scalars';
 import { ConnectorLogResolver, SyncRunResolver } from './modules/sync-runs/sync-run.resolver';
 
@@ -24,6 +25,8 @@ export const RESOLVERS = [
   GrantRequestResolver,
   AuditResolver,
   MeResolver,
+  AccessReviewResolver,
+  AccessReviewItemResolver,
 ] as const;
 
 let cached: GraphQLSchema | null = null;

@@ -35,6 +35,7 @@ import { ResponseCache } from './response-cache/response-cache';
 import { CallerScope } from './response-cache/caller-scope';
 import { httpFastPath } from './response-cache/http-fast-path';
 import { oauthCallbackRoute, oauthStartRoute } from './modules/connectors/oauth-callback.route';
+import { reviewExportRoute } from './modules/reviews/review-export.route';
 
 const DOCUMENT_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
 
@@ -238,6 +239,7 @@ export async function startGateway(
   opsRoutes(router, { db, bus, metrics, metricsToken: env.METRICS_TOKEN });
   router.get('/oauth/start', oauthStartRoute(services.connectors, logger, env.PUBLIC_URL));
   router.get('/oauth/callback', oauthCallbackRoute(services.connectors, logger, env.PUBLIC_URL));
+  router.get('/exports/access-reviews/:file', reviewExportRoute(db, requestCaller, logger));
   if (browser) browser.routes(router);
   else disabledBrowserRoutes(router);
   app.use(router);

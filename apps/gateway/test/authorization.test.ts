@@ -55,6 +55,52 @@ async function freshConnector(method: 'CLIENT_SECRET' | 'OAUTH' = 'CLIENT_SECRET
   return r.id;
 }
 
+/** An access review of the seeded connector with one item (user 3's membership), reviewed by 'fb-x'. */
+async function freshReview(status: 'ACTIVE' | 'COMPLETED' = 'ACTIVE'): Promise<{ id: string; itemId: string }> {
+  const review = await h.db
+    .insertInto('access_reviews')
+    .values({
+      connector_id: f.connectorId,
+      name: 'matrix',
+      status,
+      reviewers: 'USERS',
+      fallback_subjects: ['fb-x'],
+      due_at: new Date(Date.now() + 86_400_000),
+      auto_revoke: true,
+      undecided: 'KEEP',
+      inactive_days: 30,
+      scope: '{}',
+      created_by: 'root',
+      created_by_oid: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const item = await h.db
+    .insertInto('access_review_items')
+    .values({
+      review_id: review.id,
+      connector_id: f.connectorId,
+      entitlement_id: f.bigGroup.memberEntitlementId,
+      entitlement_key: f.bigGroup.memberKey,
+      principal_id: f.users[3]!.id,
+      principal_external_id: f.users[3]!.externalId,
+      principal_kind: 'USER',
+      reviewer_subjects: ['fb-x'],
+      recommendation: null,
+      recommendation_reason: null,
+      inherited_count: null,
+      decision: null,
+      decided_by: null,
+      decided_by_oid: null,
+      comment: null,
+      remediation_task_id: null,
+      remediation_error: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: review.id, itemId: item.id };
+}
+
 interface Op {
   name: string;
   rule: Record<Caller, Outcome>;
@@ -89,6 +135,48 @@ function ops(): Op[] {
     { name: 'Query.syncRun', rule: READ, run: q('query($id: ID!) { syncRun(id: $id) { id } }', () => ({ id: runId })) },
     { name: 'Query.provisioningTask', rule: READ, run: q('query($id: ID!) { provisioningTask(id: $id) { id } }', () => ({ id: taskId })) },
     { name: 'Query.auditEvents', rule: READ, run: q('{ auditEvents(first: 1) { totalCount } }') },
+    { name: 'Query.accessReviews', rule: READ, run: q('{ accessReviews(first: 1) { totalCount } }') },
+    // A member who reviews nothing in the review is refused (reviewers: test/reviews.test.ts).
+    {
+      name: 'Query.accessReview',
+      rule: READ,
+      run: q('query($id: ID!) { accessReview(id: $id) { id } }', async () => ({ id: (await freshReview()).id })),
+    },
+    // Every caller has a queue (possibly empty).
+    { name: 'Query.myReviewItems', rule: ME, run: q('{ myReviewItems { totalCount } }') },
+    {
+      name: 'Mutation.createAccessReview',
+      rule: CONNECTOR_WRITE,
+      run: q(
+        'mutation($c: ID!, $e: ID!, $d: DateTime!) { createAccessReview(input: { name: "m", connectorId: $c, entitlementIds: [$e], reviewers: MANAGER, fallbackSubjects: ["fb"], dueAt: $d }) { id } }',
+        () => ({ c: f.connectorId, e: f.bigGroup.memberEntitlementId, d: new Date(Date.now() + 86_400_000).toISOString() }),
+      ),
+    },
+    // Admins of the connector decide any item; the others are not this item's reviewer.
+    {
+      name: 'Mutation.decideReviewItems',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($ids: [ID!]!) { decideReviewItems(itemIds: $ids, decision: KEEP) { id } }', async () => ({
+        ids: [(await freshReview()).itemId],
+      })),
+    },
+    {
+      name: 'Mutation.completeAccessReview',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($id: ID!) { completeAccessReview(id: $id) { id } }', async () => ({ id: (await freshReview()).id })),
+    },
+    {
+      name: 'Mutation.cancelAccessReview',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($id: ID!) { cancelAccessReview(id: $id) { id } }', async () => ({ id: (await freshReview()).id })),
+    },
+    {
+      name: 'Mutation.retryAccessReviewRemediation',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($id: ID!) { retryAccessReviewRemediation(id: $id) { id } }', async () => ({
+        id: (await freshReview('COMPLETED')).id,
+      })),
+    },
     {
       name: 'Mutation.createConnector',
       rule: CREATE,

@@ -7,6 +7,19 @@ const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform
 // Compose passes an unset optional variable as '' (`${VAR:-}`): that means "not configured".
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
+/** A duration in seconds: a number of seconds, or a number with s, m, h or d (24h, 90m, 2d). */
+const duration = z.union([
+  z.number().int().min(0),
+  z
+    .string()
+    .regex(/^\d+\s*[smhd]?$/, 'a number of seconds, or a number with s, m, h or d (e.g. 24h)')
+    .transform((v) => {
+      const n = Number.parseInt(v, 10);
+      const unit = v.trim().slice(-1);
+      return n * (unit === 'm' ? 60 : unit === 'h' ? 3_600 : unit === 'd' ? 86_400 : 1);
+    }),
+]);
+
 const EnvironmentSchema = z
   .object({
     ...commonEnvironment,
@@ -42,6 +55,17 @@ const EnvironmentSchema = z
     SMTP_URL: optional(z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')),
     /** From address of notification emails; required with SMTP_URL. */
     NOTIFY_EMAIL_FROM: optional(z.string().min(3)),
+    /** Access reviews: how often due reviews are completed, remediation followed and reminders sent. */
+    REVIEW_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+    /** Access reviews: the reminder to reviewers with undecided items goes out this long before dueAt (e.g. 24h, 90m, 3600). */
+    REVIEW_REMINDER_BEFORE: duration.default(86_400),
+    /** Access reviews: the escalation (reviewers, fallback subjects and connector owners) this long before dueAt. */
+    REVIEW_ESCALATE_BEFORE: duration.default(7_200),
+    /**
+     * Test failpoint: after a review's revoke was requested, wait this long before the item links it,
+     * so a crash test can kill the worker in between. Never set in production.
+     */
+    REVIEW_TEST_HOLD_AFTER_REQUEST_MS: z.coerce.number().int().min(0).max(600_000).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NOTIFY_WEBHOOK_URL && !env.NOTIFY_WEBHOOK_SECRET) {

@@ -1,5 +1,6 @@
 import type { Consumer, Loop } from './deps';
 import { notificationDelivery } from './loops/notification-delivery';
+import { accessReviews } from './reviews/loop';
 
 /**
  * THE registration point of the governance worker: every timer and bus consumer it runs. One line
@@ -8,7 +9,7 @@ import { notificationDelivery } from './loops/notification-delivery';
 export const LOOPS: readonly Loop[] = [
   notificationDelivery,
   // access requests (issue 14): ...
-  // access reviews (issue 15): ...
+  accessReviews,
 ];
 
 export const CONSUMERS: readonly Consumer[] = [

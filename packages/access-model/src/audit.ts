@@ -22,3 +22,19 @@ export async function appendAudit(db: Kysely<Database> | Transaction<Database>, 
     })
     .execute();
 }
+
+/** Many audit rows in one statement (a batch of review decisions); same rules as appendAudit. */
+export async function appendAuditMany(db: Kysely<Database> | Transaction<Database>, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db
+    .insertInto('audit_events')
+    .values(
+      entries.map((entry) => ({
+        actor: entry.actor,
+        action: entry.action,
+        connector_id: entry.connectorId ?? null,
+        details: JSON.stringify(entry.details ?? {}),
+      })),
+    )
+    .execute();
+}

@@ -1,4 +1,4 @@
-export { appendAudit, type AuditEntry } from './audit';
+export { appendAudit, appendAuditMany, type AuditEntry } from './audit';
 export { appendConnectorLog } from './connector-log';
 export { principalRefusal } from './access/grantability';
 export {
@@ -54,3 +54,5 @@ export {
   type RequestOptions as ProvisioningRequestOptions,
 } from './provisioning/request';
 export { requestSync, SyncRefused, type SyncRequest } from './sync/request';
+export * from './reviews/index';
+export { ruleOidsSql, ruleSubjectsSql, fallbackSubjectsSql, managerJoinSql, scopeOwnersSql, type BulkDeciderParams } from './deciders/bulk';

@@ -11,7 +11,14 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { BrowserSessionEnded, ProvisioningRequested, ProvisioningTaskUpdated, SyncRequested, SyncRunUpdated } from './contracts';
+import {
+  AccessReviewUpdated,
+  BrowserSessionEnded,
+  ProvisioningRequested,
+  ProvisioningTaskUpdated,
+  SyncRequested,
+  SyncRunUpdated,
+} from './contracts';
 import { busNames, type BusNames } from './subjects';
 
 export interface BusOptions {
@@ -127,6 +134,14 @@ export class Bus {
 
   subscribeBrowserSessionEnded(onEvent: (e: BrowserSessionEnded) => void): () => void {
     return this.subscribe(this.names.browserSessionEnded, BrowserSessionEnded, onEvent);
+  }
+
+  publishAccessReviewUpdated(msg: AccessReviewUpdated): void {
+    this.nc.publish(this.names.accessReviewEvents(msg.reviewId), this.encode(AccessReviewUpdated, msg));
+  }
+
+  subscribeAccessReviewUpdated(reviewId: string | '*', onEvent: (e: AccessReviewUpdated) => void): () => void {
+    return this.subscribe(this.names.accessReviewEvents(reviewId), AccessReviewUpdated, onEvent);
   }
 
   /** Live events for one connector's sync runs (or '*' for all). */

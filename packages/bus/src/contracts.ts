@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PROVISIONING_STATUSES, SYNC_MODES, SYNC_RUN_STATUSES } from '@warden/database';
+import { ACCESS_REVIEW_STATUSES, PROVISIONING_STATUSES, SYNC_MODES, SYNC_RUN_STATUSES } from '@warden/database';
 
 // Every message carries its contract version `v`; a consumer rejects (terminates) versions it does
 // not know instead of guessing. Add a new literal and a union member when a contract changes shape.
@@ -49,3 +49,13 @@ export const BrowserSessionEnded = z.object({
   at: z.iso.datetime(),
 });
 export type BrowserSessionEnded = z.infer<typeof BrowserSessionEnded>;
+
+/** Event: an access review changed (a decision, remediation progress, a state change). Subscribers re-read the row. */
+export const AccessReviewUpdated = z.object({
+  v: z.literal(1),
+  reviewId: z.uuid(),
+  connectorId: z.uuid(),
+  status: z.enum(ACCESS_REVIEW_STATUSES),
+  at: z.iso.datetime(),
+});
+export type AccessReviewUpdated = z.infer<typeof AccessReviewUpdated>;

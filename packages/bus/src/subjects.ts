@@ -16,6 +16,7 @@ export interface BusNames {
   provisioningTaskEvents(taskId: string | '*'): string;
   /** A browser session ended (logout, failed refresh): every gateway replica closes its sockets. */
   browserSessionEnded: string;
+  accessReviewEvents(reviewId: string | '*'): string;
 }
 
 export function busNames(namespace = 'warden'): BusNames {
@@ -32,5 +33,6 @@ export function busNames(namespace = 'warden'): BusNames {
     syncRunEvents: (connectorId) => `${namespace}.evt.sync-run.${connectorId}`,
     provisioningTaskEvents: (taskId) => `${namespace}.evt.provisioning-task.${taskId}`,
     browserSessionEnded: `${namespace}.evt.browser-session.ended`,
+    accessReviewEvents: (reviewId) => `${namespace}.evt.access-review.${reviewId}`,
   };
 }

@@ -23,6 +23,12 @@ export type ProvisioningKeyNamespace = 'user' | 'system';
 /** Who decides an approval step or a review item (governance contract's DeciderKind). */
 export const DECIDER_KINDS = ['MANAGER', 'RESOURCE_OWNER', 'CONNECTOR_OWNER', 'USERS'] as const;
 export type DeciderKind = (typeof DECIDER_KINDS)[number];
+export const REVIEW_DECISIONS = ['KEEP', 'REVOKE'] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+export const UNDECIDED_ACTIONS = ['KEEP', 'REVOKE', 'RECOMMENDATION'] as const;
+export type UndecidedAction = (typeof UNDECIDED_ACTIONS)[number];
+export const ACCESS_REVIEW_STATUSES = ['ACTIVE', 'COMPLETING', 'COMPLETED', 'CANCELLED'] as const;
+export type AccessReviewStatus = (typeof ACCESS_REVIEW_STATUSES)[number];
 export const LOG_LEVELS = ['INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** How Graph reported a principal; managed identities and enterprise apps are both SERVICE_PRINCIPAL. */
@@ -240,6 +246,64 @@ export interface BrowserSessionsTable {
   absolute_expires_at: Timestamp;
 }
 
+/** A certification campaign (migration 0009). */
+export interface AccessReviewsTable {
+  id: Generated<string>;
+  connector_id: string;
+  name: string;
+  status: Generated<AccessReviewStatus>;
+  reviewers: DeciderKind;
+  fallback_subjects: string[];
+  due_at: Timestamp;
+  auto_revoke: boolean;
+  undecided: UndecidedAction;
+  inactive_days: number;
+  scope: Json<{ entitlementIds?: string[]; resourceTypes?: ResourceType[] }>;
+  created_by: string;
+  created_by_oid: string | null;
+  created_at: Timestamp;
+  completed_at: NullableTimestamp;
+  completed_by: string | null;
+  cancelled_at: NullableTimestamp;
+  remediated_at: NullableTimestamp;
+  reminded_start_at: NullableTimestamp;
+  reminded_due_at: NullableTimestamp;
+  escalated_at: NullableTimestamp;
+}
+
+/** One direct grant under review, snapshotted when the review started. */
+export interface AccessReviewItemsTable {
+  id: Generated<string>;
+  review_id: string;
+  connector_id: string;
+  entitlement_id: string;
+  entitlement_key: string;
+  principal_id: string;
+  principal_external_id: string;
+  principal_kind: PrincipalKind;
+  /** Entra users who decide, by Graph object id within the review's connector. */
+  reviewer_oids: Generated<string[]>;
+  /** Platform users who decide, by token subject. */
+  reviewer_subjects: Generated<string[]>;
+  /** Both as one indexed set: 'o:<oid>' and 's:<subject>' (see reviewerKeys in @warden/access-model). */
+  reviewer_keys: Generated<string[]>;
+  fallback: Generated<boolean>;
+  recommendation: ReviewDecision | null;
+  recommendation_reason: string | null;
+  last_sign_in_at: NullableTimestamp;
+  inherited_count: number | null;
+  decision: ReviewDecision | null;
+  decided_by: string | null;
+  decided_by_oid: string | null;
+  comment: string | null;
+  decided_at: NullableTimestamp;
+  remediation_task_id: string | null;
+  remediation_attempts: Generated<number>;
+  remediation_error: string | null;
+  verified_at: NullableTimestamp;
+  regranted_at: NullableTimestamp;
+}
+
 /** PENDING until every delivery is SENT (→ SENT) or one gave up (→ DEAD). */
 export const NOTIFICATION_STATUSES = ['PENDING', 'SENT', 'DEAD'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
@@ -312,6 +376,8 @@ export interface Database {
   admin_consent_states: AdminConsentStatesTable;
   browser_logins: BrowserLoginsTable;
   browser_sessions: BrowserSessionsTable;
+  access_reviews: AccessReviewsTable;
+  access_review_items: AccessReviewItemsTable;
   notifications: NotificationsTable;
   notification_deliveries: NotificationDeliveriesTable;
 }
@@ -326,6 +392,8 @@ export type SyncRunRow = Selectable<SyncRunsTable>;
 export type ProvisioningTaskRow = Selectable<ProvisioningTasksTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type ConnectorLogRow = Selectable<ConnectorLogsTable>;
+export type AccessReviewRow = Selectable<AccessReviewsTable>;
+export type AccessReviewItemRow = Selectable<AccessReviewItemsTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
 export type NotificationDeliveryRow = Selectable<NotificationDeliveriesTable>;
 

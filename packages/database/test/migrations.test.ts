@@ -37,6 +37,7 @@ describe('migrations', () => {
       '0005_audit_hardening',
       '0006_browser_sessions',
       '0007_notifications',
+      '0009_access_reviews',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
@@ -56,6 +57,8 @@ describe('migrations', () => {
         'browser_sessions',
         'notifications',
         'notification_deliveries',
+        'access_reviews',
+        'access_review_items',
       ]),
     );
     await Promise.all(dbs.map((db) => db.destroy()));

@@ -17,6 +17,18 @@ export interface System {
   database: TestDatabase;
   token: string;
   gql<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** A development token for anyone (role MEMBER = no platform role; tid/oid link it to a synced user). */
+  tokenFor(
+    role: 'SUPER_ADMIN' | 'CONNECTOR_ADMIN' | 'VIEWER' | 'MEMBER',
+    sub: string,
+    claims?: { tid?: string; oid?: string },
+  ): Promise<string>;
+  /** GraphQL as `token`, errors returned rather than thrown. */
+  gqlAs<T>(
+    token: string,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ data?: T | null; errors?: Array<{ message: string; extensions?: { code?: string } }> }>;
   stop(): Promise<void>;
 }
 
@@ -80,6 +92,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     return body.data;
   }
 
+  async function gqlAs<T>(as: string, query: string, variables: Record<string, unknown> = {}) {
+    const r = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${as}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await r.json()) as { data?: T | null; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  }
+
   return {
     emulator,
     gateway,
@@ -89,6 +110,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     database,
     token,
     gql,
+    gqlAs,
+    tokenFor: (role, sub, claims = {}) => mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub, role, ...claims }),
     async stop() {
       await governance.close();
       await provision.close();

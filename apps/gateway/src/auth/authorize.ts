@@ -19,8 +19,11 @@ import { MEMBER, ROLES, type Caller, type CallerRole } from './roles';
  *
  * The rules:
  * - Reads: any caller with a platform role (VIEWER reads everything; CONNECTOR_ADMIN is at least a viewer).
- * - Members (a token with none of the platform roles): `me` only (`EVERY_CALLER`), and within it
- *   only what `MEMBER_VISIBLE_FIELDS` lists (`requireMemberVisible`): everything else is FORBIDDEN.
+ * - Members (a token with none of the platform roles): `me`, and the access-review fields a reviewer
+ *   needs (`accessReview` of a review they review, only their own items; `myReviewItems`;
+ *   `decideReviewItems`; `accessReviewUpdated`), all `EVERY_CALLER`, and within them only what
+ *   `MEMBER_VISIBLE_FIELDS` lists (`requireMemberVisible`): everything else is FORBIDDEN. Which items a
+ *   member may read or decide is checked by the reviews module (named reviewer, never its own access).
  * - Writes on a connector (update, delete, consent, sync, grant, revoke): SUPER_ADMIN, or a
  *   CONNECTOR_ADMIN listed in the connector's owners.
  * - Creating a connector: SUPER_ADMIN or CONNECTOR_ADMIN (who always becomes an owner).
@@ -84,6 +87,28 @@ export const REQUEST_GRANTS: AccessRule = {
   },
 };
 
+/** createAccessReview: a write on the connector of `input.connectorId` (ownership: @warden/access-model's reviews). */
+export const CREATE_REVIEWS: AccessRule = {
+  roles: WRITER_ROLES,
+  refusal: (caller) => `starting an access review needs SUPER_ADMIN or CONNECTOR_ADMIN (you are ${caller.role})`,
+  async connectorOf(args, ctx) {
+    const connectorId = (args['input'] as { connectorId?: unknown } | undefined)?.connectorId;
+    return typeof connectorId === 'string' ? ((await ctx.loaders.connectorById.load(connectorId))?.id ?? null) : null;
+  },
+};
+
+/** complete / cancel / retry an access review: a write on the review's connector (ownership: the reviews module). */
+export const MANAGE_REVIEW: AccessRule = {
+  roles: WRITER_ROLES,
+  refusal: (caller) => `managing an access review needs SUPER_ADMIN or CONNECTOR_ADMIN (you are ${caller.role})`,
+  async connectorOf(args, ctx) {
+    const id = args['id'];
+    if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) return null;
+    const row = await ctx.deps.db.selectFrom('access_reviews').select('connector_id').where('id', '=', id).executeTakeFirst();
+    return row?.connector_id ?? null;
+  },
+};
+
 /**
  * type-graphql's authChecker (given to buildSchemaSync in src/schema.ts). It never answers false: it
  * throws the contract's own errors (UNAUTHENTICATED with the usual message, FORBIDDEN with the rule's
@@ -141,6 +166,41 @@ export function ownersFor(caller: Caller, requested: string[] | null | undefined
 export const MEMBER_VISIBLE_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
   Me: new Set(['subject', 'roles', 'displayName', 'identities']),
   Resource: new Set(['id', 'type', 'externalId', 'displayName', 'profile']),
+  // A reviewer's queue: the review (not its progress, fallback or creator), its own items, the
+  // entitlement and principal they are about and who else reviews them.
+  AccessReview: new Set([
+    'id',
+    'name',
+    'status',
+    'reviewers',
+    'dueAt',
+    'autoRevoke',
+    'undecided',
+    'inactiveDays',
+    'createdAt',
+    'completedAt',
+    'items',
+  ]),
+  AccessReviewItemConnection: new Set(['edges', 'pageInfo', 'totalCount']),
+  AccessReviewItemEdge: new Set(['cursor', 'node']),
+  PageInfo: new Set(['hasNextPage', 'endCursor']),
+  AccessReviewItem: new Set([
+    'id',
+    'review',
+    'entitlement',
+    'principal',
+    'reviewers',
+    'recommendation',
+    'recommendationReason',
+    'lastSignInAt',
+    'decision',
+    'decidedBy',
+    'comment',
+    'decidedAt',
+    'inheritedCount',
+  ]),
+  Entitlement: new Set(['id', 'slug', 'displayName', 'key']),
+  Decider: new Set(['subject', 'user', 'displayName']),
 };
 
 /**

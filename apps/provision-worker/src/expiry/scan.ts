@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
  * lives in the system's key namespace (requestSystemProvisioning), which no caller can write to, so
  * a caller using the same text as a key of their own neither blocks nor fakes this revoke.
  */
-const EXPIRY_KEY_PREFIX = 'expiry:';
+/** Prefix of the idempotency keys of expiry revokes (system namespace); other system revokes, e.g. access-review remediations, have their own. */
+export const EXPIRY_KEY_PREFIX = 'expiry:';
 
 interface ExpiredGrant {
   entitlement_id: string;

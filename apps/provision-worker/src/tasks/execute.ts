@@ -10,6 +10,7 @@ import { type Database, type EntitlementRow, type ProvisioningTaskRow, type Reso
 import type { Kysely } from 'kysely';
 import type { ConnectorClients } from '../connector-clients';
 import { OPERATIONS, PermanentFailure, type OperationInput, type OperationResult } from '../operations';
+import { EXPIRY_KEY_PREFIX } from '../expiry/scan';
 
 export interface ExecuteDeps {
   db: Kysely<Database>;
@@ -64,9 +65,15 @@ async function run(deps: ExecuteDeps, task: ProvisioningTaskRow, signal: AbortSi
   const refusal = requestRefusal(entitlement, principal.type);
   if (refusal) throw new PermanentFailure(refusal);
 
-  // Only the system's own expiry revokes (namespace 'system', unreachable from any caller's input)
-  // stand down when the grant was extended; a caller's revoke always goes to Graph, whatever its key.
-  if (task.action === 'REVOKE' && task.namespace === 'system' && (await expiryExtended(db, task))) {
+  // Only the system's own expiry revokes (namespace 'system', unreachable from any caller's input, and
+  // an expiry key) stand down when the grant was extended; a caller's revoke, or another system
+  // revoke (an access review's remediation), always goes to Graph.
+  if (
+    task.action === 'REVOKE' &&
+    task.namespace === 'system' &&
+    task.idempotency_key.startsWith(EXPIRY_KEY_PREFIX) &&
+    (await expiryExtended(db, task))
+  ) {
     return {
       status: 'SUCCEEDED',
       kind,

@@ -1,0 +1,28 @@
+import { reviewTick } from '@warden/access-model';
+import type { Loop } from '../deps';
+import { sendReviewReminders } from './reminders';
+
+/**
+ * Access reviews (issue 15): completes reviews whose dueAt passed (a timer that survives restarts:
+ * the state is in Postgres), requests and follows their revokes until COMPLETED, verifies revokes
+ * against the next sync (regrants flagged), and sends reminders. Safe with several replicas.
+ */
+export const accessReviews: Loop = {
+  name: 'access-reviews',
+  intervalMs: (env) => env.REVIEW_INTERVAL_MS,
+  async run(deps, now) {
+    const hold = deps.env.REVIEW_TEST_HOLD_AFTER_REQUEST_MS;
+    const afterRequest = hold
+      ? async (itemId: string, taskId: string) => {
+          deps.logger.warn({ itemId, taskId, ms: hold }, 'test failpoint: holding after a revoke was requested');
+          await new Promise((r) => setTimeout(r, hold));
+        }
+      : undefined;
+    const tick = await reviewTick(deps.db, deps.bus, now, 500, afterRequest);
+    if (tick.completed || tick.requested || tick.finished || tick.regranted) deps.logger.info(tick, 'access reviews');
+    await sendReviewReminders(deps.db, now, {
+      reminderBeforeMs: deps.env.REVIEW_REMINDER_BEFORE * 1000,
+      escalateBeforeMs: deps.env.REVIEW_ESCALATE_BEFORE * 1000,
+    });
+  },
+};

@@ -1,0 +1,64 @@
+import type { Kysely } from 'kysely';
+import type { Bus } from '@warden/bus';
+import type { Database } from '@warden/database';
+import { completeAccessReview, finishRemediation, remediateReview } from './complete';
+import { ReviewError } from './errors';
+import { publishReviewUpdated } from './events';
+import { verifyRemediations } from './verify';
+
+export interface ReviewTickResult {
+  completed: number;
+  requested: number;
+  finished: number;
+  regranted: number;
+}
+
+/**
+ * One pass of the review timer (the governance worker runs it every few seconds; every step reads
+ * its work from the database, so a restart continues where the last pass stopped):
+ * ACTIVE reviews past dueAt are completed by the system; COMPLETING reviews get their revokes
+ * requested and, once every revoke finished, become COMPLETED; their subscribers hear of progress;
+ * successful revokes are verified against the next sync.
+ */
+export async function reviewTick(
+  db: Kysely<Database>,
+  bus: Bus,
+  now: Date = new Date(),
+  batch = 500,
+  /** Test failpoint, see remediateReview. */
+  afterRequest?: (itemId: string, taskId: string) => Promise<void>,
+): Promise<ReviewTickResult> {
+  const result: ReviewTickResult = { completed: 0, requested: 0, finished: 0, regranted: 0 };
+  const due = await db
+    .selectFrom('access_reviews')
+    .select('id')
+    .where('status', '=', 'ACTIVE')
+    .where('due_at', '<=', now)
+    .orderBy('due_at')
+    .limit(50)
+    .execute();
+  for (const r of due) {
+    try {
+      await completeAccessReview(db, bus, null, r.id);
+      result.completed++;
+    } catch (err) {
+      // Another worker (or an admin) completed or cancelled it between the read and the lock.
+      if (!(err instanceof ReviewError && err.code === 'CONFLICT')) throw err;
+    }
+  }
+  const completing = await db
+    .selectFrom('access_reviews')
+    .selectAll()
+    .where('status', '=', 'COMPLETING')
+    .orderBy('completed_at')
+    .limit(50)
+    .execute();
+  for (const r of completing) {
+    result.requested += await remediateReview(db, bus, r.id, batch, afterRequest);
+    if (await finishRemediation(db, bus, r.id)) result.finished++;
+    // Progress (remediated / failed) moves with the provisioning worker; subscribers re-read it.
+    else publishReviewUpdated(bus, r);
+  }
+  result.regranted = await verifyRemediations(db, bus);
+  return result;
+}
