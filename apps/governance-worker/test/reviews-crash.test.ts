@@ -12,7 +12,6 @@ import { createHarness, waitFor, type Harness } from './support/harness';
  * worker finishes the job: every REVOKE item has exactly one task, none is lost, none doubled.
  */
 const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TSX = path.resolve(APP, '../../node_modules/.bin/tsx');
 const USERS = 400;
 
 let h: Harness;
@@ -20,7 +19,12 @@ let connectorId: string;
 let entitlementId: string;
 
 function run(env: Record<string, string>) {
-  const child = spawn(TSX, ['src/main.ts'], { cwd: APP, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // node itself with the tsx loader: SIGKILL then kills the worker, not a tsx wrapper that would leave it running.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: APP,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
