@@ -1,0 +1,48 @@
+import { Alert, Group, Text } from '@mantine/core';
+import { useEffect, type ReactNode } from 'react';
+import { useQuery, useSubscription } from 'urql';
+import { graphql } from '../graphql';
+import { StateBadge } from './StatusBadge';
+
+const TaskQuery = graphql(`
+  query Task($id: ID!) {
+    provisioningTask(id: $id) {
+      id
+      action
+      status
+      error
+    }
+  }
+`);
+
+const TaskUpdated = graphql(`
+  subscription TaskUpdated($id: ID!) {
+    provisioningTaskUpdated(id: $id) {
+      id
+      action
+      status
+      error
+    }
+  }
+`);
+
+/** A grant or revoke task's live state: read once, then every change pushed over graphql-ws. */
+export function TaskState({ id, onDone }: { id: string; onDone?: (status: string) => void }): ReactNode {
+  const [{ data }] = useQuery({ query: TaskQuery, variables: { id }, requestPolicy: 'network-only' });
+  const [live] = useSubscription({ query: TaskUpdated, variables: { id } });
+  const task = live.data?.provisioningTaskUpdated ?? data?.provisioningTask;
+  const status = task?.status;
+  useEffect(() => {
+    if (status === 'SUCCEEDED' || status === 'FAILED') onDone?.(status);
+  }, [status, onDone]);
+  if (!task) return null;
+  return (
+    <Alert color={task.status === 'FAILED' ? 'red' : task.status === 'SUCCEEDED' ? 'green' : 'blue'} role="status" data-testid="task-state">
+      <Group gap="xs">
+        <Text size="sm">{task.action === 'GRANT' ? 'Grant' : 'Revoke'} task:</Text>
+        <StateBadge state={task.status} />
+        {task.error && <Text size="sm">{task.error}</Text>}
+      </Group>
+    </Alert>
+  );
+}
