@@ -47,6 +47,11 @@ export const RULES: Rules = {
   '@warden/provision-worker': { src: APP_MAY_USE, test: TEST_ONLY },
   // End-to-end tests start every service.
   '@warden/e2e': 'any',
+  // The console talks to the gateway over HTTP only; its browser tests start the real system.
+  '@warden/web': {
+    src: [],
+    test: ['@warden/database', '@warden/gateway', '@warden/graph-emulator', '@warden/sync-worker', '@warden/provision-worker'],
+  },
 };
 
 /** bench/ and scripts/ at the root are tooling: they may import any workspace (not checked for declarations). */

@@ -113,6 +113,7 @@ export default function ConnectorDetailPage(): ReactNode {
   useEffect(() => {
     if (liveKey) reload();
   }, [liveKey, reload]);
+  const status = liveRun?.status === 'RUNNING' ? 'SYNCING' : (data?.connector?.status ?? 'NOT_CONNECTED');
   const [level, setLevel] = useState('ALL');
   const [syncState, trigger] = useMutation(TriggerSync);
   const c = data?.connector;
@@ -126,7 +127,7 @@ export default function ConnectorDetailPage(): ReactNode {
       <Group justify="space-between">
         <Group>
           <Title order={2}>{c.displayName}</Title>
-          <ConnectorStatusBadge status={c.status} />
+          <ConnectorStatusBadge status={status} />
         </Group>
         {writer && (
           <Group>

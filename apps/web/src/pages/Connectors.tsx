@@ -4,7 +4,7 @@ import { Link } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
 import { ConnectorStatusBadge } from '../components/StatusBadge';
 import { QueryState } from '../components/QueryState';
-import { graphql } from '../graphql';
+import { graphql, type ResultOf } from '../graphql';
 import { canWrite, useMe } from '../me';
 
 export const ConnectorsQuery = graphql(`
@@ -66,14 +66,46 @@ export const TriggerSync = graphql(`
   }
 `);
 
-/** Re-reads the connectors whenever one of their sync runs changes (the status follows the run). */
-export function LiveConnector({ id, onChange }: { id: string; onChange: () => void }): null {
-  const [{ data }] = useSubscription({ query: SyncRunUpdated, variables: { connectorId: id } });
-  const key = data ? `${data.syncRunUpdated.id}:${data.syncRunUpdated.status}` : '';
+/**
+ * A connector's live status: the sync run events of graphql-ws (a running run means Syncing at
+ * once), and a re-read of the connector when a run starts or ends (the status the worker recorded).
+ */
+export function useLiveStatus(connectorId: string, status: string, reload: () => void): string {
+  const [{ data }] = useSubscription({ query: SyncRunUpdated, variables: { connectorId } });
+  const run = data?.syncRunUpdated;
+  const key = run ? `${run.id}:${run.status}` : '';
   useEffect(() => {
-    if (key) onChange();
-  }, [key, onChange]);
-  return null;
+    if (key) reload();
+  }, [key, reload]);
+  return run?.status === 'RUNNING' ? 'SYNCING' : status;
+}
+
+type Row = ResultOf<typeof ConnectorsQuery>['connectors']['edges'][number]['node'];
+
+function ConnectorRow({ c, reload }: { c: Row; reload: () => void }): ReactNode {
+  const status = useLiveStatus(c.id, c.status, reload);
+  return (
+    <Table.Tr data-testid={`connector-${c.displayName}`}>
+      <Table.Td>
+        <Link to={`/connectors/${c.id}`}>{c.displayName}</Link>
+      </Table.Td>
+      <Table.Td>
+        <ConnectorStatusBadge status={status} />
+      </Table.Td>
+      <Table.Td>{c.authMethod.replace('_', ' ').toLowerCase()}</Table.Td>
+      <Table.Td>
+        {c.lastSyncRun ? (
+          <Text size="sm">
+            {c.lastSyncRun.status.toLowerCase()}
+            {c.lastSyncRun.progress ? ` · ${c.lastSyncRun.progress}` : ''}
+          </Text>
+        ) : (
+          <Text size="sm">never</Text>
+        )}
+      </Table.Td>
+      <Table.Td>{c.missingPermissions.length === 0 ? 'none' : c.missingPermissions.length}</Table.Td>
+    </Table.Tr>
+  );
 }
 
 export function ConnectorsPage(): ReactNode {
@@ -91,9 +123,6 @@ export function ConnectorsPage(): ReactNode {
           </Button>
         )}
       </Group>
-      {rows.map((c) => (
-        <LiveConnector key={c.id} id={c.id} onChange={reload} />
-      ))}
       <QueryState fetching={fetching} error={error} empty={rows.length === 0} emptyText="No connectors yet. Add one to start syncing a tenant.">
         <Table.ScrollContainer minWidth={640}>
           <Table highlightOnHover aria-label="Connectors">
@@ -108,26 +137,7 @@ export function ConnectorsPage(): ReactNode {
             </Table.Thead>
             <Table.Tbody>
               {rows.map((c) => (
-                <Table.Tr key={c.id} data-testid={`connector-${c.displayName}`}>
-                  <Table.Td>
-                    <Link to={`/connectors/${c.id}`}>{c.displayName}</Link>
-                  </Table.Td>
-                  <Table.Td>
-                    <ConnectorStatusBadge status={c.status} />
-                  </Table.Td>
-                  <Table.Td>{c.authMethod.replace('_', ' ').toLowerCase()}</Table.Td>
-                  <Table.Td>
-                    {c.lastSyncRun ? (
-                      <Text size="sm">
-                        {c.lastSyncRun.status.toLowerCase()}
-                        {c.lastSyncRun.progress ? ` · ${c.lastSyncRun.progress}` : ''}
-                      </Text>
-                    ) : (
-                      <Text size="sm">never</Text>
-                    )}
-                  </Table.Td>
-                  <Table.Td>{c.missingPermissions.length === 0 ? 'none' : c.missingPermissions.length}</Table.Td>
-                </Table.Tr>
+                <ConnectorRow key={c.id} c={c} reload={reload} />
               ))}
             </Table.Tbody>
           </Table>

@@ -1,0 +1,151 @@
+/**
+ * The real system for the browser tests, in one process started by global-setup.ts (tsx, so the
+ * gateway's decorators compile as in `npm start`): the Graph emulator as tenant and OpenID Connect
+ * provider, PostgreSQL (a database of its own), NATS (a namespace of its own), the gateway serving
+ * the built console (apps/web/dist) with browser sign-in, and both workers. A demo connector with the
+ * emulator's provisioning app is created and fully synced first. Prints one JSON line when ready;
+ * SIGTERM stops everything and drops the database.
+ */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, uniqueName } from '@warden/database/testing';
+import { mintToken, startGateway } from '@warden/gateway';
+import { startEmulator } from '@warden/graph-emulator';
+import { parseEnvironment as provisionEnv, startProvisionWorker } from '@warden/provision-worker';
+import { parseEnvironment as syncEnv, startSyncWorker } from '@warden/sync-worker';
+import type { StackInfo } from './stack-info';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const seed = Number(process.env['TEST_SEED'] ?? 7);
+  process.stderr.write(`web stack: emulator seed ${seed} (TEST_SEED)\n`);
+  const port = await freePort();
+  const publicUrl = `http://localhost:${port}`;
+  const emulator = await startEmulator({ size: 'S', seed, port: 0, wardenRedirectUris: [`${publicUrl}/auth/callback`] });
+  const database = await createTestDatabase('warden_web');
+  const common = {
+    DATABASE_URL: database.url,
+    NATS_URL: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+    BUS_NAMESPACE: uniqueName('web').replace(/_/g, '-'),
+    WARDEN_SECRET_KEYS: `web:${randomBytes(32).toString('base64')}`,
+    LOG_LEVEL: 'warn',
+    ALLOWED_GRAPH_HOSTS: `graph.microsoft.com,login.microsoftonline.com,${new URL(emulator.config.baseUrl).host}`,
+  };
+  const jwtSecret = randomBytes(32).toString('base64url');
+  const warden = emulator.app('warden');
+  const gateway = await startGateway({
+    ...common,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    AUTH_JWT_SECRET: jwtSecret,
+    AUTH_DEV_TOKENS: 'true',
+    OIDC_ISSUER: `${emulator.config.baseUrl}/${emulator.config.tenantId}/v2.0`,
+    OIDC_CLIENT_ID: warden.clientId,
+    OIDC_CLIENT_SECRET: warden.clientSecret,
+    PUBLIC_URL: publicUrl,
+    CONSOLE_DIR: path.resolve(here, '../dist'),
+  });
+  const sync = await startSyncWorker(syncEnv({ ...common, SCHEDULER_INTERVAL_MS: '0' }));
+  const provision = await startProvisionWorker(provisionEnv({ ...common, EXPIRY_SCAN_INTERVAL_MS: '1000' }));
+  const token = await mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub: 'web-test-admin', role: 'SUPER_ADMIN' });
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await provision.close().catch(() => undefined);
+    await sync.close().catch(() => undefined);
+    await gateway.close().catch(() => undefined);
+    await emulator.close().catch(() => undefined);
+    await database.drop().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  // The parent (Playwright) going away must not leave this process behind.
+  process.stdin.on('end', () => void stop());
+  process.stdin.resume();
+
+  async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    const r = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await r.json()) as { data?: T; errors?: Array<{ message: string }> };
+    if (body.errors?.length || !body.data) throw new Error(`GraphQL error: ${JSON.stringify(body.errors ?? body)}`);
+    return body.data;
+  }
+
+  const provisioning = emulator.app('provisioning');
+  const readonly = emulator.app('readonly');
+  const created = await gql<{ createConnector: { id: string } }>(
+    'mutation($input: CreateConnectorInput!) { createConnector(input: $input) { id } }',
+    {
+      input: {
+        displayName: 'Demo tenant',
+        authMethod: 'CLIENT_SECRET',
+        tenantId: emulator.config.tenantId,
+        clientId: provisioning.clientId,
+        clientSecret: provisioning.clientSecret,
+        graphBaseUrl: emulator.config.baseUrl,
+        authorityHost: emulator.config.authorityHost,
+      },
+    },
+  );
+  const connectorId = created.createConnector.id;
+  const run = await gql<{ triggerSync: { id: string } }>('mutation($id: ID!) { triggerSync(connectorId: $id, mode: FULL) { id } }', { id: connectorId });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const s = await gql<{ syncRun: { status: string; error: string | null } }>('query($id: ID!) { syncRun(id: $id) { status error } }', {
+      id: run.triggerSync.id,
+    });
+    if (s.syncRun.status === 'SUCCEEDED') break;
+    if (s.syncRun.status === 'FAILED' || Date.now() > deadline) throw new Error(`demo sync did not succeed: ${s.syncRun.status} ${s.syncRun.error ?? ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
+  const admin = warden.api!.roleHolders['Warden.SuperAdmin']![0]!;
+  const holders = new Set(
+    [...Object.values(warden.api!.roleHolders).flat(), ...warden.api!.viaGroup.flatMap((g) => g.memberUpns)].map((u) => u.toLowerCase()),
+  );
+  const member = emulator
+    .exportTenant()
+    .users.map((u) => u as { userPrincipalName?: string; accountEnabled?: boolean; userType?: string })
+    .find((u) => u.accountEnabled && u.userType === 'Member' && u.userPrincipalName && !holders.has(u.userPrincipalName.toLowerCase()))!.userPrincipalName!;
+
+  const info: StackInfo = {
+    url: publicUrl,
+    seed,
+    token,
+    connectorId,
+    admin,
+    member,
+    emulator: { baseUrl: emulator.config.baseUrl, authorityHost: emulator.config.authorityHost, tenantId: emulator.config.tenantId },
+    apps: {
+      readonly: { clientId: readonly.clientId, clientSecret: readonly.clientSecret },
+      provisioning: { clientId: provisioning.clientId, clientSecret: provisioning.clientSecret },
+    },
+  };
+  process.stdout.write(`${JSON.stringify(info)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`web stack failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
