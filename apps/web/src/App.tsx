@@ -84,6 +84,7 @@ function Shell({ me, path }: { me: Me; path: string }): ReactNode {
               label={n.label}
               active={path === n.to || path.startsWith(`${n.to}/`) || (n.to === '/explore' && path.startsWith('/resources/'))}
               onClick={close}
+              variant="filled"
             />
           ))}
         </nav>

@@ -8,13 +8,13 @@ import { BrowserRouter } from 'react-router';
 import { Provider } from 'urql';
 import { App } from './App';
 import { createConsoleClient } from './client';
-import { theme } from './theme';
+import { cssVariables, theme } from './theme';
 
 const client = createConsoleClient();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <MantineProvider theme={theme} defaultColorScheme="light">
+    <MantineProvider theme={theme} cssVariablesResolver={cssVariables} defaultColorScheme="light">
       <Notifications />
       <Provider value={client}>
         <BrowserRouter>

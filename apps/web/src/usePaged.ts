@@ -84,6 +84,8 @@ export function usePaged<D, V extends AnyVariables & { first?: number | null; af
     void fetchPage(null, true);
   }, [fetchPage]);
 
+  // Stable, so callers may depend on it in effects.
+  const reload = useCallback(() => setGeneration((g) => g + 1), []);
   return {
     rows,
     totalCount,
@@ -93,6 +95,6 @@ export function usePaged<D, V extends AnyVariables & { first?: number | null; af
     loadMore: () => {
       if (hasMore && !fetching) void fetchPage(cursor, false);
     },
-    reload: () => setGeneration((g) => g + 1),
+    reload,
   };
 }

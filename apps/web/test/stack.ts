@@ -121,13 +121,15 @@ async function main(): Promise<void> {
   }
 
   const admin = warden.api!.roleHolders['Warden.SuperAdmin']![0]!;
-  const holders = new Set(
-    [...Object.values(warden.api!.roleHolders).flat(), ...warden.api!.viaGroup.flatMap((g) => g.memberUpns)].map((u) => u.toLowerCase()),
-  );
-  const member = emulator
-    .exportTenant()
-    .users.map((u) => u as { userPrincipalName?: string; accountEnabled?: boolean; userType?: string })
-    .find((u) => u.accountEnabled && u.userType === 'Member' && u.userPrincipalName && !holders.has(u.userPrincipalName.toLowerCase()))!.userPrincipalName!;
+  // A member holds no Warden app role, directly or through a group (the export's member lists are complete).
+  const tenant = emulator.exportTenant();
+  const direct = new Set(Object.values(warden.api!.roleHolders).flat().map((u) => u.toLowerCase()));
+  const roleGroups = new Set(warden.api!.viaGroup.map((g) => g.groupId));
+  const viaGroup = new Set(tenant.groups.filter((g) => roleGroups.has(g.id)).flatMap((g) => g.members));
+  const member = tenant.users
+    .map((u) => u as { id: string; userPrincipalName?: string; accountEnabled?: boolean; userType?: string })
+    .find((u) => u.accountEnabled && u.userType === 'Member' && u.userPrincipalName && !direct.has(u.userPrincipalName.toLowerCase()) && !viaGroup.has(u.id))!
+    .userPrincipalName!;
 
   const info: StackInfo = {
     url: publicUrl,

@@ -1,5 +1,5 @@
 import { Alert, Group, Text } from '@mantine/core';
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { useQuery, useSubscription } from 'urql';
 import { graphql } from '../graphql';
 import { StateBadge } from './StatusBadge';
@@ -32,8 +32,12 @@ export function TaskState({ id, onDone }: { id: string; onDone?: (status: string
   const [live] = useSubscription({ query: TaskUpdated, variables: { id } });
   const task = live.data?.provisioningTaskUpdated ?? data?.provisioningTask;
   const status = task?.status;
+  const reported = useRef(false);
   useEffect(() => {
-    if (status === 'SUCCEEDED' || status === 'FAILED') onDone?.(status);
+    if (!reported.current && (status === 'SUCCEEDED' || status === 'FAILED')) {
+      reported.current = true;
+      onDone?.(status);
+    }
   }, [status, onDone]);
   if (!task) return null;
   return (

@@ -1,7 +1,7 @@
 import { Group, SegmentedControl, Select, Stack, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import type { ColumnDef } from '@tanstack/react-table';
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useMemo, useState, type ReactNode } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
 import { QueryState } from '../components/QueryState';
@@ -73,13 +73,6 @@ export default function ExplorePage(): ReactNode {
   const [search, setSearch] = useState(params.get('q') ?? '');
   const [debounced] = useDebouncedValue(search.trim(), 250);
   const navigate = useNavigate();
-  useEffect(() => {
-    const next = new URLSearchParams();
-    if (chosen) next.set('connector', chosen);
-    next.set('type', type);
-    if (debounced) next.set('q', debounced);
-    setParams(next, { replace: true });
-  }, [chosen, type, debounced, setParams]);
   const paged = usePaged(
     SearchResources,
     chosen ? { connectorId: chosen, type: type as Row['type'], search: debounced || null } : null,
@@ -106,7 +99,7 @@ export default function ExplorePage(): ReactNode {
           label="Connector"
           data={options}
           value={chosen}
-          onChange={(v) => v && setParams({ connector: v, type })}
+          onChange={(v) => v && setParams({ connector: v }, { replace: true })}
           allowDeselect={false}
           w={240}
         />
