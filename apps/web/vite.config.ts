@@ -17,7 +17,9 @@ export default defineConfig({
         {
           target: gateway,
           ws: p === '/graphql',
-          configure: (proxy: { on(event: 'proxyReq' | 'proxyReqWs', cb: (req: { setHeader(n: string, v: string): void }) => void): void }) => {
+          configure: (proxy: {
+            on(event: 'proxyReq' | 'proxyReqWs', cb: (req: { setHeader(n: string, v: string): void }) => void): void;
+          }) => {
             proxy.on('proxyReq', (req) => req.setHeader('origin', gateway));
             proxy.on('proxyReqWs', (req) => req.setHeader('origin', gateway));
           },

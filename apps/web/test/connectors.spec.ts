@@ -1,7 +1,9 @@
 import { expect, test } from '@playwright/test';
 import { addConnector, signIn, stack } from './fixtures';
 
-test('scenario 1: an admin adds a connector with a client secret, watches it go Syncing → Connected, then reads the logs', async ({ page }) => {
+test('scenario 1: an admin adds a connector with a client secret, watches it go Syncing → Connected, then reads the logs', async ({
+  page,
+}) => {
   await signIn(page, stack.admin);
   await expect(page.getByTestId('whoami')).toContainText('SUPER_ADMIN');
   // Every status the new connector's badge shows, in order, recorded by the page itself (no sampling gaps).

@@ -8,11 +8,20 @@ interface Node {
 }
 
 /** A grantable group membership and a user who does not hold it, both with names unique in the tenant. */
-async function pickGroupAndUser(): Promise<{ group: Node; member: { id: string; slug: string }; user: { id: string; displayName: string } }> {
+async function pickGroupAndUser(): Promise<{
+  group: Node;
+  member: { id: string; slug: string };
+  user: { id: string; displayName: string };
+}> {
   const q = `query($c: ID!, $t: ResourceType) { resources(connectorId: $c, type: $t, first: 200) { edges { node { id displayName entitlements { id slug grantable } } } } }`;
-  const groups = (await gql<{ resources: { edges: { node: Node }[] } }>(q, { c: stack.connectorId, t: 'GROUP' })).resources.edges.map((e) => e.node);
-  const users = (await gql<{ resources: { edges: { node: Node }[] } }>(q, { c: stack.connectorId, t: 'USER' })).resources.edges.map((e) => e.node);
-  const unique = (list: Node[], n: Node) => list.filter((o) => o.displayName.toLowerCase().includes(n.displayName.toLowerCase())).length === 1;
+  const groups = (await gql<{ resources: { edges: { node: Node }[] } }>(q, { c: stack.connectorId, t: 'GROUP' })).resources.edges.map(
+    (e) => e.node,
+  );
+  const users = (await gql<{ resources: { edges: { node: Node }[] } }>(q, { c: stack.connectorId, t: 'USER' })).resources.edges.map(
+    (e) => e.node,
+  );
+  const unique = (list: Node[], n: Node) =>
+    list.filter((o) => o.displayName.toLowerCase().includes(n.displayName.toLowerCase())).length === 1;
   for (const group of groups) {
     const member = group.entitlements.find((e) => e.slug === 'member' && e.grantable);
     if (!member || !unique(groups, group)) continue;
@@ -27,7 +36,9 @@ async function pickGroupAndUser(): Promise<{ group: Node; member: { id: string; 
   throw new Error('no grantable group with a user outside it in the emulator tenant');
 }
 
-test('scenario 3: search a user, open a group, grant membership for 1 hour, see the task succeed and the holder appear', async ({ page }) => {
+test('scenario 3: search a user, open a group, grant membership for 1 hour, see the task succeed and the holder appear', async ({
+  page,
+}) => {
   const { group, user } = await pickGroupAndUser();
   await signIn(page, stack.admin);
 

@@ -109,27 +109,40 @@ async function main(): Promise<void> {
     },
   );
   const connectorId = created.createConnector.id;
-  const run = await gql<{ triggerSync: { id: string } }>('mutation($id: ID!) { triggerSync(connectorId: $id, mode: FULL) { id } }', { id: connectorId });
+  const run = await gql<{ triggerSync: { id: string } }>('mutation($id: ID!) { triggerSync(connectorId: $id, mode: FULL) { id } }', {
+    id: connectorId,
+  });
   const deadline = Date.now() + 120_000;
   for (;;) {
     const s = await gql<{ syncRun: { status: string; error: string | null } }>('query($id: ID!) { syncRun(id: $id) { status error } }', {
       id: run.triggerSync.id,
     });
     if (s.syncRun.status === 'SUCCEEDED') break;
-    if (s.syncRun.status === 'FAILED' || Date.now() > deadline) throw new Error(`demo sync did not succeed: ${s.syncRun.status} ${s.syncRun.error ?? ''}`);
+    if (s.syncRun.status === 'FAILED' || Date.now() > deadline)
+      throw new Error(`demo sync did not succeed: ${s.syncRun.status} ${s.syncRun.error ?? ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 
   const admin = warden.api!.roleHolders['Warden.SuperAdmin']![0]!;
   // A member holds no Warden app role, directly or through a group (the export's member lists are complete).
   const tenant = emulator.exportTenant();
-  const direct = new Set(Object.values(warden.api!.roleHolders).flat().map((u) => u.toLowerCase()));
+  const direct = new Set(
+    Object.values(warden.api!.roleHolders)
+      .flat()
+      .map((u) => u.toLowerCase()),
+  );
   const roleGroups = new Set(warden.api!.viaGroup.map((g) => g.groupId));
   const viaGroup = new Set(tenant.groups.filter((g) => roleGroups.has(g.id)).flatMap((g) => g.members));
   const member = tenant.users
     .map((u) => u as { id: string; userPrincipalName?: string; accountEnabled?: boolean; userType?: string })
-    .find((u) => u.accountEnabled && u.userType === 'Member' && u.userPrincipalName && !direct.has(u.userPrincipalName.toLowerCase()) && !viaGroup.has(u.id))!
-    .userPrincipalName!;
+    .find(
+      (u) =>
+        u.accountEnabled &&
+        u.userType === 'Member' &&
+        u.userPrincipalName &&
+        !direct.has(u.userPrincipalName.toLowerCase()) &&
+        !viaGroup.has(u.id),
+    )!.userPrincipalName!;
 
   const info: StackInfo = {
     url: publicUrl,

@@ -49,7 +49,14 @@ export function consoleRoutes(dir: string): express.Router | null {
     res.set(SAFE_HEADERS);
     next();
   });
-  router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: false }));
+  router.use(
+    '/assets',
+    express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false }),
+    // A missing hashed asset is a plain 404 (an old page asking for a replaced build), never index.html.
+    (_req: express.Request, res: express.Response) => {
+      res.status(404).type('text').send('not found');
+    },
+  );
   router.use(express.static(dir, { index: false, maxAge: 0 }));
   router.get(/.*/, (req, res, next) => {
     if (API_PATHS.some((p) => req.path === p || req.path.startsWith(`${p}/`))) return next();

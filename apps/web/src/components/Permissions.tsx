@@ -2,7 +2,15 @@ import { Button, Code, CopyButton, Group, List, Stack, Text, Title } from '@mant
 import type { ReactNode } from 'react';
 
 /** Missing Graph permissions of one set, with a button that copies them one per line. */
-export function MissingPermissions({ title, permissions, okText }: { title: string; permissions: readonly string[]; okText: string }): ReactNode {
+export function MissingPermissions({
+  title,
+  permissions,
+  okText,
+}: {
+  title: string;
+  permissions: readonly string[];
+  okText: string;
+}): ReactNode {
   const id = `perm-${title.replace(/\W+/g, '-').toLowerCase()}`;
   return (
     <Stack gap={4} data-testid={id}>

@@ -79,7 +79,9 @@ export default function AddConnectorPage(): ReactNode {
 
   const credentialsComplete =
     method === 'OAUTH' ||
-    (tenantId.trim() !== '' && clientId.trim() !== '' && (method === 'CLIENT_SECRET' ? secret !== '' : certificatePem !== '' && privateKeyPem !== ''));
+    (tenantId.trim() !== '' &&
+      clientId.trim() !== '' &&
+      (method === 'CLIENT_SECRET' ? secret !== '' : certificatePem !== '' && privateKeyPem !== ''));
 
   async function submit() {
     const r = await create({
@@ -118,7 +120,13 @@ export default function AddConnectorPage(): ReactNode {
       <Stepper active={step} onStepClick={(s) => !created && s < step && setStep(s)} allowNextStepsSelect={false} size="sm">
         <Stepper.Step label="Name and owners">
           <Stack mt="md">
-            <TextInput label="Name" description="How people will see this tenant in Warden" required value={name} onChange={(e) => setName(e.currentTarget.value)} />
+            <TextInput
+              label="Name"
+              description="How people will see this tenant in Warden"
+              required
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+            />
             <TagsInput
               label="Owners"
               description="Platform users (sign-in subjects) who may change this connector; you are added when empty. Press Enter after each."
@@ -143,24 +151,57 @@ export default function AddConnectorPage(): ReactNode {
             </Radio.Group>
             <TextInput
               label="Tenant id"
-              description={method === 'OAUTH' ? 'Optional: the consent tells which tenant it is' : 'Directory (tenant) id of the Entra tenant'}
+              description={
+                method === 'OAUTH' ? 'Optional: the consent tells which tenant it is' : 'Directory (tenant) id of the Entra tenant'
+              }
               required={method !== 'OAUTH'}
               value={tenantId}
               onChange={(e) => setTenantId(e.currentTarget.value)}
             />
             {method !== 'OAUTH' && (
-              <TextInput label="Client id" description="Application (client) id of the app registration" required value={clientId} onChange={(e) => setClientId(e.currentTarget.value)} />
+              <TextInput
+                label="Client id"
+                description="Application (client) id of the app registration"
+                required
+                value={clientId}
+                onChange={(e) => setClientId(e.currentTarget.value)}
+              />
             )}
             {method === 'CLIENT_SECRET' && (
-              <PasswordInput label="Client secret" description="Stored encrypted; never shown again" required value={secret} onChange={(e) => setSecret(e.currentTarget.value)} />
+              <PasswordInput
+                label="Client secret"
+                description="Stored encrypted; never shown again"
+                required
+                value={secret}
+                onChange={(e) => setSecret(e.currentTarget.value)}
+              />
             )}
             {method === 'CERTIFICATE' && (
               <>
-                <Textarea label="Certificate (PEM)" required autosize minRows={3} value={certificatePem} onChange={(e) => setCertificate(e.currentTarget.value)} />
-                <Textarea label="Private key (PEM)" description="Stored encrypted; never shown again" required autosize minRows={3} value={privateKeyPem} onChange={(e) => setPrivateKey(e.currentTarget.value)} />
+                <Textarea
+                  label="Certificate (PEM)"
+                  required
+                  autosize
+                  minRows={3}
+                  value={certificatePem}
+                  onChange={(e) => setCertificate(e.currentTarget.value)}
+                />
+                <Textarea
+                  label="Private key (PEM)"
+                  description="Stored encrypted; never shown again"
+                  required
+                  autosize
+                  minRows={3}
+                  value={privateKeyPem}
+                  onChange={(e) => setPrivateKey(e.currentTarget.value)}
+                />
               </>
             )}
-            <Checkbox label="Skip syncing Active Directory groups (groups synced from on-premises)" checked={skipAdGroups} onChange={(e) => setSkipAdGroups(e.currentTarget.checked)} />
+            <Checkbox
+              label="Skip syncing Active Directory groups (groups synced from on-premises)"
+              checked={skipAdGroups}
+              onChange={(e) => setSkipAdGroups(e.currentTarget.checked)}
+            />
             <TextInput
               label="Microsoft Graph URL"
               description="Leave empty for https://graph.microsoft.com (national clouds differ)"
@@ -190,7 +231,9 @@ export default function AddConnectorPage(): ReactNode {
               {tenantId ? ` · tenant ${tenantId}` : ''}
               {skipAdGroups ? ' · Active Directory groups skipped' : ''}
             </Text>
-            <Text size="sm">Warden checks the credentials now and reads the permissions the app was granted, then starts the first full sync.</Text>
+            <Text size="sm">
+              Warden checks the credentials now and reads the permissions the app was granted, then starts the first full sync.
+            </Text>
             <ErrorAlert error={createState.error} title="The connector was not created" />
             <Group justify="space-between">
               <Button variant="default" onClick={() => setStep(1)}>
@@ -240,7 +283,11 @@ export function SetupResult({ id, onConsent, consenting }: { id: string; onConse
       )}
       {c.grantedPermissions.length > 0 || c.status !== 'NOT_CONNECTED' ? (
         <>
-          <MissingPermissions title="Read-only permissions (sync)" permissions={c.missingReadPermissions} okText="All granted: Warden can sync this tenant." />
+          <MissingPermissions
+            title="Read-only permissions (sync)"
+            permissions={c.missingReadPermissions}
+            okText="All granted: Warden can sync this tenant."
+          />
           <MissingPermissions
             title="Provisioning permissions (grant and revoke)"
             permissions={c.missingProvisioningPermissions}

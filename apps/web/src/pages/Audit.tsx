@@ -44,7 +44,10 @@ export default function AuditPage(): ReactNode {
   const [action, setAction] = useState('');
   const [since, setSince] = useState('');
   const [until, setUntil] = useState('');
-  const [filter] = useDebouncedValue({ connectorId, actor: actor.trim() || null, action: action.trim() || null, since: instant(since), until: instant(until) }, 300);
+  const [filter] = useDebouncedValue(
+    { connectorId, actor: actor.trim() || null, action: action.trim() || null, since: instant(since), until: instant(until) },
+    300,
+  );
   const paged = usePaged(AuditEvents, filter, (d) => d.auditEvents, 100);
   const exportUrl = `/audit/export.csv?${new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string')).toString()}`;
   const columns = useMemo<ColumnDef<Row, unknown>[]>(
@@ -57,7 +60,9 @@ export default function AuditPage(): ReactNode {
         header: 'Details',
         id: 'details',
         cell: (c) => (
-          <Code style={{ whiteSpace: 'nowrap', maxWidth: 420, overflow: 'hidden', textOverflow: 'ellipsis', display: 'block' }}>{JSON.stringify(c.row.original.details)}</Code>
+          <Code style={{ whiteSpace: 'nowrap', maxWidth: 420, overflow: 'hidden', textOverflow: 'ellipsis', display: 'block' }}>
+            {JSON.stringify(c.row.original.details)}
+          </Code>
         ),
       },
     ],
@@ -72,9 +77,22 @@ export default function AuditPage(): ReactNode {
         </Button>
       </Group>
       <Group align="end" wrap="wrap">
-        <Select label="Connector" placeholder="All connectors" data={options} value={connectorId} onChange={setConnector} clearable w={220} />
+        <Select
+          label="Connector"
+          placeholder="All connectors"
+          data={options}
+          value={connectorId}
+          onChange={setConnector}
+          clearable
+          w={220}
+        />
         <TextInput label="Actor" placeholder="Subject, or system" value={actor} onChange={(e) => setActor(e.currentTarget.value)} />
-        <TextInput label="Action" placeholder="e.g. grant.succeeded or grant." value={action} onChange={(e) => setAction(e.currentTarget.value)} />
+        <TextInput
+          label="Action"
+          placeholder="e.g. grant.succeeded or grant."
+          value={action}
+          onChange={(e) => setAction(e.currentTarget.value)}
+        />
         <TextInput label="From" type="datetime-local" value={since} onChange={(e) => setSince(e.currentTarget.value)} />
         <TextInput label="Until" type="datetime-local" value={until} onChange={(e) => setUntil(e.currentTarget.value)} />
       </Group>

@@ -80,7 +80,6 @@ const ConnectorDetail = graphql(`
   }
 `);
 
-
 const UpdateConnector = graphql(`
   mutation UpdateConnector($id: ID!, $input: UpdateConnectorInput!) {
     updateConnector(id: $id, input: $input) {
@@ -149,13 +148,18 @@ export default function ConnectorDetailPage(): ReactNode {
         </Alert>
       )}
       <Text size="sm">
-        {c.authMethod.replace('_', ' ').toLowerCase()} · tenant {c.tenantId ?? '—'} · client {c.clientId ?? '—'} · owners {c.owners.join(', ')}
+        {c.authMethod.replace('_', ' ').toLowerCase()} · tenant {c.tenantId ?? '—'} · client {c.clientId ?? '—'} · owners{' '}
+        {c.owners.join(', ')}
         {c.skipAdGroups ? ' · Active Directory groups skipped' : ''}
       </Text>
       {current && <LiveProgress run={current} />}
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <MissingPermissions title="Read-only permissions (sync)" permissions={c.missingReadPermissions} okText="All granted." />
-        <MissingPermissions title="Provisioning permissions (grant and revoke)" permissions={c.missingProvisioningPermissions} okText="All granted." />
+        <MissingPermissions
+          title="Provisioning permissions (grant and revoke)"
+          permissions={c.missingProvisioningPermissions}
+          okText="All granted."
+        />
       </SimpleGrid>
       <Title order={3}>Run history</Title>
       <QueryState fetching={false} empty={runs.length === 0} emptyText="No sync has run yet.">
@@ -252,8 +256,9 @@ function LiveProgress({ run }: { run: Run }): ReactNode {
         <Progress value={100} animated aria-label="Sync in progress" />
         <Text size="sm">
           users {run.stats.users.toLocaleString()} · managed identities {run.stats.managedIdentities.toLocaleString()} · groups{' '}
-          {run.stats.groups.toLocaleString()} · apps {run.stats.enterpriseApplications.toLocaleString()} · roles {run.stats.directoryRoles.toLocaleString()} · grants{' '}
-          {run.stats.grants.toLocaleString()} · Graph requests {run.stats.graphRequests.toLocaleString()} (throttled {run.stats.throttledRequests.toLocaleString()})
+          {run.stats.groups.toLocaleString()} · apps {run.stats.enterpriseApplications.toLocaleString()} · roles{' '}
+          {run.stats.directoryRoles.toLocaleString()} · grants {run.stats.grants.toLocaleString()} · Graph requests{' '}
+          {run.stats.graphRequests.toLocaleString()} (throttled {run.stats.throttledRequests.toLocaleString()})
         </Text>
       </Stack>
     </Card>
@@ -263,7 +268,15 @@ function LiveProgress({ run }: { run: Run }): ReactNode {
 function EditConnector({
   connector,
 }: {
-  connector: { id: string; displayName: string; tenantId: string | null; clientId: string | null; skipAdGroups: boolean; owners: string[]; authMethod: string };
+  connector: {
+    id: string;
+    displayName: string;
+    tenantId: string | null;
+    clientId: string | null;
+    skipAdGroups: boolean;
+    owners: string[];
+    authMethod: string;
+  };
 }): ReactNode {
   const [opened, { open, close }] = useDisclosure(false);
   const [name, setName] = useState(connector.displayName);
@@ -293,7 +306,12 @@ function EditConnector({
           <TagsInput label="Owners" value={owners} onChange={setOwners} />
           <Checkbox label="Skip syncing Active Directory groups" checked={skip} onChange={(e) => setSkip(e.currentTarget.checked)} />
           {connector.authMethod === 'CLIENT_SECRET' && (
-            <PasswordInput label="New client secret" description="Leave empty to keep the current one" value={secret} onChange={(e) => setSecret(e.currentTarget.value)} />
+            <PasswordInput
+              label="New client secret"
+              description="Leave empty to keep the current one"
+              value={secret}
+              onChange={(e) => setSecret(e.currentTarget.value)}
+            />
           )}
           <ErrorAlert error={state.error} title="Not saved" />
           <Group justify="flex-end">
@@ -331,8 +349,9 @@ function DeleteConnectorButton({ id, name }: { id: string; name: string }): Reac
       <Modal opened={opened} onClose={close} title={`Delete ${name}?`}>
         <Stack>
           <Text size="sm">
-            Warden forgets this tenant: its synced users, groups, grants, runs and logs. Nothing is changed in Entra ID. Time-bound access that Warden
-            granted through this connector would never expire, so deletion is refused while any is open or a grant or revoke is queued.
+            Warden forgets this tenant: its synced users, groups, grants, runs and logs. Nothing is changed in Entra ID. Time-bound access
+            that Warden granted through this connector would never expire, so deletion is refused while any is open or a grant or revoke is
+            queued.
           </Text>
           <Checkbox
             label="First revoke the open time-bound access (then delete again once the revokes have completed)"

@@ -123,7 +123,12 @@ export function ConnectorsPage(): ReactNode {
           </Button>
         )}
       </Group>
-      <QueryState fetching={fetching} error={error} empty={rows.length === 0} emptyText="No connectors yet. Add one to start syncing a tenant.">
+      <QueryState
+        fetching={fetching}
+        error={error}
+        empty={rows.length === 0}
+        emptyText="No connectors yet. Add one to start syncing a tenant."
+      >
         <Table.ScrollContainer minWidth={640}>
           <Table highlightOnHover aria-label="Connectors">
             <Table.Thead>

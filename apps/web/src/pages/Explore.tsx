@@ -60,7 +60,11 @@ export function secondary(r: { type: string; profile: unknown }): string {
 }
 
 /** Connector choice shared by Explore and Audit; the first connector is the default. */
-export function useConnectorChoice(param: string | null): { options: { value: string; label: string }[]; fetching: boolean; chosen: string | null } {
+export function useConnectorChoice(param: string | null): {
+  options: { value: string; label: string }[];
+  fetching: boolean;
+  chosen: string | null;
+} {
   const [{ data, fetching }] = useQuery({ query: ConnectorChoices });
   const options = useMemo(() => data?.connectors.edges.map((e) => ({ value: e.node.id, label: e.node.displayName })) ?? [], [data]);
   return { options, fetching, chosen: param ?? options[0]?.value ?? null };

@@ -178,7 +178,8 @@ export default function ResourcePage(): ReactNode {
         </Badge>
       </Group>
       <Text size="sm">
-        {secondary(r) ? `${secondary(r)} · ` : ''}Graph id {r.externalId} · connector <Link to={`/connectors/${r.connector.id}`}>{r.connector.displayName}</Link>
+        {secondary(r) ? `${secondary(r)} · ` : ''}Graph id {r.externalId} · connector{' '}
+        <Link to={`/connectors/${r.connector.id}`}>{r.connector.displayName}</Link>
         {r.manager && (
           <>
             {' '}
@@ -229,17 +230,27 @@ function HoldersOf({ entitlement, connectorId, writer }: { entitlement: Entitlem
   const onDone = useCallback(() => reload(), [reload]);
   const columns = useMemo<ColumnDef<Holder, unknown>[]>(
     () => [
-      { header: 'Holder', id: 'principal', cell: (c) => <Link to={`/resources/${c.row.original.principal.id}`}>{c.row.original.principal.displayName}</Link> },
+      {
+        header: 'Holder',
+        id: 'principal',
+        cell: (c) => <Link to={`/resources/${c.row.original.principal.id}`}>{c.row.original.principal.displayName}</Link>,
+      },
       { header: 'Kind', id: 'type', cell: (c) => TYPE_LABELS[c.row.original.principal.type] ?? c.row.original.principal.type },
       { header: 'Access', id: 'direct', cell: (c) => (c.row.original.direct ? 'direct' : `inherited via ${viaPath(c.row.original.via)}`) },
-      { header: 'Expires', id: 'expires', cell: (c) => (c.row.original.expiresAt ? new Date(c.row.original.expiresAt).toLocaleString() : '—') },
+      {
+        header: 'Expires',
+        id: 'expires',
+        cell: (c) => (c.row.original.expiresAt ? new Date(c.row.original.expiresAt).toLocaleString() : '—'),
+      },
       ...(writer && entitlement.grantable
         ? [
             {
               header: 'Actions',
               id: 'actions',
               cell: (c: { row: { original: Holder } }) =>
-                c.row.original.direct ? <RevokeButton entitlement={entitlement} principal={c.row.original.principal} onTask={setTask} /> : null,
+                c.row.original.direct ? (
+                  <RevokeButton entitlement={entitlement} principal={c.row.original.principal} onTask={setTask} />
+                ) : null,
             } satisfies ColumnDef<Holder, unknown>,
           ]
         : []),
@@ -261,7 +272,15 @@ function HoldersOf({ entitlement, connectorId, writer }: { entitlement: Entitlem
   );
 }
 
-function GrantButton({ entitlement, connectorId, onTask }: { entitlement: Entitlement; connectorId: string; onTask: (id: string) => void }): ReactNode {
+function GrantButton({
+  entitlement,
+  connectorId,
+  onTask,
+}: {
+  entitlement: Entitlement;
+  connectorId: string;
+  onTask: (id: string) => void;
+}): ReactNode {
   const [opened, { open, close }] = useDisclosure(false);
   const [search, setSearch] = useState('');
   const [debounced] = useDebouncedValue(search, 250);
@@ -270,7 +289,10 @@ function GrantButton({ entitlement, connectorId, onTask }: { entitlement: Entitl
   const [reason, setReason] = useState('');
   const [{ data }] = useQuery({ query: PrincipalSearch, variables: { connectorId, search: debounced || null }, pause: !opened });
   const options = (data?.resources.edges ?? [])
-    .filter((e) => e.node.type === 'USER' || e.node.type === 'GROUP' || e.node.type === 'MANAGED_IDENTITY' || e.node.type === 'ENTERPRISE_APPLICATION')
+    .filter(
+      (e) =>
+        e.node.type === 'USER' || e.node.type === 'GROUP' || e.node.type === 'MANAGED_IDENTITY' || e.node.type === 'ENTERPRISE_APPLICATION',
+    )
     .map((e) => ({ value: e.node.id, label: `${e.node.displayName}${secondary(e.node) ? ` (${secondary(e.node)})` : ''}` }));
   const [state, grant] = useMutation(Grant);
   async function submit() {
@@ -326,13 +348,26 @@ function GrantButton({ entitlement, connectorId, onTask }: { entitlement: Entitl
   );
 }
 
-function RevokeButton({ entitlement, principal, onTask }: { entitlement: Entitlement; principal: { id: string; displayName: string }; onTask: (id: string) => void }): ReactNode {
+function RevokeButton({
+  entitlement,
+  principal,
+  onTask,
+}: {
+  entitlement: Entitlement;
+  principal: { id: string; displayName: string };
+  onTask: (id: string) => void;
+}): ReactNode {
   const [opened, { open, close }] = useDisclosure(false);
   const [reason, setReason] = useState('');
   const [state, revoke] = useMutation(Revoke);
   async function submit() {
     const r = await revoke({
-      input: { entitlementId: entitlement.id, principalId: principal.id, ...(reason.trim() ? { reason: reason.trim() } : {}), idempotencyKey: crypto.randomUUID() },
+      input: {
+        entitlementId: entitlement.id,
+        principalId: principal.id,
+        ...(reason.trim() ? { reason: reason.trim() } : {}),
+        idempotencyKey: crypto.randomUUID(),
+      },
     });
     if (r.data) {
       onTask(r.data.revoke.id);
@@ -369,11 +404,19 @@ function EffectiveAccess({ id }: { id: string }): ReactNode {
       {
         header: 'Resource',
         id: 'resource',
-        cell: (c) => <Anchor component={Link} to={`/resources/${c.row.original.entitlement.resource.id}`}>{c.row.original.entitlement.resource.displayName}</Anchor>,
+        cell: (c) => (
+          <Anchor component={Link} to={`/resources/${c.row.original.entitlement.resource.id}`}>
+            {c.row.original.entitlement.resource.displayName}
+          </Anchor>
+        ),
       },
       { header: 'Entitlement', id: 'entitlement', cell: (c) => c.row.original.entitlement.displayName },
       { header: 'Access', id: 'direct', cell: (c) => (c.row.original.direct ? 'direct' : `inherited via ${viaPath(c.row.original.via)}`) },
-      { header: 'Expires', id: 'expires', cell: (c) => (c.row.original.expiresAt ? new Date(c.row.original.expiresAt).toLocaleString() : '—') },
+      {
+        header: 'Expires',
+        id: 'expires',
+        cell: (c) => (c.row.original.expiresAt ? new Date(c.row.original.expiresAt).toLocaleString() : '—'),
+      },
     ],
     [],
   );
@@ -381,7 +424,14 @@ function EffectiveAccess({ id }: { id: string }): ReactNode {
     <Stack>
       <Title order={3}>Effective access</Title>
       <SimpleGrid cols={1}>
-        <VirtualTable label="Effective access" paged={paged} columns={columns} rowKey={(g) => g.id} emptyText="Holds nothing." height={420} />
+        <VirtualTable
+          label="Effective access"
+          paged={paged}
+          columns={columns}
+          rowKey={(g) => g.id}
+          emptyText="Holds nothing."
+          height={420}
+        />
       </SimpleGrid>
     </Stack>
   );
