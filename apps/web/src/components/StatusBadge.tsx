@@ -24,7 +24,7 @@ const RUN: Record<string, string> = {
 export function ConnectorStatusBadge({ status }: { status: string }): ReactNode {
   const s = CONNECTOR[status] ?? { label: status, color: 'gray.7' };
   return (
-    <Badge color={s.color} variant="filled" autoContrast data-testid="connector-status">
+    <Badge color={s.color} variant="filled" autoContrast data-testid="connector-status" style={{ minWidth: 'max-content' }}>
       {s.label}
     </Badge>
   );
@@ -32,7 +32,7 @@ export function ConnectorStatusBadge({ status }: { status: string }): ReactNode 
 
 export function StateBadge({ state }: { state: string }): ReactNode {
   return (
-    <Badge color={RUN[state] ?? 'gray.7'} variant="filled" autoContrast>
+    <Badge color={RUN[state] ?? 'gray.7'} variant="filled" autoContrast style={{ minWidth: 'max-content' }}>
       {state.charAt(0) + state.slice(1).toLowerCase()}
     </Badge>
   );
