@@ -18,6 +18,9 @@ import { parseEnvironment as provisionEnv, startProvisionWorker } from '@warden/
 import { parseEnvironment as syncEnv, startSyncWorker } from '@warden/sync-worker';
 import type { StackInfo } from './stack-info';
 
+export const SCALE_ROWS = 10_000;
+export const SCALE_ACTOR = 'load-test';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 async function freePort(): Promise<number> {
@@ -121,6 +124,16 @@ async function main(): Promise<void> {
     if (s.syncRun.status === 'FAILED' || Date.now() > deadline)
       throw new Error(`demo sync did not succeed: ${s.syncRun.status} ${s.syncRun.error ?? ''}`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+
+  // 10,000 audit rows of one actor: the long list the scale test scrolls through.
+  for (let start = 0; start < SCALE_ROWS; start += 2_000) {
+    const batch = Array.from({ length: Math.min(2_000, SCALE_ROWS - start) }, (_, i) => ({
+      actor: SCALE_ACTOR,
+      action: 'load.row',
+      details: JSON.stringify({ row: start + i }),
+    }));
+    await database.db.insertInto('audit_events').values(batch).execute();
   }
 
   const admin = warden.api!.roleHolders['Warden.SuperAdmin']![0]!;

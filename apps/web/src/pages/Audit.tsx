@@ -48,7 +48,7 @@ export default function AuditPage(): ReactNode {
     { connectorId, actor: actor.trim() || null, action: action.trim() || null, since: instant(since), until: instant(until) },
     300,
   );
-  const paged = usePaged(AuditEvents, filter, (d) => d.auditEvents, 100);
+  const paged = usePaged(AuditEvents, filter, (d) => d.auditEvents, 500);
   const exportUrl = `/audit/export.csv?${new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string')).toString()}`;
   const columns = useMemo<ColumnDef<Row, unknown>[]>(
     () => [
