@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { NotificationSink } from '@warden/access-model';
 import type { Bus } from '@warden/bus';
 import type { Database } from '@warden/database';
 import type { SecretBox } from '@warden/service-kit';
@@ -13,6 +14,8 @@ import { ConnectorService } from './modules/connectors/connector.service';
 import { GrantService } from './modules/grants/grant.service';
 import { GrantRequestService } from './modules/grants/grant-request.service';
 import { MeService } from './modules/me/me.service';
+import { AccessPolicyService } from './modules/policies/access-policy.service';
+import { AccessRequestService } from './modules/requests/access-request.service';
 import { ResourceService } from './modules/resources/resource.service';
 import { SyncRunService } from './modules/sync-runs/sync-run.service';
 
@@ -25,6 +28,8 @@ export interface GatewayDeps {
   logger: Logger;
   allowlist: HostAllowlist;
   probe: CredentialProbe;
+  /** The notification outbox writer access-request transitions use (absent: nobody is notified). */
+  notify?: NotificationSink;
 }
 
 /** Per request (or per subscription operation). */
@@ -49,6 +54,8 @@ export interface Services {
   audit: AuditService;
   /** Who the caller is (`me`). */
   me: MeService;
+  accessPolicies: AccessPolicyService;
+  accessRequests: AccessRequestService;
 }
 
 export function createServices(deps: GatewayDeps): Services {
@@ -61,6 +68,8 @@ export function createServices(deps: GatewayDeps): Services {
     grantRequests: new GrantRequestService(deps),
     audit: new AuditService(deps.db),
     me: new MeService(deps.db),
+    accessPolicies: new AccessPolicyService(deps),
+    accessRequests: new AccessRequestService(deps),
   };
 }
 
