@@ -242,6 +242,65 @@ export interface BrowserSessionsTable {
   absolute_expires_at: Timestamp;
 }
 
+/** PENDING until every delivery is SENT (→ SENT) or one gave up (→ DEAD). */
+export const NOTIFICATION_STATUSES = ['PENDING', 'SENT', 'DEAD'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+
+/** Who a notification is for, as enqueued: a platform token subject and/or a USER resources.id. */
+export interface NotificationRecipientJson {
+  subject?: string | null;
+  resourceId?: string | null;
+}
+
+/** A recipient after the governance worker resolved it (see @warden/notifications recipients.ts). */
+export interface ResolvedRecipientJson {
+  subject: string | null;
+  resourceId: string | null;
+  displayName: string | null;
+  /** Email addresses found for the recipient; empty when none. */
+  emails: string[];
+}
+
+/** The outbox: one row per notification, written in the transaction of the change it announces. */
+export interface NotificationsTable {
+  id: Generated<string>;
+  kind: string;
+  /** Unique: enqueueing the same key again does nothing. */
+  dedupe_key: string;
+  recipients: Json<NotificationRecipientJson[]>;
+  resolved_recipients: ColumnType<
+    ResolvedRecipientJson[] | null,
+    ResolvedRecipientJson[] | string | null | undefined,
+    ResolvedRecipientJson[] | string | null
+  >;
+  title: string;
+  text: string;
+  link: string | null;
+  data: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  status: Generated<NotificationStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  /** When the recipients were resolved and the delivery rows created. */
+  expanded_at: NullableTimestamp;
+  last_error: string | null;
+  sent_at: NullableTimestamp;
+}
+
+/** One notification to one address over one channel; DEAD with last_error is the dead-letter record. */
+export interface NotificationDeliveriesTable {
+  id: Generated<string>;
+  notification_id: string;
+  channel: string;
+  address: string;
+  status: Generated<NotificationStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  sent_at: NullableTimestamp;
+}
+
 /** One approval step of a policy (and, copied, of a request). */
 export interface ApprovalStepRecord {
   kind: DeciderKind;
@@ -329,6 +388,8 @@ export interface Database {
   admin_consent_states: AdminConsentStatesTable;
   browser_logins: BrowserLoginsTable;
   browser_sessions: BrowserSessionsTable;
+  notifications: NotificationsTable;
+  notification_deliveries: NotificationDeliveriesTable;
   access_policies: AccessPoliciesTable;
   access_requests: AccessRequestsTable;
   access_request_decisions: AccessRequestDecisionsTable;
@@ -344,6 +405,8 @@ export type SyncRunRow = Selectable<SyncRunsTable>;
 export type ProvisioningTaskRow = Selectable<ProvisioningTasksTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type ConnectorLogRow = Selectable<ConnectorLogsTable>;
+export type NotificationRow = Selectable<NotificationsTable>;
+export type NotificationDeliveryRow = Selectable<NotificationDeliveriesTable>;
 export type AccessPolicyRow = Selectable<AccessPoliciesTable>;
 export type AccessRequestRow = Selectable<AccessRequestsTable>;
 export type AccessRequestDecisionRow = Selectable<AccessRequestDecisionsTable>;

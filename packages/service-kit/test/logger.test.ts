@@ -124,6 +124,7 @@ describe('the redaction list and the services', () => {
         'apps/gateway/src/environment.ts',
         'apps/sync-worker/src/environment.ts',
         'apps/provision-worker/src/environment.ts',
+        'apps/governance-worker/src/environment.ts',
         'packages/service-kit/src/environment.ts',
       ]),
     );

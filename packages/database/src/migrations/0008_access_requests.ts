@@ -27,7 +27,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       updated_at timestamptz NOT NULL DEFAULT now()
     )`.execute(db);
   await sql`CREATE UNIQUE INDEX access_policies_default ON access_policies (connector_id) WHERE entitlement_id IS NULL`.execute(db);
-  await sql`CREATE UNIQUE INDEX access_policies_entitlement ON access_policies (entitlement_id) WHERE entitlement_id IS NOT NULL`.execute(db);
+  await sql`CREATE UNIQUE INDEX access_policies_entitlement ON access_policies (entitlement_id) WHERE entitlement_id IS NOT NULL`.execute(
+    db,
+  );
   await sql`
     CREATE FUNCTION warden_default_access_policy() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
