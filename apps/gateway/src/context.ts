@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { NotificationSink } from '@warden/access-model';
 import type { Bus } from '@warden/bus';
 import type { Database } from '@warden/database';
 import type { SecretBox } from '@warden/service-kit';
@@ -28,8 +27,6 @@ export interface GatewayDeps {
   logger: Logger;
   allowlist: HostAllowlist;
   probe: CredentialProbe;
-  /** The notification outbox writer access-request transitions use (absent: nobody is notified). */
-  notify?: NotificationSink;
 }
 
 /** Per request (or per subscription operation). */

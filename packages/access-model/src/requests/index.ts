@@ -1,5 +1,5 @@
 export { AccessRequestError, type AccessRequestErrorCode } from './errors';
-export type { NotificationInput, NotificationRecipient, NotificationSink, RequestDeps } from './deps';
+export type { RequestDeps } from './deps';
 export { effectivePolicy, listPolicies, setAccessPolicy, POLICY_LIMITS, type AccessPolicyInput } from './policy';
 export {
   requestAccess,

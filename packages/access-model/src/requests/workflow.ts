@@ -3,7 +3,8 @@ import type { AccessRequestRow, ApprovalStepRecord, ApproverRecord, Database, Re
 import { appendAudit, type AuditEntry } from '../audit';
 import { fallbackDeciders, isDecider, resolveDeciders, type DecidingCaller, type DecisionSubject } from '../deciders/resolve';
 import { ProvisioningRequestError, requestRefusal, requestSystemProvisioning } from '../provisioning/request';
-import { nowOf, publishUpdated, type NotificationInput, type RequestDeps } from './deps';
+import { enqueueNotification, type NotificationInput } from '@warden/notifications';
+import { nowOf, publishUpdated, type RequestDeps } from './deps';
 import { AccessRequestError, isUniqueViolation } from './errors';
 import { effectivePolicy } from './policy';
 
@@ -44,7 +45,8 @@ async function commit(
     const t = await body(trx);
     if (!t) return null;
     await appendAudit(trx, t.audit);
-    if (deps.notify) for (const n of t.notes) await deps.notify(trx, n);
+    // The outbox, in the transition's transaction: a notification exists exactly when the change does.
+    for (const n of t.notes) await enqueueNotification(trx, n);
     return t.row;
   });
   if (done) publishUpdated(deps, done);
@@ -96,7 +98,7 @@ async function beginStep(
 
 function awaitingNote(row: AccessRequestRow, approvers: ApproverRecord[], entitlementName: string, escalated = false): NotificationInput {
   return {
-    kind: escalated ? 'access_request.escalated' : 'access_request.awaiting_decision',
+    kind: escalated ? 'request.escalated' : 'request.awaiting_decision',
     recipients: recipientsOf(approvers),
     title: escalated ? `Escalated: access request waits for your decision` : `Access request waits for your decision`,
     text: `${row.requested_by} requests '${entitlementName}' (${row.duration_seconds ? `${row.duration_seconds} s` : 'permanent'}): ${row.justification}`,
@@ -107,7 +109,7 @@ function awaitingNote(row: AccessRequestRow, approvers: ApproverRecord[], entitl
 
 function outcomeNote(row: AccessRequestRow, what: string, text: string): NotificationInput {
   return {
-    kind: 'access_request.decided',
+    kind: 'request.decided',
     recipients: [{ subject: row.requested_by }, { resourceId: row.principal_id }],
     title: `Access request ${what}`,
     text,
@@ -539,7 +541,7 @@ async function finish(
           : `'${name}' has expired and was revoked`;
     return {
       row: updated,
-      notes: [{ ...outcomeNote(updated, to.toLowerCase(), text), kind: `access_request.${to.toLowerCase()}` }],
+      notes: [{ ...outcomeNote(updated, to.toLowerCase(), text), kind: 'request.decided' }],
       audit: {
         actor: 'system',
         action,
@@ -670,7 +672,7 @@ export async function enforceStepDeadlines(deps: RequestDeps, timeoutMs: number,
                   'escalated',
                   `'${name}': ${stepName(seen.steps, step)} had no decision in time and went to the fallback approvers`,
                 ),
-                kind: 'access_request.escalated',
+                kind: 'request.escalated',
                 dedupeKey: `access-request:${seen.id}:step:${step}:escalated:requester`,
               },
             ]
@@ -721,15 +723,14 @@ export async function noticeExpiringAccess(deps: RequestDeps, leadMs: number, op
       if (!u) return false;
       const name = await entitlementName(trx, r);
       const at = new Date(r.expires_at as Date).toISOString();
-      if (deps.notify)
-        await deps.notify(trx, {
-          kind: 'access.expiring',
-          recipients: [{ resourceId: r.principal_id }, { subject: r.requested_by }],
-          title: 'Access about to expire',
-          text: `'${name}' expires at ${at}; request it again to keep it`,
-          data: { requestId: r.id, connectorId: r.connector_id, expiresAt: at },
-          dedupeKey: `access-request:${r.id}:expiring`,
-        });
+      await enqueueNotification(trx, {
+        kind: 'access.expiring',
+        recipients: [{ resourceId: r.principal_id }, { subject: r.requested_by }],
+        title: 'Access about to expire',
+        text: `'${name}' expires at ${at}; request it again to keep it`,
+        data: { requestId: r.id, connectorId: r.connector_id, expiresAt: at },
+        dedupeKey: `access-request:${r.id}:expiring`,
+      });
       return true;
     });
     if (done) sent++;

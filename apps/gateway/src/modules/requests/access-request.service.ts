@@ -65,7 +65,7 @@ export class AccessRequestService {
   private readonly workflow: RequestDeps;
 
   constructor(private readonly deps: GatewayDeps) {
-    this.workflow = { db: deps.db, bus: deps.bus, notify: deps.notify };
+    this.workflow = { db: deps.db, bus: deps.bus };
   }
 
   private async connector(id: string): Promise<ConnectorTenant> {
