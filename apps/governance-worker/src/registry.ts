@@ -1,5 +1,6 @@
 import type { Consumer, Loop } from './deps';
 import { notificationDelivery } from './loops/notification-delivery';
+import { REQUEST_CONSUMERS, REQUEST_LOOPS } from './requests/loops';
 
 /**
  * THE registration point of the governance worker: every timer and bus consumer it runs. One line
@@ -7,10 +8,8 @@ import { notificationDelivery } from './loops/notification-delivery';
  */
 export const LOOPS: readonly Loop[] = [
   notificationDelivery,
-  // access requests (issue 14): ...
+  ...REQUEST_LOOPS,
   // access reviews (issue 15): ...
 ];
 
-export const CONSUMERS: readonly Consumer[] = [
-  // e.g. provisioning-task events for access requests (issue 14)
-];
+export const CONSUMERS: readonly Consumer[] = [...REQUEST_CONSUMERS];

@@ -13,6 +13,16 @@ export interface System {
   provision: ProvisionWorker;
   database: TestDatabase;
   token: string;
+  /** The environment every service was started with (database, NATS namespace, keys, hosts). */
+  env: Record<string, string>;
+  /** A development token for anyone: a member without `role`, with the Entra `tid` / `oid` it signs in as. */
+  mint(claims: {
+    sub: string;
+    role?: 'SUPER_ADMIN' | 'CONNECTOR_ADMIN' | 'VIEWER';
+    tid?: string;
+    oid?: string;
+    name?: string;
+  }): Promise<string>;
   gql<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
   stop(): Promise<void>;
 }
@@ -75,6 +85,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     provision,
     database,
     token,
+    env: common,
+    mint: (claims) => mintToken({ secret: jwtSecret, issuer: 'warden' }, { ...claims, role: claims.role ?? 'MEMBER' }),
     gql,
     async stop() {
       await provision.close();
