@@ -87,7 +87,7 @@ function membersOf(groupId: string): string[] {
 }
 
 /** A grantable group nobody below has used yet, with its member entitlement. */
-let usedGroups = new Set<string>();
+const usedGroups = new Set<string>();
 function freshGroup(pred: (g: { id: string; members: string[]; owners: string[] }) => boolean = () => true): {
   id: string;
   entitlementId: string;
