@@ -2,7 +2,11 @@ import { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@wa
 import { z } from 'zod';
 import { requestsEnvironment } from './requests/environment';
 
-const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+// A boolean as text; an already-parsed environment (booleans) parses again to the same values.
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+// Compose passes an unset optional variable as '' (`${VAR:-}`): that means "not configured".
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 const EnvironmentSchema = z
   .object({
@@ -26,18 +30,15 @@ const EnvironmentSchema = z
     /** The log channel: one info line per notification (on by default; `npm start` relies on it). */
     NOTIFY_LOG: flag.default(true),
     /** Webhook channel: POST each notification as signed JSON here (unset = no webhook). */
-    NOTIFY_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    NOTIFY_WEBHOOK_URL: optional(z.url({ protocol: /^https?$/ })),
     /** HMAC-SHA256 key of the webhook signature; required with NOTIFY_WEBHOOK_URL. */
-    NOTIFY_WEBHOOK_SECRET: z.string().min(16).optional(),
+    NOTIFY_WEBHOOK_SECRET: optional(z.string().min(16)),
     /** Per-request timeout of the webhook. */
     NOTIFY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     /** Email channel: nodemailer transport URL, e.g. smtps://user:pass@smtp.example.com:465 (unset = no email). */
-    SMTP_URL: z
-      .string()
-      .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
-      .optional(),
+    SMTP_URL: optional(z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')),
     /** From address of notification emails; required with SMTP_URL. */
-    NOTIFY_EMAIL_FROM: z.string().min(3).optional(),
+    NOTIFY_EMAIL_FROM: optional(z.string().min(3)),
   })
   .superRefine((env, ctx) => {
     if (env.NOTIFY_WEBHOOK_URL && !env.NOTIFY_WEBHOOK_SECRET) {

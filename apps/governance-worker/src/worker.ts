@@ -2,7 +2,14 @@ import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bus } from '@warden/bus';
 import { createDb, migrateToLatest } from '@warden/database';
-import { LogChannel, NotificationDispatcher, seededRandom, type NotificationChannel } from '@warden/notifications';
+import {
+  EmailChannel,
+  LogChannel,
+  NotificationDispatcher,
+  seededRandom,
+  WebhookChannel,
+  type NotificationChannel,
+} from '@warden/notifications';
 import { createLogger, startMetricsServer } from '@warden/service-kit';
 import type { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
@@ -79,6 +86,8 @@ export async function startGovernanceWorker(
     maxAttempts: env.NOTIFY_MAX_ATTEMPTS,
     backoff: { baseMs: env.NOTIFY_RETRY_BASE_MS, maxMs: env.NOTIFY_RETRY_MAX_MS },
     random: seededRandom(seed),
+    // A claim outlives the slowest send (webhook timeout; SMTP's own 30 s timeouts) with margin.
+    leaseMs: Math.max(120_000, env.NOTIFY_WEBHOOK_TIMEOUT_MS * 2),
     onAttempt: (channel, outcome) => deliveries.inc({ channel, outcome }),
   });
   if (channels.length === 0) logger.warn('no notification channel is configured: notifications stay PENDING until one is');
@@ -156,9 +165,15 @@ export async function startGovernanceWorker(
   };
 }
 
-/** The channels the environment turns on (webhook and email arrive with step 2 of issue 14). */
-function configuredChannels(env: GovernanceWorkerEnvironment, logger: Logger): NotificationChannel[] {
+/** The channels the environment turns on: log (NOTIFY_LOG), webhook (NOTIFY_WEBHOOK_URL), email (SMTP_URL). */
+export function configuredChannels(env: GovernanceWorkerEnvironment, logger: Logger): NotificationChannel[] {
   const channels: NotificationChannel[] = [];
   if (env.NOTIFY_LOG) channels.push(new LogChannel(logger));
+  if (env.NOTIFY_WEBHOOK_URL && env.NOTIFY_WEBHOOK_SECRET) {
+    channels.push(
+      new WebhookChannel({ url: env.NOTIFY_WEBHOOK_URL, secret: env.NOTIFY_WEBHOOK_SECRET, timeoutMs: env.NOTIFY_WEBHOOK_TIMEOUT_MS }),
+    );
+  }
+  if (env.SMTP_URL && env.NOTIFY_EMAIL_FROM) channels.push(new EmailChannel({ smtpUrl: env.SMTP_URL, from: env.NOTIFY_EMAIL_FROM }));
   return channels;
 }

@@ -94,7 +94,9 @@ export class NotificationDispatcher {
         .selectAll()
         .where('expanded_at', 'is', null)
         .where('status', '=', 'PENDING')
-        .where('next_attempt_at', '<=', now)
+        // next_attempt_at defaults to the database's now() at enqueue; the database clock counts
+        // too, so a notification is never held back by the worker's clock being a little behind.
+        .where('next_attempt_at', '<=', sql<Date>`greatest(${now}::timestamptz, now())`)
         .orderBy('next_attempt_at')
         .limit(this.batchSize)
         .forUpdate()
@@ -189,6 +191,7 @@ export class NotificationDispatcher {
         .set({ status: 'SENT', sent_at: now, last_error: null })
         .where('id', '=', d.id)
         .where('status', '=', 'PENDING')
+        .where('attempts', '=', d.attempts) // our claim still stands (no other replica took it over after the lease)
         .execute();
     } else if (d.attempts >= this.opts.maxAttempts) {
       outcome = 'dead';
@@ -197,6 +200,7 @@ export class NotificationDispatcher {
         .set({ status: 'DEAD', last_error: error })
         .where('id', '=', d.id)
         .where('status', '=', 'PENDING')
+        .where('attempts', '=', d.attempts)
         .execute();
       this.opts.logger.error({ ...log, error }, `notification delivery dead after ${d.attempts} attempts`);
     } else {
@@ -207,6 +211,7 @@ export class NotificationDispatcher {
         .set({ last_error: error, next_attempt_at: new Date(now.getTime() + delay) })
         .where('id', '=', d.id)
         .where('status', '=', 'PENDING')
+        .where('attempts', '=', d.attempts)
         .execute();
       this.opts.logger.warn({ ...log, error, retryInMs: delay }, 'notification delivery failed; will retry');
     }

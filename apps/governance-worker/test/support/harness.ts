@@ -66,3 +66,43 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export interface Receiver {
+  url: string;
+  ids: string[];
+  close(): Promise<void>;
+}
+
+/** A real HTTP webhook receiver that accepts only correctly signed requests and records their ids. */
+export async function startReceiver(secret: string): Promise<Receiver> {
+  const { createServer } = await import('node:http');
+  const { verifyWebhook, SIGNATURE_HEADER } = await import('@warden/notifications');
+  const ids: string[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const header = req.headers[SIGNATURE_HEADER];
+      const v = verifyWebhook({ secret, header: Array.isArray(header) ? header[0] : header, body });
+      if (!v.ok) {
+        res.writeHead(401).end(v.reason);
+        return;
+      }
+      ids.push((JSON.parse(body) as { id: string }).id);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    ids,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
