@@ -1,4 +1,4 @@
-import { startGovernanceWorker, type GovernanceWorker } from '@warden/governance-worker';
+import { startGovernanceWorker } from '@warden/governance-worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startSystem, type System } from './system';
 
@@ -7,7 +7,6 @@ import { eventually, startSystem, type System } from './system';
 // expiry), the governance worker (following tasks, deadlines), Postgres, NATS and the emulator.
 
 let sys: System;
-let worker: GovernanceWorker;
 let connectorId = '';
 let tenantId = '';
 
@@ -126,12 +125,6 @@ async function setPolicy(
 
 beforeAll(async () => {
   sys = await startSystem();
-  worker = await startGovernanceWorker({
-    ...sys.env,
-    ACCESS_REQUEST_FOLLOW_INTERVAL: '1s',
-    ACCESS_REQUEST_TIMER_INTERVAL: '1s',
-    NOTIFY_POLL_INTERVAL_MS: '200',
-  });
   tenantId = sys.emulator.config.tenantId;
   const app = sys.emulator.app('provisioning');
   const created = await ok<{ createConnector: { id: string } }>(
@@ -188,7 +181,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await worker?.close();
   await sys?.stop();
 });
 
