@@ -263,7 +263,13 @@ async function main(): Promise<void> {
     log(`${REQUESTS} requests PENDING in ${requestSeconds.toFixed(1)} s; draining the write bucket`);
     const drained = await drainWriteBucket(
       emulator.config.baseUrl,
-      await appToken(emulator.config.authorityHost, emulator.config.tenantId, app.clientId, app.clientSecret),
+      await new GraphClient({
+        tenantId: emulator.config.tenantId,
+        clientId: app.clientId,
+        auth: { kind: 'secret', clientSecret: app.clientSecret },
+        graphBaseUrl: emulator.config.baseUrl,
+        authorityHost: emulator.config.authorityHost,
+      }).getAccessToken(),
       ours,
     );
     const dryAt = Date.now();
