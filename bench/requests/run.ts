@@ -13,7 +13,7 @@
  * requests approved one at a time give the pipeline's own latency with the bucket not binding.
  */
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,8 @@ import { sql } from 'kysely';
 import { setAccessPolicy } from '@warden/access-model';
 import { createTestBus, TEST_NATS_URL } from '@warden/bus/testing';
 import { createTestDatabase } from '@warden/database/testing';
-import { mintToken, startGateway } from '@warden/gateway';
+// The gateway's decorators need its own tsconfig: it runs as a child process (as in bench:gateway).
+import { mintToken } from '../../apps/gateway/src/auth/jwt';
 import { startGovernanceWorker } from '@warden/governance-worker';
 import { GraphClient } from '@warden/graph-core';
 import { ensureCa, type TenantExport } from '@warden/graph-emulator';
@@ -189,8 +190,25 @@ async function main(): Promise<void> {
     stops.push(() => provision.close());
     const governance = await startGovernanceWorker({ ...common, NOTIFY_LOG: 'false' });
     stops.push(() => governance.close());
-    const gateway = await startGateway({ ...common, PORT: '0', HOST: '127.0.0.1', AUTH_JWT_SECRET: jwtSecret, RESPONSE_CACHE_MB: '0' });
-    stops.push(() => gateway.close());
+    const port = 4900 + Math.floor(Math.random() * 90);
+    const gatewayProc = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/main.ts'], {
+      cwd: path.join(ROOT, 'apps/gateway'),
+      env: { ...process.env, ...common, PORT: String(port), HOST: '127.0.0.1', AUTH_JWT_SECRET: jwtSecret, DB_POOL_SIZE: '20' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const gatewayExited = new Promise<void>((resolve) => gatewayProc.once('exit', () => resolve()));
+    stops.push(async () => {
+      gatewayProc.kill('SIGTERM');
+      await gatewayExited;
+    });
+    const gateway = { url: `http://127.0.0.1:${port}/graphql` };
+    for (let ready = false; !ready;) {
+      if (gatewayProc.exitCode !== null) throw new Error('the gateway exited at start');
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (!ready) await new Promise((res) => setTimeout(res, 200));
+    }
     const tokens = new Map<string, string>();
     const tokenOf = async (oid: string) => {
       let t = tokens.get(oid);
