@@ -368,7 +368,7 @@ async function main(): Promise<void> {
       ['approval → ACTIVE p50 / p99 (ms), 1,000 at once', `${result.p50Ms} / ${result.p99Ms}`],
       ['approval → ACTIVE p50 / p99 (ms), one at a time', `${unloaded.p50Ms} / ${unloaded.p99Ms}`],
       ['lost (not ACTIVE, or missing in the tenant)', String(lost)],
-      ['grant tasks (one per request)', String(tasks.length)],
+      [`grant tasks (one per request: ${REQUESTS} + ${SINGLES} unloaded)`, String(tasks.length)],
       ['Graph requests / 429 answers', `${result.emulator.requests} / ${result.emulator.throttled}`],
     ];
     const w = Math.max(...table.map((r) => r[0]!.length));
