@@ -27,6 +27,11 @@ const EnvironmentSchema = z
     NOTIFY_RETRY_MAX_MS: z.coerce.number().int().min(1).max(86_400_000).default(3_600_000),
     /** Seed of the retry jitter; unset = random (the seed in use is logged at start). */
     NOTIFY_RANDOM_SEED: z.coerce.number().int().min(0).max(4_294_967_295).optional(),
+    /**
+     * SENT notifications are deleted this many days after they were created (DEAD ones are kept);
+     * a dedupeKey is remembered that long.
+     */
+    NOTIFY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(180),
     /** The log channel: one info line per notification (on by default; `npm start` relies on it). */
     NOTIFY_LOG: flag.default(true),
     /** Webhook channel: POST each notification as signed JSON here (unset = no webhook). */
@@ -52,7 +57,20 @@ const EnvironmentSchema = z
 export type GovernanceWorkerEnvironment = z.infer<typeof EnvironmentSchema>;
 export type GovernanceWorkerEnvironmentInput = z.input<typeof EnvironmentSchema>;
 
+/**
+ * Environments this module produced. startGovernanceWorker uses such an object as it is instead of
+ * parsing it again: a transform (a duration → milliseconds) need not be idempotent.
+ */
+const PARSED = new WeakSet<object>();
+
 /** Parses the worker's variables; throws one error naming every bad variable. */
 export function parseEnvironment(source: Record<string, string | number | undefined> = process.env): GovernanceWorkerEnvironment {
-  return parseEnvironmentWith(EnvironmentSchema, 'governance-worker', source);
+  const env = parseEnvironmentWith(EnvironmentSchema, 'governance-worker', source);
+  PARSED.add(env);
+  return env;
+}
+
+/** `input` itself when parseEnvironment made it, else its parse. */
+export function ensureParsed(input: object): GovernanceWorkerEnvironment {
+  return PARSED.has(input) ? (input as GovernanceWorkerEnvironment) : parseEnvironment(input as Record<string, string | undefined>);
 }

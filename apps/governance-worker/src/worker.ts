@@ -12,9 +12,9 @@ import {
 } from '@warden/notifications';
 import { createLogger, startMetricsServer } from '@warden/service-kit';
 import type { Logger } from 'pino';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Consumer, Loop, WorkerDeps } from './deps';
-import { parseEnvironment, type GovernanceWorkerEnvironment, type GovernanceWorkerEnvironmentInput } from './environment';
+import { ensureParsed, type GovernanceWorkerEnvironment, type GovernanceWorkerEnvironmentInput } from './environment';
 import { CONSUMERS, LOOPS } from './registry';
 
 export type { Consumer, Loop, WorkerDeps } from './deps';
@@ -42,12 +42,15 @@ export interface StartOptions {
   manual?: boolean;
 }
 
-/** Starts a governance worker in this process: migrate, connect, run the loops and consumers. */
+/**
+ * Starts a governance worker in this process: migrate, connect, run the loops and consumers.
+ * `envInput` is raw variables (parsed here) or the result of parseEnvironment (used as it is).
+ */
 export async function startGovernanceWorker(
   envInput: GovernanceWorkerEnvironment | GovernanceWorkerEnvironmentInput | Record<string, string | undefined>,
   opts: StartOptions = {},
 ): Promise<GovernanceWorker> {
-  const env = parseEnvironment(envInput as Record<string, string | undefined>);
+  const env = ensureParsed(envInput);
   const logger = opts.logger ?? createLogger({ name: 'governance-worker', level: env.LOG_LEVEL });
   const db = createDb({
     connectionString: env.DATABASE_URL,
@@ -75,6 +78,24 @@ export async function startGovernanceWorker(
     help: 'Notification delivery attempts, by channel and outcome (sent, retry, dead = gave up)',
     labelNames: ['channel', 'outcome'] as const,
     registers: [metrics.registry],
+  });
+  // Read from Postgres at scrape time, so every replica reports the same truth and a restart loses nothing.
+  new Gauge({
+    name: 'warden_notification_deliveries',
+    help: 'Notification deliveries now PENDING (waiting or retrying) and DEAD (dead-letter records), by channel',
+    labelNames: ['channel', 'status'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      const rows = await db
+        .selectFrom('notification_deliveries')
+        .select(['channel', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', 'in', ['PENDING', 'DEAD'])
+        .groupBy(['channel', 'status'])
+        .execute()
+        .catch(() => []);
+      this.reset();
+      for (const r of rows) this.set({ channel: r.channel, status: r.status }, Number(r.n));
+    },
   });
 
   const seed = env.NOTIFY_RANDOM_SEED ?? randomInt(0, 2 ** 32 - 1);

@@ -49,6 +49,8 @@ describe('several governance workers', () => {
       .reduce((a, b) => a + Number(b), 0);
     expect(sent).toBe(count);
     expect(texts[0]).toContain('warden_governance_loop_runs_total{loop="notification-delivery",outcome="ok"}');
+    // Nothing pending or dead: the gauge reports no series.
+    expect(texts[0]).not.toMatch(/^warden_notification_deliveries\{/m);
     await Promise.all(workers.map((w) => w.close()));
   });
 });

@@ -162,7 +162,7 @@ export class NotificationDispatcher {
       else result.dead++;
     }
     // After the deliveries' own commits, so the last replica to finish a notification sees all of them.
-    for (const id of ids) await this.finish(id, now);
+    await this.finish(ids, now);
     return result;
   }
 
@@ -220,7 +220,7 @@ export class NotificationDispatcher {
   }
 
   /** PENDING → SENT / DEAD once no delivery of the notification is pending; attempts and last error summed up. */
-  private async finish(id: string, now: Date): Promise<void> {
+  private async finish(ids: string[], now: Date): Promise<void> {
     await sql`
       UPDATE notifications n SET
         status = CASE WHEN EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = n.id AND d.status = 'DEAD')
@@ -230,10 +230,25 @@ export class NotificationDispatcher {
         attempts = (SELECT coalesce(max(d.attempts), 0) FROM notification_deliveries d WHERE d.notification_id = n.id),
         last_error = (SELECT d.last_error FROM notification_deliveries d
                       WHERE d.notification_id = n.id AND d.status = 'DEAD' ORDER BY d.channel, d.address LIMIT 1)
-      WHERE n.id = ${id} AND n.status = 'PENDING' AND n.expanded_at IS NOT NULL
+      -- Locked in id order: replicas finishing overlapping sets cannot deadlock.
+      WHERE n.id IN (SELECT id FROM notifications WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE)
+        AND n.status = 'PENDING' AND n.expanded_at IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = n.id AND d.status = 'PENDING')`.execute(
       this.opts.db,
     );
+  }
+
+  /**
+   * Deletes SENT notifications (and their deliveries) created before `before`, up to `limit` rows;
+   * returns how many. DEAD ones stay: they are the dead-letter record, removed by an operator. Once
+   * deleted, a notification's dedupeKey may be enqueued again.
+   */
+  async purgeSent(before: Date, limit = 1_000): Promise<number> {
+    const result = await sql`
+      DELETE FROM notifications WHERE id IN (
+        SELECT id FROM notifications WHERE status = 'SENT' AND created_at < ${before}
+        ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)`.execute(this.opts.db);
+    return Number(result.numAffectedRows ?? 0);
   }
 
   async close(): Promise<void> {
