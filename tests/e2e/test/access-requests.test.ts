@@ -352,7 +352,7 @@ describe('access requests end to end', () => {
   });
 
   it('idempotency keys and the coded errors of requestAccess', async () => {
-    const g = freshGroup();
+    const g = freshGroup((x) => x.members.some((m) => users.some((u) => u.id === m) && resourceIds.has(m)));
     await setPolicy(g.entitlementId, [{ kind: 'MANAGER', subjects: ['fallback-admin'] }], {
       requireDuration: true,
       maxDurationSeconds: 600,
@@ -376,10 +376,10 @@ describe('access requests end to end', () => {
     );
     // Held directly already (a member of the group in Entra).
     const holder = users.find((x) => g.members.includes(x.id) && resourceIds.has(x.id));
-    if (holder)
-      expect(await refusal(await person(holder), REQUEST, { i: { ...input, idempotencyKey: null } })).toMatch(
-        /^CONFLICT: .* already holds .* directly \(synced from Entra, permanently\)/,
-      );
+    expect(holder).toBeDefined();
+    expect(await refusal(await person(holder!), REQUEST, { i: { ...input, idempotencyKey: null } })).toMatch(
+      /^CONFLICT: .* already holds .* directly \(synced from Entra, permanently\)/,
+    );
     // A member requests only for itself; an admin may request for anyone of the connector.
     const other = freshUser(g);
     expect(await refusal(token, REQUEST, { i: { ...input, idempotencyKey: null, principalId: resourceIds.get(other.id) } })).toBe(
