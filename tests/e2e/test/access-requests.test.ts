@@ -67,7 +67,7 @@ let groups: Array<{ id: string; members: string[]; owners: string[] }> = [];
 
 /** A person of the tenant as a token: a member (no platform role) signed in as that Entra user. */
 function person(u: { id: string }, role?: 'SUPER_ADMIN'): Promise<string> {
-  return sys.mint({ sub: `sub-${u.id}`, tid: tenantId, oid: u.id, ...(role ? { role } : {}) });
+  return sys.tokenFor(role ?? 'MEMBER', `sub-${u.id}`, { tid: tenantId, oid: u.id });
 }
 
 async function waitStatus(token: string, id: string, status: string, ms = 60_000): Promise<RequestView> {
@@ -345,7 +345,7 @@ describe('access requests end to end', () => {
       })
     ).requestAccess;
     expect(r.approvers).toEqual([{ subject: 'fallback-admin', displayName: 'fallback-admin', user: null }]);
-    const fallback = await sys.mint({ sub: 'fallback-admin' });
+    const fallback = await sys.tokenFor('MEMBER', 'fallback-admin');
     await ok(fallback, APPROVE, { id: r.id });
     await waitStatus(token, r.id, 'ACTIVE');
     expect(membersOf(g.id)).toContain(loner.id);

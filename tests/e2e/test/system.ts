@@ -18,15 +18,13 @@ export interface System {
   token: string;
   /** The environment every service was started with (database, NATS namespace, keys, hosts). */
   env: Record<string, string>;
-  /** A development token for anyone: a member without `role`, with the Entra `tid` / `oid` it signs in as. */
-  mint(claims: {
-    sub: string;
-    role?: 'SUPER_ADMIN' | 'CONNECTOR_ADMIN' | 'VIEWER';
-    tid?: string;
-    oid?: string;
-    name?: string;
-  }): Promise<string>;
   gql<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** A development token for anyone (role MEMBER = no platform role; tid/oid link it to a synced user). */
+  tokenFor(
+    role: 'SUPER_ADMIN' | 'CONNECTOR_ADMIN' | 'VIEWER' | 'MEMBER',
+    sub: string,
+    claims?: { tid?: string; oid?: string },
+  ): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -99,8 +97,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     database,
     token,
     env: common,
-    mint: (claims) => mintToken({ secret: jwtSecret, issuer: 'warden' }, { ...claims, role: claims.role ?? 'MEMBER' }),
     gql,
+    tokenFor: (role, sub, claims = {}) => mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub, role, ...claims }),
     async stop() {
       await governance.close();
       await provision.close();
