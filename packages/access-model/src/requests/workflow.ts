@@ -273,8 +273,21 @@ export async function requestAccess(deps: RequestDeps, actor: RequestActor, inpu
     throw err;
   }
   if (!row) throw new Error('access request was not created');
-  if (row.status === 'APPROVED') return (await provisionApproved(deps, row)) ?? row;
+  if (row.status === 'APPROVED') return handOver(deps, row);
   return row;
+}
+
+/**
+ * The grant of a just-approved request. The approval has committed whatever happens here: if the
+ * grant cannot be requested now (database or bus trouble), the caller still gets the APPROVED
+ * request and the governance worker's follow pass requests it later, with the same key.
+ */
+async function handOver(deps: RequestDeps, row: AccessRequestRow): Promise<AccessRequestRow> {
+  try {
+    return (await provisionApproved(deps, row)) ?? row;
+  } catch {
+    return row;
+  }
 }
 
 async function refuseOpen(db: RequestDeps['db'], entitlementId: string, principalId: string, name: string): Promise<void> {
@@ -435,7 +448,7 @@ export async function decideAccessRequest(
     };
   });
   if (!row) throw new Error('decision was not recorded');
-  if (row.status === 'APPROVED') return (await provisionApproved(deps, row)) ?? row;
+  if (row.status === 'APPROVED') return handOver(deps, row);
   return row;
 }
 
