@@ -9,12 +9,15 @@ COPY apps/gateway/package.json apps/gateway/
 COPY apps/sync-worker/package.json apps/sync-worker/
 COPY apps/provision-worker/package.json apps/provision-worker/
 COPY apps/web/package.json apps/web/
+COPY apps/governance-worker/package.json apps/governance-worker/
 COPY packages/database/package.json packages/database/
 COPY packages/bus/package.json packages/bus/
 COPY packages/service-kit/package.json packages/service-kit/
 COPY packages/access-model/package.json packages/access-model/
 COPY packages/graph-core/package.json packages/graph-core/
 COPY packages/graph-emulator/package.json packages/graph-emulator/
+COPY packages/notifications/package.json packages/notifications/
+COPY packages/connector-client/package.json packages/connector-client/
 COPY tests/e2e/package.json tests/e2e/
 # tsx runs the TypeScript sources directly, so dev dependencies (tsx) are needed at run time.
 RUN npm ci --include=dev --no-audit --no-fund

@@ -3,13 +3,16 @@
  * (`npm run -s check:deps`, part of `npm test`). The direction is one way:
  *
  *   apps ──▶ access-model ──▶ bus ──▶ database
- *     │            └───────────────────▶ database
+ *     │            ├───────────────────▶ database
+ *     │            └──▶ notifications ──▶ database
  *     ├──▶ connector-client ──▶ graph-core, service-kit, database
- *     └──▶ database, bus, service-kit, graph-core      (graph-emulator: tests only)
+ *     └──▶ database, bus, service-kit, graph-core, notifications   (graph-emulator: tests only)
  *
  * database, service-kit, graph-core and graph-emulator import no other @warden package; bus imports
  * only database (its contracts reuse the tables' value lists); connector-client (a connector's
- * credentials → a Graph client) imports graph-core, service-kit and database. No package imports an app.
+ * credentials → a Graph client) imports graph-core, service-kit and database; notifications (the
+ * outbox and its channels) imports only database, so a workflow can enqueue inside its own
+ * transaction from access-model, the gateway or a worker. No package imports an app.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -32,19 +35,22 @@ const APP_MAY_USE = [
   '@warden/service-kit',
   '@warden/graph-core',
   '@warden/connector-client',
+  '@warden/notifications',
 ];
 
 export const RULES: Rules = {
   '@warden/database': { src: [] },
   '@warden/bus': { src: ['@warden/database'] },
   '@warden/service-kit': { src: [] },
-  '@warden/access-model': { src: ['@warden/database', '@warden/bus'] },
+  '@warden/access-model': { src: ['@warden/database', '@warden/bus', '@warden/notifications'] },
+  '@warden/notifications': { src: ['@warden/database'] },
   '@warden/graph-core': { src: [], test: TEST_ONLY },
   '@warden/graph-emulator': { src: [] },
   '@warden/connector-client': { src: ['@warden/graph-core', '@warden/service-kit', '@warden/database'], test: TEST_ONLY },
   '@warden/gateway': { src: APP_MAY_USE, test: TEST_ONLY },
   '@warden/sync-worker': { src: APP_MAY_USE, test: TEST_ONLY },
   '@warden/provision-worker': { src: APP_MAY_USE, test: TEST_ONLY },
+  '@warden/governance-worker': { src: APP_MAY_USE, test: TEST_ONLY },
   // End-to-end tests start every service.
   '@warden/e2e': 'any',
   // The console talks to the gateway over HTTP only; its browser tests start the real system.

@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole system on one machine with no configuration — PostgreSQL, NATS, the Graph
- * emulator with a demo tenant, the gateway and both workers as separate processes, and a demo
+ * emulator with a demo tenant, the gateway and the three workers as separate processes, and a demo
  * connector pointed at the emulator. Ctrl-C stops every process it started.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,6 +16,7 @@ const GATEWAY_PORT = Number(process.env.PORT ?? 4000);
 const SYNC_METRICS_PORT = Number(process.env.SYNC_METRICS_PORT ?? 9464);
 const PROVISION_METRICS_PORT = Number(process.env.PROVISION_METRICS_PORT ?? 9465);
 const GATEWAY_METRICS_PORT = Number(process.env.GATEWAY_METRICS_PORT ?? 9466);
+const GOVERNANCE_METRICS_PORT = Number(process.env.GOVERNANCE_METRICS_PORT ?? 9467);
 const EMULATOR_PORT = Number(process.env.EMULATOR_PORT ?? 8443);
 const EMULATOR_SIZE = process.env.EMULATOR_SIZE ?? 'S';
 const log = (m: string) => process.stderr.write(`\x1b[1mwarden\x1b[0m          | ${m}\n`);
@@ -171,6 +172,16 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
       METRICS_PORT: String(PROVISION_METRICS_PORT),
     }),
   );
+  // Notifications go to the log channel, so they show in this terminal; NOTIFY_WEBHOOK_URL / SMTP_URL
+  // in the calling environment (inherited) add the webhook and email channels.
+  services.push(
+    spawnService('governance', tsx, [path.join(REPO_ROOT, 'apps/governance-worker/src/main.ts')], {
+      ...common,
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(GOVERNANCE_METRICS_PORT),
+      NOTIFY_LOG: 'true',
+    }),
+  );
   for (const s of services) {
     void s.exited.then((code) => {
       if (!isStopping()) {
@@ -206,7 +217,7 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
       `                    sign in as ${signInAdmin ?? '(no SUPER_ADMIN in the emulator tenant)'} (SUPER_ADMIN), or as any other demo user of the emulator's sign-in page (member); no password is asked`,
       `  GraphQL:          ${graphqlUrl}   (subscriptions: ws://localhost:${GATEWAY_PORT}/graphql)`,
       `  Graph emulator:   ${emulator.baseUrl}   (tenant ${emulator.tenantId}, size ${EMULATOR_SIZE})`,
-      `  Metrics:          http://127.0.0.1:${GATEWAY_METRICS_PORT}/metrics (gateway), http://127.0.0.1:${SYNC_METRICS_PORT}/metrics (sync worker), http://127.0.0.1:${PROVISION_METRICS_PORT}/metrics (provision worker)`,
+      `  Metrics:          http://127.0.0.1:${GATEWAY_METRICS_PORT}/metrics (gateway), http://127.0.0.1:${SYNC_METRICS_PORT}/metrics (sync worker), http://127.0.0.1:${PROVISION_METRICS_PORT}/metrics (provision worker), http://127.0.0.1:${GOVERNANCE_METRICS_PORT}/metrics (governance worker)`,
       `  Demo connector:   ${connector.id} (${connector.status}; first full sync ${connector.syncRunId ? 'queued' : 'already done'})`,
       `  Direct sign-in:   http://localhost:${GATEWAY_PORT}/auth/login?login_hint=${encodeURIComponent(signInAdmin ?? '')}`,
       `  Development token (SUPER_ADMIN, 8 hours; mint another with npm run -s token -- --role SUPER_ADMIN --sub dev-admin):`,

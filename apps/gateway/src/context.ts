@@ -13,6 +13,8 @@ import { ConnectorService } from './modules/connectors/connector.service';
 import { GrantService } from './modules/grants/grant.service';
 import { GrantRequestService } from './modules/grants/grant-request.service';
 import { MeService } from './modules/me/me.service';
+import { AccessPolicyService } from './modules/policies/access-policy.service';
+import { AccessRequestService } from './modules/requests/access-request.service';
 import { ResourceService } from './modules/resources/resource.service';
 import { SyncRunService } from './modules/sync-runs/sync-run.service';
 
@@ -49,6 +51,8 @@ export interface Services {
   audit: AuditService;
   /** Who the caller is (`me`). */
   me: MeService;
+  accessPolicies: AccessPolicyService;
+  accessRequests: AccessRequestService;
 }
 
 export function createServices(deps: GatewayDeps): Services {
@@ -61,6 +65,8 @@ export function createServices(deps: GatewayDeps): Services {
     grantRequests: new GrantRequestService(deps),
     audit: new AuditService(deps.db),
     me: new MeService(deps.db),
+    accessPolicies: new AccessPolicyService(deps),
+    accessRequests: new AccessRequestService(deps),
   };
 }
 

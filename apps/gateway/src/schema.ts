@@ -10,6 +10,8 @@ import { MeResolver } from './modules/me/me.resolver';
 // After MeResolver, where modules/provisioning sorted: import order decides type order in the printed schema.
 import { GrantRequestResolver } from './modules/grants/grant-request.resolver';
 import { ResourceResolver } from './modules/resources/resource.resolver';
+import { AccessPolicyResolver } from './modules/policies/access-policy.resolver';
+import { AccessRequestResolver } from './modules/requests/access-request.resolver';
 import { DateTimeScalar } from './modules/shared/scalars';
 import { ConnectorLogResolver, SyncRunResolver } from './modules/sync-runs/sync-run.resolver';
 
@@ -24,6 +26,8 @@ export const RESOLVERS = [
   GrantRequestResolver,
   AuditResolver,
   MeResolver,
+  AccessPolicyResolver,
+  AccessRequestResolver,
 ] as const;
 
 let cached: GraphQLSchema | null = null;

@@ -54,3 +54,5 @@ export {
   type RequestOptions as ProvisioningRequestOptions,
 } from './provisioning/request';
 export { requestSync, SyncRefused, type SyncRequest } from './sync/request';
+export * from './deciders';
+export * from './requests';

@@ -11,7 +11,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { ProvisioningRequested, ProvisioningTaskUpdated, SyncRequested, SyncRunUpdated } from './contracts';
+import { AccessRequestUpdated, ProvisioningRequested, ProvisioningTaskUpdated, SyncRequested, SyncRunUpdated } from './contracts';
 import { busNames, type BusNames } from './subjects';
 
 export interface BusOptions {
@@ -119,6 +119,14 @@ export class Bus {
 
   publishProvisioningTaskUpdated(msg: ProvisioningTaskUpdated): void {
     this.nc.publish(this.names.provisioningTaskEvents(msg.taskId), this.encode(ProvisioningTaskUpdated, msg));
+  }
+
+  publishAccessRequestUpdated(msg: AccessRequestUpdated): void {
+    this.nc.publish(this.names.accessRequestEvents(msg.requestId), this.encode(AccessRequestUpdated, msg));
+  }
+
+  subscribeAccessRequestUpdated(requestId: string | '*', onEvent: (e: AccessRequestUpdated) => void): () => void {
+    return this.subscribe(this.names.accessRequestEvents(requestId), AccessRequestUpdated, onEvent);
   }
 
   /** Live events for one connector's sync runs (or '*' for all). */

@@ -14,6 +14,7 @@ export interface BusNames {
   provisionConsumer: string;
   syncRunEvents(connectorId: string | '*'): string;
   provisioningTaskEvents(taskId: string | '*'): string;
+  accessRequestEvents(requestId: string | '*'): string;
 }
 
 export function busNames(namespace = 'warden'): BusNames {
@@ -29,5 +30,6 @@ export function busNames(namespace = 'warden'): BusNames {
     provisionConsumer: 'provision-worker',
     syncRunEvents: (connectorId) => `${namespace}.evt.sync-run.${connectorId}`,
     provisioningTaskEvents: (taskId) => `${namespace}.evt.provisioning-task.${taskId}`,
+    accessRequestEvents: (requestId) => `${namespace}.evt.access-request.${requestId}`,
   };
 }

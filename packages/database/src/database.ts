@@ -23,6 +23,8 @@ export type ProvisioningKeyNamespace = 'user' | 'system';
 /** Who decides an approval step or a review item (governance contract's DeciderKind). */
 export const DECIDER_KINDS = ['MANAGER', 'RESOURCE_OWNER', 'CONNECTOR_OWNER', 'USERS'] as const;
 export type DeciderKind = (typeof DECIDER_KINDS)[number];
+export const ACCESS_REQUEST_STATUSES = ['PENDING', 'DENIED', 'CANCELLED', 'APPROVED', 'ACTIVE', 'FAILED', 'EXPIRED'] as const;
+export type AccessRequestStatus = (typeof ACCESS_REQUEST_STATUSES)[number];
 export const LOG_LEVELS = ['INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** How Graph reported a principal; managed identities and enterprise apps are both SERVICE_PRINCIPAL. */
@@ -240,6 +242,139 @@ export interface BrowserSessionsTable {
   absolute_expires_at: Timestamp;
 }
 
+/** PENDING until every delivery is SENT (→ SENT) or one gave up (→ DEAD). */
+export const NOTIFICATION_STATUSES = ['PENDING', 'SENT', 'DEAD'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+
+/** Who a notification is for, as enqueued: a platform token subject and/or a USER resources.id. */
+export interface NotificationRecipientJson {
+  subject?: string | null;
+  resourceId?: string | null;
+}
+
+/** A recipient after the governance worker resolved it (see @warden/notifications recipients.ts). */
+export interface ResolvedRecipientJson {
+  subject: string | null;
+  resourceId: string | null;
+  displayName: string | null;
+  /** Email addresses found for the recipient; empty when none. */
+  emails: string[];
+}
+
+/** The outbox: one row per notification, written in the transaction of the change it announces. */
+export interface NotificationsTable {
+  id: Generated<string>;
+  kind: string;
+  /** Unique: enqueueing the same key again does nothing. */
+  dedupe_key: string;
+  recipients: Json<NotificationRecipientJson[]>;
+  resolved_recipients: ColumnType<
+    ResolvedRecipientJson[] | null,
+    ResolvedRecipientJson[] | string | null | undefined,
+    ResolvedRecipientJson[] | string | null
+  >;
+  title: string;
+  text: string;
+  link: string | null;
+  data: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  status: Generated<NotificationStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  /** When the recipients were resolved and the delivery rows created. */
+  expanded_at: NullableTimestamp;
+  last_error: string | null;
+  sent_at: NullableTimestamp;
+}
+
+/** One notification to one address over one channel; DEAD with last_error is the dead-letter record. */
+export interface NotificationDeliveriesTable {
+  id: Generated<string>;
+  notification_id: string;
+  channel: string;
+  address: string;
+  status: Generated<NotificationStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  sent_at: NullableTimestamp;
+}
+
+/** One approval step of a policy (and, copied, of a request). */
+export interface ApprovalStepRecord {
+  kind: DeciderKind;
+  /** The deciders for USERS; the fallback for the other kinds (token subjects). */
+  subjects: string[];
+}
+
+/** One person who may decide the current step, as resolved when the step began. */
+export interface ApproverRecord {
+  /** Token subject of a platform user (USERS, CONNECTOR_OWNER, fallback). */
+  subject: string | null;
+  /** resources.id of a synced Entra user (MANAGER, RESOURCE_OWNER); they decide by signing in (tid + oid). */
+  resourceId: string | null;
+  /** The Entra user's Graph object id (token `oid`). */
+  oid: string | null;
+  displayName: string;
+}
+
+export interface AccessPoliciesTable {
+  id: Generated<string>;
+  connector_id: string;
+  /** null: the connector's default policy. */
+  entitlement_id: string | null;
+  requestable: Generated<boolean>;
+  steps: ColumnType<ApprovalStepRecord[], string | undefined, string>;
+  max_duration_seconds: number | null;
+  require_duration: Generated<boolean>;
+  updated_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AccessRequestsTable {
+  id: Generated<string>;
+  connector_id: string;
+  entitlement_id: string;
+  entitlement_key: string;
+  principal_id: string;
+  principal_external_id: string;
+  requested_by: string;
+  requested_by_oid: string | null;
+  justification: string;
+  duration_seconds: number | null;
+  status: Generated<AccessRequestStatus>;
+  status_reason: string | null;
+  steps: ColumnType<ApprovalStepRecord[], string, string>;
+  current_step: number | null;
+  approvers: ColumnType<ApproverRecord[], string | undefined, string>;
+  approver_subjects: Generated<string[]>;
+  approver_oids: Generated<string[]>;
+  /** When the current step began; its deadline is this plus the deployment's step timeout. */
+  step_started_at: NullableTimestamp;
+  /** When the current step was escalated to its fallback (once); the second deadline runs from here. */
+  step_escalated_at: NullableTimestamp;
+  approved_at: NullableTimestamp;
+  provisioning_task_id: string | null;
+  expires_at: NullableTimestamp;
+  expiry_notified_at: NullableTimestamp;
+  idempotency_key: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AccessRequestDecisionsTable {
+  id: Generated<number>;
+  request_id: string;
+  step: number;
+  actor: string;
+  actor_oid: string | null;
+  approved: boolean;
+  comment: string | null;
+  at: Timestamp;
+}
+
 export interface Database {
   connectors: ConnectorsTable;
   resources: ResourcesTable;
@@ -253,6 +388,11 @@ export interface Database {
   admin_consent_states: AdminConsentStatesTable;
   browser_logins: BrowserLoginsTable;
   browser_sessions: BrowserSessionsTable;
+  notifications: NotificationsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  access_policies: AccessPoliciesTable;
+  access_requests: AccessRequestsTable;
+  access_request_decisions: AccessRequestDecisionsTable;
 }
 
 export type ConnectorRow = Selectable<ConnectorsTable>;
@@ -265,6 +405,11 @@ export type SyncRunRow = Selectable<SyncRunsTable>;
 export type ProvisioningTaskRow = Selectable<ProvisioningTasksTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type ConnectorLogRow = Selectable<ConnectorLogsTable>;
+export type NotificationRow = Selectable<NotificationsTable>;
+export type NotificationDeliveryRow = Selectable<NotificationDeliveriesTable>;
+export type AccessPolicyRow = Selectable<AccessPoliciesTable>;
+export type AccessRequestRow = Selectable<AccessRequestsTable>;
+export type AccessRequestDecisionRow = Selectable<AccessRequestDecisionsTable>;
 
 /**
  * Whether a connector may be synced or provisioned: always for CLIENT_SECRET / CERTIFICATE (their own

@@ -15,6 +15,8 @@ import * as m0003 from './migrations/0003_oauth_consent';
 import * as m0004 from './migrations/0004_provisioning_keys';
 import * as m0005 from './migrations/0005_audit_hardening';
 import * as m0006 from './migrations/0006_browser_sessions';
+import * as m0007 from './migrations/0007_notifications';
+import * as m0008 from './migrations/0008_access_requests';
 
 // int8 (bigserial ids, counts) as string would leak into every caller; these values stay < 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -26,6 +28,8 @@ const migrations: Record<string, Migration> = {
   '0004_provisioning_keys': m0004,
   '0005_audit_hardening': m0005,
   '0006_browser_sessions': m0006,
+  '0007_notifications': m0007,
+  '0008_access_requests': m0008,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -48,6 +48,9 @@ export const REDACTED_FIELDS: readonly string[] = [
   'OIDC_CLIENT_SECRET',
   'METRICS_TOKEN',
   'DATABASE_URL',
+  // Notifications (governance worker): the webhook's HMAC key; the SMTP URL may carry a password.
+  'NOTIFY_WEBHOOK_SECRET',
+  'SMTP_URL',
 ];
 
 export const REDACTION_CENSOR = '[redacted]';

@@ -109,7 +109,14 @@ describe('docker-compose.yml', () => {
       .join('\n');
     expect(text).not.toMatch(/emulator/i);
     const doc = load(BASE, GOOD);
-    expect(Object.keys(doc.services).sort()).toEqual(['gateway', 'nats', 'postgres', 'provision-worker', 'sync-worker']);
+    expect(Object.keys(doc.services).sort()).toEqual([
+      'gateway',
+      'governance-worker',
+      'nats',
+      'postgres',
+      'provision-worker',
+      'sync-worker',
+    ]);
     for (const [name, service] of Object.entries(doc.services)) {
       expect(service.environment?.['NODE_EXTRA_CA_CERTS'], name).toBeUndefined();
       expect(

@@ -124,6 +124,7 @@ describe('the redaction list and the services', () => {
         'apps/gateway/src/environment.ts',
         'apps/sync-worker/src/environment.ts',
         'apps/provision-worker/src/environment.ts',
+        'apps/governance-worker/src/environment.ts',
         'packages/service-kit/src/environment.ts',
       ]),
     );
@@ -138,6 +139,8 @@ describe('the redaction list and the services', () => {
       if (name in NOT_SECRET) continue;
       expect(isSecretField(name), `${name} is not in REDACTED_FIELDS`).toBe(true);
     }
+    // Connection URLs that may carry a password are secret although their names do not say so.
+    for (const name of ['DATABASE_URL', 'SMTP_URL']) expect(isSecretField(name), name).toBe(true);
     // The exceptions still exist (otherwise they would hide nothing and should go).
     for (const name of Object.keys(NOT_SECRET)) expect(variables.has(name), name).toBe(true);
   });

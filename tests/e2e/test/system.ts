@@ -3,17 +3,28 @@ import { startEmulator, type RunningEmulator } from '@warden/graph-emulator';
 import { mintToken, startGateway, type RunningGateway } from '@warden/gateway';
 import { parseEnvironment as provisionEnv, startProvisionWorker, type ProvisionWorker } from '@warden/provision-worker';
 import { createTestDatabase, uniqueName, type TestDatabase } from '@warden/database/testing';
+import { parseEnvironment as governanceEnv, startGovernanceWorker, type GovernanceWorker } from '@warden/governance-worker';
 import { parseEnvironment as syncEnv, startSyncWorker, type SyncWorker } from '@warden/sync-worker';
 
-/** Every real service of the product in this process: emulator, Postgres, NATS, gateway, both workers. */
+/** Every real service of the product in this process: emulator, Postgres, NATS, gateway, the three workers. */
 export interface System {
   emulator: RunningEmulator;
   gateway: RunningGateway;
   sync: SyncWorker;
   provision: ProvisionWorker;
+  /** Timers, bus reactions and notification delivery of requests and reviews. */
+  governance: GovernanceWorker;
   database: TestDatabase;
   token: string;
+  /** The environment every service was started with (database, NATS namespace, keys, hosts). */
+  env: Record<string, string>;
   gql<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** A development token for anyone (role MEMBER = no platform role; tid/oid link it to a synced user). */
+  tokenFor(
+    role: 'SUPER_ADMIN' | 'CONNECTOR_ADMIN' | 'VIEWER' | 'MEMBER',
+    sub: string,
+    claims?: { tid?: string; oid?: string },
+  ): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -23,6 +34,12 @@ export interface SystemOptions {
    * `provisioning` app, on the gateway and both workers; admin consent redirects to `publicUrl`.
    */
   oauth?: { publicUrl: string };
+  /**
+   * Extra environment of the governance worker, e.g. NOTIFY_WEBHOOK_URL + NOTIFY_WEBHOOK_SECRET to
+   * receive its notifications, or SMTP_URL + NOTIFY_EMAIL_FROM. Its loops run at least every 500 ms
+   * here (GOVERNANCE_MAX_INTERVAL_MS) so timers are observable quickly.
+   */
+  governance?: Record<string, string>;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -55,6 +72,9 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   });
   const sync = await startSyncWorker(syncEnv({ ...common, SCHEDULER_INTERVAL_MS: '0' }));
   const provision = await startProvisionWorker(provisionEnv({ ...common, EXPIRY_SCAN_INTERVAL_MS: '1000' }));
+  const governance = await startGovernanceWorker(
+    governanceEnv({ ...common, GOVERNANCE_MAX_INTERVAL_MS: '500', NOTIFY_POLL_INTERVAL_MS: '200', ...opts.governance }),
+  );
   const token = await mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub: 'e2e-admin', role: 'SUPER_ADMIN' });
 
   async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -73,10 +93,14 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     gateway,
     sync,
     provision,
+    governance,
     database,
     token,
+    env: common,
     gql,
+    tokenFor: (role, sub, claims = {}) => mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub, role, ...claims }),
     async stop() {
+      await governance.close();
       await provision.close();
       await sync.close();
       await gateway.close();

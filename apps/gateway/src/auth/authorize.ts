@@ -19,8 +19,10 @@ import { MEMBER, ROLES, type Caller, type CallerRole } from './roles';
  *
  * The rules:
  * - Reads: any caller with a platform role (VIEWER reads everything; CONNECTOR_ADMIN is at least a viewer).
- * - Members (a token with none of the platform roles): `me` only (`EVERY_CALLER`), and within it
- *   only what `MEMBER_VISIBLE_FIELDS` lists (`requireMemberVisible`): everything else is FORBIDDEN.
+ * - Members (a token with none of the platform roles): `me` and the access-request fields
+ *   (`EVERY_CALLER`), and within them only what `MEMBER_VISIBLE_FIELDS` lists
+ *   (`requireMemberVisible`): everything else is FORBIDDEN. Which requests a member reaches (its own,
+ *   those for its identities, those it decides) is AccessRequestService's rule.
  * - Writes on a connector (update, delete, consent, sync, grant, revoke): SUPER_ADMIN, or a
  *   CONNECTOR_ADMIN listed in the connector's owners.
  * - Creating a connector: SUPER_ADMIN or CONNECTOR_ADMIN (who always becomes an owner).
@@ -84,6 +86,16 @@ export const REQUEST_GRANTS: AccessRule = {
   },
 };
 
+/** setAccessPolicy: a write on the connector `input.connectorId` (ownership: AccessPolicyService). */
+export const SET_ACCESS_POLICY: AccessRule = {
+  roles: WRITER_ROLES,
+  refusal: (caller) => `your role is read-only (${caller.role})`,
+  async connectorOf(args, ctx) {
+    const id = (args['input'] as { connectorId?: unknown } | undefined)?.connectorId;
+    return typeof id === 'string' ? ((await ctx.loaders.connectorById.load(id))?.id ?? null) : null;
+  },
+};
+
 /**
  * type-graphql's authChecker (given to buildSchemaSync in src/schema.ts). It never answers false: it
  * throws the contract's own errors (UNAUTHENTICATED with the usual message, FORBIDDEN with the rule's
@@ -141,6 +153,33 @@ export function ownersFor(caller: Caller, requested: string[] | null | undefined
 export const MEMBER_VISIBLE_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
   Me: new Set(['subject', 'roles', 'displayName', 'identities']),
   Resource: new Set(['id', 'type', 'externalId', 'displayName', 'profile']),
+  // Access requests (the member's own, and those it decides): the request and its plain relations,
+  // never a way from them into the inventory (no grants, logs or runs below them).
+  AccessRequest: new Set([
+    'id',
+    'connector',
+    'entitlement',
+    'principal',
+    'requestedBy',
+    'justification',
+    'durationSeconds',
+    'status',
+    'currentStep',
+    'approvers',
+    'decisions',
+    'provisioningTask',
+    'expiresAt',
+    'createdAt',
+    'updatedAt',
+  ]),
+  AccessRequestConnection: new Set(['edges', 'pageInfo', 'totalCount']),
+  AccessRequestEdge: new Set(['cursor', 'node']),
+  PageInfo: new Set(['hasNextPage', 'endCursor']),
+  Decider: new Set(['subject', 'user', 'displayName']),
+  ApprovalDecision: new Set(['step', 'actor', 'approved', 'comment', 'at']),
+  Connector: new Set(['id', 'displayName']),
+  Entitlement: new Set(['id', 'key', 'slug', 'displayName', 'grantable']),
+  ProvisioningTask: new Set(['id', 'action', 'status', 'error', 'expiresAt', 'requestedAt', 'completedAt']),
 };
 
 /**
