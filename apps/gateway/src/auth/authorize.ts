@@ -180,6 +180,8 @@ export const MEMBER_VISIBLE_FIELDS: Readonly<Record<string, ReadonlySet<string>>
   Connector: new Set(['id', 'displayName']),
   Entitlement: new Set(['id', 'key', 'slug', 'displayName', 'grantable']),
   ProvisioningTask: new Set(['id', 'action', 'status', 'error', 'expiresAt', 'requestedAt', 'completedAt']),
+  // The request catalog (requestableEntitlements): what may be asked for, and the policy's limits.
+  RequestableEntitlement: new Set(['entitlement', 'connector', 'maxDurationSeconds', 'requireDuration', 'approvalSteps']),
 };
 
 /**
