@@ -56,7 +56,14 @@ export const RULES: Rules = {
   // The console talks to the gateway over HTTP only; its browser tests start the real system.
   '@warden/web': {
     src: [],
-    test: ['@warden/database', '@warden/gateway', '@warden/graph-emulator', '@warden/sync-worker', '@warden/provision-worker'],
+    test: [
+      '@warden/database',
+      '@warden/gateway',
+      '@warden/graph-emulator',
+      '@warden/sync-worker',
+      '@warden/provision-worker',
+      '@warden/governance-worker',
+    ],
   },
 };
 

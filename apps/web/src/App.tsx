@@ -1,4 +1,4 @@
-import { AppShell, Burger, Button, Center, Group, Loader, NavLink, Stack, Text, Title } from '@mantine/core';
+import { AppShell, Burger, Button, Center, Group, Loader, NavLink, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { lazy, Suspense, type ReactNode } from 'react';
 import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
@@ -15,10 +15,16 @@ const ConnectorDetailPage = lazy(() => import('./pages/ConnectorDetail'));
 const ExplorePage = lazy(() => import('./pages/Explore'));
 const ResourcePage = lazy(() => import('./pages/Resource'));
 const AuditPage = lazy(() => import('./pages/Audit'));
+const MyAccessPage = lazy(() => import('./pages/MyAccess'));
+const ApprovalsPage = lazy(() => import('./pages/Approvals'));
+const PoliciesPage = lazy(() => import('./pages/Policies'));
 
 const NAV = [
+  { to: '/me', label: 'My access', staff: false },
+  { to: '/approvals', label: 'Approvals', staff: false },
   { to: '/connectors', label: 'Connectors', staff: true },
   { to: '/explore', label: 'Explore', staff: true },
+  { to: '/policies', label: 'Policies', staff: true },
   { to: '/audit', label: 'Audit', staff: true },
 ] as const;
 
@@ -105,27 +111,14 @@ function Shell({ me, path }: { me: Me; path: string }): ReactNode {
             <Route path="/explore" element={<ExplorePage />} />
             <Route path="/resources/:id" element={<ResourcePage />} />
             <Route path="/audit" element={<AuditPage />} />
-            <Route path="/me" element={<MemberHome me={me} />} />
+            <Route path="/me" element={<MyAccessPage />} />
+            <Route path="/approvals" element={<ApprovalsPage />} />
+            <Route path="/policies" element={<PoliciesPage />} />
             <Route path="*" element={<NotFound />} />
           </Routes>
         </Suspense>
       </AppShell.Main>
     </AppShell>
-  );
-}
-
-function MemberHome({ me }: { me: Me }): ReactNode {
-  return (
-    <>
-      <Stack>
-        <Title order={2}>Hello, {me.displayName ?? me.subject}</Title>
-        <Text>
-          {me.identities.length > 0
-            ? `You are known as ${me.identities.map((i) => i.displayName).join(', ')}.`
-            : 'No connector syncs your tenant yet, so Warden does not know your identities.'}
-        </Text>
-      </Stack>
-    </>
   );
 }
 

@@ -9,8 +9,10 @@ export interface StackInfo {
   connectorId: string;
   /** A user holding Warden.SuperAdmin in the emulator tenant. */
   admin: string;
-  /** A user holding no Warden role (a member). */
+  /** A user holding no Warden role (a member), with a manager. */
   member: string;
+  /** The member's manager in the emulator tenant (decides its requests under the demo policy). */
+  manager: string;
   emulator: { baseUrl: string; authorityHost: string; tenantId: string };
   apps: Record<'readonly' | 'provisioning', { clientId: string; clientSecret: string }>;
 }

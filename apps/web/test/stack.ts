@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createTestDatabase, uniqueName } from '@warden/database/testing';
 import { mintToken, startGateway } from '@warden/gateway';
 import { startEmulator } from '@warden/graph-emulator';
+import { parseEnvironment as governanceEnv, startGovernanceWorker } from '@warden/governance-worker';
 import { parseEnvironment as provisionEnv, startProvisionWorker } from '@warden/provision-worker';
 import { parseEnvironment as syncEnv, startSyncWorker } from '@warden/sync-worker';
 import type { StackInfo } from './stack-info';
@@ -65,12 +66,14 @@ async function main(): Promise<void> {
   });
   const sync = await startSyncWorker(syncEnv({ ...common, SCHEDULER_INTERVAL_MS: '0' }));
   const provision = await startProvisionWorker(provisionEnv({ ...common, EXPIRY_SCAN_INTERVAL_MS: '1000' }));
+  const governance = await startGovernanceWorker(governanceEnv({ ...common, GOVERNANCE_MAX_INTERVAL_MS: '500', NOTIFY_POLL_INTERVAL_MS: '200' }));
   const token = await mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub: 'web-test-admin', role: 'SUPER_ADMIN' });
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    await governance.close().catch(() => undefined);
     await provision.close().catch(() => undefined);
     await sync.close().catch(() => undefined);
     await gateway.close().catch(() => undefined);
@@ -146,16 +149,20 @@ async function main(): Promise<void> {
   );
   const roleGroups = new Set(warden.api!.viaGroup.map((g) => g.groupId));
   const viaGroup = new Set(tenant.groups.filter((g) => roleGroups.has(g.id)).flatMap((g) => g.members));
-  const member = tenant.users
-    .map((u) => u as { id: string; userPrincipalName?: string; accountEnabled?: boolean; userType?: string })
-    .find(
-      (u) =>
-        u.accountEnabled &&
-        u.userType === 'Member' &&
-        u.userPrincipalName &&
-        !direct.has(u.userPrincipalName.toLowerCase()) &&
-        !viaGroup.has(u.id),
-    )!.userPrincipalName!;
+  type User = { id: string; userPrincipalName?: string; accountEnabled?: boolean; userType?: string; managerId?: string | null };
+  const users = tenant.users.map((u) => u as User);
+  const byId = new Map(users.map((u) => [u.id, u]));
+  const isMember = (u: User | undefined) =>
+    !!u && u.accountEnabled === true && u.userType === 'Member' && !!u.userPrincipalName && !direct.has(u.userPrincipalName.toLowerCase()) && !viaGroup.has(u.id);
+  // The member of the scenarios has a manager who can sign in (and approve its requests).
+  const memberUser = users.find((u) => isMember(u) && u.managerId && byId.get(u.managerId)?.accountEnabled === true && byId.get(u.managerId)?.userPrincipalName)!;
+  const member = memberUser.userPrincipalName!;
+  const manager = byId.get(memberUser.managerId!)!.userPrincipalName!;
+
+  // Requests: every entitlement of the demo connector is requestable with the principal's manager's approval.
+  await gql('mutation($input: AccessPolicyInput!) { setAccessPolicy(input: $input) { id } }', {
+    input: { connectorId, requestable: true, steps: [{ kind: 'MANAGER', subjects: ['web-test-admin'] }], maxDurationSeconds: 604_800 },
+  });
 
   const info: StackInfo = {
     url: publicUrl,
@@ -164,6 +171,7 @@ async function main(): Promise<void> {
     connectorId,
     admin,
     member,
+    manager,
     emulator: { baseUrl: emulator.config.baseUrl, authorityHost: emulator.config.authorityHost, tenantId: emulator.config.tenantId },
     apps: {
       readonly: { clientId: readonly.clientId, clientSecret: readonly.clientSecret },

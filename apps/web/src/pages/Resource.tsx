@@ -206,9 +206,14 @@ export default function ResourcePage(): ReactNode {
                   <Table.Td>{e.displayName}</Table.Td>
                   <Table.Td>{e.grantable ? 'yes' : 'no'}</Table.Td>
                   <Table.Td>
-                    <Button size="xs" variant="default" onClick={() => setSelected(e.id)} aria-pressed={entitlement?.id === e.id}>
-                      Show holders of {e.slug}
-                    </Button>
+                    <Group gap="xs" wrap="nowrap">
+                      <Button size="xs" variant="default" onClick={() => setSelected(e.id)} aria-pressed={entitlement?.id === e.id}>
+                        Show holders of {e.slug}
+                      </Button>
+                      <Button size="xs" variant="subtle" component={Link} to={`/policies?connector=${r.connector.id}&entitlement=${e.id}`}>
+                        Policy of {e.slug}
+                      </Button>
+                    </Group>
                   </Table.Td>
                 </Table.Tr>
               ))}
