@@ -1,4 +1,4 @@
-import { createTheme, type CSSVariablesResolver } from '@mantine/core';
+import { createTheme, Modal, type CSSVariablesResolver } from '@mantine/core';
 
 /**
  * Mantine's defaults with darker shades where text sits on a color or on white: shade 6 of indigo
@@ -9,6 +9,10 @@ export const theme = createTheme({
   primaryColor: 'indigo',
   primaryShade: { light: 8, dark: 8 },
   autoContrast: true,
+  components: {
+    // Every dialog's close button is named for screen readers (axe: button-name).
+    Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close dialog' } } }),
+  },
 });
 
 export const cssVariables: CSSVariablesResolver = (t) => ({

@@ -44,6 +44,22 @@ test('scenario 6: every page of the console passes axe-core without serious viol
   await expect(page.getByRole('heading', { name: /Holders of/ })).toBeVisible();
   await expectAccessible(page, 'resource');
 
+  await page.getByRole('link', { name: 'Policies' }).click();
+  await expect(page.getByRole('table', { name: 'Access policies' })).toBeVisible();
+  await expectAccessible(page, 'policies');
+  await page.getByRole('button', { name: 'Edit' }).first().click();
+  await expect(page.getByRole('dialog')).toBeVisible();
+  await expectAccessible(page, 'policy editor');
+  await page.keyboard.press('Escape');
+
+  await page.getByRole('link', { name: 'My access' }).click();
+  await expect(page.getByRole('heading', { name: 'My requests' })).toBeVisible();
+  await expectAccessible(page, 'my access');
+
+  await page.getByRole('link', { name: 'Approvals' }).click();
+  await expect(page.getByRole('heading', { name: 'Approvals' })).toBeVisible();
+  await expectAccessible(page, 'approvals');
+
   await page.getByRole('link', { name: 'Audit' }).click();
   await expect(page.getByRole('table', { name: 'Audit events' })).toBeVisible();
   await expectAccessible(page, 'audit');
@@ -56,9 +72,13 @@ test('scenario 6: every page of the console passes axe-core without serious viol
   await expectAccessible(page, 'navigation (narrow)');
 });
 
-test('scenario 6: a member sees their own page, accessible, and no staff navigation', async ({ page }) => {
+test('scenario 6: a member sees My access and Approvals, accessible, and no staff navigation', async ({ page }) => {
   await signIn(page, stack.member);
   await expect(page.getByTestId('whoami')).toContainText('member');
+  await expect(page.getByRole('heading', { name: 'Request access' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Connectors' })).toHaveCount(0);
-  await expectAccessible(page, 'member home');
+  await expectAccessible(page, 'member: my access');
+  await page.getByRole('link', { name: 'Approvals' }).click();
+  await expect(page.getByRole('heading', { name: 'Approvals' })).toBeVisible();
+  await expectAccessible(page, 'member: approvals');
 });

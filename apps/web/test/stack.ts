@@ -66,7 +66,9 @@ async function main(): Promise<void> {
   });
   const sync = await startSyncWorker(syncEnv({ ...common, SCHEDULER_INTERVAL_MS: '0' }));
   const provision = await startProvisionWorker(provisionEnv({ ...common, EXPIRY_SCAN_INTERVAL_MS: '1000' }));
-  const governance = await startGovernanceWorker(governanceEnv({ ...common, GOVERNANCE_MAX_INTERVAL_MS: '500', NOTIFY_POLL_INTERVAL_MS: '200' }));
+  const governance = await startGovernanceWorker(
+    governanceEnv({ ...common, GOVERNANCE_MAX_INTERVAL_MS: '500', NOTIFY_POLL_INTERVAL_MS: '200' }),
+  );
   const token = await mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub: 'web-test-admin', role: 'SUPER_ADMIN' });
 
   let stopping = false;
@@ -153,9 +155,16 @@ async function main(): Promise<void> {
   const users = tenant.users.map((u) => u as User);
   const byId = new Map(users.map((u) => [u.id, u]));
   const isMember = (u: User | undefined) =>
-    !!u && u.accountEnabled === true && u.userType === 'Member' && !!u.userPrincipalName && !direct.has(u.userPrincipalName.toLowerCase()) && !viaGroup.has(u.id);
+    !!u &&
+    u.accountEnabled === true &&
+    u.userType === 'Member' &&
+    !!u.userPrincipalName &&
+    !direct.has(u.userPrincipalName.toLowerCase()) &&
+    !viaGroup.has(u.id);
   // The member of the scenarios has a manager who can sign in (and approve its requests).
-  const memberUser = users.find((u) => isMember(u) && u.managerId && byId.get(u.managerId)?.accountEnabled === true && byId.get(u.managerId)?.userPrincipalName)!;
+  const memberUser = users.find(
+    (u) => isMember(u) && u.managerId && byId.get(u.managerId)?.accountEnabled === true && byId.get(u.managerId)?.userPrincipalName,
+  )!;
   const member = memberUser.userPrincipalName!;
   const manager = byId.get(memberUser.managerId!)!.userPrincipalName!;
 

@@ -138,8 +138,8 @@ function ApprovalCard({ request: r, staff, onDecided }: { request: Request; staf
           <StateBadge state={r.status} />
         </Group>
         <Text size="sm">
-          For <strong>{r.principal.displayName}</strong>, requested by {r.requestedBy} on {new Date(r.createdAt).toLocaleString()} · {r.connector.displayName} ·{' '}
-          {durationText(r.durationSeconds)} · step {(r.currentStep ?? 0) + 1}
+          For <strong>{r.principal.displayName}</strong>, requested by {r.requestedBy} on {new Date(r.createdAt).toLocaleString()} ·{' '}
+          {r.connector.displayName} · {durationText(r.durationSeconds)} · step {(r.currentStep ?? 0) + 1}
         </Text>
         <Text size="sm">Justification: “{r.justification}”</Text>
         {staff && <PrincipalDetails id={r.principal.id} />}
@@ -150,7 +150,11 @@ function ApprovalCard({ request: r, staff, onDecided }: { request: Request; staf
           </Button>
         </Group>
       </Stack>
-      <Modal opened={opened} onClose={close} title={`${approving ? 'Approve' : 'Deny'} ${r.entitlement.displayName} for ${r.principal.displayName}`}>
+      <Modal
+        opened={opened}
+        onClose={close}
+        title={`${approving ? 'Approve' : 'Deny'} ${r.entitlement.displayName} for ${r.principal.displayName}`}
+      >
         <Stack>
           <Textarea label="Comment" value={comment} onChange={(e) => setComment(e.currentTarget.value)} autosize minRows={2} />
           <ErrorAlert error={state.error} title="Not recorded" />

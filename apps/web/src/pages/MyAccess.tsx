@@ -307,7 +307,9 @@ function RequestForm({ onRequested }: { onRequested: () => void }): ReactNode {
       />
       {picked && (
         <Text size="sm">
-          {picked.approvalSteps === 0 ? 'Approved at once.' : `${picked.approvalSteps} approval step${picked.approvalSteps > 1 ? 's' : ''}.`}{' '}
+          {picked.approvalSteps === 0
+            ? 'Approved at once.'
+            : `${picked.approvalSteps} approval step${picked.approvalSteps > 1 ? 's' : ''}.`}{' '}
           {picked.maxDurationSeconds !== null ? `At most ${durationText(picked.maxDurationSeconds)}.` : ''}
           {picked.requireDuration ? ' A duration is required.' : ''}
         </Text>

@@ -67,7 +67,12 @@ const MAX = [
 const stepsText = (p: Policy) =>
   p.steps.length === 0
     ? 'approved at once'
-    : p.steps.map((s, i) => `${i + 1}. ${KINDS.find((k) => k.value === s.kind)?.label ?? s.kind}${s.subjects.length ? ` (${s.subjects.join(', ')})` : ''}`).join(' → ');
+    : p.steps
+        .map(
+          (s, i) =>
+            `${i + 1}. ${KINDS.find((k) => k.value === s.kind)?.label ?? s.kind}${s.subjects.length ? ` (${s.subjects.join(', ')})` : ''}`,
+        )
+        .join(' → ');
 
 export default function PoliciesPage(): ReactNode {
   const me = useMe();
@@ -81,7 +86,8 @@ export default function PoliciesPage(): ReactNode {
     <Stack>
       <Title order={2}>Access policies</Title>
       <Text size="sm">
-        A connector&apos;s default policy governs every entitlement without one of its own. Open an entitlement in Explore to give it its own policy.
+        A connector&apos;s default policy governs every entitlement without one of its own. Open an entitlement in Explore to give it its
+        own policy.
       </Text>
       <Select
         label="Connector"
@@ -130,7 +136,11 @@ export default function PoliciesPage(): ReactNode {
         </Table.ScrollContainer>
       </QueryState>
       {writer && chosen && forEntitlement && !policies.some((p) => p.entitlement?.id === forEntitlement) && (
-        <NewEntitlementPolicy connectorId={chosen} entitlementId={forEntitlement} onSaved={() => refetch({ requestPolicy: 'network-only' })} />
+        <NewEntitlementPolicy
+          connectorId={chosen}
+          entitlementId={forEntitlement}
+          onSaved={() => refetch({ requestPolicy: 'network-only' })}
+        />
       )}
     </Stack>
   );
@@ -209,7 +219,12 @@ function PolicyEditor(props: {
                 onChange={(v) => setSteps(steps.map((o, j) => (j === i ? { ...o, subjects: v } : o)))}
                 style={{ flex: 1 }}
               />
-              <ActionIcon variant="default" size="lg" aria-label={`Remove step ${i + 1}`} onClick={() => setSteps(steps.filter((_, j) => j !== i))}>
+              <ActionIcon
+                variant="default"
+                size="lg"
+                aria-label={`Remove step ${i + 1}`}
+                onClick={() => setSteps(steps.filter((_, j) => j !== i))}
+              >
                 ×
               </ActionIcon>
             </Group>
@@ -219,8 +234,18 @@ function PolicyEditor(props: {
               Add a step
             </Button>
           </Group>
-          <Select label="Longest access a request may ask for" data={MAX} value={max} onChange={(v) => setMax(v ?? '')} allowDeselect={false} />
-          <Checkbox label="A request must ask for a duration (no permanent access)" checked={requireDuration} onChange={(e) => setRequireDuration(e.currentTarget.checked)} />
+          <Select
+            label="Longest access a request may ask for"
+            data={MAX}
+            value={max}
+            onChange={(v) => setMax(v ?? '')}
+            allowDeselect={false}
+          />
+          <Checkbox
+            label="A request must ask for a duration (no permanent access)"
+            checked={requireDuration}
+            onChange={(e) => setRequireDuration(e.currentTarget.checked)}
+          />
           <ErrorAlert error={state.error} title="Not saved" />
           <Group justify="flex-end">
             <Button variant="default" onClick={close}>
