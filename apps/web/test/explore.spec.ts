@@ -69,8 +69,22 @@ test('scenario 3: search a user, open a group, grant membership for 1 hour, see 
   const task = page.getByTestId('task-state');
   await expect(task).toContainText('Succeeded', { timeout: 60_000 });
   const holders = page.getByRole('table', { name: 'Holders' });
-  await expect(holders.getByRole('row', { name: new RegExp(user.displayName) })).toBeVisible();
   const row = holders.getByRole('row', { name: new RegExp(user.displayName) });
+  // The list is virtualized: scroll through it (from the top) until the new holder's row is rendered.
+  const region = page.getByRole('region', { name: 'Holders (scrollable)' });
+  await region.evaluate((el) => el.scrollTo({ top: 0 }));
+  await expect
+    .poll(
+      async () => {
+        if ((await row.count()) > 0) return true;
+        await region.evaluate((el) =>
+          el.scrollTop + el.clientHeight >= el.scrollHeight ? el.scrollTo({ top: 0 }) : el.scrollBy(0, el.clientHeight * 0.8),
+        );
+        return false;
+      },
+      { timeout: 30_000, intervals: [100] },
+    )
+    .toBe(true);
   await expect(row).toContainText('direct');
   // Time-bound: the Expires cell holds a time, not the dash of permanent access.
   await expect(row.getByRole('cell').nth(3)).not.toHaveText('—');

@@ -26,12 +26,23 @@ const TaskUpdated = graphql(`
   }
 `);
 
+const FINAL = new Set(['SUCCEEDED', 'FAILED']);
+
 /** A grant or revoke task's live state: read once, then every change pushed over graphql-ws. */
 export function TaskState({ id, onDone }: { id: string; onDone?: (status: string) => void }): ReactNode {
-  const [{ data }] = useQuery({ query: TaskQuery, variables: { id }, requestPolicy: 'network-only' });
+  const [{ data }, refetch] = useQuery({ query: TaskQuery, variables: { id }, requestPolicy: 'network-only' });
   const [live] = useSubscription({ query: TaskUpdated, variables: { id } });
-  const task = live.data?.provisioningTaskUpdated ?? data?.provisioningTask;
+  const fromQuery = data?.provisioningTask;
+  const fromEvent = live.data?.provisioningTaskUpdated;
+  // The later of the two: an event published before the subscription started is never delivered.
+  const task = fromEvent && !(fromQuery && FINAL.has(fromQuery.status) && !FINAL.has(fromEvent.status)) ? fromEvent : fromQuery;
   const status = task?.status;
+  useEffect(() => {
+    if (!status || FINAL.has(status)) return;
+    // Also re-read now and then, so a missed event cannot leave the state stale.
+    const timer = setInterval(() => refetch({ requestPolicy: 'network-only' }), 3_000);
+    return () => clearInterval(timer);
+  }, [status, refetch]);
   const reported = useRef(false);
   useEffect(() => {
     if (!reported.current && (status === 'SUCCEEDED' || status === 'FAILED')) {

@@ -18,6 +18,7 @@ export const RequestFields = graphql(`
     durationSeconds
     expiresAt
     createdAt
+    updatedAt
     currentStep
     connector {
       id
@@ -133,7 +134,9 @@ const FINAL = new Set(['DENIED', 'CANCELLED', 'ACTIVE', 'FAILED', 'EXPIRED']);
 /** One request's row; open requests follow their state live (accessRequestUpdated). */
 function RequestRow({ request }: { request: Request }): ReactNode {
   const [live] = useSubscription({ query: RequestUpdated, variables: { id: request.id }, pause: FINAL.has(request.status) });
-  const r = live.data?.accessRequestUpdated ?? request;
+  const event = live.data?.accessRequestUpdated;
+  // The later of the two: the list's re-read may be newer than the last event.
+  const r = event && new Date(event.updatedAt) >= new Date(request.updatedAt) ? event : request;
   const [cancelState, cancel] = useMutation(CancelRequest);
   return (
     <Table.Tr data-testid={`request-${r.entitlement.displayName}`}>
@@ -175,6 +178,13 @@ export default function MyAccessPage(): ReactNode {
   const [{ data, fetching, error }, refetch] = useQuery({ query: MyRequests, requestPolicy: 'cache-and-network' });
   const requests = data?.accessRequests.edges.map((e) => e.node) ?? [];
   const active = requests.filter((r) => r.status === 'ACTIVE');
+  const open = requests.some((r) => !FINAL.has(r.status));
+  useEffect(() => {
+    if (!open) return;
+    // Rows follow their requests' events; this re-read also catches one published before a row subscribed.
+    const timer = setInterval(() => refetch({ requestPolicy: 'network-only' }), 5_000);
+    return () => clearInterval(timer);
+  }, [open, refetch]);
   return (
     <Stack>
       <Title order={2}>My access</Title>
