@@ -41,7 +41,29 @@ test('screenshots of the main pages', async ({ page }) => {
   await expect(page.getByRole('table', { name: 'Holders' })).toBeVisible();
   await page.screenshot({ path: `${out}/resource.png`, fullPage: true });
 
+  await page.getByRole('link', { name: 'Policies' }).click();
+  await expect(page.getByRole('table', { name: 'Access policies' })).toBeVisible();
+  await page.screenshot({ path: `${out}/policies.png` });
+
   await page.getByRole('link', { name: 'Audit' }).click();
   await expect(page.getByRole('table', { name: 'Audit events' })).toBeVisible();
   await page.screenshot({ path: `${out}/audit.png` });
+});
+
+test('screenshots of a member: My access with a pending request, and the manager approvals', async ({ browser }) => {
+  const member = await (await browser.newContext()).newPage();
+  await signIn(member, stack.member, '/me');
+  await member.getByRole('combobox', { name: 'Entitlement' }).fill('Member of');
+  await member.getByRole('option').first().click();
+  await member.getByRole('combobox', { name: 'Duration' }).click();
+  await member.getByRole('option', { name: '1 day' }).click();
+  await member.getByRole('textbox', { name: 'Justification' }).fill('Month-end reporting');
+  await member.getByRole('button', { name: 'Request access' }).click();
+  await expect(member.getByRole('table', { name: 'My requests' })).toContainText('Pending');
+  await member.screenshot({ path: `${out}/my-access.png`, fullPage: true });
+
+  const manager = await (await browser.newContext()).newPage();
+  await signIn(manager, stack.manager, '/approvals');
+  await expect(manager.getByText('Month-end reporting')).toBeVisible();
+  await manager.screenshot({ path: `${out}/approvals.png`, fullPage: true });
 });

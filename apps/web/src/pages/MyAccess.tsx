@@ -190,7 +190,7 @@ export default function MyAccessPage(): ReactNode {
       <Title order={2}>My access</Title>
       <Text>
         {me.identities.length > 0
-          ? `You are ${me.identities.map((i) => i.displayName).join(', ')} in the tenants Warden syncs.`
+          ? `You are ${[...new Set(me.identities.map((i) => i.displayName))].join(', ')} in the tenants Warden syncs.`
           : 'No connector syncs your tenant yet, so you cannot request access.'}{' '}
         {isStaff(me) &&
           me.identities.map((i) => (
