@@ -128,6 +128,7 @@ function ops(): Op[] {
       run: q('query($c: ID!) { grants(connectorId: $c, first: 1) { totalCount } }', () => ({ c: f.connectorId })),
     },
     { name: 'Query.me', rule: ME, run: q('{ me { subject roles } }') },
+    { name: 'Query.requestableEntitlements', rule: ME, run: q('{ requestableEntitlements(first: 1) { approvalSteps } }') },
     { name: 'Query.syncRun', rule: READ, run: q('query($id: ID!) { syncRun(id: $id) { id } }', () => ({ id: runId })) },
     { name: 'Query.provisioningTask', rule: READ, run: q('query($id: ID!) { provisioningTask(id: $id) { id } }', () => ({ id: taskId })) },
     { name: 'Query.auditEvents', rule: READ, run: q('{ auditEvents(first: 1) { totalCount } }') },
