@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +8,13 @@ import { createHarness, waitFor, type Harness } from './support/harness';
 const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 let h: Harness;
+/** Every worker process this file started; whatever still runs at the end is killed, never left behind. */
+const children: ChildProcess[] = [];
 beforeAll(async () => {
   h = await createHarness();
 });
 afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await h?.close();
 });
 
@@ -23,6 +26,7 @@ function run(env: Record<string, string>) {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  children.push(child);
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -41,16 +45,18 @@ describe('the governance worker process', () => {
     } finally {
       if (p.child.exitCode === null) p.child.kill('SIGKILL');
     }
-  });
+    // Longer than the deadlines above, so they (and the finally) always run before vitest gives up.
+  }, 120_000);
 
   it('refuses an incomplete channel configuration, naming every variable, without a stack trace', async () => {
     const p = run({ ...h.env, NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/x', SMTP_URL: 'smtp://mail.example.com:25' });
-    expect(await p.exited).toBe(1);
+    const code = await Promise.race([p.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
+    expect(code).toBe(1);
     expect(p.stderr()).toContain('invalid governance-worker environment');
     expect(p.stderr()).toContain('NOTIFY_WEBHOOK_SECRET: is required when NOTIFY_WEBHOOK_URL is set');
     expect(p.stderr()).toContain('NOTIFY_EMAIL_FROM: is required when SMTP_URL is set');
     expect(p.stderr()).not.toMatch(/\n\s+at /);
-  });
+  }, 120_000);
 
   it('parses its defaults and refuses bad values', () => {
     const env = parseEnvironment({ ...h.env });

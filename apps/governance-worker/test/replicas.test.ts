@@ -1,6 +1,8 @@
+import type { AddressInfo } from 'node:net';
 import { enqueueNotification } from '@warden/notifications';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, startReceiver, waitFor, type Harness, type Receiver } from './support/harness';
+import { createHarness, memoryLogger, startReceiver, waitFor, type Harness, type Receiver } from './support/harness';
 
 const SECRET = 'replica-test-webhook-secret-0123';
 let h: Harness;
@@ -52,5 +54,72 @@ describe('several governance workers', () => {
     // Nothing pending or dead: the gauge reports no series.
     expect(texts[0]).not.toMatch(/^warden_notification_deliveries\{/m);
     await Promise.all(workers.map((w) => w.close()));
+  });
+});
+
+describe('channels from the environment', () => {
+  it('SMTP_URL + NOTIFY_EMAIL_FROM and the webhook both deliver; neither secret reaches the log', async () => {
+    const mails: { to: string[]; data: string }[] = [];
+    const smtp = new SMTPServer({
+      authOptional: false,
+      allowInsecureAuth: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onAuth: (auth, _s, cb) => (auth.password === 'smtp-pass-4242' ? cb(null, { user: auth.username }) : cb(new Error('no'))),
+      onData(stream, session, cb) {
+        let data = '';
+        stream.on('data', (c: Buffer) => (data += c.toString()));
+        stream.on('end', () => {
+          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
+          cb();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
+    const port = (smtp.server.address() as AddressInfo).port;
+    const { logger, lines } = memoryLogger('debug');
+    try {
+      const worker = await h.start(
+        {
+          NOTIFY_WEBHOOK_URL: receiver.url,
+          NOTIFY_WEBHOOK_SECRET: SECRET,
+          SMTP_URL: `smtp://warden:smtp-pass-4242@127.0.0.1:${port}`,
+          NOTIFY_EMAIL_FROM: 'Warden <warden@example.org>',
+        },
+        { logger, manual: true },
+      );
+      await enqueueNotification(h.tdb.db, {
+        kind: 'access.expiring',
+        recipients: [{ subject: 'holder@example.com' }],
+        title: 'Your access expires tomorrow',
+        text: 'Finance Readers',
+        dedupeKey: 'channels:1',
+      });
+      await worker.runNow(['notification-delivery']);
+      const row = await h.tdb.db.selectFrom('notifications').selectAll().where('dedupe_key', '=', 'channels:1').executeTakeFirstOrThrow();
+      expect(row.status).toBe('SENT');
+      const channels = await h.tdb.db
+        .selectFrom('notification_deliveries')
+        .select(['channel', 'address', 'status'])
+        .where('notification_id', '=', row.id)
+        .orderBy('channel')
+        .execute();
+      expect(channels).toEqual([
+        { channel: 'email', address: 'holder@example.com', status: 'SENT' },
+        { channel: 'log', address: 'log', status: 'SENT' },
+        { channel: 'webhook', address: new URL(receiver.url).origin, status: 'SENT' },
+      ]);
+      expect(mails).toHaveLength(1);
+      expect(mails[0]!.to).toEqual(['holder@example.com']);
+      expect(mails[0]!.data).toContain('Subject: Your access expires tomorrow');
+      expect(receiver.ids).toContain(row.id);
+      const logged = JSON.stringify(lines);
+      expect(logged).toContain('notification: Your access expires tomorrow');
+      expect(logged).not.toContain('smtp-pass-4242');
+      expect(logged).not.toContain(SECRET);
+      await worker.close();
+    } finally {
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    }
   });
 });

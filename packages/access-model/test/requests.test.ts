@@ -273,7 +273,7 @@ describe('requests', () => {
     expect(s1).toMatchObject({ status: 'PENDING', current_step: 1 });
     expect(s1.approvers.map((a) => a.displayName)).toEqual(['carol']);
     expect(await code(decideAccessRequest(deps, r.id, bob, { approved: true }))).toMatch(
-      /^FORBIDDEN: you are not an approver of step 2 of 2/,
+      /^CONFLICT: access request .* has moved on to step 2 of 2 \(RESOURCE_OWNER\), which you do not decide/,
     );
     const done = await decideAccessRequest(deps, r.id, carol, { approved: true });
     expect(done.status).toBe('APPROVED');
@@ -395,7 +395,9 @@ describe('timers', () => {
     const escalated = await tdb.db.selectFrom('access_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow();
     expect(escalated).toMatchObject({ status: 'PENDING', current_step: 0, approver_subjects: ['fb-1'] });
     expect(await enforceStepDeadlines(deps, 72 * HOUR)).toBe(0);
-    expect(await code(decideAccessRequest(deps, r.id, bob, { approved: true }))).toMatch(/^FORBIDDEN/);
+    // bob (the manager) was replaced by the fallback: too late, not unauthorised; strangers stay FORBIDDEN.
+    expect(await code(decideAccessRequest(deps, r.id, bob, { approved: true }))).toMatch(/^CONFLICT: .* has moved on/);
+    expect(await code(decideAccessRequest(deps, r.id, carol, { approved: true }))).toMatch(/^FORBIDDEN: you are not an approver/);
     clock = new Date(clock.getTime() + 72 * HOUR);
     expect(await enforceStepDeadlines(deps, 72 * HOUR)).toBe(1);
     const denied = await tdb.db.selectFrom('access_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow();

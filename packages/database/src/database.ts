@@ -351,6 +351,8 @@ export interface AccessRequestsTable {
   approvers: ColumnType<ApproverRecord[], string | undefined, string>;
   approver_subjects: Generated<string[]>;
   approver_oids: Generated<string[]>;
+  /** Approvers of earlier steps (and before an escalation): their late decision is CONFLICT, not FORBIDDEN. */
+  former_approvers: ColumnType<ApproverRecord[], string | undefined, string>;
   /** When the current step began; its deadline is this plus the deployment's step timeout. */
   step_started_at: NullableTimestamp;
   /** When the current step was escalated to its fallback (once); the second deadline runs from here. */

@@ -52,6 +52,9 @@ export async function enqueueNotification(db: Kysely<Database> | Transaction<Dat
   if (!input.title.trim()) throw new NotificationInputError('a notification needs a title');
   if (input.title.length > MAX_TITLE) throw new NotificationInputError(`a notification title has at most ${MAX_TITLE} characters`);
   if (input.text.length > MAX_TEXT) throw new NotificationInputError(`a notification text has at most ${MAX_TEXT} characters`);
+  // The link becomes an <a href> in emails and a field receivers may open: an absolute http(s) URL only.
+  if (input.link && !/^https?:\/\/[^\s]+$/i.test(input.link))
+    throw new NotificationInputError('a notification link must be an http(s) URL');
   if (recipients.length > MAX_RECIPIENTS) throw new NotificationInputError(`a notification has at most ${MAX_RECIPIENTS} recipients`);
   const inserted = await db
     .insertInto('notifications')

@@ -51,10 +51,11 @@ describe('enqueueNotification', () => {
     expect(await tdb.db.selectFrom('notifications').select('id').where('dedupe_key', '=', 'k-committed').execute()).toHaveLength(1);
   });
 
-  it('refuses a recipient with neither subject nor resource id, and an empty key', async () => {
+  it('refuses a recipient with neither subject nor resource id, an empty key and a non-http link', async () => {
     await expect(enqueueNotification(tdb.db, { ...input('k2'), recipients: [{ subject: ' ' }] })).rejects.toBeInstanceOf(
       NotificationInputError,
     );
     await expect(enqueueNotification(tdb.db, input(' '))).rejects.toBeInstanceOf(NotificationInputError);
+    await expect(enqueueNotification(tdb.db, { ...input('k3'), link: 'javascript:alert(1)' })).rejects.toThrow('must be an http(s) URL');
   });
 });

@@ -294,8 +294,9 @@ describe('access requests end to end', () => {
     const step1 = (await ok<{ approveAccessRequest: RequestView }>(await person(manager), APPROVE, { id: r.id })).approveAccessRequest;
     expect(step1).toMatchObject({ status: 'PENDING', currentStep: 1 });
     expect(step1.approvers.map((a) => a.user?.externalId)).toContain(owner.id);
-    // The manager decided step 1; step 2 is not theirs (unless they own the group too).
-    if (!g.owners.includes(manager.id)) expect(await refusal(await person(manager), APPROVE, { id: r.id })).toMatch(/^FORBIDDEN/);
+    // The manager decided step 1; deciding again is too late (CONFLICT), unless they own the group too.
+    if (!g.owners.includes(manager.id))
+      expect(await refusal(await person(manager), APPROVE, { id: r.id })).toMatch(/^CONFLICT: .* has moved on to step 2 of 2/);
     await ok(await person(owner), APPROVE, { id: r.id });
     const done = await waitStatus(memberToken, r.id, 'ACTIVE');
     expect(done.decisions.map((d) => [d.step, d.actor])).toEqual([

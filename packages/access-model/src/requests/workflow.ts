@@ -79,6 +79,18 @@ function approverColumns(approvers: ApproverRecord[]) {
   };
 }
 
+/** The approvers a request leaves behind when its step moves on or is escalated. */
+function formerColumns(row: AccessRequestRow) {
+  const seen = new Set<string>();
+  const all = [...row.former_approvers, ...row.approvers].filter((a) => {
+    const k = a.subject !== null ? `s:${a.subject}` : `o:${a.oid ?? ''}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return { former_approvers: JSON.stringify(all) };
+}
+
 function stepName(steps: ApprovalStepRecord[], i: number): string {
   return `step ${i + 1} of ${steps.length} (${steps[i]?.kind ?? '?'})`;
 }
@@ -347,11 +359,18 @@ export function decisionRefusal(row: AccessRequestRow, caller: DecidingCaller): 
     return new AccessRequestError('FORBIDDEN', 'nobody decides their own request');
   if (caller.oid !== null && caller.oid === row.principal_external_id)
     return new AccessRequestError('FORBIDDEN', 'nobody decides about access for themselves');
-  if (!isDecider(row.approvers, caller))
+  if (!isDecider(row.approvers, caller)) {
+    // An approver of an earlier step (or from before an escalation) was too late, not unauthorised.
+    if (isDecider(row.former_approvers, caller))
+      return new AccessRequestError(
+        'CONFLICT',
+        `access request ${row.id} has moved on to ${stepName(row.steps, row.current_step)}, which you do not decide`,
+      );
     return new AccessRequestError(
       'FORBIDDEN',
       `you are not an approver of ${stepName(row.steps, row.current_step)} of access request ${row.id}`,
     );
+  }
   return null;
 }
 
@@ -396,7 +415,13 @@ export async function decideAccessRequest(
     } else {
       nextApprovers = await beginStep(trx, seen.steps, step + 1, subjectOf(seen, resourceOfKey(seen.entitlement_key)));
       set = nextApprovers
-        ? { current_step: step + 1, step_started_at: now, step_escalated_at: null, ...approverColumns(nextApprovers) }
+        ? {
+            current_step: step + 1,
+            step_started_at: now,
+            step_escalated_at: null,
+            ...approverColumns(nextApprovers),
+            ...formerColumns(seen),
+          }
         : {
             status: 'DENIED',
             current_step: null,
@@ -652,7 +677,7 @@ export async function enforceStepDeadlines(deps: RequestDeps, timeoutMs: number,
       const escalate = seen.step_escalated_at === null && fallback.length > 0;
       const hours = Math.round((timeoutMs / 3_600_000) * 100) / 100;
       const set = escalate
-        ? { step_escalated_at: now, ...approverColumns(fallback) }
+        ? { step_escalated_at: now, ...approverColumns(fallback), ...formerColumns(seen) }
         : {
             status: 'DENIED' as const,
             current_step: null,

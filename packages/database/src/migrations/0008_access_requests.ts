@@ -61,6 +61,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       approvers jsonb NOT NULL DEFAULT '[]'::jsonb,
       approver_subjects text[] NOT NULL DEFAULT '{}',
       approver_oids text[] NOT NULL DEFAULT '{}',
+      former_approvers jsonb NOT NULL DEFAULT '[]'::jsonb,
       step_started_at timestamptz,
       step_escalated_at timestamptz,
       approved_at timestamptz,
