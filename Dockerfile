@@ -8,6 +8,7 @@ COPY package.json package-lock.json ./
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/sync-worker/package.json apps/sync-worker/
 COPY apps/provision-worker/package.json apps/provision-worker/
+COPY apps/web/package.json apps/web/
 COPY apps/governance-worker/package.json apps/governance-worker/
 COPY packages/database/package.json packages/database/
 COPY packages/bus/package.json packages/bus/
@@ -23,5 +24,7 @@ RUN npm ci --include=dev --no-audit --no-fund
 COPY tsconfig.base.json ./
 COPY packages packages
 COPY apps apps
+# The web console, served by the gateway from apps/web/dist.
+RUN npm run build -w @warden/web
 USER node
 CMD ["node", "--import", "tsx", "apps/gateway/src/main.ts"]

@@ -53,6 +53,18 @@ export const RULES: Rules = {
   '@warden/governance-worker': { src: APP_MAY_USE, test: TEST_ONLY },
   // End-to-end tests start every service.
   '@warden/e2e': 'any',
+  // The console talks to the gateway over HTTP only; its browser tests start the real system.
+  '@warden/web': {
+    src: [],
+    test: [
+      '@warden/database',
+      '@warden/gateway',
+      '@warden/graph-emulator',
+      '@warden/sync-worker',
+      '@warden/provision-worker',
+      '@warden/governance-worker',
+    ],
+  },
 };
 
 /** bench/ and scripts/ at the root are tooling: they may import any workspace (not checked for declarations). */

@@ -4,6 +4,7 @@
  * connector pointed at the emulator. Ctrl-C stops every process it started.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadOrCreateDevSecrets, REPO_ROOT } from './dev/data-dir';
 import { createOrRefreshDemoConnector } from './dev/demo-connector';
@@ -59,7 +60,30 @@ async function main(): Promise<void> {
   }
 }
 
+const WEB_DIR = path.join(REPO_ROOT, 'apps/web');
+
+/** Newest modification time under `p` (files only). */
+function newest(p: string): number {
+  const s = statSync(p);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return Math.max(0, ...readdirSync(p).map((n) => newest(path.join(p, n))));
+}
+
+/** Builds the web console (apps/web/dist) when it is missing or older than its sources. */
+function buildConsoleIfNeeded(): void {
+  const index = path.join(WEB_DIR, 'dist', 'index.html');
+  const sources = Math.max(
+    newest(path.join(WEB_DIR, 'src')),
+    newest(path.join(WEB_DIR, 'index.html')),
+    newest(path.join(WEB_DIR, 'package.json')),
+  );
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  log('building the web console (apps/web)…');
+  execFileSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], { cwd: WEB_DIR, stdio: 'inherit' });
+}
+
 async function startEverything(services: Service[], isStopping: () => boolean, stopAll: (code: number) => Promise<void>): Promise<void> {
+  buildConsoleIfNeeded();
   const secrets = loadOrCreateDevSecrets();
   const pgHandle = await startPostgres(log);
   pgStop = () => pgHandle.stop();
@@ -191,11 +215,13 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
     [
       '',
       'Warden is running.',
+      `  Console:          http://localhost:${GATEWAY_PORT}/`,
+      `                    sign in as ${signInAdmin ?? '(no SUPER_ADMIN in the emulator tenant)'} (SUPER_ADMIN), or as any other demo user of the emulator's sign-in page (member); no password is asked`,
       `  GraphQL:          ${graphqlUrl}   (subscriptions: ws://localhost:${GATEWAY_PORT}/graphql)`,
       `  Graph emulator:   ${emulator.baseUrl}   (tenant ${emulator.tenantId}, size ${EMULATOR_SIZE})`,
       `  Metrics:          http://127.0.0.1:${GATEWAY_METRICS_PORT}/metrics (gateway), http://127.0.0.1:${SYNC_METRICS_PORT}/metrics (sync worker), http://127.0.0.1:${PROVISION_METRICS_PORT}/metrics (provision worker), http://127.0.0.1:${GOVERNANCE_METRICS_PORT}/metrics (governance worker)`,
       `  Demo connector:   ${connector.id} (${connector.status}; first full sync ${connector.syncRunId ? 'queued' : 'already done'})`,
-      `  Sign in: http://localhost:${GATEWAY_PORT}/auth/login?login_hint=${encodeURIComponent(signInAdmin ?? '')} (SUPER_ADMIN) — or any other demo user (member)`,
+      `  Direct sign-in:   http://localhost:${GATEWAY_PORT}/auth/login?login_hint=${encodeURIComponent(signInAdmin ?? '')}`,
       `  Development token (SUPER_ADMIN, 8 hours; mint another with npm run -s token -- --role SUPER_ADMIN --sub dev-admin):`,
       `  ${token}`,
       '',

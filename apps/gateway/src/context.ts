@@ -13,6 +13,8 @@ import { ConnectorService } from './modules/connectors/connector.service';
 import { GrantService } from './modules/grants/grant.service';
 import { GrantRequestService } from './modules/grants/grant-request.service';
 import { MeService } from './modules/me/me.service';
+import { AccessPolicyService } from './modules/policies/access-policy.service';
+import { AccessRequestService } from './modules/requests/access-request.service';
 import { ResourceService } from './modules/resources/resource.service';
 import { ReviewService } from './modules/reviews/review.service';
 import { SyncRunService } from './modules/sync-runs/sync-run.service';
@@ -52,6 +54,8 @@ export interface Services {
   me: MeService;
   /** Access reviews (certification campaigns). */
   reviews: ReviewService;
+  accessPolicies: AccessPolicyService;
+  accessRequests: AccessRequestService;
 }
 
 export function createServices(deps: GatewayDeps): Services {
@@ -65,6 +69,8 @@ export function createServices(deps: GatewayDeps): Services {
     audit: new AuditService(deps.db),
     me: new MeService(deps.db),
     reviews: new ReviewService(deps),
+    accessPolicies: new AccessPolicyService(deps),
+    accessRequests: new AccessRequestService(deps),
   };
 }
 

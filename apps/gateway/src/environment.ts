@@ -81,6 +81,8 @@ const EnvironmentSchema = z
     ...allowedGraphHostsEnvironment,
     /** Where browsers reach this gateway; the admin-consent redirect goes to `${PUBLIC_URL}/oauth/callback`. */
     PUBLIC_URL: z.url().optional(),
+    /** The built web console (apps/web/dist); served at / when it holds an index.html. `none` turns it off. */
+    CONSOLE_DIR: z.string().min(1).optional(),
     OAUTH_CLIENT_ID: z.string().min(1).optional(),
     OAUTH_CLIENT_SECRET: z.string().min(1).optional(),
     /** Postgres pool size for this process. */

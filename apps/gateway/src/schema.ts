@@ -11,6 +11,9 @@ import { MeResolver } from './modules/me/me.resolver';
 import { GrantRequestResolver } from './modules/grants/grant-request.resolver';
 import { ResourceResolver } from './modules/resources/resource.resolver';
 import { AccessReviewItemResolver, AccessReviewResolver } from './modules/reviews/review.resolver';
+import { AccessPolicyResolver } from './modules/policies/access-policy.resolver';
+import { RequestableEntitlementResolver } from './modules/policies/requestable-entitlement';
+import { AccessRequestResolver } from './modules/requests/access-request.resolver';
 import { DateTimeScalar } from './modules/shared/scalars';
 import { ConnectorLogResolver, SyncRunResolver } from './modules/sync-runs/sync-run.resolver';
 
@@ -27,6 +30,9 @@ export const RESOLVERS = [
   MeResolver,
   AccessReviewResolver,
   AccessReviewItemResolver,
+  AccessPolicyResolver,
+  RequestableEntitlementResolver,
+  AccessRequestResolver,
 ] as const;
 
 let cached: GraphQLSchema | null = null;

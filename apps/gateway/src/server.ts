@@ -36,6 +36,8 @@ import { CallerScope } from './response-cache/caller-scope';
 import { httpFastPath } from './response-cache/http-fast-path';
 import { oauthCallbackRoute, oauthStartRoute } from './modules/connectors/oauth-callback.route';
 import { reviewExportRoute } from './modules/reviews/review-export.route';
+import { auditExportRoute } from './modules/audit/audit-export.route';
+import { consoleRoutes, DEFAULT_CONSOLE_DIR } from './web/console';
 
 const DOCUMENT_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
 
@@ -240,9 +242,13 @@ export async function startGateway(
   router.get('/oauth/start', oauthStartRoute(services.connectors, logger, env.PUBLIC_URL));
   router.get('/oauth/callback', oauthCallbackRoute(services.connectors, logger, env.PUBLIC_URL));
   router.get('/exports/access-reviews/:file', reviewExportRoute(db, requestCaller, logger));
+  router.get('/audit/export.csv', auditExportRoute(services.audit, requestCaller, logger));
   if (browser) browser.routes(router);
   else disabledBrowserRoutes(router);
   app.use(router);
+  const consoleDir = env.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR;
+  const web = env.CONSOLE_DIR === 'none' ? null : consoleRoutes(consoleDir);
+  logger.info(web ? { console: consoleDir } : { console: null, reason: `no build in ${consoleDir} (npm run build)` }, 'web console');
   app.use(
     '/graphql',
     // CSRF: a request authenticated by the session cookie must be a same-origin JSON POST.
@@ -280,6 +286,8 @@ export async function startGateway(
       },
     }),
   );
+  // After the API: the console's fallback page must never shadow a route.
+  if (web) app.use(web);
   app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (res.headersSent) return next(err);
     const e = err as { type?: string; status?: number };

@@ -45,6 +45,7 @@ describe('every root field declares its role rule', () => {
   it('finds the fields of all three root types', () => {
     expect([...rules.keys()].filter((k) => k.startsWith('Subscription.')).sort()).toEqual([
       'Subscription.accessReviewUpdated',
+      'Subscription.accessRequestUpdated',
       'Subscription.provisioningTaskUpdated',
       'Subscription.syncRunUpdated',
     ]);

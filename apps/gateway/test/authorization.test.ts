@@ -23,6 +23,18 @@ const READ: Record<Caller, Outcome> = {
 };
 /** `me`: every authenticated caller, members included. */
 const ME: Record<Caller, Outcome> = { ...READ, MEMBER: 'OK' };
+/**
+ * Deciding a request: its current approvers only, whatever their role (here the subjects `root` and
+ * `owner-alice`: the member token carries `owner-alice` too, and members decide what is assigned to them).
+ */
+const APPROVER: Record<Caller, Outcome> = {
+  SUPER_ADMIN: 'OK',
+  OWNER: 'OK',
+  NON_OWNER: 'FORBIDDEN',
+  VIEWER: 'FORBIDDEN',
+  MEMBER: 'OK',
+  NONE: 'UNAUTHENTICATED',
+};
 const CONNECTOR_WRITE: Record<Caller, Outcome> = {
   SUPER_ADMIN: 'OK',
   OWNER: 'OK',
@@ -107,6 +119,36 @@ interface Op {
   run(token: string | null): Promise<{ data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] }>;
 }
 
+let seeded = 0;
+/** A PENDING two-step request of someone else (`requester-z`), whose current approvers are `root` and `owner-alice`. */
+async function seedRequest(approvers = ['root', 'owner-alice']): Promise<string> {
+  const n = seeded++;
+  const r = await h.db
+    .insertInto('access_requests')
+    .values({
+      connector_id: f.connectorId,
+      entitlement_id: f.m365Group.memberEntitlementId,
+      entitlement_key: `seed-${n}`,
+      principal_id: f.users[60 + n]!.id,
+      principal_external_id: f.users[60 + n]!.externalId,
+      requested_by: 'requester-z',
+      justification: 'seeded',
+      steps: JSON.stringify([
+        { kind: 'USERS', subjects: ['root'] },
+        { kind: 'USERS', subjects: ['approver-x'] },
+      ]),
+      current_step: 0,
+      approvers: JSON.stringify(approvers.map((a) => ({ subject: a, resourceId: null, oid: null, displayName: a }))),
+      approver_subjects: approvers,
+      step_started_at: new Date(),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return r.id;
+}
+
+let requested = 0;
+
 function ops(): Op[] {
   const q =
     (query: string, vars: () => Promise<Record<string, unknown>> | Record<string, unknown> = () => ({})) =>
@@ -132,6 +174,7 @@ function ops(): Op[] {
       run: q('query($c: ID!) { grants(connectorId: $c, first: 1) { totalCount } }', () => ({ c: f.connectorId })),
     },
     { name: 'Query.me', rule: ME, run: q('{ me { subject roles } }') },
+    { name: 'Query.requestableEntitlements', rule: ME, run: q('{ requestableEntitlements(first: 1) { approvalSteps } }') },
     { name: 'Query.syncRun', rule: READ, run: q('query($id: ID!) { syncRun(id: $id) { id } }', () => ({ id: runId })) },
     { name: 'Query.provisioningTask', rule: READ, run: q('query($id: ID!) { provisioningTask(id: $id) { id } }', () => ({ id: taskId })) },
     { name: 'Query.auditEvents', rule: READ, run: q('{ auditEvents(first: 1) { totalCount } }') },
@@ -222,6 +265,53 @@ function ops(): Op[] {
         p: f.users[40]!.id,
       })),
     },
+    {
+      name: 'Query.accessPolicies',
+      rule: READ,
+      run: q('query($c: ID!) { accessPolicies(connectorId: $c) { id requestable } }', () => ({ c: f.connectorId })),
+    },
+    {
+      name: 'Mutation.setAccessPolicy',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($i: AccessPolicyInput!) { setAccessPolicy(input: $i) { id } }', () => ({
+        i: { connectorId: f.connectorId, requestable: false, steps: [{ kind: 'CONNECTOR_OWNER', subjects: ['fallback'] }] },
+      })),
+    },
+    // Members list only their own requests (an empty page here), so the query itself is open to them.
+    { name: 'Query.accessRequests', rule: ME, run: q('{ accessRequests { totalCount edges { node { id } } } }') },
+    {
+      name: 'Query.accessRequest',
+      rule: READ,
+      run: q('query($id: ID!) { accessRequest(id: $id) { id status } }', async () => ({ id: await seedRequest(['root']) })),
+    },
+    {
+      // For someone else: the connector's admins only (a member or viewer may request only for its own identity).
+      name: 'Mutation.requestAccess',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($i: AccessRequestInput!) { requestAccess(input: $i) { id status } }', () => ({
+        i: {
+          entitlementId: f.m365Group.memberEntitlementId,
+          principalId: f.users[40 + requested++]!.id,
+          justification: 'matrix',
+          durationSeconds: 60,
+        },
+      })),
+    },
+    {
+      name: 'Mutation.approveAccessRequest',
+      rule: APPROVER,
+      run: q('mutation($id: ID!) { approveAccessRequest(id: $id) { id currentStep } }', async () => ({ id: await seedRequest() })),
+    },
+    {
+      name: 'Mutation.denyAccessRequest',
+      rule: APPROVER,
+      run: q('mutation($id: ID!) { denyAccessRequest(id: $id) { id status } }', async () => ({ id: await seedRequest() })),
+    },
+    {
+      name: 'Mutation.cancelAccessRequest',
+      rule: CONNECTOR_WRITE,
+      run: q('mutation($id: ID!) { cancelAccessRequest(id: $id) { id status } }', async () => ({ id: await seedRequest() })),
+    },
   ];
 }
 
@@ -238,6 +328,16 @@ beforeAll(async () => {
   };
   for (const [k, [role, sub]] of Object.entries(roles)) tokens[k as Caller] = await h.token(role, sub);
   tokens.NONE = null;
+  // The m365 group's membership is requestable (steps: one USERS step), for Mutation.requestAccess.
+  await h.db
+    .insertInto('access_policies')
+    .values({
+      connector_id: f.connectorId,
+      entitlement_id: f.m365Group.memberEntitlementId,
+      requestable: true,
+      steps: JSON.stringify([{ kind: 'USERS', subjects: ['approver-x'] }]),
+    })
+    .execute();
   runId = (
     await h.db
       .insertInto('sync_runs')

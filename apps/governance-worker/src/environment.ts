@@ -1,5 +1,6 @@
 import { commonEnvironment, metricsEnvironment, parseEnvironmentWith } from '@warden/service-kit';
 import { z } from 'zod';
+import { requestsEnvironment } from './requests/environment';
 
 // A boolean as text; an already-parsed environment (booleans) parses again to the same values.
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
@@ -24,6 +25,7 @@ const EnvironmentSchema = z
   .object({
     ...commonEnvironment,
     ...metricsEnvironment,
+    ...requestsEnvironment,
     /**
      * Upper bound of every loop's interval (ms). Unset in production (each loop keeps its own
      * cadence); tests and `npm start` lower it so timers fire quickly.

@@ -1,5 +1,6 @@
 import type { Consumer, Loop } from './deps';
 import { notificationDelivery } from './loops/notification-delivery';
+import { REQUEST_CONSUMERS, REQUEST_LOOPS } from './requests/loops';
 import { accessReviews } from './reviews/loop';
 
 /**
@@ -8,10 +9,10 @@ import { accessReviews } from './reviews/loop';
  */
 export const LOOPS: readonly Loop[] = [
   notificationDelivery,
-  // access requests (issue 14): ...
+  // access requests (issue 14): step deadlines and escalation, expiry notices, following the grants
+  ...REQUEST_LOOPS,
+  // access reviews (issue 15): dueAt completion, remediation, regrant verification, reminders
   accessReviews,
 ];
 
-export const CONSUMERS: readonly Consumer[] = [
-  // e.g. provisioning-task events for access requests (issue 14)
-];
+export const CONSUMERS: readonly Consumer[] = [...REQUEST_CONSUMERS];

@@ -1,4 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  decideAccessRequest,
+  followAccessRequests,
+  requestAccess,
+  requestTaskKey,
+  setAccessPolicy,
+  type RequestDeps,
+} from '@warden/access-model';
 import { detailsContain } from './support/audit';
 import { createHarness, waitFor, type Harness } from './support/harness';
 import { spawnWorker, type ChildWorker } from './support/child';
@@ -148,5 +156,101 @@ describe('SIGKILL between the Graph write and the commit', () => {
     }
     expect(routeCount('POST /groups/{id}/owners/$ref') - before).toBe(1);
     expect(group(h.emulator.exportTenant(), g.id).owners.filter((o) => o === user)).toHaveLength(1);
+  });
+});
+
+describe('access requests: SIGKILL during the approved grant and during its expiry revoke', () => {
+  const approver = { subject: 'approver-1', oid: null };
+
+  /** A PENDING request of `user` for `key` (one USERS step), approved by approver-1: the grant task exists. */
+  async function approvedRequest(key: string, user: string, durationSeconds: number) {
+    const deps: RequestDeps = { db: h.tdb.db, bus: h.tbus.bus };
+    const entitlementId = await h.entitlementId(key);
+    await setAccessPolicy(
+      h.tdb.db,
+      { subject: 'admin' },
+      { connectorId: h.connectorId, entitlementId, requestable: true, steps: [{ kind: 'USERS', subjects: ['approver-1'] }] },
+    );
+    const r = await requestAccess(
+      deps,
+      { subject: 'requester-1', oid: null },
+      { entitlementId, principalId: await h.resourceId(user), justification: 'crash test', durationSeconds },
+    );
+    const approved = await decideAccessRequest(deps, r.id, approver, { approved: true });
+    expect(approved.status).toBe('APPROVED');
+    return { deps, request: approved };
+  }
+
+  async function requestAudit(action: string, requestId: string) {
+    return h.tdb.db.selectFrom('audit_events').select('id').where('action', '=', action).where(detailsContain({ requestId })).execute();
+  }
+
+  it('killed between the Graph write and the commit of the grant: the request becomes ACTIVE once, with one write', async () => {
+    const t = h.emulator.exportTenant();
+    const g = writableGroups(t, { unified: false })[3]!;
+    const user = pickUser(t, g.members, 4);
+    const child = await crashingWorker();
+    const writesBefore = routeCount('POST /groups/{id}/members/$ref');
+    const { deps, request } = await approvedRequest(`GROUP:${g.id}:member`, user, 3_600);
+    await waitFor('the failpoint', async () => child.output().includes('holding before commit'));
+    await child.kill('SIGKILL');
+    // Nothing is ACTIVE while the task is not finished, whoever follows.
+    expect(await followAccessRequests(deps)).toBe(0);
+
+    const recovering = await h.startWorker();
+    const task = await h.waitForTask(request.provisioning_task_id!, 30_000);
+    await recovering.close();
+    expect(task).toMatchObject({ status: 'SUCCEEDED', attempt: 2, idempotency_key: requestTaskKey(request.id) });
+    // Two followers at once (two governance replicas): one transition.
+    expect((await Promise.all([followAccessRequests(deps), followAccessRequests(deps)])).reduce((a, b) => a + b)).toBe(1);
+    const row = await h.tdb.db.selectFrom('access_requests').selectAll().where('id', '=', request.id).executeTakeFirstOrThrow();
+    expect(row.status).toBe('ACTIVE');
+    expect(routeCount('POST /groups/{id}/members/$ref') - writesBefore).toBe(1);
+    expect(group(h.emulator.exportTenant(), g.id).members.filter((m) => m === user)).toHaveLength(1);
+    expect(
+      await h.tdb.db.selectFrom('provisioning_tasks').select('id').where('idempotency_key', '=', requestTaskKey(request.id)).execute(),
+    ).toHaveLength(1);
+    expect(await requestAudit('access_request.active', request.id)).toHaveLength(1);
+  });
+
+  it('killed between the Graph delete and the commit of the expiry revoke: the request becomes EXPIRED once, with one delete', async () => {
+    const t = h.emulator.exportTenant();
+    const g = writableGroups(t, { unified: false })[4]!;
+    const user = pickUser(t, g.members, 6);
+    const worker = await h.startWorker();
+    const { deps, request } = await approvedRequest(`GROUP:${g.id}:member`, user, 4);
+    await h.waitForTask(request.provisioning_task_id!, 30_000);
+    await worker.close();
+    await followAccessRequests(deps);
+    expect(
+      (await h.tdb.db.selectFrom('access_requests').select('status').where('id', '=', request.id).executeTakeFirstOrThrow()).status,
+    ).toBe('ACTIVE');
+
+    const deletesBefore = routeCount('DELETE /groups/{id}/members/{id}/$ref');
+    const child = await crashingWorker();
+    await waitFor('the expiry revoke to reach the failpoint', async () => child.output().includes('holding before commit'), 30_000);
+    await child.kill('SIGKILL');
+    expect(await followAccessRequests(deps)).toBe(0); // the grant row is still there: not revoked yet
+
+    const recovering = await h.startWorker();
+    await waitFor('the revoke to commit', async () => {
+      const task = await h.tdb.db
+        .selectFrom('provisioning_tasks')
+        .select('status')
+        .where('action', '=', 'REVOKE')
+        .where('namespace', '=', 'system')
+        .where('entitlement_key', '=', `GROUP:${g.id}:member`)
+        .where('principal_external_id', '=', user)
+        .executeTakeFirst();
+      return task?.status === 'SUCCEEDED';
+    });
+    await recovering.close();
+    expect((await Promise.all([followAccessRequests(deps), followAccessRequests(deps)])).reduce((a, b) => a + b)).toBe(1);
+    expect(
+      (await h.tdb.db.selectFrom('access_requests').select('status').where('id', '=', request.id).executeTakeFirstOrThrow()).status,
+    ).toBe('EXPIRED');
+    expect(routeCount('DELETE /groups/{id}/members/{id}/$ref') - deletesBefore).toBe(1);
+    expect(group(h.emulator.exportTenant(), g.id).members).not.toContain(user);
+    expect(await requestAudit('access_request.expired', request.id)).toHaveLength(1);
   });
 });

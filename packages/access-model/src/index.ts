@@ -56,3 +56,5 @@ export {
 export { requestSync, SyncRefused, type SyncRequest } from './sync/request';
 export * from './reviews/index';
 export { ruleOidsSql, ruleSubjectsSql, fallbackSubjectsSql, managerJoinSql, scopeOwnersSql, type BulkDeciderParams } from './deciders/bulk';
+export * from './deciders';
+export * from './requests';

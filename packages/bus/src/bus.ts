@@ -12,6 +12,7 @@ import {
 } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import {
+  AccessRequestUpdated,
   AccessReviewUpdated,
   BrowserSessionEnded,
   ProvisioningRequested,
@@ -142,6 +143,14 @@ export class Bus {
 
   subscribeAccessReviewUpdated(reviewId: string | '*', onEvent: (e: AccessReviewUpdated) => void): () => void {
     return this.subscribe(this.names.accessReviewEvents(reviewId), AccessReviewUpdated, onEvent);
+  }
+
+  publishAccessRequestUpdated(msg: AccessRequestUpdated): void {
+    this.nc.publish(this.names.accessRequestEvents(msg.requestId), this.encode(AccessRequestUpdated, msg));
+  }
+
+  subscribeAccessRequestUpdated(requestId: string | '*', onEvent: (e: AccessRequestUpdated) => void): () => void {
+    return this.subscribe(this.names.accessRequestEvents(requestId), AccessRequestUpdated, onEvent);
   }
 
   /** Live events for one connector's sync runs (or '*' for all). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ACCESS_REVIEW_STATUSES, PROVISIONING_STATUSES, SYNC_MODES, SYNC_RUN_STATUSES } from '@warden/database';
+import { ACCESS_REQUEST_STATUSES, ACCESS_REVIEW_STATUSES, PROVISIONING_STATUSES, SYNC_MODES, SYNC_RUN_STATUSES } from '@warden/database';
 
 // Every message carries its contract version `v`; a consumer rejects (terminates) versions it does
 // not know instead of guessing. Add a new literal and a union member when a contract changes shape.
@@ -59,3 +59,17 @@ export const AccessReviewUpdated = z.object({
   at: z.iso.datetime(),
 });
 export type AccessReviewUpdated = z.infer<typeof AccessReviewUpdated>;
+
+/**
+ * Event: an access request changed state (a decision, a new step, escalation, provisioning outcome,
+ * expiry). Subscribers re-read the row for details.
+ */
+export const AccessRequestUpdated = z.object({
+  v: z.literal(1),
+  requestId: z.uuid(),
+  connectorId: z.uuid(),
+  status: z.enum(ACCESS_REQUEST_STATUSES),
+  currentStep: z.number().int().nonnegative().nullable(),
+  at: z.iso.datetime(),
+});
+export type AccessRequestUpdated = z.infer<typeof AccessRequestUpdated>;

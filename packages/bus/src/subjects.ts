@@ -17,6 +17,7 @@ export interface BusNames {
   /** A browser session ended (logout, failed refresh): every gateway replica closes its sockets. */
   browserSessionEnded: string;
   accessReviewEvents(reviewId: string | '*'): string;
+  accessRequestEvents(requestId: string | '*'): string;
 }
 
 export function busNames(namespace = 'warden'): BusNames {
@@ -34,5 +35,6 @@ export function busNames(namespace = 'warden'): BusNames {
     provisioningTaskEvents: (taskId) => `${namespace}.evt.provisioning-task.${taskId}`,
     browserSessionEnded: `${namespace}.evt.browser-session.ended`,
     accessReviewEvents: (reviewId) => `${namespace}.evt.access-review.${reviewId}`,
+    accessRequestEvents: (requestId) => `${namespace}.evt.access-request.${requestId}`,
   };
 }

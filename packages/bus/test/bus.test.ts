@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SyncRequested, SyncRunUpdated } from '../src/contracts';
+import type { AccessRequestUpdated, SyncRequested, SyncRunUpdated } from '../src/contracts';
 import { createTestBus, type TestBus } from '../src/testing';
 
 let tb: TestBus | undefined;
@@ -86,6 +86,42 @@ describe('bus', () => {
     u1();
     u2();
     u3();
+  });
+
+  it('delivers access-request events to the subscribers of that request only', async () => {
+    tb = await createTestBus();
+    const { bus } = tb;
+    const requestId = randomUUID();
+    const mine: AccessRequestUpdated[] = [];
+    const other: AccessRequestUpdated[] = [];
+    const u1 = bus.subscribeAccessRequestUpdated(requestId, (e) => mine.push(e));
+    const u2 = bus.subscribeAccessRequestUpdated(randomUUID(), (e) => other.push(e));
+    await bus.nc.flush();
+    bus.publishAccessRequestUpdated({
+      v: 1,
+      requestId,
+      connectorId: randomUUID(),
+      status: 'PENDING',
+      currentStep: 1,
+      at: new Date().toISOString(),
+    });
+    // A status the tables do not know never leaves the publisher.
+    expect(() =>
+      bus.publishAccessRequestUpdated({
+        v: 1,
+        requestId,
+        connectorId: randomUUID(),
+        status: 'LOST' as 'PENDING',
+        currentStep: null,
+        at: new Date().toISOString(),
+      }),
+    ).toThrow();
+    await bus.nc.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(mine.map((e) => [e.status, e.currentStep])).toEqual([['PENDING', 1]]);
+    expect(other).toHaveLength(0);
+    u1();
+    u2();
   });
 });
 

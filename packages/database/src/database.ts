@@ -29,6 +29,8 @@ export const UNDECIDED_ACTIONS = ['KEEP', 'REVOKE', 'RECOMMENDATION'] as const;
 export type UndecidedAction = (typeof UNDECIDED_ACTIONS)[number];
 export const ACCESS_REVIEW_STATUSES = ['ACTIVE', 'COMPLETING', 'COMPLETED', 'CANCELLED'] as const;
 export type AccessReviewStatus = (typeof ACCESS_REVIEW_STATUSES)[number];
+export const ACCESS_REQUEST_STATUSES = ['PENDING', 'DENIED', 'CANCELLED', 'APPROVED', 'ACTIVE', 'FAILED', 'EXPIRED'] as const;
+export type AccessRequestStatus = (typeof ACCESS_REQUEST_STATUSES)[number];
 export const LOG_LEVELS = ['INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** How Graph reported a principal; managed identities and enterprise apps are both SERVICE_PRINCIPAL. */
@@ -363,6 +365,82 @@ export interface NotificationDeliveriesTable {
   sent_at: NullableTimestamp;
 }
 
+/** One approval step of a policy (and, copied, of a request). */
+export interface ApprovalStepRecord {
+  kind: DeciderKind;
+  /** The deciders for USERS; the fallback for the other kinds (token subjects). */
+  subjects: string[];
+}
+
+/** One person who may decide the current step, as resolved when the step began. */
+export interface ApproverRecord {
+  /** Token subject of a platform user (USERS, CONNECTOR_OWNER, fallback). */
+  subject: string | null;
+  /** resources.id of a synced Entra user (MANAGER, RESOURCE_OWNER); they decide by signing in (tid + oid). */
+  resourceId: string | null;
+  /** The Entra user's Graph object id (token `oid`). */
+  oid: string | null;
+  displayName: string;
+}
+
+export interface AccessPoliciesTable {
+  id: Generated<string>;
+  connector_id: string;
+  /** null: the connector's default policy. */
+  entitlement_id: string | null;
+  requestable: Generated<boolean>;
+  steps: ColumnType<ApprovalStepRecord[], string | undefined, string>;
+  max_duration_seconds: number | null;
+  require_duration: Generated<boolean>;
+  updated_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AccessRequestsTable {
+  id: Generated<string>;
+  connector_id: string;
+  entitlement_id: string;
+  entitlement_key: string;
+  principal_id: string;
+  principal_external_id: string;
+  requested_by: string;
+  requested_by_oid: string | null;
+  justification: string;
+  duration_seconds: number | null;
+  status: Generated<AccessRequestStatus>;
+  status_reason: string | null;
+  steps: ColumnType<ApprovalStepRecord[], string, string>;
+  current_step: number | null;
+  approvers: ColumnType<ApproverRecord[], string | undefined, string>;
+  approver_subjects: Generated<string[]>;
+  approver_oids: Generated<string[]>;
+  /** Approvers of earlier steps (and before an escalation): their late decision is CONFLICT, not FORBIDDEN. */
+  former_approvers: ColumnType<ApproverRecord[], string | undefined, string>;
+  /** When the current step began; its deadline is this plus the deployment's step timeout. */
+  step_started_at: NullableTimestamp;
+  /** When the current step was escalated to its fallback (once); the second deadline runs from here. */
+  step_escalated_at: NullableTimestamp;
+  approved_at: NullableTimestamp;
+  provisioning_task_id: string | null;
+  expires_at: NullableTimestamp;
+  expiry_notified_at: NullableTimestamp;
+  idempotency_key: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AccessRequestDecisionsTable {
+  id: Generated<number>;
+  request_id: string;
+  step: number;
+  actor: string;
+  actor_oid: string | null;
+  approved: boolean;
+  comment: string | null;
+  at: Timestamp;
+}
+
 export interface Database {
   connectors: ConnectorsTable;
   resources: ResourcesTable;
@@ -380,6 +458,9 @@ export interface Database {
   access_review_items: AccessReviewItemsTable;
   notifications: NotificationsTable;
   notification_deliveries: NotificationDeliveriesTable;
+  access_policies: AccessPoliciesTable;
+  access_requests: AccessRequestsTable;
+  access_request_decisions: AccessRequestDecisionsTable;
 }
 
 export type ConnectorRow = Selectable<ConnectorsTable>;
@@ -396,6 +477,9 @@ export type AccessReviewRow = Selectable<AccessReviewsTable>;
 export type AccessReviewItemRow = Selectable<AccessReviewItemsTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
 export type NotificationDeliveryRow = Selectable<NotificationDeliveriesTable>;
+export type AccessPolicyRow = Selectable<AccessPoliciesTable>;
+export type AccessRequestRow = Selectable<AccessRequestsTable>;
+export type AccessRequestDecisionRow = Selectable<AccessRequestDecisionsTable>;
 
 /**
  * Whether a connector may be synced or provisioned: always for CLIENT_SECRET / CERTIFICATE (their own

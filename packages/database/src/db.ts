@@ -16,6 +16,7 @@ import * as m0004 from './migrations/0004_provisioning_keys';
 import * as m0005 from './migrations/0005_audit_hardening';
 import * as m0006 from './migrations/0006_browser_sessions';
 import * as m0007 from './migrations/0007_notifications';
+import * as m0008 from './migrations/0008_access_requests';
 import * as m0009 from './migrations/0009_access_reviews';
 
 // int8 (bigserial ids, counts) as string would leak into every caller; these values stay < 2^53.
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '0005_audit_hardening': m0005,
   '0006_browser_sessions': m0006,
   '0007_notifications': m0007,
+  '0008_access_requests': m0008,
   '0009_access_reviews': m0009,
 };
 

@@ -38,6 +38,7 @@ describe('migrations', () => {
       '0006_browser_sessions',
       '0007_notifications',
       '0009_access_reviews',
+      '0008_access_requests',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
@@ -59,9 +60,53 @@ describe('migrations', () => {
         'notification_deliveries',
         'access_reviews',
         'access_review_items',
+        'access_policies',
+        'access_requests',
+        'access_request_decisions',
       ]),
     );
     await Promise.all(dbs.map((db) => db.destroy()));
+  });
+
+  it('gives every connector one default access policy and allows one open request per entitlement and principal', async () => {
+    const db = createDb({ connectionString: url.toString(), max: 2 });
+    await migrateToLatest(db);
+    const c = await db
+      .insertInto('connectors')
+      .values({ display_name: 'p', auth_method: 'CLIENT_SECRET' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const policies = await db.selectFrom('access_policies').selectAll().where('connector_id', '=', c.id).execute();
+    expect(policies).toHaveLength(1);
+    expect(policies[0]).toMatchObject({
+      entitlement_id: null,
+      requestable: false,
+      steps: [],
+      max_duration_seconds: null,
+      require_duration: false,
+    });
+    await expect(db.insertInto('access_policies').values({ connector_id: c.id }).execute()).rejects.toThrow(/access_policies_default/);
+    const open = {
+      connector_id: c.id,
+      entitlement_id: '00000000-0000-0000-0000-000000000001',
+      entitlement_key: 'GROUP:g:member',
+      principal_id: '00000000-0000-0000-0000-000000000002',
+      principal_external_id: 'u',
+      requested_by: 'alice',
+      justification: 'j',
+      steps: '[]',
+      current_step: 0,
+    };
+    await db.insertInto('access_requests').values(open).execute();
+    await expect(db.insertInto('access_requests').values(open).execute()).rejects.toThrow(/access_requests_open/);
+    // PENDING exactly when a step waits.
+    await expect(
+      db
+        .insertInto('access_requests')
+        .values({ ...open, status: 'DENIED' })
+        .execute(),
+    ).rejects.toThrow(/check/);
+    await db.destroy();
   });
 
   it('keeps the audit log append-only and allows one active sync run per connector', async () => {

@@ -16,6 +16,8 @@ export interface System {
   governance: GovernanceWorker;
   database: TestDatabase;
   token: string;
+  /** The environment every service was started with (database, NATS namespace, keys, hosts). */
+  env: Record<string, string>;
   gql<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
   /** A development token for anyone (role MEMBER = no platform role; tid/oid link it to a synced user). */
   tokenFor(
@@ -109,6 +111,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     governance,
     database,
     token,
+    env: common,
     gql,
     gqlAs,
     tokenFor: (role, sub, claims = {}) => mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub, role, ...claims }),

@@ -24,6 +24,8 @@ import { MEMBER, ROLES, type Caller, type CallerRole } from './roles';
  *   `decideReviewItems`; `accessReviewUpdated`), all `EVERY_CALLER`, and within them only what
  *   `MEMBER_VISIBLE_FIELDS` lists (`requireMemberVisible`): everything else is FORBIDDEN. Which items a
  *   member may read or decide is checked by the reviews module (named reviewer, never its own access).
+ *   Likewise the access-request fields (`EVERY_CALLER`): which requests a member reaches (its own,
+ *   those for its identities, those it decides) is AccessRequestService's rule.
  * - Writes on a connector (update, delete, consent, sync, grant, revoke): SUPER_ADMIN, or a
  *   CONNECTOR_ADMIN listed in the connector's owners.
  * - Creating a connector: SUPER_ADMIN or CONNECTOR_ADMIN (who always becomes an owner).
@@ -106,6 +108,16 @@ export const MANAGE_REVIEW: AccessRule = {
     if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) return null;
     const row = await ctx.deps.db.selectFrom('access_reviews').select('connector_id').where('id', '=', id).executeTakeFirst();
     return row?.connector_id ?? null;
+  },
+};
+
+/** setAccessPolicy: a write on the connector `input.connectorId` (ownership: AccessPolicyService). */
+export const SET_ACCESS_POLICY: AccessRule = {
+  roles: WRITER_ROLES,
+  refusal: (caller) => `your role is read-only (${caller.role})`,
+  async connectorOf(args, ctx) {
+    const id = (args['input'] as { connectorId?: unknown } | undefined)?.connectorId;
+    return typeof id === 'string' ? ((await ctx.loaders.connectorById.load(id))?.id ?? null) : null;
   },
 };
 
@@ -199,8 +211,34 @@ export const MEMBER_VISIBLE_FIELDS: Readonly<Record<string, ReadonlySet<string>>
     'decidedAt',
     'inheritedCount',
   ]),
-  Entitlement: new Set(['id', 'slug', 'displayName', 'key']),
+  // Access requests (the member's own, and those it decides): the request and its plain relations,
+  // never a way from them into the inventory (no grants, logs or runs below them).
+  AccessRequest: new Set([
+    'id',
+    'connector',
+    'entitlement',
+    'principal',
+    'requestedBy',
+    'justification',
+    'durationSeconds',
+    'status',
+    'currentStep',
+    'approvers',
+    'decisions',
+    'provisioningTask',
+    'expiresAt',
+    'createdAt',
+    'updatedAt',
+  ]),
+  AccessRequestConnection: new Set(['edges', 'pageInfo', 'totalCount']),
+  AccessRequestEdge: new Set(['cursor', 'node']),
   Decider: new Set(['subject', 'user', 'displayName']),
+  ApprovalDecision: new Set(['step', 'actor', 'approved', 'comment', 'at']),
+  Connector: new Set(['id', 'displayName']),
+  Entitlement: new Set(['id', 'key', 'slug', 'displayName', 'grantable']),
+  ProvisioningTask: new Set(['id', 'action', 'status', 'error', 'expiresAt', 'requestedAt', 'completedAt']),
+  // The request catalog (requestableEntitlements): what may be asked for, and the policy's limits.
+  RequestableEntitlement: new Set(['entitlement', 'connector', 'maxDurationSeconds', 'requireDuration', 'approvalSteps']),
 };
 
 /**

@@ -50,6 +50,8 @@ export async function startHarness(
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
+      // Whether apps/web/dist happens to be built must not change what these tests see.
+      CONSOLE_DIR: 'none',
       ...env,
     },
     { logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }), ...overrides, ...(db ? { db } : {}), bus: testBus.bus },

@@ -9,7 +9,7 @@ import { publishReviewUpdated } from './events';
 export const MAX_DECISIONS_PER_CALL = 1_000;
 
 /** Why `actor` may not decide this item, or null when it may. */
-export function decisionRefusal(
+export function reviewDecisionRefusal(
   actor: ReviewActor,
   item: { principal_external_id: string; reviewer_oids: string[]; reviewer_subjects: string[] },
   connector: { owners: string[]; tenant_id: string | null; consented_tenant_id: string | null },
@@ -74,7 +74,7 @@ export async function decideReviewItems(
       throw new ReviewError('NOT_FOUND', `review item ${ids.find((id) => !known.has(id))} does not exist`);
     }
     for (const item of found) {
-      const refusal = decisionRefusal(actor, item, item);
+      const refusal = reviewDecisionRefusal(actor, item, item);
       if (refusal) throw new ReviewError('FORBIDDEN', `${refusal} (item ${item.id}); nothing was decided`);
     }
     const closed = found.find((f) => f.status !== 'ACTIVE');

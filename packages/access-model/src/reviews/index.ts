@@ -1,5 +1,5 @@
 export { createAccessReview, PEER_OUTLIER_MIN_PEERS, PEER_OUTLIER_SHARE, type CreateReviewInput } from './create';
-export { decideReviewItems, decisionRefusal, MAX_DECISIONS_PER_CALL } from './decide';
+export { decideReviewItems, reviewDecisionRefusal, MAX_DECISIONS_PER_CALL } from './decide';
 export {
   cancelAccessReview,
   completeAccessReview,

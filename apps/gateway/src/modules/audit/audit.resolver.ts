@@ -2,12 +2,25 @@ import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Query, Resol
 import type { GatewayContext } from '../../context';
 import { Connector, toConnector } from '../connectors/connector.type';
 import { PageArgs } from '../shared/args';
+import { DateTimeScalar } from '../shared/scalars';
 import { AuditEvent, AuditEventConnection } from './audit-event.type';
 
 @ArgsType()
 class AuditEventsArgs extends PageArgs {
   @Field(() => ID, { nullable: true })
   connectorId?: string | null;
+
+  @Field(() => String, { nullable: true, description: "Only this actor's rows (token subject, or 'system')." })
+  actor?: string | null;
+
+  @Field(() => String, { nullable: true, description: "Only this action, or every action under a prefix ending in '.' (e.g. 'grant.')." })
+  action?: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Rows at or after this time.' })
+  since?: Date | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Rows before this time.' })
+  until?: Date | null;
 }
 
 @Resolver(() => AuditEvent)
@@ -19,7 +32,7 @@ export class AuditResolver {
     @Args(() => AuditEventsArgs) a: AuditEventsArgs,
     @Ctx() ctx: GatewayContext,
   ): Promise<InstanceType<typeof AuditEventConnection>> {
-    return new AuditEventConnection(await ctx.services.audit.list(a.connectorId ?? null, a.first, a.after));
+    return new AuditEventConnection(await ctx.services.audit.list(a, a.first, a.after));
   }
 
   @FieldResolver(() => Connector, { nullable: true })

@@ -4,6 +4,7 @@ import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
 import { AuthMethodEnum, ConnectorStatusEnum } from '../shared/enums';
 import { DateTimeScalar } from '../shared/scalars';
+import { missingPermissions } from './permissions';
 
 @ObjectType({ simpleResolvers: true })
 export class Connector {
@@ -47,6 +48,14 @@ export class Connector {
 
   @Field(() => [String], { description: "Graph application permissions seen in the connector's last token." })
   grantedPermissions!: string[];
+
+  @Field(() => [String], {
+    description: 'Of the read-only set (what sync needs), the permissions not granted; the console lists them in the Add connector wizard.',
+  })
+  missingReadPermissions!: string[];
+
+  @Field(() => [String], { description: 'Of the provisioning set (what grant and revoke need), the permissions not granted.' })
+  missingProvisioningPermissions!: string[];
 
   @Field(() => [String], { description: 'Owners are users of this platform (token subjects), not Entra users.' })
   owners!: string[];
@@ -96,10 +105,17 @@ export function toConnector(row: ConnectorPublicRow): Connector {
     statusMessage: row.status_message,
     missingPermissions: row.missing_permissions,
     grantedPermissions: row.granted_permissions,
+    ...splitMissing(row.granted_permissions),
     owners: row.owners,
     createdAt: asDate(row.created_at),
     updatedAt: asDate(row.updated_at),
   };
+}
+
+/** The two sets of reference/access-model.md, so a person sees which grant is still to be made where. */
+function splitMissing(granted: string[]): Pick<Connector, 'missingReadPermissions' | 'missingProvisioningPermissions'> {
+  const m = missingPermissions(granted);
+  return { missingReadPermissions: [...m.forSync].sort(), missingProvisioningPermissions: [...m.forProvisioning].sort() };
 }
 
 export const { EdgeType: ConnectorEdge, ConnectionType: ConnectorConnection } = connectionTypes(Connector, 'Connector');
