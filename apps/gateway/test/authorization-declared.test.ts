@@ -44,8 +44,8 @@ describe('every root field declares its role rule', () => {
 
   it('finds the fields of all three root types', () => {
     expect([...rules.keys()].filter((k) => k.startsWith('Subscription.')).sort()).toEqual([
-      'Subscription.accessReviewUpdated',
       'Subscription.accessRequestUpdated',
+      'Subscription.accessReviewUpdated',
       'Subscription.provisioningTaskUpdated',
       'Subscription.syncRunUpdated',
     ]);
