@@ -37,8 +37,8 @@ describe('migrations', () => {
       '0005_audit_hardening',
       '0006_browser_sessions',
       '0007_notifications',
-      '0009_access_reviews',
       '0008_access_requests',
+      '0009_access_reviews',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
