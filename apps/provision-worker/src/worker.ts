@@ -48,7 +48,15 @@ export async function startProvisionWorker(
   });
 
   const stop = new AbortController();
-  const metrics = await startMetricsServer({ prefix: 'warden_provision_worker_', port: env.METRICS_PORT, host: env.METRICS_HOST });
+  const metrics = await startMetricsServer({
+    prefix: 'warden_provision_worker_',
+    port: env.METRICS_PORT,
+    host: env.METRICS_HOST,
+    ready: {
+      postgres: async () => (await sql`SELECT 1 AS ok`.execute(db)).rows.length === 1,
+      nats: () => bus.isConnected(),
+    },
+  });
   const deps: TaskDeps = {
     db,
     bus,
