@@ -51,4 +51,29 @@ describe('write log and dropped responses', () => {
     // The member is gone although the client never saw the answer.
     expect((await graph(emu, token, `/groups/${groupId}/members/${userId}/$ref`, { method: 'DELETE' })).status).toBe(404);
   });
+
+  it('behind a proxy (linkBaseUrl set) it also issues and accepts tokens for that origin', async () => {
+    const alias = 'https://localhost:1';
+    const ask = async () => {
+      const r = await fetch(`${emu.config.baseUrl}/${emu.config.tenantId}/oauth2/v2.0/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: emu.app('provisioning').clientId,
+          client_secret: emu.app('provisioning').clientSecret,
+          scope: `${alias}/.default`,
+        }),
+      });
+      return { status: r.status, body: (await r.json()) as { access_token?: string } };
+    };
+    expect((await ask()).status).toBe(400);
+    emu.updateSettings({ linkBaseUrl: alias });
+    try {
+      const t = await ask();
+      expect(t.status).toBe(200);
+      expect((await graph(emu, t.body.access_token!, `/groups/${groupId}`)).status).toBe(200);
+    } finally {
+      emu.updateSettings({ linkBaseUrl: null });
+    }
+  });
 });
