@@ -22,7 +22,7 @@ export interface ProvisionWorker {
 
 export interface StartOptions {
   logger?: Logger;
-  /** Re-publish PENDING/RUNNING tasks without a live owner after this long (default 60 s). */
+  /** Re-publish PENDING/RUNNING tasks without a live owner after this long (default PROVISION_ORPHAN_AFTER_MS). */
   orphanAfterMs?: number;
 }
 
@@ -107,7 +107,7 @@ export async function startProvisionWorker(
 
   const scanNow = async () => {
     const expired = await scanExpiredGrants(deps);
-    const republished = await sweepOrphanedTasks(deps, opts.orphanAfterMs);
+    const republished = await sweepOrphanedTasks(deps, opts.orphanAfterMs ?? env.PROVISION_ORPHAN_AFTER_MS);
     return { expired, republished };
   };
   let scanning: Promise<unknown> = Promise.resolve();
