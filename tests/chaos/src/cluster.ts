@@ -93,7 +93,8 @@ export class Cluster {
       port: this.pgPort,
       user: 'warden',
       password: 'warden',
-      persistent: false,
+      // Kept across the restarts the fault scheduler does (false would delete the data on every stop).
+      persistent: true,
       createPostgresUser: process.getuid?.() === 0,
       onLog: () => undefined,
       onError: () => undefined,

@@ -46,12 +46,18 @@ export interface Fault {
 export function faultSchedule(rng: Rng, windowMs: number, services: string[]): Fault[] {
   const out: Fault[] = [];
   let t = 3_000;
+  // Every kind once first (in a seeded order), so even a short run covers them all; then by weight.
+  const firstRound = [...FAULT_KINDS];
+  for (let i = firstRound.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [firstRound[i], firstRound[j]] = [firstRound[j]!, firstRound[i]!];
+  }
   while (t < windowMs) {
-    const kind = rng.weighted(WEIGHTS);
-    const f: Fault = { atMs: t, kind, durationMs: rng.int(2_000, 6_000) };
+    const kind = firstRound.shift() ?? rng.weighted(WEIGHTS);
+    const f: Fault = { atMs: t, kind, durationMs: rng.int(2_000, 5_000) };
     if (kind === 'kill-9' || kind === 'sigterm') f.target = rng.pick(services);
     out.push(f);
-    t += rng.int(3_000, 8_000);
+    t += rng.int(2_000, 6_000);
   }
   return out;
 }

@@ -155,15 +155,26 @@ export const expiredRevoked: Invariant = {
       [ctx.cluster.connectorId],
     );
     // Per pair, the last successful task: a GRANT whose expiry passed means its revoke never happened.
-    const lastExpired = await q<{ id: string }>(
+    // Per pair, the last successful task: a GRANT whose expiry passed must not have left the membership
+    // in Graph (tenant churn may have removed it first, so no revoke was needed then), unless the
+    // membership was there, permanent, before the grant.
+    const lastExpired = await q<{ id: string; group_id: string; user_id: string }>(
       ctx,
-      `SELECT id FROM (
-         SELECT DISTINCT ON (entitlement_id, principal_id) id, action, expires_at
-         FROM provisioning_tasks WHERE connector_id = $1 AND status = 'SUCCEEDED'
-         ORDER BY entitlement_id, principal_id, seq DESC) last
-       WHERE action = 'GRANT' AND expires_at <= now()`,
+      `SELECT id, group_id, user_id FROM (
+         SELECT DISTINCT ON (t.entitlement_id, t.principal_id) t.id, t.action, t.expires_at,
+                e.resource_external_id AS group_id, t.principal_external_id AS user_id
+         FROM provisioning_tasks t JOIN entitlements e ON e.id = t.entitlement_id
+         WHERE t.connector_id = $1 AND t.status = 'SUCCEEDED'
+         ORDER BY t.entitlement_id, t.principal_id, t.seq DESC) last
+       WHERE action = 'GRANT' AND expires_at <= now()
+         -- Access Graph already held (permanent) before a just-in-time grant stays: no expiry was put on it.
+         AND NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.details->>'taskId' = last.id::text
+                         AND a.action = 'grant.succeeded' AND a.details->>'heldBefore' = 'true')`,
       [ctx.cluster.connectorId],
     );
+    const members = new Map<string, Set<string>>();
+    for (const g of ctx.finalExport.groups) members.set(g['id'] as string, new Set((g['members'] as string[] | undefined) ?? []));
+    const stillMember = lastExpired.filter((t) => members.get(t.group_id)?.has(t.user_id));
     const [timeBound] = await q<{ n: string; revoked: string }>(
       ctx,
       `SELECT count(*)::text AS n,
@@ -176,14 +187,15 @@ export const expiredRevoked: Invariant = {
     const stale = Number(still?.n ?? 0);
     return {
       name: this.name,
-      pass: stale === 0 && lastExpired.length === 0,
+      pass: stale === 0 && stillMember.length === 0,
       figures: {
         timeBoundGrantsSucceeded: Number(timeBound?.n ?? 0),
         withSystemRevokeAfter: Number(timeBound?.revoked ?? 0),
         expiredGrantRowsLeft: stale,
-        pairsEndingInExpiredGrant: lastExpired.length,
+        expiredButStillInGraph: stillMember.length,
+        expiredAndRemovedByChurn: lastExpired.length - stillMember.length,
       },
-      examples: lastExpired.slice(0, 5),
+      examples: stillMember.slice(0, 5),
     };
   },
 };

@@ -58,6 +58,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     for (const a of ACTORS) operations[a.name] = { ok: 0, rejected: 0, failed: 0 };
     const weights = Object.fromEntries(ACTORS.map((a) => [a.name, a.weight]));
 
+    const noAnswer: Record<string, number> = {};
     const t0 = Date.now();
     const loadDone = (async () => {
       // Three users at once; each draws its own operations from its own stream.
@@ -70,9 +71,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             const stepRng = rng.fork(counter);
             try {
               operations[actor.name]![await actor.step(ctx, stepRng)]++;
-            } catch {
+            } catch (err) {
               // No answer at all (a gateway down, a timeout): the caller would retry; the key makes it safe.
               operations[actor.name]!.failed++;
+              const why = err instanceof Error ? `${err.name}: ${(err.cause as Error | undefined)?.message ?? err.message}` : String(err);
+              noAnswer[why] = (noAnswer[why] ?? 0) + 1;
             }
             await new Promise((r) => setTimeout(r, rng.int(50, 400)));
           }
@@ -93,7 +96,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       log(`fault ${r.kind}${f.target ? ` ${f.target}` : ''} (${r.ms} ms)${r.note ? `: ${r.note}` : ''}`);
     }
     await loadDone;
-    log(`load done: ${JSON.stringify(operations)}`);
+    log(`load done: ${JSON.stringify(operations)}; no answer because: ${JSON.stringify(noAnswer)}`);
 
     // Settle: every replica up, then wait for the work in flight to finish.
     const settleStart = Date.now();
