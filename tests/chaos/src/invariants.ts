@@ -108,10 +108,10 @@ export const graphWritesOnce: Invariant = {
     }
     const tasks = await q<{ action: string; group_id: string; user_id: string; n: string; applied: string }>(
       ctx,
-      `SELECT t.action, e.resource_external_id AS group_id, t.principal_external_id AS user_id, count(*)::text AS n,
+      // The group from the task's own key (GROUP:<id>:member): tenant churn may have deleted the entitlement row.
+      `SELECT t.action, split_part(t.entitlement_key, ':', 2) AS group_id, t.principal_external_id AS user_id, count(*)::text AS n,
               count(*) FILTER (WHERE a.details->>'effect' = 'applied')::text AS applied
        FROM provisioning_tasks t
-       JOIN entitlements e ON e.id = t.entitlement_id
        LEFT JOIN audit_events a ON a.details->>'taskId' = t.id::text AND a.action IN ('grant.succeeded', 'revoke.succeeded')
        WHERE t.connector_id = $1
        GROUP BY 1, 2, 3`,
@@ -162,8 +162,8 @@ export const expiredRevoked: Invariant = {
       ctx,
       `SELECT id, group_id, user_id FROM (
          SELECT DISTINCT ON (t.entitlement_id, t.principal_id) t.id, t.action, t.expires_at,
-                e.resource_external_id AS group_id, t.principal_external_id AS user_id
-         FROM provisioning_tasks t JOIN entitlements e ON e.id = t.entitlement_id
+                split_part(t.entitlement_key, ':', 2) AS group_id, t.principal_external_id AS user_id
+         FROM provisioning_tasks t
          WHERE t.connector_id = $1 AND t.status = 'SUCCEEDED'
          ORDER BY t.entitlement_id, t.principal_id, t.seq DESC) last
        WHERE action = 'GRANT' AND expires_at <= now()
@@ -243,7 +243,31 @@ export const readiness: Invariant = {
   },
 };
 
-export const INVARIANTS: Invariant[] = [syncExact, tasksFinal, oneAuditOutcome, graphWritesOnce, expiredRevoked, noPartialSyncDeletes, readiness];
+export const noCrash: Invariant = {
+  name: 'no replica crashed (an unhandled error or rejection) while its dependencies failed',
+  check(ctx) {
+    const crashes = ctx.cluster.services.flatMap((s) => s.crashes.map((c) => `${s.name}: ${c}`));
+    const unexpected = ctx.cluster.services.reduce((n, s) => n + s.unexpectedExits, 0);
+    return Promise.resolve({
+      name: this.name,
+      pass: crashes.length === 0,
+      // Other unexpected exits are refused starts while Postgres or NATS was away (restarted, as an orchestrator would).
+      figures: { crashes: crashes.length, otherUnexpectedExits: unexpected - crashes.length },
+      examples: crashes.slice(0, 5),
+    });
+  },
+};
+
+export const INVARIANTS: Invariant[] = [
+  syncExact,
+  tasksFinal,
+  oneAuditOutcome,
+  graphWritesOnce,
+  expiredRevoked,
+  noPartialSyncDeletes,
+  readiness,
+  noCrash,
+];
 
 /** Installed before the load starts: a log of deleted resources for noPartialSyncDeletes. */
 export const DELETION_LOG_SQL = `

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
 const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
@@ -15,6 +16,12 @@ export class ServiceProcess {
   child: ChildProcess | null = null;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
   starts = 0;
+  /** Exits nobody asked for (the supervisor restarts the replica after a second, as an orchestrator would). */
+  unexpectedExits = 0;
+  /** Of those, exits by an unhandled error or rejection after start: always a bug. */
+  crashes: string[] = [];
+  private stopping = false;
+  private closed = false;
   private log: WriteStream;
 
   constructor(
@@ -33,22 +40,37 @@ export class ServiceProcess {
   }
 
   start(): void {
-    if (this.running) return;
+    if (this.running || this.closed) return;
+    this.stopping = false;
     this.starts++;
     this.log.write(`--- start #${this.starts} at ${new Date().toISOString()}\n`);
     const child = spawn(TSX, [path.join(REPO_ROOT, `apps/${this.kind}/src/main.ts`)], {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let crash: string | null = null;
     child.stdout.pipe(this.log, { end: false });
-    child.stderr.pipe(this.log, { end: false });
+    readline.createInterface({ input: child.stderr }).on('line', (line) => {
+      this.log.write(`${line}\n`);
+      if (crash === null && /Unhandled 'error' event|UnhandledPromiseRejection|uncaughtException/.test(line)) crash = line.trim();
+    });
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        resolve({ code, signal });
+        if (this.stopping || this.closed) return;
+        this.unexpectedExits++;
+        if (crash !== null) this.crashes.push(crash);
+        this.log.write(`--- exited unexpectedly (code ${code}, signal ${signal}); restarting in 1 s\n`);
+        setTimeout(() => this.start(), 1_000).unref();
+      }),
+    );
   }
 
   /** kill -9: no cleanup of any kind. */
   async kill9(): Promise<void> {
     if (!this.running) return;
+    this.stopping = true;
     this.child!.kill('SIGKILL');
     await this.exited;
   }
@@ -57,6 +79,7 @@ export class ServiceProcess {
   async terminate(deadlineMs = 30_000): Promise<{ ms: number | null; code: number | null }> {
     if (!this.running) return { ms: 0, code: null };
     const t0 = Date.now();
+    this.stopping = true;
     this.child!.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -84,13 +107,13 @@ export class ServiceProcess {
   async waitReady(timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while ((await this.probe('/readyz')) !== 200) {
-      if (!this.running) throw new Error(`${this.name} exited before it was ready (see ${this.name}.log)`);
       if (Date.now() > deadline) throw new Error(`${this.name} not ready within ${timeoutMs / 1000} s`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.terminate(15_000);
     await new Promise<void>((resolve) => this.log.end(() => resolve()));
   }
