@@ -124,7 +124,9 @@ export class Cluster {
     this.emulator.updateSettings({ linkBaseUrl: `https://localhost:${graphPort}` });
     this.pgProxy = new StallingProxy('127.0.0.1', () => this.pgPort);
     const pgProxyPort = await this.pgProxy.listen();
-    log(`emulator ${this.emulator.config.baseUrl} (tenant ${this.emulator.config.tenantId}), Graph through proxy :${graphPort}, Postgres through proxy :${pgProxyPort}`);
+    log(
+      `emulator ${this.emulator.config.baseUrl} (tenant ${this.emulator.config.tenantId}), Graph through proxy :${graphPort}, Postgres through proxy :${pgProxyPort}`,
+    );
 
     const common: Record<string, string> = {
       DATABASE_URL: `postgres://warden:warden@127.0.0.1:${pgProxyPort}/warden`,

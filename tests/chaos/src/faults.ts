@@ -167,10 +167,9 @@ export async function applyFault(cluster: Cluster, f: Fault, rng: Rng, obs: Faul
       // Old commands again, oldest first (out of order), each under a fresh message id so JetStream's
       // de-duplication does not hide them: the handlers must make them no-ops.
       const tasks = (
-        await cluster.db.query<{ id: string }>(
-          `SELECT id FROM provisioning_tasks WHERE connector_id = $1 ORDER BY random() LIMIT 8`,
-          [cluster.connectorId],
-        )
+        await cluster.db.query<{ id: string }>(`SELECT id FROM provisioning_tasks WHERE connector_id = $1 ORDER BY random() LIMIT 8`, [
+          cluster.connectorId,
+        ])
       ).rows;
       const runs = (
         await cluster.db.query<{ id: string; mode: 'FULL' | 'INCREMENTAL' }>(
@@ -181,7 +180,10 @@ export async function applyFault(cluster: Cluster, f: Fault, rng: Rng, obs: Faul
       let sent = 0;
       for (const t of tasks.reverse()) {
         for (let i = 0; i < 2; i++) {
-          await cluster.bus!.publishProvisioningRequested({ v: 1, taskId: t.id, connectorId: cluster.connectorId }, `${t.id}:chaos:${randomUUID()}`);
+          await cluster.bus!.publishProvisioningRequested(
+            { v: 1, taskId: t.id, connectorId: cluster.connectorId },
+            `${t.id}:chaos:${randomUUID()}`,
+          );
           sent++;
         }
       }

@@ -77,7 +77,12 @@ export const oneAuditOutcome: Invariant = {
     const [tasks] = await q<{ n: string }>(ctx, `SELECT count(*)::text AS n FROM provisioning_tasks WHERE connector_id = $1`, [
       ctx.cluster.connectorId,
     ]);
-    return { name: this.name, pass: bad.length === 0, figures: { tasks: Number(tasks?.n ?? 0), wrong: bad.length }, examples: bad.slice(0, 5) };
+    return {
+      name: this.name,
+      pass: bad.length === 0,
+      figures: { tasks: Number(tasks?.n ?? 0), wrong: bad.length },
+      examples: bad.slice(0, 5),
+    };
   },
 };
 
@@ -140,7 +145,14 @@ export const graphWritesOnce: Invariant = {
     return {
       name: this.name,
       pass: over === 0 && under === 0 && orphanWrites === 0 && otherWrites === 0,
-      figures: { membershipWrites, appliedTasks, pairsWrittenTwice: over, appliedWithoutWrite: under, writesWithoutTask: orphanWrites, otherWrites },
+      figures: {
+        membershipWrites,
+        appliedTasks,
+        pairsWrittenTwice: over,
+        appliedWithoutWrite: under,
+        writesWithoutTask: orphanWrites,
+        otherWrites,
+      },
       examples,
     };
   },

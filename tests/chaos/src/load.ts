@@ -53,7 +53,12 @@ export const grantActor: Actor = {
     ctx.usedKeys.push({ key, mutation: 'grant', pair, expiresAt });
     return coded(
       ctx.cluster.gql(rng.int(0, 9), GRANT, {
-        input: { entitlementId: pair.entitlementId, principalId: pair.principalId, idempotencyKey: key, ...(expiresAt ? { expiresAt } : {}) },
+        input: {
+          entitlementId: pair.entitlementId,
+          principalId: pair.principalId,
+          idempotencyKey: key,
+          ...(expiresAt ? { expiresAt } : {}),
+        },
       }),
     );
   },

@@ -4,12 +4,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
-const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 
 export type ServiceKind = 'gateway' | 'sync-worker' | 'provision-worker';
 
 /**
- * One service replica as a separate process (`tsx apps/<kind>/src/main.ts`), restartable with the
+ * One service replica as a separate process (`node --import tsx apps/<kind>/src/main.ts`), restartable with the
  * same environment and ports. Its output goes to `<logDir>/<name>.log`, appended across restarts.
  */
 export class ServiceProcess {
@@ -44,7 +43,10 @@ export class ServiceProcess {
     this.stopping = false;
     this.starts++;
     this.log.write(`--- start #${this.starts} at ${new Date().toISOString()}\n`);
-    const child = spawn(TSX, [path.join(REPO_ROOT, `apps/${this.kind}/src/main.ts`)], {
+    // One process per replica (`node --import tsx`, not the tsx CLI, which runs the service in a child
+    // of its own that a kill -9 of the parent would leave running).
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, `apps/${this.kind}/src/main.ts`)], {
+      cwd: REPO_ROOT,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

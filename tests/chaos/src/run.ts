@@ -51,9 +51,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
     const loadMs = Math.round(opts.minutes * 60_000);
     // Faults stop a little before the load so the last faults' effects overlap with work too.
-    const schedule = faultSchedule(faultRng, Math.max(5_000, loadMs - 5_000), cluster.services.map((s) => s.name));
+    const schedule = faultSchedule(
+      faultRng,
+      Math.max(5_000, loadMs - 5_000),
+      cluster.services.map((s) => s.name),
+    );
     log(`fault schedule: ${schedule.length} faults (${schedule.map((f) => f.kind + (f.target ? `@${f.target}` : '')).join(', ')})`);
-    const obs: FaultObservations = { sigtermMs: [], sigtermOverDeadline: 0, readinessWhileDown: { probes: 0, readyzNot200: 0, healthz200: 0 } };
+    const obs: FaultObservations = {
+      sigtermMs: [],
+      sigtermOverDeadline: 0,
+      readinessWhileDown: { probes: 0, readyzNot200: 0, healthz200: 0 },
+    };
     const operations: ChaosReport['operations'] = {};
     for (const a of ACTORS) operations[a.name] = { ok: 0, rejected: 0, failed: 0 };
     const weights = Object.fromEntries(ACTORS.map((a) => [a.name, a.weight]));
@@ -144,7 +152,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     pass = invariants.every((i) => i.pass);
     const faults: Record<string, number> = {};
     for (const f of faultLog) faults[f.kind] = (faults[f.kind] ?? 0) + 1;
-    return { seed: opts.seed, minutes: opts.minutes, faults, faultLog, operations, invariants, settleMs, finalSyncMs, pass, dir: cluster.dir };
+    return {
+      seed: opts.seed,
+      minutes: opts.minutes,
+      faults,
+      faultLog,
+      operations,
+      invariants,
+      settleMs,
+      finalSyncMs,
+      pass,
+      dir: cluster.dir,
+    };
   } finally {
     await cluster.stop(opts.keepDir || !pass);
   }
@@ -166,9 +185,13 @@ async function fullSync(cluster: Cluster, timeoutMs: number): Promise<number> {
   const runId = await until(
     async () => {
       try {
-        const r = await cluster.gql<{ triggerSync: { id: string } }>(0, 'mutation($id: ID!) { triggerSync(connectorId: $id, mode: FULL) { id } }', {
-          id: cluster.connectorId,
-        });
+        const r = await cluster.gql<{ triggerSync: { id: string } }>(
+          0,
+          'mutation($id: ID!) { triggerSync(connectorId: $id, mode: FULL) { id } }',
+          {
+            id: cluster.connectorId,
+          },
+        );
         return r.triggerSync.id;
       } catch (err) {
         if (err instanceof GqlError) return undefined;
@@ -181,7 +204,10 @@ async function fullSync(cluster: Cluster, timeoutMs: number): Promise<number> {
   );
   await until(
     async () => {
-      const { rows } = await cluster.db.query<{ status: string; error: string | null }>(`SELECT status, error FROM sync_runs WHERE id = $1`, [runId]);
+      const { rows } = await cluster.db.query<{ status: string; error: string | null }>(
+        `SELECT status, error FROM sync_runs WHERE id = $1`,
+        [runId],
+      );
       const s = rows[0]?.status;
       if (s === 'FAILED' || s === 'CANCELLED') throw new Error(`full sync ${runId} ${s}: ${rows[0]?.error}`);
       return s === 'SUCCEEDED';
