@@ -44,7 +44,7 @@ export async function runService<E>(
       setTimeout(() => {
         process.stderr.write(`${opts.name ?? 'service'}: shutdown did not finish within ${deadlineMs} ms; exiting\n`);
         process.exit(1);
-      }, deadlineMs).unref();
+      }, deadlineMs);
       void service.close().then(
         () => process.exit(0),
         () => process.exit(1),
