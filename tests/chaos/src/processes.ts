@@ -5,6 +5,18 @@ import readline from 'node:readline';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
 
+/** Every child this run started; none may outlive the runner, however it ends (an error, Ctrl-C, a test timeout). */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 export type ServiceKind = 'gateway' | 'sync-worker' | 'provision-worker';
 
 /**
@@ -56,7 +68,7 @@ export class ServiceProcess {
       this.log.write(`${line}\n`);
       if (crash === null && /Unhandled 'error' event|UnhandledPromiseRejection|uncaughtException/.test(line)) crash = line.trim();
     });
-    this.child = child;
+    this.child = track(child);
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         resolve({ code, signal });
