@@ -65,6 +65,9 @@ export const RULES: Rules = {
       '@warden/governance-worker',
     ],
   },
+  // The chaos suite runs every service as a process, the emulator in-process, and checks exactness
+  // with the sync worker's own comparison (@warden/sync-worker/testing).
+  '@warden/chaos': { src: ['@warden/bus', '@warden/database', '@warden/graph-emulator', '@warden/sync-worker'] },
 };
 
 /** bench/ and scripts/ at the root are tooling: they may import any workspace (not checked for declarations). */

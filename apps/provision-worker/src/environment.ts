@@ -10,6 +10,11 @@ const EnvironmentSchema = z.object({
   PROVISION_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** How often expired just-in-time grants are turned into revoke tasks; ≤ 30 s keeps revokes within a minute. */
   EXPIRY_SCAN_INTERVAL_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
+  /**
+   * PENDING/RUNNING tasks with no live owner for this long are published again (their message was
+   * lost: a publisher died after its commit, or NATS lost its data). Default 60 s.
+   */
+  PROVISION_ORPHAN_AFTER_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   /** How long NATS waits for an ack before redelivering a task to another replica. */
   NATS_ACK_WAIT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /**

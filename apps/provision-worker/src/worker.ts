@@ -22,7 +22,7 @@ export interface ProvisionWorker {
 
 export interface StartOptions {
   logger?: Logger;
-  /** Re-publish PENDING/RUNNING tasks without a live owner after this long (default 60 s). */
+  /** Re-publish PENDING/RUNNING tasks without a live owner after this long (default PROVISION_ORPHAN_AFTER_MS). */
   orphanAfterMs?: number;
 }
 
@@ -48,7 +48,15 @@ export async function startProvisionWorker(
   });
 
   const stop = new AbortController();
-  const metrics = await startMetricsServer({ prefix: 'warden_provision_worker_', port: env.METRICS_PORT, host: env.METRICS_HOST });
+  const metrics = await startMetricsServer({
+    prefix: 'warden_provision_worker_',
+    port: env.METRICS_PORT,
+    host: env.METRICS_HOST,
+    ready: {
+      postgres: async () => (await sql`SELECT 1 AS ok`.execute(db)).rows.length === 1,
+      nats: () => bus.isConnected(),
+    },
+  });
   const deps: TaskDeps = {
     db,
     bus,
@@ -99,7 +107,7 @@ export async function startProvisionWorker(
 
   const scanNow = async () => {
     const expired = await scanExpiredGrants(deps);
-    const republished = await sweepOrphanedTasks(deps, opts.orphanAfterMs);
+    const republished = await sweepOrphanedTasks(deps, opts.orphanAfterMs ?? env.PROVISION_ORPHAN_AFTER_MS);
     return { expired, republished };
   };
   let scanning: Promise<unknown> = Promise.resolve();

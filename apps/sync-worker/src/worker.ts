@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { graphMetrics, type GraphClient } from '@warden/graph-core';
@@ -50,7 +50,15 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
   const box = SecretBox.fromConfig(env.WARDEN_SECRET_KEYS);
   const allowlist = new HostAllowlist(env.ALLOWED_GRAPH_HOSTS);
   const stop = new AbortController();
-  const metrics = await startMetricsServer({ prefix: 'warden_sync_worker_', port: env.METRICS_PORT, host: env.METRICS_HOST });
+  const metrics = await startMetricsServer({
+    prefix: 'warden_sync_worker_',
+    port: env.METRICS_PORT,
+    host: env.METRICS_HOST,
+    ready: {
+      postgres: async () => (await sql`SELECT 1 AS ok`.execute(db)).rows.length === 1,
+      nats: () => bus.isConnected(),
+    },
+  });
   const graphSink = graphMetrics(metrics.registry);
   const runsHandled = new Counter({
     name: 'warden_sync_runs_total',

@@ -57,6 +57,8 @@ export class Bus {
   private readonly js: JetStreamClient;
   private readonly encoder = new TextEncoder();
   private readonly decoder = new TextDecoder();
+  /** False between a 'disconnect' and the next 'reconnect': isClosed() stays false while reconnecting. */
+  private connected = true;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -65,6 +67,22 @@ export class Bus {
   ) {
     this.names = names;
     this.js = jetstream(nc);
+    void this.watchStatus();
+  }
+
+  /**
+   * Tracks whether the server is reachable, and after every reconnect creates the streams and
+   * consumers again: a NATS server that came back without its data directory has none, and every
+   * publish and pull would fail until some replica restarted.
+   */
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') this.connected = false;
+      else if (s.type === 'reconnect') {
+        this.connected = true;
+        await this.ensureTopology().catch(() => undefined);
+      }
+    }
   }
 
   static async connect(opts: BusOptions): Promise<Bus> {
@@ -170,9 +188,9 @@ export class Bus {
     return this.consume(this.names.provisionStream, this.names.provisionConsumer, ProvisioningRequested, handler, opts);
   }
 
-  /** True while the NATS connection is up; used by readiness probes. */
+  /** True while the NATS connection is up (not while it is reconnecting); used by readiness probes. */
   isConnected(): boolean {
-    return !this.nc.isClosed();
+    return this.connected && !this.nc.isClosed();
   }
 
   async close(): Promise<void> {

@@ -63,6 +63,10 @@ export function createDb(opts: DbOptions): Kysely<Database> {
   // An idle connection dropped by the server (restart, failover, shutdown) is reported on the pool;
   // without a listener Node would crash the whole service. The next query reconnects or fails loudly.
   pool.on('error', (err) => opts.onIdleError?.(err));
+  // A connection checked out and held between queries (an advisory-lock session around a Graph call,
+  // a sync run's lock) gets no pool listener: when the server ends it (pg_terminate_backend, a
+  // restart), its 'error' event would crash the process. The holder's next query fails instead.
+  pool.on('connect', (client) => client.on('error', (err) => opts.onIdleError?.(err)));
   const prepared = opts.preparedStatements ?? 0;
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: prepared > 0 ? preparingPool(pool, prepared) : pool }) });
 }

@@ -66,6 +66,8 @@ export function controlHandler(emu: () => RunningEmulator): ControlHandler {
           return json(e.settings());
         case 'GET /stats':
           return json(e.stats());
+        case 'GET /writes':
+          return json({ writes: e.writeLog() });
         case 'POST /stats/reset':
           e.resetStats();
           return json(e.stats());

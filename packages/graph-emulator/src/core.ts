@@ -64,7 +64,11 @@ export class EmulatorCore {
       prov.certificatePem = cert.certPem;
       prov.privateKeyPem = cert.keyPem;
     }
-    this.tokens = new TokenService(this.tenantId, () => (this.baseUrl ? new URL(this.baseUrl).origin : null));
+    this.tokens = new TokenService(
+      this.tenantId,
+      () => (this.baseUrl ? new URL(this.baseUrl).origin : null),
+      () => (this.current.linkBaseUrl ? new URL(this.current.linkBaseUrl).origin : null),
+    );
     this.noise = new Rng(deriveSeed(opts.seed, 0x0f417));
     this.current = this.withSeedApplied(applySettings(defaultSettings(ruBudgetForUsers(this.counts.users)), opts.settings ?? {}));
     this.snapshots = new SnapshotRegistry(() => this.current.pageTokenTtlSeconds);

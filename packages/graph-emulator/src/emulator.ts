@@ -59,6 +59,7 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     },
     stats: () => core.stats.snapshot(),
     resetStats: () => core.stats.reset(),
+    writeLog: () => core.stats.writeLog(),
     rotateSigningKey: (previousKeyTtlSeconds) => core.tokens.rotate(previousKeyTtlSeconds),
     close: () =>
       new Promise<void>((resolve, reject) => {

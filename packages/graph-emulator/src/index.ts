@@ -1,4 +1,5 @@
 export type {
+  WriteLogEntry,
   Change,
   ChangeKind,
   EmulatorApp,

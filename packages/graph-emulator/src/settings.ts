@@ -8,6 +8,7 @@ export const settingsPatchSchema = z
     faultRate: z.number().min(0).max(1).optional(),
     faultSeed: z.number().int().optional(),
     forceFaults: z.number().int().min(0).optional(),
+    dropRate: z.number().min(0).max(1).optional(),
     throttle: z
       .object({
         enabled: z.boolean().optional(),

@@ -1,7 +1,11 @@
-import type { EmulatorStats } from './types';
+import type { EmulatorStats, WriteLogEntry } from './types';
+
+/** Entries kept in the write log; the oldest go first beyond this. */
+const WRITE_LOG_CAP = 100_000;
 
 export class StatsRecorder {
   private s: EmulatorStats = StatsRecorder.empty();
+  private writes: WriteLogEntry[] = [];
 
   private static empty(): EmulatorStats {
     return {
@@ -33,6 +37,17 @@ export class StatsRecorder {
   write(): void {
     this.s.writes++;
   }
+  /** Every Graph write that reached a route (in $batch too), with its answer: the proof of what changed. */
+  logWrite(e: WriteLogEntry): void {
+    this.writes.push(e);
+    if (this.writes.length > WRITE_LOG_CAP) this.writes.splice(0, this.writes.length - WRITE_LOG_CAP);
+  }
+  writeLog(): WriteLogEntry[] {
+    return this.writes.map((w) => ({ ...w }));
+  }
+  dropped(): void {
+    this.s.connectionsDropped = (this.s.connectionsDropped ?? 0) + 1;
+  }
   token(): void {
     this.s.tokensIssued++;
   }
@@ -51,5 +66,6 @@ export class StatsRecorder {
 
   reset(): void {
     this.s = StatsRecorder.empty();
+    this.writes = [];
   }
 }

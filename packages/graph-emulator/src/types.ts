@@ -54,6 +54,11 @@ export interface EmulatorSettings {
    * prints its seed can replay the same draws. Applied when set; not kept in the settings.
    */
   faultSeed?: number;
+  /**
+   * Share (0..1) of Graph requests (outside $batch) that are executed — a write is applied — and whose
+   * connection is then cut halfway through the response: the client cannot know whether it happened.
+   */
+  dropRate?: number;
   /** The next N Graph requests fail with 503/504 whatever `faultRate` draws (a test asserting on faults needs some). */
   forceFaults?: number;
   throttle: ThrottleSettings;
@@ -187,6 +192,8 @@ export interface EmulatorStats {
   ruSpent: number;
   throttled: number;
   writes: number;
+  /** Responses cut mid-way by `dropRate`. */
+  connectionsDropped?: number;
   tokensIssued: number;
   /** Token requests by the `scope` they asked for (e.g. `https://localhost:8443/.default`). */
   tokenScopes: Record<string, number>;
@@ -204,8 +211,25 @@ export interface RunningEmulator {
   mutate(count: number, seed?: number): Change[];
   reset(): void;
   stats(): EmulatorStats;
+  /** Resets the stats and the write log. */
   resetStats(): void;
+  /** Every Graph write since start (or the last stats reset), oldest first, with its answer. */
+  writeLog(): WriteLogEntry[];
   /** Publishes a new token signing key and signs with it from now on; the previous key stays published for `previousKeyTtlSeconds` (default 24 h) or until the next rotation. Returns the new kid. */
   rotateSigningKey(previousKeyTtlSeconds?: number): string;
   close(): Promise<void>;
+}
+
+/** One Graph write as the emulator answered it (`GET /_emulator/writes`). */
+export interface WriteLogEntry {
+  at: string;
+  method: string;
+  /** Path below /v1.0 as requested (alternate keys not resolved). */
+  path: string;
+  /** The request body (JSON text), or null. */
+  body: string | null;
+  status: number;
+  appId: string | null;
+  requestId: string;
+  inBatch: boolean;
 }

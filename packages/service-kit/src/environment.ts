@@ -34,7 +34,7 @@ export const allowedGraphHostsEnvironment = {
 
 /** The workers' Prometheus endpoint (the gateway serves /metrics on its own port). */
 export const metricsEnvironment = {
-  /** Port of GET /metrics and GET /healthz; unset = no endpoint, 0 = any free port. */
+  /** Port of GET /metrics, GET /healthz and GET /readyz; unset = no endpoint, 0 = any free port. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // Loopback unless the deployment says otherwise (containers set METRICS_HOST=0.0.0.0).
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),

@@ -8,7 +8,7 @@ export {
   KNOWN_DEVELOPMENT_SECRETS,
 } from './environment';
 export { HostAllowlist, HostNotAllowedError, DEFAULT_ALLOWED_GRAPH_HOSTS } from './host-allowlist';
-export { startMetricsServer, serveMetrics, metricsAuthorized, type MetricsServer } from './metrics-server';
+export { startMetricsServer, serveMetrics, metricsAuthorized, readiness, type MetricsServer, type ReadinessChecks } from './metrics-server';
 export { runService, type RunServiceOptions } from './run-service';
 export {
   createLogger,

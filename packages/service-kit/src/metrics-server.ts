@@ -41,9 +41,35 @@ export async function serveMetrics(
   }
 }
 
+/** Named dependency checks for GET /readyz: each resolves true when that dependency answers. */
+export type ReadinessChecks = Record<string, () => Promise<boolean> | boolean>;
+
+/** Runs every check (each bounded by `timeoutMs`, a stalled dependency counts as down). */
+export async function readiness(checks: ReadinessChecks, timeoutMs = 2_000): Promise<{ ready: boolean; checks: Record<string, string> }> {
+  const out: Record<string, string> = {};
+  await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      const ok = await Promise.race([
+        Promise.resolve()
+          .then(check)
+          .catch(() => false),
+        timeout,
+      ]);
+      clearTimeout(timer);
+      out[name] = ok ? 'ok' : 'unavailable';
+    }),
+  );
+  return { ready: Object.values(out).every((v) => v === 'ok'), checks: out };
+}
+
 /**
- * A service's Prometheus endpoint on its own listener: GET /metrics (behind `token` when set) and
- * GET /healthz; everything else is 404. Workers get a fresh registry with process metrics prefixed
+ * A service's Prometheus endpoint on its own listener: GET /metrics (behind `token` when set),
+ * GET /healthz (liveness: the process answers, whatever its dependencies do) and GET /readyz (503
+ * while one of `ready`'s checks fails); everything else is 404. Workers get a fresh registry with process metrics prefixed
  * with `prefix`; the gateway passes its own `registry`. Without `port` nothing listens.
  */
 export async function startMetricsServer(opts: {
@@ -52,6 +78,7 @@ export async function startMetricsServer(opts: {
   port?: number | undefined;
   host?: string;
   token?: string | undefined;
+  ready?: ReadinessChecks;
 }): Promise<MetricsServer> {
   const registry = opts.registry ?? new Registry();
   if (!opts.registry) collectDefaultMetrics({ register: registry, prefix: opts.prefix ?? 'warden_' });
@@ -65,6 +92,13 @@ export async function startMetricsServer(opts: {
     if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"status":"ok"}');
+      return;
+    }
+    if (req.method === 'GET' && path === '/readyz') {
+      void readiness(opts.ready ?? {}).then((r) => {
+        res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: r.ready ? 'ready' : 'not ready', checks: r.checks }));
+      });
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });

@@ -6,6 +6,12 @@ export interface RunServiceOptions {
    * instead of the rejected promise (with its stack trace) reaching the caller.
    */
   name?: string;
+  /**
+   * How long a SIGINT/SIGTERM shutdown may take before the process exits anyway (code 1), so a
+   * dependency that stalls (a half-open connection) cannot hold a replica in shutdown forever.
+   * Default: SHUTDOWN_TIMEOUT_MS from the environment, else 25 s (below Kubernetes' 30 s grace).
+   */
+  shutdownTimeoutMs?: number;
 }
 
 /**
@@ -32,8 +38,13 @@ export async function runService<E>(
     process.stderr.write(`${opts.name} failed to start: ${messageOf(err)}\n`);
     process.exit(1);
   }
+  const deadlineMs = opts.shutdownTimeoutMs ?? (Number(process.env.SHUTDOWN_TIMEOUT_MS) || 25_000);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      setTimeout(() => {
+        process.stderr.write(`${opts.name ?? 'service'}: shutdown did not finish within ${deadlineMs} ms; exiting\n`);
+        process.exit(1);
+      }, deadlineMs);
       void service.close().then(
         () => process.exit(0),
         () => process.exit(1),

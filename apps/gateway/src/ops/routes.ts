@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '@warden/bus';
 import type { Database } from '@warden/database';
 import type { Metrics } from './metrics';
-import { serveMetrics } from '@warden/service-kit';
+import { readiness, serveMetrics } from '@warden/service-kit';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -46,16 +46,12 @@ export function opsRoutes(
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const checks: Record<string, string> = {};
-    try {
-      await sql`SELECT 1`.execute(deps.db);
-      checks['postgres'] = 'ok';
-    } catch {
-      checks['postgres'] = 'unreachable';
-    }
-    checks['nats'] = deps.bus.isConnected() ? 'ok' : 'disconnected';
-    const ready = Object.values(checks).every((v) => v === 'ok');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+    // Each check is bounded: a stalled Postgres connection makes the gateway unready, not the probe hang.
+    const r = await readiness({
+      postgres: async () => (await sql`SELECT 1 AS ok`.execute(deps.db)).rows.length === 1,
+      nats: () => deps.bus.isConnected(),
+    });
+    res.status(r.ready ? 200 : 503).json({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
   });
   const metricsToken = deps.metricsToken;
   if (metricsToken) router.get('/metrics', (req, res) => serveMetrics(deps.metrics.registry, metricsToken, req, res));

@@ -106,6 +106,17 @@ export function createRouter(core: EmulatorCore, extraRoutes: Route[] = []): Gra
       else if (typeof res.body === 'string' && !res.headers['content-type']) res.headers['content-type'] = 'text/plain;charset=utf-8';
       res.headers['odata-version'] = '4.0';
       core.stats.request(req.routeName ?? `${req.method} (unmatched)`, res.status);
+      if (req.method !== 'GET' && req.routeName)
+        core.stats.logWrite({
+          at: new Date().toISOString(),
+          method: req.method,
+          path: req.path,
+          body: req.body === undefined ? null : JSON.stringify(req.body),
+          status: res.status,
+          appId: req.claims?.appid ?? null,
+          requestId: req.requestId,
+          inBatch: req.inBatch,
+        });
       return res;
     },
   };

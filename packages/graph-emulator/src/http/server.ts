@@ -61,6 +61,14 @@ async function sendStream(res: ServerResponse, status: number, chunks: Iterable<
   res.end(buf);
 }
 
+/** Sends the status line, headers and half of the body, then destroys the socket (no clean end). */
+function dropMidResponse(res: ServerResponse, r: GraphResponse): void {
+  const payload = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+  res.writeHead(r.status, { ...r.headers, 'content-length': Math.max(Buffer.byteLength(payload), 2) });
+  res.write(payload.slice(0, Math.floor(payload.length / 2)) || ' ');
+  setImmediate(() => res.socket?.destroy());
+}
+
 /** Splits "/v1.0/users/abc/memberOf" into decoded segments below /v1.0. */
 export function graphPath(pathname: string): { path: string; segments: string[] } {
   const rest = pathname.replace(/^\/v1\.0/i, '') || '/';
@@ -183,7 +191,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
           send(res, await deps.batch(greq));
           return;
         }
-        send(res, router.execute(greq));
+        const answer = router.execute(greq);
+        if ((s.dropRate ?? 0) > 0 && core.noise.next() < (s.dropRate ?? 0)) {
+          core.stats.dropped();
+          dropMidResponse(res, answer);
+          return;
+        }
+        send(res, answer);
         return;
       }
 

@@ -183,13 +183,13 @@ export function tokenEndpoint(
   // Microsoft Graph's resource (by URI or app id), or this emulator's own origin: a client configured
   // with the emulator as its Graph root asks for `<emulator origin>/.default`, like a national cloud
   // asks for its own Graph root, and gets a token whose aud is that origin.
-  const ownOrigin = core.baseUrl ? new URL(core.baseUrl).origin : null;
+  // The `linkBaseUrl` origin counts as its own too: the emulator answers there (behind a proxy).
+  const origins = [core.baseUrl, core.settings.linkBaseUrl].filter((o): o is string => !!o).map((o) => new URL(o).origin);
+  const asked = resource.replace(/\/+$/, '').toLowerCase();
   const audience =
     resource === 'https://graph.microsoft.com' || resource === '00000003-0000-0000-c000-000000000000'
       ? GRAPH_AUDIENCE
-      : ownOrigin && resource.replace(/\/+$/, '').toLowerCase() === ownOrigin.toLowerCase()
-        ? ownOrigin
-        : null;
+      : (origins.find((o) => o.toLowerCase() === asked) ?? null);
   const apiApp = audience ? undefined : apiAppForResource(core, resource);
   if (!audience && !apiApp) {
     return aadError(

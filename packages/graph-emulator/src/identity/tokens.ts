@@ -55,10 +55,14 @@ export class TokenService {
   private keys: SigningKey[];
   private readonly cache = new Map<string, AccessClaims>();
 
-  /** `ownAudience()`: the emulator's origin, also accepted as `aud` (tokens requested for `<origin>/.default`). */
+  /**
+   * `ownAudience()`: the emulator's origin, also accepted as `aud` (tokens requested for `<origin>/.default`);
+   * `aliasAudience()`: the `linkBaseUrl` origin when set — the emulator answers there too (behind a proxy).
+   */
   constructor(
     private readonly tenantId: string,
     private readonly ownAudience: () => string | null = () => null,
+    private readonly aliasAudience: () => string | null = () => null,
   ) {
     // One first key per process is enough (tokens also carry the tenant id and a per-instance kid); it saves ~50 ms per start.
     signingKeys ??= generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -175,7 +179,10 @@ export class TokenService {
       }
       // Graph accepts its resource URI and its app id as audience (delegated tokens carry the latter).
       if (
-        (claims.aud !== GRAPH_AUDIENCE && claims.aud !== GRAPH_APP_AUDIENCE && claims.aud !== this.ownAudience()) ||
+        (claims.aud !== GRAPH_AUDIENCE &&
+          claims.aud !== GRAPH_APP_AUDIENCE &&
+          claims.aud !== this.ownAudience() &&
+          claims.aud !== this.aliasAudience()) ||
         claims.tid !== this.tenantId
       ) {
         return { ok: false, message: 'Access token validation failure. Invalid audience.' };
