@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bus } from '@warden/bus';
+import { sql } from 'kysely';
 import { createDb, migrateToLatest } from '@warden/database';
 import {
   EmailChannel,
@@ -60,7 +61,16 @@ export async function startGovernanceWorker(
   });
   await migrateToLatest(db);
   const bus = await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, name: 'warden-governance-worker' });
-  const metrics = await startMetricsServer({ prefix: 'warden_governance_worker_', port: env.METRICS_PORT, host: env.METRICS_HOST });
+  const metrics = await startMetricsServer({
+    prefix: 'warden_governance_worker_',
+    port: env.METRICS_PORT,
+    host: env.METRICS_HOST,
+    // /readyz fails while Postgres or NATS is away; /healthz (liveness) does not.
+    ready: {
+      postgres: async () => (await sql`SELECT 1 AS ok`.execute(db)).rows.length === 1,
+      nats: () => bus.isConnected(),
+    },
+  });
   const loopRuns = new Counter({
     name: 'warden_governance_loop_runs_total',
     help: 'Passes of the governance worker loops, by loop and outcome',
