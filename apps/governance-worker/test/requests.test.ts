@@ -11,7 +11,6 @@ import { createHarness, waitFor, type Harness } from './support/harness';
 // following approved grants and expiries loses no transition and doubles none.
 
 const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TSX = path.resolve(APP, '../../node_modules/.bin/tsx');
 const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
 
 let h: Harness;
@@ -108,7 +107,8 @@ describe('access-request timers', () => {
           .where('expires_at', '<', new Date(Date.now() + 60_000))
           .execute();
       }
-      const child = spawn(TSX, ['src/main.ts'], {
+      // node itself with the tsx loader: SIGKILL kills the worker, not a tsx wrapper that would leave it running.
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
         cwd: APP,
         env: {
           PATH: process.env.PATH,
