@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { DeciderKind } from '@warden/database';
 
 /**
- * Who decides, set-based: the single-request rule (MANAGER = the principal's synced manager,
+ * Who decides, set-based: the single-request rule of `resolve.ts` (keep the two in step) (MANAGER = the principal's synced manager,
  * RESOURCE_OWNER = the Entra owners of the resource offering the entitlement, CONNECTOR_OWNER = the
  * connector's owners, USERS = the listed subjects; nobody, or only the principal itself, or the
  * campaign creator for their own access → the fallback subjects) as SQL expressions over a whole

@@ -1,3 +1,6 @@
+// Who decides, in two forms of one rule: `resolve.ts` for one principal and entitlement (an access
+// request's step) and `bulk.ts` as SQL expressions for a whole campaign (access reviews). A change to
+// the rule (kinds, the fallback when it finds nobody or only the people concerned) goes in both.
 export {
   resolveDeciders,
   fallbackDeciders,
