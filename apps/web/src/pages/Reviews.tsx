@@ -133,7 +133,7 @@ export default function ReviewsPage(): ReactNode {
       />
       <Text size="sm" c="dimmed">
         A campaign asks reviewers to keep or revoke each direct grant in its scope; revocations are carried out when it completes.{' '}
-        <Anchor component={Link} to="/reviews/queue">
+        <Anchor component={Link} to="/reviews/queue" underline="always">
           Decide your items
         </Anchor>
         .
