@@ -58,7 +58,7 @@ test('screenshots of the main pages', async ({ page }) => {
   await page.screenshot({ path: `${out}/review.png`, fullPage: true });
   await page.getByRole('link', { name: 'Review my items' }).click();
   await expect(page.getByTestId('queue-count')).toBeVisible();
-  await page.screenshot({ path: `${out}/review-queue.png`, fullPage: true });
+  await page.screenshot({ path: `${out}/review-queue.png` });
 });
 
 test('screenshots of a member: My access with a pending request, and the manager approvals', async ({ browser }) => {
