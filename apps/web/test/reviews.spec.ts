@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
 import { parse } from 'csv-parse/sync';
-import { gql, signIn, stack } from './fixtures';
+import { gql, signIn, stack, startReviewFor } from './fixtures';
 
 interface Holder {
   id: string;
@@ -173,4 +173,23 @@ test('scenario 5: a reviewer completes a campaign with bulk decisions following 
   );
   await reviewerContext.close();
   await adminContext.close();
+});
+
+test('scenario 5: a refused bulk decision shows its code and records nothing (all or nothing)', async ({ page }) => {
+  await signIn(page, stack.admin, '/reviews');
+  const reviewId = await startReviewFor(page);
+  await page.goto(`${stack.url}/reviews/queue?review=${reviewId}`);
+  await expect(page.getByTestId('queue-count')).toBeVisible();
+  await page.getByRole('checkbox', { name: /^Select all shown/ }).check();
+  // The campaign closes while the reviewer has its queue open: the whole batch is refused.
+  await gql('mutation($id: ID!) { cancelAccessReview(id: $id) { id } }', { id: reviewId });
+  await page.getByRole('button', { name: /^Keep selected/ }).click();
+  const alert = page.getByRole('alert').filter({ hasText: 'Nothing was recorded' });
+  await expect(alert).toContainText('CONFLICT: ');
+  await expect(alert).toContainText('decisions change only while it is ACTIVE');
+  const after = await gql<{ accessReview: { status: string; progress: { decided: number } } }>(
+    'query($id: ID!) { accessReview(id: $id) { status progress { decided } } }',
+    { id: reviewId },
+  );
+  expect(after.accessReview).toEqual({ status: 'CANCELLED', progress: { decided: 0 } });
 });
