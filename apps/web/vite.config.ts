@@ -12,7 +12,7 @@ export default defineConfig({
     // Same-origin in development too: the session cookie and the gateway's Origin check (CSRF) hold
     // because the proxy presents the gateway's own origin.
     proxy: Object.fromEntries(
-      ['/graphql', '/auth', '/oauth', '/audit/export.csv'].map((p) => [
+      ['/graphql', '/auth', '/oauth', '/audit/export.csv', '/exports'].map((p) => [
         p,
         {
           target: gateway,

@@ -18,10 +18,16 @@ const AuditPage = lazy(() => import('./pages/Audit'));
 const MyAccessPage = lazy(() => import('./pages/MyAccess'));
 const ApprovalsPage = lazy(() => import('./pages/Approvals'));
 const PoliciesPage = lazy(() => import('./pages/Policies'));
+const ReviewsPage = lazy(() => import('./pages/Reviews'));
+const ReviewNewPage = lazy(() => import('./pages/ReviewNew'));
+const ReviewPage = lazy(() => import('./pages/Review'));
+const ReviewQueuePage = lazy(() => import('./pages/ReviewQueue'));
 
 const NAV = [
   { to: '/me', label: 'My access', staff: false },
   { to: '/approvals', label: 'Approvals', staff: false },
+  // Everyone reviews; a member's Reviews page is its own queue.
+  { to: '/reviews', label: 'Reviews', staff: false },
   { to: '/connectors', label: 'Connectors', staff: true },
   { to: '/explore', label: 'Explore', staff: true },
   { to: '/policies', label: 'Policies', staff: true },
@@ -114,6 +120,10 @@ function Shell({ me, path }: { me: Me; path: string }): ReactNode {
             <Route path="/me" element={<MyAccessPage />} />
             <Route path="/approvals" element={<ApprovalsPage />} />
             <Route path="/policies" element={<PoliciesPage />} />
+            <Route path="/reviews" element={<ReviewsPage />} />
+            <Route path="/reviews/new" element={<ReviewNewPage />} />
+            <Route path="/reviews/queue" element={<ReviewQueuePage />} />
+            <Route path="/reviews/:id" element={<ReviewPage />} />
             <Route path="*" element={<NotFound />} />
           </Routes>
         </Suspense>

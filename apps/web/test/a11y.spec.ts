@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { gql, signIn, stack } from './fixtures';
+import { gql, signIn, stack, startReviewFor } from './fixtures';
 
 /** axe-core on the page as it is now: no serious or critical violation (WCAG 2.x A/AA rules and best practices). */
 async function expectAccessible(page: Page, name: string): Promise<void> {
@@ -60,6 +60,21 @@ test('scenario 6: every page of the console passes axe-core without serious viol
   await expect(page.getByRole('heading', { name: 'Approvals' })).toBeVisible();
   await expectAccessible(page, 'approvals');
 
+  // Reviews: a campaign whose items the signed-in admin decides (USERS reviewers: its own subject).
+  const reviewId = await startReviewFor(page);
+  await page.getByRole('link', { name: 'Reviews' }).click();
+  await expect(page.getByRole('table', { name: 'Campaigns' })).toBeVisible();
+  await expectAccessible(page, 'reviews');
+  await page.getByRole('link', { name: 'New campaign' }).click();
+  await expect(page.getByRole('heading', { name: 'New access review' })).toBeVisible();
+  await expectAccessible(page, 'new review');
+  await page.goto(`${stack.url}/reviews/${reviewId}`);
+  await expect(page.getByRole('table', { name: 'Review items' })).toBeVisible();
+  await expectAccessible(page, 'review campaign');
+  await page.getByRole('link', { name: 'Review my items' }).click();
+  await expect(page.getByTestId('queue-count')).toBeVisible();
+  await expectAccessible(page, 'review queue');
+
   await page.getByRole('link', { name: 'Audit' }).click();
   await expect(page.getByRole('table', { name: 'Audit events' })).toBeVisible();
   await expectAccessible(page, 'audit');
@@ -72,7 +87,7 @@ test('scenario 6: every page of the console passes axe-core without serious viol
   await expectAccessible(page, 'navigation (narrow)');
 });
 
-test('scenario 6: a member sees My access and Approvals, accessible, and no staff navigation', async ({ page }) => {
+test('scenario 6: a member sees My access, Approvals and its review queue, accessible, and no staff navigation', async ({ page }) => {
   await signIn(page, stack.member);
   await expect(page.getByTestId('whoami')).toContainText('member');
   await expect(page.getByRole('heading', { name: 'Request access' })).toBeVisible();
@@ -81,4 +96,8 @@ test('scenario 6: a member sees My access and Approvals, accessible, and no staf
   await page.getByRole('link', { name: 'Approvals' }).click();
   await expect(page.getByRole('heading', { name: 'Approvals' })).toBeVisible();
   await expectAccessible(page, 'member: approvals');
+  await page.getByRole('link', { name: 'Reviews' }).click();
+  await expect(page.getByRole('heading', { name: 'My review queue' })).toBeVisible();
+  await expect(page.getByTestId('queue-count').or(page.getByText('Nothing is waiting for your review.'))).toBeVisible();
+  await expectAccessible(page, 'member: review queue');
 });

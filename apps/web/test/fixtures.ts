@@ -39,3 +39,34 @@ export async function addConnector(page: Page, name: string, app: 'readonly' | '
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('button', { name: 'Create connector' }).click();
 }
+
+/** Starts (through the API) a campaign over one group's members that the page's signed-in user reviews. */
+export async function startReviewFor(page: Page): Promise<string> {
+  const subject = await page.evaluate(async () => {
+    const r = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ me { subject } }' }),
+    });
+    return ((await r.json()) as { data: { me: { subject: string } } }).data.me.subject;
+  });
+  const groups = await gql<{ resources: { edges: { node: { entitlements: { id: string; slug: string }[] } }[] } }>(
+    'query($c: ID!) { resources(connectorId: $c, type: GROUP, first: 5) { edges { node { entitlements { id slug } } } } }',
+    { c: stack.connectorId },
+  );
+  const entitlementIds = groups.resources.edges.flatMap((e) => e.node.entitlements.filter((x) => x.slug === 'member').map((x) => x.id));
+  const created = await gql<{ createAccessReview: { id: string } }>(
+    'mutation($input: AccessReviewInput!) { createAccessReview(input: $input) { id } }',
+    {
+      input: {
+        name: 'Quarterly group review',
+        connectorId: stack.connectorId,
+        entitlementIds,
+        reviewers: 'USERS',
+        fallbackSubjects: [subject],
+        dueAt: new Date(Date.now() + 14 * 86_400_000).toISOString(),
+      },
+    },
+  );
+  return created.createAccessReview.id;
+}

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { gql, signIn, stack } from './fixtures';
+import { gql, signIn, stack, startReviewFor } from './fixtures';
 
 const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/console');
 
@@ -48,6 +48,17 @@ test('screenshots of the main pages', async ({ page }) => {
   await page.getByRole('link', { name: 'Audit' }).click();
   await expect(page.getByRole('table', { name: 'Audit events' })).toBeVisible();
   await page.screenshot({ path: `${out}/audit.png` });
+
+  const reviewId = await startReviewFor(page);
+  await page.getByRole('link', { name: 'Reviews' }).click();
+  await expect(page.getByRole('table', { name: 'Campaigns' })).toBeVisible();
+  await page.screenshot({ path: `${out}/reviews.png` });
+  await page.goto(`${stack.url}/reviews/${reviewId}`);
+  await expect(page.getByRole('table', { name: 'Review items' })).toBeVisible();
+  await page.screenshot({ path: `${out}/review.png`, fullPage: true });
+  await page.getByRole('link', { name: 'Review my items' }).click();
+  await expect(page.getByTestId('queue-count')).toBeVisible();
+  await page.screenshot({ path: `${out}/review-queue.png` });
 });
 
 test('screenshots of a member: My access with a pending request, and the manager approvals', async ({ browser }) => {
