@@ -61,3 +61,38 @@ export function asContractError<T>(e: T): T | WardenError {
   if (e instanceof AuthorizationError) return new ForbiddenError('your role may not do this');
   return e;
 }
+
+/** The codes @warden/access-model's workflows refuse with; each is the contract's code of the same name. */
+export type RuleErrorCode = 'NOT_FOUND' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'CONFLICT';
+
+/** The contract's error for a workflow's refusal (its message is written for the caller). */
+export function codedError(code: RuleErrorCode, message: string): WardenError {
+  switch (code) {
+    case 'NOT_FOUND':
+      return new NotFoundError(message);
+    case 'FORBIDDEN':
+      return new ForbiddenError(message);
+    case 'CONFLICT':
+      return new ConflictError(message);
+    default:
+      return new BadUserInputError(message);
+  }
+}
+
+/**
+ * One workflow's refusals as coded errors: `map` converts one (anything else passes through), `wrap`
+ * awaits a call and converts what it throws. Every other error stays internal (masked by the formatter).
+ */
+export function ruleErrors(isRuleError: (e: unknown) => e is Error & { code: RuleErrorCode }) {
+  const map = (err: unknown): unknown => (isRuleError(err) ? codedError(err.code, err.message) : err);
+  return {
+    map,
+    async wrap<T>(p: Promise<T>): Promise<T> {
+      try {
+        return await p;
+      } catch (err) {
+        throw map(err);
+      }
+    },
+  };
+}

@@ -14,7 +14,7 @@ import { actorDetails } from '../../auth/audit-actor';
 import { requireConnectorWriter } from '../../auth/authorize';
 import { MEMBER, type Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
-import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, WardenError } from '../../errors';
+import { BadUserInputError, ForbiddenError, NotFoundError, ruleErrors, WardenError } from '../../errors';
 import { decodeCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { toPage, type PageResult } from '../../pagination/page';
 import { eventStream } from '../../subscriptions/event-stream';
@@ -28,28 +28,10 @@ export interface AccessRequestFilter {
 
 type ConnectorTenant = { id: string; display_name: string; owners: string[]; tenant_id: string | null; consented_tenant_id: string | null };
 
-/** The workflow's refusals as the contract's errors. */
-export function asGatewayError(err: unknown): unknown {
-  if (!(err instanceof AccessRequestError)) return err;
-  switch (err.code) {
-    case 'NOT_FOUND':
-      return new NotFoundError(err.message);
-    case 'FORBIDDEN':
-      return new ForbiddenError(err.message);
-    case 'CONFLICT':
-      return new ConflictError(err.message);
-    default:
-      return new BadUserInputError(err.message);
-  }
-}
-
-async function mapped<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw asGatewayError(err);
-  }
-}
+/** The workflow's refusals as the contract's coded errors. */
+const refusals = ruleErrors((e): e is AccessRequestError => e instanceof AccessRequestError);
+export const asGatewayError = refusals.map;
+const mapped = refusals.wrap;
 
 /**
  * Access requests (Query.accessRequests / accessRequest, requestAccess, approve / deny / cancel,

@@ -22,35 +22,17 @@ import {
 } from '@warden/database';
 import { MEMBER, type Caller } from '../../auth/roles';
 import type { GatewayDeps, GatewayContext } from '../../context';
-import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from '../../errors';
+import { BadUserInputError, ForbiddenError, NotFoundError, ruleErrors } from '../../errors';
 import { decodeCursor, decodeIdCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { isTimestampKey, timestampKey } from '../../pagination/keyset';
 import { toPage, type PageResult } from '../../pagination/page';
 import { eventStream } from '../../subscriptions/event-stream';
 import { toAccessReview, toAccessReviewItem, type AccessReview, type AccessReviewItem, type AccessReviewProgress } from './review.type';
 
-/** The review errors of @warden/access-model as the contract's coded errors. */
-export function asGatewayError(err: unknown): unknown {
-  if (!(err instanceof ReviewError)) return err;
-  switch (err.code) {
-    case 'NOT_FOUND':
-      return new NotFoundError(err.message);
-    case 'FORBIDDEN':
-      return new ForbiddenError(err.message);
-    case 'CONFLICT':
-      return new ConflictError(err.message);
-    default:
-      return new BadUserInputError(err.message);
-  }
-}
-
-async function mapped<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw asGatewayError(err);
-  }
-}
+/** The workflow's refusals as the contract's coded errors. */
+const refusals = ruleErrors((e): e is ReviewError => e instanceof ReviewError);
+export const asGatewayError = refusals.map;
+const mapped = refusals.wrap;
 
 export function reviewActor(caller: Caller): ReviewActor {
   return { subject: caller.sub, role: caller.role, tid: caller.tid ?? null, oid: caller.oid ?? null };
