@@ -57,7 +57,8 @@ export async function startGovernanceWorker(
     connectionString: env.DATABASE_URL,
     max: 8,
     applicationName: 'warden-governance-worker',
-    onIdleError: (err) => logger.warn({ err }, 'idle database connection lost'),
+    // The message only: a pg error carries its client (connection internals such as the cancel key).
+    onIdleError: (err) => logger.warn({ err: err.message }, 'idle database connection lost'),
   });
   await migrateToLatest(db);
   const bus = await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, name: 'warden-governance-worker' });
