@@ -9,7 +9,6 @@
  * "share of the quota" = achieved writes/s ÷ 20. Baseline in the same run: another 1,000 grants
  * written one at a time with the Graph SDK's default client and RetryHandler (no queue, no DB).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { ClientSecretCredential } from '@azure/identity';
 import { Client } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
-import { ensureCa, type TenantExport } from '@warden/graph-emulator';
+import type { TenantExport } from '@warden/graph-emulator';
 import { GraphClient } from '@warden/graph-core';
 import { startProvisionWorker } from '@warden/provision-worker';
 import { memberKey, requestProvisioning } from '@warden/access-model';
@@ -27,6 +26,7 @@ import { createTestDatabase } from '@warden/database/testing';
 import { randomBytes } from 'node:crypto';
 import { insertConnector, seedFromExport } from '../../apps/provision-worker/test/support/seed';
 import { startEmulatorProcess } from '../support/emulator-process';
+import { percentile, rerunWithEmulatorCa } from '../support/process';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const GRANTS = 1_000;
@@ -46,15 +46,7 @@ const { values } = parseArgs({
 const size = String(values.size).toUpperCase();
 if (!['S', 'M', 'L', 'XL'].includes(size)) throw new Error('--size must be S, M, L or XL');
 
-// Node reads NODE_EXTRA_CA_CERTS only at start: re-run this script with it pointing at the emulator's CA.
-const { caCertPath } = await ensureCa();
-if (process.env.NODE_EXTRA_CA_CERTS !== caCertPath) {
-  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
-  });
-  process.exit(r.status ?? 1);
-}
+await rerunWithEmulatorCa();
 
 type Pair = { group: string; user: string };
 
@@ -80,11 +72,6 @@ function log(msg: string): void {
 /** Timestamps come back as Date; the schema's generated-column type does not say so. */
 function ms(v: unknown): number {
   return new Date(v as Date).getTime();
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** (group, user) pairs that are not memberships yet, spread over writable groups. */

@@ -13,7 +13,7 @@
  * requests approved one at a time give the pipeline's own latency with the bucket not binding.
  */
 import { randomBytes } from 'node:crypto';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,11 +26,12 @@ import { createTestDatabase } from '@warden/database/testing';
 import { mintToken } from '../../apps/gateway/src/auth/jwt';
 import { startGovernanceWorker } from '@warden/governance-worker';
 import { GraphClient } from '@warden/graph-core';
-import { ensureCa, type TenantExport } from '@warden/graph-emulator';
+import type { TenantExport } from '@warden/graph-emulator';
 import { startProvisionWorker } from '@warden/provision-worker';
 import { SecretBox } from '@warden/service-kit';
 import { insertConnector, seedFromExport } from '../../apps/provision-worker/test/support/seed';
 import { startEmulatorProcess } from '../support/emulator-process';
+import { percentile, rerunWithEmulatorCa } from '../support/process';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const REQUESTS = 1_000;
@@ -50,23 +51,10 @@ const { values } = parseArgs({
 const size = String(values.size).toUpperCase();
 if (!['M', 'L', 'XL'].includes(size)) throw new Error('--size must be M, L or XL (1,020 members with managers are needed)');
 
-// Node reads NODE_EXTRA_CA_CERTS only at start: re-run this script with it pointing at the emulator's CA.
-const { caCertPath } = await ensureCa();
-if (process.env.NODE_EXTRA_CA_CERTS !== caCertPath) {
-  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
-  });
-  process.exit(r.status ?? 1);
-}
+await rerunWithEmulatorCa();
 
 function log(msg: string): void {
   process.stderr.write(`[bench:requests] ${msg}\n`);
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 const ms = (v: unknown): number => new Date(v as Date).getTime();

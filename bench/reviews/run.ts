@@ -15,7 +15,7 @@
  *    (writes ÷ what Graph admits in that time: the bucket starts full, 3,000 writes at once, then 20/s);
  * 5. the CSV evidence export: rows, seconds, and the gateway process's RSS before and at its peak while streaming.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,12 +26,12 @@ import { reviewTick } from '@warden/access-model';
 import { createTestBus, TEST_NATS_URL } from '@warden/bus/testing';
 import { RESOURCE_TYPES } from '@warden/database';
 import { createTestDatabase } from '@warden/database/testing';
-import { ensureCa } from '@warden/graph-emulator';
 import { startProvisionWorker } from '@warden/provision-worker';
 import { SecretBox } from '@warden/service-kit';
 import { mintToken } from '../../apps/gateway/src/auth/jwt';
 import { insertConnector, seedFromExport } from '../../apps/provision-worker/test/support/seed';
 import { startEmulatorProcess } from '../support/emulator-process';
+import { percentile, rerunWithEmulatorCa } from '../support/process';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const QUOTA = { writes: 3_000, seconds: 150 };
@@ -57,22 +57,10 @@ const DECIDE = Number(values.decide);
 const BATCH = Number(values.batch);
 const REVOKE_SHARE = Number(values['revoke-share']);
 
-const { caCertPath } = await ensureCa();
-if (process.env.NODE_EXTRA_CA_CERTS !== caCertPath) {
-  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
-  });
-  process.exit(r.status ?? 1);
-}
+await rerunWithEmulatorCa();
 
 function log(msg: string): void {
   process.stderr.write(`[bench:reviews] ${msg}\n`);
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** VmRSS / VmHWM (peak) of a process, in MB. */

@@ -1,0 +1,24 @@
+import { spawnSync } from 'node:child_process';
+import { ensureCa } from '@warden/graph-emulator';
+
+/**
+ * Node reads NODE_EXTRA_CA_CERTS only when it starts: unless it already points at the emulator's CA,
+ * run this same script again with it and exit with that run's status. Returns the CA's path.
+ */
+export async function rerunWithEmulatorCa(): Promise<string> {
+  const { caCertPath } = await ensureCa();
+  if (process.env.NODE_EXTRA_CA_CERTS !== caCertPath) {
+    const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      stdio: 'inherit',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
+    });
+    process.exit(r.status ?? 1);
+  }
+  return caCertPath;
+}
+
+/** The p-th percentile (nearest rank) of an ascending list; 0 for an empty one. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
