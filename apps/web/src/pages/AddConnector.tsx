@@ -14,7 +14,7 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useCallback, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { MissingPermissions } from '../components/Permissions';
@@ -52,6 +52,10 @@ export const ConnectorSetupQuery = graphql(`
       missingReadPermissions
       missingProvisioningPermissions
       grantedPermissions
+      lastSyncRun {
+        id
+        status
+      }
     }
   }
 `);
@@ -246,7 +250,14 @@ export default function AddConnectorPage(): ReactNode {
           </Stack>
         </Stepper.Step>
         <Stepper.Completed>
-          {created && <SetupResult id={created} onConsent={() => void startConsent(created)} consenting={consentState.fetching} />}
+          {created && (
+            <SetupResult
+              id={created}
+              startedRun={syncState.data?.triggerSync.id}
+              onConsent={() => void startConsent(created)}
+              consenting={consentState.fetching}
+            />
+          )}
           <ErrorAlert error={consentState.error} title="Admin consent could not start" />
           <ErrorAlert error={syncState.error} title="The first sync did not start" />
         </Stepper.Completed>
@@ -256,11 +267,25 @@ export default function AddConnectorPage(): ReactNode {
 }
 
 /** After creation: the live status and what is still missing, against the read-only and provisioning sets. */
-export function SetupResult({ id, onConsent, consenting }: { id: string; onConsent?: () => void; consenting?: boolean }): ReactNode {
+export function SetupResult({
+  id,
+  startedRun,
+  onConsent,
+  consenting,
+}: {
+  id: string;
+  /** The run this page started, once the gateway has queued it: re-read the connector to see it. */
+  startedRun?: string;
+  onConsent?: () => void;
+  consenting?: boolean;
+}): ReactNode {
   const [{ data, error }, refetch] = useQuery({ query: ConnectorSetupQuery, variables: { id } });
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
+  useEffect(() => {
+    if (startedRun) reload();
+  }, [startedRun, reload]);
   const c = data?.connector;
-  const status = useLiveStatus(id, c?.status ?? 'NOT_CONNECTED', reload);
+  const status = useLiveStatus(id, c?.status ?? 'NOT_CONNECTED', c?.lastSyncRun, reload);
   if (error) return <ErrorAlert error={error} />;
   if (!c) return null;
   return (

@@ -66,24 +66,39 @@ export const TriggerSync = graphql(`
   }
 `);
 
+const active = (status: string | undefined): boolean => status === 'QUEUED' || status === 'RUNNING';
+
 /**
  * A connector's live status: the sync run events of graphql-ws (a running run means Syncing at
  * once), and a re-read of the connector when a run starts or ends (the status the worker recorded).
+ * The last run read with the connector counts too, and is re-read every 2 s while it is unfinished:
+ * a small tenant can sync before the subscription is listening, and its events are then never seen.
  */
-export function useLiveStatus(connectorId: string, status: string, reload: () => void): string {
+export function useLiveStatus(
+  connectorId: string,
+  status: string,
+  lastRun: { id: string; status: string } | null | undefined,
+  reload: () => void,
+): string {
   const [{ data }] = useSubscription({ query: SyncRunUpdated, variables: { connectorId } });
   const run = data?.syncRunUpdated;
   const key = run ? `${run.id}:${run.status}` : '';
   useEffect(() => {
     if (key) reload();
   }, [key, reload]);
-  return run?.status === 'RUNNING' ? 'SYNCING' : status;
+  const queriedActive = active(lastRun?.status) && !(run && run.id === lastRun?.id && !active(run.status));
+  useEffect(() => {
+    if (!queriedActive) return;
+    const timer = setInterval(reload, 2_000);
+    return () => clearInterval(timer);
+  }, [queriedActive, reload]);
+  return active(run?.status) || queriedActive ? 'SYNCING' : status;
 }
 
 type Row = ResultOf<typeof ConnectorsQuery>['connectors']['edges'][number]['node'];
 
 function ConnectorRow({ c, reload }: { c: Row; reload: () => void }): ReactNode {
-  const status = useLiveStatus(c.id, c.status, reload);
+  const status = useLiveStatus(c.id, c.status, c.lastSyncRun, reload);
   return (
     <Table.Tr data-testid={`connector-${c.displayName}`}>
       <Table.Td>
