@@ -36,6 +36,10 @@ async function pickGroupAndUser(): Promise<{
   throw new Error('no grantable group with a user outside it in the emulator tenant');
 }
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 test('scenario 3: search a user, open a group, grant membership for 1 hour, see the task succeed and the holder appear', async ({
   page,
 }) => {
@@ -62,14 +66,15 @@ test('scenario 3: search a user, open a group, grant membership for 1 hour, see 
   await page.getByRole('button', { name: 'Grant', exact: true }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByRole('combobox', { name: 'Principal' }).fill(user.displayName);
-  await page.getByRole('option', { name: new RegExp(`^${user.displayName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) }).click();
+  await page.getByRole('option', { name: new RegExp(`^${escapeRegExp(user.displayName)}`) }).click();
   await expect(dialog.getByRole('combobox', { name: 'Expires' })).toHaveValue('1 hour');
   await dialog.getByRole('button', { name: 'Grant access' }).click();
 
   const task = page.getByTestId('task-state');
   await expect(task).toContainText('Succeeded', { timeout: 60_000 });
   const holders = page.getByRole('table', { name: 'Holders' });
-  const row = holders.getByRole('row', { name: new RegExp(user.displayName) });
+  // Names can hold regex characters ("Alex Garcia (litware.example)"): match them literally.
+  const row = holders.getByRole('row', { name: new RegExp(escapeRegExp(user.displayName)) });
   // The list is virtualized: scroll through it (from the top) until the new holder's row is rendered.
   const region = page.getByRole('region', { name: 'Holders (scrollable)' });
   await region.evaluate((el) => el.scrollTo({ top: 0 }));
