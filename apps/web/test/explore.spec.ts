@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { gql, signIn, stack } from './fixtures';
+import { escapeRegExp, gql, signIn, stack } from './fixtures';
 
 interface Node {
   id: string;
@@ -36,10 +36,6 @@ async function pickGroupAndUser(): Promise<{
   throw new Error('no grantable group with a user outside it in the emulator tenant');
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 test('scenario 3: search a user, open a group, grant membership for 1 hour, see the task succeed and the holder appear', async ({
   page,
 }) => {
@@ -73,7 +69,7 @@ test('scenario 3: search a user, open a group, grant membership for 1 hour, see 
   const task = page.getByTestId('task-state');
   await expect(task).toContainText('Succeeded', { timeout: 60_000 });
   const holders = page.getByRole('table', { name: 'Holders' });
-  // Names can hold regex characters ("Alex Garcia (litware.example)"): match them literally.
+
   const row = holders.getByRole('row', { name: new RegExp(escapeRegExp(user.displayName)) });
   // The list is virtualized: scroll through it (from the top) until the new holder's row is rendered.
   const region = page.getByRole('region', { name: 'Holders (scrollable)' });

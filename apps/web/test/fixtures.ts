@@ -70,3 +70,8 @@ export async function startReviewFor(page: Page): Promise<string> {
   );
   return created.createAccessReview.id;
 }
+
+/** Display names hold regex characters (guests are "Alex Garcia (litware.example)"): match them literally. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { gql, signIn, stack } from './fixtures';
+import { escapeRegExp, gql, signIn, stack } from './fixtures';
 
 /** A group membership the member does not hold, requestable under the demo policy, with a name unique in the catalog. */
 async function pickEntitlement(): Promise<string> {
@@ -33,12 +33,12 @@ test('scenario 4: a member requests access, the manager signs in and approves, t
   await expect(member.getByRole('heading', { name: 'Request access' })).toBeVisible();
 
   await member.getByRole('combobox', { name: 'Entitlement' }).fill(entitlement);
-  await member.getByRole('option', { name: new RegExp(`^${entitlement.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(`) }).click();
+  await member.getByRole('option', { name: new RegExp(`^${escapeRegExp(entitlement)} \\(`) }).click();
   await member.getByRole('combobox', { name: 'Duration' }).click();
   await member.getByRole('option', { name: '1 day' }).click();
   await member.getByRole('textbox', { name: 'Justification' }).fill('Quarter-end close needs it');
   await member.getByRole('button', { name: 'Request access' }).click();
-  const row = member.getByRole('table', { name: 'My requests' }).getByRole('row', { name: new RegExp(entitlement) });
+  const row = member.getByRole('table', { name: 'My requests' }).getByRole('row', { name: new RegExp(escapeRegExp(entitlement)) });
   await expect(row).toContainText('Pending');
 
   const managerContext = await browser.newContext();
