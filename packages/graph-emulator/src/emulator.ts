@@ -24,6 +24,7 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     ...(opts.counts ? { counts: opts.counts } : {}),
     ...(opts.settings ? { settings: opts.settings } : {}),
     ...(opts.wardenRedirectUris ? { wardenRedirectUris: opts.wardenRedirectUris } : {}),
+    ...(opts.auditLatencyMs !== undefined ? { auditLatencyMs: opts.auditLatencyMs } : {}),
   });
   const router = createRouter(core, graphRoutes);
   const holder: { emu?: RunningEmulator } = {};
@@ -60,6 +61,12 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     stats: () => core.stats.snapshot(),
     resetStats: () => core.stats.reset(),
     writeLog: () => core.stats.writeLog(),
+    auditLog: () => core.dir.audits.all(),
+    auditLatencyMs: () => core.auditLatencyMs,
+    setAuditLatency: (ms) => {
+      if (!Number.isFinite(ms) || ms < 0) throw new Error('audit latency must be a non-negative number of milliseconds');
+      core.auditLatencyMs = ms;
+    },
     rotateSigningKey: (previousKeyTtlSeconds) => core.tokens.rotate(previousKeyTtlSeconds),
     close: () =>
       new Promise<void>((resolve, reject) => {

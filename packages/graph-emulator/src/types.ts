@@ -111,6 +111,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Web redirect URIs of the Warden app (default `http://localhost:4000/auth/callback`). */
   wardenRedirectUris?: string[];
+  /** How long a change takes to appear in `/auditLogs/directoryAudits` (default 0: at once). */
+  auditLatencyMs?: number;
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
@@ -215,6 +217,11 @@ export interface RunningEmulator {
   resetStats(): void;
   /** Every Graph write since start (or the last stats reset), oldest first, with its answer. */
   writeLog(): WriteLogEntry[];
+  /** Every directory audit entry since the tenant was generated (or reset), oldest first, latency ignored. */
+  auditLog(): JsonObject[];
+  auditLatencyMs(): number;
+  /** From now on a change shows in `/auditLogs/directoryAudits` this many milliseconds after it happened. */
+  setAuditLatency(ms: number): void;
   /** Publishes a new token signing key and signs with it from now on; the previous key stays published for `previousKeyTtlSeconds` (default 24 h) or until the next rotation. Returns the new kid. */
   rotateSigningKey(previousKeyTtlSeconds?: number): string;
   close(): Promise<void>;
