@@ -53,7 +53,9 @@ describe('directory audits', () => {
   it('a generated tenant has no history; a Graph app role assignment is audited as Graph documents it, initiated by the app', async () => {
     expect(emu.auditLog()).toHaveLength(0);
     const sp = ex.servicePrincipals.find(
-      (s) => s['servicePrincipalType'] === 'Application' && ((s['appRoles'] as JsonObject[]) ?? []).some((r) => (r['allowedMemberTypes'] as string[]).includes('User')),
+      (s) =>
+        s['servicePrincipalType'] === 'Application' &&
+        ((s['appRoles'] as JsonObject[]) ?? []).some((r) => (r['allowedMemberTypes'] as string[]).includes('User')),
     ) as TenantExport['servicePrincipals'][number];
     const role = (sp['appRoles'] as JsonObject[]).find((r) => (r['allowedMemberTypes'] as string[]).includes('User')) as JsonObject;
     const held = new Set(ex.appRoleAssignments.filter((a) => a['resourceId'] === sp.id).map((a) => a['principalId']));
@@ -96,9 +98,14 @@ describe('directory audits', () => {
     expect(one.status).toBe(200);
     expect(one.body['activityDisplayName']).toBe('Add app role assignment grant to user');
     expect((await graph(emu, prov, `${AUDITS}/Directory_nope`)).status).toBe(404);
-    expect((await graph(emu, prov, `/servicePrincipals/${sp.id}/appRoleAssignedTo/${assignmentId}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await graph(emu, prov, `/servicePrincipals/${sp.id}/appRoleAssignedTo/${assignmentId}`, { method: 'DELETE' })).status).toBe(
+      204,
+    );
     const after = values((await graph(emu, prov, AUDITS)).body);
-    expect(after.map((x) => x.activityDisplayName)).toEqual(['Remove app role assignment from user', 'Add app role assignment grant to user']);
+    expect(after.map((x) => x.activityDisplayName)).toEqual([
+      'Remove app role assignment from user',
+      'Add app role assignment grant to user',
+    ]);
     expect(after[0]!.operationType).toBe('Unassign');
     // A refused write changes nothing and is not audited.
     const dup = await graph(emu, prov, `/servicePrincipals/${sp.id}/appRoleAssignedTo/${assignmentId}`, { method: 'DELETE' });
@@ -107,33 +114,63 @@ describe('directory audits', () => {
   });
 
   it('writes inside $batch are audited: members, owners, group and service principal; the member target carries the group', async () => {
-    const g = ex.groups.find((x) => x['isAssignableToRole'] !== true && !(x['groupTypes'] as string[]).includes('DynamicMembership')) as TenantExport['groups'][number];
-    const u = ex.users.find((x) => !g.members.includes(String(x['id'])) && !g.owners.includes(String(x['id'])) && x['userType'] === 'Member') as Json & {
+    const g = ex.groups.find(
+      (x) => x['isAssignableToRole'] !== true && !(x['groupTypes'] as string[]).includes('DynamicMembership'),
+    ) as TenantExport['groups'][number];
+    const u = ex.users.find(
+      (x) => !g.members.includes(String(x['id'])) && !g.owners.includes(String(x['id'])) && x['userType'] === 'Member',
+    ) as Json & {
       id: string;
     };
-    const app = ex.servicePrincipals.find((s) => s['servicePrincipalType'] === 'Application' && !s.owners.includes(u.id)) as TenantExport['servicePrincipals'][number];
+    const app = ex.servicePrincipals.find(
+      (s) => s['servicePrincipalType'] === 'Application' && !s.owners.includes(u.id),
+    ) as TenantExport['servicePrincipals'][number];
     const before = emu.auditLog().length;
     const batch = await graph(emu, prov, '/$batch', {
       method: 'POST',
       body: JSON.stringify({
         requests: [
-          { id: '1', method: 'POST', url: `/groups/${g.id}/members/$ref`, headers: { 'content-type': 'application/json' }, body: JSON.parse(ref(u.id)) },
-          { id: '2', method: 'POST', url: `/groups/${g.id}/owners/$ref`, headers: { 'content-type': 'application/json' }, body: JSON.parse(ref(u.id)) },
-          { id: '3', method: 'POST', url: `/servicePrincipals/${app.id}/owners/$ref`, headers: { 'content-type': 'application/json' }, body: JSON.parse(ref(u.id)) },
+          {
+            id: '1',
+            method: 'POST',
+            url: `/groups/${g.id}/members/$ref`,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.parse(ref(u.id)),
+          },
+          {
+            id: '2',
+            method: 'POST',
+            url: `/groups/${g.id}/owners/$ref`,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.parse(ref(u.id)),
+          },
+          {
+            id: '3',
+            method: 'POST',
+            url: `/servicePrincipals/${app.id}/owners/$ref`,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.parse(ref(u.id)),
+          },
         ],
       }),
     });
     expect(batch.status).toBe(200);
     expect((batch.body['responses'] as { status: number }[]).map((r) => r.status)).toEqual([204, 204, 204]);
     const added = emu.auditLog().slice(before) as unknown as Audit[];
-    expect(added.map((a) => a.activityDisplayName).sort()).toEqual(['Add member to group', 'Add owner to group', 'Add owner to service principal']);
+    expect(added.map((a) => a.activityDisplayName).sort()).toEqual([
+      'Add member to group',
+      'Add owner to group',
+      'Add owner to service principal',
+    ]);
     const member = added.find((a) => a.activityDisplayName === 'Add member to group')!;
     expect(member.category).toBe('GroupManagement');
     expect(member.targetResources.map((t) => [t.id, t.type])).toEqual([
       [u.id, 'User'],
       [g.id, 'Group'],
     ]);
-    expect(member.targetResources[0]!.modifiedProperties.find((p) => p.displayName === 'Group.ObjectID')?.newValue).toBe(JSON.stringify(g.id));
+    expect(member.targetResources[0]!.modifiedProperties.find((p) => p.displayName === 'Group.ObjectID')?.newValue).toBe(
+      JSON.stringify(g.id),
+    );
     const spOwner = added.find((a) => a.activityDisplayName === 'Add owner to service principal')!;
     expect(spOwner.category).toBe('ApplicationManagement');
     expect(spOwner.targetResources.map((t) => t.type)).toEqual(['User', 'ServicePrincipal']);
@@ -146,12 +183,16 @@ describe('directory audits', () => {
     const added = emu.auditLog().slice(before) as unknown as Audit[];
     const names = (kind: string): number => changes.filter((c) => c.kind === kind).length;
     const count = (...activities: string[]): number => added.filter((a) => activities.includes(a.activityDisplayName)).length;
-    expect(count('Add app role assignment grant to user', 'Add app role assignment to group', 'Add app role assignment to service principal')).toBe(
-      names('appRoleAssignmentCreated'),
-    );
-    expect(count('Remove app role assignment from user', 'Remove app role assignment from group', 'Remove app role assignment from service principal')).toBe(
-      names('appRoleAssignmentDeleted'),
-    );
+    expect(
+      count('Add app role assignment grant to user', 'Add app role assignment to group', 'Add app role assignment to service principal'),
+    ).toBe(names('appRoleAssignmentCreated'));
+    expect(
+      count(
+        'Remove app role assignment from user',
+        'Remove app role assignment from group',
+        'Remove app role assignment from service principal',
+      ),
+    ).toBe(names('appRoleAssignmentDeleted'));
     expect(count('Add owner to service principal')).toBe(names('servicePrincipalOwnerAdded'));
     expect(count('Remove owner from service principal')).toBe(names('servicePrincipalOwnerRemoved'));
     // Memberships a deletion takes away are not audited one by one (Graph logs the deletion).
@@ -212,8 +253,12 @@ describe('directory audits', () => {
     const assignments = log.filter((a) => a.activityDisplayName.startsWith('Add app role assignment'));
     expect(assignments.length).toBeGreaterThan(0);
     expect((await all(q(`startswith(activityDisplayName,'Add app role assignment')`))).length).toBe(assignments.length);
-    expect((await all(q(`activityDisplayName eq 'Delete user'`))).length).toBe(log.filter((a) => a.activityDisplayName === 'Delete user').length);
-    expect((await all(q(`category eq 'ApplicationManagement'`))).length).toBe(log.filter((a) => a.category === 'ApplicationManagement').length);
+    expect((await all(q(`activityDisplayName eq 'Delete user'`))).length).toBe(
+      log.filter((a) => a.activityDisplayName === 'Delete user').length,
+    );
+    expect((await all(q(`category eq 'ApplicationManagement'`))).length).toBe(
+      log.filter((a) => a.category === 'ApplicationManagement').length,
+    );
     const appChanges = (a: Audit) =>
       a.activityDisplayName.startsWith('Add app role assignment') ||
       a.activityDisplayName.startsWith('Remove app role assignment') ||
@@ -258,9 +303,7 @@ describe('directory audits', () => {
     const t0 = Date.now();
     emu.mutate(1, 99);
     expect((await all(AUDITS)).length).toBe(visible);
-    await expect
-      .poll(async () => (await all(AUDITS)).length, { timeout: 20_000, interval: 100 })
-      .toBeGreaterThan(visible);
+    await expect.poll(async () => (await all(AUDITS)).length, { timeout: 20_000, interval: 100 }).toBeGreaterThan(visible);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(400);
     emu.setAuditLatency(0);
 
@@ -272,7 +315,7 @@ describe('directory audits', () => {
 
   it("is limited like Graph's reports APIs: 5 requests per 10 s per app, outside the directory's resource units", async () => {
     const ru0 = emu.stats().ruSpent;
-    emu.updateSettings({ throttle: { enabled: true } });
+    emu.updateSettings({ throttle: { ...emu.settings().throttle, enabled: true } });
     try {
       const ro = await getToken(emu, 'readonly');
       const statuses: number[] = [];
@@ -291,7 +334,7 @@ describe('directory audits', () => {
       expect((await graph(emu, prov, `${AUDITS}?$top=1`)).status).toBe(200);
       expect(emu.stats().ruSpent).toBe(ru0);
     } finally {
-      emu.updateSettings({ throttle: { enabled: false } });
+      emu.updateSettings({ throttle: { ...emu.settings().throttle, enabled: false } });
     }
   });
 });

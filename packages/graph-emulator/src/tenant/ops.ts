@@ -76,7 +76,8 @@ export class TenantOps {
 
   private spOwnerAudit(add: boolean, spId: string, owner: string): void {
     const sp = this.dir.servicePrincipals.get(spId);
-    const v = (x: unknown) => (add ? { oldValue: null, newValue: auditValue(String(x ?? '')) } : { oldValue: auditValue(String(x ?? '')), newValue: null });
+    const v = (x: unknown) =>
+      add ? { oldValue: null, newValue: auditValue(String(x ?? '')) } : { oldValue: auditValue(String(x ?? '')), newValue: null };
     this.audit({
       category: 'ApplicationManagement',
       activityDisplayName: add ? 'Add owner to service principal' : 'Remove owner from service principal',
@@ -132,8 +133,11 @@ export class TenantOps {
     const names = APP_ROLE_ASSIGNMENT[kind];
     const resource = this.dir.servicePrincipals.get(String(a['resourceId']));
     const roleId = String(a['appRoleId']);
-    const role = ((resource?.['appRoles'] as JsonObject[] | undefined) ?? []).find((r) => String(r['id']).toLowerCase() === roleId.toLowerCase());
-    const v = (x: unknown) => (add ? { oldValue: null, newValue: auditValue(x as string | null) } : { oldValue: auditValue(x as string | null), newValue: null });
+    const role = ((resource?.['appRoles'] as JsonObject[] | undefined) ?? []).find(
+      (r) => String(r['id']).toLowerCase() === roleId.toLowerCase(),
+    );
+    const v = (x: unknown) =>
+      add ? { oldValue: null, newValue: auditValue(x as string | null) } : { oldValue: auditValue(x as string | null), newValue: null };
     const principalLabel = kind === 'user' ? 'User' : kind === 'group' ? 'Group' : 'ServicePrincipal';
     this.audit({
       category: names.category,
@@ -190,9 +194,16 @@ export class TenantOps {
     };
   }
 
-  private roleAudit(add: boolean, what: 'member' | 'scoped member' | 'eligible member', roleDefinitionId: string, principalId: string, type?: ObjectType): void {
+  private roleAudit(
+    add: boolean,
+    what: 'member' | 'scoped member' | 'eligible member',
+    roleDefinitionId: string,
+    principalId: string,
+    type?: ObjectType,
+  ): void {
     const def = this.dir.roleDefinitions.get(roleDefinitionId);
-    const v = (x: unknown) => (add ? { oldValue: null, newValue: auditValue(String(x ?? '')) } : { oldValue: auditValue(String(x ?? '')), newValue: null });
+    const v = (x: unknown) =>
+      add ? { oldValue: null, newValue: auditValue(String(x ?? '')) } : { oldValue: auditValue(String(x ?? '')), newValue: null };
     this.audit({
       category: 'RoleManagement',
       activityDisplayName: `${add ? 'Add' : 'Remove'} ${what} ${add ? 'to' : 'from'} role`,
@@ -288,7 +299,11 @@ export class TenantOps {
     if (!props.length) return undefined;
     coll.set({ ...cur, ...patch, id });
     this.dir.log(kind, { id, op: 'upsert', props });
-    const modified = props.map((k) => ({ displayName: k.charAt(0).toUpperCase() + k.slice(1), oldValue: auditValue(cur[k]), newValue: auditValue(patch[k]) }));
+    const modified = props.map((k) => ({
+      displayName: k.charAt(0).toUpperCase() + k.slice(1),
+      oldValue: auditValue(cur[k]),
+      newValue: auditValue(patch[k]),
+    }));
     this.audit({
       category: kind === 'users' ? 'UserManagement' : 'GroupManagement',
       activityDisplayName: kind === 'users' ? 'Update user' : 'Update group',
@@ -309,7 +324,12 @@ export class TenantOps {
   createGroup(group: Entity): Change {
     this.dir.groups.set(group);
     this.dir.log('groups', { id: group.id, op: 'upsert', created: true });
-    this.audit({ category: 'GroupManagement', activityDisplayName: 'Add group', operationType: 'Add', targets: [this.principalTarget(group.id, 'group')] });
+    this.audit({
+      category: 'GroupManagement',
+      activityDisplayName: 'Add group',
+      operationType: 'Add',
+      targets: [this.principalTarget(group.id, 'group')],
+    });
     return { kind: 'groupCreated', objectId: group.id };
   }
 
@@ -341,7 +361,9 @@ export class TenantOps {
       category: 'UserManagement',
       activityDisplayName: managerId !== null ? 'Set user manager' : 'Update user',
       operationType: managerId !== null ? 'Assign' : 'Update',
-      targets: [this.principalTarget(userId, 'user', [{ displayName: 'Manager', oldValue: auditValue(prev), newValue: auditValue(managerId) }])],
+      targets: [
+        this.principalTarget(userId, 'user', [{ displayName: 'Manager', oldValue: auditValue(prev), newValue: auditValue(managerId) }]),
+      ],
     });
     return { kind: 'userUpdated', objectId: userId, properties: ['manager'] };
   }
@@ -350,7 +372,12 @@ export class TenantOps {
   deleteUser(id: string, reason: RemovedReason = 'changed'): Change | undefined {
     if (!this.dir.users.has(id)) return undefined;
     // A leaver's reports move up to the leaver's own manager (or have none).
-    this.audit({ category: 'UserManagement', activityDisplayName: 'Delete user', operationType: 'Delete', targets: [this.principalTarget(id, 'user')] });
+    this.audit({
+      category: 'UserManagement',
+      activityDisplayName: 'Delete user',
+      operationType: 'Delete',
+      targets: [this.principalTarget(id, 'user')],
+    });
     const up = this.dir.managers.get(id) ?? null;
     for (const [report, m] of [...this.dir.managers]) if (m === id) this.setManager(report, up === report ? null : up);
     this.dir.managers.delete(id);
@@ -364,7 +391,12 @@ export class TenantOps {
   deleteGroup(id: string): Change | undefined {
     const g = this.dir.groups.get(id);
     if (!g) return undefined;
-    this.audit({ category: 'GroupManagement', activityDisplayName: 'Delete group', operationType: 'Delete', targets: [this.principalTarget(id, 'group')] });
+    this.audit({
+      category: 'GroupManagement',
+      activityDisplayName: 'Delete group',
+      operationType: 'Delete',
+      targets: [this.principalTarget(id, 'group')],
+    });
     this.detachPrincipal(id, 'group');
     this.dir.groupMembers.drop(id);
     this.dir.groupOwners.drop(id);
