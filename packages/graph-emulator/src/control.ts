@@ -9,7 +9,9 @@ const redirectUrisSchema = z
   .strict();
 const rotateSchema = z.object({ previousKeyTtlSeconds: z.number().min(0).optional() }).strict();
 
-const auditSettingsSchema = z.object({ latencyMs: z.number().min(0).max(86_400_000) }).strict();
+const auditSettingsSchema = z
+  .object({ latencyMs: z.number().min(0).max(86_400_000).optional(), licensed: z.boolean().optional() })
+  .strict();
 
 const mutateSchema = z.object({ count: z.number().int().min(0).max(1_000_000), seed: z.number().int().optional() });
 
@@ -69,12 +71,16 @@ export function controlHandler(emu: () => RunningEmulator): ControlHandler {
         case 'GET /stats':
           return json(e.stats());
         case 'GET /audit-logs':
-          return json({ latencyMs: e.auditLatencyMs(), directoryAudits: e.auditLog() });
+          return json({ ...e.auditLogSettings(), directoryAudits: e.auditLog() });
         case 'PUT /audit-logs/settings':
         case 'PATCH /audit-logs/settings': {
           const p = auditSettingsSchema.parse(body ?? {});
-          e.setAuditLatency(p.latencyMs);
-          return json({ latencyMs: e.auditLatencyMs() });
+          return json(
+            e.updateAuditLogSettings({
+              ...(p.latencyMs !== undefined ? { latencyMs: p.latencyMs } : {}),
+              ...(p.licensed !== undefined ? { licensed: p.licensed } : {}),
+            }),
+          );
         }
         case 'GET /writes':
           return json({ writes: e.writeLog() });

@@ -48,6 +48,8 @@ export class EmulatorCore {
   baseUrl = '';
   /** How long a change takes to show in `/auditLogs/directoryAudits` (Graph's audit events arrive late); 0 = at once. */
   auditLatencyMs = 0;
+  /** false: a tenant without Entra ID P1/P2, whose audit log Graph refuses (403). */
+  auditLogLicensed = true;
   private current: EmulatorSettings;
   private epochCounter = 0;
 

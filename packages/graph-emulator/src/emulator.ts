@@ -62,10 +62,15 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     resetStats: () => core.stats.reset(),
     writeLog: () => core.stats.writeLog(),
     auditLog: () => core.dir.audits.all(),
-    auditLatencyMs: () => core.auditLatencyMs,
-    setAuditLatency: (ms) => {
-      if (!Number.isFinite(ms) || ms < 0) throw new Error('audit latency must be a non-negative number of milliseconds');
-      core.auditLatencyMs = ms;
+    auditLogSettings: () => ({ latencyMs: core.auditLatencyMs, licensed: core.auditLogLicensed }),
+    updateAuditLogSettings: (p) => {
+      if (p.latencyMs !== undefined) {
+        if (!Number.isFinite(p.latencyMs) || p.latencyMs < 0)
+          throw new Error('audit latency must be a non-negative number of milliseconds');
+        core.auditLatencyMs = p.latencyMs;
+      }
+      if (p.licensed !== undefined) core.auditLogLicensed = p.licensed;
+      return { latencyMs: core.auditLatencyMs, licensed: core.auditLogLicensed };
     },
     rotateSigningKey: (previousKeyTtlSeconds) => core.tokens.rotate(previousKeyTtlSeconds),
     close: () =>

@@ -219,12 +219,17 @@ export interface RunningEmulator {
   writeLog(): WriteLogEntry[];
   /** Every directory audit entry since the tenant was generated (or reset), oldest first, latency ignored. */
   auditLog(): JsonObject[];
-  auditLatencyMs(): number;
-  /** From now on a change shows in `/auditLogs/directoryAudits` this many milliseconds after it happened. */
-  setAuditLatency(ms: number): void;
+  auditLogSettings(): AuditLogSettings;
+  /** latencyMs: from now on a change shows in `/auditLogs/directoryAudits` that long after it happened; licensed: false = Graph refuses the log (403, a tenant without P1/P2). */
+  updateAuditLogSettings(p: Partial<AuditLogSettings>): AuditLogSettings;
   /** Publishes a new token signing key and signs with it from now on; the previous key stays published for `previousKeyTtlSeconds` (default 24 h) or until the next rotation. Returns the new kid. */
   rotateSigningKey(previousKeyTtlSeconds?: number): string;
   close(): Promise<void>;
+}
+
+export interface AuditLogSettings {
+  latencyMs: number;
+  licensed: boolean;
 }
 
 /** One Graph write as the emulator answered it (`GET /_emulator/writes`). */

@@ -291,26 +291,34 @@ describe('directory audits', () => {
   });
 
   it('events show only after the configured latency; the log needs AuditLog.Read.All or Directory.Read.All', async () => {
-    emu.setAuditLatency(3_600_000);
+    emu.updateAuditLogSettings({ latencyMs: 3_600_000 });
     const before = (await all(AUDITS)).length;
     expect(before).toBe(0);
-    emu.setAuditLatency(0);
+    emu.updateAuditLogSettings({ latencyMs: 0 });
     const visible = (await all(AUDITS)).length;
     expect(visible).toBe(emu.auditLog().length);
     expect(visible).toBeGreaterThan(0);
-    // A short latency: the new change appears once it has passed.
-    emu.setAuditLatency(400);
+    // A short latency: entries appear once it has passed (3 s: far longer than one listing on a busy machine).
+    emu.updateAuditLogSettings({ latencyMs: 3_000 });
+    await expect.poll(async () => (await all(AUDITS)).length, { timeout: 30_000, interval: 200 }).toBe(visible);
     const t0 = Date.now();
     emu.mutate(1, 99);
+    expect(emu.auditLog().length).toBeGreaterThan(visible);
     expect((await all(AUDITS)).length).toBe(visible);
-    await expect.poll(async () => (await all(AUDITS)).length, { timeout: 20_000, interval: 100 }).toBeGreaterThan(visible);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(400);
-    emu.setAuditLatency(0);
+    await expect.poll(async () => (await all(AUDITS)).length, { timeout: 30_000, interval: 200 }).toBe(emu.auditLog().length);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(3_000);
+    emu.updateAuditLogSettings({ latencyMs: 0 });
 
     const none = await getToken(emu, 'unconsented');
     expect((await graph(emu, none, AUDITS)).status).toBe(403);
     const ro = await getToken(emu, 'readonly');
     expect((await graph(emu, ro, `${AUDITS}?$top=1`)).status).toBe(200);
+    // A tenant without P1/P2: Graph refuses the log.
+    emu.updateAuditLogSettings({ licensed: false });
+    const refused = await graph(emu, ro, `${AUDITS}?$top=1`);
+    emu.updateAuditLogSettings({ licensed: true });
+    expect(refused.status).toBe(403);
+    expect((refused.body['error'] as { code: string }).code).toBe('Authentication_RequestFromNonPremiumTenantOrB2CTenant');
   });
 
   it("is limited like Graph's reports APIs: 5 requests per 10 s per app, outside the directory's resource units", async () => {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ConnectorNotReady, assertConnectorSyncable, graphClientFor, type GraphSettings } from '../graph-client';
 import { planStages, type StagePlan } from '../permissions';
 import { syncDirectoryRoles } from '../syncers/directory-roles';
-import { syncAppAccess } from '../syncers/enterprise-apps';
+import { syncAppAccess, type AppAccessOptions } from '../syncers/enterprise-apps';
 import { syncGroups } from '../syncers/groups';
 import { syncServicePrincipals } from '../syncers/service-principals';
 import { syncSignIns } from '../syncers/sign-ins';
@@ -34,6 +34,10 @@ export interface RunDeps {
   writeBatchRows?: number;
   /** Incremental runs read users' sign-in activity when the last read is older than this (default one day); full runs always do. */
   signInIntervalSeconds?: number;
+  /** Incremental runs re-read every app's assignments and owners when the last complete read is older than this (default one day; 0 = every run). */
+  appAccessFullReadSeconds?: number;
+  /** The directory audit log is read from this long before the stored cursor (default one hour). */
+  auditOverlapSeconds?: number;
   /** Test hook: the GraphClient to use instead of one built from the connector row. */
   graphClientFactory?: (connector: ConnectorRow) => GraphClient;
 }
@@ -153,7 +157,10 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
     await recordSkips(s, plan);
     const timings: Record<string, number> = {};
     const tStages = Date.now();
-    await runStages(s, plan, ctl, timings, deps.signInIntervalSeconds ?? 86_400);
+    await runStages(s, plan, ctl, timings, deps.signInIntervalSeconds ?? 86_400, {
+      ...(deps.appAccessFullReadSeconds !== undefined ? { fullReadIntervalSeconds: deps.appAccessFullReadSeconds } : {}),
+      ...(deps.auditOverlapSeconds !== undefined ? { auditOverlapSeconds: deps.auditOverlapSeconds } : {}),
+    });
     timings['ms_stages'] = Date.now() - tStages;
     s.throwIfAborted();
     await progress.stop();
@@ -246,6 +253,7 @@ async function runStages(
   ctl: AbortController,
   timings: Record<string, number>,
   signInInterval: number,
+  appAccess: Pick<AppAccessOptions, 'fullReadIntervalSeconds' | 'auditOverlapSeconds'>,
 ): Promise<void> {
   const stage = async (name: StageName, fn: () => Promise<void>) => {
     if (!plan.run.has(name)) return;
@@ -263,7 +271,7 @@ async function runStages(
   const groups = guard(stage('groups', () => syncGroups(s)));
   const sps = guard(stage('servicePrincipals', () => syncServicePrincipals(s)));
   const apps = guard(
-    sps.then(() => stage('appAccess', () => syncAppAccess(s, { assignments: plan.appAssignments, owners: plan.appOwners }))),
+    sps.then(() => stage('appAccess', () => syncAppAccess(s, { ...appAccess, assignments: plan.appAssignments, owners: plan.appOwners }))),
   );
   // Directory roles resolve principal kinds from the rows the first three stages write; they need
   // not wait for app access.

@@ -16,6 +16,7 @@ import { fmt } from '../runs/progress';
 import type { RunSession } from '../runs/session';
 import { directGrantsOf, upsertDirectGrants } from '../writers/grants';
 import { bump } from './delta-stream';
+import { appsChangedSince, AUDIT_CURSOR_STREAM } from './directory-audits';
 import { readCollections, type CollectionResult } from './graph-batch';
 
 export interface GraphAppRole {
@@ -96,10 +97,23 @@ export function mapEnterpriseApp(sp: Partial<GraphServicePrincipal> & { id: stri
 /** Apps per round of $batch reads (two collections each: assignments and owners). */
 const APPS_PER_CHUNK = 250;
 
+/** Audit entries older than this may be gone (Microsoft Entra keeps them 7 days without a P1/P2 licence). */
+const AUDIT_RETENTION_MS = 7 * 86_400_000;
+
+/** When more apps than this share changed, reading them one by one is no cheaper than reading all. */
+const MOSTLY_CHANGED = 0.5;
+
 export interface AppAccessOptions {
   assignments: boolean;
   owners: boolean;
+  /** Incremental runs re-read every app once the last complete read is older than this (0 = every run). */
+  fullReadIntervalSeconds?: number;
+  /** The audit log is read from this long before the stored cursor: Graph's audit events arrive late. */
+  auditOverlapSeconds?: number;
 }
+
+export const DEFAULT_FULL_READ_INTERVAL_SECONDS = 86_400;
+export const DEFAULT_AUDIT_OVERLAP_SECONDS = 3_600;
 
 interface AssignmentItem {
   id?: unknown;
@@ -113,23 +127,97 @@ interface DirectoryObjectItem {
   '@odata.type'?: unknown;
 }
 
+/** When this connector's app access was last read completely (the pass start of a succeeded run). */
+async function lastFullRead(s: RunSession): Promise<Date | null> {
+  const r = await sql<{ at: Date | null }>`
+    SELECT max((checkpoint -> 'stages' -> 'appAccess' ->> 'startedAt')::timestamptz) AS at FROM sync_runs
+    WHERE connector_id = ${s.connectorId}::uuid AND status = 'SUCCEEDED'
+      AND checkpoint -> 'stages' -> 'appAccess' ->> 'state' = 'done'
+      AND checkpoint -> 'stages' -> 'appAccess' ->> 'full' = 'true'`.execute(s.db);
+  return r.rows[0]?.at ?? null;
+}
+
 /**
- * App role assignments and app owners. Graph has no delta for either, so every run reads them all,
- * app by app in id order, 20 reads per $batch call, and reconciles each app's complete listing with
- * the database: writes only what changed, and collects what disappeared as pending deletions (applied
- * when the run succeeds). The position is checkpointed after each chunk of apps.
+ * Which apps an incremental run re-reads: those the directory audit log names since the stored
+ * cursor (minus the overlap for late events), plus apps the service principals stage created or
+ * changed since the cursor (the last successful read began after that run's service principals were
+ * written, so these are exactly the apps delta reported since). null = every app: no cursor yet, the periodic full read is due, the cursor is
+ * older than the log keeps, the log cannot be read (logged with its code), or most apps changed.
+ */
+async function changedApps(s: RunSession, opts: AppAccessOptions, now: Date, total: number, counters: Record<string, number>): Promise<string[] | null> {
+  const interval = opts.fullReadIntervalSeconds ?? DEFAULT_FULL_READ_INTERVAL_SECONDS;
+  if (interval === 0) return null;
+  const last = await lastFullRead(s);
+  if (!last || now.getTime() - last.getTime() >= interval * 1000) {
+    await s.log(
+      'INFO',
+      `App access: every application's assignments and owners are read again (${last ? `last complete read ${last.toISOString()}, older than ${interval} s` : 'no complete read yet'}).`,
+    );
+    return null;
+  }
+  const saved = s.savedDeltaLink(AUDIT_CURSOR_STREAM);
+  const cursor = saved ? new Date(saved) : null;
+  if (!cursor || Number.isNaN(cursor.getTime()) || now.getTime() - cursor.getTime() > AUDIT_RETENTION_MS) {
+    await s.log('INFO', `App access: no usable directory audit cursor (${saved ?? 'none'}); every application is read again.`);
+    return null;
+  }
+  const since = new Date(cursor.getTime() - (opts.auditOverlapSeconds ?? DEFAULT_AUDIT_OVERLAP_SECONDS) * 1000);
+  const t0 = Date.now();
+  const audit = await appsChangedSince(s, since);
+  bump(counters, 'ms_graph_audit', Date.now() - t0);
+  if (!audit.ok) {
+    bump(counters, 'auditUnavailable');
+    await s.log('WARN', `${audit.code}: the directory audit log could not be used (${audit.message}); every application's assignments and owners are read again.`);
+    return null;
+  }
+  bump(counters, 'auditEntries', audit.entries);
+  const rows = await sql<{ id: string }>`
+    SELECT external_id AS id FROM resources
+    WHERE connector_id = ${s.connectorId}::uuid AND type = 'ENTERPRISE_APPLICATION'
+      AND (lower(external_id) = ANY(${[...audit.apps]}::text[]) OR updated_at >= ${cursor.toISOString()}::timestamptz)
+    ORDER BY external_id`.execute(s.db);
+  const apps = rows.rows.map((r) => r.id);
+  if (apps.length > total * MOSTLY_CHANGED) {
+    await s.log('INFO', `App access: ${apps.length} of ${total} applications changed; every application is read again.`);
+    return null;
+  }
+  return apps;
+}
+
+/**
+ * App role assignments and app owners. Graph has no delta for either, so a full read lists them for
+ * every app, and an incremental run lists them only for the apps the directory audit log says changed
+ * (see changedApps; periodically, and whenever the log is not usable, every app). Apps are walked in
+ * id order, 20 reads per $batch call, each app's complete listing reconciled with the database: only
+ * what changed is written, what disappeared is collected as pending deletions (applied when the run
+ * succeeds). The position is checkpointed after each chunk of apps; the audit cursor (the database
+ * time before anything was read) is stored when the run succeeds.
  */
 export async function syncAppAccess(s: RunSession, opts: AppAccessOptions): Promise<void> {
   let cp = s.stage('appAccess');
   if (cp?.state === 'done' || cp?.state === 'skipped') return;
   if (!cp) {
+    const startedAt = await s.dbNow();
     const total = await s.db
       .selectFrom('resources')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('connector_id', '=', s.connectorId)
       .where('type', '=', 'ENTERPRISE_APPLICATION')
       .executeTakeFirst();
-    cp = { state: 'running', full: true, startedAt: await s.dbNow(), cursor: null, processed: 0, total: Number(total?.n ?? 0) };
+    const counters: Record<string, number> = {};
+    const apps = s.mode === 'INCREMENTAL' ? await changedApps(s, opts, new Date(startedAt), Number(total?.n ?? 0), counters) : null;
+    bump(counters, apps ? 'appsReadIncremental' : 'appsReadFull');
+    cp = {
+      state: 'running',
+      full: apps === null,
+      startedAt,
+      cursor: null,
+      processed: 0,
+      total: apps ? apps.length : Number(total?.n ?? 0),
+      deltaLink: startedAt,
+      counters,
+      ...(apps ? { apps } : {}),
+    };
     await s.saveStage('appAccess', cp);
   }
   const pending = PendingDeletions.from(cp.pending);
@@ -138,7 +226,9 @@ export async function syncAppAccess(s: RunSession, opts: AppAccessOptions): Prom
   let processed = cp.processed;
   const label = (n: number) => `applications: ${fmt(n)} / ${fmt(Math.max(n, cp!.total ?? 0))}`;
   s.progress.set('appAccess', label(processed));
+  const only = cp.apps;
   const nextApps = async (after: string | null): Promise<string[]> => {
+    if (only) return only.filter((id) => after === null || id > after).slice(0, APPS_PER_CHUNK);
     let q = s.db
       .selectFrom('resources')
       .select('external_id')

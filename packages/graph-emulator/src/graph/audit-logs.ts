@@ -112,6 +112,14 @@ const REPORTS_WINDOW_MS = 10_000;
 const recent = new WeakMap<EmulatorCore, Map<string, number[]>>();
 
 function admit(core: EmulatorCore, req: GraphRequest): void {
+  if (!core.auditLogLicensed) {
+    // What Graph answers a tenant without Microsoft Entra ID P1/P2 on the reporting APIs.
+    throw new GraphError(
+      403,
+      'Authentication_RequestFromNonPremiumTenantOrB2CTenant',
+      "Neither tenant is B2C or tenant doesn't have premium license",
+    );
+  }
   if (!core.settings.throttle.enabled) return;
   const appId = req.claims?.appid ?? '';
   let byApp = recent.get(core);
