@@ -5,7 +5,10 @@ export type StageName = (typeof STAGES)[number];
 export const DELTA_STREAMS = ['users', 'groups', 'servicePrincipals'] as const satisfies readonly StageName[];
 export type DeltaStream = (typeof DELTA_STREAMS)[number];
 /** Where each stage's `deltaLink` is kept between runs (`delta_state.stream`): the delta streams, and appAccess's directory audit cursor. */
-export const SAVED_LINKS: readonly (readonly [StageName, string])[] = [...DELTA_STREAMS.map((s) => [s, s] as const), ['appAccess', 'directoryAudits']];
+export const SAVED_LINKS: readonly (readonly [StageName, string])[] = [
+  ...DELTA_STREAMS.map((s) => [s, s] as const),
+  ['appAccess', 'directoryAudits'],
+];
 
 const PendingSchema = z.object({
   resources: z.array(z.tuple([z.string(), z.string()])).default([]),

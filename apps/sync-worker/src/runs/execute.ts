@@ -7,8 +7,8 @@ import { type SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
 import { ConnectorNotReady, assertConnectorSyncable, graphClientFor, type GraphSettings } from '../graph-client';
 import { planStages, type StagePlan } from '../permissions';
-import { syncDirectoryRoles } from '../syncers/directory-roles';
-import { syncAppAccess, type AppAccessOptions } from '../syncers/enterprise-apps';
+import { readDirectoryRoles, syncDirectoryRoles } from '../syncers/directory-roles';
+import { planAppAccess, syncAppAccess, type AppAccessOptions } from '../syncers/enterprise-apps';
 import { syncGroups } from '../syncers/groups';
 import { syncServicePrincipals } from '../syncers/service-principals';
 import { syncSignIns } from '../syncers/sign-ins';
@@ -267,18 +267,26 @@ async function runStages(
       if (!ctl.signal.aborted) ctl.abort(err);
       throw err;
     });
+  // Graph reads that need no other stage start at once: the directory audit log (which apps changed)
+  // and the directory roles; only writing them waits for the stages below.
+  const fresh = (name: StageName) => plan.run.has(name) && s.stage(name) === undefined;
+  const appAccessOpts = { ...appAccess, assignments: plan.appAssignments, owners: plan.appOwners };
+  const appPlan = fresh('appAccess') ? guard(planAppAccess(s, appAccessOpts)) : undefined;
+  const rolesRead = fresh('directoryRoles') ? guard(readDirectoryRoles(s, { eligibility: plan.eligibility })) : undefined;
+  appPlan?.catch(() => undefined);
+  rolesRead?.catch(() => undefined);
   const users = guard(stage('users', () => syncUsers(s)));
   const groups = guard(stage('groups', () => syncGroups(s)));
   const sps = guard(stage('servicePrincipals', () => syncServicePrincipals(s)));
-  const apps = guard(
-    sps.then(() => stage('appAccess', () => syncAppAccess(s, { ...appAccess, assignments: plan.appAssignments, owners: plan.appOwners }))),
-  );
+  const apps = guard(sps.then(() => stage('appAccess', () => syncAppAccess(s, appAccessOpts, appPlan))));
   // Directory roles resolve principal kinds from the rows the first three stages write; they need
   // not wait for app access.
   // Sign-in activity patches the users' rows, so it follows the users stage.
   const signIns = guard(users.then(() => stage('signIns', () => syncSignIns(s, { intervalSeconds: signInInterval }))));
   const roles = guard(
-    Promise.all([users, groups, sps]).then(() => stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }))),
+    Promise.all([users, groups, sps]).then(() =>
+      stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }, rolesRead)),
+    ),
   );
   const settled = await Promise.allSettled([users, groups, sps, apps, roles, signIns]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -137,29 +137,42 @@ async function lastFullRead(s: RunSession): Promise<Date | null> {
   return r.rows[0]?.at ?? null;
 }
 
+/** What an incremental run learnt from the directory audit log before the service principals stage finished. */
+export interface AppAccessPlan {
+  /** Database time before anything was read: the next run's audit cursor, and the pass start. */
+  startedAt: string;
+  /** null: every app is read (full run, no cursor, the periodic full read is due, or the log is not usable). */
+  audit: { apps: Set<string>; cursor: Date } | null;
+  counters: Record<string, number>;
+}
+
 /**
- * Which apps an incremental run re-reads: those the directory audit log names since the stored
- * cursor (minus the overlap for late events), plus apps the service principals stage created or
- * changed since the cursor (the last successful read began after that run's service principals were
- * written, so these are exactly the apps delta reported since). null = every app: no cursor yet, the periodic full read is due, the cursor is
- * older than the log keeps, the log cannot be read (logged with its code), or most apps changed.
+ * The audit side of an incremental run's plan: the service principals the directory audit log names
+ * since the stored cursor (minus the overlap for late events). It needs nothing from the other stages,
+ * so a run starts it with them. Every app is read instead when this is a full run, there is no usable
+ * cursor (none, or older than the log keeps), the periodic full read is due, or the log cannot be
+ * read (logged with its code).
  */
-async function changedApps(s: RunSession, opts: AppAccessOptions, now: Date, total: number, counters: Record<string, number>): Promise<string[] | null> {
+export async function planAppAccess(s: RunSession, opts: AppAccessOptions): Promise<AppAccessPlan> {
+  const startedAt = await s.dbNow();
+  const counters: Record<string, number> = {};
+  const full = { startedAt, audit: null, counters };
   const interval = opts.fullReadIntervalSeconds ?? DEFAULT_FULL_READ_INTERVAL_SECONDS;
-  if (interval === 0) return null;
+  if (s.mode !== 'INCREMENTAL' || interval === 0) return full;
+  const now = new Date(startedAt);
   const last = await lastFullRead(s);
   if (!last || now.getTime() - last.getTime() >= interval * 1000) {
     await s.log(
       'INFO',
       `App access: every application's assignments and owners are read again (${last ? `last complete read ${last.toISOString()}, older than ${interval} s` : 'no complete read yet'}).`,
     );
-    return null;
+    return full;
   }
   const saved = s.savedDeltaLink(AUDIT_CURSOR_STREAM);
   const cursor = saved ? new Date(saved) : null;
   if (!cursor || Number.isNaN(cursor.getTime()) || now.getTime() - cursor.getTime() > AUDIT_RETENTION_MS) {
     await s.log('INFO', `App access: no usable directory audit cursor (${saved ?? 'none'}); every application is read again.`);
-    return null;
+    return full;
   }
   const since = new Date(cursor.getTime() - (opts.auditOverlapSeconds ?? DEFAULT_AUDIT_OVERLAP_SECONDS) * 1000);
   const t0 = Date.now();
@@ -167,14 +180,27 @@ async function changedApps(s: RunSession, opts: AppAccessOptions, now: Date, tot
   bump(counters, 'ms_graph_audit', Date.now() - t0);
   if (!audit.ok) {
     bump(counters, 'auditUnavailable');
-    await s.log('WARN', `${audit.code}: the directory audit log could not be used (${audit.message}); every application's assignments and owners are read again.`);
-    return null;
+    await s.log(
+      'WARN',
+      `${audit.code}: the directory audit log could not be used (${audit.message}); every application's assignments and owners are read again.`,
+    );
+    return full;
   }
   bump(counters, 'auditEntries', audit.entries);
+  return { startedAt, audit: { apps: audit.apps, cursor }, counters };
+}
+
+/**
+ * The apps an incremental run reads: those the audit log named, plus apps the service principals
+ * stage created or changed since the cursor (new apps have assignments nobody audited to us yet).
+ * null = every app, also when most apps changed (reading them one by one is then no cheaper).
+ */
+async function appsToRead(s: RunSession, plan: AppAccessPlan, total: number): Promise<string[] | null> {
+  if (!plan.audit) return null;
   const rows = await sql<{ id: string }>`
     SELECT external_id AS id FROM resources
     WHERE connector_id = ${s.connectorId}::uuid AND type = 'ENTERPRISE_APPLICATION'
-      AND (lower(external_id) = ANY(${[...audit.apps]}::text[]) OR updated_at >= ${cursor.toISOString()}::timestamptz)
+      AND (lower(external_id) = ANY(${[...plan.audit.apps]}::text[]) OR updated_at >= ${plan.audit.cursor.toISOString()}::timestamptz)
     ORDER BY external_id`.execute(s.db);
   const apps = rows.rows.map((r) => r.id);
   if (apps.length > total * MOSTLY_CHANGED) {
@@ -187,34 +213,34 @@ async function changedApps(s: RunSession, opts: AppAccessOptions, now: Date, tot
 /**
  * App role assignments and app owners. Graph has no delta for either, so a full read lists them for
  * every app, and an incremental run lists them only for the apps the directory audit log says changed
- * (see changedApps; periodically, and whenever the log is not usable, every app). Apps are walked in
- * id order, 20 reads per $batch call, each app's complete listing reconciled with the database: only
- * what changed is written, what disappeared is collected as pending deletions (applied when the run
- * succeeds). The position is checkpointed after each chunk of apps; the audit cursor (the database
- * time before anything was read) is stored when the run succeeds.
+ * (planAppAccess, appsToRead; periodically, and whenever the log is not usable, every app). Apps are
+ * walked in id order, 20 reads per $batch call, each app's complete listing reconciled with the
+ * database: only what changed is written, what disappeared is collected as pending deletions (applied
+ * when the run succeeds). The position is checkpointed after each chunk of apps; the audit cursor (the
+ * database time before anything was read) is stored when the run succeeds.
  */
-export async function syncAppAccess(s: RunSession, opts: AppAccessOptions): Promise<void> {
+export async function syncAppAccess(s: RunSession, opts: AppAccessOptions, planned?: Promise<AppAccessPlan>): Promise<void> {
   let cp = s.stage('appAccess');
   if (cp?.state === 'done' || cp?.state === 'skipped') return;
   if (!cp) {
-    const startedAt = await s.dbNow();
+    const plan = await (planned ?? planAppAccess(s, opts));
     const total = await s.db
       .selectFrom('resources')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('connector_id', '=', s.connectorId)
       .where('type', '=', 'ENTERPRISE_APPLICATION')
       .executeTakeFirst();
-    const counters: Record<string, number> = {};
-    const apps = s.mode === 'INCREMENTAL' ? await changedApps(s, opts, new Date(startedAt), Number(total?.n ?? 0), counters) : null;
+    const counters = { ...plan.counters };
+    const apps = await appsToRead(s, plan, Number(total?.n ?? 0));
     bump(counters, apps ? 'appsReadIncremental' : 'appsReadFull');
     cp = {
       state: 'running',
       full: apps === null,
-      startedAt,
+      startedAt: plan.startedAt,
       cursor: null,
       processed: 0,
       total: apps ? apps.length : Number(total?.n ?? 0),
-      deltaLink: startedAt,
+      deltaLink: plan.startedAt,
       counters,
       ...(apps ? { apps } : {}),
     };
