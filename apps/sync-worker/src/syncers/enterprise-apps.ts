@@ -142,7 +142,7 @@ export interface AppAccessPlan {
   /** Database time before anything was read: the next run's audit cursor, and the pass start. */
   startedAt: string;
   /** null: every app is read (full run, no cursor, the periodic full read is due, or the log is not usable). */
-  audit: { apps: Set<string>; cursor: Date } | null;
+  audit: { apps: Set<string> } | null;
   counters: Record<string, number>;
 }
 
@@ -187,20 +187,21 @@ export async function planAppAccess(s: RunSession, opts: AppAccessOptions): Prom
     return full;
   }
   bump(counters, 'auditEntries', audit.entries);
-  return { startedAt, audit: { apps: audit.apps, cursor }, counters };
+  return { startedAt, audit: { apps: audit.apps }, counters };
 }
 
 /**
- * The apps an incremental run reads: those the audit log named, plus apps the service principals
- * stage created or changed since the cursor (new apps have assignments nobody audited to us yet).
- * null = every app, also when most apps changed (reading them one by one is then no cheaper).
+ * The apps an incremental run reads: those the audit log named, plus apps this run's service
+ * principals pass created or changed (a new app's assignments may predate the audit window). null =
+ * every app, also when most apps changed (reading them one by one is then no cheaper).
  */
 async function appsToRead(s: RunSession, plan: AppAccessPlan, total: number): Promise<string[] | null> {
   if (!plan.audit) return null;
+  const spPassStart = s.stage('servicePrincipals')?.startedAt ?? plan.startedAt;
   const rows = await sql<{ id: string }>`
     SELECT external_id AS id FROM resources
     WHERE connector_id = ${s.connectorId}::uuid AND type = 'ENTERPRISE_APPLICATION'
-      AND (lower(external_id) = ANY(${[...plan.audit.apps]}::text[]) OR updated_at >= ${plan.audit.cursor.toISOString()}::timestamptz)
+      AND (lower(external_id) = ANY(${[...plan.audit.apps]}::text[]) OR updated_at >= ${spPassStart}::timestamptz)
     ORDER BY external_id`.execute(s.db);
   const apps = rows.rows.map((r) => r.id);
   if (apps.length > total * MOSTLY_CHANGED) {
