@@ -202,8 +202,9 @@ async function appsToRead(s: RunSession, plan: AppAccessPlan, total: number): Pr
     SELECT external_id AS id FROM resources
     WHERE connector_id = ${s.connectorId}::uuid AND type = 'ENTERPRISE_APPLICATION'
       AND (lower(external_id) = ANY(${[...plan.audit.apps]}::text[]) OR updated_at >= ${spPassStart}::timestamptz)
-    ORDER BY external_id`.execute(s.db);
-  const apps = rows.rows.map((r) => r.id);
+`.execute(s.db);
+  // Sorted here: the walk compares ids in JavaScript (`id > cursor`), whatever the database's collation.
+  const apps = rows.rows.map((r) => r.id).sort();
   if (apps.length > total * MOSTLY_CHANGED) {
     await s.log('INFO', `App access: ${apps.length} of ${total} applications changed; every application is read again.`);
     return null;
