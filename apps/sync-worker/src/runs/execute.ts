@@ -279,14 +279,14 @@ async function runStages(
   const groups = guard(stage('groups', () => syncGroups(s)));
   const sps = guard(stage('servicePrincipals', () => syncServicePrincipals(s)));
   const apps = guard(sps.then(() => stage('appAccess', () => syncAppAccess(s, appAccessOpts, appPlan))));
-  // Directory roles resolve principal kinds from the rows the first three stages write; they need
-  // not wait for app access.
+  // Directory roles resolve principal kinds from the rows the first three stages write (unknown ones
+  // through Graph); they need not wait for app access. An incremental run's principals are stored
+  // already but for the few new ones, so its roles do not wait at all; a full run's would all go to Graph.
   // Sign-in activity patches the users' rows, so it follows the users stage.
   const signIns = guard(users.then(() => stage('signIns', () => syncSignIns(s, { intervalSeconds: signInInterval }))));
+  const principalsWritten = s.mode === 'INCREMENTAL' ? Promise.resolve() : Promise.all([users, groups, sps]);
   const roles = guard(
-    Promise.all([users, groups, sps]).then(() =>
-      stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }, rolesRead)),
-    ),
+    principalsWritten.then(() => stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }, rolesRead))),
   );
   const settled = await Promise.allSettled([users, groups, sps, apps, roles, signIns]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
