@@ -69,6 +69,8 @@ interface PhaseResult {
   rowsPerSecond: number;
   peakRssMB: number;
   stats: SyncRunRow['stats'];
+  /** Graph reads of app access (per app and collection) and of the directory audit log, from the emulator's counts. */
+  appAccessReads: { appRoleAssignedTo: number; owners: number; directoryAudits: number };
   exact?: boolean;
   differences?: number;
 }
@@ -154,6 +156,7 @@ async function main(): Promise<void> {
       const batchPosts = Object.entries(es.byRoute)
         .filter(([route]) => route.includes('$batch'))
         .reduce((sum, [, byStatus]) => sum + Object.values(byStatus).reduce((a, b) => a + b, 0), 0);
+      const routeCount = (route: string) => Object.values(es.byRoute[route] ?? {}).reduce((a, b) => a + b, 0);
       const runMs = row.finished_at && row.started_at ? row.finished_at.getTime() - row.started_at.getTime() : wallMs;
       const rowsWritten = Number(row.stats['rowsWritten'] ?? 0);
       return {
@@ -170,6 +173,11 @@ async function main(): Promise<void> {
         rowsPerSecond: Math.round(rowsWritten / (runMs / 1000)),
         peakRssMB: Math.round(peak),
         stats: row.stats,
+        appAccessReads: {
+          appRoleAssignedTo: routeCount('GET /servicePrincipals/{id}/appRoleAssignedTo'),
+          owners: routeCount('GET /servicePrincipals/{id}/owners'),
+          directoryAudits: routeCount('GET /auditLogs/directoryAudits'),
+        },
       };
     };
 
@@ -232,6 +240,8 @@ async function main(): Promise<void> {
       targets: {
         fullSyncUnder60s: full.wallMs <= 60_000,
         incrementalUnder5s: incremental.wallMs <= 5_000,
+        // Issue 17 §3: after 1% churn at L, with app access read only for the apps the audit log names.
+        incrementalUnder1s: incremental.wallMs <= 1_000,
         tenTimesFaster: baseline ? baseline.wallMs / full.wallMs >= 10 : null,
         tenTimesFewerRequests: baseline ? baseline.requests / full.graphHttpRequests >= 10 : null,
         rssUnder500MB: workerPeakMB <= 500,
@@ -294,6 +304,12 @@ function printTable(r: Printable): void {
       r.baseline ? n(r.baseline.requests) : '—',
     ],
     ['resource units', n(r.full.ru), n(r.incremental.ru), r.baseline ? n(r.baseline.ru) : '—'],
+    [
+      'apps read (assignments / owners / audit pages)',
+      `${n(r.full.appAccessReads.appRoleAssignedTo)} / ${n(r.full.appAccessReads.owners)} / ${n(r.full.appAccessReads.directoryAudits)}`,
+      `${n(r.incremental.appAccessReads.appRoleAssignedTo)} / ${n(r.incremental.appAccessReads.owners)} / ${n(r.incremental.appAccessReads.directoryAudits)}`,
+      '—',
+    ],
     ['429 responses', n(r.full.throttled429), n(r.incremental.throttled429), r.baseline ? n(r.baseline.throttled429) : '—'],
     ['rows written', n(r.full.rowsWritten), n(r.incremental.rowsWritten), 'none (reads only)'],
     ['rows/s', n(r.full.rowsPerSecond), n(r.incremental.rowsPerSecond), '—'],

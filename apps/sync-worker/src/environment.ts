@@ -22,6 +22,10 @@ const EnvironmentSchema = z.object({
   SYNC_WRITE_BATCH_ROWS: z.coerce.number().int().min(1).max(50_000).default(5_000),
   /** Incremental runs re-read users' sign-in activity (not in users delta) when the last read is older than this; full runs always read it. */
   SYNC_SIGN_IN_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(86_400),
+  /** Incremental runs re-read every app's assignments and owners (Graph has no delta for them) when the last complete read is older than this; otherwise only the apps the directory audit log names. 0 = every run. */
+  SYNC_APP_ACCESS_FULL_READ_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(86_400),
+  /** The directory audit log is read from this long before the last run's cursor, for events Graph shows late. */
+  SYNC_AUDIT_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(604_800).default(3_600),
   /** A run whose heartbeat is older than this (no worker holds it) is handed out again. */
   SYNC_STALE_RUN_MS: z.coerce.number().int().min(5_000).max(86_400_000).default(120_000),
   /** The deployment's multi-tenant app, for connectors connected by admin consent (OAUTH). */

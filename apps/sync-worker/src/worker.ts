@@ -88,6 +88,8 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
             },
             writeBatchRows: env.SYNC_WRITE_BATCH_ROWS,
             signInIntervalSeconds: env.SYNC_SIGN_IN_INTERVAL_SECONDS,
+            appAccessFullReadSeconds: env.SYNC_APP_ACCESS_FULL_READ_SECONDS,
+            auditOverlapSeconds: env.SYNC_AUDIT_OVERLAP_SECONDS,
             keepAlive: () => ctx.working(),
             keepAliveMs: Math.max(500, Math.floor(env.NATS_ACK_WAIT_MS / 3)),
             signal: stop.signal,

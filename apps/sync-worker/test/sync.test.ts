@@ -94,7 +94,8 @@ describe('full and incremental sync against the emulator', () => {
     expect(connector.last_full_sync_at).not.toBeNull();
     expect(connector.granted_permissions.length).toBeGreaterThan(0);
     const streams = await h.tdb.db.selectFrom('delta_state').select('stream').where('connector_id', '=', connectorId).execute();
-    expect(streams.map((s) => s.stream).sort()).toEqual(['groups', 'servicePrincipals', 'users']);
+    // The three delta streams, and app access's directory audit cursor.
+    expect(streams.map((s) => s.stream).sort()).toEqual(['directoryAudits', 'groups', 'servicePrincipals', 'users']);
     const logs = await h.tdb.db.selectFrom('connector_logs').select(['level', 'message']).where('sync_run_id', '=', run.id).execute();
     expect(logs.some((l) => l.message.startsWith('Full sync finished'))).toBe(true);
     expect(logs.some((l) => /not users, groups or service principals/.test(l.message))).toBe(true);

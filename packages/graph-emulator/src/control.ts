@@ -9,6 +9,10 @@ const redirectUrisSchema = z
   .strict();
 const rotateSchema = z.object({ previousKeyTtlSeconds: z.number().min(0).optional() }).strict();
 
+const auditSettingsSchema = z
+  .object({ latencyMs: z.number().min(0).max(86_400_000).optional(), licensed: z.boolean().optional() })
+  .strict();
+
 const mutateSchema = z.object({ count: z.number().int().min(0).max(1_000_000), seed: z.number().int().optional() });
 
 const json = (body: unknown, status = 200): PlainResponse => ({ status, headers: {}, body: body as JsonObject });
@@ -66,6 +70,18 @@ export function controlHandler(emu: () => RunningEmulator): ControlHandler {
           return json(e.settings());
         case 'GET /stats':
           return json(e.stats());
+        case 'GET /audit-logs':
+          return json({ ...e.auditLogSettings(), directoryAudits: e.auditLog() });
+        case 'PUT /audit-logs/settings':
+        case 'PATCH /audit-logs/settings': {
+          const p = auditSettingsSchema.parse(body ?? {});
+          return json(
+            e.updateAuditLogSettings({
+              ...(p.latencyMs !== undefined ? { latencyMs: p.latencyMs } : {}),
+              ...(p.licensed !== undefined ? { licensed: p.licensed } : {}),
+            }),
+          );
+        }
         case 'GET /writes':
           return json({ writes: e.writeLog() });
         case 'POST /stats/reset':

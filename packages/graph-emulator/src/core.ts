@@ -22,6 +22,7 @@ export interface CoreOptions {
   logger: Logger;
   /** Web redirect URIs of the Warden app. */
   wardenRedirectUris?: string[];
+  auditLatencyMs?: number;
 }
 
 /** Everything the HTTP layer needs: the tenant, its apps, tokens, settings, stats and paging state. */
@@ -45,6 +46,10 @@ export class EmulatorCore {
   noise: Rng;
   ops: TenantOps;
   baseUrl = '';
+  /** How long a change takes to show in `/auditLogs/directoryAudits` (Graph's audit events arrive late); 0 = at once. */
+  auditLatencyMs = 0;
+  /** false: a tenant without Entra ID P1/P2, whose audit log Graph refuses (403). */
+  auditLogLicensed = true;
   private current: EmulatorSettings;
   private epochCounter = 0;
 
@@ -71,6 +76,7 @@ export class EmulatorCore {
     );
     this.noise = new Rng(deriveSeed(opts.seed, 0x0f417));
     this.current = this.withSeedApplied(applySettings(defaultSettings(ruBudgetForUsers(this.counts.users)), opts.settings ?? {}));
+    this.auditLatencyMs = opts.auditLatencyMs ?? 0;
     this.snapshots = new SnapshotRegistry(() => this.current.pageTokenTtlSeconds);
     this.delta = new DeltaEngine(this);
     const t0 = Date.now();

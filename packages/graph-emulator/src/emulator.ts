@@ -24,6 +24,7 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     ...(opts.counts ? { counts: opts.counts } : {}),
     ...(opts.settings ? { settings: opts.settings } : {}),
     ...(opts.wardenRedirectUris ? { wardenRedirectUris: opts.wardenRedirectUris } : {}),
+    ...(opts.auditLatencyMs !== undefined ? { auditLatencyMs: opts.auditLatencyMs } : {}),
   });
   const router = createRouter(core, graphRoutes);
   const holder: { emu?: RunningEmulator } = {};
@@ -60,6 +61,17 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     stats: () => core.stats.snapshot(),
     resetStats: () => core.stats.reset(),
     writeLog: () => core.stats.writeLog(),
+    auditLog: () => core.dir.audits.all(),
+    auditLogSettings: () => ({ latencyMs: core.auditLatencyMs, licensed: core.auditLogLicensed }),
+    updateAuditLogSettings: (p) => {
+      if (p.latencyMs !== undefined) {
+        if (!Number.isFinite(p.latencyMs) || p.latencyMs < 0)
+          throw new Error('audit latency must be a non-negative number of milliseconds');
+        core.auditLatencyMs = p.latencyMs;
+      }
+      if (p.licensed !== undefined) core.auditLogLicensed = p.licensed;
+      return { latencyMs: core.auditLatencyMs, licensed: core.auditLogLicensed };
+    },
     rotateSigningKey: (previousKeyTtlSeconds) => core.tokens.rotate(previousKeyTtlSeconds),
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 export type {
   WriteLogEntry,
+  AuditLogSettings,
   Change,
   ChangeKind,
   EmulatorApp,

@@ -111,6 +111,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Web redirect URIs of the Warden app (default `http://localhost:4000/auth/callback`). */
   wardenRedirectUris?: string[];
+  /** How long a change takes to appear in `/auditLogs/directoryAudits` (default 0: at once). */
+  auditLatencyMs?: number;
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
@@ -215,9 +217,19 @@ export interface RunningEmulator {
   resetStats(): void;
   /** Every Graph write since start (or the last stats reset), oldest first, with its answer. */
   writeLog(): WriteLogEntry[];
+  /** Every directory audit entry since the tenant was generated (or reset), oldest first, latency ignored. */
+  auditLog(): JsonObject[];
+  auditLogSettings(): AuditLogSettings;
+  /** latencyMs: from now on a change shows in `/auditLogs/directoryAudits` that long after it happened; licensed: false = Graph refuses the log (403, a tenant without P1/P2). */
+  updateAuditLogSettings(p: Partial<AuditLogSettings>): AuditLogSettings;
   /** Publishes a new token signing key and signs with it from now on; the previous key stays published for `previousKeyTtlSeconds` (default 24 h) or until the next rotation. Returns the new kid. */
   rotateSigningKey(previousKeyTtlSeconds?: number): string;
   close(): Promise<void>;
+}
+
+export interface AuditLogSettings {
+  latencyMs: number;
+  licensed: boolean;
 }
 
 /** One Graph write as the emulator answered it (`GET /_emulator/writes`). */

@@ -4,6 +4,11 @@ export const STAGES = ['users', 'groups', 'servicePrincipals', 'appAccess', 'dir
 export type StageName = (typeof STAGES)[number];
 export const DELTA_STREAMS = ['users', 'groups', 'servicePrincipals'] as const satisfies readonly StageName[];
 export type DeltaStream = (typeof DELTA_STREAMS)[number];
+/** Where each stage's `deltaLink` is kept between runs (`delta_state.stream`): the delta streams, and appAccess's directory audit cursor. */
+export const SAVED_LINKS: readonly (readonly [StageName, string])[] = [
+  ...DELTA_STREAMS.map((s) => [s, s] as const),
+  ['appAccess', 'directoryAudits'],
+];
 
 const PendingSchema = z.object({
   resources: z.array(z.tuple([z.string(), z.string()])).default([]),
@@ -26,6 +31,8 @@ const StageSchema = z.object({
   listing: z.boolean().optional(),
   /** Delta: the new deltaLink of a finished round (or, for a listing pass, the one taken before it), stored in delta_state when the run succeeds. */
   deltaLink: z.string().nullable().optional(),
+  /** appAccess of an incremental run: the only apps to read (those the directory audit log names); absent = every app. */
+  apps: z.array(z.string()).optional(),
   /** Enumerations: the last object id fully applied (objects are walked in id order). */
   cursor: z.string().nullable().optional(),
   processed: z.number().default(0),

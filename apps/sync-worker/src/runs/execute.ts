@@ -7,8 +7,8 @@ import { type SecretBox } from '@warden/service-kit';
 import type { Logger } from 'pino';
 import { ConnectorNotReady, assertConnectorSyncable, graphClientFor, type GraphSettings } from '../graph-client';
 import { planStages, type StagePlan } from '../permissions';
-import { syncDirectoryRoles } from '../syncers/directory-roles';
-import { syncAppAccess } from '../syncers/enterprise-apps';
+import { readDirectoryRoles, syncDirectoryRoles } from '../syncers/directory-roles';
+import { planAppAccess, syncAppAccess, type AppAccessOptions } from '../syncers/enterprise-apps';
 import { syncGroups } from '../syncers/groups';
 import { syncServicePrincipals } from '../syncers/service-principals';
 import { syncSignIns } from '../syncers/sign-ins';
@@ -34,6 +34,10 @@ export interface RunDeps {
   writeBatchRows?: number;
   /** Incremental runs read users' sign-in activity when the last read is older than this (default one day); full runs always do. */
   signInIntervalSeconds?: number;
+  /** Incremental runs re-read every app's assignments and owners when the last complete read is older than this (default one day; 0 = every run). */
+  appAccessFullReadSeconds?: number;
+  /** The directory audit log is read from this long before the stored cursor (default one hour). */
+  auditOverlapSeconds?: number;
   /** Test hook: the GraphClient to use instead of one built from the connector row. */
   graphClientFactory?: (connector: ConnectorRow) => GraphClient;
 }
@@ -153,7 +157,10 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
     await recordSkips(s, plan);
     const timings: Record<string, number> = {};
     const tStages = Date.now();
-    await runStages(s, plan, ctl, timings, deps.signInIntervalSeconds ?? 86_400);
+    await runStages(s, plan, ctl, timings, deps.signInIntervalSeconds ?? 86_400, {
+      ...(deps.appAccessFullReadSeconds !== undefined ? { fullReadIntervalSeconds: deps.appAccessFullReadSeconds } : {}),
+      ...(deps.auditOverlapSeconds !== undefined ? { auditOverlapSeconds: deps.auditOverlapSeconds } : {}),
+    });
     timings['ms_stages'] = Date.now() - tStages;
     s.throwIfAborted();
     await progress.stop();
@@ -246,6 +253,7 @@ async function runStages(
   ctl: AbortController,
   timings: Record<string, number>,
   signInInterval: number,
+  appAccess: Pick<AppAccessOptions, 'fullReadIntervalSeconds' | 'auditOverlapSeconds'>,
 ): Promise<void> {
   const stage = async (name: StageName, fn: () => Promise<void>) => {
     if (!plan.run.has(name)) return;
@@ -259,18 +267,26 @@ async function runStages(
       if (!ctl.signal.aborted) ctl.abort(err);
       throw err;
     });
+  // Graph reads that need no other stage start at once: the directory audit log (which apps changed)
+  // and the directory roles; only writing them waits for the stages below.
+  const fresh = (name: StageName) => plan.run.has(name) && s.stage(name) === undefined;
+  const appAccessOpts = { ...appAccess, assignments: plan.appAssignments, owners: plan.appOwners };
+  const appPlan = fresh('appAccess') ? guard(planAppAccess(s, appAccessOpts)) : undefined;
+  const rolesRead = fresh('directoryRoles') ? guard(readDirectoryRoles(s, { eligibility: plan.eligibility })) : undefined;
+  appPlan?.catch(() => undefined);
+  rolesRead?.catch(() => undefined);
   const users = guard(stage('users', () => syncUsers(s)));
   const groups = guard(stage('groups', () => syncGroups(s)));
   const sps = guard(stage('servicePrincipals', () => syncServicePrincipals(s)));
-  const apps = guard(
-    sps.then(() => stage('appAccess', () => syncAppAccess(s, { assignments: plan.appAssignments, owners: plan.appOwners }))),
-  );
-  // Directory roles resolve principal kinds from the rows the first three stages write; they need
-  // not wait for app access.
+  const apps = guard(sps.then(() => stage('appAccess', () => syncAppAccess(s, appAccessOpts, appPlan))));
+  // Directory roles resolve principal kinds from the rows the first three stages write (unknown ones
+  // through Graph); they need not wait for app access. An incremental run's principals are stored
+  // already but for the few new ones, so its roles do not wait at all; a full run's would all go to Graph.
   // Sign-in activity patches the users' rows, so it follows the users stage.
   const signIns = guard(users.then(() => stage('signIns', () => syncSignIns(s, { intervalSeconds: signInInterval }))));
+  const principalsWritten = s.mode === 'INCREMENTAL' ? Promise.resolve() : Promise.all([users, groups, sps]);
   const roles = guard(
-    Promise.all([users, groups, sps]).then(() => stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }))),
+    principalsWritten.then(() => stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }, rolesRead))),
   );
   const settled = await Promise.allSettled([users, groups, sps, apps, roles, signIns]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');

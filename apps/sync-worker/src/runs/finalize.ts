@@ -21,7 +21,7 @@ import {
   type CascadeCounts,
 } from '../writers/cascade';
 import { deleteDirectGrants } from '../writers/grants';
-import { DELTA_STREAMS, PendingDeletions, STAGES, type RunCheckpoint, type StageCheckpoint } from './checkpoint';
+import { PendingDeletions, SAVED_LINKS, STAGES, type RunCheckpoint, type StageCheckpoint } from './checkpoint';
 import { RunCancelled } from './session';
 
 export interface FinalizeInput {
@@ -140,8 +140,8 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     if (done(groups)) closure = await recomputeClosure(trx, c, groups.full || groups.rootsOverflow || droppedGroups > 0 ? 'all' : roots);
 
     lap('closure');
-    for (const stream of DELTA_STREAMS) {
-      const s = stages[stream];
+    for (const [stage, stream] of SAVED_LINKS) {
+      const s = stages[stage];
       if (!done(s) || !s.deltaLink) continue;
       await trx
         .insertInto('delta_state')
@@ -314,6 +314,10 @@ async function countStats(
     ...Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith('ms_'))),
     ...pick(counters, [
       'appPartsChanged',
+      'appsReadIncremental',
+      'appsReadFull',
+      'auditEntries',
+      'auditUnavailable',
       'grantsListed',
       'skippedOnPremisesGroups',
       'skippedServicePrincipals',

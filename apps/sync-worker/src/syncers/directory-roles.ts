@@ -202,24 +202,54 @@ async function applicationNames(
  * Administrative units are read only to name the scoped entitlements; every (AU-scopable role,
  * administrative unit) pair is an entitlement, so a review can grant one nobody holds yet.
  */
-export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boolean }): Promise<void> {
+export interface DirectoryRolesRead {
+  /** Database time before Graph was asked: the stage's sweep spares rows written after it. */
+  startedAt: string;
+  defs: GraphRoleDefinition[];
+  assignments: RoleAssignment[];
+  schedules: EligibilitySchedule[];
+  units: AdministrativeUnit[];
+  counters: Record<string, number>;
+}
+
+/**
+ * The stage's Graph reads, all at once. They need nothing from the other stages (only resolving the
+ * principals' kinds does), so a run starts them with the other stages and the stage proper waits for
+ * users, groups and service principals only to write.
+ */
+export async function readDirectoryRoles(s: RunSession, opts: { eligibility: boolean }): Promise<DirectoryRolesRead> {
+  const startedAt = s.stage('directoryRoles')?.startedAt ?? (await s.dbNow());
+  const counters: Record<string, number> = {};
+  const [defs, assignments, schedules, units] = await Promise.all([
+    collect<GraphRoleDefinition>(
+      s,
+      '/v1.0/roleManagement/directory/roleDefinitions?$select=id,displayName,description,isBuiltIn,isEnabled,templateId',
+    ),
+    collect<RoleAssignment>(s, '/v1.0/roleManagement/directory/roleAssignments?$select=id,principalId,roleDefinitionId,directoryScopeId'),
+    opts.eligibility
+      ? collect<EligibilitySchedule>(
+          s,
+          '/v1.0/roleManagement/directory/roleEligibilitySchedules?$select=id,principalId,roleDefinitionId,directoryScopeId,memberType,scheduleInfo',
+        )
+      : Promise.resolve([] as EligibilitySchedule[]),
+    administrativeUnits(s, counters),
+  ]);
+  return { startedAt, defs, assignments, schedules, units, counters };
+}
+
+export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boolean }, read?: Promise<DirectoryRolesRead>): Promise<void> {
   const prev = s.stage('directoryRoles');
   if (prev?.state === 'done' || prev?.state === 'skipped') return;
+  const { startedAt, defs, assignments, schedules, units, counters } = await (read ?? readDirectoryRoles(s, opts));
   const cp: StageCheckpoint = {
     state: 'running',
     full: true,
-    startedAt: prev?.startedAt ?? (await s.dbNow()),
+    startedAt,
     processed: 0,
     eligibilityRead: opts.eligibility,
   };
   await s.saveStage('directoryRoles', cp);
   s.progress.set('directoryRoles', 'directory roles');
-  const counters: Record<string, number> = {};
-
-  const defs = await collect<GraphRoleDefinition>(
-    s,
-    '/v1.0/roleManagement/directory/roleDefinitions?$select=id,displayName,description,isBuiltIn,isEnabled,templateId',
-  );
   const resources: ResourceInput[] = [];
   const entitlements: EntitlementInput[] = [];
   const defId = new Map<string, string>();
@@ -234,17 +264,6 @@ export async function syncDirectoryRoles(s: RunSession, opts: { eligibility: boo
     if (d.templateId) defId.set(d.templateId.toLowerCase(), d.id);
   }
 
-  const assignments = await collect<RoleAssignment>(
-    s,
-    '/v1.0/roleManagement/directory/roleAssignments?$select=id,principalId,roleDefinitionId,directoryScopeId',
-  );
-  const schedules = opts.eligibility
-    ? await collect<EligibilitySchedule>(
-        s,
-        '/v1.0/roleManagement/directory/roleEligibilitySchedules?$select=id,principalId,roleDefinitionId,directoryScopeId,memberType,scheduleInfo',
-      )
-    : [];
-  const units = await administrativeUnits(s, counters);
   const scopeName = new Map(units.filter((u) => typeof u.id === 'string').map((u) => [u.id.toLowerCase(), str(u.displayName)]));
   for (const [id, name] of await applicationNames(s, assignments, counters)) scopeName.set(id, name);
   const tenantWide = (x: RoleAssignment) => (x.directoryScopeId ?? '/') === '/';

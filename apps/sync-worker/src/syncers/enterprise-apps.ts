@@ -16,6 +16,7 @@ import { fmt } from '../runs/progress';
 import type { RunSession } from '../runs/session';
 import { directGrantsOf, upsertDirectGrants } from '../writers/grants';
 import { bump } from './delta-stream';
+import { appsChangedSince, AUDIT_CURSOR_STREAM } from './directory-audits';
 import { readCollections, type CollectionResult } from './graph-batch';
 
 export interface GraphAppRole {
@@ -96,10 +97,23 @@ export function mapEnterpriseApp(sp: Partial<GraphServicePrincipal> & { id: stri
 /** Apps per round of $batch reads (two collections each: assignments and owners). */
 const APPS_PER_CHUNK = 250;
 
+/** Audit entries older than this may be gone (Microsoft Entra keeps them 7 days without a P1/P2 licence). */
+const AUDIT_RETENTION_MS = 7 * 86_400_000;
+
+/** When more apps than this share changed, reading them one by one is no cheaper than reading all. */
+const MOSTLY_CHANGED = 0.5;
+
 export interface AppAccessOptions {
   assignments: boolean;
   owners: boolean;
+  /** Incremental runs re-read every app once the last complete read is older than this (0 = every run). */
+  fullReadIntervalSeconds?: number;
+  /** The audit log is read from this long before the stored cursor: Graph's audit events arrive late. */
+  auditOverlapSeconds?: number;
 }
+
+export const DEFAULT_FULL_READ_INTERVAL_SECONDS = 86_400;
+export const DEFAULT_AUDIT_OVERLAP_SECONDS = 3_600;
 
 interface AssignmentItem {
   id?: unknown;
@@ -113,23 +127,125 @@ interface DirectoryObjectItem {
   '@odata.type'?: unknown;
 }
 
+/** When this connector's app access was last read completely (the pass start of a succeeded run). */
+async function lastFullRead(s: RunSession): Promise<Date | null> {
+  const r = await sql<{ at: Date | null }>`
+    SELECT max((checkpoint -> 'stages' -> 'appAccess' ->> 'startedAt')::timestamptz) AS at FROM sync_runs
+    WHERE connector_id = ${s.connectorId}::uuid AND status = 'SUCCEEDED'
+      AND checkpoint -> 'stages' -> 'appAccess' ->> 'state' = 'done'
+      AND checkpoint -> 'stages' -> 'appAccess' ->> 'full' = 'true'`.execute(s.db);
+  return r.rows[0]?.at ?? null;
+}
+
+/** What an incremental run learnt from the directory audit log before the service principals stage finished. */
+export interface AppAccessPlan {
+  /** Database time before anything was read: the next run's audit cursor, and the pass start. */
+  startedAt: string;
+  /** null: every app is read (full run, no cursor, the periodic full read is due, or the log is not usable). */
+  audit: { apps: Set<string> } | null;
+  counters: Record<string, number>;
+}
+
 /**
- * App role assignments and app owners. Graph has no delta for either, so every run reads them all,
- * app by app in id order, 20 reads per $batch call, and reconciles each app's complete listing with
- * the database: writes only what changed, and collects what disappeared as pending deletions (applied
- * when the run succeeds). The position is checkpointed after each chunk of apps.
+ * The audit side of an incremental run's plan: the service principals the directory audit log names
+ * since the stored cursor (minus the overlap for late events). It needs nothing from the other stages,
+ * so a run starts it with them. Every app is read instead when this is a full run, there is no usable
+ * cursor (none, or older than the log keeps), the periodic full read is due, or the log cannot be
+ * read (logged with its code).
  */
-export async function syncAppAccess(s: RunSession, opts: AppAccessOptions): Promise<void> {
+export async function planAppAccess(s: RunSession, opts: AppAccessOptions): Promise<AppAccessPlan> {
+  const startedAt = await s.dbNow();
+  const counters: Record<string, number> = {};
+  const full = { startedAt, audit: null, counters };
+  const interval = opts.fullReadIntervalSeconds ?? DEFAULT_FULL_READ_INTERVAL_SECONDS;
+  if (s.mode !== 'INCREMENTAL' || interval === 0) return full;
+  const now = new Date(startedAt);
+  const last = await lastFullRead(s);
+  if (!last || now.getTime() - last.getTime() >= interval * 1000) {
+    await s.log(
+      'INFO',
+      `App access: every application's assignments and owners are read again (${last ? `last complete read ${last.toISOString()}, older than ${interval} s` : 'no complete read yet'}).`,
+    );
+    return full;
+  }
+  const saved = s.savedDeltaLink(AUDIT_CURSOR_STREAM);
+  const cursor = saved ? new Date(saved) : null;
+  if (!cursor || Number.isNaN(cursor.getTime()) || now.getTime() - cursor.getTime() > AUDIT_RETENTION_MS) {
+    await s.log('INFO', `App access: no usable directory audit cursor (${saved ?? 'none'}); every application is read again.`);
+    return full;
+  }
+  const since = new Date(cursor.getTime() - (opts.auditOverlapSeconds ?? DEFAULT_AUDIT_OVERLAP_SECONDS) * 1000);
+  const t0 = Date.now();
+  const audit = await appsChangedSince(s, since);
+  bump(counters, 'ms_graph_audit', Date.now() - t0);
+  if (!audit.ok) {
+    bump(counters, 'auditUnavailable');
+    await s.log(
+      'WARN',
+      `${audit.code}: the directory audit log could not be used (${audit.message}); every application's assignments and owners are read again.`,
+    );
+    return full;
+  }
+  bump(counters, 'auditEntries', audit.entries);
+  return { startedAt, audit: { apps: audit.apps }, counters };
+}
+
+/**
+ * The apps an incremental run reads: those the audit log named, plus apps this run's service
+ * principals pass created or changed (a new app's assignments may predate the audit window). null =
+ * every app, also when most apps changed (reading them one by one is then no cheaper).
+ */
+async function appsToRead(s: RunSession, plan: AppAccessPlan, total: number): Promise<string[] | null> {
+  if (!plan.audit) return null;
+  const spPassStart = s.stage('servicePrincipals')?.startedAt ?? plan.startedAt;
+  const rows = await sql<{ id: string }>`
+    SELECT external_id AS id FROM resources
+    WHERE connector_id = ${s.connectorId}::uuid AND type = 'ENTERPRISE_APPLICATION'
+      AND (lower(external_id) = ANY(${[...plan.audit.apps]}::text[]) OR updated_at >= ${spPassStart}::timestamptz)
+`.execute(s.db);
+  // Sorted here: the walk compares ids in JavaScript (`id > cursor`), whatever the database's collation.
+  const apps = rows.rows.map((r) => r.id).sort();
+  if (apps.length > total * MOSTLY_CHANGED) {
+    await s.log('INFO', `App access: ${apps.length} of ${total} applications changed; every application is read again.`);
+    return null;
+  }
+  return apps;
+}
+
+/**
+ * App role assignments and app owners. Graph has no delta for either, so a full read lists them for
+ * every app, and an incremental run lists them only for the apps the directory audit log says changed
+ * (planAppAccess, appsToRead; periodically, and whenever the log is not usable, every app). Apps are
+ * walked in id order, 20 reads per $batch call, each app's complete listing reconciled with the
+ * database: only what changed is written, what disappeared is collected as pending deletions (applied
+ * when the run succeeds). The position is checkpointed after each chunk of apps; the audit cursor (the
+ * database time before anything was read) is stored when the run succeeds.
+ */
+export async function syncAppAccess(s: RunSession, opts: AppAccessOptions, planned?: Promise<AppAccessPlan>): Promise<void> {
   let cp = s.stage('appAccess');
   if (cp?.state === 'done' || cp?.state === 'skipped') return;
   if (!cp) {
+    const plan = await (planned ?? planAppAccess(s, opts));
     const total = await s.db
       .selectFrom('resources')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('connector_id', '=', s.connectorId)
       .where('type', '=', 'ENTERPRISE_APPLICATION')
       .executeTakeFirst();
-    cp = { state: 'running', full: true, startedAt: await s.dbNow(), cursor: null, processed: 0, total: Number(total?.n ?? 0) };
+    const counters = { ...plan.counters };
+    const apps = await appsToRead(s, plan, Number(total?.n ?? 0));
+    bump(counters, apps ? 'appsReadIncremental' : 'appsReadFull');
+    cp = {
+      state: 'running',
+      full: apps === null,
+      startedAt: plan.startedAt,
+      cursor: null,
+      processed: 0,
+      total: apps ? apps.length : Number(total?.n ?? 0),
+      deltaLink: plan.startedAt,
+      counters,
+      ...(apps ? { apps } : {}),
+    };
     await s.saveStage('appAccess', cp);
   }
   const pending = PendingDeletions.from(cp.pending);
@@ -138,7 +254,9 @@ export async function syncAppAccess(s: RunSession, opts: AppAccessOptions): Prom
   let processed = cp.processed;
   const label = (n: number) => `applications: ${fmt(n)} / ${fmt(Math.max(n, cp!.total ?? 0))}`;
   s.progress.set('appAccess', label(processed));
+  const only = cp.apps;
   const nextApps = async (after: string | null): Promise<string[]> => {
+    if (only) return only.filter((id) => after === null || id > after).slice(0, APPS_PER_CHUNK);
     let q = s.db
       .selectFrom('resources')
       .select('external_id')

@@ -17,6 +17,8 @@ export interface Harness {
   env(overrides?: Record<string, string>): Record<string, string>;
   addConnector(opts?: { app?: string; skipAdGroups?: boolean; secret?: string }): Promise<string>;
   startWorker(overrides?: Record<string, string>): Promise<SyncWorker>;
+  /** Stops every worker started so far (to start one with other settings). */
+  closeWorkers(): Promise<void>;
   trigger(connectorId: string, mode: SyncMode): Promise<string>;
   waitForRun(runId: string, timeoutMs?: number, until?: SyncRunStatus[]): Promise<SyncRunRow>;
   /** Triggers a run and waits for it to finish. */
@@ -85,6 +87,9 @@ export async function createHarness(emulatorOptions: EmulatorOptions = {}): Prom
       });
       workers.push(w);
       return w;
+    },
+    async closeWorkers() {
+      for (const w of workers.splice(0)) await w.close();
     },
     async trigger(connectorId, mode) {
       const { run } = await requestSync(tdb.db, tbus.bus, { connectorId, mode, requestedBy: 'test' });

@@ -55,7 +55,8 @@ export function createRouter(core: EmulatorCore, extraRoutes: Route[] = []): Gra
     const claims = req.claims;
     if (!claims || !allows(claims.roles ?? [], m.route.perm)) throw forbidden();
     const isWrite = req.method !== 'GET';
-    const ru = resourceUnits(req, m.route.cost ?? 1);
+    // Cost 0: a service with its own request limit (the reports APIs), outside the directory's RU bucket.
+    const ru = m.route.cost === 0 ? 0 : resourceUnits(req, m.route.cost ?? 1);
     const decision = throttler.check(claims.appid, ru, isWrite, core.settings.throttle);
     if (!decision.ok) {
       throw new GraphError(
@@ -72,7 +73,14 @@ export function createRouter(core: EmulatorCore, extraRoutes: Route[] = []): Gra
     }
     core.stats.ru(ru);
     if (isWrite) core.stats.write();
-    const res = m.route.handler(core, req, m.params);
+    // Changes a write makes are audited as the calling app's.
+    if (isWrite) core.ops.actor = { appId: claims.appid };
+    let res: GraphResponse;
+    try {
+      res = m.route.handler(core, req, m.params);
+    } finally {
+      if (isWrite) core.ops.actor = null;
+    }
     res.headers['x-ms-resource-unit'] = String(ru);
     if (decision.usage >= 0.8) res.headers['x-ms-throttle-limit-percentage'] = decision.usage.toFixed(1);
     return res;

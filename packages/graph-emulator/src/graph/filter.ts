@@ -54,7 +54,9 @@ function tokenize(s: string): Tok[] {
       continue;
     }
     let j = i;
-    while (j < s.length && !" \t(),:'".includes(s[j] as string)) j++;
+    // A DateTimeOffset literal (2024-01-31T08:00:00Z) is one word although it contains ':'.
+    const stops = /[0-9]/.test(c) ? " \t(),'" : " \t(),:'";
+    while (j < s.length && !stops.includes(s[j] as string)) j++;
     out.push({ t: 'word', v: s.slice(i, j) });
     i = j;
   }
@@ -179,7 +181,22 @@ export function parseFilter(src: string): ParsedFilter {
   return { root, advanced, props: [...props] };
 }
 
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,7}))?Z?)?$/i;
+
+/** DateTimeOffset values (UTC, any precision up to Graph's seven digits) as comparable text; null if not one. */
+function dateTimeKey(v: string): string | null {
+  const m = DATE_TIME.exec(v);
+  if (!m) return null;
+  const time = (m[2] ?? '00:00:00').padEnd(8, ':00');
+  return `${m[1]}T${time}.${(m[3] ?? '').padEnd(7, '0')}`;
+}
+
 function cmpValues(a: JsonValue | undefined, b: JsonValue): number {
+  if (typeof a === 'string' && typeof b === 'string') {
+    const da = dateTimeKey(a);
+    const db = da === null ? null : dateTimeKey(b);
+    if (da !== null && db !== null) return da < db ? -1 : da > db ? 1 : 0;
+  }
   if (typeof a === 'string' && typeof b === 'string')
     return a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0;
   if (typeof a === 'number' && typeof b === 'number') return a - b;
@@ -192,6 +209,19 @@ function eqValues(a: JsonValue | undefined, b: JsonValue): boolean {
   return a === b;
 }
 
+/** A property or a path into complex properties (initiatedBy/user/id). */
+function valueAt(obj: JsonObject, prop: string, canon: (p: string) => string): JsonValue | undefined {
+  const parts = prop.split('/');
+  let v: JsonValue | undefined = obj[canon(parts[0] as string)];
+  for (let i = 1; i < parts.length; i++) {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    const o: { [k: string]: JsonValue } = v;
+    const key = Object.keys(o).find((k) => k.toLowerCase() === (parts[i] as string).toLowerCase());
+    v = key === undefined ? undefined : o[key];
+  }
+  return v;
+}
+
 export function evaluate(node: FilterNode, obj: JsonObject, canon: (p: string) => string): boolean {
   switch (node.kind) {
     case 'and':
@@ -201,11 +231,11 @@ export function evaluate(node: FilterNode, obj: JsonObject, canon: (p: string) =
     case 'not':
       return !evaluate(node.inner, obj, canon);
     case 'in': {
-      const v = obj[canon(node.prop)];
+      const v = valueAt(obj, node.prop, canon);
       return node.values.some((x) => eqValues(v, x));
     }
     case 'fn': {
-      const v = obj[canon(node.prop)];
+      const v = valueAt(obj, node.prop, canon);
       if (typeof v !== 'string') return false;
       const a = v.toLowerCase();
       const b = node.value.toLowerCase();
@@ -216,7 +246,7 @@ export function evaluate(node: FilterNode, obj: JsonObject, canon: (p: string) =
       return Array.isArray(v) && v.some((x) => eqValues(x, node.value));
     }
     case 'cmp': {
-      const v = obj[canon(node.prop)];
+      const v = valueAt(obj, node.prop, canon);
       switch (node.op) {
         case 'eq':
           return eqValues(v, node.value);

@@ -12,7 +12,7 @@ export interface Route {
   perm: Permission;
   /** Counts against the write quota. */
   write?: boolean;
-  /** Base resource-unit cost from Graph's table (default 1). */
+  /** Base resource-unit cost from Graph's table (default 1); 0 = not charged to the RU bucket (a service limited otherwise). */
   cost?: number;
   handler: (core: EmulatorCore, req: GraphRequest, params: Params) => GraphResponse;
 }

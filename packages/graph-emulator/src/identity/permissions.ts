@@ -66,6 +66,8 @@ export const REQUIRED = {
   ],
   readAdministrativeUnits: ['AdministrativeUnit.Read.All', 'AdministrativeUnit.ReadWrite.All', ...DIR_READ],
   readApplications: ['Application.Read.All', 'Application.ReadWrite.All', ...DIR_READ],
+  // List directoryAudits: AuditLog.Read.All, or the higher-privileged Directory.Read.All.
+  readAuditLogs: ['AuditLog.Read.All', ...DIR_READ],
   readDirectoryObjects: ['Directory.Read.All', 'Directory.ReadWrite.All', 'User.Read.All', 'Group.Read.All', 'Application.Read.All'],
   writeGroupMembers: ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'],
   writeGroupOwners: ['Group.ReadWrite.All', 'Directory.ReadWrite.All'],

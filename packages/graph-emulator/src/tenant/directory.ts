@@ -1,4 +1,5 @@
 import type { JsonObject } from '../types';
+import { AuditLog } from './audit-log';
 import { Collection, LinkTable } from './collection';
 
 export type ObjectType = 'user' | 'group' | 'servicePrincipal' | 'device' | 'orgContact';
@@ -62,6 +63,8 @@ export class Directory {
   readonly logs: Record<DeltaResource, LogEntry[]> = { users: [], groups: [], servicePrincipals: [], directoryRoles: [] };
   /** Bumped by reset(); delta tokens from another epoch are no longer valid. */
   epoch = 0;
+  /** `/auditLogs/directoryAudits`: one entry per change since the tenant was generated. */
+  readonly audits: AuditLog = new AuditLog(this);
 
   constructor(
     readonly tenantId: string,
