@@ -15,6 +15,7 @@ export const FAULT_KINDS = [
   'postgres-stall',
   'graph-stall',
   'duplicate-deliveries',
+  'clock-jump',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -32,6 +33,7 @@ const WEIGHTS: Record<FaultKind, number> = {
   'postgres-stall': 1,
   'graph-stall': 1,
   'duplicate-deliveries': 2,
+  'clock-jump': 1,
 };
 
 export interface Fault {
@@ -197,6 +199,13 @@ export async function applyFault(cluster: Cluster, f: Fault, rng: Rng, obs: Faul
         sent++;
       }
       return rec(`${sent} commands re-delivered`);
+    }
+    case 'clock-jump': {
+      // The governance workers' timers (step escalation and denial, review due dates, expiry notices and
+      // follow-up) jump forward; the provision worker's expiry scan uses the database's clock.
+      const ms = rng.int(20, 60) * 1000;
+      cluster.jumpClock(ms);
+      return rec(`governance clock +${ms / 1000} s (now ${cluster.clockOffsetMs / 1000} s ahead)`);
     }
   }
 }

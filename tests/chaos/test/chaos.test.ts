@@ -24,6 +24,7 @@ describe('chaos (short run)', () => {
         'postgres-restart',
         'postgres-stall',
         'sigterm',
+        'clock-jump',
       ].sort(),
     );
     expect(report.faultLog.filter((f) => f.note?.startsWith('could not inject'))).toEqual([]);
