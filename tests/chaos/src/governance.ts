@@ -1,4 +1,4 @@
-import type { Cluster } from './cluster';
+import { GqlError, type Cluster } from './cluster';
 import type { Actor, LoadContext, Pair } from './load';
 import { coded } from './load';
 import type { Rng } from './rng';
@@ -25,6 +25,16 @@ export interface GovernanceSetup {
   /** Group memberships with a few direct holders each: small campaigns. */
   reviewEntitlements: string[];
   reviews: Array<{ id: string; createdAt: number; open: boolean }>;
+}
+
+/** A read's answer, or 'rejected' when the system answered with a coded error (e.g. while Postgres restarts). */
+async function answered<T>(p: Promise<T>): Promise<T | 'rejected'> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof GqlError) return 'rejected';
+    throw err;
+  }
 }
 
 const SET_POLICY = 'mutation($i: AccessPolicyInput!) { setAccessPolicy(input: $i) { id } }';
@@ -109,12 +119,15 @@ export const decideRequestActor: Actor = {
   async step(ctx, rng) {
     const token = rng.pick(ctx.gov.approverTokens);
     const gw = rng.int(0, 9);
-    const waiting = await ctx.cluster.gql<{ accessRequests: { edges: Array<{ node: { id: string } }> } }>(
-      gw,
-      '{ accessRequests(awaitingMyDecision: true, first: 10) { edges { node { id } } } }',
-      {},
-      token,
+    const waiting = await answered(
+      ctx.cluster.gql<{ accessRequests: { edges: Array<{ node: { id: string } }> } }>(
+        gw,
+        '{ accessRequests(awaitingMyDecision: true, first: 10) { edges { node { id } } } }',
+        {},
+        token,
+      ),
     );
+    if (waiting === 'rejected') return 'rejected';
     if (waiting.accessRequests.edges.length === 0) return 'ok';
     const id = rng.pick(waiting.accessRequests.edges).node.id;
     const verb = rng.chance(0.8) ? 'approveAccessRequest' : 'denyAccessRequest';
@@ -133,8 +146,8 @@ export const reviewCreateActor: Actor = {
   async step(ctx, rng) {
     if (ctx.gov.reviews.filter((r) => r.open).length >= 3) return 'ok';
     const ents = [rng.pick(ctx.gov.reviewEntitlements), ...(rng.chance(0.5) ? [rng.pick(ctx.gov.reviewEntitlements)] : [])];
-    const r = await ctx.cluster
-      .gql<{ createAccessReview: { id: string } }>(
+    const r = await answered(
+      ctx.cluster.gql<{ createAccessReview: { id: string } }>(
         rng.int(0, 9),
         'mutation($i: AccessReviewInput!) { createAccessReview(input: $i) { id } }',
         {
@@ -149,11 +162,10 @@ export const reviewCreateActor: Actor = {
             undecided: rng.pick(['KEEP', 'REVOKE', 'RECOMMENDATION']),
           },
         },
-      )
-      .then((x) => x.createAccessReview.id)
-      .catch((err: unknown) => err);
-    if (typeof r !== 'string') return coded(Promise.reject(r));
-    ctx.gov.reviews.push({ id: r, createdAt: Date.now(), open: true });
+      ),
+    );
+    if (r === 'rejected') return 'rejected';
+    ctx.gov.reviews.push({ id: r.createAccessReview.id, createdAt: Date.now(), open: true });
     return 'ok';
   },
 };
@@ -164,12 +176,15 @@ export const reviewDecideActor: Actor = {
   weight: 6,
   async step(ctx, rng) {
     const gw = rng.int(0, 9);
-    const mine = await ctx.cluster.gql<{ myReviewItems: { edges: Array<{ node: { id: string } }> } }>(
-      gw,
-      '{ myReviewItems(first: 30, pending: true) { edges { node { id } } } }',
-      {},
-      ctx.gov.reviewerToken,
+    const mine = await answered(
+      ctx.cluster.gql<{ myReviewItems: { edges: Array<{ node: { id: string } }> } }>(
+        gw,
+        '{ myReviewItems(first: 30, pending: true) { edges { node { id } } } }',
+        {},
+        ctx.gov.reviewerToken,
+      ),
     );
+    if (mine === 'rejected') return 'rejected';
     const ids = mine.myReviewItems.edges.map((e) => e.node.id).filter(() => rng.chance(0.4));
     if (ids.length === 0) return 'ok';
     return coded(

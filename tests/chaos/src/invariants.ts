@@ -96,23 +96,10 @@ export const oneAuditOutcome: Invariant = {
 export const graphWritesOnce: Invariant = {
   name: 'every Graph write happened at most once per task (and every applied task wrote)',
   async check(ctx) {
-    const applied = new Map<string, number>();
-    let membershipWrites = 0;
-    let otherWrites = 0;
-    for (const w of ctx.writes) {
-      if (w.status < 200 || w.status > 299) continue;
-      const add = /^\/groups\/([^/]+)\/members\/\$ref$/.exec(w.path);
-      const del = /^\/groups\/([^/]+)\/members\/([^/]+)\/\$ref$/.exec(w.path);
-      let key: string | null = null;
-      if (add && w.method === 'POST') {
-        const user = /directoryObjects\/([^"/]+)/.exec(w.body ?? '')?.[1];
-        if (user) key = `GRANT:${add[1]}:${user}`;
-      } else if (del && w.method === 'DELETE') key = `REVOKE:${del[1]}:${del[2]}`;
-      if (key) {
-        membershipWrites++;
-        applied.set(key, (applied.get(key) ?? 0) + 1);
-      } else otherWrites++;
-    }
+    const byKey = appliedWrites(ctx.writes);
+    const applied = new Map([...byKey].map(([k, times]) => [k, times.length]));
+    const membershipWrites = [...applied.values()].reduce((a, b) => a + b, 0);
+    const otherWrites = ctx.writes.filter((w) => w.status >= 200 && w.status <= 299).length - membershipWrites;
     const tasks = await q<{ action: string; group_id: string; user_id: string; n: string; applied: string }>(
       ctx,
       // The group from the task's own key (GROUP:<id>:member): tenant churn may have deleted the entitlement row.

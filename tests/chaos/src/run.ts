@@ -96,7 +96,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             } catch (err) {
               // No answer at all (a gateway down, a timeout): the caller would retry; the key makes it safe.
               operations[actor.name]!.failed++;
-              const why = err instanceof Error ? `${err.name}: ${(err.cause as Error | undefined)?.message ?? err.message}` : String(err);
+              const why = (
+                err instanceof Error ? `${err.name}: ${(err.cause as Error | undefined)?.message ?? err.message}` : String(err)
+              ).replace(/ \(request id [^)]*\)/, '');
               noAnswer[why] = (noAnswer[why] ?? 0) + 1;
             }
             await new Promise((r) => setTimeout(r, rng.int(50, 400)));
