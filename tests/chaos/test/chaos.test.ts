@@ -29,6 +29,9 @@ describe('chaos (short run)', () => {
     );
     expect(report.faultLog.filter((f) => f.note?.startsWith('could not inject'))).toEqual([]);
     expect(report.operations['grant']!.ok).toBeGreaterThan(20);
+    // Requests were made and decided, and campaigns created and completed, while the faults ran.
+    for (const actor of ['request', 'decide-request', 'review-create', 'review-decide', 'review-complete'])
+      expect(report.operations[actor]!.ok, actor).toBeGreaterThan(0);
     expect(report.invariants.filter((i) => !i.pass).map((i) => `${i.name}: ${JSON.stringify(i.figures)}`)).toEqual([]);
   });
 });
