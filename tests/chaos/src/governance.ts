@@ -22,7 +22,7 @@ export interface GovernanceSetup {
   reviewerToken: string;
   /** Entitlements members request (the load's groups: requests meet grants, revokes and reviews). */
   requestEntitlements: string[];
-  /** Group memberships with a few direct holders each: small campaigns. */
+  /** Group memberships with the fewest direct holders (nearest 4, none empty where the tenant allows): small campaigns. */
   reviewEntitlements: string[];
   reviews: Array<{ id: string; createdAt: number; open: boolean }>;
 }
@@ -76,8 +76,10 @@ export async function setupGovernance(cluster: Cluster, pairs: Pair[], rng: Rng,
       `SELECT e.id FROM entitlements e
        WHERE e.connector_id = $1 AND e.resource_type = 'GROUP' AND e.slug = 'member' AND e.grantable
          AND coalesce((e.metadata->>'roleAssignable')::boolean, false) = false
-         AND (SELECT count(*) FROM grants g WHERE g.connector_id = e.connector_id AND g.entitlement_key = e.key AND g.direct) BETWEEN 1 AND 8
-       ORDER BY e.key`,
+       ORDER BY (SELECT CASE WHEN count(*) = 0 THEN 1000 ELSE abs(count(*) - 4) END
+                 FROM grants g WHERE g.connector_id = e.connector_id AND g.entitlement_key = e.key AND g.direct),
+                e.key
+       LIMIT 8`,
       [cluster.connectorId],
     )
   ).rows.map((r) => r.id);
