@@ -240,6 +240,7 @@ export const readiness: Invariant = {
         sigtermOverDeadline: ctx.observations.sigtermOverDeadline,
         sigtermMaxMs: ms.length ? Math.max(...ms) : 0,
       },
+      examples: ctx.observations.readinessWrong.slice(0, 5),
     });
   },
 };

@@ -75,6 +75,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       sigtermMs: [],
       sigtermOverDeadline: 0,
       readinessWhileDown: { probes: 0, readyzNot200: 0, healthz200: 0 },
+      readinessWrong: [],
     };
     const operations: ChaosReport['operations'] = {};
     for (const a of ACTORS) operations[a.name] = { ok: 0, rejected: 0, failed: 0 };
