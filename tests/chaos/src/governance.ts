@@ -84,7 +84,23 @@ export async function setupGovernance(cluster: Cluster, pairs: Pair[], rng: Rng,
     )
   ).rows.map((r) => r.id);
   const reviewEntitlements = [...new Set([...requestEntitlements.slice(0, 2), ...Array.from({ length: 4 }, () => rng.pick(small))])];
-  return { members, approverTokens, reviewerToken, requestEntitlements, reviewEntitlements, reviews: [] };
+  const setup: GovernanceSetup = { members, approverTokens, reviewerToken, requestEntitlements, reviewEntitlements, reviews: [] };
+  // Work waiting when the faults start, whatever the load draws on a slow machine: one request per
+  // member (refused where the member already holds the group) and one campaign.
+  for (const m of members) {
+    await cluster
+      .gql(
+        0,
+        REQUEST,
+        { i: { entitlementId: rng.pick(requestEntitlements), justification: 'chaos setup', durationSeconds: rng.int(20, 60) } },
+        m.token,
+      )
+      .catch((err: unknown) => {
+        if (!(err instanceof GqlError)) throw err;
+      });
+  }
+  await createCampaign(cluster, setup, rng, 'chaos review 0');
+  return setup;
 }
 
 const REQUEST = 'mutation($i: AccessRequestInput!) { requestAccess(input: $i) { id status } }';
@@ -145,32 +161,36 @@ export const decideRequestActor: Actor = {
 export const reviewCreateActor: Actor = {
   name: 'review-create',
   weight: 2,
-  async step(ctx, rng) {
-    if (ctx.gov.reviews.filter((r) => r.open).length >= 3) return 'ok';
-    const ents = [rng.pick(ctx.gov.reviewEntitlements), ...(rng.chance(0.5) ? [rng.pick(ctx.gov.reviewEntitlements)] : [])];
-    const r = await answered(
-      ctx.cluster.gql<{ createAccessReview: { id: string } }>(
-        rng.int(0, 9),
-        'mutation($i: AccessReviewInput!) { createAccessReview(input: $i) { id } }',
-        {
-          i: {
-            name: `chaos review ${ctx.next()}`,
-            connectorId: ctx.cluster.connectorId,
-            entitlementIds: [...new Set(ents)],
-            reviewers: 'USERS',
-            fallbackSubjects: [REVIEWER],
-            dueAt: new Date(Date.now() + ctx.cluster.clockOffsetMs + rng.int(60, 240) * 1000).toISOString(),
-            autoRevoke: rng.chance(0.85),
-            undecided: rng.pick(['KEEP', 'REVOKE', 'RECOMMENDATION']),
-          },
-        },
-      ),
-    );
-    if (r === 'rejected') return 'rejected';
-    ctx.gov.reviews.push({ id: r.createAccessReview.id, createdAt: Date.now(), open: true });
-    return 'ok';
+  step(ctx, rng) {
+    if (ctx.gov.reviews.filter((r) => r.open).length >= 3) return Promise.resolve('ok');
+    return createCampaign(ctx.cluster, ctx.gov, rng, `chaos review ${ctx.next()}`);
   },
 };
+
+async function createCampaign(cluster: Cluster, gov: GovernanceSetup, rng: Rng, name: string): Promise<'ok' | 'rejected'> {
+  const ents = [rng.pick(gov.reviewEntitlements), ...(rng.chance(0.5) ? [rng.pick(gov.reviewEntitlements)] : [])];
+  const r = await answered(
+    cluster.gql<{ createAccessReview: { id: string } }>(
+      rng.int(0, 9),
+      'mutation($i: AccessReviewInput!) { createAccessReview(input: $i) { id } }',
+      {
+        i: {
+          name,
+          connectorId: cluster.connectorId,
+          entitlementIds: [...new Set(ents)],
+          reviewers: 'USERS',
+          fallbackSubjects: [REVIEWER],
+          dueAt: new Date(Date.now() + cluster.clockOffsetMs + rng.int(60, 240) * 1000).toISOString(),
+          autoRevoke: rng.chance(0.85),
+          undecided: rng.pick(['KEEP', 'REVOKE', 'RECOMMENDATION']),
+        },
+      },
+    ),
+  );
+  if (r === 'rejected') return 'rejected';
+  gov.reviews.push({ id: r.createAccessReview.id, createdAt: Date.now(), open: true });
+  return 'ok';
+}
 
 /** The reviewer decides a few of its pending items (half REVOKE) through decideReviewItems. */
 export const reviewDecideActor: Actor = {

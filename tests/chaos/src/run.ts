@@ -79,15 +79,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     };
     const operations: ChaosReport['operations'] = {};
     for (const a of ACTORS) operations[a.name] = { ok: 0, rejected: 0, failed: 0 };
-    const weights = Object.fromEntries(ACTORS.map((a) => [a.name, a.weight]));
+    const baseWeights = Object.fromEntries(BASE_ACTORS.map((a) => [a.name, a.weight]));
+    const governanceWeights = Object.fromEntries(GOVERNANCE_ACTORS.map((a) => [a.name, a.weight]));
 
     const noAnswer: Record<string, number> = {};
     const t0 = Date.now();
     const loadDone = (async () => {
-      // Three users at once; each draws its own operations from its own stream.
+      // Three users grant, revoke, sync, churn and read; a fourth requests, decides and reviews (so a slow
+      // machine still does both kinds of work). Each draws its operations from its own stream.
       await Promise.all(
-        [0, 1, 2].map(async (u) => {
+        [0, 1, 2, 3].map(async (u) => {
           const rng = loadRng.fork(100 + u);
+          const weights = u < 3 ? baseWeights : governanceWeights;
           while (Date.now() - t0 < loadMs) {
             const name = rng.weighted(weights);
             const actor = ACTORS.find((a) => a.name === name)!;
