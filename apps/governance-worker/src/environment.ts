@@ -68,8 +68,21 @@ const EnvironmentSchema = z
      * so a crash test can kill the worker in between. Never set in production.
      */
     REVIEW_TEST_HOLD_AFTER_REQUEST_MS: z.coerce.number().int().min(0).max(600_000).optional(),
+    /**
+     * Test only (the chaos suite's clock jumps): a file holding a number of milliseconds this
+     * worker's clock runs ahead of the real one (read again every 200 ms). Refused with NODE_ENV=production.
+     */
+    GOVERNANCE_TEST_CLOCK_OFFSET_FILE: optional(z.string().min(1)),
+    NODE_ENV: z.string().optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.GOVERNANCE_TEST_CLOCK_OFFSET_FILE && env.NODE_ENV === 'production') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GOVERNANCE_TEST_CLOCK_OFFSET_FILE'],
+        message: 'is a test-only setting and is refused with NODE_ENV=production',
+      });
+    }
     if (env.NOTIFY_WEBHOOK_URL && !env.NOTIFY_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['NOTIFY_WEBHOOK_SECRET'], message: 'is required when NOTIFY_WEBHOOK_URL is set' });
     }

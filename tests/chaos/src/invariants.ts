@@ -5,6 +5,7 @@ import type { TenantExport, WriteLogEntry } from '@warden/graph-emulator';
 import { diffDatabase, expectedModel } from '@warden/sync-worker/testing';
 import type { Cluster } from './cluster';
 import type { FaultObservations } from './faults';
+import type { FreshnessStats } from './freshness';
 import type { Pair } from './load';
 
 export interface InvariantResult {
@@ -23,6 +24,7 @@ export interface InvariantContext {
   finalExport: TenantExport;
   writes: WriteLogEntry[];
   observations: FaultObservations;
+  freshness: FreshnessStats;
 }
 
 /** One promise of the system, checked after the run settles. Request/review invariants plug in here. */
@@ -94,23 +96,10 @@ export const oneAuditOutcome: Invariant = {
 export const graphWritesOnce: Invariant = {
   name: 'every Graph write happened at most once per task (and every applied task wrote)',
   async check(ctx) {
-    const applied = new Map<string, number>();
-    let membershipWrites = 0;
-    let otherWrites = 0;
-    for (const w of ctx.writes) {
-      if (w.status < 200 || w.status > 299) continue;
-      const add = /^\/groups\/([^/]+)\/members\/\$ref$/.exec(w.path);
-      const del = /^\/groups\/([^/]+)\/members\/([^/]+)\/\$ref$/.exec(w.path);
-      let key: string | null = null;
-      if (add && w.method === 'POST') {
-        const user = /directoryObjects\/([^"/]+)/.exec(w.body ?? '')?.[1];
-        if (user) key = `GRANT:${add[1]}:${user}`;
-      } else if (del && w.method === 'DELETE') key = `REVOKE:${del[1]}:${del[2]}`;
-      if (key) {
-        membershipWrites++;
-        applied.set(key, (applied.get(key) ?? 0) + 1);
-      } else otherWrites++;
-    }
+    const byKey = appliedWrites(ctx.writes);
+    const applied = new Map([...byKey].map(([k, times]) => [k, times.length]));
+    const membershipWrites = [...applied.values()].reduce((a, b) => a + b, 0);
+    const otherWrites = ctx.writes.filter((w) => w.status >= 200 && w.status <= 299).length - membershipWrites;
     const tasks = await q<{ action: string; group_id: string; user_id: string; n: string; applied: string }>(
       ctx,
       // The group from the task's own key (GROUP:<id>:member): tenant churn may have deleted the entitlement row.
@@ -251,6 +240,7 @@ export const readiness: Invariant = {
         sigtermOverDeadline: ctx.observations.sigtermOverDeadline,
         sigtermMaxMs: ms.length ? Math.max(...ms) : 0,
       },
+      examples: ctx.observations.readinessWrong.slice(0, 5),
     });
   },
 };
@@ -270,12 +260,239 @@ export const noCrash: Invariant = {
   },
 };
 
+/** Membership writes Graph applied (2xx), by operation, group and user, with their times. */
+function appliedWrites(writes: WriteLogEntry[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const w of writes) {
+    if (w.status < 200 || w.status > 299) continue;
+    const add = /^\/groups\/([^/]+)\/members\/\$ref$/.exec(w.path);
+    const del = /^\/groups\/([^/]+)\/members\/([^/]+)\/\$ref$/.exec(w.path);
+    let key: string | null = null;
+    if (add && w.method === 'POST') {
+      const user = /directoryObjects\/([^"/]+)/.exec(w.body ?? '')?.[1];
+      if (user) key = `GRANT:${add[1]}:${user}`;
+    } else if (del && w.method === 'DELETE') key = `REVOKE:${del[1]}:${del[2]}`;
+    if (key) out.set(key, [...(out.get(key) ?? []), Date.parse(w.at)]);
+  }
+  return out;
+}
+
+/** A write of `key` while the task ran (a second of slack each side: the emulator and Postgres stamp separately). */
+function wroteDuring(writes: Map<string, number[]>, key: string, from: Date, to: Date | null): number {
+  const lo = from.getTime() - 1_000;
+  const hi = (to ?? new Date()).getTime() + 1_000;
+  return (writes.get(key) ?? []).filter((t) => t >= lo && t <= hi).length;
+}
+
+interface RequestRow {
+  id: string;
+  status: string;
+  approved_at: Date | null;
+  expired: boolean;
+  provisioning_task_id: string | null;
+  group_id: string;
+  user_id: string;
+  tasks: string;
+  task_id: string | null;
+  task_status: string | null;
+  requested_at: Date | null;
+  completed_at: Date | null;
+  effect: string | null;
+}
+
+/**
+ * Access requests: every request is final or legitimately waiting (PENDING for a decision, ACTIVE
+ * until its end); a request never approved has no grant; an approved one exactly one task under its
+ * system key (access-request:<id>), linked, whose outcome the request reflects; a task that applied
+ * its grant has its membership write in the emulator's log (doubling is graphWritesOnce's).
+ */
+export const requestsProvisionedOnce: Invariant = {
+  name: 'every access request is final or waiting; approved requests provisioned exactly once',
+  async check(ctx) {
+    const rows = await q<RequestRow>(
+      ctx,
+      `SELECT r.id, r.status, r.approved_at, (r.expires_at IS NOT NULL AND r.expires_at <= now()) AS expired, r.provisioning_task_id,
+              split_part(r.entitlement_key, ':', 2) AS group_id, r.principal_external_id AS user_id,
+              (SELECT count(*) FROM provisioning_tasks k WHERE k.connector_id = r.connector_id AND k.namespace = 'system'
+                 AND k.idempotency_key = 'access-request:' || r.id::text)::text AS tasks,
+              t.id AS task_id, t.status AS task_status, t.requested_at, t.completed_at,
+              (SELECT a.details->>'effect' FROM audit_events a WHERE a.details->>'taskId' = t.id::text AND a.action = 'grant.succeeded' LIMIT 1) AS effect
+       FROM access_requests r LEFT JOIN provisioning_tasks t ON t.id = r.provisioning_task_id
+       WHERE r.connector_id = $1`,
+      [ctx.cluster.connectorId],
+    );
+    const writes = appliedWrites(ctx.writes);
+    const by: Record<string, number> = {};
+    const wrong: unknown[] = [];
+    let applied = 0;
+    const bad = (r: RequestRow, why: string) =>
+      wrong.push({ request: r.id, status: r.status, task: r.task_id, tasks: Number(r.tasks), why });
+    for (const r of rows) {
+      by[r.status] = (by[r.status] ?? 0) + 1;
+      const tasks = Number(r.tasks);
+      if (r.status === 'APPROVED') bad(r, 'still APPROVED after the settle');
+      if (r.status === 'ACTIVE' && r.expired) bad(r, 'ACTIVE after its end');
+      if (r.approved_at === null) {
+        if (tasks !== 0 || r.provisioning_task_id) bad(r, 'provisioned without an approval');
+        continue;
+      }
+      // Approved: one task, linked (a request refused by provisioning before any task is FAILED with none).
+      if (tasks === 0 && r.status === 'FAILED' && !r.provisioning_task_id) continue;
+      if (tasks !== 1 || !r.task_id) {
+        bad(r, 'not exactly one linked grant task');
+        continue;
+      }
+      if ((r.status === 'ACTIVE' || r.status === 'EXPIRED') && r.task_status !== 'SUCCEEDED')
+        bad(r, `${r.status} but its task is ${r.task_status}`);
+      if (r.status === 'FAILED' && r.task_status !== 'FAILED') bad(r, `FAILED but its task is ${r.task_status}`);
+      if (r.effect === 'applied') {
+        applied++;
+        if (wroteDuring(writes, `GRANT:${r.group_id}:${r.user_id}`, r.requested_at!, r.completed_at) === 0)
+          bad(r, 'applied, but no membership write in the emulator log while its task ran');
+      }
+    }
+    return {
+      name: this.name,
+      pass: wrong.length === 0,
+      figures: { requests: rows.length, ...by, grantsApplied: applied, wrong: wrong.length },
+      examples: wrong.slice(0, 5),
+    };
+  },
+};
+
+interface ItemRow {
+  id: string;
+  review_status: string;
+  auto_revoke: boolean;
+  remediation_task_id: string | null;
+  remediation_error: string | null;
+  group_id: string;
+  user_id: string;
+  tasks: string;
+  task_status: string | null;
+  requested_at: Date | null;
+  completed_at: Date | null;
+  effect: string | null;
+}
+
+/**
+ * Access reviews: each REVOKE item of a completed review with autoRevoke has exactly one revoke task
+ * (its key access-review:<item>:<attempt>), linked and final — or the refusal recorded — and a revoke
+ * that applied has its membership delete in the emulator's log; no other review has any revoke.
+ */
+export const reviewRemediationOnce: Invariant = {
+  name: 'no review remediation lost or doubled',
+  async check(ctx) {
+    const rows = await q<ItemRow>(
+      ctx,
+      `SELECT i.id, rv.status AS review_status, rv.auto_revoke, i.remediation_task_id, i.remediation_error,
+              split_part(i.entitlement_key, ':', 2) AS group_id, i.principal_external_id AS user_id,
+              (SELECT count(*) FROM provisioning_tasks k WHERE k.connector_id = i.connector_id AND k.namespace = 'system'
+                 AND k.idempotency_key LIKE 'access-review:' || i.id::text || ':%')::text AS tasks,
+              t.status AS task_status, t.requested_at, t.completed_at,
+              (SELECT a.details->>'effect' FROM audit_events a WHERE a.details->>'taskId' = t.id::text AND a.action = 'revoke.succeeded' LIMIT 1) AS effect
+       FROM access_review_items i JOIN access_reviews rv ON rv.id = i.review_id
+       LEFT JOIN provisioning_tasks t ON t.id = i.remediation_task_id
+       WHERE rv.connector_id = $1 AND i.decision = 'REVOKE'`,
+      [ctx.cluster.connectorId],
+    );
+    const [reviews] = await q<{ n: string; completed: string }>(
+      ctx,
+      `SELECT count(*)::text AS n, count(*) FILTER (WHERE status = 'COMPLETED')::text AS completed FROM access_reviews WHERE connector_id = $1`,
+      [ctx.cluster.connectorId],
+    );
+    const writes = appliedWrites(ctx.writes);
+    const wrong: unknown[] = [];
+    const f = { revokeItems: 0, remediated: 0, applied: 0, unchanged: 0, failed: 0, refused: 0 };
+    for (const r of rows) {
+      const tasks = Number(r.tasks);
+      const bad = (why: string) => wrong.push({ item: r.id, review: r.review_status, task: r.remediation_task_id, tasks, why });
+      if (r.review_status !== 'COMPLETED' || !r.auto_revoke) {
+        if (tasks !== 0) bad('a revoke for a review not completed with autoRevoke');
+        if (r.review_status === 'COMPLETING') bad('review still COMPLETING after the settle');
+        continue;
+      }
+      f.revokeItems++;
+      if (r.remediation_error !== null && !r.remediation_task_id) {
+        f.refused++;
+        if (tasks !== 0) bad('refused, yet a task exists');
+        continue;
+      }
+      if (tasks !== 1 || !r.remediation_task_id) {
+        bad('not exactly one linked revoke task');
+        continue;
+      }
+      if (r.task_status !== 'SUCCEEDED' && r.task_status !== 'FAILED') bad(`remediation ${r.task_status}`);
+      if (r.task_status === 'FAILED') f.failed++;
+      if (r.task_status === 'SUCCEEDED') f.remediated++;
+      if (r.effect === 'applied') {
+        f.applied++;
+        if (wroteDuring(writes, `REVOKE:${r.group_id}:${r.user_id}`, r.requested_at!, r.completed_at) === 0)
+          bad('applied, but no membership delete in the emulator log while its task ran');
+      } else if (r.effect === 'unchanged') f.unchanged++;
+    }
+    return {
+      name: this.name,
+      pass: wrong.length === 0,
+      figures: { reviews: Number(reviews?.n ?? 0), completed: Number(reviews?.completed ?? 0), ...f, wrong: wrong.length },
+      examples: wrong.slice(0, 5),
+    };
+  },
+};
+
+/** Time-bound access given through requests ended: the request EXPIRED, its grant row gone (Graph: expiredRevoked). */
+export const requestExpiryRevoked: Invariant = {
+  name: 'every time-bound access request whose time passed is expired and its grant revoked',
+  async check(ctx) {
+    const rows = await q<{ id: string; status: string; grant_left: boolean }>(
+      ctx,
+      `SELECT r.id, r.status,
+              EXISTS (SELECT 1 FROM grants g WHERE g.connector_id = r.connector_id AND g.entitlement_key = r.entitlement_key
+                        AND g.principal_external_id = r.principal_external_id AND g.direct AND g.expires_at = r.expires_at) AS grant_left
+       FROM access_requests r
+       WHERE r.connector_id = $1 AND r.expires_at IS NOT NULL AND r.expires_at <= now() AND r.status IN ('ACTIVE', 'EXPIRED')`,
+      [ctx.cluster.connectorId],
+    );
+    const wrong = rows.filter((r) => r.status !== 'EXPIRED' || r.grant_left);
+    return {
+      name: this.name,
+      pass: wrong.length === 0,
+      figures: { ended: rows.length, expired: rows.filter((r) => r.status === 'EXPIRED').length, wrong: wrong.length },
+      examples: wrong.slice(0, 5),
+    };
+  },
+};
+
+export const cacheFresh: Invariant = {
+  name: 'the response cache served no answer older than a grant reported SUCCEEDED',
+  check(ctx) {
+    const f = ctx.freshness;
+    return Promise.resolve({
+      name: this.name,
+      // Some reads must have been judged, or the invariant proves nothing.
+      pass: f.stale === 0 && f.fresh > 0,
+      figures: {
+        grantsFollowed: f.checked,
+        freshReads: f.fresh,
+        staleReads: f.stale,
+        inconclusive: f.inconclusive,
+        notFollowed: f.notChecked,
+      },
+      examples: f.examples,
+    });
+  },
+};
+
 export const INVARIANTS: Invariant[] = [
   syncExact,
   tasksFinal,
   oneAuditOutcome,
   graphWritesOnce,
   expiredRevoked,
+  requestsProvisionedOnce,
+  requestExpiryRevoked,
+  reviewRemediationOnce,
+  cacheFresh,
   noPartialSyncDeletes,
   readiness,
   noCrash,

@@ -1,8 +1,10 @@
 import type { Cluster } from './cluster';
 import { GqlError } from './cluster';
+import { followGrant, warmGrantRead, type FreshnessStats } from './freshness';
+import type { GovernanceSetup } from './governance';
 import type { Rng } from './rng';
 
-/** One kind of work users do. Request, approval and review actors plug in here (one file each). */
+/** One kind of work users do (access requests, approvals and reviews: `src/governance.ts`). */
 export interface Actor {
   name: string;
   /** Relative share of the load. */
@@ -27,12 +29,18 @@ export interface LoadContext {
   next(): number;
   /** Keys already used, for deliberate repeats. */
   usedKeys: Array<{ key: string; mutation: 'grant' | 'revoke'; pair: Pair; expiresAt: string | null }>;
+  /** Members, approvers, reviewer and campaigns of the request and review actors. */
+  gov: GovernanceSetup;
+  /** Reads of granted access back through the gateways (the response cache's freshness). */
+  freshness: FreshnessStats;
+  /** Follow-ups of grants still running (awaited before the settle). */
+  following: Set<Promise<void>>;
 }
 
 const GRANT = 'mutation($input: GrantInput!) { grant(input: $input) { id status } }';
 const REVOKE = 'mutation($input: RevokeInput!) { revoke(input: $input) { id status } }';
 
-async function coded(p: Promise<unknown>): Promise<'ok' | 'rejected'> {
+export async function coded(p: Promise<unknown>): Promise<'ok' | 'rejected'> {
   try {
     await p;
     return 'ok';
@@ -45,22 +53,25 @@ async function coded(p: Promise<unknown>): Promise<'ok' | 'rejected'> {
 export const grantActor: Actor = {
   name: 'grant',
   weight: 30,
-  step(ctx, rng) {
+  async step(ctx, rng) {
     const pair = rng.pick(ctx.pairs);
     // Half are just-in-time: they expire during the run, so the expiry scan revokes them under faults.
     const expiresAt = rng.chance(0.5) ? new Date(Date.now() + rng.int(3, 40) * 1000).toISOString() : null;
     const key = `chaos-${ctx.seed}-${ctx.next()}`;
     ctx.usedKeys.push({ key, mutation: 'grant', pair, expiresAt });
-    return coded(
-      ctx.cluster.gql(rng.int(0, 9), GRANT, {
-        input: {
-          entitlementId: pair.entitlementId,
-          principalId: pair.principalId,
-          idempotencyKey: key,
-          ...(expiresAt ? { expiresAt } : {}),
-        },
-      }),
-    );
+    const followRng = rng.fork(7);
+    await warmGrantRead(ctx, pair);
+    const task = ctx.cluster.gql<{ grant: { id: string } }>(rng.int(0, 9), GRANT, {
+      input: {
+        entitlementId: pair.entitlementId,
+        principalId: pair.principalId,
+        idempotencyKey: key,
+        ...(expiresAt ? { expiresAt } : {}),
+      },
+    });
+    const outcome = await coded(task);
+    if (outcome === 'ok') followGrant(ctx, (await task).grant.id, pair, followRng);
+    return outcome;
   },
 };
 

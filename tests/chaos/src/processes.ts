@@ -17,7 +17,7 @@ export function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-export type ServiceKind = 'gateway' | 'sync-worker' | 'provision-worker';
+export type ServiceKind = 'gateway' | 'sync-worker' | 'provision-worker' | 'governance-worker';
 
 /**
  * One service replica as a separate process (`node --import tsx apps/<kind>/src/main.ts`), restartable with the

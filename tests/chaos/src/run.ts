@@ -2,8 +2,12 @@ import { createDb } from '@warden/database';
 import { Cluster, GqlError, until } from './cluster';
 import { applyFault, faultSchedule, type FaultObservations, type FaultRecord } from './faults';
 import { INVARIANTS, DELETION_LOG_SQL, type InvariantResult } from './invariants';
-import { ACTORS, choosePairs, type LoadContext } from './load';
+import { newFreshnessStats } from './freshness';
+import { GOVERNANCE_ACTORS, setupGovernance } from './governance';
+import { ACTORS as BASE_ACTORS, choosePairs, type LoadContext } from './load';
 import { Rng } from './rng';
+
+const ACTORS = [...BASE_ACTORS, ...GOVERNANCE_ACTORS];
 
 export interface ChaosOptions {
   seed: number;
@@ -46,8 +50,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const firstSync = await fullSync(cluster, 180_000);
     log(`first full sync done in ${firstSync} ms`);
     const pairs = await choosePairs(cluster, pairRng);
+    const gov = await setupGovernance(cluster, pairs, root.fork(4));
     let counter = 0;
-    const ctx: LoadContext = { cluster, seed: opts.seed, pairs, next: () => ++counter, usedKeys: [] };
+    const ctx: LoadContext = {
+      cluster,
+      seed: opts.seed,
+      pairs,
+      next: () => ++counter,
+      usedKeys: [],
+      gov,
+      freshness: newFreshnessStats(),
+      following: new Set(),
+    };
 
     const loadMs = Math.round(opts.minutes * 60_000);
     // Faults stop a little before the load so the last faults' effects overlap with work too.
@@ -61,18 +75,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       sigtermMs: [],
       sigtermOverDeadline: 0,
       readinessWhileDown: { probes: 0, readyzNot200: 0, healthz200: 0 },
+      readinessWrong: [],
     };
     const operations: ChaosReport['operations'] = {};
     for (const a of ACTORS) operations[a.name] = { ok: 0, rejected: 0, failed: 0 };
-    const weights = Object.fromEntries(ACTORS.map((a) => [a.name, a.weight]));
+    const baseWeights = Object.fromEntries(BASE_ACTORS.map((a) => [a.name, a.weight]));
+    const governanceWeights = Object.fromEntries(GOVERNANCE_ACTORS.map((a) => [a.name, a.weight]));
 
     const noAnswer: Record<string, number> = {};
     const t0 = Date.now();
     const loadDone = (async () => {
-      // Three users at once; each draws its own operations from its own stream.
+      // Three users grant, revoke, sync, churn and read; a fourth requests, decides and reviews (so a slow
+      // machine still does both kinds of work). Each draws its operations from its own stream.
       await Promise.all(
-        [0, 1, 2].map(async (u) => {
+        [0, 1, 2, 3].map(async (u) => {
           const rng = loadRng.fork(100 + u);
+          const weights = u < 3 ? baseWeights : governanceWeights;
           while (Date.now() - t0 < loadMs) {
             const name = rng.weighted(weights);
             const actor = ACTORS.find((a) => a.name === name)!;
@@ -82,7 +100,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             } catch (err) {
               // No answer at all (a gateway down, a timeout): the caller would retry; the key makes it safe.
               operations[actor.name]!.failed++;
-              const why = err instanceof Error ? `${err.name}: ${(err.cause as Error | undefined)?.message ?? err.message}` : String(err);
+              const why = (
+                err instanceof Error ? `${err.name}: ${(err.cause as Error | undefined)?.message ?? err.message}` : String(err)
+              ).replace(/ \(request id [^)]*\)/, '');
               noAnswer[why] = (noAnswer[why] ?? 0) + 1;
             }
             await new Promise((r) => setTimeout(r, rng.int(50, 400)));
@@ -104,6 +124,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       log(`fault ${r.kind}${f.target ? ` ${f.target}` : ''} (${r.ms} ms)${r.note ? `: ${r.note}` : ''}`);
     }
     await loadDone;
+    await Promise.all([...ctx.following]);
     log(`load done: ${JSON.stringify(operations)}; no answer because: ${JSON.stringify(noAnswer)}`);
 
     // Settle: every replica up, then wait for the work in flight to finish.
@@ -112,17 +133,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(cluster.services.map((s) => s.waitReady(120_000)));
     await until(
       async () => {
-        const { rows } = await cluster.db.query<{ open: string; timed: string; runs: string }>(
+        const { rows } = await cluster.db.query<{ open: string; timed: string; runs: string; governance: string }>(
           `SELECT (SELECT count(*) FROM provisioning_tasks WHERE status IN ('PENDING', 'RUNNING'))::text AS open,
                   -- Time-bound grants of the load: all of their times passed, and none left standing.
                   ((SELECT count(*) FROM grants WHERE direct AND expires_at <= now())
                    + (SELECT count(*) FROM provisioning_tasks WHERE expires_at > now()))::text AS timed,
-                  (SELECT count(*) FROM sync_runs WHERE status IN ('QUEUED', 'RUNNING'))::text AS runs`,
+                  (SELECT count(*) FROM sync_runs WHERE status IN ('QUEUED', 'RUNNING'))::text AS runs,
+                  -- Approved requests provisioned and followed, ended time-bound ones expired, completing reviews remediated.
+                  ((SELECT count(*) FROM access_requests WHERE status = 'APPROVED' OR (status = 'ACTIVE' AND expires_at <= now()))
+                   + (SELECT count(*) FROM access_reviews WHERE status = 'COMPLETING'))::text AS governance`,
         );
         const r = rows[0]!;
-        return r.open === '0' && r.timed === '0' && r.runs === '0';
+        return r.open === '0' && r.timed === '0' && r.runs === '0' && r.governance === '0';
       },
-      'tasks final, time-bound grants revoked and sync runs finished',
+      'tasks final, time-bound grants revoked, sync runs finished, requests and reviews settled',
       240_000,
       500,
     ).catch(async (err: unknown) => {
@@ -144,6 +168,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         finalExport: cluster.emulator.exportTenant(),
         writes: cluster.emulator.writeLog(),
         observations: obs,
+        freshness: ctx.freshness,
       };
       for (const inv of INVARIANTS) invariants.push(await inv.check(ictx));
     } finally {
@@ -176,6 +201,8 @@ async function openWork(cluster: Cluster): Promise<string> {
     `tasks: ${await q(`SELECT id, action, status, attempt, requested_at, started_at, expires_at FROM provisioning_tasks WHERE status IN ('PENDING', 'RUNNING') ORDER BY seq LIMIT 10`)}`,
     `expired grants: ${await q(`SELECT entitlement_key, principal_external_id, expires_at FROM grants WHERE direct AND expires_at <= now() LIMIT 10`)}`,
     `sync runs: ${await q(`SELECT id, mode, status, attempt, worker_id, heartbeat_at, queued_at FROM sync_runs WHERE status IN ('QUEUED', 'RUNNING')`)}`,
+    `requests: ${await q(`SELECT id, status, approved_at, expires_at, provisioning_task_id FROM access_requests WHERE status = 'APPROVED' OR (status = 'ACTIVE' AND expires_at <= now()) LIMIT 10`)}`,
+    `reviews: ${await q(`SELECT id, status, completed_at FROM access_reviews WHERE status = 'COMPLETING'`)}`,
   ].join('\n');
 }
 

@@ -6,8 +6,8 @@ const SEED = Number(process.env.CHAOS_SEED ?? 18);
 
 describe('chaos (short run)', () => {
   it(`keeps every invariant under the seeded faults (seed ${SEED})`, async () => {
-    process.stderr.write(`chaos seed ${SEED} (reproduce with npm run chaos -- --minutes 1.25 --seed ${SEED})\n`);
-    const report = await runChaos({ seed: SEED, minutes: 1.25, log: () => undefined });
+    process.stderr.write(`chaos seed ${SEED} (reproduce with npm run chaos -- --minutes 1 --seed ${SEED})\n`);
+    const report = await runChaos({ seed: SEED, minutes: 1, log: () => undefined });
     process.stderr.write(`${formatReport(report)}\n`);
     // Every kind of fault was injected at least once.
     expect(Object.keys(report.faults).sort()).toEqual(
@@ -24,10 +24,16 @@ describe('chaos (short run)', () => {
         'postgres-restart',
         'postgres-stall',
         'sigterm',
+        'clock-jump',
       ].sort(),
     );
     expect(report.faultLog.filter((f) => f.note?.startsWith('could not inject'))).toEqual([]);
-    expect(report.operations['grant']!.ok).toBeGreaterThan(20);
+    expect(report.operations['grant']!.ok).toBeGreaterThan(15);
+    // The request and review invariants judged something (the setup makes requests and a campaign
+    // before the faults start; the load adds more and decides them under the faults).
+    const figures = (name: string) => report.invariants.find((i) => i.name.startsWith(name))!.figures;
+    expect(figures('every access request is final')['requests']).toBeGreaterThan(0);
+    expect(figures('no review remediation')['reviews']).toBeGreaterThan(0);
     expect(report.invariants.filter((i) => !i.pass).map((i) => `${i.name}: ${JSON.stringify(i.figures)}`)).toEqual([]);
   });
 });

@@ -628,7 +628,10 @@ export async function followAccessRequests(deps: RequestDeps, opts: { limit?: nu
   }
 
   // Time-bound access that ended: the provision worker's expiry scan revoked the grant (its system
-  // key is derived from connector, entitlement, principal and expiry), or the grant is gone anyway.
+  // key is derived from connector, entitlement, principal and expiry), or no direct grant carries this
+  // request's expiry any more — gone, or never carrying it: access the principal already held
+  // permanently keeps no expiry (heldBefore), and a later grant may have replaced it. Waiting for
+  // "no direct grant at all" left such a request ACTIVE for ever (found by the chaos suite).
   const expired = await sql<{ id: string }>`
     SELECT r.id FROM access_requests r
     WHERE r.status = 'ACTIVE' AND r.expires_at IS NOT NULL AND r.expires_at <= ${now}
@@ -641,7 +644,7 @@ export async function followAccessRequests(deps: RequestDeps, opts: { limit?: nu
         OR NOT EXISTS (
           SELECT 1 FROM grants g
           WHERE g.connector_id = r.connector_id AND g.entitlement_key = r.entitlement_key
-            AND g.principal_external_id = r.principal_external_id AND g.direct))
+            AND g.principal_external_id = r.principal_external_id AND g.direct AND g.expires_at = r.expires_at))
     ORDER BY r.expires_at
     LIMIT ${limit}`.execute(deps.db);
   for (const e of expired.rows)
