@@ -410,7 +410,7 @@ function round(n: number): number {
 
 interface Printable {
   size: string;
-  machine: { cpus: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
+  machine: { cpus: number; loadAverageAtStart: number; loadAverageAtEnd: number };
   full: PhaseResult;
   incremental: PhaseResult;
   churn: { changes: number };
@@ -478,6 +478,6 @@ function printTable(r: Printable): void {
   }
   console.log(`worker peak RSS over both runs: ${r.workerPeakRssMB} MB. The baseline writes nothing to Postgres.`);
   console.log(
-    `machine: ${r.machine.cpus} CPUs, load average ${r.machine.loadAverageAtStart.join(' ')} at start, ${r.machine.loadAverageAtEnd.join(' ')} at the end.`,
+    `machine: ${r.machine.cpus} CPUs, load average (1 min) ${r.machine.loadAverageAtStart} at start, ${r.machine.loadAverageAtEnd} at the end.`,
   );
 }

@@ -267,8 +267,8 @@ async function runStages(
   );
   // Directory roles resolve principal kinds from the rows the first three stages write; they need
   // not wait for app access.
-  // Sign-in activity patches the users' rows, so it follows the users stage.
-  const signIns = guard(users.then(() => stage('signIns', () => syncSignIns(s, { intervalSeconds: signInInterval }))));
+  // Sign-in activity patches the users' rows: its pages are read from the start, applied once the users stage is done.
+  const signIns = guard(stage('signIns', () => syncSignIns(s, { intervalSeconds: signInInterval, usersWritten: users })));
   const roles = guard(
     Promise.all([users, groups, sps]).then(() => stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }))),
   );

@@ -41,6 +41,10 @@ export async function mergeRows(
   let broken: unknown = null;
   try {
     await client.query('BEGIN');
+    // No WAL flush per batch: the stage's checkpoint, saved after this batch with a synchronous
+    // commit, flushes the WAL up to itself and so makes this batch durable first; a crash in between
+    // loses at most batches the checkpoint does not yet cover, and those are read and written again.
+    await client.query('SET LOCAL synchronous_commit = off');
     await client.query(`CREATE TEMP TABLE warden_stage (${columns.map(([name, type]) => `${name} ${type}`).join(', ')}) ON COMMIT DROP`);
     await pipeline(Readable.from(copyText(rows)), client.query(copyFrom(`COPY warden_stage FROM STDIN`)));
     const res = await client.query(statement.sql, statement.parameters as unknown[]);
