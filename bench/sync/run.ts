@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureCa, type EmulatorApp, type EmulatorConfig } from '@warden/graph-emulator';
 import { GraphClient } from '@warden/graph-core';
-import { type SyncMode, type SyncRunRow } from '@warden/database';
+import { sql, type Kysely } from 'kysely';
+import { type Database, type SyncMode, type SyncRunRow } from '@warden/database';
 import { sealCredentials, SecretBox } from '@warden/service-kit';
 import { createTestBus, TEST_NATS_URL } from '@warden/bus/testing';
 import { createTestDatabase } from '@warden/database/testing';
@@ -79,7 +80,7 @@ interface PhaseResult {
   rowsPerSecond: number;
   peakRssMB: number;
   /** CPU seconds (user + system) the worker and the emulator processes spent during the phase. */
-  cpuSeconds: { worker: number; emulator: number };
+  cpuSeconds: { worker: number; emulator: number; postgres: number };
   stats: SyncRunRow['stats'];
   exact?: boolean;
   differences?: number;
@@ -101,6 +102,43 @@ function cpuSecondsOf(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * CPU seconds of the Postgres backends serving one database during a phase: their pids are sampled
+ * twice a second (pool connections come and go), the last value seen of each counts. A backend that
+ * ended between two samples loses at most half a second of its CPU, so this is a lower bound.
+ */
+class PostgresCpu {
+  private readonly first = new Map<number, number>();
+  private readonly last = new Map<number, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly database: string,
+  ) {}
+
+  async sample(): Promise<void> {
+    const r = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = ${this.database}`.execute(this.db);
+    for (const { pid } of r.rows) {
+      const cpu = cpuSecondsOf(pid);
+      if (!this.first.has(pid)) this.first.set(pid, this.timer === null ? cpu : 0);
+      this.last.set(pid, cpu);
+    }
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.sample().catch(() => undefined), 500);
+  }
+
+  async stop(): Promise<number> {
+    await this.sample();
+    if (this.timer) clearInterval(this.timer);
+    let total = 0;
+    for (const [pid, cpu] of this.last) total += cpu - (this.first.get(pid) ?? 0);
+    return total;
   }
 }
 
@@ -205,6 +243,9 @@ async function main(): Promise<void> {
       let peak = readStatus(pid, 'VmRSS');
       const cpu0 = { worker: cpuSecondsOf(pid), emulator: cpuSecondsOf(emu.pid) };
       const sampler = setInterval(() => (peak = Math.max(peak, readStatus(pid, 'VmRSS'))), 100);
+      const pg = new PostgresCpu(tdb.db, tdb.name);
+      await pg.sample();
+      pg.start();
       const t0 = performance.now();
       const { run } = await requestSync(tdb.db, tbus.bus, { connectorId, mode, requestedBy: 'bench' });
       let row: SyncRunRow;
@@ -215,6 +256,7 @@ async function main(): Promise<void> {
       }
       const wallMs = performance.now() - t0;
       clearInterval(sampler);
+      const postgresCpu = await pg.stop();
       peak = Math.max(peak, readStatus(pid, 'VmRSS'));
       if (row.status !== 'SUCCEEDED') throw new Error(`${mode} run ${row.status}: ${row.error}\n${worker.output().slice(-5000)}`);
       const es = await emu.stats();
@@ -237,7 +279,11 @@ async function main(): Promise<void> {
         rowsWritten,
         rowsPerSecond: Math.round(rowsWritten / (runMs / 1000)),
         peakRssMB: Math.round(peak),
-        cpuSeconds: { worker: round(cpuSecondsOf(pid) - cpu0.worker), emulator: round(cpuSecondsOf(emu.pid) - cpu0.emulator) },
+        cpuSeconds: {
+          worker: round(cpuSecondsOf(pid) - cpu0.worker),
+          emulator: round(cpuSecondsOf(emu.pid) - cpu0.emulator),
+          postgres: round(postgresCpu),
+        },
         stats: row.stats,
       };
     };
