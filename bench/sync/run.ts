@@ -110,36 +110,32 @@ function cpuSecondsOf(pid: number): number {
  * twice a second (pool connections come and go), the last value seen of each counts. A backend that
  * ended between two samples loses at most half a second of its CPU, so this is a lower bound.
  */
-class PostgresCpu {
-  private readonly first = new Map<number, number>();
-  private readonly last = new Map<number, number>();
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly database: string,
-  ) {}
-
-  async sample(): Promise<void> {
-    const r = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = ${this.database}`.execute(this.db);
+function postgresCpu(db: Kysely<Database>, database: string): { start(): Promise<void>; stop(): Promise<number> } {
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  let timer: NodeJS.Timeout | null = null;
+  const sample = async (): Promise<void> => {
+    const r = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = ${database}`.execute(db);
     for (const { pid } of r.rows) {
       const cpu = cpuSecondsOf(pid);
-      if (!this.first.has(pid)) this.first.set(pid, this.timer === null ? cpu : 0);
-      this.last.set(pid, cpu);
+      // A backend that appears during the phase started in it: all of its CPU counts.
+      if (!first.has(pid)) first.set(pid, timer === null ? cpu : 0);
+      last.set(pid, cpu);
     }
-  }
-
-  start(): void {
-    this.timer = setInterval(() => void this.sample().catch(() => undefined), 500);
-  }
-
-  async stop(): Promise<number> {
-    await this.sample();
-    if (this.timer) clearInterval(this.timer);
-    let total = 0;
-    for (const [pid, cpu] of this.last) total += cpu - (this.first.get(pid) ?? 0);
-    return total;
-  }
+  };
+  return {
+    async start() {
+      await sample();
+      timer = setInterval(() => void sample().catch(() => undefined), 500);
+    },
+    async stop() {
+      await sample();
+      if (timer) clearInterval(timer);
+      let total = 0;
+      for (const [pid, cpu] of last) total += cpu - (first.get(pid) ?? 0);
+      return total;
+    },
+  };
 }
 
 interface FloorResult {
@@ -243,9 +239,8 @@ async function main(): Promise<void> {
       let peak = readStatus(pid, 'VmRSS');
       const cpu0 = { worker: cpuSecondsOf(pid), emulator: cpuSecondsOf(emu.pid) };
       const sampler = setInterval(() => (peak = Math.max(peak, readStatus(pid, 'VmRSS'))), 100);
-      const pg = new PostgresCpu(tdb.db, tdb.name);
-      await pg.sample();
-      pg.start();
+      const pg = postgresCpu(tdb.db, tdb.name);
+      await pg.start();
       const t0 = performance.now();
       const { run } = await requestSync(tdb.db, tbus.bus, { connectorId, mode, requestedBy: 'bench' });
       let row: SyncRunRow;
@@ -256,7 +251,7 @@ async function main(): Promise<void> {
       }
       const wallMs = performance.now() - t0;
       clearInterval(sampler);
-      const postgresCpu = await pg.stop();
+      const pgCpu = await pg.stop();
       peak = Math.max(peak, readStatus(pid, 'VmRSS'));
       if (row.status !== 'SUCCEEDED') throw new Error(`${mode} run ${row.status}: ${row.error}\n${worker.output().slice(-5000)}`);
       const es = await emu.stats();
@@ -282,7 +277,7 @@ async function main(): Promise<void> {
         cpuSeconds: {
           worker: round(cpuSecondsOf(pid) - cpu0.worker),
           emulator: round(cpuSecondsOf(emu.pid) - cpu0.emulator),
-          postgres: round(postgresCpu),
+          postgres: round(pgCpu),
         },
         stats: row.stats,
       };
