@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ClientSecretCredential } from '@azure/identity';
 import { Client, PageIterator, type PageCollection } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
@@ -8,8 +9,9 @@ import type { EmulatorApp, EmulatorConfig } from '@warden/graph-emulator';
  * retry middleware) and PageIterator, one collection after another — users, groups, then members
  * and owners of each group, service principals, then assignments and owners of each app, then
  * directory roles. Reads only: it writes nothing to Postgres (so its time is a lower bound).
- * `sample` caps the per-group and per-app loops; the result then extrapolates those phases
- * linearly from the measured sample and says so.
+ * `sample` caps the per-group and per-app loops to a seeded uniform random sample (`sampleSeed`;
+ * the first groups of the listing include the tenant's three largest, which would overstate the
+ * cost); the result then extrapolates those phases linearly from the sample and says so.
  */
 export interface BaselineResult {
   wallMs: number;
@@ -17,6 +19,8 @@ export interface BaselineResult {
   objects: number;
   sampled: boolean;
   measured: { wallMs: number; requests: number; groupsRead: number; appsRead: number };
+  /** How the sampled loops chose their objects (null when nothing was sampled). */
+  sampling: { method: 'seeded uniform random'; seed: number } | null;
   phases: Record<string, { ms: number; requests: number; items: number; sampledOf?: number }>;
 }
 
@@ -24,7 +28,7 @@ export interface BaselineResult {
 export async function runBaseline(
   config: EmulatorConfig,
   app: EmulatorApp,
-  opts: { sample?: number; graphRequests: () => Promise<number> },
+  opts: { sample?: number; sampleSeed?: number; graphRequests: () => Promise<number> },
 ): Promise<BaselineResult> {
   const credential = new ClientSecretCredential(config.tenantId, app.clientId, app.clientSecret, {
     authorityHost: config.authorityHost,
@@ -76,7 +80,8 @@ export async function runBaseline(
     );
     return { items: g.length, value: g };
   });
-  const groupSample = opts.sample ? groups.slice(0, opts.sample) : groups;
+  const seed = opts.sampleSeed ?? 1;
+  const groupSample = opts.sample ? randomSample(groups, opts.sample, seed) : groups;
   await phase('groupMembersAndOwners', async () => {
     let n = 0;
     for (const g of groupSample) {
@@ -90,7 +95,9 @@ export async function runBaseline(
     return { items: s.length, value: s };
   });
   const apps = sps.filter((s) => s['servicePrincipalType'] === 'Application');
-  const appSample = opts.sample ? apps.slice(0, Math.max(1, Math.round((opts.sample * apps.length) / Math.max(1, groups.length)))) : apps;
+  const appSample = opts.sample
+    ? randomSample(apps, Math.max(1, Math.round((opts.sample * apps.length) / Math.max(1, groups.length))), seed)
+    : apps;
   await phase('appAssignmentsAndOwners', async () => {
     let n = 0;
     for (const a of appSample) {
@@ -118,12 +125,31 @@ export async function runBaseline(
     wallMs += p.ms * factor;
     total += p.requests * factor;
   }
+  const sampled = groupSample.length < groups.length || appSample.length < apps.length;
   return {
     wallMs,
     requests: Math.round(total),
     objects,
-    sampled: groupSample.length < groups.length || appSample.length < apps.length,
+    sampled,
+    sampling: sampled ? { method: 'seeded uniform random', seed } : null,
     measured: { wallMs: measuredMs, requests: measuredRequests, groupsRead: groupSample.length, appsRead: appSample.length },
     phases,
   };
+}
+
+/**
+ * `n` items drawn uniformly at random, reproducibly: the items with the smallest sha256 of
+ * `seed:id` (a hash ranking is a uniform random permutation that the seed alone fixes).
+ */
+export function randomSample<T extends Record<string, unknown>>(items: readonly T[], n: number, seed: number): T[] {
+  if (n >= items.length) return [...items];
+  const rank = (item: T) =>
+    createHash('sha256')
+      .update(`${seed}:${String(item['id'])}`)
+      .digest('hex');
+  return items
+    .map((item) => ({ item, r: rank(item) }))
+    .sort((a, b) => (a.r < b.r ? -1 : a.r > b.r ? 1 : 0))
+    .slice(0, n)
+    .map((x) => x.item);
 }

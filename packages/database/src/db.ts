@@ -54,6 +54,17 @@ export interface DbOptions {
   preparedStatements?: number;
 }
 
+/** The pg pool behind each Kysely instance createDb made (not behind its transactions). */
+const POOLS = new WeakMap<Kysely<Database>, pg.Pool>();
+
+/**
+ * The pg pool behind a Kysely instance from createDb, for what Kysely cannot do (COPY streams);
+ * null for anything else (a transaction, another dialect). Clients taken from it must be released.
+ */
+export function pgPoolOf(db: Kysely<Database>): pg.Pool | null {
+  return POOLS.get(db) ?? null;
+}
+
 export function createDb(opts: DbOptions): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
@@ -68,7 +79,9 @@ export function createDb(opts: DbOptions): Kysely<Database> {
   // restart), its 'error' event would crash the process. The holder's next query fails instead.
   pool.on('connect', (client) => client.on('error', (err) => opts.onIdleError?.(err)));
   const prepared = opts.preparedStatements ?? 0;
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: prepared > 0 ? preparingPool(pool, prepared) : pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: prepared > 0 ? preparingPool(pool, prepared) : pool }) });
+  POOLS.set(db, pool);
+  return db;
 }
 
 /** The pool as Kysely sees it, naming the first `maxNames` distinct SELECT texts. */

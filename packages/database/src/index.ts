@@ -1,3 +1,3 @@
 export * from './database';
-export { createDb, migrateToLatest, type DbOptions } from './db';
+export { createDb, migrateToLatest, pgPoolOf, type DbOptions } from './db';
 export { CHANGE_CHANNEL, SERVED_TABLES } from './change-channel';

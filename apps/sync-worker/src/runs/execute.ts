@@ -282,8 +282,8 @@ async function runStages(
   // Directory roles resolve principal kinds from the rows the first three stages write (unknown ones
   // through Graph); they need not wait for app access. An incremental run's principals are stored
   // already but for the few new ones, so its roles do not wait at all; a full run's would all go to Graph.
-  // Sign-in activity patches the users' rows, so it follows the users stage.
-  const signIns = guard(users.then(() => stage('signIns', () => syncSignIns(s, { intervalSeconds: signInInterval }))));
+  // Sign-in activity patches the users' rows: its pages are read from the start, applied once the users stage is done.
+  const signIns = guard(stage('signIns', () => syncSignIns(s, { intervalSeconds: signInInterval, usersWritten: users })));
   const principalsWritten = s.mode === 'INCREMENTAL' ? Promise.resolve() : Promise.all([users, groups, sps]);
   const roles = guard(
     principalsWritten.then(() => stage('directoryRoles', () => syncDirectoryRoles(s, { eligibility: plan.eligibility }, rolesRead))),

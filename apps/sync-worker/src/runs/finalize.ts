@@ -154,7 +154,10 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     lap('stats');
     Object.assign(stats, timings);
     stats['ms_finalize'] = Date.now() - t0;
-    if (closure) stats['closurePrincipals'] = closure.principals;
+    if (closure) {
+      stats['closurePrincipals'] = closure.principals;
+      for (const [part, ms] of Object.entries(closure.ms)) stats[`ms_closure_${part}`] = ms;
+    }
     await trx
       .updateTable('sync_runs')
       .set({

@@ -8,6 +8,11 @@ import { WriteBuffer } from '../writers/buffer';
 const MAX_ROOTS = 20_000;
 /** Pages fetched ahead of the writes. */
 const PREFETCH_PAGES = 8;
+/**
+ * Batches of a full pass written at once, each its own Postgres backend: one merge keeps one core
+ * busy, and a full pass is bound by the database, not by Graph. Incremental passes write in order.
+ */
+const WRITERS = 2;
 
 export interface PassState {
   /** This pass is a complete enumeration. */
@@ -214,29 +219,43 @@ async function consume<T extends { id: string }>(
   let buffer = new WriteBuffer();
   let processed = cp.processed;
   let rootsOverflow = cp.rootsOverflow ?? false;
-  let inFlight: Promise<void> = Promise.resolve();
+  // Checkpoints are saved in order, each after its own batch and every earlier one were written.
+  let saved: Promise<void> = Promise.resolve();
+  const writing = new Set<Promise<void>>();
   let failure: unknown = null;
   const mark = () => (pass.full ? s.runId : null);
 
-  // Writes the buffer (after the previous write finished), then the checkpoint that covers it.
-  const flush = (patch: Partial<StageCheckpoint>) => {
+  // Starts writing the buffer (once fewer than WRITERS batches are being written), then saves the
+  // checkpoint that covers it.
+  const flush = async (patch: Partial<StageCheckpoint>) => {
     const rows = buffer;
     buffer = new WriteBuffer();
     // Captured now: the checkpoint must describe exactly the pages whose rows this flush writes.
     const state = snapshot(cp, pass, { ...patch, processed, rootsOverflow });
-    const prev = inFlight;
-    inFlight = (async () => {
-      await prev;
-      const t0 = Date.now();
-      const written = await rows.flush(s.db, s.connectorId, mark());
+    while (writing.size >= WRITERS) await Promise.race(writing);
+    const t0 = Date.now();
+    const write = rows.flush(s.db, s.connectorId, mark());
+    const settled: Promise<void> = write.then(
+      () => void writing.delete(settled),
+      () => void writing.delete(settled),
+    );
+    writing.add(settled);
+    const prev = saved;
+    saved = (async () => {
+      const written = await write;
       const ms = Date.now() - t0;
-      for (const c of [pass.counters, state.counters!]) {
-        bump(c, 'rowsWritten', written);
-        bump(c, `ms_write_${spec.stream}`, ms);
-      }
+      await prev;
+      bump(pass.counters, 'rowsWritten', written);
+      bump(pass.counters, `ms_write_${spec.stream}`, ms);
+      // Every batch up to this one is written: the counters say so.
+      state.counters = {
+        ...state.counters,
+        rowsWritten: pass.counters['rowsWritten']!,
+        [`ms_write_${spec.stream}`]: pass.counters[`ms_write_${spec.stream}`]!,
+      };
       await s.saveStage(spec.stream, state);
     })();
-    inFlight.catch((err: unknown) => (failure ??= err));
+    saved.catch((err: unknown) => (failure ??= err));
   };
 
   try {
@@ -248,11 +267,9 @@ async function consume<T extends { id: string }>(
       if (!('changes' in next)) {
         if (next.kind === 'complete') {
           // The last page has no nextLink: the finished round is its checkpoint.
-          flush({ state: 'done', resumeFrom: null, deltaLink: next.deltaLink });
-          await inFlight;
-        } else {
-          await inFlight;
+          await flush({ state: 'done', resumeFrom: null, deltaLink: next.deltaLink });
         }
+        await saved;
         return next;
       }
       await spec.apply(next, pass, buffer);
@@ -263,13 +280,14 @@ async function consume<T extends { id: string }>(
         pass.roots.clear();
       }
       if (next.resumeFrom && (!pass.full || buffer.size >= s.writeBatchRows)) {
-        flush({ resumeFrom: next.resumeFrom });
+        await flush({ resumeFrom: next.resumeFrom });
         // Incremental pages may read what earlier pages wrote (links-only changes, app roles): in order.
-        if (!pass.full) await inFlight;
+        if (!pass.full) await saved;
       }
     }
   } catch (err) {
-    await inFlight.catch(() => undefined);
+    // The last checkpoint save waits for every write still going.
+    await saved.catch(() => undefined);
     throw err;
   } finally {
     queue.stop();

@@ -40,7 +40,7 @@ async function lastRead(s: RunSession): Promise<Date | null> {
  * an incremental run when the last complete read is older than `intervalSeconds`. 120 users per page
  * (Graph's cap with signInActivity); each page patches only the rows whose values changed.
  */
-export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number }): Promise<void> {
+export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number; usersWritten?: Promise<unknown> }): Promise<void> {
   let cp = s.stage('signIns');
   if (cp?.state === 'done' || cp?.state === 'skipped') return;
   if (!cp && s.mode === 'INCREMENTAL') {
@@ -53,8 +53,19 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
   let changed = cp.counters?.['rowsWritten'] ?? 0;
   const start = cp.resumeFrom ?? SIGN_IN_PATH;
   const opts2 = start === SIGN_IN_PATH ? { signal: s.signal } : { signal: s.signal, startAt: start };
-  // The pages form one nextLink chain (no parallel reads); the next page is fetched while the
-  // current one is applied, and rows are written (and the checkpoint saved) every few thousand users.
+  // The pages form one nextLink chain (no parallel reads). Reading starts with the users stage; the
+  // pages read meanwhile are held until the users' rows exist (they patch them), and the checkpoint
+  // only ever names the page after the last one applied, so a resumed run reads the held ones again.
+  // Then rows are written every few thousand users, one write in flight while the next pages come.
+  let usersDone = false;
+  // Not a GraphError: a refusal of the users read must not pass for a refusal of signInActivity below.
+  const usersWritten = (opts.usersWritten ?? Promise.resolve()).then(
+    () => void (usersDone = true),
+    (err: unknown) => {
+      throw new Error('the users stage failed', { cause: err });
+    },
+  );
+  usersWritten.catch(() => undefined);
   const gen = s.graph.pages<GraphSignIns>(SIGN_IN_PATH, opts2);
   const ahead = () => {
     const p = gen.next();
@@ -62,12 +73,18 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
     return p;
   };
   let batch: GraphSignIns[] = [];
+  let writing: Promise<void> = Promise.resolve();
   const flush = async (resumeFrom: string | null) => {
-    changed += await patchSignIns(s, batch);
-    processed += batch.length;
+    await writing;
+    const items = batch;
     batch = [];
-    await s.saveStage('signIns', { state: 'running', full: false, processed, resumeFrom, counters: { rowsWritten: changed } });
-    s.progress.set('signIns', `sign-in activity: ${processed.toLocaleString('en-US')}`);
+    writing = (async () => {
+      changed += await patchSignIns(s, items);
+      processed += items.length;
+      await s.saveStage('signIns', { state: 'running', full: false, processed, resumeFrom, counters: { rowsWritten: changed } });
+      s.progress.set('signIns', `sign-in activity: ${processed.toLocaleString('en-US')}`);
+    })();
+    writing.catch(() => undefined);
   };
   try {
     let next = ahead();
@@ -76,10 +93,15 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
       if (r.done) break;
       next = ahead();
       for (const u of r.value.items) batch.push(u);
-      if (batch.length >= s.writeBatchRows || r.value.resumeFrom === null) await flush(r.value.resumeFrom);
+      if (r.value.resumeFrom === null) {
+        await usersWritten;
+        await flush(null);
+      } else if (usersDone && batch.length >= s.writeBatchRows) await flush(r.value.resumeFrom);
     }
+    await writing;
   } catch (err) {
     void gen.return(undefined).catch(() => undefined);
+    await writing.catch(() => undefined);
     // A tenant without Entra ID P1/P2 (or a consent withdrawn since the token) refuses signInActivity
     // alone: skip the stage, keep the run.
     if (!(err instanceof GraphError) || (err.status !== 403 && err.status !== 400)) throw err;

@@ -1,7 +1,19 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@warden/database';
 import type { EntitlementInput } from '../model';
+import { mergeRows, type StagingColumn } from './bulk';
 import { chunks, dedupeBy } from './chunks';
+
+const ENTITLEMENT_COLUMNS: StagingColumn[] = [
+  ['key', 'text'],
+  ['rid', 'text'],
+  ['rtype', 'text'],
+  ['slug', 'text'],
+  ['name', 'text'],
+  ['grantable', 'boolean'],
+  ['app_role_id', 'text'],
+  ['metadata', 'text'],
+];
 
 /** Bulk upsert of entitlements by (connector, key); same marking rule as resources. */
 export async function upsertEntitlements(
@@ -12,13 +24,23 @@ export async function upsertEntitlements(
 ): Promise<number> {
   let written = 0;
   for (const batch of chunks(dedupeBy(rows, (r) => r.key))) {
-    const res = await sql`
+    written += await mergeRows(
+      db,
+      ENTITLEMENT_COLUMNS,
+      batch.map((b) => [
+        b.key,
+        b.resourceExternalId,
+        b.resourceType,
+        b.slug,
+        b.displayName,
+        b.grantable,
+        b.appRoleId,
+        JSON.stringify(b.metadata),
+      ]),
+      (source) => sql`
       INSERT INTO entitlements AS e (connector_id, key, resource_external_id, resource_type, slug, display_name, grantable, app_role_id, metadata, last_seen_run_id)
       SELECT ${connectorId}::uuid, t.key, t.rid, t.rtype, t.slug, t.name, t.grantable, t.app_role_id, t.metadata::jsonb, ${markRunId}::uuid
-      FROM unnest(${batch.map((b) => b.key)}::text[], ${batch.map((b) => b.resourceExternalId)}::text[], ${batch.map((b) => b.resourceType)}::text[],
-                  ${batch.map((b) => b.slug)}::text[], ${batch.map((b) => b.displayName)}::text[], ${batch.map((b) => b.grantable)}::boolean[],
-                  ${batch.map((b) => b.appRoleId)}::text[], ${batch.map((b) => JSON.stringify(b.metadata))}::text[])
-           AS t(key, rid, rtype, slug, name, grantable, app_role_id, metadata)
+      FROM ${source} ORDER BY t.key
       ON CONFLICT (connector_id, key) DO UPDATE SET
         resource_external_id = excluded.resource_external_id,
         resource_type = excluded.resource_type,
@@ -32,8 +54,8 @@ export async function upsertEntitlements(
                                IS DISTINCT FROM (excluded.display_name, excluded.grantable, excluded.app_role_id, excluded.metadata)
                           THEN now() ELSE e.updated_at END
       WHERE (e.display_name, e.grantable, e.app_role_id, e.metadata) IS DISTINCT FROM (excluded.display_name, excluded.grantable, excluded.app_role_id, excluded.metadata)
-         OR (excluded.last_seen_run_id IS NOT NULL AND e.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`.execute(db);
-    written += Number(res.numAffectedRows ?? 0);
+         OR (excluded.last_seen_run_id IS NOT NULL AND e.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`,
+    );
   }
   return written;
 }

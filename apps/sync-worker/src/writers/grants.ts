@@ -1,7 +1,24 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, PrincipalKind } from '@warden/database';
 import type { DirectGrantInput } from '../model';
+import { mergeRows, type StagingColumn } from './bulk';
 import { chunks, dedupeBy } from './chunks';
+
+const DIRECT_COLUMNS: StagingColumn[] = [
+  ['key', 'text'],
+  ['principal', 'text'],
+  ['kind', 'text'],
+  ['aid', 'text'],
+  ['exp', 'timestamptz'],
+];
+/** `via` travels as one string (membership keys never contain a newline): no JSON to parse per row. */
+const VIA_SEPARATOR = '\n';
+const INHERITED_COLUMNS: StagingColumn[] = [
+  ['key', 'text'],
+  ['principal', 'text'],
+  ['kind', 'text'],
+  ['via', 'text'],
+];
 
 export interface DirectGrantOptions {
   /** Mark rows as seen by this full pass. */
@@ -22,12 +39,14 @@ export async function upsertDirectGrants(
   const exp = sql.raw(opts.expiryFromGraph ? 'excluded.expires_at' : 'g.expires_at');
   let written = 0;
   for (const batch of chunks(dedupeBy(rows, (r) => `${r.entitlementKey}\n${r.principalExternalId}`))) {
-    const res = await sql`
+    written += await mergeRows(
+      db,
+      DIRECT_COLUMNS,
+      batch.map((b) => [b.entitlementKey, b.principalExternalId, b.principalKind, b.graphAssignmentId, b.expiresAt]),
+      (source) => sql`
       INSERT INTO grants AS g (connector_id, entitlement_key, principal_external_id, principal_kind, direct, graph_assignment_id, expires_at, last_seen_run_id)
       SELECT ${connectorId}::uuid, t.key, t.principal, t.kind, true, t.aid, t.exp, ${opts.markRunId}::uuid
-      FROM unnest(${batch.map((b) => b.entitlementKey)}::text[], ${batch.map((b) => b.principalExternalId)}::text[], ${batch.map((b) => b.principalKind)}::text[],
-                  ${batch.map((b) => b.graphAssignmentId)}::text[], ${batch.map((b) => b.expiresAt)}::timestamptz[])
-           AS t(key, principal, kind, aid, exp)
+      FROM ${source} ORDER BY t.key, t.principal
       ON CONFLICT (connector_id, entitlement_key, principal_external_id, direct) DO UPDATE SET
         principal_kind = excluded.principal_kind,
         graph_assignment_id = ${aid},
@@ -36,8 +55,8 @@ export async function upsertDirectGrants(
         updated_at = CASE WHEN (g.principal_kind, g.graph_assignment_id, g.expires_at) IS DISTINCT FROM (excluded.principal_kind, ${aid}, ${exp})
                           THEN now() ELSE g.updated_at END
       WHERE (g.principal_kind, g.graph_assignment_id, g.expires_at) IS DISTINCT FROM (excluded.principal_kind, ${aid}, ${exp})
-         OR (excluded.last_seen_run_id IS NOT NULL AND g.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`.execute(db);
-    written += Number(res.numAffectedRows ?? 0);
+         OR (excluded.last_seen_run_id IS NOT NULL AND g.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`,
+    );
   }
   return written;
 }
@@ -97,15 +116,18 @@ export interface InheritedGrant {
 export async function upsertInheritedGrants(db: Kysely<Database>, connectorId: string, rows: readonly InheritedGrant[]): Promise<number> {
   let written = 0;
   for (const batch of chunks(rows)) {
-    const res = await sql`
+    written += await mergeRows(
+      db,
+      INHERITED_COLUMNS,
+      batch.map((b) => [b.entitlementKey, b.principalExternalId, b.principalKind, b.via.join(VIA_SEPARATOR)]),
+      (source) => sql`
       INSERT INTO grants AS g (connector_id, entitlement_key, principal_external_id, principal_kind, direct, via)
-      SELECT ${connectorId}::uuid, t.key, t.principal, t.kind, false, ARRAY(SELECT jsonb_array_elements_text(t.via::jsonb))
-      FROM unnest(${batch.map((b) => b.entitlementKey)}::text[], ${batch.map((b) => b.principalExternalId)}::text[],
-                  ${batch.map((b) => b.principalKind)}::text[], ${batch.map((b) => JSON.stringify(b.via))}::text[]) AS t(key, principal, kind, via)
+      SELECT ${connectorId}::uuid, t.key, t.principal, t.kind, false, string_to_array(t.via, ${VIA_SEPARATOR})
+      FROM ${source} ORDER BY t.key, t.principal
       ON CONFLICT (connector_id, entitlement_key, principal_external_id, direct) DO UPDATE SET
         via = excluded.via, principal_kind = excluded.principal_kind, updated_at = now()
-      WHERE (g.via, g.principal_kind) IS DISTINCT FROM (excluded.via, excluded.principal_kind)`.execute(db);
-    written += Number(res.numAffectedRows ?? 0);
+      WHERE (g.via, g.principal_kind) IS DISTINCT FROM (excluded.via, excluded.principal_kind)`,
+    );
   }
   return written;
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@warden/database';
 import type { ResourceInput } from '../model';
+import { mergeRows, type StagingColumn } from './bulk';
 import { chunks, dedupeBy } from './chunks';
 
 /**
@@ -9,8 +10,17 @@ import { chunks, dedupeBy } from './chunks';
  */
 export const STICKY_PROFILE_KEYS = ['managerId', 'lastSignInDateTime', 'lastNonInteractiveSignInDateTime', 'lastSuccessfulSignInDateTime'];
 
+const RESOURCE_COLUMNS: StagingColumn[] = [
+  ['type', 'text'],
+  ['external_id', 'text'],
+  ['display_name', 'text'],
+  ['profile', 'text'],
+  ['search_text', 'text'],
+];
+
 /**
- * Streamed bulk upsert: one `INSERT … SELECT FROM unnest(…) ON CONFLICT` per batch. Unchanged rows
+ * Streamed bulk upsert: one `INSERT … SELECT … ON CONFLICT` per batch, from a COPYed staging table
+ * or `unnest` (`mergeRows`), in key order. Unchanged rows
  * are not rewritten unless `markRunId` is set (full passes mark what they saw so the finishing
  * step can delete what they did not). Returns the rows actually inserted or changed.
  */
@@ -25,12 +35,14 @@ export async function upsertResources(
   const profile = sql`(coalesce((SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(r.profile) e
                                  WHERE e.key = ANY(${STICKY_PROFILE_KEYS}::text[])), '{}'::jsonb) || excluded.profile)`;
   for (const batch of chunks(dedupeBy(rows, (r) => r.externalId))) {
-    const res = await sql`
+    written += await mergeRows(
+      db,
+      RESOURCE_COLUMNS,
+      batch.map((b) => [b.type, b.externalId, b.displayName, JSON.stringify(b.profile), b.searchText]),
+      (source) => sql`
       INSERT INTO resources AS r (connector_id, type, external_id, display_name, profile, search_text, last_seen_run_id)
       SELECT ${connectorId}::uuid, t.type, t.external_id, t.display_name, t.profile::jsonb, t.search_text, ${markRunId}::uuid
-      FROM unnest(${batch.map((b) => b.type)}::text[], ${batch.map((b) => b.externalId)}::text[], ${batch.map((b) => b.displayName)}::text[],
-                  ${batch.map((b) => JSON.stringify(b.profile))}::text[], ${batch.map((b) => b.searchText)}::text[])
-           AS t(type, external_id, display_name, profile, search_text)
+      FROM ${source} ORDER BY t.external_id
       ON CONFLICT (connector_id, external_id) DO UPDATE SET
         type = excluded.type,
         display_name = excluded.display_name,
@@ -41,8 +53,8 @@ export async function upsertResources(
                                IS DISTINCT FROM (excluded.type, excluded.display_name, ${profile}, excluded.search_text)
                           THEN now() ELSE r.updated_at END
       WHERE (r.type, r.display_name, r.profile, r.search_text) IS DISTINCT FROM (excluded.type, excluded.display_name, ${profile}, excluded.search_text)
-         OR (excluded.last_seen_run_id IS NOT NULL AND r.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`.execute(db);
-    written += Number(res.numAffectedRows ?? 0);
+         OR (excluded.last_seen_run_id IS NOT NULL AND r.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`,
+    );
   }
   return written;
 }

@@ -1,0 +1,88 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { pgPoolOf, type Database } from '@warden/database';
+import { from as copyFrom } from 'pg-copy-streams';
+
+/** A staging column: its name and the Postgres type the merge reads it as. */
+export type StagingColumn = readonly [name: string, type: 'text' | 'boolean' | 'timestamptz'];
+export type StagingValue = string | boolean | null;
+
+/**
+ * Below this many rows a batch goes as one `unnest` statement (one round trip); from it on, through
+ * COPY into a temporary staging table and one merge statement (four round trips, but Postgres parses
+ * no arrays and the worker escapes each value once).
+ */
+export const COPY_MIN_ROWS = 500;
+
+/**
+ * One set-based merge of `rows` into a table. `merge(source)` is the whole statement (an
+ * `INSERT … SELECT … FROM ${source} … ON CONFLICT …`); `source` exposes the columns as `t.<name>`.
+ * Large batches on a pooled database are COPYed into a transaction-scoped temporary table first;
+ * small ones, and writes inside a caller's transaction (no pool to take a connection from), use
+ * `unnest` of one array per column. Returns the rows the statement affected.
+ */
+export async function mergeRows(
+  db: Kysely<Database>,
+  columns: readonly StagingColumn[],
+  rows: readonly (readonly StagingValue[])[],
+  merge: (source: RawBuilder<unknown>) => RawBuilder<unknown>,
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const pool = pgPoolOf(db);
+  if (!pool || rows.length < COPY_MIN_ROWS) {
+    const arrays = columns.map(([, type], i) => sql`${rows.map((r) => r[i] ?? null)}::${sql.raw(type)}[]`);
+    const names = sql.raw(columns.map(([name]) => name).join(', '));
+    const res = await merge(sql`unnest(${sql.join(arrays)}) AS t(${names})`).execute(db);
+    return Number(res.numAffectedRows ?? 0);
+  }
+  const statement = merge(sql`warden_stage AS t`).compile(db);
+  const client = await pool.connect();
+  let broken: unknown = null;
+  try {
+    await client.query('BEGIN');
+    // No WAL flush per batch: the stage's checkpoint, saved after this batch with a synchronous
+    // commit, flushes the WAL up to itself and so makes this batch durable first; a crash in between
+    // loses at most batches the checkpoint does not yet cover, and those are read and written again.
+    await client.query('SET LOCAL synchronous_commit = off');
+    await client.query(`CREATE TEMP TABLE warden_stage (${columns.map(([name, type]) => `${name} ${type}`).join(', ')}) ON COMMIT DROP`);
+    await pipeline(Readable.from(copyText(rows)), client.query(copyFrom(`COPY warden_stage FROM STDIN`)));
+    const res = await client.query(statement.sql, statement.parameters as unknown[]);
+    await client.query('COMMIT');
+    return res.rowCount ?? 0;
+  } catch (err) {
+    broken = err;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    // A connection whose COPY failed half-way may be in any state: do not hand it out again.
+    client.release(broken !== null);
+  }
+}
+
+/** COPY's text format, in chunks of a few hundred rows (a stream, not one string of the batch). */
+function* copyText(rows: readonly (readonly StagingValue[])[]): Generator<string> {
+  const CHUNK = 500;
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    let out = '';
+    const end = Math.min(rows.length, i + CHUNK);
+    for (let r = i; r < end; r++) {
+      const row = rows[r]!;
+      for (let c = 0; c < row.length; c++) {
+        if (c > 0) out += '\t';
+        out += copyValue(row[c] ?? null);
+      }
+      out += '\n';
+    }
+    yield out;
+  }
+}
+
+const SPECIAL = /[\\\t\n\r]/g;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+function copyValue(v: StagingValue): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  return v.replace(SPECIAL, (m) => ESCAPES[m]!);
+}

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgPoolOf } from '@warden/database';
+import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
+import type { ResourceInput } from '../src/model';
+import { COPY_MIN_ROWS } from '../src/writers/bulk';
+import { upsertInheritedGrants } from '../src/writers/grants';
+import { upsertResources } from '../src/writers/resources';
+
+// Values COPY's text format must escape (tab, newline, carriage return, backslash, the \N marker),
+// plus non-ASCII and JSON with its own escapes.
+const AWKWARD = ['tab\there', 'new\nline', 'cr\rhere', 'back\\slash', '\\N', 'naïve – 名前', '"quoted" {json}', ''];
+
+function resources(prefix: string, n: number): ResourceInput[] {
+  return Array.from({ length: n }, (_, i) => {
+    const name = `${AWKWARD[i % AWKWARD.length]} ${i}`;
+    return {
+      type: 'USER' as const,
+      externalId: `${prefix}-${String(i).padStart(5, '0')}`,
+      displayName: name,
+      profile: { userPrincipalName: `${name}@example.com`, department: i % 3 === 0 ? null : AWKWARD[(i + 1) % AWKWARD.length]! },
+      searchText: name.toLowerCase(),
+    };
+  });
+}
+
+describe('bulk merges (COPY into staging, or unnest)', () => {
+  let tdb: TestDatabase;
+  let connectorId: string;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase('sync_bulk');
+    connectorId = (
+      await tdb.db
+        .insertInto('connectors')
+        .values({ display_name: 'bulk', tenant_id: 't', client_id: 'c', auth_method: 'CLIENT_SECRET' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+  }, 60_000);
+  afterAll(async () => {
+    await tdb?.drop();
+  });
+
+  const stored = async (prefix: string) =>
+    (
+      await tdb.db
+        .selectFrom('resources')
+        .select(['external_id', 'display_name', 'profile', 'search_text'])
+        .where('connector_id', '=', connectorId)
+        .where('external_id', 'like', `${prefix}-%`)
+        .orderBy('external_id')
+        .execute()
+    ).map((r) => ({ externalId: r.external_id, displayName: r.display_name, profile: r.profile, searchText: r.search_text }));
+
+  it('writes the same rows through COPY (large batch) and unnest (small batch), awkward characters intact', async () => {
+    expect(pgPoolOf(tdb.db)).not.toBeNull();
+    const big = resources('copy', COPY_MIN_ROWS + 37);
+    const small = resources('unnest', COPY_MIN_ROWS - 1);
+    expect(await upsertResources(tdb.db, connectorId, big, null)).toBe(big.length);
+    expect(await upsertResources(tdb.db, connectorId, small, null)).toBe(small.length);
+    const want = (rows: ResourceInput[]) =>
+      rows.map((r) => ({ externalId: r.externalId, displayName: r.displayName, profile: r.profile, searchText: r.searchText }));
+    expect(await stored('copy')).toEqual(want(big));
+    expect(await stored('unnest')).toEqual(want(small));
+    // Unchanged rows are not rewritten, on either path.
+    expect(await upsertResources(tdb.db, connectorId, big, null)).toBe(0);
+    expect(await upsertResources(tdb.db, connectorId, small, null)).toBe(0);
+  });
+
+  it('falls back to unnest inside a transaction (no pool to COPY through) and keeps via paths in order', async () => {
+    const rows = Array.from({ length: COPY_MIN_ROWS + 5 }, (_, i) => ({
+      entitlementKey: `GROUP:g${i % 7}:member`,
+      principalExternalId: `p-${i}`,
+      principalKind: 'USER' as const,
+      via: i % 2 ? [`GROUP:z${i}:member`, `GROUP:a${i}:member`] : [`GROUP:m${i}:member`],
+    }));
+    await tdb.db.transaction().execute(async (trx) => {
+      expect(pgPoolOf(trx)).toBeNull();
+      expect(await upsertInheritedGrants(trx, connectorId, rows)).toBe(rows.length);
+    });
+    // The same rows again through COPY: nothing differs, nothing is written.
+    expect(await upsertInheritedGrants(tdb.db, connectorId, rows)).toBe(0);
+    const got = await tdb.db
+      .selectFrom('grants')
+      .select(['principal_external_id', 'via'])
+      .where('connector_id', '=', connectorId)
+      .where('direct', '=', false)
+      .execute();
+    const byPrincipal = new Map(got.map((g) => [g.principal_external_id, g.via]));
+    for (const r of rows) expect(byPrincipal.get(r.principalExternalId)).toEqual(r.via);
+  });
+});
