@@ -158,18 +158,11 @@ export async function startGateway(
   };
 
   let responseCache: ResponseCache | null = null;
-  const unsubscribeBus: Array<() => void> = [];
   if (env.RESPONSE_CACHE_MB > 0) {
     const feed = new ChangeFeed(env.DATABASE_URL, logger, 1_000, env.RESPONSE_CACHE_HEARTBEAT_MS);
     await feed.start();
     responseCache = new ResponseCache(feed, new CallerScope(schema), Math.round(env.RESPONSE_CACHE_MB * 1024 * 1024), (outcome) =>
       metrics.responseCache.inc({ outcome }),
-    );
-    // A worker's event is published after its commit and may overtake that commit's notification;
-    // a client re-querying on the event must not get the answer from before it.
-    unsubscribeBus.push(
-      bus.subscribeSyncRunUpdated('*', () => feed.bump()),
-      bus.subscribeProvisioningTaskUpdated('*', () => feed.bump()),
     );
   }
   const cacheFeed = responseCache?.feed ?? null;
@@ -196,8 +189,6 @@ export async function startGateway(
             response.http.status = 200;
           const failed =
             (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
-          // This replica's own writes are visible to its next read without waiting for the feed.
-          if (operation?.operation === 'mutation') cacheFeed?.bump();
           const name = metrics.operationName(operationName ?? request.operationName, Boolean(contextValue?.caller));
           metrics.operations.inc({ type: operation?.operation ?? 'unknown', name, outcome: failed ? 'error' : 'ok' });
         },
@@ -344,7 +335,6 @@ export async function startGateway(
     async close() {
       if (closed) return;
       closed = true;
-      for (const off of unsubscribeBus) off();
       browser?.close();
       await cacheFeed?.close();
       await subscriptions.dispose();

@@ -199,7 +199,10 @@ describe('migrations', () => {
         for (let i = 0; i < 3; i++) await trx.insertInto('resources').values(user(c.id, i)).execute();
       });
       // One statement over two connectors names both (in either order).
-      await db.insertInto('resources').values([user(c.id, 10), user(d.id, 10)]).execute();
+      await db
+        .insertInto('resources')
+        .values([user(c.id, 10), user(d.id, 10)])
+        .execute();
       await db.transaction().execute(async (trx) => {
         // No row matches: nothing changed, nothing announced.
         await trx.updateTable('grants').set({ direct: true }).where('connector_id', '=', c.id).execute();

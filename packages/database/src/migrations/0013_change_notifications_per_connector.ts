@@ -57,5 +57,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
       CREATE TRIGGER ${sql.raw(`${table}_notify_change`)} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${sql.table(table)}
       FOR EACH STATEMENT EXECUTE FUNCTION warden_notify_change()`.execute(db);
   }
-  for (const column of ['connector_id', 'id']) await sql`DROP FUNCTION IF EXISTS ${sql.raw(`warden_notify_rows_by_${column}`)}()`.execute(db);
+  for (const column of ['connector_id', 'id'])
+    await sql`DROP FUNCTION IF EXISTS ${sql.raw(`warden_notify_rows_by_${column}`)}()`.execute(db);
 }
