@@ -34,6 +34,7 @@ import { ChangeFeed } from './response-cache/change-feed';
 import { ResponseCache } from './response-cache/response-cache';
 import { CallerScope } from './response-cache/caller-scope';
 import { httpFastPath } from './response-cache/http-fast-path';
+import { leanQueryPath, type LeanPathStats } from './execution/lean-path';
 import { oauthCallbackRoute, oauthStartRoute } from './modules/connectors/oauth-callback.route';
 import { reviewExportRoute } from './modules/reviews/review-export.route';
 import { auditExportRoute } from './modules/audit/audit-export.route';
@@ -49,6 +50,8 @@ export interface RunningGateway {
   metricsUrl: string | null;
   /** Null when RESPONSE_CACHE_MB is 0. */
   responseCache: ResponseCache | null;
+  /** Queries answered without Apollo (see execution/lean-path.ts). */
+  leanPath: LeanPathStats;
   /** Resolves once every change committed before the call is known to the response cache. */
   caughtUp(): Promise<void>;
   close(): Promise<void>;
@@ -166,6 +169,7 @@ export async function startGateway(
     );
   }
   const cacheFeed = responseCache?.feed ?? null;
+  const leanPath: LeanPathStats = { answered: 0, handedOver: 0 };
 
   const app = express();
   app.disable('x-powered-by');
@@ -263,6 +267,17 @@ export async function startGateway(
           }),
         ]
       : []),
+    leanQueryPath(
+      {
+        schema,
+        limits,
+        cache: responseCache,
+        authenticate: requestCaller,
+        context: (caller, req) => createContext(deps, services, caller, req.requestId ?? randomUUID()),
+        onAnswered: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
+      },
+      leanPath,
+    ),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         let caller;
@@ -331,6 +346,7 @@ export async function startGateway(
     port,
     metricsUrl: metricsServer?.url ?? null,
     responseCache,
+    leanPath,
     caughtUp: () => cacheFeed?.caughtUp() ?? Promise.resolve(),
     async close() {
       if (closed) return;

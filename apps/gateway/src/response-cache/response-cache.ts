@@ -91,11 +91,11 @@ export class ResponseCache {
     return e;
   }
 
-  /** Keeps an answer read by a request that started at sequence `since` from `scope`. */
-  store(key: string, since: number, scope: ReadScope, result: FormattedExecutionResult): void {
+  /** Keeps an answer (its body as sent: JSON and a newline) read by a request that started at sequence `since` from `scope`. */
+  store(key: string, since: number, scope: ReadScope, json: string): void {
     // A change heard while the request ran would retire the entry at once: do not bother.
     if (!this.feed.live || this.feed.changedSince(since, scope)) return;
-    this.entries.set(key, { since, tables: scope.tables, connectors: scope.connectors, json: `${JSON.stringify(result)}\n` });
+    this.entries.set(key, { since, tables: scope.tables, connectors: scope.connectors, json });
   }
 
   /** What the answer to `query` was read from, given the connectors its resolvers named. */
@@ -130,7 +130,7 @@ export class ResponseCache {
           willSendResponse: async ({ response, contextValue, errors, request }) => {
             if (key === null || served || contextValue.uncacheable || (errors?.length ?? 0) > 0 || request.query === undefined) return;
             if (response.body.kind !== 'single' || response.body.singleResult.errors?.length) return;
-            this.store(key, since, this.readScope(request.query, contextValue), response.body.singleResult);
+            this.store(key, since, this.readScope(request.query, contextValue), `${JSON.stringify(response.body.singleResult)}\n`);
           },
         };
       },
