@@ -1,0 +1,115 @@
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { DOCS, endCursorOf, type Req, type ServerKind, type Shape } from './workload';
+
+export interface Target {
+  name: string;
+  kind: ServerKind;
+  url: string;
+}
+
+export interface Outcome {
+  shape: Shape;
+  /** From the time the request was due (so queueing in the client and the server counts) to the last byte. */
+  latencyMs: number;
+  /** ms after the start of the run at which the answer was complete. */
+  doneAt: number;
+  ok: boolean;
+  error?: string;
+}
+
+export interface Answer {
+  status: number;
+  body: { data?: unknown; errors?: unknown[] } | null;
+}
+
+/** One POST of a GraphQL document on a keep-alive agent; never rejects (failures are answers with status 0). */
+export function post(agent: http.Agent, url: URL, payload: string, headers: Record<string, string>, timeoutMs: number): Promise<Answer> {
+  return new Promise((resolve) => {
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let body: Answer['body'] = null;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Answer['body'];
+          } catch {
+            body = null;
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+        res.on('error', () => resolve({ status: 0, body: null }));
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ status: 0, body: { errors: [{ message: e.message }] } }));
+    req.end(payload);
+  });
+}
+
+/** An answer that counts as an error: not HTTP 200, no data, or GraphQL errors inside a 200. */
+export function failure(a: Answer): string | null {
+  if (a.status !== 200)
+    return a.status === 0 ? String((a.body?.errors?.[0] as { message?: string } | undefined)?.message ?? 'network') : `HTTP ${a.status}`;
+  if (!a.body || a.body.data == null) return 'no data';
+  if (a.body.errors?.length) return `GraphQL error: ${String((a.body.errors[0] as { message?: string }).message).slice(0, 120)}`;
+  return null;
+}
+
+export function requestPayload(kind: ServerKind, r: Req, after: string | null): string {
+  const doc = DOCS[r.shape][kind];
+  return JSON.stringify({ query: doc.query, variables: doc.vars(r.vars, after) });
+}
+
+/**
+ * Open loop: every request is sent when it is due, whether or not earlier ones were answered (a next
+ * page waits for the page it follows, as a person would). Connections come from one keep-alive agent
+ * of `sockets`; a request waiting for a free socket is queueing, and its latency shows it.
+ */
+export async function runOpenLoop(
+  target: Target,
+  reqs: Req[],
+  tokens: string[],
+  opts: { sockets: number; timeoutMs: number; maxOutstanding: number },
+): Promise<Outcome[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.sockets });
+  const url = new URL(target.url);
+  const outcomes: Outcome[] = new Array<Outcome>(reqs.length);
+  const cursors: Promise<string | null>[] = new Array<Promise<string | null>>(reqs.length);
+  let outstanding = 0;
+  const t0 = performance.now() + 20;
+  const send = async (i: number, r: Req): Promise<string | null> => {
+    const due = t0 + r.at;
+    const after = r.after === undefined ? null : await cursors[r.after]!;
+    if (outstanding >= opts.maxOutstanding) {
+      outcomes[i] = {
+        shape: r.shape,
+        latencyMs: performance.now() - due,
+        doneAt: performance.now() - t0,
+        ok: false,
+        error: 'dropped: client backlog',
+      };
+      return null;
+    }
+    outstanding++;
+    const headers: Record<string, string> = target.kind === 'gateway' ? { authorization: `Bearer ${tokens[r.token]!}` } : {};
+    const a = await post(agent, url, requestPayload(target.kind, r, after), headers, opts.timeoutMs);
+    outstanding--;
+    const now = performance.now();
+    const error = failure(a);
+    outcomes[i] = { shape: r.shape, latencyMs: now - due, doneAt: now - t0, ok: error === null, ...(error ? { error } : {}) };
+    return error ? null : endCursorOf(a.body?.data);
+  };
+  for (let i = 0; i < reqs.length; i++) {
+    const r = reqs[i]!;
+    const wait = t0 + r.at - performance.now();
+    if (wait > 1) await new Promise((res) => setTimeout(res, wait));
+    cursors[i] = send(i, r);
+  }
+  await Promise.all(cursors);
+  agent.destroy();
+  return outcomes;
+}
