@@ -7,20 +7,26 @@ import { ENTITLEMENT_COLUMNS, type EntitlementListRow } from '../entitlements/en
 import { RESOURCE_BRIEF_COLUMNS, type ResourceListRow } from '../resources/resource.type';
 import { GRANT_COLUMNS, toGrant, type Grant, type GrantListRow } from './grant.type';
 
-/** Columns `<prefix>_<name>` of a joined row, or null when the join found nothing. */
-function joined<T>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): T | null {
-  if (row[`${prefix}_id`] == null) return null;
-  return Object.fromEntries(columns.map((c) => [c, row[`${prefix}_${c}`]])) as T;
+/** Columns `<prefix>_<name>` of a joined row, or null when the join found nothing (names built once, not per row). */
+function joined<T>(row: Record<string, unknown>, aliases: readonly (readonly [string, string])[]): T | null {
+  if (row[aliases[0]![1]] == null) return null;
+  const out: Record<string, unknown> = {};
+  for (const [column, alias] of aliases) out[column] = row[alias];
+  return out as T;
 }
+const aliasesOf = (prefix: string, columns: readonly string[]) => columns.map((c) => [c, `${prefix}_${c}`] as const);
+// `id` first: joined() tests it for a match.
+const E_ALIASES = aliasesOf('e', ENTITLEMENT_COLUMNS);
+const RESOURCE_ALIASES = { p: aliasesOf('p', RESOURCE_BRIEF_COLUMNS), er: aliasesOf('er', RESOURCE_BRIEF_COLUMNS) };
 
 function primeRelations(loaders: Loaders, row: Record<string, unknown>): void {
-  const e = joined<EntitlementListRow>(row, 'e', ENTITLEMENT_COLUMNS);
+  const e = joined<EntitlementListRow>(row, E_ALIASES);
   if (e) {
     loaders.entitlementByKey.prime(scoped(e.connector_id, e.key), e);
     loaders.entitlementById.prime(e.id, e);
   }
-  for (const prefix of ['p', 'er']) {
-    const r = joined<ResourceListRow>(row, prefix, RESOURCE_BRIEF_COLUMNS);
+  for (const aliases of [RESOURCE_ALIASES.p, RESOURCE_ALIASES.er]) {
+    const r = joined<ResourceListRow>(row, aliases);
     if (r) {
       loaders.resourceByExternalId.prime(scoped(r.connector_id, r.external_id), r);
       loaders.resourceById.prime(r.id, r);
