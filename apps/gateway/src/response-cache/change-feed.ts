@@ -119,11 +119,15 @@ export class ChangeFeed {
     const run = this.markerChain.then(async () => {
       // From here the marker is on its way: a later caller needs the one after it.
       if (this.queued === run) this.queued = null;
+      // Lost meanwhile: every entry was retired with it, there is nothing to wait for.
+      if (this.client !== client || !this.listening) return;
       const marker = `marker:${randomUUID()}`;
       const seen = new Promise<void>((resolve) => this.markers.set(marker, resolve));
+      // Sent on the listening session itself: it hears its own notifications, in commit order too.
+      // Not awaited: on a session that went silent the query never returns, and `lost` (the
+      // heartbeat's verdict) resolves every marker instead.
+      client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, marker]).catch((err: Error) => this.lost(client, err));
       try {
-        // Sent on the listening session itself: it hears its own notifications, in commit order too.
-        await client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, marker]);
         await seen;
       } finally {
         this.markers.delete(marker);
