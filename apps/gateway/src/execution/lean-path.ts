@@ -120,7 +120,8 @@ export function leanQueryPath(deps: LeanPathDeps, stats: LeanPathStats = { answe
       deps.cache.store(deps.cache.keyFor(caller, operationName, variables, query), since, deps.cache.readScope(query, contextValue), json);
     }
     stats.answered++;
-    deps.onAnswered(operationName ?? null);
+    // Labelled by the operation's own name, as Apollo does (the body's operationName may be absent).
+    deps.onAnswered(operation.name?.value ?? null);
     res.status(200).setHeader('content-type', 'application/json; charset=utf-8');
     res.end(json);
   };
