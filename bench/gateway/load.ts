@@ -23,7 +23,7 @@ export interface Answer {
   body: { data?: unknown; errors?: unknown[] } | null;
 }
 
-/** One POST of a GraphQL document on a keep-alive agent; never rejects (failures are answers with status 0). */
+/** One POST of a GraphQL document on a keep-alive agent; never rejects (failures, timeouts included, are answers with status 0). */
 export function post(agent: http.Agent, url: URL, payload: string, headers: Record<string, string>, timeoutMs: number): Promise<Answer> {
   return new Promise((resolve) => {
     const req = http.request(
@@ -44,7 +44,9 @@ export function post(agent: http.Agent, url: URL, payload: string, headers: Reco
         res.on('error', () => resolve({ status: 0, body: null }));
       },
     );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
+    // From now, not from when a socket is free: time spent queued for a connection counts too.
+    const timer = setTimeout(() => req.destroy(new Error(`timeout (${timeoutMs / 1000} s)`)), timeoutMs);
+    req.on('close', () => clearTimeout(timer));
     req.on('error', (e) => resolve({ status: 0, body: { errors: [{ message: e.message }] } }));
     req.end(payload);
   });

@@ -184,12 +184,14 @@ export async function loadPopulation(db: Kysely<Database>, mainConnectorId: stri
     await sql<{
       id: string;
       name: string;
-    }>`SELECT id, display_name AS name FROM resources WHERE connector_id = ${mainConnectorId} AND type = 'USER' ORDER BY id`.execute(db)
+    }>`SELECT id, display_name AS name FROM resources WHERE connector_id = ${mainConnectorId} AND type = 'USER' ORDER BY external_id`.execute(
+      db,
+    )
   ).rows;
   const groups = (
     await sql<{
       id: string;
-    }>`SELECT id FROM entitlements WHERE connector_id = ${mainConnectorId} AND resource_type = 'GROUP' AND slug = 'member' ORDER BY id`.execute(
+    }>`SELECT id FROM entitlements WHERE connector_id = ${mainConnectorId} AND resource_type = 'GROUP' AND slug = 'member' ORDER BY key`.execute(
       db,
     )
   ).rows.map((r) => r.id);
@@ -201,7 +203,7 @@ export async function loadPopulation(db: Kysely<Database>, mainConnectorId: stri
   const detailResources = (
     await sql<{
       id: string;
-    }>`SELECT id FROM resources WHERE connector_id = ${mainConnectorId} AND type IN ('GROUP', 'ENTERPRISE_APPLICATION', 'DIRECTORY_ROLE') ORDER BY id`.execute(
+    }>`SELECT id FROM resources WHERE connector_id = ${mainConnectorId} AND type IN ('GROUP', 'ENTERPRISE_APPLICATION', 'DIRECTORY_ROLE') ORDER BY external_id`.execute(
       db,
     )
   ).rows.map((r) => r.id);
