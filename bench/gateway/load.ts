@@ -10,7 +10,10 @@ export interface Target {
 
 export interface Outcome {
   shape: Shape;
-  /** From the time the request was due (so queueing in the client and the server counts) to the last byte. */
+  /**
+   * From the time the request was due (so queueing in the client and the server counts) to the last
+   * byte; a next page is due when planned or, if later, when the page it follows was answered.
+   */
   latencyMs: number;
   /** ms after the start of the run at which the answer was complete. */
   doneAt: number;
@@ -84,8 +87,9 @@ export async function runOpenLoop(
   let outstanding = 0;
   const t0 = performance.now() + 20;
   const send = async (i: number, r: Req): Promise<string | null> => {
-    const due = t0 + r.at;
     const after = r.after === undefined ? null : await cursors[r.after]!;
+    // A person asks for the next page once the first one is on screen: due then, if that is later.
+    const due = r.after === undefined ? t0 + r.at : Math.max(t0 + r.at, performance.now());
     if (outstanding >= opts.maxOutstanding) {
       outcomes[i] = {
         shape: r.shape,
