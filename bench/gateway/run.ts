@@ -547,6 +547,23 @@ function report(
     targets[`writes: p99 ≤ 50 ms on every shape at 300 req/s (cache ${mode})`] =
       !!w300 && w300.all.errors === 0 && w300.shapes.every((s) => s.p99 <= 50);
   }
+  // The ratios per shape, on the write phase at every rate: achieved throughput ÷ PostGraphile's, and p99 beside its p99.
+  lines.push('', `### Ratios on the write phase (gateway ÷ PostGraphile: achieved req/s; p99 ms gateway / PostGraphile)`, '');
+  lines.push(`| rate | shape | ${cacheModes.map((m) => `cache ${m}: throughput ratio | p99`).join(' | ')} |`);
+  lines.push(`|---|---|${cacheModes.map(() => '---|---').join('|')}|`);
+  for (const rate of rates) {
+    const p = at('writes', rate, 'PostGraphile v4');
+    for (const shape of ['all', ...SHAPES] as const) {
+      const pick = (w: WindowResult | undefined) => (shape === 'all' ? w?.all : w?.shapes.find((x) => x.shape === shape));
+      const pr = pick(p);
+      if (!pr) continue;
+      const cells = cacheModes.map((m) => {
+        const g = pick(at('writes', rate, `gateway, cache ${m}`));
+        return g ? `${pr.achievedPerSec > 0 ? round2(g.achievedPerSec / pr.achievedPerSec) : '–'} | ${g.p99} / ${pr.p99}` : '– | –';
+      });
+      lines.push(`| ${rate} | ${shape} | ${cells.join(' | ')} |`);
+    }
+  }
   const stale = results.reduce((n, r) => n + (r.writes?.staleReads ?? 0), 0);
   ours.staleReads = stale;
   targets['stale reads after a grant or revoke = 0'] = stale === 0;
