@@ -119,3 +119,31 @@ export async function runOpenLoop(
   agent.destroy();
   return outcomes;
 }
+
+/**
+ * Waits until the server has worked off what an earlier run left it (a client that gave up on a
+ * request does not stop the server from doing the work): a query that reaches Postgres and no cache
+ * (a search for a fresh random term) must be answered within `quickMs`. Returns how long it took.
+ */
+export async function settle(target: Target, token: string, connectorId: string, quickMs = 250, maxMs = 120_000): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const url = new URL(target.url);
+  const t0 = performance.now();
+  try {
+    for (let n = 0; performance.now() - t0 < maxMs; n++) {
+      const term = `zq${Math.random().toString(36).slice(2, 8)}`;
+      const payload = requestPayload(
+        target.kind,
+        { at: 0, shape: 'user search (type-ahead)', token: 0, vars: { c: connectorId, t: term } },
+        null,
+      );
+      const s = performance.now();
+      const a = await post(agent, url, payload, target.kind === 'gateway' ? { authorization: `Bearer ${token}` } : {}, maxMs);
+      if (failure(a) === null && performance.now() - s <= quickMs) return performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return performance.now() - t0;
+  } finally {
+    agent.destroy();
+  }
+}

@@ -24,7 +24,7 @@ import { startEmulatorProcess } from '../support/emulator-process';
 import { percentile, rerunWithEmulatorCa } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
 import { startSyncWorkerProcess } from '../support/sync-worker-process';
-import { failure, post, requestPayload, runOpenLoop, type Outcome, type Target } from './load';
+import { failure, post, requestPayload, runOpenLoop, settle, type Outcome, type Target } from './load';
 import { listenChanges, metricValue, scrape, watchProcesses, type Usage } from './observe';
 import {
   assignWardenRoles,
@@ -350,6 +350,8 @@ async function main(): Promise<void> {
               : null;
           const opts = { sockets: Number(values.sockets), timeoutMs: 10_000, maxOutstanding: 10_000 };
           await runOpenLoop(t, warm, tokens, opts);
+          const settledMs = await settle(t, admin.token, mainId);
+          if (settledMs > 1000) log(`  ${t.name} needed ${(settledMs / 1000).toFixed(1)} s to work off the warm-up`);
           const m0 = await scrape(t.metricsUrl);
           const c0 = changes.count();
           const wServer = watchProcesses(async () => [t.service.pid]);
