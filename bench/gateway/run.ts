@@ -101,6 +101,8 @@ interface WindowResult {
   /** The load generator (this process): its CPU and how late its timers fired (a late client delays sends). */
   client: { cpuPercent: number; eventLoopDelayP99Ms: number };
   writes: WriteStats | null;
+  /** How long the server kept working after the window on requests the client had given up on. */
+  drainAfterWindowMs: number;
 }
 
 function summarize(shape: Shape | 'all', os: Outcome[], durationMs: number): ShapeRow {
@@ -368,6 +370,8 @@ async function main(): Promise<void> {
           const m1 = await scrape(t.metricsUrl);
           const invalidations = changes.count() - c0;
           const writes = writer ? await writer.stop() : null;
+          // The next server must not share the machine with this one's leftover work.
+          const drainMs = await settle(t, admin.token, mainId);
           const hits =
             metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome: 'hit' }) -
             metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome: 'hit' });
@@ -404,6 +408,7 @@ async function main(): Promise<void> {
             },
             postgres_usage: pgUsage,
             writes,
+            drainAfterWindowMs: Math.round(drainMs),
           };
           results.push(w);
           log(
