@@ -8,6 +8,8 @@
  * of another connector. Method and results: bench/gateway/README.md.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +24,7 @@ import { startEmulatorProcess } from '../support/emulator-process';
 import { percentile, rerunWithEmulatorCa } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
 import { startSyncWorkerProcess } from '../support/sync-worker-process';
-import { failure, post, requestPayload, runOpenLoop, type Outcome, type Target } from './load';
+import { failure, post, requestPayload, runOpenLoop, settle, type Outcome, type Target } from './load';
 import { listenChanges, metricValue, scrape, watchProcesses, type Usage } from './observe';
 import {
   assignWardenRoles,
@@ -39,7 +41,6 @@ import {
 } from './setup';
 import { endCursorOf, generateRequests, loadPopulation, normalize, SHAPES, type Req, type Shape } from './workload';
 import { grantablePairs, startWrites, type WriteStats } from './writes';
-import http from 'node:http';
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +55,7 @@ const { values } = parseArgs({
     writes: { type: 'string', default: '2' },
     'sync-every': { type: 'string', default: '60' },
     sockets: { type: 'string', default: '128' },
-    compare: { type: 'string', default: '300' },
+    compare: { type: 'string', default: '150' },
   },
 });
 const size = String(values.size).toUpperCase();
@@ -68,6 +69,7 @@ const cacheModes = values.cache === 'on' ? ['on'] : values.cache === 'off' ? ['o
 if (!['on', 'off', 'both'].includes(String(values.cache))) throw new Error('--cache must be on, off or both');
 const DURATION_MS = Number(values.duration) * 1000;
 const WARMUP_MS = Number(values.warmup) * 1000;
+const POOL = 8;
 const TOKENS = { superAdmins: 40, connectorAdmins: 60, viewers: 200, members: 200 };
 const COMMAND = `npm run bench:gateway -- --size ${size} --seed ${seed} --rates ${rates.join(',')} --cache ${String(values.cache)} --duration ${Number(values.duration)}`;
 
@@ -96,7 +98,11 @@ interface WindowResult {
   invalidationSource: string;
   server_usage: Usage;
   postgres_usage: Usage;
+  /** The load generator (this process): its CPU and how late its timers fired (a late client delays sends). */
+  client: { cpuPercent: number; eventLoopDelayP99Ms: number };
   writes: WriteStats | null;
+  /** How long the server kept working after the window on requests the client had given up on. */
+  drainAfterWindowMs: number;
 }
 
 function summarize(shape: Shape | 'all', os: Outcome[], durationMs: number): ShapeRow {
@@ -211,7 +217,8 @@ async function main(): Promise<void> {
           PORT: String(port),
           HOST: '127.0.0.1',
           METRICS_PORT: String(port + 1000),
-          DB_POOL_SIZE: '20',
+          // Postgres here allows 100 connections for every helper's databases together: both servers get 8.
+          DB_POOL_SIZE: String(POOL),
           CONSOLE_DIR: 'none',
           RESPONSE_CACHE_MB: cache === 'on' ? '64' : '0',
         },
@@ -249,7 +256,7 @@ async function main(): Promise<void> {
         '--disable-query-log',
         '--dynamic-json',
         '--max-pool-size',
-        '20',
+        String(POOL),
       ],
       { GRAPHQL15_DIR: ensureGraphql15(), NODE_ENV: 'production' },
     );
@@ -278,7 +285,7 @@ async function main(): Promise<void> {
     const ents = (
       await sql<{
         id: string;
-      }>`SELECT id FROM entitlements WHERE connector_id = ${mainId} AND resource_type = 'GROUP' AND slug = 'member' AND grantable ORDER BY id`.execute(
+      }>`SELECT id FROM entitlements WHERE connector_id = ${mainId} AND resource_type = 'GROUP' AND slug = 'member' AND grantable ORDER BY key`.execute(
         tdb.db,
       )
     ).rows.map((r) => r.id);
@@ -343,19 +350,28 @@ async function main(): Promise<void> {
                   seed: seed + rate + results.length,
                 })
               : null;
-          const opts = { sockets: Number(values.sockets), timeoutMs: 15_000, maxOutstanding: 10_000 };
+          const opts = { sockets: Number(values.sockets), timeoutMs: 10_000, maxOutstanding: 10_000 };
           await runOpenLoop(t, warm, tokens, opts);
+          const settledMs = await settle(t, admin.token, mainId);
+          if (settledMs > 1000) log(`  ${t.name} needed ${(settledMs / 1000).toFixed(1)} s to work off the warm-up`);
           const m0 = await scrape(t.metricsUrl);
           const c0 = changes.count();
           const wServer = watchProcesses(async () => [t.service.pid]);
           const wPg = watchProcesses(backendPids, true);
           const started = Date.now();
+          const cpu0 = process.cpuUsage();
+          const lag = monitorEventLoopDelay({ resolution: 5 });
+          lag.enable();
           const outcomes = await runOpenLoop(t, reqs, tokens, opts);
+          lag.disable();
+          const cpu1 = process.cpuUsage(cpu0);
           const windowS = (Date.now() - started) / 1000;
           const [serverUsage, pgUsage] = [await wServer.stop(), await wPg.stop()];
           const m1 = await scrape(t.metricsUrl);
           const invalidations = changes.count() - c0;
           const writes = writer ? await writer.stop() : null;
+          // The next server must not share the machine with this one's leftover work.
+          const drainMs = await settle(t, admin.token, mainId);
           const hits =
             metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome: 'hit' }) -
             metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome: 'hit' });
@@ -386,8 +402,13 @@ async function main(): Promise<void> {
             invalidationsPerSec: Math.round(((hasInvMetric ? invMetric : invalidations) / windowS) * 10) / 10,
             invalidationSource: hasInvMetric ? 'gateway metric' : 'change notifications (LISTEN warden_changes)',
             server_usage: serverUsage,
+            client: {
+              cpuPercent: Math.round((cpu1.user + cpu1.system) / 10 / (Date.now() - started)),
+              eventLoopDelayP99Ms: Math.round(lag.percentile(99) / 1e5) / 10,
+            },
             postgres_usage: pgUsage,
             writes,
+            drainAfterWindowMs: Math.round(drainMs),
           };
           results.push(w);
           log(
@@ -493,7 +514,7 @@ function report(
       lines.push('');
       for (const w of ws)
         lines.push(
-          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'}, invalidations ${w.invalidationsPerSec}/s, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% RSS ${w.postgres_usage.peakRssMB.toFixed(0)} MB` +
+          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'}, invalidations ${w.invalidationsPerSec}/s, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
             (w.writes
               ? `; writes: grants ${w.writes.grants.ok} ok / ${w.writes.grants.failed} failed (p50/p99 ${w.writes.grants.p50Ms}/${w.writes.grants.p99Ms} ms), revokes ${w.writes.revokes.ok} / ${w.writes.revokes.failed}, stale reads ${w.writes.staleReads} of ${w.writes.readBacks}, incremental syncs ${w.writes.incrementalSyncs.runs} (${w.writes.incrementalSyncs.churnChanges} changes), full syncs ${w.writes.fullSyncs.runs}`
               : ''),
@@ -532,6 +553,23 @@ function report(
     const w300 = at('writes', 300, name);
     targets[`writes: p99 ≤ 50 ms on every shape at 300 req/s (cache ${mode})`] =
       !!w300 && w300.all.errors === 0 && w300.shapes.every((s) => s.p99 <= 50);
+  }
+  // The ratios per shape, on the write phase at every rate: achieved throughput ÷ PostGraphile's, and p99 beside its p99.
+  lines.push('', `### Ratios on the write phase (gateway ÷ PostGraphile: achieved req/s; p99 ms gateway / PostGraphile)`, '');
+  lines.push(`| rate | shape | ${cacheModes.map((m) => `cache ${m}: throughput ratio | p99`).join(' | ')} |`);
+  lines.push(`|---|---|${cacheModes.map(() => '---|---').join('|')}|`);
+  for (const rate of rates) {
+    const p = at('writes', rate, 'PostGraphile v4');
+    for (const shape of ['all', ...SHAPES] as const) {
+      const pick = (w: WindowResult | undefined) => (shape === 'all' ? w?.all : w?.shapes.find((x) => x.shape === shape));
+      const pr = pick(p);
+      if (!pr) continue;
+      const cells = cacheModes.map((m) => {
+        const g = pick(at('writes', rate, `gateway, cache ${m}`));
+        return g ? `${pr.achievedPerSec > 0 ? round2(g.achievedPerSec / pr.achievedPerSec) : '–'} | ${g.p99} / ${pr.p99}` : '– | –';
+      });
+      lines.push(`| ${rate} | ${shape} | ${cells.join(' | ')} |`);
+    }
   }
   const stale = results.reduce((n, r) => n + (r.writes?.staleReads ?? 0), 0);
   ours.staleReads = stale;

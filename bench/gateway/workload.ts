@@ -184,12 +184,14 @@ export async function loadPopulation(db: Kysely<Database>, mainConnectorId: stri
     await sql<{
       id: string;
       name: string;
-    }>`SELECT id, display_name AS name FROM resources WHERE connector_id = ${mainConnectorId} AND type = 'USER' ORDER BY id`.execute(db)
+    }>`SELECT id, display_name AS name FROM resources WHERE connector_id = ${mainConnectorId} AND type = 'USER' ORDER BY external_id`.execute(
+      db,
+    )
   ).rows;
   const groups = (
     await sql<{
       id: string;
-    }>`SELECT id FROM entitlements WHERE connector_id = ${mainConnectorId} AND resource_type = 'GROUP' AND slug = 'member' ORDER BY id`.execute(
+    }>`SELECT id FROM entitlements WHERE connector_id = ${mainConnectorId} AND resource_type = 'GROUP' AND slug = 'member' ORDER BY key`.execute(
       db,
     )
   ).rows.map((r) => r.id);
@@ -201,7 +203,7 @@ export async function loadPopulation(db: Kysely<Database>, mainConnectorId: stri
   const detailResources = (
     await sql<{
       id: string;
-    }>`SELECT id FROM resources WHERE connector_id = ${mainConnectorId} AND type IN ('GROUP', 'ENTERPRISE_APPLICATION', 'DIRECTORY_ROLE') ORDER BY id`.execute(
+    }>`SELECT id FROM resources WHERE connector_id = ${mainConnectorId} AND type IN ('GROUP', 'ENTERPRISE_APPLICATION', 'DIRECTORY_ROLE') ORDER BY external_id`.execute(
       db,
     )
   ).rows.map((r) => r.id);
@@ -261,14 +263,16 @@ export function generateRequests(pop: Population, callers: Caller[], rate: numbe
   for (;;) {
     t += -Math.log(1 - rng.next()) / sessionRate;
     if (t >= durationMs) break;
+    // The session's start, fixed now: the builders run after the loop, when `t` has moved on.
+    const start = t;
     const kind = rng.weighted(sessionWeights);
     const token = staffToken();
-    if (kind === 'connectors') pending.push({ at: t, build: () => ({ at: t, shape: 'connectors list', token, vars: {} }) });
+    if (kind === 'connectors') pending.push({ at: start, build: () => ({ at: start, shape: 'connectors list', token, vars: {} }) });
     else if (kind === 'search') {
       const word = (rng.pick(pop.users).name.split(' ')[0] ?? 'a').toLowerCase();
       const last = Math.min(word.length, 2 + rng.int(0, 3));
       const c = pop.mainConnectorId;
-      let at = t;
+      let at = start;
       for (let n = 2; n <= Math.max(2, last); n++, at += KEYSTROKE_MS) {
         const when = at;
         pending.push({ at: when, build: () => ({ at: when, shape: 'user search (type-ahead)', token, vars: { c, t: word.slice(0, n) } }) });
@@ -278,15 +282,15 @@ export function generateRequests(pop: Population, callers: Caller[], rate: numbe
       pending.push({ at: when, build: () => ({ at: when, shape: 'user search, next page', token, vars: { c, t: term } }) });
     } else if (kind === 'holders') {
       const e = pop.groupMemberEntitlements[groupRank(rng)]!;
-      pending.push({ at: t, build: () => ({ at: t, shape: 'group holders', token, vars: { e } }) });
-      const when = t + NEXT_PAGE_MS;
+      pending.push({ at: start, build: () => ({ at: start, shape: 'group holders', token, vars: { e } }) });
+      const when = start + NEXT_PAGE_MS;
       pending.push({ at: when, build: () => ({ at: when, shape: 'group holders, next page', token, vars: { e } }) });
     } else if (kind === 'access') {
       const r = rng.pick(pop.users).id;
-      pending.push({ at: t, build: () => ({ at: t, shape: 'effective access of a user', token, vars: { r } }) });
+      pending.push({ at: start, build: () => ({ at: start, shape: 'effective access of a user', token, vars: { r } }) });
     } else {
       const which = rng.int(0, 4);
-      const at = t;
+      const at = start;
       if (which === 0) {
         const r = rng.pick(pop.detailResources);
         pending.push({ at, build: () => ({ at, shape: 'resource detail', token, vars: { r } }) });

@@ -35,14 +35,14 @@ export async function grantablePairs(db: Kysely<Database>, connectorId: string, 
   const rng = new Rng(seed ^ 0x9a17);
   const ents = (
     await sql<{ id: string; key: string }>`SELECT id, key FROM entitlements WHERE connector_id = ${connectorId} AND resource_type = 'GROUP'
-      AND slug = 'member' AND grantable ORDER BY id`.execute(db)
+      AND slug = 'member' AND grantable ORDER BY key`.execute(db)
   ).rows;
   const users = (
     await sql<{
       id: string;
       external_id: string;
     }>`SELECT id, external_id FROM resources WHERE connector_id = ${connectorId} AND type = 'USER'
-      AND coalesce(profile->>'accountEnabled', 'true') = 'true' ORDER BY id`.execute(db)
+      AND coalesce(profile->>'accountEnabled', 'true') = 'true' ORDER BY external_id`.execute(db)
   ).rows;
   const out: Pair[] = [];
   const seen = new Set<string>();
