@@ -1,474 +1,614 @@
 /**
- * npm run bench:gateway -- --size M|L [--duration 10] [--connections 50]
+ * npm run bench:gateway -- --size L|M [--seed S] [--rates 100,300,1000] [--cache on|off|both] [--duration 20]
  *
- * Syncs the generated tenant into a fresh database with the real sync worker, then starts the
- * gateway twice (own processes: as configured by default, and with RESPONSE_CACHE_MB=0 to show the
- * cost of a cache miss) and PostGraphile v4 (own process, the baseline) on that database, and drives
- * the four dashboard queries of issue 7 through each with autocannon (50 connections). Prints a
- * table and writes bench/results/gateway-<size>.json.
+ * The dashboard workload of issue 17 §1 against the gateway (response cache on and/or off) and
+ * PostGraphile v4 on the same synced tenant: open-loop load at fixed offered rates, 500 real RS256
+ * tokens of every role from the emulator's sign-in, the same request sequence replayed against every
+ * server, a read-only phase and a phase with grants, revokes, churn + incremental syncs and a full sync
+ * of another connector. Method and results: bench/gateway/README.md.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import pg from 'pg';
-import type { Kysely } from 'kysely';
-import { ensureCa } from '@warden/graph-emulator';
-import { requestSync } from '@warden/access-model';
-import { createDb, migrateToLatest, type Database } from '@warden/database';
-import { sealCredentials, SecretBox } from '@warden/service-kit';
-import { createTestBus } from '@warden/bus/testing';
-import { mintToken } from '../../apps/gateway/src/auth/jwt';
+import { createTestBus, TEST_NATS_URL } from '@warden/bus/testing';
+import { createTestDatabase } from '@warden/database/testing';
+import { SecretBox } from '@warden/service-kit';
+import { insertConnector } from '../../apps/provision-worker/test/support/seed';
+import { Rng } from '../../tests/chaos/src/rng';
 import { startEmulatorProcess } from '../support/emulator-process';
+import { percentile, rerunWithEmulatorCa } from '../support/process';
+import { loadAverage, writeBenchResult } from '../support/result';
 import { startSyncWorkerProcess } from '../support/sync-worker-process';
+import { failure, post, requestPayload, runOpenLoop, settle, type Outcome, type Target } from './load';
+import { listenChanges, metricValue, scrape, watchProcesses, type Usage } from './observe';
+import {
+  assignWardenRoles,
+  ensureGraphql15,
+  fullSync,
+  log,
+  ROOT,
+  seedOtherConnectors,
+  signIn,
+  spawnService,
+  waitFor,
+  type CallerToken,
+  type Service,
+} from './setup';
+import { endCursorOf, generateRequests, loadPopulation, normalize, SHAPES, type Req, type Shape } from './workload';
+import { grantablePairs, startWrites, type WriteStats } from './writes';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values } = parseArgs({
   options: {
     size: { type: 'string', default: 'M' },
-    duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '50' },
+    seed: { type: 'string', default: '42' },
+    rates: { type: 'string', default: '100,300,1000' },
+    cache: { type: 'string', default: 'both' },
+    /** Measured seconds per server, rate and phase (after a warm-up of --warmup seconds). */
+    duration: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '4' },
+    /** Grants + revokes per second through the gateway during the write phase. */
+    writes: { type: 'string', default: '2' },
+    'sync-every': { type: 'string', default: '60' },
+    sockets: { type: 'string', default: '128' },
+    compare: { type: 'string', default: '150' },
   },
 });
 const size = String(values.size).toUpperCase();
 if (!['S', 'M', 'L'].includes(size)) throw new Error('--size must be S, M or L');
-const duration = Number(values.duration);
-const connections = Number(values.connections);
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-const log = (m: string) => process.stderr.write(`bench:gateway | ${m}\n`);
+const seed = Number(values.seed);
+const rates = String(values.rates)
+  .split(',')
+  .map((r) => Number(r.trim()))
+  .filter((r) => r > 0);
+const cacheModes = values.cache === 'on' ? ['on'] : values.cache === 'off' ? ['off'] : ['on', 'off'];
+if (!['on', 'off', 'both'].includes(String(values.cache))) throw new Error('--cache must be on, off or both');
+const DURATION_MS = Number(values.duration) * 1000;
+const WARMUP_MS = Number(values.warmup) * 1000;
+const POOL = 8;
+const TOKENS = { superAdmins: 40, connectorAdmins: 60, viewers: 200, members: 200 };
+const COMMAND = `npm run bench:gateway -- --size ${size} --seed ${seed} --rates ${rates.join(',')} --cache ${String(values.cache)} --duration ${Number(values.duration)}`;
 
-/**
- * The tenant as the product stores it: the emulator (own process, no latency, no throttling — this
- * bench is about reading, bench:sync measures syncing) synced by the real sync worker (own process).
- */
-async function syncTenant(db: Kysely<Database>, dbUrl: string, secretKeys: string): Promise<string> {
-  log(`generating the ${size} tenant in the emulator and running a full sync…`);
-  const t0 = Date.now();
-  const emu = await startEmulatorProcess(size, 1);
-  const bus = await createTestBus({ ackWaitMs: 60_000 });
-  const worker = startSyncWorkerProcess({
-    DATABASE_URL: dbUrl,
-    NATS_URL,
-    BUS_NAMESPACE: bus.namespace,
-    WARDEN_SECRET_KEYS: secretKeys,
-    SCHEDULER_INTERVAL_MS: '0',
-    LOG_LEVEL: 'info',
-    ALLOWED_GRAPH_HOSTS: new URL(emu.config.baseUrl).host,
-  });
-  try {
-    await emu.settings({ latencyMs: 0, jitterMs: 0, faultRate: 0, throttle: { enabled: false } });
-    const app = emu.config.apps.find((a) => a.name === 'readonly')!;
-    const { id } = await db
-      .insertInto('connectors')
-      .values({
-        display_name: `Bench ${size}`,
-        tenant_id: emu.config.tenantId,
-        client_id: app.clientId,
-        auth_method: 'CLIENT_SECRET',
-        graph_base_url: emu.config.baseUrl,
-        authority_host: emu.config.authorityHost,
-        owners: ['bench'],
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await db
-      .updateTable('connectors')
-      .set({ secret_ciphertext: sealCredentials(SecretBox.fromConfig(secretKeys), id, { kind: 'secret', clientSecret: app.clientSecret }) })
-      .where('id', '=', id)
-      .execute();
-    await worker.ready;
-    const { run } = await requestSync(db, bus.bus, { connectorId: id, mode: 'FULL', requestedBy: 'bench' });
-    for (;;) {
-      const row = await db.selectFrom('sync_runs').select(['status', 'error']).where('id', '=', run.id).executeTakeFirstOrThrow();
-      if (row.status === 'SUCCEEDED') break;
-      if (row.status !== 'QUEUED' && row.status !== 'RUNNING')
-        throw new Error(`the sync ${row.status}: ${row.error}\n${worker.output().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    log(`full sync took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    return id;
-  } finally {
-    await worker.stop();
-    await bus.destroy().catch(() => undefined);
-    await emu.close();
-  }
-}
+await rerunWithEmulatorCa();
 
-interface Query {
-  name: string;
-  gateway: { query: string; variables: Record<string, unknown> };
-  postgraphile: { query: string; variables: Record<string, unknown> };
-}
-
-interface Measured {
-  reqPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
+interface ShapeRow {
+  shape: Shape | 'all';
   requests: number;
+  offeredPerSec: number;
+  achievedPerSec: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  p999: number;
   errors: number;
-  non2xx: number;
+  errorExamples: string[];
+}
+interface WindowResult {
+  phase: 'read-only' | 'writes';
+  rate: number;
+  server: string;
+  all: ShapeRow;
+  shapes: ShapeRow[];
+  cacheHitRatio: number | null;
+  invalidationsPerSec: number;
+  invalidationSource: string;
+  server_usage: Usage;
+  postgres_usage: Usage;
+  /** The load generator (this process): its CPU and how late its timers fired (a late client delays sends). */
+  client: { cpuPercent: number; eventLoopDelayP99Ms: number };
+  writes: WriteStats | null;
+  /** How long the server kept working after the window on requests the client had given up on. */
+  drainAfterWindowMs: number;
 }
 
-async function main(): Promise<void> {
-  const dbName = `warden_bench_gateway_${size.toLowerCase()}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
-  const dbUrl = url.toString();
-  const db = createDb({ connectionString: dbUrl, max: 4 });
-  await migrateToLatest(db);
-  const secretKeys = `b:${randomBytes(32).toString('base64')}`;
-
-  const connectorId = await syncTenant(db, dbUrl, secretKeys);
-  // A few more connectors, each with run history, so the connectors list is not trivial.
-  for (let i = 0; i < 9; i++) {
-    const c = await db
-      .insertInto('connectors')
-      .values({ display_name: `Other ${i}`, auth_method: 'CLIENT_SECRET', owners: ['bench'] })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await db
-      .insertInto('sync_runs')
-      .values({ connector_id: c.id, mode: 'FULL', status: 'SUCCEEDED', stats: '{}', checkpoint: '{}' })
-      .execute();
-  }
-  // What autovacuum does on a live database shortly after a bulk write: statistics and the
-  // visibility map (index-only scans for counts). Measuring before it ran would measure the load.
-  await sql`VACUUM ANALYZE`.execute(db);
-  const count = async (table: 'resources' | 'entitlements' | 'grants') =>
-    Number(
-      (
-        await db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll<string>().as('n'))
-          .where('connector_id', '=', connectorId)
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  const counts = { resources: await count('resources'), entitlements: await count('entitlements'), grants: await count('grants') };
-  log(`synced ${counts.resources} resources, ${counts.entitlements} entitlements, ${counts.grants} grants`);
-  await sql.raw(readFileSync(path.join(ROOT, 'bench/gateway/postgraphile-functions.sql'), 'utf8')).execute(db);
-  const connector = { id: connectorId };
-
-  // Parameters: the most common surname-like token among users, the largest group, the user holding most grants.
-  const term = (
-    await sql<{ w: string }>`
-    SELECT w FROM (SELECT split_part(display_name, ' ', 2) AS w FROM resources WHERE connector_id = ${connector.id}::uuid AND type = 'USER') s
-    WHERE length(w) >= 3 GROUP BY w ORDER BY count(*) DESC LIMIT 1`.execute(db)
-  ).rows[0]!.w.toLowerCase();
-  const bigGroup = (
-    await sql<{ id: string; n: number }>`
-    SELECT e.id, count(*)::int AS n FROM grants g JOIN entitlements e ON e.connector_id = g.connector_id AND e.key = g.entitlement_key
-    WHERE g.connector_id = ${connector.id}::uuid AND e.resource_type = 'GROUP' AND e.slug = 'member' GROUP BY e.id ORDER BY n DESC LIMIT 1`.execute(
-      db,
-    )
-  ).rows[0]!;
-  const user = (
-    await sql<{ id: string; n: number }>`
-    SELECT r.id, count(*)::int AS n FROM grants g JOIN resources r ON r.connector_id = g.connector_id AND r.external_id = g.principal_external_id
-    WHERE g.connector_id = ${connector.id}::uuid AND r.type = 'USER' GROUP BY r.id ORDER BY n DESC LIMIT 1`.execute(db)
-  ).rows[0]!;
-  await db.destroy();
-  log(`search term '${term}', group with ${bigGroup.n} members, user with ${user.n} grants`);
-
-  const queries: Query[] = [
-    {
-      name: 'connectors list',
-      gateway: { query: '{ connectors { totalCount edges { node { id displayName status lastSyncRun { status } } } } }', variables: {} },
-      postgraphile: {
-        query:
-          '{ allConnectors { totalCount nodes { id displayName status syncRunsByConnectorId(first: 1, orderBy: QUEUED_AT_DESC) { nodes { status } } } } }',
-        variables: {},
-      },
-    },
-    {
-      name: 'users search, page of 50',
-      gateway: {
-        query:
-          'query($c: ID!, $t: String) { resources(connectorId: $c, type: USER, search: $t, first: 50) { totalCount edges { node { id displayName profile } } } }',
-        variables: { c: connector.id, t: term },
-      },
-      postgraphile: {
-        query:
-          'query($c: UUID!, $t: String!) { searchResources(connector: $c, kind: "USER", term: $t, first: 50) { totalCount nodes { id displayName profile } } }',
-        variables: { c: connector.id, t: term },
-      },
-    },
-    {
-      name: 'large group grants, page of 100 with principal names',
-      gateway: {
-        query:
-          'query($e: ID!) { entitlement(id: $e) { grants(first: 100) { totalCount edges { node { id direct principal { displayName type } } } } } }',
-        variables: { e: bigGroup.id },
-      },
-      postgraphile: {
-        query:
-          'query($e: UUID!) { entitlementById(id: $e) { holders(first: 100) { totalCount nodes { id direct principal { displayName type } } } } }',
-        variables: { e: bigGroup.id },
-      },
-    },
-    {
-      name: "one user's grants with entitlement and resource names",
-      gateway: {
-        query:
-          'query($r: ID!) { resource(id: $r) { grants(first: 100) { totalCount edges { node { id entitlement { displayName resource { displayName } } } } } } }',
-        variables: { r: user.id },
-      },
-      postgraphile: {
-        query:
-          'query($r: UUID!) { resourceById(id: $r) { heldGrants(first: 100) { totalCount nodes { id entitlement { displayName resource { displayName } } } } } }',
-        variables: { r: user.id },
-      },
-    },
-  ];
-
-  const children: ChildProcess[] = [];
-  const stopAll = () => children.forEach((c) => c.kill('SIGTERM'));
-  process.on('exit', stopAll);
-  try {
-    const jwtSecret = randomBytes(32).toString('base64url');
-    const basePort = 4700 + Math.floor(Math.random() * 200);
-    const gateway = (port: number, cacheMb: string) =>
-      spawnQuiet(
-        `gateway (RESPONSE_CACHE_MB=${cacheMb})`,
-        path.join(ROOT, 'node_modules/.bin/tsx'),
-        [path.join(ROOT, 'apps/gateway/src/main.ts')],
-        {
-          DATABASE_URL: dbUrl,
-          NATS_URL,
-          BUS_NAMESPACE: `bench-gw-${randomBytes(3).toString('hex')}`,
-          WARDEN_SECRET_KEYS: secretKeys,
-          AUTH_JWT_SECRET: jwtSecret,
-          // Development tokens are never accepted in production, and this bench mints its tokens with
-          // the CLI's secret. Unfavourable to Warden: graphql-js adds its development-only checks.
-          NODE_ENV: 'development',
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          LOG_LEVEL: 'warn',
-          DB_POOL_SIZE: '20',
-          RESPONSE_CACHE_MB: cacheMb,
-        },
-      );
-    children.push(gateway(basePort, '64'), gateway(basePort + 1, '0'));
-    const graphql15 = ensureGraphql15();
-    children.push(
-      spawnQuiet(
-        'postgraphile',
-        process.execPath,
-        [
-          '--require',
-          path.join(ROOT, 'bench/gateway/graphql15-shim.cjs'),
-          path.join(ROOT, 'node_modules/postgraphile/cli.js'),
-          '-c',
-          dbUrl,
-          '--schema',
-          'public',
-          '--host',
-          '127.0.0.1',
-          '--port',
-          String(basePort + 200),
-          '--disable-default-mutations',
-          '--disable-query-log',
-          '--dynamic-json',
-          '--max-pool-size',
-          '20',
-        ],
-        { GRAPHQL15_DIR: graphql15 },
-      ),
-    );
-    const token = await mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub: 'bench', role: 'VIEWER', ttl: '2h' });
-    const auth = { authorization: `Bearer ${token}` };
-    const cachedUrl = `http://127.0.0.1:${basePort}/graphql`;
-    const uncachedUrl = `http://127.0.0.1:${basePort + 1}/graphql`;
-    const pgUrl = `http://127.0.0.1:${basePort + 200}/graphql`;
-    await waitForGraphql(cachedUrl, auth);
-    await waitForGraphql(uncachedUrl, auth);
-    await waitForGraphql(pgUrl, {});
-
-    const rows: { query: string; gateway: Measured; gatewayUncached: Measured; postgraphile: Measured; sameRows: boolean }[] = [];
-    for (const q of queries) {
-      const a = countRows(await once(cachedUrl, auth, q.gateway));
-      const b = countRows(await once(uncachedUrl, auth, q.gateway));
-      const c = countRows(await once(pgUrl, {}, q.postgraphile));
-      const sameRows = a === b && b === c;
-      const gw = await measure(cachedUrl, auth, q.gateway);
-      const gwu = await measure(uncachedUrl, auth, q.gateway);
-      const pgr = await measure(pgUrl, {}, q.postgraphile);
-      rows.push({ query: q.name, gateway: gw, gatewayUncached: gwu, postgraphile: pgr, sameRows });
-      log(
-        `${q.name}: gateway ${gw.reqPerSec.toFixed(0)} req/s p99 ${gw.p99Ms} ms | without cache ${gwu.reqPerSec.toFixed(0)} req/s p99 ${gwu.p99Ms} ms | PostGraphile ${pgr.reqPerSec.toFixed(0)} req/s p99 ${pgr.p99Ms} ms`,
-      );
-    }
-
-    const ratio = (x: Measured, y: Measured) => (x.reqPerSec / y.reqPerSec).toFixed(2);
-    const table = [
-      `Gateway vs PostGraphile v4, size ${size} (${counts.resources} resources, ${counts.grants} grants, synced by the sync worker), ${connections} connections, ${duration} s per run, load average ${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}`,
-      '',
-      '| query | gateway req/s | p50 / p99 ms | without response cache req/s | p50 / p99 ms | PostGraphile req/s | p50 / p99 ms | gateway ÷ PostGraphile (cache / no cache) | same rows |',
-      '|---|---|---|---|---|---|---|---|---|',
-      ...rows.map(
-        (r) =>
-          `| ${r.query} | ${r.gateway.reqPerSec.toFixed(0)} | ${r.gateway.p50Ms} / ${r.gateway.p99Ms} | ${r.gatewayUncached.reqPerSec.toFixed(0)} | ${r.gatewayUncached.p50Ms} / ${r.gatewayUncached.p99Ms} | ${r.postgraphile.reqPerSec.toFixed(0)} | ${r.postgraphile.p50Ms} / ${r.postgraphile.p99Ms} | ${ratio(r.gateway, r.postgraphile)} / ${ratio(r.gatewayUncached, r.postgraphile)} | ${r.sameRows ? 'yes' : 'NO'} |`,
-      ),
-    ].join('\n');
-    process.stdout.write(`${table}\n`);
-    const errors = rows.reduce((n, r) => n + r.gateway.errors + r.gateway.non2xx + r.gatewayUncached.errors + r.gatewayUncached.non2xx, 0);
-    if (errors > 0) log(`WARNING: ${errors} gateway requests failed or answered non-2xx`);
-    mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-    const out = path.join(ROOT, 'bench/results', `gateway-${size}.json`);
-    writeFileSync(
-      out,
-      JSON.stringify(
-        {
-          size,
-          at: new Date().toISOString(),
-          connections,
-          durationSeconds: duration,
-          machine: { cpus: cpus().length, loadAverage: loadavg() },
-          dataset: {
-            source: 'emulator tenant (seed 1) synced by apps/sync-worker',
-            ...counts,
-            searchTerm: term,
-            groupMembers: bigGroup.n,
-            userGrants: user.n,
-          },
-          targets: {
-            atLeastPostgraphile: rows.every((r) => r.gateway.reqPerSec >= r.postgraphile.reqPerSec),
-            p99AtMost50ms: rows.every((r) => r.gateway.p99Ms <= 50),
-          },
-          results: rows,
-        },
-        null,
-        2,
-      ),
-    );
-    log(`wrote ${out}`);
-  } finally {
-    stopAll();
-  }
-}
-
-/** graphql@15 for the baseline only, in .data/bench-deps (git-ignored), installed once with npm. */
-function ensureGraphql15(): string {
-  const prefix = path.join(ROOT, '.data/bench-deps');
-  const dir = path.join(prefix, 'node_modules/graphql');
-  const pkg = path.join(dir, 'package.json');
-  const ok = () => existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version.startsWith('15.');
-  if (!ok()) {
-    log('installing graphql@15 for PostGraphile v4 into .data/bench-deps …');
-    mkdirSync(prefix, { recursive: true });
-    const r = spawnSync(
-      'flock',
-      [
-        '/tmp/warden-npm.lock',
-        'npm',
-        'install',
-        '--prefix',
-        prefix,
-        '--no-save',
-        '--no-package-lock',
-        '--no-audit',
-        '--no-fund',
-        'graphql@15.10.1',
-      ],
-      { stdio: 'inherit' },
-    );
-    if (r.status !== 0 || !ok()) throw new Error('could not install graphql@15 for the PostGraphile baseline');
-  }
-  return dir;
-}
-
-function spawnQuiet(name: string, cmd: string, args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let tail = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    tail = (tail + d.toString()).slice(-2000);
-  });
-  child.on('exit', (code) => {
-    if (code && code !== 0) log(`${name} exited with ${code}: ${tail}`);
-  });
-  return child;
-}
-
-async function waitForGraphql(url: string, headers: Record<string, string>): Promise<void> {
-  for (let i = 0; i < 240; i++) {
-    try {
-      const r = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: '{"query":"{ __typename }"}',
-      });
-      if (r.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-async function once(
-  url: string,
-  headers: Record<string, string>,
-  q: { query: string; variables: Record<string, unknown> },
-): Promise<unknown> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(q) });
-  const body = (await r.json()) as { data?: unknown; errors?: unknown[] };
-  if (body.errors?.length || !body.data) throw new Error(`${url}: ${JSON.stringify(body).slice(0, 500)}`);
-  return body.data;
-}
-
-/** Rows in the answer's first list (edges or nodes), to check both servers return the same page. */
-function countRows(data: unknown): number {
-  const text = JSON.stringify(data);
-  const m = /"totalCount":(\d+)/.exec(text);
-  return m ? Number(m[1]) : -1;
-}
-
-async function measure(
-  url: string,
-  headers: Record<string, string>,
-  q: { query: string; variables: Record<string, unknown> },
-): Promise<Measured> {
-  const opts = { url, connections, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(q) };
-  await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, pools, plan caches
-  const r = await autocannon({ ...opts, duration });
+function summarize(shape: Shape | 'all', os: Outcome[], durationMs: number): ShapeRow {
+  const lat = os.map((o) => o.latencyMs).sort((a, b) => a - b);
+  const ok = os.filter((o) => o.ok && o.doneAt <= durationMs).length;
+  const errs = os.filter((o) => !o.ok);
+  const r = (x: number) => Math.round(x * 10) / 10;
   return {
-    reqPerSec: r.requests.average,
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-    requests: r.requests.total,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
+    shape,
+    requests: os.length,
+    offeredPerSec: r(os.length / (durationMs / 1000)),
+    achievedPerSec: r(ok / (durationMs / 1000)),
+    p50: r(percentile(lat, 50)),
+    p95: r(percentile(lat, 95)),
+    p99: r(percentile(lat, 99)),
+    p999: r(percentile(lat, 99.9)),
+    errors: errs.length,
+    errorExamples: [...new Set(errs.map((e) => e.error ?? '?'))].slice(0, 3),
   };
 }
 
-const { caCertPath } = await ensureCa();
-if (process.env['NODE_EXTRA_CA_CERTS'] !== caCertPath) {
-  // Node reads NODE_EXTRA_CA_CERTS only at start (the emulator speaks HTTPS): run again with it set.
-  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
-  });
-  child.on('exit', (code) => process.exit(code ?? 1));
-} else {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      process.exit(1);
-    },
+async function main(): Promise<void> {
+  const loadAtStart = loadAverage();
+  const rng = new Rng(seed);
+  log(
+    `size ${size}, seed ${seed}, rates ${rates.join('/')} req/s, cache ${cacheModes.join('+')}, ${DURATION_MS / 1000} s per window; load ${loadAtStart}`,
   );
+  const tdb = await createTestDatabase('gateway_bench');
+  const tbus = await createTestBus({ ackWaitMs: 60_000 });
+  const secretKeys = `b1:${randomBytes(32).toString('base64')}`;
+  const box = SecretBox.fromConfig(secretKeys);
+  const services: Service[] = [];
+  const closers: (() => Promise<unknown>)[] = [];
+  const emu = await startEmulatorProcess(size, seed);
+  closers.push(() => emu.close());
+  const other = await startEmulatorProcess(size === 'L' ? 'M' : 'S', seed + 1);
+  closers.push(() => other.close());
+  const cleanup = async () => {
+    for (const s of services.reverse()) await s.stop().catch(() => undefined);
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    await tbus.destroy().catch(() => undefined);
+    await tdb.drop().catch(() => undefined);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      log(`${signal}: stopping every process this run started`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  try {
+    // Setup runs without Graph latency (this bench is about reading); the measured phases get 50 ms.
+    for (const e of [emu, other])
+      await e.settings({ latencyMs: 0, jitterMs: 0, faultRate: 0, throttle: { enabled: false }, tokenLifetimeSeconds: 86_400 });
+    const identities = await assignWardenRoles(emu, rng.fork(1), TOKENS);
+    log(`assigned Warden app roles in the tenant: ${JSON.stringify(TOKENS)}`);
+
+    const provisioning = emu.config.apps.find((a) => a.name === 'provisioning')!;
+    const mainId = await insertConnector(tdb.db, box, emu.config, provisioning);
+    await tdb.db
+      .updateTable('connectors')
+      .set({ display_name: `Contoso (${size})`, owners: ['bench'] })
+      .where('id', '=', mainId)
+      .execute();
+    const otherId = await insertConnector(
+      tdb.db,
+      box,
+      other.config,
+      other.config.apps.find((a) => a.name === 'readonly')!,
+    );
+    await tdb.db.updateTable('connectors').set({ display_name: 'Fabrikam' }).where('id', '=', otherId).execute();
+    const common = {
+      DATABASE_URL: tdb.url,
+      NATS_URL: TEST_NATS_URL,
+      BUS_NAMESPACE: tbus.namespace,
+      WARDEN_SECRET_KEYS: secretKeys,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      ALLOWED_GRAPH_HOSTS: [emu, other].map((e) => new URL(e.config.baseUrl).host).join(','),
+    };
+    // info: its readiness is the "sync worker started" line.
+    const syncWorker = startSyncWorkerProcess({ ...common, LOG_LEVEL: 'info', SCHEDULER_INTERVAL_MS: '0' });
+    closers.push(() => syncWorker.stop());
+    await syncWorker.ready;
+    services.push(spawnService('provision worker', ['--import', 'tsx', path.join(ROOT, 'apps/provision-worker/src/main.ts')], common));
+    const tSync = await fullSync(tdb.db, tbus.bus, mainId);
+    log(`full sync of the ${size} tenant: ${(tSync / 1000).toFixed(1)} s`);
+    log(`full sync of the other connector: ${((await fullSync(tdb.db, tbus.bus, otherId)) / 1000).toFixed(1)} s`);
+    const seeded = await seedOtherConnectors(tdb.db, box, 4, seed);
+    log(`seeded ${seeded.length} more connectors from generated tenants`);
+    await sql.raw(readFileSync(path.join(ROOT, 'bench/gateway/postgraphile-peer.sql'), 'utf8')).execute(tdb.db);
+    // What autovacuum does on a live database shortly after a bulk write (statistics, visibility map).
+    await sql`VACUUM ANALYZE`.execute(tdb.db);
+    const counts = (
+      await sql<{ resources: number; entitlements: number; grants: number }>`SELECT
+        (SELECT count(*) FROM resources WHERE connector_id = ${mainId})::int AS resources,
+        (SELECT count(*) FROM entitlements WHERE connector_id = ${mainId})::int AS entitlements,
+        (SELECT count(*) FROM grants WHERE connector_id = ${mainId})::int AS grants`.execute(tdb.db)
+    ).rows[0]!;
+    log(`main connector: ${counts.resources} resources, ${counts.entitlements} entitlements, ${counts.grants} grants`);
+
+    // ---- servers, each in its own process, all NODE_ENV=production
+    const warden = emu.config.apps.find((a) => a.api)!;
+    const base = 5200 + Math.floor(Math.random() * 400);
+    const targets: (Target & { service: Service; metricsUrl: string | null })[] = [];
+    const startGateway = async (cache: string, port: number) => {
+      const service = spawnService(
+        `gateway (cache ${cache})`,
+        ['--import', 'tsx', 'src/main.ts'],
+        {
+          ...common,
+          OIDC_ISSUER: `${emu.config.baseUrl}/${emu.config.tenantId}/v2.0`,
+          OIDC_CLIENT_ID: warden.clientId,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          METRICS_PORT: String(port + 1000),
+          // Postgres here allows 100 connections for every helper's databases together: both servers get 8.
+          DB_POOL_SIZE: String(POOL),
+          CONSOLE_DIR: 'none',
+          RESPONSE_CACHE_MB: cache === 'on' ? '64' : '0',
+        },
+        path.join(ROOT, 'apps/gateway'),
+      );
+      services.push(service);
+      await waitFor(`gateway (cache ${cache})`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, service);
+      targets.push({
+        name: `gateway, cache ${cache}`,
+        kind: 'gateway',
+        url: `http://127.0.0.1:${port}/graphql`,
+        service,
+        metricsUrl: `http://127.0.0.1:${port + 1000}/metrics`,
+      });
+    };
+    // The cached gateway is always started: the writes and their read-backs go through it.
+    await startGateway('on', base);
+    if (cacheModes.includes('off')) await startGateway('off', base + 1);
+    const pgPort = base + 2;
+    const peer = spawnService(
+      'postgraphile',
+      [
+        '--require',
+        path.join(ROOT, 'bench/gateway/graphql15-shim.cjs'),
+        path.join(ROOT, 'node_modules/postgraphile/cli.js'),
+        '-c',
+        tdb.url,
+        '--schema',
+        'public',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(pgPort),
+        '--disable-default-mutations',
+        '--disable-query-log',
+        '--dynamic-json',
+        '--max-pool-size',
+        String(POOL),
+      ],
+      { GRAPHQL15_DIR: ensureGraphql15(), NODE_ENV: 'production' },
+    );
+    services.push(peer);
+    const peerUrl = `http://127.0.0.1:${pgPort}/graphql`;
+    await waitFor(
+      'postgraphile',
+      async () =>
+        (await fetch(peerUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' })).ok,
+      peer,
+    );
+    targets.push({ name: 'PostGraphile v4', kind: 'postgraphile', url: peerUrl, service: peer, metricsUrl: null });
+    const measured = targets.filter((t) => t.kind === 'postgraphile' || cacheModes.some((m) => t.name.endsWith(`cache ${m}`)));
+    const cachedUrl = targets[0]!.url;
+
+    // ---- 500 callers signed in through the emulator
+    const callers: CallerToken[] = [];
+    for (const id of identities) callers.push(await signIn(emu, id.upn));
+    const byRole = callers.reduce<Record<string, number>>((m, c) => ((m[c.role] = (m[c.role] ?? 0) + 1), m), {});
+    log(`signed in ${callers.length} callers (authorization code + PKCE): ${JSON.stringify(byRole)}`);
+    const admin = callers.find((c) => c.role === 'SUPER_ADMIN')!;
+    const tokens = callers.map((c) => c.token);
+
+    // A running campaign whose reviewers are the principals' managers: the members' review queues.
+    const popRng = new Rng(seed ^ 0x7e11);
+    const ents = (
+      await sql<{
+        id: string;
+      }>`SELECT id FROM entitlements WHERE connector_id = ${mainId} AND resource_type = 'GROUP' AND slug = 'member' AND grantable ORDER BY key`.execute(
+        tdb.db,
+      )
+    ).rows.map((r) => r.id);
+    const scope = Array.from({ length: Math.min(400, ents.length) }, () => popRng.pick(ents));
+    const review = await gqlOnce<{ createAccessReview: { id: string; progress: { total: number } } }>(
+      cachedUrl,
+      admin.token,
+      'mutation($i: AccessReviewInput!) { createAccessReview(input: $i) { id progress { total } } }',
+      {
+        i: {
+          name: 'Quarterly group review',
+          connectorId: mainId,
+          entitlementIds: [...new Set(scope)],
+          reviewers: 'MANAGER',
+          fallbackSubjects: ['bench-fallback'],
+          dueAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+        },
+      },
+    );
+    log(`access review with ${review.createAccessReview.progress.total} items (reviewers: managers)`);
+    await sql`ANALYZE`.execute(tdb.db);
+
+    const pop = await loadPopulation(tdb.db, mainId, seed);
+    const identitiesOf = callers.map((c) => ({ role: c.role, sub: c.sub, oid: c.oid }));
+
+    // ---- correctness: the same sample answered by every server, normalized and compared
+    const sample = generateRequests(pop, identitiesOf, 100, 60_000, seed + 1).slice(0, Number(values.compare));
+    const compare = await compareAnswers(measured, sample, tokens);
+    log(`compared ${sample.length} answers across servers: ${compare.mismatches} differ, ${compare.errors} errors`);
+
+    // ---- the measured phases
+    const pairs = await grantablePairs(tdb.db, mainId, 5_000, seed);
+    const changes = await listenChanges(tdb.url);
+    closers.push(() => changes.close());
+    const pgBackends = new pg.Client({ connectionString: tdb.url });
+    await pgBackends.connect();
+    closers.push(() => pgBackends.end());
+    const backendPids = async () =>
+      (await pgBackends.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map(
+        (r) => r.pid,
+      );
+    const results: WindowResult[] = [];
+    for (const phase of ['read-only', 'writes'] as const) {
+      if (phase === 'writes') for (const e of [emu, other]) await e.settings({ latencyMs: 50 });
+      for (const rate of rates) {
+        const reqs = generateRequests(pop, identitiesOf, rate, DURATION_MS, seed * 7919 + rate);
+        const warm = generateRequests(pop, identitiesOf, rate, WARMUP_MS, seed * 7919 + rate + 1);
+        for (const t of measured) {
+          const writer =
+            phase === 'writes'
+              ? startWrites({
+                  gatewayUrl: cachedUrl,
+                  adminToken: admin.token,
+                  db: tdb.db,
+                  emu,
+                  mainConnectorId: mainId,
+                  otherConnectorId: otherId,
+                  pairs: pairs.splice(0, 400),
+                  writesPerSecond: Number(values.writes),
+                  syncEveryMs: Number(values['sync-every']) * 1000,
+                  churnChanges: Math.max(1, Math.round(counts.resources * 0.001)),
+                  seed: seed + rate + results.length,
+                })
+              : null;
+          const opts = { sockets: Number(values.sockets), timeoutMs: 10_000, maxOutstanding: 10_000 };
+          await runOpenLoop(t, warm, tokens, opts);
+          const settledMs = await settle(t, admin.token, mainId);
+          if (settledMs > 1000) log(`  ${t.name} needed ${(settledMs / 1000).toFixed(1)} s to work off the warm-up`);
+          const m0 = await scrape(t.metricsUrl);
+          const c0 = changes.count();
+          const wServer = watchProcesses(async () => [t.service.pid]);
+          const wPg = watchProcesses(backendPids, true);
+          const started = Date.now();
+          const cpu0 = process.cpuUsage();
+          const lag = monitorEventLoopDelay({ resolution: 5 });
+          lag.enable();
+          const outcomes = await runOpenLoop(t, reqs, tokens, opts);
+          lag.disable();
+          const cpu1 = process.cpuUsage(cpu0);
+          const windowS = (Date.now() - started) / 1000;
+          const [serverUsage, pgUsage] = [await wServer.stop(), await wPg.stop()];
+          const m1 = await scrape(t.metricsUrl);
+          const invalidations = changes.count() - c0;
+          const writes = writer ? await writer.stop() : null;
+          // The next server must not share the machine with this one's leftover work.
+          const drainMs = await settle(t, admin.token, mainId);
+          const hits =
+            metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome: 'hit' }) -
+            metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome: 'hit' });
+          const misses =
+            metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome: 'miss' }) -
+            metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome: 'miss' });
+          const invMetric =
+            metricValue(m1, 'warden_gateway_response_cache_invalidations_total') -
+            metricValue(m0, 'warden_gateway_response_cache_invalidations_total');
+          const hasInvMetric = m1.includes('warden_gateway_response_cache_invalidations_total');
+          const done = outcomes.map((o) => o.doneAt).sort((a, b) => a - b);
+          log(
+            `  answers complete at ${[50, 90, 100].map((p) => `p${p} ${(percentile(done, p) / 1000).toFixed(1)} s`).join(', ')} of the ${DURATION_MS / 1000} s window`,
+          );
+          const w: WindowResult = {
+            phase,
+            rate,
+            server: t.name,
+            all: summarize('all', outcomes, DURATION_MS),
+            shapes: SHAPES.map((s) =>
+              summarize(
+                s,
+                outcomes.filter((o) => o.shape === s),
+                DURATION_MS,
+              ),
+            ).filter((s) => s.requests > 0),
+            cacheHitRatio: t.name.endsWith('cache on') && hits + misses > 0 ? Math.round((1000 * hits) / (hits + misses)) / 1000 : null,
+            invalidationsPerSec: Math.round(((hasInvMetric ? invMetric : invalidations) / windowS) * 10) / 10,
+            invalidationSource: hasInvMetric ? 'gateway metric' : 'change notifications (LISTEN warden_changes)',
+            server_usage: serverUsage,
+            client: {
+              cpuPercent: Math.round((cpu1.user + cpu1.system) / 10 / (Date.now() - started)),
+              eventLoopDelayP99Ms: Math.round(lag.percentile(99) / 1e5) / 10,
+            },
+            postgres_usage: pgUsage,
+            writes,
+            drainAfterWindowMs: Math.round(drainMs),
+          };
+          results.push(w);
+          log(
+            `${phase} ${rate} req/s ${t.name}: achieved ${w.all.achievedPerSec}/s of ${w.all.offeredPerSec}, p50/p99/p99.9 ${w.all.p50}/${w.all.p99}/${w.all.p999} ms, ${w.all.errors} errors` +
+              (w.cacheHitRatio !== null ? `, hit ratio ${w.cacheHitRatio}` : '') +
+              `, ${w.invalidationsPerSec} invalidations/s, CPU ${serverUsage.cpuPercent.toFixed(0)}% (Postgres ${pgUsage.cpuPercent.toFixed(0)}%), load ${loadAverage()}` +
+              (writes
+                ? `; writes: ${writes.grants.ok}+${writes.revokes.ok} ok, ${writes.staleReads} stale, ${writes.incrementalSyncs.runs} incremental, ${writes.fullSyncs.runs} full`
+                : ''),
+          );
+        }
+      }
+    }
+    report(results, compare, counts, byRole, loadAtStart);
+  } finally {
+    await cleanup();
+  }
 }
+
+async function gqlOnce<T>(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<T> {
+  const agent = new http.Agent();
+  const a = await post(agent, new URL(url), JSON.stringify({ query, variables }), { authorization: `Bearer ${token}` }, 600_000);
+  agent.destroy();
+  const f = failure(a);
+  if (f) throw new Error(`${query.slice(0, 60)}…: ${f}`);
+  return a.body!.data as T;
+}
+
+interface Comparison {
+  requests: number;
+  mismatches: number;
+  errors: number;
+  byShape: Record<string, { compared: number; differ: number }>;
+  examples: string[];
+}
+
+/** Each sample request, one at a time, on every server (next pages with that server's own cursor). */
+async function compareAnswers(targets: Target[], sample: Req[], tokens: string[]): Promise<Comparison> {
+  const answers = new Map<string, (string | null)[]>();
+  const agent = new http.Agent({ keepAlive: true });
+  for (const t of targets) {
+    const cursors: (string | null)[] = [];
+    const norm: (string | null)[] = [];
+    for (const r of sample) {
+      const a = await post(
+        agent,
+        new URL(t.url),
+        requestPayload(t.kind, r, r.after === undefined ? null : (cursors[r.after] ?? null)),
+        t.kind === 'gateway' ? { authorization: `Bearer ${tokens[r.token]!}` } : {},
+        60_000,
+      );
+      const f = failure(a);
+      cursors.push(f ? null : endCursorOf(a.body?.data));
+      norm.push(f ? `error: ${f}` : normalize(a.body?.data));
+    }
+    answers.set(t.name, norm);
+  }
+  agent.destroy();
+  const peer = answers.get('PostGraphile v4')!;
+  const out: Comparison = { requests: sample.length, mismatches: 0, errors: 0, byShape: {}, examples: [] };
+  for (const [name, norm] of answers) {
+    if (name === 'PostGraphile v4') continue;
+    sample.forEach((r, i) => {
+      const s = (out.byShape[r.shape] ??= { compared: 0, differ: 0 });
+      s.compared++;
+      if (norm[i]!.startsWith('error') || peer[i]!.startsWith('error')) out.errors++;
+      if (norm[i] !== peer[i]) {
+        out.mismatches++;
+        s.differ++;
+        if (out.examples.length < 6)
+          out.examples.push(`${name} / ${r.shape} ${JSON.stringify(r.vars)}: ${norm[i]!.slice(0, 300)} vs ${peer[i]!.slice(0, 300)}`);
+      }
+    });
+  }
+  return out;
+}
+
+function report(
+  results: WindowResult[],
+  compare: Comparison,
+  counts: Record<string, number>,
+  byRole: Record<string, number>,
+  loadAtStart: number,
+): void {
+  const lines: string[] = [];
+  const fmt = (r: ShapeRow) => `${r.achievedPerSec} / ${r.offeredPerSec} | ${r.p50} / ${r.p95} / ${r.p99} / ${r.p999} | ${r.errors}`;
+  const servers = [...new Set(results.map((r) => r.server))];
+  for (const phase of ['read-only', 'writes'] as const) {
+    for (const rate of rates) {
+      const ws = results.filter((r) => r.phase === phase && r.rate === rate);
+      if (!ws.length) continue;
+      lines.push('', `### ${phase}, ${rate} req/s offered`, '');
+      lines.push(`| shape | ${servers.map((s) => `${s}: achieved / offered req/s | p50 / p95 / p99 / p99.9 ms | errors`).join(' | ')} |`);
+      lines.push(`|---|${servers.map(() => '---|---|---').join('|')}|`);
+      for (const shape of ['all', ...SHAPES] as const) {
+        const cells = servers.map((s) => {
+          const w = ws.find((x) => x.server === s);
+          const row = shape === 'all' ? w?.all : w?.shapes.find((x) => x.shape === shape);
+          return row ? fmt(row) : '– | – | –';
+        });
+        lines.push(`| ${shape === 'all' ? '**all**' : shape} | ${cells.join(' | ')} |`);
+      }
+      lines.push('');
+      for (const w of ws)
+        lines.push(
+          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'}, invalidations ${w.invalidationsPerSec}/s, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
+            (w.writes
+              ? `; writes: grants ${w.writes.grants.ok} ok / ${w.writes.grants.failed} failed (p50/p99 ${w.writes.grants.p50Ms}/${w.writes.grants.p99Ms} ms), revokes ${w.writes.revokes.ok} / ${w.writes.revokes.failed}, stale reads ${w.writes.staleReads} of ${w.writes.readBacks}, incremental syncs ${w.writes.incrementalSyncs.runs} (${w.writes.incrementalSyncs.churnChanges} changes), full syncs ${w.writes.fullSyncs.runs}`
+              : ''),
+        );
+    }
+  }
+  // Targets, on the phase with writes: ≥ 1.5× PostGraphile's throughput per shape at the highest
+  // offered rate (where the servers saturate) with equal or better p99; p99 ≤ 50 ms at 300 req/s.
+  const top = Math.max(...rates);
+  const at = (phase: string, rate: number, server: string) =>
+    results.find((r) => r.phase === phase && r.rate === rate && r.server === server);
+  const peerTop = at('writes', top, 'PostGraphile v4');
+  const targets: Record<string, boolean> = {};
+  const ratio: Record<string, number | null> = {};
+  const ours: Record<string, number | null> = {};
+  const baseline: Record<string, number | null> = {
+    reqPerSecAtTopRate: peerTop?.all.achievedPerSec ?? null,
+    p99MsAt300: at('writes', 300, 'PostGraphile v4')?.all.p99 ?? null,
+  };
+  for (const mode of cacheModes) {
+    const name = `gateway, cache ${mode}`;
+    const w = at('writes', top, name);
+    const tag = mode === 'on' ? 'CacheOn' : 'CacheOff';
+    ours[`reqPerSecAtTopRate${tag}`] = w?.all.achievedPerSec ?? null;
+    ours[`p99MsAt300${tag}`] = at('writes', 300, name)?.all.p99 ?? null;
+    const shapeRatios = (w?.shapes ?? []).map((s) => {
+      const p = peerTop?.shapes.find((x) => x.shape === s.shape);
+      return { s, p, ratio: p && p.achievedPerSec > 0 ? s.achievedPerSec / p.achievedPerSec : null };
+    });
+    ratio[`throughputAtTopRate${tag}`] =
+      w && peerTop && peerTop.all.achievedPerSec > 0 ? round2(w.all.achievedPerSec / peerTop.all.achievedPerSec) : null;
+    const min = Math.min(...shapeRatios.map((r) => r.ratio ?? 0));
+    ratio[`minShapeThroughputAtTopRate${tag}`] = shapeRatios.length ? round2(min) : null;
+    targets[`writes: ≥1.5× PostGraphile throughput on every shape at ${top} req/s with p99 ≤ its p99 (cache ${mode})`] =
+      shapeRatios.length > 0 && shapeRatios.every((r) => r.ratio !== null && r.ratio >= 1.5 && r.p !== undefined && r.s.p99 <= r.p.p99);
+    const w300 = at('writes', 300, name);
+    targets[`writes: p99 ≤ 50 ms on every shape at 300 req/s (cache ${mode})`] =
+      !!w300 && w300.all.errors === 0 && w300.shapes.every((s) => s.p99 <= 50);
+  }
+  // The ratios per shape, on the write phase at every rate: achieved throughput ÷ PostGraphile's, and p99 beside its p99.
+  lines.push('', `### Ratios on the write phase (gateway ÷ PostGraphile: achieved req/s; p99 ms gateway / PostGraphile)`, '');
+  lines.push(`| rate | shape | ${cacheModes.map((m) => `cache ${m}: throughput ratio | p99`).join(' | ')} |`);
+  lines.push(`|---|---|${cacheModes.map(() => '---|---').join('|')}|`);
+  for (const rate of rates) {
+    const p = at('writes', rate, 'PostGraphile v4');
+    for (const shape of ['all', ...SHAPES] as const) {
+      const pick = (w: WindowResult | undefined) => (shape === 'all' ? w?.all : w?.shapes.find((x) => x.shape === shape));
+      const pr = pick(p);
+      if (!pr) continue;
+      const cells = cacheModes.map((m) => {
+        const g = pick(at('writes', rate, `gateway, cache ${m}`));
+        return g ? `${pr.achievedPerSec > 0 ? round2(g.achievedPerSec / pr.achievedPerSec) : '–'} | ${g.p99} / ${pr.p99}` : '– | –';
+      });
+      lines.push(`| ${rate} | ${shape} | ${cells.join(' | ')} |`);
+    }
+  }
+  const stale = results.reduce((n, r) => n + (r.writes?.staleReads ?? 0), 0);
+  ours.staleReads = stale;
+  targets['stale reads after a grant or revoke = 0'] = stale === 0;
+  const correct = compare.mismatches === 0 && compare.errors === 0 && stale === 0;
+  const loads = `load average ${loadAtStart} at the start, ${loadAverage()} at the end`;
+  const head = [
+    `## bench:gateway, size ${size} (${counts.resources} resources, ${counts.grants} grants in the main connector), ${DURATION_MS / 1000} s per window, ${loads}`,
+    `callers: ${JSON.stringify(byRole)}; answers compared on ${compare.requests} requests: ${compare.mismatches} differ, ${compare.errors} errors`,
+  ];
+  process.stdout.write(
+    `${[...head, ...lines, '', '| target | met |', '|---|---|', ...Object.entries(targets).map(([k, v]) => `| ${k} | ${v ? '✔' : '✘'} |`)].join('\n')}\n`,
+  );
+  const out = writeBenchResult({
+    bench: 'gateway',
+    size,
+    command: COMMAND,
+    loadAtStart,
+    caveats: [
+      'The load generator, the three servers, both workers, the emulators and Postgres share the 2-core machine with other work: every figure is pessimistic; see the load average.',
+      'PostGraphile gets no authentication (no token is checked), which favours it; the gateway verifies 500 distinct RS256 tokens.',
+      `Throughput targets are judged at the highest offered rate (${top} req/s), where the servers saturate; below it both answer what is offered.`,
+    ],
+    ours,
+    baseline,
+    ratio,
+    correct,
+    targets,
+    details: { rates, durationSeconds: DURATION_MS / 1000, callers: byRole, dataset: counts, compare, windows: results },
+  });
+  log(`wrote ${out}`);
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -40,6 +40,8 @@ export interface GatewayContext {
   services: Services;
   /** Set by a resolver whose answer depends on the caller: the response cache must not keep it. */
   uncacheable?: boolean;
+  /** Connectors the connector-scoped root fields read from; null once one could not tell (see read-scope.ts). */
+  readConnectors?: Set<string> | null;
 }
 
 export interface Services {

@@ -34,6 +34,7 @@ import { ChangeFeed } from './response-cache/change-feed';
 import { ResponseCache } from './response-cache/response-cache';
 import { CallerScope } from './response-cache/caller-scope';
 import { httpFastPath } from './response-cache/http-fast-path';
+import { leanQueryPath, type LeanPathStats } from './execution/lean-path';
 import { oauthCallbackRoute, oauthStartRoute } from './modules/connectors/oauth-callback.route';
 import { reviewExportRoute } from './modules/reviews/review-export.route';
 import { auditExportRoute } from './modules/audit/audit-export.route';
@@ -49,6 +50,8 @@ export interface RunningGateway {
   metricsUrl: string | null;
   /** Null when RESPONSE_CACHE_MB is 0. */
   responseCache: ResponseCache | null;
+  /** Queries answered without Apollo (see execution/lean-path.ts). */
+  leanPath: LeanPathStats;
   /** Resolves once every change committed before the call is known to the response cache. */
   caughtUp(): Promise<void>;
   close(): Promise<void>;
@@ -158,21 +161,15 @@ export async function startGateway(
   };
 
   let responseCache: ResponseCache | null = null;
-  const unsubscribeBus: Array<() => void> = [];
   if (env.RESPONSE_CACHE_MB > 0) {
     const feed = new ChangeFeed(env.DATABASE_URL, logger, 1_000, env.RESPONSE_CACHE_HEARTBEAT_MS);
     await feed.start();
     responseCache = new ResponseCache(feed, new CallerScope(schema), Math.round(env.RESPONSE_CACHE_MB * 1024 * 1024), (outcome) =>
       metrics.responseCache.inc({ outcome }),
     );
-    // A worker's event is published after its commit and may overtake that commit's notification;
-    // a client re-querying on the event must not get the answer from before it.
-    unsubscribeBus.push(
-      bus.subscribeSyncRunUpdated('*', () => feed.bump()),
-      bus.subscribeProvisioningTaskUpdated('*', () => feed.bump()),
-    );
   }
   const cacheFeed = responseCache?.feed ?? null;
+  const leanPath: LeanPathStats = { answered: 0, handedOver: 0 };
 
   const app = express();
   app.disable('x-powered-by');
@@ -196,8 +193,6 @@ export async function startGateway(
             response.http.status = 200;
           const failed =
             (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
-          // This replica's own writes are visible to its next read without waiting for the feed.
-          if (operation?.operation === 'mutation') cacheFeed?.bump();
           const name = metrics.operationName(operationName ?? request.operationName, Boolean(contextValue?.caller));
           metrics.operations.inc({ type: operation?.operation ?? 'unknown', name, outcome: failed ? 'error' : 'ok' });
         },
@@ -272,6 +267,17 @@ export async function startGateway(
           }),
         ]
       : []),
+    leanQueryPath(
+      {
+        schema,
+        limits,
+        cache: responseCache,
+        authenticate: requestCaller,
+        context: (caller, req) => createContext(deps, services, caller, req.requestId ?? randomUUID()),
+        onAnswered: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
+      },
+      leanPath,
+    ),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         let caller;
@@ -340,11 +346,11 @@ export async function startGateway(
     port,
     metricsUrl: metricsServer?.url ?? null,
     responseCache,
+    leanPath,
     caughtUp: () => cacheFeed?.caughtUp() ?? Promise.resolve(),
     async close() {
       if (closed) return;
       closed = true;
-      for (const off of unsubscribeBus) off();
       browser?.close();
       await cacheFeed?.close();
       await subscriptions.dispose();

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { Database } from '@warden/database';
+import { entitlementKey, type Database } from '@warden/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedTenant, type Fixture } from './support/fixture';
 import { startTcpProxy } from './support/tcp-proxy';
@@ -68,11 +68,51 @@ describe('response cache', () => {
     await post(USERS, { c: f.connectorId });
     await post(USERS, { c: f.connectorId });
     await addUser(1);
-    const after = await until(
-      () => post(USERS, { c: f.connectorId }),
-      (r) => r.data?.resources?.totalCount === 31,
-    );
-    expect(after.data?.resources?.totalCount).toBe(31);
+    // At once: a hit waits until the feed has heard every change committed before the request came.
+    expect((await post(USERS, { c: f.connectorId })).data?.resources?.totalCount).toBe(31);
+  });
+
+  it('keeps an answer through changes to other connectors and to tables it does not read, and retires it on a change to what it read', async () => {
+    const cache = h.gateway.responseCache!;
+    const before = (await post(USERS, { c: f.connectorId })).data!.resources!.totalCount;
+    const other = await h.testDb.db
+      .insertInto('connectors')
+      .values({ display_name: 'Another tenant', auth_method: 'CLIENT_SECRET' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    // What a sync of another connector writes, and a grant in this one (the page reads no grants).
+    await h.testDb.db
+      .insertInto('resources')
+      .values({
+        connector_id: other.id,
+        type: 'USER',
+        external_id: 'elsewhere',
+        display_name: 'Elsewhere',
+        profile: '{}',
+        search_text: 'e',
+      })
+      .execute();
+    await h.testDb.db
+      .insertInto('grants')
+      .values({
+        connector_id: f.connectorId,
+        entitlement_key: f.bigGroup.memberKey,
+        principal_external_id: 'someone-new',
+        principal_kind: 'USER',
+        direct: true,
+      })
+      .execute();
+    statements.length = 0;
+    const hits = cache.stats.hits;
+    expect((await post(USERS, { c: f.connectorId })).data?.resources?.totalCount).toBe(before);
+    expect(cache.stats.hits).toBe(hits + 1);
+    expect(statements).toEqual([]);
+    // A renamed user of this connector: the next answer is read again.
+    await h.testDb.db.updateTable('resources').set({ display_name: 'Renamed' }).where('external_id', '=', f.users[0]!.externalId).execute();
+    const stale = cache.stats.stale;
+    expect((await post(USERS, { c: f.connectorId })).data?.resources?.totalCount).toBe(before);
+    expect(cache.stats.stale).toBe(stale + 1);
+    expect(statements.length).toBeGreaterThan(0);
   });
 
   it('answers a hit before Apollo with the bytes and headers Apollo sends, and leaves other media types and bad tokens to Apollo', async () => {
@@ -153,7 +193,7 @@ describe('response cache', () => {
     }
   });
 
-  it('turns itself off when the change feed goes silent without any error, and serves fresh rows meanwhile', async () => {
+  it('turns itself off when the change feed goes silent without any error, and never serves an old answer meanwhile', async () => {
     // The feed reaches Postgres through a proxy that the test stalls; every other query goes direct.
     const target = new URL(h.testDb.url);
     const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
@@ -188,12 +228,6 @@ describe('response cache', () => {
       expect(cache.stats.hits).toBe(hits + 1);
 
       proxy.stall();
-      await until(
-        async () => cache.feed.live,
-        (live) => !live,
-        3_000,
-      );
-      expect(cache.feed.live).toBe(false);
       await h2.db
         .insertInto('resources')
         .values({
@@ -205,8 +239,103 @@ describe('response cache', () => {
           search_text: 'silent',
         })
         .execute();
-      // The insert's notification cannot arrive; only the heartbeat knows the cache must not answer.
+      // The insert's notification cannot arrive, nor can the marker a hit waits for: the request
+      // waits until the heartbeat gives up on the feed, then reads afresh — never the old answer.
       expect(await ask()).toBe(21);
+      expect(cache.feed.live).toBe(false);
+    } finally {
+      await h2.close();
+      await proxy.close();
+    }
+  });
+
+  it('shows a grant read back after its task succeeded, even while the change notifications are still on their way', async () => {
+    // The feed reaches Postgres through a proxy that holds back what the server sends (notifications
+    // in flight); the writer and the gateway's own queries go direct.
+    const target = new URL(h.testDb.url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    const viaProxy = new URL(h.testDb.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const h2 = await startHarness(
+      { DATABASE_URL: viaProxy.toString(), RESPONSE_CACHE_HEARTBEAT_MS: '60000' },
+      // The gateway's own queries go straight to the database its feed listens to.
+      {
+        dbFactory: () =>
+          new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: h.testDb.url, max: 3 }) }) }),
+      },
+    );
+    try {
+      const f2 = await seedTenant(h.testDb.db, { userCount: 20, name: 'Read-back' });
+      const t = await h2.token('VIEWER', 'vera');
+      const ask = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
+        const r = await fetch(h2.gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` },
+          body: JSON.stringify({ query, variables }),
+        });
+        return ((await r.json()) as { data: T }).data;
+      };
+      const HELD = 'query($r: ID!) { resource(id: $r) { grants(first: 100) { totalCount edges { node { entitlement { key } } } } } }';
+      const user = f2.users[1]!;
+      const held = async () =>
+        (await ask<{ resource: { grants: { totalCount: number } } }>(HELD, { r: user.id })).resource.grants.totalCount;
+      const cache = h2.gateway.responseCache!;
+      await until(
+        async () => cache.feed.live,
+        (live) => live,
+      );
+      await h2.gateway.caughtUp(); // the seed's own notifications are in
+      const before = await held();
+      const hits = cache.stats.hits;
+      expect(await held()).toBe(before);
+      expect(cache.stats.hits).toBe(hits + 1);
+
+      proxy.hold();
+      // The provision worker's commit: the grant and its task's success in one transaction.
+      const task = await h.testDb.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('grants')
+          .values({
+            connector_id: f2.connectorId,
+            entitlement_key: entitlementKey('ENTERPRISE_APPLICATION', f2.app.externalId, 'assigned'),
+            principal_external_id: user.externalId,
+            principal_kind: 'USER',
+            direct: true,
+            source: 'provisioning',
+          })
+          .execute();
+        return trx
+          .insertInto('provisioning_tasks')
+          .values({
+            connector_id: f2.connectorId,
+            action: 'GRANT',
+            entitlement_id: f2.app.assignedEntitlementId,
+            entitlement_key: entitlementKey('ENTERPRISE_APPLICATION', f2.app.externalId, 'assigned'),
+            principal_id: user.id,
+            principal_external_id: user.externalId,
+            status: 'SUCCEEDED',
+            requested_by: 'vera',
+            idempotency_key: 'read-back',
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+      });
+      // The client sees the task succeed (read from the database: nothing cached for it)...
+      const status = await ask<{ provisioningTask: { status: string } }>('query($id: ID!) { provisioningTask(id: $id) { status } }', {
+        id: task.id,
+      });
+      expect(status.provisioningTask.status).toBe('SUCCEEDED');
+      // ...and reads the grants again while the notification is still held back: the cached page
+      // may not be served until the feed has heard the commit.
+      let answered = false;
+      const readBack = held().then((n) => {
+        answered = true;
+        return n;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(answered).toBe(false);
+      proxy.release();
+      expect(await readBack).toBe(before + 1);
     } finally {
       await h2.close();
       await proxy.close();

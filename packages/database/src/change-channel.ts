@@ -10,5 +10,40 @@ export const SERVED_TABLES = [
   'connector_logs',
 ] as const;
 
-/** The channel on which those changes are announced (payload: the table name), see migration 0002. */
+export type ServedTable = (typeof SERVED_TABLES)[number];
+
+/** The column naming a served row's connector (the connectors table is its own). */
+export const CONNECTOR_COLUMN: Record<ServedTable, 'id' | 'connector_id'> = {
+  connectors: 'id',
+  resources: 'connector_id',
+  entitlements: 'connector_id',
+  grants: 'connector_id',
+  sync_runs: 'connector_id',
+  provisioning_tasks: 'connector_id',
+  audit_events: 'connector_id',
+  connector_logs: 'connector_id',
+};
+
+/**
+ * The channel on which those changes are announced, once per statement that changed rows of a served
+ * table, delivered after commit in commit order (migrations 0002 and 0011). Payload:
+ * - `<table>:<connector id>[,<connector id>…]` — the statement changed rows of these connectors only;
+ * - `<table>` — it may have changed rows of any connector (TRUNCATE, rows without a connector, or more
+ *   connectors than a payload holds).
+ * Writers need not do anything: the triggers read the changed rows. A reader must treat a payload it
+ * cannot parse as a change to everything.
+ */
 export const CHANGE_CHANNEL = 'warden_changes';
+
+export interface ChangeNotice {
+  table: string;
+  /** null: any connector. */
+  connectors: string[] | null;
+}
+
+/** Reads a CHANGE_CHANNEL payload (see above). */
+export function parseChangePayload(payload: string): ChangeNotice {
+  const i = payload.indexOf(':');
+  if (i < 0) return { table: payload, connectors: null };
+  return { table: payload.slice(0, i), connectors: payload.slice(i + 1).split(',') };
+}

@@ -1,3 +1,3 @@
 export * from './database';
 export { createDb, migrateToLatest, pgPoolOf, type DbOptions } from './db';
-export { CHANGE_CHANNEL, SERVED_TABLES } from './change-channel';
+export { CHANGE_CHANNEL, CONNECTOR_COLUMN, SERVED_TABLES, parseChangePayload, type ChangeNotice, type ServedTable } from './change-channel';

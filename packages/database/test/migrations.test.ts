@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest } from '../src/db';
-import { CHANGE_CHANNEL, SERVED_TABLES } from '../src/change-channel';
+import { CHANGE_CHANNEL, parseChangePayload, SERVED_TABLES } from '../src/change-channel';
 import { TEST_ADMIN_DATABASE_URL, uniqueName } from '../src/testing';
 
 const name = uniqueName('warden_mig').toLowerCase();
@@ -39,6 +39,7 @@ describe('migrations', () => {
       '0007_notifications',
       '0008_access_requests',
       '0009_access_reviews',
+      '0011_change_notifications_per_connector',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
@@ -173,7 +174,7 @@ describe('migrations', () => {
     await admin(`DROP DATABASE ${scratch} WITH (FORCE)`);
   });
 
-  it('announces every committed change to a served table on the change channel, and nothing rolled back', async () => {
+  it('announces every committed change to a served table with the connectors it touched, and nothing rolled back or unchanged', async () => {
     const db = createDb({ connectionString: url.toString(), max: 2 });
     const listener = new pg.Client({ connectionString: url.toString() });
     await listener.connect();
@@ -186,28 +187,54 @@ describe('migrations', () => {
         .values({ display_name: 'N', auth_method: 'CLIENT_SECRET' })
         .returning('id')
         .executeTakeFirstOrThrow();
+      const d = await db
+        .insertInto('connectors')
+        .values({ display_name: 'M', auth_method: 'CLIENT_SECRET' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const user = (connector: string, i: number) =>
+        ({ connector_id: connector, type: 'USER', external_id: `u${i}`, display_name: `U${i}`, profile: '{}', search_text: 'u' }) as const;
       await db.transaction().execute(async (trx) => {
-        // Three statements on one table in one transaction: Postgres folds them into one notification.
-        for (let i = 0; i < 3; i++) {
-          await trx
-            .insertInto('resources')
-            .values({ connector_id: c.id, type: 'USER', external_id: `u${i}`, display_name: `U${i}`, profile: '{}', search_text: 'u' })
-            .execute();
-        }
+        // Three statements on one table in one transaction: Postgres folds equal payloads into one notification.
+        for (let i = 0; i < 3; i++) await trx.insertInto('resources').values(user(c.id, i)).execute();
       });
+      // One statement over two connectors names both (in either order).
+      await db
+        .insertInto('resources')
+        .values([user(c.id, 10), user(d.id, 10)])
+        .execute();
       await db.transaction().execute(async (trx) => {
+        // No row matches: nothing changed, nothing announced.
         await trx.updateTable('grants').set({ direct: true }).where('connector_id', '=', c.id).execute();
-        await trx.deleteFrom('entitlements').where('connector_id', '=', c.id).execute();
+        await trx.updateTable('resources').set({ display_name: 'renamed' }).where('connector_id', '=', d.id).execute();
+        await trx.deleteFrom('connectors').where('id', '=', d.id).execute();
       });
       await expect(
         db.transaction().execute(async (trx) => {
-          await trx.deleteFrom('sync_runs').execute();
+          await trx.deleteFrom('resources').execute();
           throw new Error('roll back');
         }),
       ).rejects.toThrow('roll back');
+      // A row without a connector, and TRUNCATE: every connector.
+      await db.insertInto('audit_events').values({ actor: 'a', action: 'x', connector_id: null, details: '{}' }).execute();
+      await sql`TRUNCATE connector_logs`.execute(db);
       await listener.query(`SELECT pg_notify('${CHANGE_CHANNEL}', 'end')`);
       await expect.poll(() => heard.at(-1)).toBe('end');
-      expect(heard).toEqual(['connectors', 'resources', 'grants', 'entitlements', 'end']);
+      const both = [c.id, d.id].sort().join(',');
+      expect(heard).toEqual([
+        `connectors:${c.id}`,
+        `connectors:${d.id}`,
+        `resources:${c.id}`,
+        expect.stringMatching(new RegExp(`^resources:(${c.id},${d.id}|${d.id},${c.id})$`)),
+        `resources:${d.id}`,
+        // Deleting the connector cascades to its resources, announced as `resources:d` again and so folded.
+        `connectors:${d.id}`,
+        'audit_events',
+        'connector_logs',
+        'end',
+      ]);
+      expect(parseChangePayload(`resources:${both}`)).toEqual({ table: 'resources', connectors: both.split(',') });
+      expect(parseChangePayload('audit_events')).toEqual({ table: 'audit_events', connectors: null });
       expect([...SERVED_TABLES]).toEqual(
         expect.arrayContaining([
           'connectors',

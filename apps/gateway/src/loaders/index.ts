@@ -6,6 +6,7 @@ import { ENTITLEMENT_COLUMNS, type EntitlementListRow } from '../modules/entitle
 import { RESOURCE_COLUMNS, type ResourceListRow } from '../modules/resources/resource.type';
 import { SYNC_RUN_COLUMNS, type SyncRunListRow } from '../modules/sync-runs/sync-run.type';
 import { isUuid } from '../pagination/cursor';
+import { Statements } from '../execution/statements';
 
 /** `${connectorId}|${naturalKey}`: the tables are keyed by connector plus Graph id or entitlement key. */
 export const scoped = (connectorId: string, key: string) => `${connectorId}|${key}`;
@@ -33,10 +34,27 @@ function byId<R extends { id: string }>(load: (ids: string[]) => Promise<R[]>) {
  * One set per request, so a page of N rows resolves each relation with one SQL query however many
  * rows point at it, and no cache outlives the request (authorization and freshness stay per request).
  */
+/** Rows by id, one statement text whatever the number of ids (`= ANY($1)`), built once (see Statements). */
+function selectByIds<T extends 'connectors' | 'resources' | 'entitlements', R>(
+  statements: Statements<Database>,
+  db: Kysely<Database>,
+  table: T,
+  columns: readonly string[],
+) {
+  const build = () =>
+    db
+      .selectFrom(table as 'connectors')
+      .select(columns as unknown as 'id'[])
+      .where(sql<boolean>`id = ANY(${Statements.param<string[]>(0)}::uuid[])`);
+  return async (ids: string[]): Promise<R[]> => (await statements.run(`${table}:byId`, build, [ids])).rows as unknown as R[];
+}
+
+const processStatements = new WeakMap<Kysely<Database>, Statements<Database>>();
+
 export function createLoaders(db: Kysely<Database>) {
-  const connectorById = byId<ConnectorPublicRow>((ids) =>
-    db.selectFrom('connectors').select(CONNECTOR_PUBLIC_COLUMNS).where('id', 'in', ids).execute(),
-  );
+  let statements = processStatements.get(db);
+  if (!statements) processStatements.set(db, (statements = new Statements(db)));
+  const connectorById = byId<ConnectorPublicRow>(selectByIds(statements, db, 'connectors', CONNECTOR_PUBLIC_COLUMNS));
   const syncRunById = byId<SyncRunListRow>((ids) => db.selectFrom('sync_runs').select(SYNC_RUN_COLUMNS).where('id', 'in', ids).execute());
 
   const resourceByExternalId = new DataLoader<string, ResourceListRow | null>(async (keys) => {
@@ -63,13 +81,15 @@ export function createLoaders(db: Kysely<Database>) {
 
   // A row loaded by id also answers its natural key: a page of grants under `resource(id)` or
   // `entitlement(id)` then finds its principal or entitlement without a join or another statement.
+  const resourcesByIds = selectByIds<'resources', ResourceListRow>(statements, db, 'resources', RESOURCE_COLUMNS);
+  const entitlementsByIds = selectByIds<'entitlements', EntitlementListRow>(statements, db, 'entitlements', ENTITLEMENT_COLUMNS);
   const resourceById = byId<ResourceListRow>(async (ids) => {
-    const rows = await db.selectFrom('resources').select(RESOURCE_COLUMNS).where('id', 'in', ids).execute();
+    const rows = await resourcesByIds(ids);
     for (const r of rows) resourceByExternalId.prime(scoped(r.connector_id, r.external_id), r);
     return rows;
   });
   const entitlementById = byId<EntitlementListRow>(async (ids) => {
-    const rows = await db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where('id', 'in', ids).execute();
+    const rows = await entitlementsByIds(ids);
     for (const r of rows) entitlementByKey.prime(scoped(r.connector_id, r.key), r);
     return rows;
   });

@@ -1,6 +1,8 @@
-import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { Extensions, Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { reads } from '../response-cache/read-scope';
 import type { PageResult } from './page';
 
+@Extensions(reads())
 @ObjectType({ simpleResolvers: true })
 export class PageInfo {
   @Field(() => Boolean)

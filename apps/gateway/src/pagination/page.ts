@@ -2,8 +2,21 @@ import { sql, type Expression } from 'kysely';
 import { encodeCursor, type CursorValue } from './cursor';
 
 export interface Edge<T> {
-  cursor: string;
+  readonly cursor: string;
   node: T;
+}
+
+/** An edge whose cursor is encoded only if asked for: most pages select `pageInfo.endCursor`, not every edge's. */
+class LazyEdge<R, T> implements Edge<T> {
+  constructor(
+    private readonly row: R,
+    private readonly key: (row: R) => CursorValue[],
+    readonly node: T,
+  ) {}
+
+  get cursor(): string {
+    return encodeCursor(this.key(this.row));
+  }
 }
 
 export interface PageResult<T> {
@@ -26,7 +39,7 @@ export function toPage<R, T>(
   knownTotal?: number | null,
 ): PageResult<T> {
   const pageRows = rows.slice(0, limit);
-  const edges = pageRows.map((r) => ({ cursor: encodeCursor(key(r)), node: map(r) }));
+  const edges = pageRows.map((r) => new LazyEdge(r, key, map(r)));
   let memo: Promise<number> | null = knownTotal === null || knownTotal === undefined ? null : Promise.resolve(knownTotal);
   return {
     edges,

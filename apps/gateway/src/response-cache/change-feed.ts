@@ -1,22 +1,39 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { CHANGE_CHANNEL } from '@warden/database';
+import { CHANGE_CHANNEL, parseChangePayload } from '@warden/database';
+
+/** What a cached answer was read from: served tables and connectors, null meaning all of them. */
+export interface ReadScope {
+  tables: readonly string[] | null;
+  connectors: readonly string[] | null;
+}
 
 /**
- * The database's committed changes as a generation number: every notification on CHANGE_CHANNEL
- * (migration 0002 sends one per statement that touches a served table) moves it forward.
+ * The database's committed changes, numbered in the order they were heard: every notification on
+ * CHANGE_CHANNEL (one per statement that changed rows of a served table, naming the table and the
+ * connectors of those rows, see @warden/database) gets the next sequence number, and the feed keeps the
+ * last number per table, per table and connector, and per connector. An answer read when the sequence
+ * was `s` is still current if nothing it read from has a later number (`changedSince`).
  *
  * `live` is false whenever the LISTEN connection is down: notifications sent meanwhile are lost, so
- * nothing may be cached or served from cache until it is back, and the generation also moves on
- * reconnect so nothing cached before the outage survives it.
+ * nothing may be cached or served from cache until it is back, and every answer cached before the
+ * outage is retired on reconnect.
  *
  * A connection can also die without a word (a stalled network path, a half-open TCP session): no
  * error, no end, no notification. A heartbeat sends a marker through the listening session every
  * `heartbeatMs`; one that has not come back within the next beat counts as a lost connection.
  */
 export class ChangeFeed {
-  private gen = 0;
+  private seq = 0;
+  /** Everything changed at this number (the feed was lost or reconnected). */
+  private everything = 0;
+  /** Keys `table`, `table|connector`, `table|*`, `*`, `*|connector`, `*|*` → last sequence number. */
+  private readonly last = new Map<string, number>();
+  /** caughtUp() calls made before the next marker is sent share it. */
+  private queued: Promise<void> | null = null;
+  /** Notifications heard (markers excepted), for the metrics and the bench. */
+  changes = 0;
   private client: pg.Client | null = null;
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -35,8 +52,9 @@ export class ChangeFeed {
     private readonly heartbeatMs = 5_000,
   ) {}
 
-  get generation(): number {
-    return this.gen;
+  /** The number of the last change heard: an answer read from now on reflects every change up to it. */
+  get sequence(): number {
+    return this.seq;
   }
 
   /** Whether the LISTEN connection is up, so that the generation reflects every committed change. */
@@ -44,9 +62,43 @@ export class ChangeFeed {
     return this.listening;
   }
 
-  /** Moves the generation forward: a change this process made or heard of by other means. */
+  /** Retires every answer read before now (the feed was lost, or a test wants a clean slate). */
   bump(): void {
-    this.gen++;
+    this.everything = ++this.seq;
+  }
+
+  /** Whether anything `scope` read from changed after sequence number `since`. */
+  changedSince(since: number, scope: ReadScope): boolean {
+    if (this.everything > since) return true;
+    const after = (key: string) => (this.last.get(key) ?? 0) > since;
+    const tables = scope.tables ?? ['*'];
+    for (const t of tables) {
+      if (scope.connectors === null) {
+        if (after(t)) return true;
+        continue;
+      }
+      if (after(`${t}|*`)) return true;
+      for (const c of scope.connectors) if (after(`${t}|${c}`)) return true;
+    }
+    return false;
+  }
+
+  /** Records one change notification (see @warden/database's change-channel.ts for the payload). */
+  private heard(payload: string): void {
+    const { table, connectors } = parseChangePayload(payload);
+    const n = ++this.seq;
+    this.changes++;
+    this.last.set(table, n);
+    this.last.set('*', n);
+    if (connectors === null) {
+      this.last.set(`${table}|*`, n);
+      this.last.set('*|*', n);
+    } else {
+      for (const c of connectors) {
+        this.last.set(`${table}|${c}`, n);
+        this.last.set(`*|${c}`, n);
+      }
+    }
   }
 
   async start(): Promise<void> {
@@ -55,23 +107,35 @@ export class ChangeFeed {
 
   /**
    * Resolves once every change committed before this call has been heard: a marker notification,
-   * sent after those commits, is delivered after theirs (Postgres delivers in commit order).
+   * sent after those commits, is delivered after theirs (Postgres delivers in commit order). Calls
+   * made while no marker is waiting to be sent share the next one, so a burst of cache hits costs one
+   * round trip on the listening session, not one each.
    */
-  async caughtUp(): Promise<void> {
+  caughtUp(): Promise<void> {
     // With the feed down nothing is served from cache, so there is nothing to catch up with.
     const client = this.client;
-    if (!this.live || !client) return;
-    const marker = `marker:${randomUUID()}`;
-    const seen = new Promise<void>((resolve) => this.markers.set(marker, resolve));
-    try {
+    if (!this.live || !client) return Promise.resolve();
+    if (this.queued) return this.queued;
+    const run = this.markerChain.then(async () => {
+      // From here the marker is on its way: a later caller needs the one after it.
+      if (this.queued === run) this.queued = null;
+      // Lost meanwhile: every entry was retired with it, there is nothing to wait for.
+      if (this.client !== client || !this.listening) return;
+      const marker = `marker:${randomUUID()}`;
+      const seen = new Promise<void>((resolve) => this.markers.set(marker, resolve));
       // Sent on the listening session itself: it hears its own notifications, in commit order too.
-      const sent = this.markerChain.then(() => client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, marker]));
-      this.markerChain = sent.catch(() => undefined);
-      await sent;
-      await seen;
-    } finally {
-      this.markers.delete(marker);
-    }
+      // Not awaited: on a session that went silent the query never returns, and `lost` (the
+      // heartbeat's verdict) resolves every marker instead.
+      client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, marker]).catch((err: Error) => this.lost(client, err));
+      try {
+        await seen;
+      } finally {
+        this.markers.delete(marker);
+      }
+    });
+    this.queued = run;
+    this.markerChain = run.catch(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {
@@ -92,6 +156,7 @@ export class ChangeFeed {
       // A marker is not a change: caughtUp() only waits for it to arrive.
       const marker = msg.payload ? this.markers.get(msg.payload) : undefined;
       if (marker) marker();
+      else if (msg.payload !== undefined) this.heard(msg.payload);
       else this.bump();
     });
     client.on('error', (err) => this.lost(client, err));
@@ -110,6 +175,7 @@ export class ChangeFeed {
     this.client = client;
     // A marker stuck on a dead session must not hold up those of the new one.
     this.markerChain = Promise.resolve();
+    this.queued = null;
     this.bump();
     this.listening = true;
     this.logger.debug('listening for database changes');
@@ -140,6 +206,7 @@ export class ChangeFeed {
     this.beatInFlight = false;
     const wasLive = this.listening;
     this.listening = false;
+    this.queued = null;
     this.bump();
     for (const resolve of this.markers.values()) resolve();
     client.end().catch(() => undefined);

@@ -35,7 +35,7 @@ export function httpFastPath(deps: FastPathDeps) {
       return next();
     }
     if (!caller) return next();
-    const hit = deps.cache.lookup(deps.cache.keyFor(caller, operationName, variables, body['query']));
+    const hit = await deps.cache.lookup(deps.cache.keyFor(caller, operationName, variables, body['query']));
     if (!hit) return next();
     deps.onHit(operationName ?? null);
     res.status(200).setHeader('content-type', 'application/json; charset=utf-8');

@@ -4,11 +4,12 @@ import type { FormattedExecutionResult } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { GatewayContext } from '../context';
 import type { Caller } from '../auth/roles';
-import type { ChangeFeed } from './change-feed';
+import type { ChangeFeed, ReadScope } from './change-feed';
 import type { CallerScope } from './caller-scope';
 
-interface Entry {
-  generation: number;
+interface Entry extends ReadScope {
+  /** The change feed's sequence number when the request that produced it started. */
+  since: number;
   /** The body as Apollo serialises it (JSON plus a newline), sent as-is by the HTTP fast path. */
   json: string;
 }
@@ -21,18 +22,25 @@ export function cacheKey(partition: string, operationName: string | null | undef
 export interface ResponseCacheStats {
   hits: number;
   misses: number;
+  /** Lookups that found an entry retired by a change since it was read. */
+  stale: number;
 }
+
+export type LookupOutcome = 'hit' | 'miss' | 'stale';
 
 /**
  * Whole-response cache for queries, keyed by document, operation name, variables and the caller's
- * role (or the caller themself, for documents that select a caller-scoped field: see CallerScope),
- * and valid for one generation of the database's change feed.
+ * role (or the caller themself, for documents that select a caller-scoped field: see CallerScope).
  *
- * Why it is correct: an entry carries the generation current when its request STARTED. Any change
- * committed after that start is announced after its commit and moves the generation on, which retires
- * the entry; a change committed before the start moved the generation before the entry was tagged.
- * What a hit can miss is only a change whose notification is still in flight (Postgres delivers it
- * right after commit). Nothing is cached or served while the feed is down.
+ * Why it is correct: an entry carries the change feed's sequence number when its request STARTED,
+ * and what it was read from (tables and connectors, see read-scope.ts). Any change committed after
+ * that start is heard after it and gets a later number for its table and connectors, which retires
+ * the entry; a change committed before the start was either heard before it (and the request saw
+ * it) or gets a later number too. Before a hit is served the feed catches up (ChangeFeed.caughtUp: a
+ * marker round trip shared by every hit waiting for it), so a change committed before the request
+ * arrived — a grant whose task the client saw succeed, this replica's own mutation — has always been
+ * heard: no stale answer, not even for the time a notification is in flight. Nothing is cached or
+ * served while the feed is down.
  *
  * Only error-free results of `query` operations by authenticated callers are stored. A field whose
  * answer depends on the caller is declared with `@Extensions(CALLER_SCOPED)`; a resolver whose
@@ -40,13 +48,13 @@ export interface ResponseCacheStats {
  */
 export class ResponseCache {
   private readonly entries: LRUCache<string, Entry>;
-  readonly stats: ResponseCacheStats = { hits: 0, misses: 0 };
+  readonly stats: ResponseCacheStats = { hits: 0, misses: 0, stale: 0 };
 
   constructor(
     readonly feed: ChangeFeed,
     readonly scope: CallerScope,
     maxBytes: number,
-    private readonly count: (outcome: 'hit' | 'miss') => void = () => undefined,
+    private readonly count: (outcome: LookupOutcome) => void = () => undefined,
   ) {
     this.entries = new LRUCache<string, Entry>({ maxSize: maxBytes, sizeCalculation: (e) => Math.max(1, e.json.length * 2) });
   }
@@ -60,38 +68,55 @@ export class ResponseCache {
     return this.entries.size;
   }
 
-  lookup(key: string): Entry | null {
-    if (!this.feed.live) return null;
-    const e = this.entries.get(key);
-    if (e && e.generation === this.feed.generation) {
-      this.stats.hits++;
-      this.count('hit');
-      return e;
+  /** The current answer under `key`, once every change committed before the call has been heard. */
+  async lookup(key: string): Promise<Entry | null> {
+    if (!this.feed.live || !this.entries.has(key)) return this.outcome('miss', null);
+    try {
+      await this.feed.caughtUp();
+    } catch {
+      return this.outcome('miss', null);
     }
-    if (e) this.entries.delete(key);
-    this.stats.misses++;
-    this.count('miss');
-    return null;
+    const e = this.entries.get(key);
+    if (!this.feed.live || !e) return this.outcome('miss', null);
+    if (this.feed.changedSince(e.since, e)) {
+      this.entries.delete(key);
+      return this.outcome('stale', null);
+    }
+    return this.outcome('hit', e);
   }
 
-  store(key: string, generation: number, result: FormattedExecutionResult): void {
+  private outcome(outcome: LookupOutcome, e: Entry | null): Entry | null {
+    this.stats[outcome === 'hit' ? 'hits' : outcome === 'miss' ? 'misses' : 'stale']++;
+    this.count(outcome);
+    return e;
+  }
+
+  /** Keeps an answer (its body as sent: JSON and a newline) read by a request that started at sequence `since` from `scope`. */
+  store(key: string, since: number, scope: ReadScope, json: string): void {
     // A change heard while the request ran would retire the entry at once: do not bother.
-    if (!this.feed.live || generation !== this.feed.generation) return;
-    this.entries.set(key, { generation, json: `${JSON.stringify(result)}\n` });
+    if (!this.feed.live || this.feed.changedSince(since, scope)) return;
+    this.entries.set(key, { since, tables: scope.tables, connectors: scope.connectors, json });
+  }
+
+  /** What the answer to `query` was read from, given the connectors its resolvers named. */
+  readScope(query: string, contextValue: GatewayContext): ReadScope {
+    const doc = this.scope.of(query);
+    const connectors = doc.connectorScoped && contextValue.readConnectors ? [...contextValue.readConnectors] : null;
+    return { tables: doc.tables, connectors: connectors && connectors.length > 0 ? connectors : null };
   }
 
   plugin(): ApolloServerPlugin<GatewayContext> {
     return {
       requestDidStart: async () => {
         let key: string | null = null;
-        let generation = 0;
+        let since = 0;
         let served = false;
         return {
           responseForOperation: async ({ operation, request, contextValue }): Promise<GraphQLResponse | null> => {
             if (operation.operation !== 'query' || !contextValue.caller || request.query === undefined) return null;
             key = this.keyFor(contextValue.caller, request.operationName, request.variables, request.query);
-            generation = this.feed.generation;
-            const hit = this.lookup(key);
+            since = this.feed.sequence;
+            const hit = await this.lookup(key);
             served = hit !== null;
             // Only the bytes are kept (half the memory); requests that reach Apollo on a hit (GET, other
             // media types) are rare enough to parse them again.
@@ -102,10 +127,10 @@ export class ResponseCache {
                 }
               : null;
           },
-          willSendResponse: async ({ response, contextValue, errors }) => {
-            if (key === null || served || contextValue.uncacheable || (errors?.length ?? 0) > 0) return;
+          willSendResponse: async ({ response, contextValue, errors, request }) => {
+            if (key === null || served || contextValue.uncacheable || (errors?.length ?? 0) > 0 || request.query === undefined) return;
             if (response.body.kind !== 'single' || response.body.singleResult.errors?.length) return;
-            this.store(key, generation, response.body.singleResult);
+            this.store(key, since, this.readScope(request.query, contextValue), `${JSON.stringify(response.body.singleResult)}\n`);
           },
         };
       },

@@ -5,6 +5,9 @@ export interface TcpProxy {
   port: number;
   /** Stops forwarding in both directions without closing anything: a network path gone silent. */
   stall(): void;
+  /** Delays what the server sends (kept in order) until release(): notifications still in flight. */
+  hold(): void;
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -12,15 +15,18 @@ export interface TcpProxy {
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let stalled = false;
+  let held: Array<() => void> | null = null;
   const server = createServer((client) => {
     const upstream = connect(targetPort, targetHost);
     sockets.add(client).add(upstream);
-    const forward = (from: Socket, to: Socket) =>
+    const forward = (from: Socket, to: Socket, holdable: boolean) =>
       from.on('data', (chunk) => {
-        if (!stalled) to.write(chunk);
+        if (stalled) return;
+        if (holdable && held) held.push(() => to.write(chunk));
+        else to.write(chunk);
       });
-    forward(client, upstream);
-    forward(upstream, client);
+    forward(client, upstream, false);
+    forward(upstream, client, true);
     const end = () => {
       client.destroy();
       upstream.destroy();
@@ -33,6 +39,14 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     port: (server.address() as AddressInfo).port,
     stall: () => {
       stalled = true;
+    },
+    hold: () => {
+      held ??= [];
+    },
+    release: () => {
+      const pending = held ?? [];
+      held = null;
+      for (const write of pending) write();
     },
     close: async () => {
       for (const s of sockets) s.destroy();

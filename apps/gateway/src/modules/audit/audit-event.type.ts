@@ -1,9 +1,11 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Extensions, Field, ID, ObjectType } from 'type-graphql';
+import { reads } from '../../response-cache/read-scope';
 import type { AuditEventRow } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
 import { DateTimeScalar, JSONScalar } from '../shared/scalars';
 
+@Extensions(reads('audit_events'))
 @ObjectType({ simpleResolvers: true, description: 'Append-only record of every access change and administrative action.' })
 export class AuditEvent {
   @Field(() => ID)

@@ -1,4 +1,5 @@
-import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Args, ArgsType, Authorized, Ctx, Extensions, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
 import type { GatewayContext } from '../../context';
 import { Connector, toConnector } from '../connectors/connector.type';
 import { PageArgs } from '../shared/args';
@@ -28,10 +29,12 @@ export class AuditResolver {
   /** Newest first, keyset on the bigserial id. */
   @Query(() => AuditEventConnection)
   @Authorized()
+  @Extensions({ ...reads(), ...CONNECTOR_SCOPED })
   async auditEvents(
     @Args(() => AuditEventsArgs) a: AuditEventsArgs,
     @Ctx() ctx: GatewayContext,
   ): Promise<InstanceType<typeof AuditEventConnection>> {
+    readsConnector(ctx, a.connectorId ?? null);
     return new AuditEventConnection(await ctx.services.audit.list(a, a.first, a.after));
   }
 

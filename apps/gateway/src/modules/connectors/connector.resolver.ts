@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
 import { selectsField } from '../../pagination/selection';
 import { changeConnector, CREATE_CONNECTORS } from '../../auth/authorize';
 import type { GatewayContext } from '../../context';
@@ -12,6 +13,7 @@ import { AdminConsentStart, Connector, ConnectorConnection, toConnector } from '
 export class ConnectorResolver {
   @Query(() => ConnectorConnection)
   @Authorized()
+  @Extensions(reads())
   async connectors(
     @Args(() => PageArgs) { first, after }: PageArgs,
     @Ctx() ctx: GatewayContext,
@@ -22,7 +24,10 @@ export class ConnectorResolver {
 
   @Query(() => Connector, { nullable: true })
   @Authorized()
+  @Extensions({ ...reads(), ...CONNECTOR_SCOPED })
   async connector(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Connector | null> {
+    // Found or not, the answer is about the connectors row with this id.
+    readsConnector(ctx, id);
     const row = await ctx.loaders.connectorById.load(id);
     return row ? toConnector(row) : null;
   }

@@ -1,4 +1,5 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Extensions, Field, ID, ObjectType } from 'type-graphql';
+import { reads } from '../../response-cache/read-scope';
 import type { AuthMethod, ConnectorRow, ConnectorStatus } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
@@ -6,6 +7,7 @@ import { AuthMethodEnum, ConnectorStatusEnum } from '../shared/enums';
 import { DateTimeScalar } from '../shared/scalars';
 import { missingPermissions } from './permissions';
 
+@Extensions(reads('connectors'))
 @ObjectType({ simpleResolvers: true })
 export class Connector {
   @Field(() => ID)

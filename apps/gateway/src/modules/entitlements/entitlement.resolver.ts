@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
+import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
 import type { GatewayContext } from '../../context';
 import { selectsField } from '../../pagination/selection';
 import { GrantConnection } from '../grants/grant.type';
@@ -11,8 +12,11 @@ import { Entitlement, toEntitlement } from './entitlement.type';
 export class EntitlementResolver {
   @Query(() => Entitlement, { nullable: true })
   @Authorized()
+  @Extensions({ ...reads(), ...CONNECTOR_SCOPED })
   async entitlement(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Entitlement | null> {
     const row = await ctx.loaders.entitlementById.load(id);
+    // Not found: a row with this id may yet appear in any connector.
+    readsConnector(ctx, row?.connector_id ?? null);
     return row ? toEntitlement(row) : null;
   }
 

@@ -1,7 +1,9 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Extensions, Field, ID, ObjectType } from 'type-graphql';
+import { reads } from '../../response-cache/read-scope';
 import type { EntitlementRow, ResourceType } from '@warden/database';
 import { JSONScalar } from '../shared/scalars';
 
+@Extensions(reads('entitlements'))
 @ObjectType({ simpleResolvers: true })
 export class Entitlement {
   @Field(() => ID)

@@ -2,6 +2,7 @@ import {
   Arg,
   Authorized,
   Ctx,
+  Extensions,
   FieldResolver,
   ID,
   Mutation,
@@ -11,6 +12,7 @@ import {
   Subscription,
   type SubscribeResolverData,
 } from 'type-graphql';
+import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
 import type { ProvisioningTaskUpdated } from '@warden/bus';
 import { REQUEST_GRANTS } from '../../auth/authorize';
 import { refreshLoaders, type GatewayContext } from '../../context';
@@ -25,8 +27,10 @@ import { ProvisioningTask, toProvisioningTask } from './provisioning-task.type';
 export class GrantRequestResolver {
   @Query(() => ProvisioningTask, { nullable: true })
   @Authorized()
+  @Extensions({ ...reads(), ...CONNECTOR_SCOPED })
   async provisioningTask(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<ProvisioningTask | null> {
     const row = await ctx.services.grantRequests.findTask(id);
+    readsConnector(ctx, row?.connector_id ?? null);
     return row ? toProvisioningTask(row) : null;
   }
 

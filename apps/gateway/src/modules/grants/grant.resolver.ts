@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
+import { Args, ArgsType, Authorized, Ctx, Extensions, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
+import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
 import type { GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
 import { selectsField } from '../../pagination/selection';
@@ -24,11 +25,14 @@ class GrantsArgs extends GrantPageArgs {
 export class GrantResolver {
   @Query(() => GrantConnection)
   @Authorized()
+  // The entitlement, principal and connector are looked up to check they belong to the connector.
+  @Extensions({ ...reads('entitlements', 'resources', 'connectors'), ...CONNECTOR_SCOPED })
   async grants(
     @Args(() => GrantsArgs) a: GrantsArgs,
     @Ctx() ctx: GatewayContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<InstanceType<typeof GrantConnection>> {
+    readsConnector(ctx, a.connectorId);
     let entitlementKey: string | undefined;
     let principalExternalId: string | undefined;
     if (a.entitlementId) {

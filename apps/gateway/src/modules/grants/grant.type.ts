@@ -1,9 +1,11 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Extensions, Field, ID, ObjectType } from 'type-graphql';
+import { reads } from '../../response-cache/read-scope';
 import type { GrantRow, PrincipalKind } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
 import { DateTimeScalar } from '../shared/scalars';
 
+@Extensions(reads('grants'))
 @ObjectType({ simpleResolvers: true })
 export class Grant {
   @Field(() => ID)

@@ -1,9 +1,11 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Extensions, Field, ID, ObjectType } from 'type-graphql';
+import { reads } from '../../response-cache/read-scope';
 import type { ProvisioningAction, ProvisioningStatus, ProvisioningTaskRow } from '@warden/database';
 import { ProvisioningActionEnum, ProvisioningStatusEnum } from '../shared/enums';
 import { DateTimeScalar } from '../shared/scalars';
 import { asDate } from '../shared/dates';
 
+@Extensions(reads('provisioning_tasks'))
 @ObjectType({ simpleResolvers: true })
 export class ProvisioningTask {
   @Field(() => ID)

@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Extensions, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
+import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
 import type { ResourceType } from '@warden/database';
 import type { GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
@@ -29,11 +30,13 @@ class ResourcesArgs extends PageArgs {
 export class ResourceResolver {
   @Query(() => ResourceConnection)
   @Authorized()
+  @Extensions({ ...reads(), ...CONNECTOR_SCOPED })
   async resources(
     @Args(() => ResourcesArgs) a: ResourcesArgs,
     @Ctx() ctx: GatewayContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<InstanceType<typeof ResourceConnection>> {
+    readsConnector(ctx, a.connectorId);
     const page = await ctx.services.resources.list(
       { connectorId: a.connectorId, type: a.type, search: a.search },
       a.first,
@@ -45,8 +48,11 @@ export class ResourceResolver {
 
   @Query(() => Resource, { nullable: true })
   @Authorized()
+  @Extensions({ ...reads(), ...CONNECTOR_SCOPED })
   async resource(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Resource | null> {
     const row = await ctx.loaders.resourceById.load(id);
+    // Not found: a row with this id may yet appear in any connector.
+    readsConnector(ctx, row?.connector_id ?? null);
     return row ? toResource(row) : null;
   }
 

@@ -3,6 +3,7 @@ import type { Database, ResourceType } from '@warden/database';
 import { decodeIdCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { knownTotal, totalColumn, toPage, type PageResult } from '../../pagination/page';
 import { BadUserInputError } from '../../errors';
+import { Statements } from '../../execution/statements';
 import { RESOURCE_COLUMNS, toResource, type Resource } from './resource.type';
 
 export interface ResourceFilter {
@@ -17,7 +18,11 @@ function likePattern(search: string): string {
 }
 
 export class ResourceService {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly statements: Statements<Database>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.statements = new Statements(db);
+  }
 
   /** `withCount`: the client selected totalCount, so the page statement carries it (one round trip). */
   async list(
@@ -38,27 +43,32 @@ export class ResourceService {
         toResource,
         async () => 0,
       );
-    const base = () => {
-      let q = this.db.selectFrom('resources').where('connector_id', '=', filter.connectorId);
-      if (filter.type) q = q.where('type', '=', filter.type);
-      if (search) q = q.where('search_text', 'like', likePattern(search));
+    const values = [filter.connectorId, filter.type, search ? likePattern(search) : null, afterId, limit + 1];
+    const base = (v: readonly unknown[]) => {
+      let q = this.db.selectFrom('resources').where('connector_id', '=', v[0] as string);
+      if (filter.type) q = q.where('type', '=', v[1] as ResourceType);
+      if (search) q = q.where('search_text', 'like', v[2] as string);
       return q;
     };
-    const count = () => base().select((eb) => eb.fn.countAll<string>().as('n'));
-    let q = base()
-      .select(RESOURCE_COLUMNS)
-      .select(totalColumn(withCount ? count() : null));
-    if (afterId) q = q.where('id', '>', afterId);
-    const rows = await q
-      .orderBy('id')
-      .limit(limit + 1)
-      .execute();
+    const count = (v: readonly unknown[]) => base(v).select((eb) => eb.fn.countAll<string>().as('n'));
+    // The statement depends on which filters are present; their values are bound (see Statements).
+    const shape = `resources:${Boolean(filter.type)}:${Boolean(search)}:${withCount}:${afterId !== null}`;
+    const build = () => {
+      const P = Statements.param;
+      const v = [P(0), P(1), P(2), P(3), P(4)];
+      let q = base(v)
+        .select(RESOURCE_COLUMNS)
+        .select(totalColumn(withCount ? count(v) : null));
+      if (afterId) q = q.where('id', '>', v[3] as string);
+      return q.orderBy('id').limit(v[4] as number);
+    };
+    const rows = (await this.statements.run(shape, build, values)).rows;
     return toPage(
       rows,
       limit,
       (r) => [r.id],
       toResource,
-      async () => Number((await count().executeTakeFirstOrThrow()).n),
+      async () => Number((await count(values).executeTakeFirstOrThrow()).n),
       knownTotal(rows),
     );
   }

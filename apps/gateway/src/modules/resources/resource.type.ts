@@ -1,8 +1,10 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Extensions, Field, ID, ObjectType } from 'type-graphql';
+import { reads } from '../../response-cache/read-scope';
 import type { ResourceRow, ResourceType } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { ResourceTypeEnum } from '../shared/enums';
 
+@Extensions(reads('resources'))
 @ObjectType({ simpleResolvers: true })
 export class Resource {
   @Field(() => ID)

@@ -2,6 +2,7 @@ import {
   Arg,
   Authorized,
   Ctx,
+  Extensions,
   FieldResolver,
   ID,
   Mutation,
@@ -11,6 +12,7 @@ import {
   Subscription,
   type SubscribeResolverData,
 } from 'type-graphql';
+import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
 import type { SyncRunUpdated } from '@warden/bus';
 import type { SyncMode } from '@warden/database';
 import { changeConnector } from '../../auth/authorize';
@@ -28,8 +30,10 @@ interface SyncRunSubscriptionArgs {
 export class SyncRunResolver {
   @Query(() => SyncRun, { nullable: true })
   @Authorized()
+  @Extensions({ ...reads(), ...CONNECTOR_SCOPED })
   async syncRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<SyncRun | null> {
     const row = await ctx.loaders.syncRunById.load(id);
+    readsConnector(ctx, row?.connector_id ?? null);
     return row ? toSyncRun(row) : null;
   }
 

@@ -1,10 +1,12 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Extensions, Field, ID, Int, ObjectType } from 'type-graphql';
+import { reads } from '../../response-cache/read-scope';
 import type { ConnectorLogRow, LogLevel, SyncMode, SyncRunRow, SyncRunStatus, SyncStats as SyncStatsRow } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { asDate } from '../shared/dates';
 import { LogLevelEnum, SyncModeEnum, SyncRunStatusEnum } from '../shared/enums';
 import { DateTimeScalar, JSONScalar } from '../shared/scalars';
 
+@Extensions(reads('sync_runs'))
 @ObjectType({ simpleResolvers: true })
 export class SyncStats {
   @Field(() => Int) users!: number;
@@ -19,6 +21,7 @@ export class SyncStats {
   all!: Record<string, number>;
 }
 
+@Extensions(reads('sync_runs'))
 @ObjectType({ simpleResolvers: true })
 export class SyncRun {
   @Field(() => ID)
@@ -107,6 +110,7 @@ export function toSyncRun(row: SyncRunListRow): SyncRun {
 
 export const { EdgeType: SyncRunEdge, ConnectionType: SyncRunConnection } = connectionTypes(SyncRun, 'SyncRun');
 
+@Extensions(reads('connector_logs'))
 @ObjectType({ simpleResolvers: true })
 export class ConnectorLogEntry {
   @Field(() => DateTimeScalar)
