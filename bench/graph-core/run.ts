@@ -164,6 +164,12 @@ async function measure(
   await emu.resetStats();
   const r = await read();
   const s: EmulatorStats = await emu.stats();
+  if (r.phases) {
+    const p = r.phases;
+    process.stderr.write(
+      `${name}: users done at ${p.usersDoneMs} ms, first member pages at ${p.firstMemberPagesDoneMs} ms, all members at ${p.groupsDoneMs} ms\n`,
+    );
+  }
   const wallS = r.wallMs / 1000;
   // Token requests are not Graph requests; every $batch item is (Graph throttles per item).
   const graphRequests = s.requests;
