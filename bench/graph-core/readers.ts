@@ -76,7 +76,10 @@ export async function readWithGraphCore(
   let firstMemberPagesDoneMs = 0;
   const readUsers = async (): Promise<void> => {
     // Six ranges of userPrincipalName crawled at once: one chain of 51 nextLinks would be the long pole.
-    for await (const p of client.pagesInParallel<{ id: string }>(`/v1.0${USER_SELECT}`, { by: 'userPrincipalName', bounds: DEFAULT_NAME_BOUNDS }))
+    for await (const p of client.pagesInParallel<{ id: string }>(`/v1.0${USER_SELECT}`, {
+      by: 'userPrincipalName',
+      bounds: DEFAULT_NAME_BOUNDS,
+    }))
       users += p.items.length;
     usersDoneMs = performance.now() - t0;
   };
