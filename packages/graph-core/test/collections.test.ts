@@ -112,4 +112,3 @@ describe('a collection crawled as ranges at once', () => {
     expect(pages).toBe(2);
   });
 });
-

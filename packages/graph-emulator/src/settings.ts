@@ -25,7 +25,13 @@ export const settingsPatchSchema = z
     latencyMs: z.number().min(0).optional(),
     jitterMs: z.number().min(0).optional(),
     methodLatencyFactor: z
-      .object({ GET: factor.optional(), POST: factor.optional(), PATCH: factor.optional(), PUT: factor.optional(), DELETE: factor.optional() })
+      .object({
+        GET: factor.optional(),
+        POST: factor.optional(),
+        PATCH: factor.optional(),
+        PUT: factor.optional(),
+        DELETE: factor.optional(),
+      })
       .strict()
       .optional(),
     faultRate: z.number().min(0).max(1).optional(),

@@ -53,7 +53,12 @@ describe('latency and faults per method and per $batch item', () => {
   it('runs independent $batch items in parallel and dependsOn chains one after another, each after its own latency', async () => {
     emu.updateSettings({ latencyMs: 150, jitterMs: 0 });
     try {
-      const get = (id: string, dependsOn?: string[]) => ({ id, method: 'GET', url: '/users?$top=1&$select=id', ...(dependsOn ? { dependsOn } : {}) });
+      const get = (id: string, dependsOn?: string[]) => ({
+        id,
+        method: 'GET',
+        url: '/users?$top=1&$select=id',
+        ...(dependsOn ? { dependsOn } : {}),
+      });
       const parallel = await timed(() => batch(['1', '2', '3', '4'].map((id) => get(id))));
       const chain = await timed(() => batch([get('1'), get('2', ['1']), get('3', ['2']), get('4', ['3'])]));
       expect(parallel.value.status).toBe(200);
@@ -107,7 +112,10 @@ describe('latency and faults per method and per $batch item', () => {
       expect(r.status).toBe(200);
       const items = r.body['responses'] as Item[];
       expect(items.every((x) => [200, 503, 504].includes(x.status))).toBe(true);
-      return items.filter((x) => x.status !== 200).map((x) => x.id).sort();
+      return items
+        .filter((x) => x.status !== 200)
+        .map((x) => x.id)
+        .sort();
     };
     try {
       const first = await failedIds();
