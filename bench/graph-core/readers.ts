@@ -23,9 +23,10 @@ const GROUP_SELECT = '/groups?$select=id,displayName,mail,mailEnabled,securityEn
 const membersOf = (id: string): string => `/groups/${id}/members?$select=id&$top=999`;
 
 /**
- * graph-core: users paged (six userPrincipalName ranges at once) while groups are paged, and each page of groups has the first member page of
- * its groups read through $batch (20 GETs per round trip) as soon as it arrives; groups larger than one
- * page continue with pages(startAt). Everything shares the one governor, which keeps the total under
+ * graph-core: users paged as six userPrincipalName ranges at once, groups as six displayName ranges
+ * alongside, and each page of groups has the first member page of its groups read through $batch (20
+ * GETs per round trip) as soon as it arrives; groups larger than one page continue with
+ * pages(startAt). Everything shares the one governor, which keeps the total under
  * the budget — the caller just starts the work.
  */
 export async function readWithGraphCore(
@@ -85,7 +86,12 @@ export async function readWithGraphCore(
   };
   const readGroups = async (): Promise<void> => {
     const pending: Promise<void>[] = [];
-    for await (const p of client.pages<{ id: string }>(`/v1.0${GROUP_SELECT}`)) {
+    // Groups as ranges too: the member reads start from the first page of each range, so the budget
+    // is spent from the start instead of refilling a full bucket for nothing.
+    for await (const p of client.pagesInParallel<{ id: string }>(`/v1.0${GROUP_SELECT}`, {
+      by: 'displayName',
+      bounds: DEFAULT_NAME_BOUNDS,
+    })) {
       groups += p.items.length;
       const member = readMembers(p.items.map((g) => g.id));
       member.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
