@@ -123,9 +123,9 @@ export class ThrottleGovernor {
         throw err;
       }
       this.inFlight++;
-      // A 429 elsewhere while this one queued for a slot: give the budget back and wait out the pause.
+      // A 429 elsewhere while this one queued for a slot: wait out the pause and pay again after it
+      // (no refund: the 429 treated the bucket as spent, which is what Graph's answer says).
       if (this.pausedUntil > Date.now()) {
-        this.refund(cost, writes);
         this.release();
         continue;
       }
