@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     const file = writeBenchResult({
       bench: 'graph-core',
       size: variant,
-      command: `npm run bench:graph-core -- --size ${size}${repeat > 1 ? ` --repeat ${repeat}` : ''}${parallel > 1 ? ` --parallel ${parallel}` : ''}`,
+      command: `npm run bench:graph-core -- ${process.argv.slice(2).join(' ')}`.trim(),
       caveats: [
         `emulator in a child process, ${latencyMs} ms read latency, Graph's L budget (${RU_PER_10S} RU / 10 s)`,
         'admissible = one full bucket + refill over the wall time; the governor aims at 95% of it by design',
