@@ -13,21 +13,18 @@
  *
  * Prints a table and writes bench/results/graph-core-<size>.json.
  *
- * Graph's bucket starts full (one budget = 8,000 RU) and refills at budget/10 per second, so a short
- * read can spend more than `budget/10` per second. Two shares are reported: RU/s over budget/10 (the
- * issue's figure; above 100% on short runs), and RU over what the server could admit in the wall
- * time (one full bucket plus the refill), which is the client's efficiency at using the budget.
+ * The headline is `ruShareOfAdmissible`: RU spent over what Graph could have admitted in the wall
+ * time (its bucket starts full, 8,000 RU, and refills at 800 RU/s), the client's efficiency at using
+ * the budget; the target is ≥ 85% on one read. RU/s over budget/10 is still printed, but it exceeds
+ * 100% on any run shorter than the time to spend one full bucket, by construction.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureCa, type EmulatorStats } from '@warden/graph-emulator';
 import { startEmulatorProcess, type EmulatorProcess } from '../support/emulator-process';
+import { loadAverage, writeBenchResult } from '../support/result';
 import { readWithGraphCore, readWithSdk, type ReadResult } from './readers';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RU_PER_10S = 8_000;
 const WRITES_PER_150S = 3_000;
 
@@ -70,6 +67,7 @@ interface Row {
   ruShareOfAdmissible: number;
   throttled429: number;
   share429: number;
+  phases?: ReadResult['phases'];
 }
 
 const { caCertPath } = await ensureCa();
@@ -85,6 +83,7 @@ if (process.env['NODE_EXTRA_CA_CERTS'] !== caCertPath) {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadAverage();
   process.stderr.write(`starting the ${size} emulator (seed ${seed})…\n`);
   const emu = await startEmulatorProcess(size, seed);
   try {
@@ -123,33 +122,55 @@ async function main(): Promise<void> {
       }
     }
     print(rows);
-    const out = path.join(
-      ROOT,
-      'bench/results',
-      `graph-core-${size}${repeat > 1 ? `-x${repeat}` : ''}${parallel > 1 ? `-p${parallel}` : ''}.json`,
-    );
-    mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify(
-        {
-          size,
-          seed,
-          latencyMs,
-          repeat,
-          parallel,
-          budget: { ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S },
-          baselineConcurrency,
-          expected,
-          goals: { ruShareOfBudget: 0.85, share429: 0.02 },
-          results: rows,
-          at: new Date().toISOString(),
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    process.stderr.write(`wrote ${path.relative(ROOT, out)}\n`);
+    const ours = rows[0]!;
+    const baselines = rows.slice(1);
+    // The strongest baseline of the run: the SDK configuration that got closest to the budget.
+    const best = baselines.reduce<Row | null>((b, r) => (b === null || r.ruShareOfAdmissible > b.ruShareOfAdmissible ? r : b), null);
+    const headline = (r: Row) => ({
+      client: r.client,
+      ruShareOfAdmissible: r.ruShareOfAdmissible,
+      wallS: r.wallS,
+      share429: r.share429,
+      graphRequests: r.graphRequests,
+      httpRequests: r.httpRequests,
+      complete: r.complete ? 'yes' : `no (${r.failures} failed)`,
+    });
+    const variant = `${size}${repeat > 1 ? `-x${repeat}` : ''}${parallel > 1 ? `-p${parallel}` : ''}`;
+    const file = writeBenchResult({
+      bench: 'graph-core',
+      size: variant,
+      command: `npm run bench:graph-core -- ${process.argv.slice(2).join(' ')}`.trim(),
+      caveats: [
+        `emulator in a child process, ${latencyMs} ms read latency, Graph's L budget (${RU_PER_10S} RU / 10 s)`,
+        'admissible = one full bucket + refill over the wall time; the governor aims at 95% of it by design',
+        ...(repeat * parallel === 1
+          ? ['one read needs ~10,400 RU, little more than one bucket: a short run, bound by latency and CPU as much as by the budget']
+          : []),
+      ],
+      ours: headline(ours),
+      baseline: best ? headline(best) : null,
+      ratio: best
+        ? {
+            ruShareOfAdmissible: round(ours.ruShareOfAdmissible / best.ruShareOfAdmissible, 2),
+            speedup: round(best.wallS / ours.wallS, 2),
+            fewerHttpCalls: ours.httpRequests ? round(best.graphRequests / ours.httpRequests, 1) : null,
+          }
+        : {},
+      correct: ours.complete,
+      targets: { '≥ 85% of admissible RU': ours.ruShareOfAdmissible >= 0.85, '≤ 2% 429s': ours.share429 <= 0.02 },
+      details: {
+        seed,
+        latencyMs,
+        repeat,
+        parallel,
+        budget: { ruPer10s: RU_PER_10S, writesPer150s: WRITES_PER_150S },
+        baselineConcurrency,
+        expected,
+        rows,
+      },
+      loadAtStart,
+    });
+    process.stderr.write(`wrote ${file}\n`);
   } finally {
     await emu.close();
   }
@@ -164,6 +185,12 @@ async function measure(
   await emu.resetStats();
   const r = await read();
   const s: EmulatorStats = await emu.stats();
+  if (r.phases) {
+    const p = r.phases;
+    process.stderr.write(
+      `${name}: users done at ${p.usersDoneMs} ms, first member pages at ${p.firstMemberPagesDoneMs} ms, all members at ${p.groupsDoneMs} ms\n`,
+    );
+  }
   const wallS = r.wallMs / 1000;
   // Token requests are not Graph requests; every $batch item is (Graph throttles per item).
   const graphRequests = s.requests;
@@ -184,6 +211,7 @@ async function measure(
     ruShareOfAdmissible: round(s.ruSpent / (RU_PER_10S + (RU_PER_10S / 10) * wallS), 3),
     throttled429: s.throttled,
     share429: round(graphRequests ? s.throttled / graphRequests : 0, 4),
+    ...(r.phases ? { phases: r.phases } : {}),
   };
 }
 
@@ -196,8 +224,8 @@ function print(rows: Row[]): void {
     ['HTTP req', (r) => (r.httpRequests === null ? '=' : String(r.httpRequests))],
     ['req/s', (r) => r.requestsPerS.toFixed(1)],
     ['RU/s', (r) => r.ruPerS.toFixed(1)],
-    ['RU/s of budget/10', (r) => `${(r.ruShareOfBudget * 100).toFixed(1)}%`],
     ['RU of admissible', (r) => `${(r.ruShareOfAdmissible * 100).toFixed(1)}%`],
+    ['RU/s of budget/10', (r) => `${(r.ruShareOfBudget * 100).toFixed(1)}%`],
     ['429s', (r) => `${r.throttled429} (${(r.share429 * 100).toFixed(2)}%)`],
   ];
   const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];

@@ -3,6 +3,7 @@ export type { GraphAuth } from './auth/token-provider';
 export { rolesOf } from './auth/token-provider';
 export { GraphError, GraphAuthError, GraphLinkRefusedError } from './errors';
 export type { CollectionPage } from './paging/pages';
+export { DEFAULT_NAME_BOUNDS, type PartitionOptions } from './paging/partitioned';
 export type { DeltaChange, DeltaOutcome, DeltaPage, LinkChange } from './delta/round';
 export type { BatchRequest, BatchResult } from './batch/batch';
 export type { GraphStats, RouteCounters } from './stats';

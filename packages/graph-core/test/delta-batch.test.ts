@@ -191,6 +191,38 @@ describe('$batch', () => {
   });
 });
 
+describe('$batch items failing inside a 200', () => {
+  it('re-sends items Graph answered 503/504 inside a 200 batch, every write applied exactly once', async () => {
+    const c = clientFor(emu, 'provisioning');
+    // Two item faults are forced so the retry path always runs; the rest are drawn from the seed.
+    emu.updateSettings({ faultSeed: testSeed('batch item faults'), batchItemFaultRate: 0.2, forceBatchItemFaults: 2 });
+    emu.resetStats();
+    try {
+      const ex = emu.exportTenant();
+      const g = ex.groups.find((x) => x['isAssignableToRole'] !== true && x.members.length > 0)!;
+      const free = ex.users.filter((u) => !g.members.includes(String(u.id))).slice(0, 45);
+      const res = await c.batch(
+        free.map((u) => ({
+          method: 'POST' as const,
+          url: `/groups/${g.id}/members/$ref`,
+          body: { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${String(u.id)}` },
+        })),
+      );
+      expect(res.map((r) => r.status)).toEqual(free.map(() => 204));
+      const members = new Set(emu.exportTenant().groups.find((x) => x.id === g.id)!.members);
+      expect(free.every((u) => members.has(String(u.id)))).toBe(true);
+      // A failed item was never executed, so its re-send is the only write: no duplicate-member 400s.
+      const log = emu.writeLog();
+      expect(log).toHaveLength(free.length);
+      expect(log.every((w) => w.status === 204 && w.inBatch)).toBe(true);
+      expect(emu.stats().faultsInjected).toBeGreaterThanOrEqual(2);
+      expect(c.stats().byRoute['POST /$batch']!.retries).toBeGreaterThan(0);
+    } finally {
+      emu.updateSettings({ batchItemFaultRate: 0, forceBatchItemFaults: 0 });
+    }
+  });
+});
+
 describe('storm', () => {
   it('reads every item exactly once under a tiny budget, 10% 503/504 and jitter', async () => {
     // Two faults are forced so the retries asserted below do not hang on the draw; the rest are seeded.

@@ -111,6 +111,32 @@ describe('ThrottleGovernor', () => {
     expect(await elapsed(() => paused.acquire(1, false, ac2.signal).catch(() => undefined))).toBeLessThan(500);
   });
 
+  it('lets the next page of a chain ahead of fan-out work waiting for a slot', async () => {
+    const g = gov(100_000, 1);
+    const held = await g.acquire(1, false);
+    const order: string[] = [];
+    const fanOut = Array.from({ length: 5 }, (_, i) => g.acquire(40, false).then((p) => (order.push(`batch${i}`), g.release(p))));
+    await new Promise((r) => setTimeout(r, 10));
+    const page = g.acquire(1, false, undefined, true).then((p) => (order.push('page'), g.release(p)));
+    g.release(held);
+    await Promise.all([...fanOut, page]);
+    expect(order[0]).toBe('page');
+    expect(order.slice(1)).toEqual(['batch0', 'batch1', 'batch2', 'batch3', 'batch4']);
+  });
+
+  it('takes budget before a slot and gives it back when the waiter is aborted', async () => {
+    const g = gov(200, 1); // bucket 190 RU
+    const held = await g.acquire(1, false);
+    const ac = new AbortController();
+    const waiting = g.acquire(150, false, ac.signal);
+    await new Promise((r) => setTimeout(r, 10));
+    ac.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    g.release(held);
+    // 189 − 150 + 150: the refund makes a request of 180 RU pass at once.
+    expect(await elapsed(async () => g.release(await g.acquire(180, false)))).toBeLessThan(50);
+  });
+
   it('keeps a separate write budget', async () => {
     const g = new ThrottleGovernor({ ruPer10s: 100_000, writesPer150s: 3, maxConcurrency: 4 }); // 2.85 writes, refill 0.019/s
     g.release(await g.acquire(1, true));

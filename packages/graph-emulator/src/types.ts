@@ -43,12 +43,27 @@ export interface ThrottleSettings {
   enabled: boolean;
   ruPer10s: number;
   writesPer150s: number;
+  /** Graph's tenant-wide write quota, shared by every app of the tenant (default 18,000 per 5 min). */
+  tenantWritesPer300s?: number;
 }
 
+/** HTTP methods whose latency can be set on their own (`methodLatencyFactor`). */
+export type LatencyMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
 export interface EmulatorSettings {
+  /** Latency of a read (GET); other methods take `latencyMs × methodLatencyFactor[method]`. */
   latencyMs: number;
   jitterMs: number;
+  /**
+   * Per method, how many times `latencyMs` a request takes (default GET 1, writes 3: see the README's
+   * "Latency" for where the default comes from). Applies to single requests and to each `$batch` item.
+   */
+  methodLatencyFactor?: Partial<Record<LatencyMethod, number>>;
   faultRate: number;
+  /** Share (0..1) of `$batch` items answered 503/504 with their own `Retry-After` inside a 200 batch (not executed). */
+  batchItemFaultRate?: number;
+  /** The next N `$batch` items fail with 503/504 whatever `batchItemFaultRate` draws. */
+  forceBatchItemFaults?: number;
   /**
    * Reseeds the generator behind jitter, random faults and $batch response order, so a test that
    * prints its seed can replay the same draws. Applied when set; not kept in the settings.

@@ -13,11 +13,11 @@ describe('throttling', () => {
     [prov, ro] = await Promise.all([getToken(emu, 'provisioning'), getToken(emu, 'readonly')]);
   });
   afterAll(() => emu.close());
-  const set = (t: { enabled?: boolean; ruPer10s?: number; writesPer150s?: number }) =>
+  const set = (t: { enabled?: boolean; ruPer10s?: number; writesPer150s?: number; tenantWritesPer300s?: number }) =>
     emu.updateSettings({ throttle: { ...emu.settings().throttle, ...t } });
 
   it('sizes the default RU budget by tenant user count', async () => {
-    expect(emu.settings().throttle).toEqual({ enabled: true, ruPer10s: 5000, writesPer150s: 3000 });
+    expect(emu.settings().throttle).toEqual({ enabled: true, ruPer10s: 5000, writesPer150s: 3000, tenantWritesPer300s: 18_000 });
     const tiny = await start({ counts: { users: 20 } });
     const big = await start({ counts: { users: 600, groups: 5, memberships: 10, appRoleAssignments: 10 } });
     try {
@@ -108,6 +108,35 @@ describe('throttling', () => {
     expect(Number(w.headers.get('retry-after'))).toBeGreaterThan(1);
     expect((await graph(emu, prov, '/users?$top=1')).status).toBe(200);
     set({ writesPer150s: 3000 });
+  });
+
+  it('enforces the tenant-wide write quota across apps', async () => {
+    // Every app has its own 3,000 / 150 s, but the tenant's 2 writes per 5 min are shared: the read-only
+    // app's two writes spend them and the provisioning app is throttled with the tenant scope.
+    set({ enabled: true, ruPer10s: 5000, writesPer150s: 3000, tenantWritesPer300s: 2 });
+    const ex = emu.exportTenant();
+    const g = ex.groups.find((x) => x['isAssignableToRole'] !== true && x['id'] !== undefined) as (typeof ex.groups)[number];
+    const free = ex.users.filter((u) => !g.members.includes(String(u['id']))).slice(3, 6);
+    const add = (token: string, u: (typeof free)[number]) =>
+      graph(emu, token, `/groups/${g.id}/members/$ref`, {
+        method: 'POST',
+        body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${String(u['id'])}` }),
+      });
+    try {
+      const first = await add(ro, free[0]!);
+      const second = await add(ro, free[1]!);
+      const third = await add(prov, free[2]!);
+      expect([first.status, second.status, third.status]).toEqual([204, 204, 429]);
+      expect(third.headers.get('x-ms-throttle-information')).toBe('WriteLimitExceeded');
+      expect(third.headers.get('x-ms-throttle-scope')).toMatch(/^Tenant\/Write\/[^/]+\/[^/]+$/);
+      // 2 writes per 300 s refill one write every 150 s.
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(100);
+      // Reads are not part of the write quota.
+      expect((await graph(emu, prov, '/users?$top=1')).status).toBe(200);
+      expect(emu.exportTenant().groups.find((x) => x.id === g.id)?.members).not.toContain(String(free[2]!['id']));
+    } finally {
+      set({ tenantWritesPer300s: 18_000 });
+    }
   });
 
   it('never throttles when switched off', async () => {

@@ -50,7 +50,7 @@ export async function* deltaRound<T extends { id: string }>(
   for (;;) {
     let body: RawDeltaPage;
     try {
-      body = await client.get<RawDeltaPage>(next, opts);
+      body = await client.get<RawDeltaPage>(next, { ...opts, chain: true });
     } catch (err) {
       if (err instanceof GraphError && isResync(err)) return { kind: 'resync', reason: `${err.status} ${err.code}: ${err.graphMessage}` };
       throw err;

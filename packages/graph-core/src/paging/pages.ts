@@ -36,7 +36,7 @@ export async function* collectionPages<T extends { id?: string }>(
   while (next) {
     let body: ODataPage<T>;
     try {
-      body = await client.get<ODataPage<T>>(next, { headers: opts.headers, signal: opts.signal });
+      body = await client.get<ODataPage<T>>(next, { headers: opts.headers, signal: opts.signal, chain: true });
     } catch (err) {
       if (
         err instanceof GraphError &&

@@ -44,6 +44,11 @@ class Bucket {
     this.tokens -= cost;
   }
 
+  /** Budget taken for a request that was then not sent. */
+  give(cost: number): void {
+    this.tokens = Math.min(this.capacity, this.tokens + cost);
+  }
+
   /** The server says usage is at `share` of the limit: don't believe we have more left than that. */
   clampToServerUsage(share: number): void {
     this.refill();
@@ -70,6 +75,8 @@ export class ThrottleGovernor {
   private pausedUntil = 0;
   private lastCutAt = 0;
   private readonly waiters: Array<() => void> = [];
+  /** Waiters for a slot whose caller's next step depends on this answer (pages, delta rounds): served first. */
+  private readonly chainWaiters: Array<() => void> = [];
   private readonly maxConcurrency: number;
 
   constructor(opts: GovernorOptions) {
@@ -86,28 +93,49 @@ export class ThrottleGovernor {
     return Math.floor(this.limit);
   }
 
-  /** Waits for a concurrency slot, the end of any scope-wide pause, and budget for `cost`. */
-  /** `write` is true for one write or the number of writes a $batch carries (each counts in Graph's write quota). */
-  async acquire(cost: number, write: boolean | number, signal?: AbortSignal): Promise<Permit> {
+  /**
+   * Waits for the end of any scope-wide pause, budget for `cost` (and the write quota), then a
+   * concurrency slot. `write` is true for one write or the number of writes a $batch carries (each
+   * counts in Graph's write quota).
+   *
+   * Budget comes before the slot, and a `chain` request (the next page of a crawl or delta round:
+   * its caller sends nothing else until it is answered) is first in line for a slot. Otherwise, once
+   * the bucket is empty, every slot is held by fan-out work (40-RU `$batch` packs) waiting for budget,
+   * and a 1-RU nextLink waits behind all of them: the sequential user crawl, the longest chain of a
+   * full read, stretched to the end of the member reads (bench/graph-core profile).
+   */
+  async acquire(cost: number, write: boolean | number, signal?: AbortSignal, chain = false): Promise<Permit> {
     const writes = write === true ? 1 : write === false ? 0 : Math.max(0, write);
-    signal?.throwIfAborted();
-    while (this.inFlight >= Math.floor(this.limit)) await this.waitForSlot(signal);
-    this.inFlight++;
-    try {
-      for (;;) {
-        signal?.throwIfAborted();
-        const pause = this.pausedUntil - Date.now();
-        const wait = Math.max(pause, this.ru.waitFor(cost), writes > 0 ? this.writes.waitFor(writes) : 0);
-        if (wait <= 0) break;
+    for (;;) {
+      signal?.throwIfAborted();
+      const pause = this.pausedUntil - Date.now();
+      const wait = Math.max(pause, this.ru.waitFor(cost), writes > 0 ? this.writes.waitFor(writes) : 0);
+      if (wait > 0) {
         await sleep(Math.min(wait, 1_000), signal);
+        continue;
       }
       this.ru.take(cost);
       if (writes > 0) this.writes.take(writes);
+      try {
+        while (this.inFlight >= Math.floor(this.limit)) await this.waitForSlot(signal, chain);
+      } catch (err) {
+        this.refund(cost, writes);
+        throw err;
+      }
+      this.inFlight++;
+      // A 429 elsewhere while this one queued for a slot: wait out the pause and pay again after it
+      // (no refund: the 429 treated the bucket as spent, which is what Graph's answer says).
+      if (this.pausedUntil > Date.now()) {
+        this.release();
+        continue;
+      }
       return { cost, write: writes > 0, sentAt: Date.now() };
-    } catch (err) {
-      this.release();
-      throw err;
     }
+  }
+
+  private refund(cost: number, writes: number): void {
+    this.ru.give(cost);
+    if (writes > 0) this.writes.give(writes);
   }
 
   /** Frees the slot. `actualRu` and `limitShare` come from the response headers when present. */
@@ -119,25 +147,26 @@ export class ThrottleGovernor {
   }
 
   /** Queue for a slot; an aborted waiter leaves the queue so its wake-up is not lost. */
-  private waitForSlot(signal?: AbortSignal): Promise<void> {
+  private waitForSlot(signal: AbortSignal | undefined, chain: boolean): Promise<void> {
+    const queue = chain ? this.chainWaiters : this.waiters;
     return new Promise<void>((resolve, reject) => {
       const waiter = () => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
       };
       const onAbort = () => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
+        const i = queue.indexOf(waiter);
+        if (i >= 0) queue.splice(i, 1);
         reject(signal?.reason ?? new Error('aborted'));
       };
-      this.waiters.push(waiter);
+      queue.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
   private wake(): void {
     let free = Math.floor(this.limit) - this.inFlight;
-    while (free-- > 0 && this.waiters.length > 0) this.waiters.shift()!();
+    while (free-- > 0 && this.chainWaiters.length + this.waiters.length > 0) (this.chainWaiters.shift() ?? this.waiters.shift())!();
   }
 
   /** Additive increase: about one more slot per window of `limit` successes. */

@@ -17,6 +17,8 @@ export class GovernedRequestOptions implements MiddlewareOptions {
       /** Name under which the client's counters record it. */
       route: string;
       signal?: AbortSignal;
+      /** The caller's next request waits for this answer (a page of a crawl or delta round): first in line for a slot. */
+      chain?: boolean;
       /** Outer statuses that are answers, not errors (a $batch accepts 424). */
       accept?: number[];
       /**
@@ -32,12 +34,13 @@ export class GovernedRequestOptions implements MiddlewareOptions {
 }
 
 /** A single request's price, write count and route name, from the cost table. */
-export function singleRequest(method: string, url: URL | string, signal?: AbortSignal | null): GovernedRequestOptions['o'] {
+export function singleRequest(method: string, url: URL | string, signal?: AbortSignal | null, chain = false): GovernedRequestOptions['o'] {
   const u = typeof url === 'string' ? new URL(url) : url;
   return {
     cost: estimateCost(method, u),
     writes: method.toUpperCase() === 'GET' ? 0 : 1,
     route: routeOf(method, u),
     ...(signal ? { signal } : {}),
+    ...(chain ? { chain } : {}),
   };
 }

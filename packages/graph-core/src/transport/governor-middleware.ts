@@ -63,7 +63,7 @@ export class GovernorMiddleware implements Middleware {
     let refreshedToken = false;
     for (let attempt = 0; ; attempt++) {
       await this.o.getToken?.(req.signal);
-      const permit = await governor.acquire(req.cost, req.writes, req.signal);
+      const permit = await governor.acquire(req.cost, req.writes, req.signal, req.chain === true);
       const attemptContext: Context = {
         request: context.request,
         // A fresh copy each time: the SDK's handlers append headers, and a retry must not carry two.

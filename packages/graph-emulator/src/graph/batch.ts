@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EmulatorCore } from '../core';
 import { errorBody } from '../http/errors';
-import { graphPath } from '../http/server';
+import { graphPath, sleep } from '../http/server';
+import { latencyFor } from '../settings';
 import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from '../http/types';
 import type { JsonObject, JsonValue } from '../types';
 import type { GraphRouter } from './dispatch';
@@ -90,7 +91,18 @@ function shuffle<T>(a: T[], rng: Rng): T[] {
   return a;
 }
 
-/** POST /v1.0/$batch: ≤ 20 items, dependsOn (failed dependency → 424), per-item throttling, shuffled responses. */
+/** A forced item fault first, then a draw at `batchItemFaultRate`. */
+function drawItemFault(core: EmulatorCore): boolean {
+  const forced = core.settings.forceBatchItemFaults ?? 0;
+  if (forced > 0) {
+    core.updateSettings({ forceBatchItemFaults: forced - 1 });
+    return true;
+  }
+  const rate = core.settings.batchItemFaultRate ?? 0;
+  return rate > 0 && core.noise.next() < rate;
+}
+
+/** POST /v1.0/$batch: ≤ 20 items, dependsOn (failed dependency → 424), per-item latency, faults and throttling, shuffled responses. */
 export function createBatchHandler(core: EmulatorCore, router: GraphRouter): (outer: GraphRequest) => Promise<GraphResponse> {
   return async (outer) => {
     const headers = { 'request-id': outer.requestId, 'client-request-id': outer.clientRequestId, 'content-type': JSON_CONTENT_TYPE };
@@ -116,9 +128,24 @@ export function createBatchHandler(core: EmulatorCore, router: GraphRouter): (ou
         ),
       };
     }
+    // Graph runs the items of a batch in parallel unless dependsOn chains them: each item is answered
+    // after its own latency (by method), counted from when its dependencies finished, and is
+    // executed — throttled, faulted — at that moment. The batch returns when its slowest chain is done.
+    const s = core.settings;
+    const finish = new Map<string, number>();
+    for (const it of items) {
+      const after = Math.max(0, ...it.dependsOn.map((d) => finish.get(d.toLowerCase()) ?? 0));
+      finish.set(it.id.toLowerCase(), after + latencyFor(s, it.method, () => core.noise.next()));
+    }
+    const schedule = items
+      .map((it, position) => ({ it, position, at: finish.get(it.id.toLowerCase()) ?? 0 }))
+      .sort((a, b) => a.at - b.at || a.position - b.position);
+    const started = Date.now();
     const results = new Map<string, number>();
     const responses: JsonObject[] = [];
-    for (const it of items) {
+    for (const { it, at } of schedule) {
+      const wait = at - (Date.now() - started);
+      if (wait > 0) await sleep(wait);
       const requestId = randomUUID();
       const failedDep = it.dependsOn.find((d) => (results.get(d.toLowerCase()) ?? 0) >= 400);
       if (failedDep !== undefined) {
@@ -130,6 +157,25 @@ export function createBatchHandler(core: EmulatorCore, router: GraphRouter): (ou
           body: errorBody(
             'FailedDependency',
             `The request depends on request '${failedDep}', which failed.`,
+            requestId,
+            outer.clientRequestId,
+          ),
+        });
+        continue;
+      }
+      if (drawItemFault(core)) {
+        // A failed item inside a 200 batch, as Graph answers one: its own status and Retry-After, nothing executed.
+        core.stats.fault();
+        const status = core.noise.next() < 0.5 ? 503 : 504;
+        core.stats.request(`${it.method} (batch item fault)`, status);
+        results.set(it.id.toLowerCase(), status);
+        responses.push({
+          id: it.id,
+          status,
+          headers: { 'Retry-After': '1', 'Content-Type': JSON_CONTENT_TYPE },
+          body: errorBody(
+            status === 503 ? 'serviceNotAvailable' : 'gatewayTimeout',
+            status === 503 ? 'Service Unavailable' : 'Gateway Timeout',
             requestId,
             outer.clientRequestId,
           ),

@@ -1,5 +1,6 @@
 import type { GraphRequest } from '../http/types';
 import type { ThrottleSettings } from '../types';
+import { TENANT_WRITES_PER_300S } from '../settings';
 import { opt } from './query';
 
 /** Continuously refilling token bucket. */
@@ -51,9 +52,13 @@ export function resourceUnits(req: GraphRequest, baseCost: number): number {
   return Math.max(1, cost);
 }
 
-/** Per app+tenant RU bucket (per 10 s) and write bucket (per 150 s), as in Graph's identity limits. */
+/**
+ * Graph's identity limits: per app+tenant an RU bucket (per 10 s) and a write bucket (per 150 s), and
+ * per tenant a write bucket (per 5 min) shared by every app, so one app's writes can throttle another's.
+ */
 export class Throttler {
   private readonly buckets = new Map<string, { ru: Bucket; writes: Bucket }>();
+  private tenantWrites: Bucket | undefined;
 
   constructor(private readonly tenantId: string) {}
 
@@ -63,25 +68,33 @@ export class Throttler {
       b = { ru: new Bucket(s.ruPer10s), writes: new Bucket(s.writesPer150s) };
       this.buckets.set(appId, b);
     }
+    const tenantQuota = s.tenantWritesPer300s ?? TENANT_WRITES_PER_300S;
+    const tenant = (this.tenantWrites ??= new Bucket(tenantQuota));
     if (!s.enabled) return { ok: true, ru, usage: 0 };
     const ruWait = b.ru.wait(ru, s.ruPer10s, s.ruPer10s / 10);
     const wWait = isWrite ? b.writes.wait(1, s.writesPer150s, s.writesPer150s / 150) : 0;
-    if (ruWait > 0 || wWait > 0) {
-      const write = wWait >= ruWait;
+    const tWait = isWrite ? tenant.wait(1, tenantQuota, tenantQuota / 300) : 0;
+    const longest = Math.max(ruWait, wWait, tWait);
+    if (longest > 0) {
+      const tenantWide = tWait >= longest && tWait > Math.max(ruWait, wWait);
       return {
         ok: false,
         ru,
-        retryAfter: Math.max(0.001, Math.ceil(Math.max(ruWait, wWait) * 1000) / 1000),
-        information: write ? 'WriteLimitExceeded' : 'ResourceUnitLimitExceeded',
-        scope: `Tenant_Application/${isWrite ? 'Write' : 'Read'}/${appId}/${this.tenantId}`,
+        retryAfter: Math.max(0.001, Math.ceil(longest * 1000) / 1000),
+        information: wWait >= ruWait || tenantWide ? 'WriteLimitExceeded' : 'ResourceUnitLimitExceeded',
+        scope: `${tenantWide ? 'Tenant' : 'Tenant_Application'}/${isWrite ? 'Write' : 'Read'}/${appId}/${this.tenantId}`,
       };
     }
     b.ru.take(ru);
-    if (isWrite) b.writes.take(1);
-    return { ok: true, ru, usage: Math.max(b.ru.usage(), isWrite ? b.writes.usage() : 0) };
+    if (isWrite) {
+      b.writes.take(1);
+      tenant.take(1);
+    }
+    return { ok: true, ru, usage: Math.max(b.ru.usage(), isWrite ? Math.max(b.writes.usage(), tenant.usage()) : 0) };
   }
 
   reset(): void {
     this.buckets.clear();
+    this.tenantWrites = undefined;
   }
 }

@@ -5,6 +5,7 @@ import type { GraphRouter } from '../graph/dispatch';
 import { adminConsent, instanceDiscovery, openIdConfiguration, tokenEndpoint, type PlainResponse } from '../identity/endpoints';
 import { authorize, logout } from '../identity/oidc';
 import type { JsonValue } from '../types';
+import { latencyFor } from '../settings';
 import { errorBody } from './errors';
 import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from './types';
 
@@ -96,7 +97,7 @@ function parseJsonBody(raw: Buffer): unknown {
 
 export const INVALID_JSON = Symbol.for('invalid-json');
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface HandlerDeps {
   core: EmulatorCore;
@@ -140,7 +141,9 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         const requestId = randomUUID();
         const clientRequestId = headers['client-request-id'] || requestId;
         const s = core.settings;
-        const delay = s.latencyMs + (s.jitterMs ? core.noise.next() * s.jitterMs : 0);
+        const isBatch = method === 'POST' && /^\/v1\.0\/\$batch\/?$/i.test(p);
+        // A $batch takes as long as its slowest chain of items (the batch handler sleeps per item).
+        const delay = isBatch ? 0 : latencyFor(s, method, () => core.noise.next());
         if (delay > 0) await sleep(delay);
         if (core.drawFault()) {
           core.stats.fault();
