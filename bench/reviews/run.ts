@@ -171,7 +171,8 @@ async function main(): Promise<void> {
       ALLOWED_GRAPH_HOSTS: new URL(emulator.config.baseUrl).host,
     };
     const gateway = await startGatewayProcess(
-      { ...common, AUTH_JWT_SECRET: jwtSecret, RESPONSE_CACHE_MB: '0', DB_POOL_SIZE: '10' },
+      // development tokens: a gateway without NODE_ENV counts as production and refuses them
+      { ...common, NODE_ENV: 'development', AUTH_JWT_SECRET: jwtSecret, RESPONSE_CACHE_MB: '0', DB_POOL_SIZE: '10' },
       4900 + Math.floor(Math.random() * 200),
     );
     cleanups.push(() => gateway.close());
