@@ -19,7 +19,7 @@ export const accessReviews: Loop = {
         }
       : undefined;
     const tick = await reviewTick(deps.db, deps.bus, now, 500, afterRequest);
-    if (tick.completed || tick.requested || tick.finished || tick.regranted) deps.logger.info(tick, 'access reviews');
+    if (tick.abandoned || tick.completed || tick.requested || tick.finished || tick.regranted) deps.logger.info(tick, 'access reviews');
     await sendReviewReminders(deps.db, now, {
       reminderBeforeMs: deps.env.REVIEW_REMINDER_BEFORE * 1000,
       escalateBeforeMs: deps.env.REVIEW_ESCALATE_BEFORE * 1000,
