@@ -468,7 +468,7 @@ describe('a campaign whose creating process died', () => {
       entitlement_key: 'GROUP:G:member',
       principal_id: res['u1']!,
       principal_external_id: `orphan-${n}`,
-      principal_kind: 'USER',
+      principal_kind: 'USER' as const,
     });
     const dead = '00000000-0000-4000-8000-00000000dead';
     const live = '00000000-0000-4000-8000-0000000011fe';
