@@ -28,7 +28,7 @@ export async function reviewTick(
   now: Date = new Date(),
   batch = 500,
   /** Test failpoint, see remediateReview. */
-  afterRequest?: (itemId: string, taskId: string) => Promise<void>,
+  afterRequest?: (itemIds: string[], taskIds: string[]) => Promise<void>,
 ): Promise<ReviewTickResult> {
   const result: ReviewTickResult = { abandoned: 0, completed: 0, requested: 0, finished: 0, regranted: 0 };
   result.abandoned = await sweepAbandonedCreations(db, now);
