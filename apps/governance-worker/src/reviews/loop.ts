@@ -18,7 +18,10 @@ export const accessReviews: Loop = {
     const afterRequest = hold
       ? async (itemIds: string[], taskIds: string[]) => {
           if (++requestedBatches <= (deps.env.REVIEW_TEST_HOLD_AFTER_BATCHES ?? 0)) return;
-          deps.logger.warn({ items: itemIds.length, firstTaskId: taskIds[0], ms: hold }, 'test failpoint: holding after revokes were requested');
+          deps.logger.warn(
+            { items: itemIds.length, firstTaskId: taskIds[0], ms: hold },
+            'test failpoint: holding after revokes were requested',
+          );
           await new Promise((r) => setTimeout(r, hold));
         }
       : undefined;

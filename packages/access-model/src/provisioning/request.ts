@@ -287,7 +287,8 @@ export async function requestSystemProvisioningMany(
     ).map((p) => [p.id, p]),
   );
   const out: Array<ProvisioningTaskRow | ProvisioningRequestError | null> = inputs.map((input) => {
-    if (input.expiresAt != null) return new ProvisioningRequestError('BAD_USER_INPUT', 'expiresAt is not supported in a batch of system requests');
+    if (input.expiresAt != null)
+      return new ProvisioningRequestError('BAD_USER_INPUT', 'expiresAt is not supported in a batch of system requests');
     const entitlement = entitlements.get(input.entitlementId);
     if (!entitlement) return new ProvisioningRequestError('NOT_FOUND', `entitlement ${input.entitlementId} does not exist`);
     const principal = principals.get(input.principalId);
@@ -365,7 +366,11 @@ export async function requestSystemProvisioningMany(
       .selectAll()
       .where('namespace', '=', 'system')
       .where('requested_by', '=', SYSTEM_ACTOR)
-      .where('idempotency_key', 'in', repeated.map(({ input }) => input.idempotencyKey))
+      .where(
+        'idempotency_key',
+        'in',
+        repeated.map(({ input }) => input.idempotencyKey),
+      )
       .execute();
     for (const t of rows) earlier.set(`${t.connector_id}|${t.idempotency_key}`, t);
   }
@@ -385,8 +390,7 @@ export async function requestSystemProvisioningMany(
   }
   // The PENDING events go out before the commands, so subscribers never see RUNNING first.
   const at = new Date().toISOString();
-  for (const t of created)
-    bus.publishProvisioningTaskUpdated({ v: 1, taskId: t.id, connectorId: t.connector_id, status: 'PENDING', at });
+  for (const t of created) bus.publishProvisioningTaskUpdated({ v: 1, taskId: t.id, connectorId: t.connector_id, status: 'PENDING', at });
   await Promise.all(created.map((t) => publish(bus, t)));
   return out.map((r) => r!);
 }

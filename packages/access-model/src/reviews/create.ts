@@ -42,9 +42,9 @@ export const PEER_OUTLIER_SHARE = 0.1;
 export const PEER_OUTLIER_MIN_PEERS = 5;
 
 /**
- * Starts a campaign: in ONE transaction, the review row and one item per direct grant in scope
+ * Starts a campaign, atomically for the caller: the review row and one item per direct grant in scope
  * (the listed entitlements, or every grantable entitlement offered by resources of the listed types),
- * snapshotted with INSERT ... SELECT: reviewers resolved set-based (deciders/bulk.ts), the
+ * snapshotted at one moment with INSERT ... SELECT in CREATE_PARTITIONS parallel transactions: reviewers resolved set-based (deciders/bulk.ts), the
  * recommendation computed over the whole campaign (disabled account; no sign-in within inactiveDays,
  * or never; peer outlier), and for group principals how many principals hold the entitlement through
  * them. SUPER_ADMIN, or a CONNECTOR_ADMIN owning the connector.
@@ -219,23 +219,23 @@ interface PartitionJob {
  */
 async function writePartition(trx: Transaction<Database>, job: PartitionJob, k: number): Promise<number> {
   const { reviewId, connectorId: c, input, params, entitlementIds, resourceTypes, inactiveDays } = job;
-    // The partition in one INSERT ... SELECT over two small temporary tables of this transaction:
-    // - review_people: every principal's fields the rules read, out of its profile once (not once
-    //   per item), and analyzed, so the planner knows how many users have a manager and joins the
-    //   peer evidence by hashing instead of probing an index 45k times (CTEs have no statistics);
-    // - review_scope: the entitlements in scope, with their owners when owners review.
-    // Recommendation evidence:
-    // - team: users per manager; holders: per (entitlement in scope, manager) how many of that
-    //   manager's users hold it (directly or inherited). For an item, peers = team - 1 and peer
-    //   holders = holders - 1 (the principal itself holds it directly).
-    // - sign-in: the later of the interactive and non-interactive sign-in; "never" only when the
-    //   sign-in stage wrote the keys (absent keys mean unknown, not never).
-    // Each derived value is computed once per item: the subqueries `base` and `judged` are fenced
-    // (OFFSET 0), as a flattened subquery would evaluate an expression once per reference.
-    // Interpreted, not JIT-compiled (compiling costs seconds here), with the hashes in memory.
-    await sql`SET LOCAL jit = off`.execute(trx);
-    await sql`SET LOCAL work_mem = '128MB'`.execute(trx);
-    await sql`
+  // The partition in one INSERT ... SELECT over two small temporary tables of this transaction:
+  // - review_people: every principal's fields the rules read, out of its profile once (not once
+  //   per item), and analyzed, so the planner knows how many users have a manager and joins the
+  //   peer evidence by hashing instead of probing an index 45k times (CTEs have no statistics);
+  // - review_scope: the entitlements in scope, with their owners when owners review.
+  // Recommendation evidence:
+  // - team: users per manager; holders: per (entitlement in scope, manager) how many of that
+  //   manager's users hold it (directly or inherited). For an item, peers = team - 1 and peer
+  //   holders = holders - 1 (the principal itself holds it directly).
+  // - sign-in: the later of the interactive and non-interactive sign-in; "never" only when the
+  //   sign-in stage wrote the keys (absent keys mean unknown, not never).
+  // Each derived value is computed once per item: the subqueries `base` and `judged` are fenced
+  // (OFFSET 0), as a flattened subquery would evaluate an expression once per reference.
+  // Interpreted, not JIT-compiled (compiling costs seconds here), with the hashes in memory.
+  await sql`SET LOCAL jit = off`.execute(trx);
+  await sql`SET LOCAL work_mem = '128MB'`.execute(trx);
+  await sql`
       CREATE TEMPORARY TABLE review_people ON COMMIT DROP AS
       SELECT r.id, r.external_id, r.type,
         CASE WHEN r.type = 'USER' THEN nullif(r.profile ->> 'managerId', '') END AS manager,
@@ -247,14 +247,14 @@ async function writePartition(trx: Transaction<Database>, job: PartitionJob, k: 
           (r.profile ->> 'lastNonInteractiveSignInDateTime')::timestamptz) END AS last_sign_in
       FROM resources r
       WHERE r.connector_id = ${c}`.execute(trx);
-    await sql`
+  await sql`
       CREATE TEMPORARY TABLE review_scope ON COMMIT DROP AS
       SELECT e.id, e.key, e.resource_type, e.resource_external_id, ${scopeOwnersSql(c, input.reviewers)} AS owners
       FROM entitlements e
       WHERE e.connector_id = ${c}
         AND (e.id = ANY(${entitlementIds}::uuid[]) OR (e.grantable AND e.resource_type = ANY(${resourceTypes}::text[])))`.execute(trx);
-    await sql`ANALYZE review_people, review_scope`.execute(trx);
-    const inserted = await sql<{ n: number }>`
+  await sql`ANALYZE review_people, review_scope`.execute(trx);
+  const inserted = await sql<{ n: number }>`
       WITH scope AS NOT MATERIALIZED (SELECT * FROM review_scope),
       people AS NOT MATERIALIZED (SELECT * FROM review_people),
       team_members AS NOT MATERIALIZED (
