@@ -39,6 +39,7 @@ describe('migrations', () => {
       '0007_notifications',
       '0008_access_requests',
       '0009_access_reviews',
+      '0010_review_items_bulk',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
