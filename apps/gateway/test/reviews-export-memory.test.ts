@@ -11,7 +11,7 @@ import { createTestDatabase, type TestDatabase } from '@warden/database/testing'
 import { mintToken } from '../src/auth/jwt';
 
 /**
- * The evidence export in bounded memory, proven: a campaign whose CSV is several times larger than
+ * The evidence export in bounded memory, proven: a campaign whose CSV is about twice as large as
  * the V8 heap the gateway is allowed (`--max-old-space-size`) streams completely from the deployable
  * gateway process. A gateway that buffered the file (or a growing part of it) would die with
  * "JavaScript heap out of memory" before the last row.
@@ -124,7 +124,7 @@ afterAll(async () => {
 });
 
 describe('GET /exports/access-reviews/{id}.csv from a gateway with a capped heap', () => {
-  it(`streams every one of ${ITEMS} items (a file several times the ${HEAP_MB} MB heap) in order, and the gateway lives on`, async () => {
+  it(`streams every one of ${ITEMS} items (a file about twice the ${HEAP_MB} MB heap) in order, and the gateway lives on`, async () => {
     const res = await fetch(`${origin}/exports/access-reviews/${reviewId}.csv`, { headers: { authorization: `Bearer ${token}` } }).catch(
       (err: unknown) => {
         throw new Error(`the export failed (${String(err)}); the gateway said: ${stderr}`);
