@@ -64,10 +64,12 @@ const EnvironmentSchema = z
     /** Access reviews: the escalation (reviewers, fallback subjects and connector owners) this long before dueAt. */
     REVIEW_ESCALATE_BEFORE: duration.default(7_200),
     /**
-     * Test failpoint: after a review's revoke was requested, wait this long before the item links it,
-     * so a crash test can kill the worker in between. Never set in production.
+     * Test failpoint: after a batch of a review's revokes was requested, wait this long before its
+     * items link the tasks, so a crash test can kill the worker in between. Never set in production.
      */
     REVIEW_TEST_HOLD_AFTER_REQUEST_MS: z.coerce.number().int().min(0).max(600_000).optional(),
+    /** ... and only from the batch after this many (the crash test that kills a worker halfway). */
+    REVIEW_TEST_HOLD_AFTER_BATCHES: z.coerce.number().int().min(0).max(1_000).optional(),
     /**
      * Test only (the chaos suite's clock jumps): a file holding a number of milliseconds this
      * worker's clock runs ahead of the real one (read again every 200 ms). Refused with NODE_ENV=production.

@@ -45,6 +45,7 @@ export { inheritedGroups, loadGroupParents, recomputeInheritedMemberships, type 
 export {
   requestProvisioning,
   requestSystemProvisioning,
+  requestSystemProvisioningMany,
   requestRefusal,
   ProvisioningRequestError,
   SYSTEM_ACTOR,

@@ -458,3 +458,50 @@ describe('the dueAt timer and cancelling', () => {
     await expectReviewError(completeAccessReview(t.db, tb.bus, admin, other.review.id), 'CONFLICT');
   });
 });
+
+describe('a campaign whose creating process died', () => {
+  it('has its partitions’ items deleted by the timer once the creation is an hour old, and a creation under way is left alone', async () => {
+    const item = (reviewId: string, n: number) => ({
+      review_id: reviewId,
+      connector_id: connectorId,
+      entitlement_id: ent['GROUP:G:member']!,
+      entitlement_key: 'GROUP:G:member',
+      principal_id: res['u1']!,
+      principal_external_id: `orphan-${n}`,
+      principal_kind: 'USER' as const,
+    });
+    const dead = '00000000-0000-4000-8000-00000000dead';
+    const live = '00000000-0000-4000-8000-0000000011fe';
+    await sql`INSERT INTO access_review_creations (review_id, started_at) VALUES (${dead}, now() - interval '61 minutes'), (${live}, now())`.execute(
+      t.db,
+    );
+    await t.db
+      .insertInto('access_review_items')
+      .values([item(dead, 1), item(dead, 2), item(live, 3)])
+      .execute();
+    const tick = await reviewTick(t.db, tb.bus);
+    expect(tick.abandoned).toBe(1);
+    const left = await t.db.selectFrom('access_review_items').select('review_id').where('review_id', 'in', [dead, live]).execute();
+    expect(left.map((r) => r.review_id)).toEqual([live]);
+    const creations = await sql<{ review_id: string }>`SELECT review_id FROM access_review_creations ORDER BY review_id`.execute(t.db);
+    expect(creations.rows.map((r) => r.review_id)).toEqual([live]);
+    await sql`DELETE FROM access_review_creations WHERE review_id = ${live}`.execute(t.db);
+    await t.db.deleteFrom('access_review_items').where('review_id', '=', live).execute();
+  });
+
+  it('deleting a review deletes its items (no foreign key: the trigger of migration 0010)', async () => {
+    const { review, items } = await createAccessReview(t.db, tb.bus, admin, {
+      name: 'deleted',
+      connectorId,
+      entitlementIds: [ent['GROUP:G:member']!],
+      reviewers: 'MANAGER',
+      fallbackSubjects: ['fb'],
+      dueAt: dueAt(),
+    });
+    expect(items).toBeGreaterThan(0);
+    // Every partition committed, the creation's bookkeeping row is gone with the creating transaction.
+    expect((await sql`SELECT 1 FROM access_review_creations WHERE review_id = ${review.id}`.execute(t.db)).rows).toHaveLength(0);
+    await t.db.deleteFrom('access_reviews').where('id', '=', review.id).execute();
+    expect(await t.db.selectFrom('access_review_items').select('id').where('review_id', '=', review.id).execute()).toEqual([]);
+  });
+});

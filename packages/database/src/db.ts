@@ -18,6 +18,7 @@ import * as m0006 from './migrations/0006_browser_sessions';
 import * as m0007 from './migrations/0007_notifications';
 import * as m0008 from './migrations/0008_access_requests';
 import * as m0009 from './migrations/0009_access_reviews';
+import * as m0010 from './migrations/0010_review_items_bulk';
 import * as m0011 from './migrations/0011_change_notifications_per_connector';
 
 // int8 (bigserial ids, counts) as string would leak into every caller; these values stay < 2^53.
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0007_notifications': m0007,
   '0008_access_requests': m0008,
   '0009_access_reviews': m0009,
+  '0010_review_items_bulk': m0010,
   '0011_change_notifications_per_connector': m0011,
 };
 

@@ -39,6 +39,7 @@ describe('migrations', () => {
       '0007_notifications',
       '0008_access_requests',
       '0009_access_reviews',
+      '0010_review_items_bulk',
       '0011_change_notifications_per_connector',
     ]);
     const tables = await sql<{ table_name: string }>`

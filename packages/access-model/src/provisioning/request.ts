@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { principalRefusal } from '../access/grantability';
-import { appendAudit } from '../audit';
+import { appendAudit, appendAuditMany } from '../audit';
 import type { Bus } from '@warden/bus';
 import type { Database, ProvisioningAction, ProvisioningKeyNamespace, ProvisioningTaskRow, ResourceType } from '@warden/database';
 
@@ -252,4 +252,145 @@ async function publish(bus: Bus, task: ProvisioningTaskRow): Promise<void> {
   // A failed publish leaves a PENDING row; the worker's sweeper re-publishes such rows, so the
   // request is durable once the transaction committed.
   await bus.publishProvisioningRequested({ v: 1, taskId: task.id, connectorId: task.connector_id }).catch(() => undefined);
+}
+
+/**
+ * Many system requests at once (an access review's revokes): what requestSystemProvisioning does for
+ * one, set-based. The entitlements and principals are read in one query each, the refusals decided in
+ * memory, the new tasks inserted with their audit rows in one transaction (a key that already has a
+ * task keeps it: the same task back, or CONFLICT when it was for something else), then published.
+ * Returns, per input and in its order, the task or the refusal.
+ */
+export async function requestSystemProvisioningMany(
+  db: Kysely<Database>,
+  bus: Bus,
+  inputs: readonly SystemProvisioningRequestInput[],
+  opts: Pick<RequestOptions, 'auditDetails'> & { auditDetailsOf?: (index: number) => Record<string, unknown> } = {},
+): Promise<Array<ProvisioningTaskRow | ProvisioningRequestError>> {
+  if (inputs.length === 0) return [];
+  const entitlements = new Map(
+    (
+      await db
+        .selectFrom('entitlements')
+        .selectAll()
+        .where('id', 'in', [...new Set(inputs.map((i) => i.entitlementId))])
+        .execute()
+    ).map((e) => [e.id, e]),
+  );
+  const principals = new Map(
+    (
+      await db
+        .selectFrom('resources')
+        .select(['id', 'connector_id', 'type', 'external_id', 'display_name'])
+        .where('id', 'in', [...new Set(inputs.map((i) => i.principalId))])
+        .execute()
+    ).map((p) => [p.id, p]),
+  );
+  const out: Array<ProvisioningTaskRow | ProvisioningRequestError | null> = inputs.map((input) => {
+    if (input.expiresAt != null)
+      return new ProvisioningRequestError('BAD_USER_INPUT', 'expiresAt is not supported in a batch of system requests');
+    const entitlement = entitlements.get(input.entitlementId);
+    if (!entitlement) return new ProvisioningRequestError('NOT_FOUND', `entitlement ${input.entitlementId} does not exist`);
+    const principal = principals.get(input.principalId);
+    if (!principal) return new ProvisioningRequestError('NOT_FOUND', `principal ${input.principalId} does not exist`);
+    if (principal.connector_id !== entitlement.connector_id)
+      return new ProvisioningRequestError('BAD_USER_INPUT', 'the principal and the entitlement belong to different connectors');
+    const refusal = requestRefusal(entitlement, principal.type);
+    return refusal ? new ProvisioningRequestError('BAD_USER_INPUT', refusal) : null;
+  });
+  const todo = inputs.map((input, index) => ({ input, index })).filter(({ index }) => out[index] === null);
+  const created = await db.transaction().execute(async (trx) => {
+    if (todo.length === 0) return [];
+    const inserted = await trx
+      .insertInto('provisioning_tasks')
+      .values(
+        todo.map(({ input }) => {
+          const entitlement = entitlements.get(input.entitlementId)!;
+          const principal = principals.get(input.principalId)!;
+          return {
+            connector_id: entitlement.connector_id,
+            action: input.action,
+            entitlement_id: entitlement.id,
+            entitlement_key: entitlement.key,
+            principal_id: principal.id,
+            principal_external_id: principal.external_id,
+            requested_by: SYSTEM_ACTOR,
+            namespace: 'system' as const,
+            reason: input.reason ?? null,
+            expires_at: null,
+            idempotency_key: input.idempotencyKey,
+          };
+        }),
+      )
+      .onConflict((oc) => oc.columns(['connector_id', 'namespace', 'requested_by', 'idempotency_key']).doNothing())
+      .returningAll()
+      .execute();
+    const byKey = new Map(inserted.map((t) => [t.idempotency_key, t]));
+    await appendAuditMany(
+      trx,
+      todo.flatMap(({ input, index }) => {
+        const task = byKey.get(input.idempotencyKey);
+        if (!task) return [];
+        const entitlement = entitlements.get(input.entitlementId)!;
+        const principal = principals.get(input.principalId)!;
+        return [
+          {
+            actor: SYSTEM_ACTOR,
+            action: `${input.action.toLowerCase()}.requested`,
+            connectorId: entitlement.connector_id,
+            details: {
+              ...opts.auditDetails,
+              ...opts.auditDetailsOf?.(index),
+              taskId: task.id,
+              entitlementKey: entitlement.key,
+              entitlement: entitlement.display_name,
+              principalExternalId: principal.external_id,
+              principal: principal.display_name,
+              reason: input.reason ?? null,
+              expiresAt: null,
+              idempotencyKey: input.idempotencyKey,
+            },
+          },
+        ];
+      }),
+    );
+    return inserted;
+  });
+  const fresh = new Map(created.map((t) => [`${t.connector_id}|${t.idempotency_key}`, t]));
+  // Keys that already had a task (an earlier, interrupted pass): the same task back when it is the same request.
+  const repeated = todo.filter(({ input }) => !fresh.has(`${entitlements.get(input.entitlementId)!.connector_id}|${input.idempotencyKey}`));
+  const earlier = new Map<string, ProvisioningTaskRow>();
+  if (repeated.length > 0) {
+    const rows = await db
+      .selectFrom('provisioning_tasks')
+      .selectAll()
+      .where('namespace', '=', 'system')
+      .where('requested_by', '=', SYSTEM_ACTOR)
+      .where(
+        'idempotency_key',
+        'in',
+        repeated.map(({ input }) => input.idempotencyKey),
+      )
+      .execute();
+    for (const t of rows) earlier.set(`${t.connector_id}|${t.idempotency_key}`, t);
+  }
+  for (const { input, index } of todo) {
+    const key = `${entitlements.get(input.entitlementId)!.connector_id}|${input.idempotencyKey}`;
+    const task = fresh.get(key);
+    if (task) {
+      out[index] = task;
+      continue;
+    }
+    const before = earlier.get(key);
+    if (!before) throw new Error(`task with idempotency key ${input.idempotencyKey} vanished`);
+    out[index] = await repeat(bus, before, { ...input, requestedBy: SYSTEM_ACTOR }).catch((err: unknown) => {
+      if (err instanceof ProvisioningRequestError) return err;
+      throw err;
+    });
+  }
+  // The PENDING events go out before the commands, so subscribers never see RUNNING first.
+  const at = new Date().toISOString();
+  for (const t of created) bus.publishProvisioningTaskUpdated({ v: 1, taskId: t.id, connectorId: t.connector_id, status: 'PENDING', at });
+  await Promise.all(created.map((t) => publish(bus, t)));
+  return out.map((r) => r!);
 }

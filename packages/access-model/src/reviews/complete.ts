@@ -2,7 +2,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Bus } from '@warden/bus';
 import type { AccessReviewRow, Database } from '@warden/database';
 import { appendAudit } from '../audit';
-import { ProvisioningRequestError, requestSystemProvisioning } from '../provisioning/request';
+import { ProvisioningRequestError, requestSystemProvisioningMany } from '../provisioning/request';
+import { chunks } from '../util';
 import { isConnectorAdmin, isUuid, REVIEW_SYSTEM_ACTOR, ReviewError, type ReviewActor } from './errors';
 import { publishReviewUpdated } from './events';
 
@@ -131,19 +132,24 @@ export function remediationKey(itemId: string, attempt: number): string {
   return `access-review:${itemId}:${attempt}`;
 }
 
+/** Revokes requested per transaction: one INSERT of tasks, one of audit rows, one UPDATE linking them. */
+export const REMEDIATION_BATCH = 100;
+
 /**
- * Requests the revokes of a COMPLETING review (at most `limit` items per call): through
- * requestSystemProvisioning, keyed by item and attempt, so a worker killed at any point and run
- * again (or two workers at once) gets the same task back: no revoke is lost or doubled. Items that
- * cannot become a task (the entitlement is not grantable) keep the refusal as their remediation error.
+ * Requests the revokes of a COMPLETING review (at most `limit` items per call), REMEDIATION_BATCH at
+ * a time through requestSystemProvisioningMany, keyed by item and attempt, so a worker killed at any
+ * point and run again (or two workers at once) gets the same tasks back: no revoke is lost or
+ * doubled. Set-based, so Graph's burst of writes is used at once instead of one request per item.
+ * Items that cannot become a task (the entitlement is not grantable) keep the refusal as their
+ * remediation error.
  */
 export async function remediateReview(
   db: Kysely<Database>,
   bus: Bus,
   reviewId: string,
   limit = 500,
-  /** Test failpoint: runs after a revoke was requested and before the item links it (crash tests). */
-  afterRequest?: (itemId: string, taskId: string) => Promise<void>,
+  /** Test failpoint: runs after a batch of revokes was requested and before its items link them (crash tests). */
+  afterRequest?: (itemIds: string[], taskIds: string[]) => Promise<void>,
 ): Promise<number> {
   const review = await db
     .selectFrom('access_reviews')
@@ -161,31 +167,48 @@ export async function remediateReview(
     .orderBy('id')
     .limit(limit)
     .execute();
-  for (const item of items) {
-    try {
-      const task = await requestSystemProvisioning(
-        db,
-        bus,
-        {
-          action: 'REVOKE',
-          entitlementId: item.entitlement_id,
-          principalId: item.principal_id,
-          reason: `access review '${review.name}'`,
-          idempotencyKey: remediationKey(item.id, item.remediation_attempts),
-        },
-        { auditDetails: { onBehalfOf: `access-review:${review.id}`, accessReviewId: review.id, accessReviewItemId: item.id } },
-      );
-      await afterRequest?.(item.id, task.id);
-      await db
-        .updateTable('access_review_items')
-        .set({ remediation_task_id: task.id })
-        .where('id', '=', item.id)
-        .where('remediation_task_id', 'is', null)
-        .execute();
-    } catch (err) {
-      if (!(err instanceof ProvisioningRequestError) || err.code === 'CONFLICT') throw err;
-      await db.updateTable('access_review_items').set({ remediation_error: err.message }).where('id', '=', item.id).execute();
-    }
+  for (const batch of chunks(items, REMEDIATION_BATCH)) {
+    const outcomes = await requestSystemProvisioningMany(
+      db,
+      bus,
+      batch.map((item) => ({
+        action: 'REVOKE' as const,
+        entitlementId: item.entitlement_id,
+        principalId: item.principal_id,
+        reason: `access review '${review.name}'`,
+        idempotencyKey: remediationKey(item.id, item.remediation_attempts),
+      })),
+      {
+        auditDetails: { onBehalfOf: `access-review:${review.id}`, accessReviewId: review.id },
+        auditDetailsOf: (i) => ({ accessReviewItemId: batch[i]!.id }),
+      },
+    );
+    const conflict = outcomes.find((o): o is ProvisioningRequestError => o instanceof ProvisioningRequestError && o.code === 'CONFLICT');
+    if (conflict) throw conflict;
+    const linked = batch.flatMap((item, i) => {
+      const o = outcomes[i]!;
+      return o instanceof ProvisioningRequestError ? [] : [{ id: item.id, task: o.id }];
+    });
+    const refused = batch.flatMap((item, i) => {
+      const o = outcomes[i]!;
+      return o instanceof ProvisioningRequestError ? [{ id: item.id, error: o.message }] : [];
+    });
+    await afterRequest?.(
+      linked.map((l) => l.id),
+      linked.map((l) => l.task),
+    );
+    await db.transaction().execute(async (trx) => {
+      if (linked.length)
+        await sql`
+          UPDATE access_review_items i SET remediation_task_id = v.task
+          FROM unnest(${linked.map((l) => l.id)}::uuid[], ${linked.map((l) => l.task)}::uuid[]) AS v(id, task)
+          WHERE i.id = v.id AND i.remediation_task_id IS NULL`.execute(trx);
+      if (refused.length)
+        await sql`
+          UPDATE access_review_items i SET remediation_error = v.error
+          FROM unnest(${refused.map((r) => r.id)}::uuid[], ${refused.map((r) => r.error)}::text[]) AS v(id, error)
+          WHERE i.id = v.id`.execute(trx);
+    });
   }
   return items.length;
 }

@@ -1,4 +1,4 @@
-export { createAccessReview, PEER_OUTLIER_MIN_PEERS, PEER_OUTLIER_SHARE, type CreateReviewInput } from './create';
+export { createAccessReview, CREATE_PARTITIONS, PEER_OUTLIER_MIN_PEERS, PEER_OUTLIER_SHARE, type CreateReviewInput } from './create';
 export { decideReviewItems, reviewDecisionRefusal, MAX_DECISIONS_PER_CALL } from './decide';
 export {
   cancelAccessReview,
@@ -6,6 +6,7 @@ export {
   finishRemediation,
   remediateReview,
   remediationKey,
+  REMEDIATION_BATCH,
   retryRemediations,
 } from './complete';
 export { verifyRemediations } from './verify';

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Bus } from '@warden/bus';
 import type { Database } from '@warden/database';
 import { completeAccessReview, finishRemediation, remediateReview } from './complete';
@@ -7,6 +7,8 @@ import { publishReviewUpdated } from './events';
 import { verifyRemediations } from './verify';
 
 export interface ReviewTickResult {
+  /** Campaigns whose creating process died before committing: their partitions' items deleted. */
+  abandoned: number;
   completed: number;
   requested: number;
   finished: number;
@@ -26,9 +28,10 @@ export async function reviewTick(
   now: Date = new Date(),
   batch = 500,
   /** Test failpoint, see remediateReview. */
-  afterRequest?: (itemId: string, taskId: string) => Promise<void>,
+  afterRequest?: (itemIds: string[], taskIds: string[]) => Promise<void>,
 ): Promise<ReviewTickResult> {
-  const result: ReviewTickResult = { completed: 0, requested: 0, finished: 0, regranted: 0 };
+  const result: ReviewTickResult = { abandoned: 0, completed: 0, requested: 0, finished: 0, regranted: 0 };
+  result.abandoned = await sweepAbandonedCreations(db, now);
   const due = await db
     .selectFrom('access_reviews')
     .select('id')
@@ -61,4 +64,25 @@ export async function reviewTick(
   }
   result.regranted = await verifyRemediations(db, bus);
   return result;
+}
+
+/** A creation still under way after this long is taken for dead (its process is gone). */
+export const ABANDONED_CREATION_MS = 3_600_000;
+
+/**
+ * Deletes the items of campaigns whose creating process died between the partitions' commits and
+ * the review's (createAccessReview): their access_review_creations row outlived them and no review
+ * has that id. A live creation that took longer than that finds its row gone and rolls back.
+ */
+async function sweepAbandonedCreations(db: Kysely<Database>, now: Date): Promise<number> {
+  const swept = await sql<{ review_id: string }>`
+    WITH gone AS (
+      DELETE FROM access_review_creations c
+      WHERE c.started_at < ${new Date(now.getTime() - ABANDONED_CREATION_MS)}
+        AND NOT EXISTS (SELECT 1 FROM access_reviews r WHERE r.id = c.review_id)
+      RETURNING c.review_id
+    ),
+    items AS (DELETE FROM access_review_items i USING gone WHERE i.review_id = gone.review_id)
+    SELECT review_id FROM gone`.execute(db);
+  return swept.rows.length;
 }

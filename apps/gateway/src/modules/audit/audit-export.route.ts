@@ -105,6 +105,7 @@ export function auditExportRoute(audit: AuditService, callerOf: (req: Request) =
   };
 }
 
-function neutralize(value: string): string {
+/** A cell a spreadsheet would run as a formula gets a leading quote (every CSV export of the gateway). */
+export function neutralize(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }

@@ -1,4 +1,5 @@
-import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { Request, Response } from 'express';
 import { sql, type Kysely } from 'kysely';
@@ -8,6 +9,7 @@ import { appendCallerAudit } from '../../auth/audit-actor';
 import { MEMBER, type Caller } from '../../auth/roles';
 import { WardenError } from '../../errors';
 import { isUuid } from '../../pagination/cursor';
+import { neutralize } from '../audit/audit-export.route';
 import { callerOidIn, mineSql } from './review.service';
 
 /** Rows per keyset page: memory stays bounded by one page however large the campaign. */
@@ -47,7 +49,8 @@ const iso = (v: Date | string | null): string | null => (v === null ? null : new
  * entitlement, reviewers, recommendation and reason, decision, decider, time, comment and remediation
  * outcome. Authorized like `accessReview` (any platform role; a member only for a review it reviews
  * in, and then only its own items). Streamed with csv-stringify from keyset pages of
- * EXPORT_PAGE_ROWS, waiting for the socket to drain, so an L campaign exports in bounded memory.
+ * EXPORT_PAGE_ROWS pulled through a stream pipeline at the socket's pace, so an L campaign exports in
+ * bounded memory (test/reviews-export-memory.test.ts streams one from a gateway with a capped heap).
  * Each export is audited (access_review.exported).
  */
 export function reviewExportRoute(db: Kysely<Database>, requestCaller: (req: Request) => Promise<Caller | null>, logger: Logger) {
@@ -91,13 +94,10 @@ export function reviewExportRoute(db: Kysely<Database>, requestCaller: (req: Req
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
     });
-    const csv = stringify({ header: true, columns: [...EXPORT_COLUMNS] });
-    csv.pipe(res);
-    let aborted = false;
-    res.on('close', () => {
-      aborted = !res.writableFinished;
-    });
-    try {
+    // One keyset page at a time, pulled by the pipeline only as fast as the socket drains: what the
+    // gateway holds is one page and the stream buffers, however large the campaign. A client that
+    // goes away destroys the pipeline, which ends the generator between pages.
+    const pages = async function* (): AsyncGenerator<ExportRow> {
       let after: string | null = null;
       for (;;) {
         const page: ExportRow[] = (
@@ -124,24 +124,20 @@ export function reviewExportRoute(db: Kysely<Database>, requestCaller: (req: Req
             ORDER BY i.id
             LIMIT ${EXPORT_PAGE_ROWS}`.execute(db)
         ).rows;
-        for (const row of page) {
-          if (aborted) return;
-          const record = {
-            ...row,
-            last_sign_in_at: iso(row.last_sign_in_at),
-            decided_at: iso(row.decided_at),
-            regranted_at: iso(row.regranted_at),
-          };
-          if (!csv.write(record)) await once(csv, 'drain');
-        }
-        if (page.length < EXPORT_PAGE_ROWS) break;
+        for (const row of page)
+          yield { ...row, last_sign_in_at: iso(row.last_sign_in_at), decided_at: iso(row.decided_at), regranted_at: iso(row.regranted_at) };
+        if (page.length < EXPORT_PAGE_ROWS) return;
         after = page[page.length - 1]!.item_id;
       }
-      csv.end();
+    };
+    try {
+      // Comments are free text: cells a spreadsheet would run as formulas are neutralized (as the audit export does).
+      await pipeline(Readable.from(pages()), stringify({ header: true, columns: [...EXPORT_COLUMNS], cast: { string: neutralize } }), res);
     } catch (err) {
-      logger.error({ err: err instanceof Error ? err.message : String(err), reviewId: id }, 'access review export failed');
+      // A client that hung up is not a failure of the export.
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE')
+        logger.error({ err: err instanceof Error ? err.message : String(err), reviewId: id }, 'access review export failed');
       // The status line is gone: cutting the body is the only way to say the file is incomplete.
-      csv.destroy();
       res.destroy();
     }
   };
