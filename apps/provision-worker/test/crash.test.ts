@@ -134,7 +134,10 @@ describe('SIGKILL between the Graph write and the commit', () => {
     const child = spawnWorker(h.env({ LOG_LEVEL: 'info' }));
     children.push(child);
     await child.ready;
-    h.emulator.updateSettings({ latencyMs: 1_500 });
+    // The write takes 1.5 s in Graph (not the emulator's default 3× a read): it lands before the
+    // recovering worker reads the group. A write still in flight when the recovery reads can arrive
+    // twice (the second answered "already exists"): RELIABILITY.md says so.
+    h.emulator.updateSettings({ latencyMs: 1_500, methodLatencyFactor: { POST: 1 } });
     const before = routeCount('POST /groups/{id}/owners/$ref');
     try {
       const task = await h.request({ action: 'GRANT', entitlementKey: key, principal: user });
@@ -152,7 +155,7 @@ describe('SIGKILL between the Graph write and the commit', () => {
       expect(done).toMatchObject({ status: 'SUCCEEDED' });
       expect(done.attempt).toBeGreaterThanOrEqual(2);
     } finally {
-      h.emulator.updateSettings({ latencyMs: 0 });
+      h.emulator.updateSettings({ latencyMs: 0, methodLatencyFactor: { POST: 3 } });
     }
     expect(routeCount('POST /groups/{id}/owners/$ref') - before).toBe(1);
     expect(group(h.emulator.exportTenant(), g.id).owners.filter((o) => o === user)).toHaveLength(1);
