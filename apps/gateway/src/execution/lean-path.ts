@@ -15,6 +15,7 @@ import type { Caller } from '../auth/roles';
 import type { GatewayContext } from '../context';
 import type { ResponseCache } from '../response-cache/response-cache';
 import type { QueryLimits } from '../security/limits';
+import { readPlainRequest } from './plain-request';
 
 interface LeanPathDeps {
   schema: GraphQLSchema;
@@ -32,8 +33,6 @@ interface LeanPathDeps {
  * request); null when Apollo must answer it (errors to report).
  */
 type Prepared = { document: DocumentNode; compiled: Map<string, CompiledQuery | null> } | null;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Runs a POSTed query without Apollo's request pipeline when nothing about it needs Apollo: an
@@ -70,22 +69,9 @@ export function leanQueryPath(deps: LeanPathDeps, stats: LeanPathStats = { answe
   };
 
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const body: unknown = req.body;
-    if (req.method !== 'POST' || !isObject(body) || typeof body['query'] !== 'string' || body['extensions'] !== undefined) return next();
-    const accept = req.headers.accept;
-    if (accept !== undefined && accept !== '*/*' && accept !== 'application/json') return next();
-    const query = body['query'];
-    const operationName = body['operationName'];
-    const variables = body['variables'];
-    if (!(operationName === undefined || operationName === null || typeof operationName === 'string')) return next();
-    if (!(variables === undefined || variables === null || isObject(variables))) return next();
-    let caller: Caller | null;
-    try {
-      caller = await deps.authenticate(req);
-    } catch {
-      return next();
-    }
-    if (!caller) return next();
+    const plain = await readPlainRequest(req, deps.authenticate);
+    if (!plain) return next();
+    const { query, operationName, variables, caller } = plain;
     const prepared = prepare(query);
     if (!prepared) return next();
     const operation: OperationDefinitionNode | null | undefined = getOperationAST(prepared.document, operationName ?? undefined);

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Caller } from '../auth/roles';
+import { readPlainRequest } from '../execution/plain-request';
 import type { ResponseCache } from './response-cache';
 
 interface FastPathDeps {
@@ -8,8 +9,6 @@ interface FastPathDeps {
   authenticate(req: Request): Promise<Caller | null>;
   onHit(operationName: string | null): void;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Answers a POSTed query from the response cache before Apollo sees it. An entry exists only for a
@@ -20,22 +19,10 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  */
 export function httpFastPath(deps: FastPathDeps) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const body: unknown = req.body;
-    if (req.method !== 'POST' || !isObject(body) || typeof body['query'] !== 'string' || body['extensions'] !== undefined) return next();
-    const accept = req.headers.accept;
-    if (accept !== undefined && accept !== '*/*' && accept !== 'application/json') return next();
-    const operationName = body['operationName'];
-    const variables = body['variables'];
-    if (!(operationName === undefined || operationName === null || typeof operationName === 'string')) return next();
-    if (!(variables === undefined || variables === null || isObject(variables))) return next();
-    let caller: Caller | null;
-    try {
-      caller = await deps.authenticate(req);
-    } catch {
-      return next();
-    }
-    if (!caller) return next();
-    const hit = await deps.cache.lookup(deps.cache.keyFor(caller, operationName, variables, body['query']));
+    const plain = await readPlainRequest(req, deps.authenticate);
+    if (!plain) return next();
+    const { query, operationName, variables, caller } = plain;
+    const hit = await deps.cache.lookup(deps.cache.keyFor(caller, operationName, variables, query));
     if (!hit) return next();
     deps.onHit(operationName ?? null);
     res.status(200).setHeader('content-type', 'application/json; charset=utf-8');
