@@ -59,21 +59,23 @@ describe('throttling, faults and failures', () => {
     expect((await h.sync(c, 'FULL')).status).toBe('SUCCEEDED');
     h.emulator.mutate(120, 9);
     const before = await snapshot(h.tdb.db, c);
-    // Slow enough that the test can break Graph after removals were read but before the run ends.
-    h.emulator.updateSettings({ latencyMs: 250 });
+    // Slow, small delta pages, so the groups round is still reading when its removals are known: the
+    // test breaks Graph then. (The other stages of an incremental run start with it and may be done
+    // by the time groups is, so waiting for groups to finish would leave no Graph call to break.)
+    h.emulator.updateSettings({ latencyMs: 250, deltaPageSize: 5 });
     const runId = await h.trigger(c, 'INCREMENTAL');
     for (;;) {
       const run = await h.tdb.db.selectFrom('sync_runs').select(['status', 'checkpoint']).where('id', '=', runId).executeTakeFirstOrThrow();
       const stages =
         (run.checkpoint as { stages?: Record<string, { state?: string; pending?: { grants?: unknown[]; resources?: unknown[] } }> })
           .stages ?? {};
-      if (stages['groups']?.state === 'done' && (stages['groups'].pending?.grants?.length ?? 0) > 0) break;
+      if (stages['groups']?.state !== 'done' && (stages['groups']?.pending?.grants?.length ?? 0) > 0) break;
       expect(['QUEUED', 'RUNNING']).toContain(run.status);
       await new Promise((r) => setTimeout(r, 20));
     }
     h.emulator.updateSettings({ faultRate: 1 });
     const failed = await h.waitForRun(runId, 30_000);
-    h.emulator.updateSettings({ faultRate: 0, latencyMs: 0 });
+    h.emulator.updateSettings({ faultRate: 0, latencyMs: 0, deltaPageSize: 100 });
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toMatch(/503|504|serviceNotAvailable|gatewayTimeout/);
     const after = await snapshot(h.tdb.db, c);
