@@ -19,6 +19,12 @@ async function admin(q: string) {
   }
 }
 
+async function pgClient(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url.toString() });
+  await c.connect();
+  return c;
+}
+
 afterAll(async () => {
   await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 });
@@ -41,6 +47,7 @@ describe('migrations', () => {
       '0009_access_reviews',
       '0010_review_items_bulk',
       '0011_change_notifications_per_connector',
+      '0012_sync_rows_bulk',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
@@ -137,6 +144,91 @@ describe('migrations', () => {
     await db.deleteFrom('connectors').where('id', '=', c.id).execute();
     expect(await db.selectFrom('sync_runs').selectAll().execute()).toHaveLength(0);
     expect(await db.selectFrom('audit_events').selectAll().execute()).toHaveLength(1);
+    await db.destroy();
+  });
+
+  it('keeps resources, entitlements and grants tied to an existing connector without per-row foreign keys', async () => {
+    const db = createDb({ connectionString: url.toString(), max: 3 });
+    await migrateToLatest(db);
+    const [a, b] = await Promise.all(
+      ['a', 'b'].map(async (name) =>
+        (
+          await db
+            .insertInto('connectors')
+            .values({ display_name: name, auth_method: 'CLIENT_SECRET' })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id,
+      ),
+    );
+    const rowsOf = async (c: string) => {
+      await db.insertInto('resources').values({ connector_id: c, type: 'GROUP', external_id: 'g1' }).execute();
+      await db
+        .insertInto('entitlements')
+        .values({ connector_id: c, key: 'GROUP:g1:member', resource_external_id: 'g1', resource_type: 'GROUP', slug: 'member', display_name: 'm' })
+        .execute();
+      await db
+        .insertInto('grants')
+        .values(
+          ['u1', 'u2'].map((p) => ({ connector_id: c, entitlement_key: 'GROUP:g1:member', principal_external_id: p, principal_kind: 'USER', direct: true })),
+        )
+        .execute();
+    };
+    await rowsOf(a!);
+    await rowsOf(b!);
+    const missing = '00000000-0000-0000-0000-00000000dead';
+    // One statement with a row of an unknown connector fails as a whole, with the foreign key's code.
+    for (const insert of [
+      db.insertInto('resources').values([
+        { connector_id: a!, type: 'GROUP', external_id: 'g2' },
+        { connector_id: missing, type: 'GROUP', external_id: 'g2' },
+      ]),
+      db
+        .insertInto('grants')
+        .values({ connector_id: missing, entitlement_key: 'k', principal_external_id: 'p', principal_kind: 'USER', direct: true }),
+    ])
+      await expect(insert.execute()).rejects.toMatchObject({ code: '23503' });
+    await expect(db.updateTable('entitlements').set({ connector_id: missing }).where('connector_id', '=', a!).execute()).rejects.toMatchObject({
+      code: '23503',
+    });
+    expect(await db.selectFrom('resources').select('external_id').where('connector_id', '=', a!).execute()).toEqual([{ external_id: 'g1' }]);
+
+    // A writer holding new rows of a connector makes its deletion wait, and the deletion then removes them too.
+    const writer = await pgClient();
+    await writer.query('BEGIN');
+    await writer.query(
+      `INSERT INTO grants (connector_id, entitlement_key, principal_external_id, principal_kind, direct) VALUES ($1, 'GROUP:g1:member', 'u3', 'USER', true)`,
+      [a],
+    );
+    let deleted = false;
+    const deletion = db
+      .deleteFrom('connectors')
+      .where('id', '=', a!)
+      .execute()
+      .then(() => (deleted = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(deleted).toBe(false);
+    await writer.query('COMMIT');
+    await writer.end();
+    await deletion;
+    for (const table of ['resources', 'entitlements', 'grants'] as const) {
+      const left = await db.selectFrom(table).select('connector_id').distinct().execute();
+      expect(left).toEqual([{ connector_id: b }]);
+    }
+    // Grants ids are time-ordered: a later insert sorts after an earlier one.
+    const first = await db
+      .insertInto('grants')
+      .values({ connector_id: b!, entitlement_key: 'GROUP:g1:member', principal_external_id: 'u8', principal_kind: 'USER', direct: true })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await db
+      .insertInto('grants')
+      .values({ connector_id: b!, entitlement_key: 'GROUP:g1:member', principal_external_id: 'u9', principal_kind: 'USER', direct: true })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    expect(second.id > first.id).toBe(true);
+    expect(first.id[14]).toBe('7');
     await db.destroy();
   });
 
