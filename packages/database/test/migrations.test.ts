@@ -151,26 +151,40 @@ describe('migrations', () => {
     const db = createDb({ connectionString: url.toString(), max: 3 });
     await migrateToLatest(db);
     const [a, b] = await Promise.all(
-      ['a', 'b'].map(async (name) =>
-        (
-          await db
-            .insertInto('connectors')
-            .values({ display_name: name, auth_method: 'CLIENT_SECRET' })
-            .returning('id')
-            .executeTakeFirstOrThrow()
-        ).id,
+      ['a', 'b'].map(
+        async (name) =>
+          (
+            await db
+              .insertInto('connectors')
+              .values({ display_name: name, auth_method: 'CLIENT_SECRET' })
+              .returning('id')
+              .executeTakeFirstOrThrow()
+          ).id,
       ),
     );
     const rowsOf = async (c: string) => {
       await db.insertInto('resources').values({ connector_id: c, type: 'GROUP', external_id: 'g1' }).execute();
       await db
         .insertInto('entitlements')
-        .values({ connector_id: c, key: 'GROUP:g1:member', resource_external_id: 'g1', resource_type: 'GROUP', slug: 'member', display_name: 'm' })
+        .values({
+          connector_id: c,
+          key: 'GROUP:g1:member',
+          resource_external_id: 'g1',
+          resource_type: 'GROUP',
+          slug: 'member',
+          display_name: 'm',
+        })
         .execute();
       await db
         .insertInto('grants')
         .values(
-          ['u1', 'u2'].map((p) => ({ connector_id: c, entitlement_key: 'GROUP:g1:member', principal_external_id: p, principal_kind: 'USER', direct: true })),
+          ['u1', 'u2'].map((p) => ({
+            connector_id: c,
+            entitlement_key: 'GROUP:g1:member',
+            principal_external_id: p,
+            principal_kind: 'USER',
+            direct: true,
+          })),
         )
         .execute();
     };
@@ -188,10 +202,14 @@ describe('migrations', () => {
         .values({ connector_id: missing, entitlement_key: 'k', principal_external_id: 'p', principal_kind: 'USER', direct: true }),
     ])
       await expect(insert.execute()).rejects.toMatchObject({ code: '23503' });
-    await expect(db.updateTable('entitlements').set({ connector_id: missing }).where('connector_id', '=', a!).execute()).rejects.toMatchObject({
+    await expect(
+      db.updateTable('entitlements').set({ connector_id: missing }).where('connector_id', '=', a!).execute(),
+    ).rejects.toMatchObject({
       code: '23503',
     });
-    expect(await db.selectFrom('resources').select('external_id').where('connector_id', '=', a!).execute()).toEqual([{ external_id: 'g1' }]);
+    expect(await db.selectFrom('resources').select('external_id').where('connector_id', '=', a!).execute()).toEqual([
+      { external_id: 'g1' },
+    ]);
 
     // A writer holding new rows of a connector makes its deletion wait, and the deletion then removes them too.
     const writer = await pgClient();

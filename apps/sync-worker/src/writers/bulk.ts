@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
@@ -36,7 +37,8 @@ export async function mergeRows(
     const res = await merge(sql`unnest(${sql.join(arrays)}) AS t(${names})`).execute(db);
     return Number(res.numAffectedRows ?? 0);
   }
-  const statement = merge(sql`warden_stage AS t`).compile(db);
+  const stage = stagingTable(columns);
+  const statement = merge(sql`${sql.table(stage.name)} AS t`).compile(db);
   const client = await pool.connect();
   let broken: unknown = null;
   try {
@@ -45,8 +47,15 @@ export async function mergeRows(
     // commit, flushes the WAL up to itself and so makes this batch durable first; a crash in between
     // loses at most batches the checkpoint does not yet cover, and those are read and written again.
     await client.query('SET LOCAL synchronous_commit = off');
-    await client.query(`CREATE TEMP TABLE warden_stage (${columns.map(([name, type]) => `${name} ${type}`).join(', ')}) ON COMMIT DROP`);
-    await pipeline(Readable.from(copyText(rows)), client.query(copyFrom(`COPY warden_stage FROM STDIN`)));
+    // One staging table per connection and column list, emptied by every commit: creating one per
+    // batch (with its TOAST table and index, and the catalog invalidations) cost more than the COPY.
+    let created = stagesOf.get(client);
+    if (!created) stagesOf.set(client, (created = new Set()));
+    if (!created.has(stage.name)) {
+      await client.query(stage.create);
+      created.add(stage.name);
+    }
+    await pipeline(Readable.from(copyText(rows)), client.query(copyFrom(`COPY ${stage.name} FROM STDIN`)));
     const res = await client.query(statement.sql, statement.parameters as unknown[]);
     await client.query('COMMIT');
     return res.rowCount ?? 0;
@@ -58,6 +67,15 @@ export async function mergeRows(
     // A connection whose COPY failed half-way may be in any state: do not hand it out again.
     client.release(broken !== null);
   }
+}
+
+/** The staging tables each pooled connection has created (temporary tables live as long as it). */
+const stagesOf = new WeakMap<object, Set<string>>();
+
+function stagingTable(columns: readonly StagingColumn[]): { name: string; create: string } {
+  const list = columns.map(([name, type]) => `${name} ${type}`).join(', ');
+  const name = `warden_stage_${createHash('sha1').update(list).digest('hex').slice(0, 12)}`;
+  return { name, create: `CREATE TEMP TABLE IF NOT EXISTS ${name} (${list}) ON COMMIT DELETE ROWS` };
 }
 
 /** COPY's text format, in chunks of a few hundred rows (a stream, not one string of the batch). */

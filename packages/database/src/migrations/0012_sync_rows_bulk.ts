@@ -13,6 +13,10 @@ import { sql, type Kysely } from 'kysely';
 //   in shared buffers. Ids are now time-ordered (UUID version 7 layout: 48 bits of Unix milliseconds,
 //   then random bits), so new rows go to the right-hand edge of both. Ids stay opaque; pages by id now
 //   list grants roughly in creation order.
+// - a full sync writes every user and then, in the sign-in stage, patches each user's profile: with
+//   full pages every such UPDATE wrote a new row version in another page and new entries in all five
+//   indexes of resources (one a trigram GIN). Pages of resources now keep a quarter free, so those
+//   updates (and incremental profile changes) stay on their page without index entries (HOT).
 const TABLES = ['resources', 'entitlements', 'grants'] as const;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -22,6 +26,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         PLACING substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid
     $$`.execute(db);
   await sql`ALTER TABLE grants ALTER COLUMN id SET DEFAULT warden_time_ordered_uuid()`.execute(db);
+  await sql`ALTER TABLE resources SET (fillfactor = 75)`.execute(db);
 
   await sql`
     CREATE FUNCTION warden_rows_connectors_exist() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -79,5 +84,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   }
   await sql`DROP FUNCTION IF EXISTS warden_rows_connectors_exist()`.execute(db);
   await sql`ALTER TABLE grants ALTER COLUMN id SET DEFAULT gen_random_uuid()`.execute(db);
+  await sql`ALTER TABLE resources RESET (fillfactor)`.execute(db);
   await sql`DROP FUNCTION IF EXISTS warden_time_ordered_uuid()`.execute(db);
 }
