@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgPoolOf } from '@warden/database';
 import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
@@ -65,6 +66,35 @@ describe('bulk merges (COPY into staging, or unnest)', () => {
     // Unchanged rows are not rewritten, on either path.
     expect(await upsertResources(tdb.db, connectorId, big, null)).toBe(0);
     expect(await upsertResources(tdb.db, connectorId, small, null)).toBe(0);
+  });
+
+  it('stages through one table per connection and column list, emptied by each commit; a failed batch costs only its connection', async () => {
+    const stagingTables = async () =>
+      (
+        await sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'warden_stage_%' AND relpersistence = 't' AND relkind = 'r'`.execute(
+          tdb.db,
+        )
+      ).rows[0]!.n;
+    const batches = async (from: number) => {
+      for (let i = from; i < from + 6; i++) {
+        const batch = resources(`stage${i}`, COPY_MIN_ROWS);
+        expect(await upsertResources(tdb.db, connectorId, batch, null)).toBe(batch.length);
+      }
+    };
+    await batches(0);
+    const tables = await stagingTables();
+    expect(tables).toBeGreaterThan(0);
+    // More batches reuse them: the count does not grow with the batches.
+    await batches(6);
+    expect(await stagingTables()).toBe(tables);
+    // A row the table refuses fails the whole batch (nothing of it stays) and the next batch works.
+    const bad = resources('bad', COPY_MIN_ROWS).map((r, i) => (i === 7 ? { ...r, type: 'BOGUS' as ResourceInput['type'] } : r));
+    await expect(upsertResources(tdb.db, connectorId, bad, null)).rejects.toThrow(/check/);
+    expect(await stored('bad')).toEqual([]);
+    const after = resources('after', COPY_MIN_ROWS);
+    expect(await upsertResources(tdb.db, connectorId, after, null)).toBe(after.length);
+    for (let i = 0; i < 12; i++) expect(await stored(`stage${i}`)).toHaveLength(COPY_MIN_ROWS);
   });
 
   it('falls back to unnest inside a transaction (no pool to COPY through) and keeps via paths in order', async () => {

@@ -30,17 +30,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await sql`
     CREATE FUNCTION warden_rows_connectors_exist() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE missing uuid;
+    DECLARE ids uuid[]; locked int; missing uuid;
     BEGIN
       -- What the foreign key's per-row check did, once per statement: lock the referenced connectors
       -- against deletion until commit, then refuse rows whose connector does not exist.
       IF TG_LEVEL = 'ROW' THEN
-        PERFORM 1 FROM connectors c WHERE c.id = NEW.connector_id FOR KEY SHARE OF c;
-        IF NOT FOUND THEN missing := NEW.connector_id; END IF;
+        ids := ARRAY[NEW.connector_id];
       ELSE
-        PERFORM 1 FROM connectors c WHERE c.id IN (SELECT DISTINCT connector_id FROM new_rows) FOR KEY SHARE OF c;
-        SELECT n.connector_id INTO missing FROM (SELECT DISTINCT connector_id FROM new_rows) n
-          WHERE NOT EXISTS (SELECT 1 FROM connectors c WHERE c.id = n.connector_id) LIMIT 1;
+        SELECT array_agg(DISTINCT connector_id) INTO ids FROM new_rows;
+      END IF;
+      PERFORM 1 FROM connectors c WHERE c.id = ANY(ids) FOR KEY SHARE OF c;
+      GET DIAGNOSTICS locked = ROW_COUNT;
+      IF locked < coalesce(cardinality(ids), 0) THEN
+        SELECT i INTO missing FROM unnest(ids) i WHERE NOT EXISTS (SELECT 1 FROM connectors c WHERE c.id = i) LIMIT 1;
       END IF;
       IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'insert or update on table "%" violates its reference to connectors', TG_TABLE_NAME
