@@ -1,0 +1,192 @@
+import type { DeltaChange, DeltaPage, GraphClient } from '@warden/graph-core';
+
+/**
+ * Many filtered delta rounds read at once (`$filter=id eq '…' or id eq '…'`, one round per chunk of
+ * ids), their pages handed to one consumer.
+ *
+ * Why: a delta round is a chain of nextLinks, one round trip each, whatever budget is left. A full
+ * groups round with members and owners inline is ~1,000 links per page, so 500,000 memberships are
+ * 500 sequential pages; the same pages read as 100 rounds of 50 groups, 12 at a time, are ~45 round
+ * trips long. The rounds' own deltaLinks are discarded (the pass tracks changes with the `latest`
+ * link taken before it).
+ *
+ * Pages of one chunk reach the consumer in order, and after its last page an item with `last: true`
+ * says the chunk is complete (or was split, see `splitLinks`); chunks interleave.
+ */
+export interface PartitionedRoundsOptions {
+  /** Every chunk of the pass, indexed by position; split chunks are appended to it. */
+  chunks: string[][];
+  /** Indices of the chunks to read now (a resumed pass leaves out the ones done). */
+  todo: number[];
+  /** The first request of a round over `ids`. */
+  roundPath(ids: readonly string[]): string;
+  /** Rounds read at once. */
+  concurrency: number;
+  /**
+   * An object of a chunk of several whose links in one round reach this many has its own chunk: the
+   * round is dropped and its ids go on as two new chunks, that object alone and the others. One
+   * large group (10,000+ members: 10+ pages) in a chunk holds up every other group of that chunk
+   * behind it; several in one chunk would make one long chain. Pages already read stay applied (a
+   * re-read object is written again, harmlessly). 0 = never split.
+   */
+  splitLinks: number;
+  /** Pages held for the consumer at most (producers wait beyond it). */
+  depth: number;
+  signal?: AbortSignal;
+  /** A chunk whose round Graph asks to restart (an expired page token, 410) is read again from its start, this many times at most. */
+  maxRestarts?: number;
+}
+
+export interface PartitionedItem<T> {
+  chunk: number;
+  /** null on the item that only closes a chunk. */
+  page: DeltaPage<T> | null;
+  /** The chunk's round is complete (or split into chunks appended to `chunks`): nothing more of it comes. */
+  last: boolean;
+}
+
+const RESTARTS = 3;
+
+/** Chunks of at most `size` ids, in the given order. */
+export function planChunks(ids: readonly string[], size: number): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+  return out;
+}
+
+/** `id eq 'a' or id eq 'b' …`, URL-encoded, for a delta round's `$filter`. */
+export function idFilter(ids: readonly string[]): string {
+  return encodeURIComponent(ids.map((id) => `id eq '${id.replace(/'/g, "''")}'`).join(' or '));
+}
+
+function linkCount<T>(c: DeltaChange<T>): number {
+  return c.kind === 'upsert' ? (c.members?.length ?? 0) + (c.owners?.length ?? 0) : 0;
+}
+
+export class PartitionedRounds<T extends { id: string }> {
+  private readonly items: PartitionedItem<T>[] = [];
+  private readonly todo: number[];
+  private readonly ctl = new AbortController();
+  private readonly signal: AbortSignal;
+  private failure: { err: unknown } | null = null;
+  /** Workers alive, and those of them reading a chunk. */
+  private running = 0;
+  private busy = 0;
+  private wake: (() => void) | null = null;
+  private readonly room: Array<() => void> = [];
+  private stopped = false;
+  /** Rounds started (splits and restarts included) and pages read, for stats and the bench. */
+  readonly stats = { rounds: 0, pages: 0, splits: 0, restarts: 0 };
+
+  constructor(
+    private readonly graph: GraphClient,
+    private readonly opts: PartitionedRoundsOptions,
+  ) {
+    this.todo = [...opts.todo];
+    this.signal = opts.signal ? AbortSignal.any([opts.signal, this.ctl.signal]) : this.ctl.signal;
+    this.spawn();
+  }
+
+  /** Starts rounds up to `concurrency` while chunks wait. */
+  private spawn(): void {
+    while (this.running < this.opts.concurrency && this.todo.length > this.running - this.busy && !this.stopped) {
+      this.running++;
+      void this.worker().finally(() => {
+        this.running--;
+        this.notify();
+      });
+    }
+  }
+
+  get chunks(): string[][] {
+    return this.opts.chunks;
+  }
+
+  /** The next item, or null once every chunk is complete. */
+  async next(): Promise<PartitionedItem<T> | null> {
+    for (;;) {
+      if (this.failure) throw this.failure.err;
+      const item = this.items.shift();
+      if (item) {
+        this.room.shift()?.();
+        return item;
+      }
+      if (this.running === 0) return null;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+
+  /** Stops every round; fetches in flight are aborted, not awaited. */
+  stop(): void {
+    this.stopped = true;
+    this.ctl.abort(new Error('partitioned read stopped'));
+    for (const r of this.room.splice(0)) r();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private async push(item: PartitionedItem<T>): Promise<void> {
+    while (this.items.length >= this.opts.depth && !this.stopped) await new Promise<void>((r) => this.room.push(r));
+    if (this.stopped) return;
+    this.items.push(item);
+    this.notify();
+  }
+
+  private async worker(): Promise<void> {
+    try {
+      for (let idx = this.todo.shift(); idx !== undefined && !this.stopped; idx = this.todo.shift()) {
+        this.busy++;
+        try {
+          await this.readChunk(idx);
+        } finally {
+          this.busy--;
+        }
+      }
+    } catch (err) {
+      if (!this.stopped) this.failure ??= { err };
+      this.stop();
+    }
+  }
+
+  private async readChunk(idx: number): Promise<void> {
+    const ids = this.opts.chunks[idx]!;
+    for (let attempt = 0; ; attempt++) {
+      this.stats.rounds++;
+      const gen = this.graph.delta<T>(this.opts.roundPath(ids), { signal: this.signal });
+      const links = new Map<string, number>();
+      for (;;) {
+        const r = await gen.next();
+        if (this.stopped) return;
+        if (r.done) {
+          if (r.value.kind === 'complete') return this.push({ chunk: idx, page: null, last: true });
+          if (attempt >= (this.opts.maxRestarts ?? RESTARTS)) throw new Error(`a filtered delta round kept asking for a resync: ${r.value.reason}`);
+          this.stats.restarts++;
+          break;
+        }
+        this.stats.pages++;
+        const page = r.value;
+        await this.push({ chunk: idx, page, last: false });
+        if (this.opts.splitLinks <= 0 || ids.length < 2 || page.resumeFrom === null) continue;
+        let big: string | null = null;
+        for (const c of page.changes) {
+          const n = (links.get(c.id) ?? 0) + linkCount(c);
+          links.set(c.id, n);
+          if (n >= this.opts.splitLinks && big === null) big = c.id;
+        }
+        if (big === null) continue;
+        void gen.return({ kind: 'resync', reason: 'split' }).catch(() => undefined);
+        this.stats.splits++;
+        // The large object's round starts first: it is the longer chain.
+        const chunks = this.opts.chunks;
+        chunks.push([big], ids.filter((id) => id !== big));
+        this.todo.unshift(chunks.length - 2, chunks.length - 1);
+        this.spawn();
+        return this.push({ chunk: idx, page: null, last: true });
+      }
+    }
+  }
+}
