@@ -120,7 +120,7 @@ describe('Graph reads and query options', () => {
       expect(String(capped.body['@odata.nextLink'])).toContain('$skiptoken=');
       const smaller = await graph(m, t, '/users?$select=id,signInActivity&$top=300');
       expect((smaller.body['value'] as unknown[]).length).toBe(300);
-      const filtered = await graph(m, t, "/users?$select=id&$filter=signInActivity/lastSignInDateTime le 2100-01-01T00:00:00Z&$top=999");
+      const filtered = await graph(m, t, '/users?$select=id&$filter=signInActivity/lastSignInDateTime le 2100-01-01T00:00:00Z&$top=999');
       expect((filtered.body['value'] as unknown[]).length).toBeLessThanOrEqual(500);
       const plain = await graph(m, t, '/users?$select=id&$top=999');
       expect((plain.body['value'] as unknown[]).length).toBe(999);

@@ -358,7 +358,8 @@ async function consumePartitioned<T extends { id: string }>(
   const chunks = cp.chunks!.map((c) => [...c]);
   const done = new Set(cp.chunksDone ?? []);
   const todo = chunks.map((_, i) => i).filter((i) => !done.has(i));
-  if (done.size > 0) await s.log('INFO', `${spec.label}: resuming the full pass, ${fmt(done.size)} of ${fmt(chunks.length)} chunks already read`);
+  if (done.size > 0)
+    await s.log('INFO', `${spec.label}: resuming the full pass, ${fmt(done.size)} of ${fmt(chunks.length)} chunks already read`);
   const reader = new PartitionedRounds<T>(s.graph, {
     chunks,
     todo,

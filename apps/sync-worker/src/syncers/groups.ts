@@ -120,8 +120,8 @@ export async function syncGroups(s: RunSession): Promise<void> {
     partitioned: {
       listIds: (pass) => listGroupIds(s, pass),
       roundPath: groupsRoundPath,
-      chunkSize: GROUP_CHUNK_SIZE,
-      concurrency: GROUP_ROUNDS_AT_ONCE,
+      chunkSize: Math.min(s.groupChunkSize ?? GROUP_CHUNK_SIZE, GROUP_CHUNK_SIZE),
+      concurrency: s.groupRoundsAtOnce ?? GROUP_ROUNDS_AT_ONCE,
       splitLinks: GROUP_SPLIT_LINKS,
     },
   });

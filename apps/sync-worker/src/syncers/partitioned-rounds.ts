@@ -163,7 +163,8 @@ export class PartitionedRounds<T extends { id: string }> {
         if (this.stopped) return;
         if (r.done) {
           if (r.value.kind === 'complete') return this.push({ chunk: idx, page: null, last: true });
-          if (attempt >= (this.opts.maxRestarts ?? RESTARTS)) throw new Error(`a filtered delta round kept asking for a resync: ${r.value.reason}`);
+          if (attempt >= (this.opts.maxRestarts ?? RESTARTS))
+            throw new Error(`a filtered delta round kept asking for a resync: ${r.value.reason}`);
           this.stats.restarts++;
           break;
         }
@@ -182,7 +183,10 @@ export class PartitionedRounds<T extends { id: string }> {
         this.stats.splits++;
         // The large object's round starts first: it is the longer chain.
         const chunks = this.opts.chunks;
-        chunks.push([big], ids.filter((id) => id !== big));
+        chunks.push(
+          [big],
+          ids.filter((id) => id !== big),
+        );
         this.todo.unshift(chunks.length - 2, chunks.length - 1);
         this.spawn();
         return this.push({ chunk: idx, page: null, last: true });
