@@ -51,7 +51,6 @@ export interface DeltaStreamSpec<T extends { id: string }> {
     roundPath(ids: readonly string[]): string;
     chunkSize: number;
     concurrency: number;
-    splitLinks: number;
   };
   /** Label in progress lines and logs. */
   label: string;
@@ -355,7 +354,7 @@ async function consumePartitioned<T extends { id: string }>(
     await s.saveStage(spec.stream, snapshot(cp, pass, {}));
     s.progress.set(spec.stream, progressText(spec.label, true, 0, ids.length));
   }
-  const chunks = cp.chunks!.map((c) => [...c]);
+  const chunks = cp.chunks!;
   const done = new Set(cp.chunksDone ?? []);
   const todo = chunks.map((_, i) => i).filter((i) => !done.has(i));
   if (done.size > 0)
@@ -365,15 +364,13 @@ async function consumePartitioned<T extends { id: string }>(
     todo,
     roundPath: part.roundPath,
     concurrency: part.concurrency,
-    splitLinks: part.splitLinks,
     depth: PREFETCH_PAGES * 2,
     signal: s.signal,
   });
   const w = new BatchWriter(s, spec.stream, pass);
   let processed = cp.processed;
-  // Captured now, like every flush: the chunks (a split appends) and the ones complete so far.
-  const flush = (patch: Partial<StageCheckpoint>) =>
-    w.flush(snapshot(cp, pass, { processed, chunks: [...chunks], chunksDone: [...done], ...patch }));
+  // Captured now, like every flush: the chunks complete so far.
+  const flush = (patch: Partial<StageCheckpoint>) => w.flush(snapshot(cp, pass, { processed, chunks, chunksDone: [...done], ...patch }));
   try {
     for (;;) {
       if (w.failure) throw w.failure;
@@ -391,7 +388,7 @@ async function consumePartitioned<T extends { id: string }>(
     }
     bump(pass.counters, `graphRounds_${spec.stream}`, reader.stats.rounds);
     bump(pass.counters, `graphPages_${spec.stream}`, reader.stats.pages);
-    if (reader.stats.splits) bump(pass.counters, `chunkSplits_${spec.stream}`, reader.stats.splits);
+    if (reader.stats.restarts) bump(pass.counters, `graphRoundRestarts_${spec.stream}`, reader.stats.restarts);
     // Done: the chunk lists are of no further use, and the stored checkpoint stays small.
     await flush({ state: 'done', resumeFrom: null, deltaLink: cp.deltaLink ?? null, chunks: undefined, chunksDone: undefined });
     await w.settled();

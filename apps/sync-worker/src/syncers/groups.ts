@@ -94,8 +94,6 @@ export const GROUPS_LIST_PATH = '/v1.0/groups?$select=id,onPremisesSyncEnabled&$
 export const GROUP_CHUNK_SIZE = 50;
 /** Filtered rounds read at once: with 1 RU a page, 12 chains stay far below the tenant's budget (8,000 RU per 10 s at L). */
 export const GROUP_ROUNDS_AT_ONCE = 12;
-/** A group with this many links in one round gets a round of its own (two pages' worth of Graph's ~1,000 links a page). */
-export const GROUP_SPLIT_LINKS = 2_000;
 
 /** A filtered round over some groups, members and owners inline. */
 export function groupsRoundPath(ids: readonly string[]): string {
@@ -107,7 +105,7 @@ export function groupsRoundPath(ids: readonly string[]): string {
  * gives resources, entitlements and membership/ownership grants, with no per-group calls.
  * Incremental runs follow the stored deltaLink. A full pass takes a `latest` deltaLink with the same
  * `$select` (the next incremental run starts there), lists the group ids, and reads them as filtered
- * rounds of 50 groups, 12 at a time; a large group gets a round of its own.
+ * rounds of 50 groups, 12 at a time.
  */
 export async function syncGroups(s: RunSession): Promise<void> {
   await runDeltaStream<GraphGroup>(s, {
@@ -122,7 +120,6 @@ export async function syncGroups(s: RunSession): Promise<void> {
       roundPath: groupsRoundPath,
       chunkSize: Math.min(s.groupChunkSize ?? GROUP_CHUNK_SIZE, GROUP_CHUNK_SIZE),
       concurrency: s.groupRoundsAtOnce ?? GROUP_ROUNDS_AT_ONCE,
-      splitLinks: GROUP_SPLIT_LINKS,
     },
   });
 }
