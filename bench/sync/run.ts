@@ -11,6 +11,7 @@
  * no writer design can finish a full sync faster than these reads.
  *
  *   npm run bench:sync -- --size M|L [--seed 1] [--baseline-sample N] [--no-baseline] [--no-floor] [--no-verify]
+ *   npm run bench:sync -- --size L --floor-only     (the Graph-only floor alone, printed, no result file)
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -52,6 +53,7 @@ const { values } = parseArgs({
     'baseline-sample': { type: 'string' },
     'no-baseline': { type: 'boolean', default: false },
     'no-floor': { type: 'boolean', default: false },
+    'floor-only': { type: 'boolean', default: false },
     'no-verify': { type: 'boolean', default: false },
     latency: { type: 'string', default: '50' },
     'keep-db': { type: 'boolean', default: false },
@@ -154,6 +156,8 @@ interface FloorResult {
   groupsListPages: number;
   groupsRounds: number;
   groupsPages: number;
+  /** The most pages one of the rounds-at-once workers read one after another: the pass's critical path in round trips (plus the latest link and the list pages). */
+  groupsLongestChainPages: number;
   /** The sign-in pages (read beside the users list, as the worker does): one chain. */
   signInsMs: number;
   signInPages: number;
@@ -191,7 +195,7 @@ async function graphFloor(config: EmulatorConfig, app: EmulatorApp): Promise<Flo
       todo: chunks.map((_, i) => i),
       roundPath: groupsRoundPath,
       concurrency: GROUP_ROUNDS_AT_ONCE,
-      depth: 16,
+      depth: 8,
     });
     while (await reader.next());
     return { ms: performance.now() - t0, listPages, ...reader.stats };
@@ -214,6 +218,7 @@ async function graphFloor(config: EmulatorConfig, app: EmulatorApp): Promise<Flo
     groupsListPages: g.listPages,
     groupsRounds: g.rounds,
     groupsPages: g.pages,
+    groupsLongestChainPages: g.longestWorkerPages,
     signInsMs: Math.round(p.ms),
     signInPages: p.pages,
     usersMs: Math.round(u.ms),
@@ -228,6 +233,19 @@ async function main(): Promise<void> {
   console.error(`starting emulator (size ${size}, seed ${seed}) and services…`);
   const emu = await startEmulatorProcess(size, seed);
   await emu.settings({ latencyMs, jitterMs: 0, faultRate: 0, throttle: { enabled: true, ruPer10s: 8_000, writesPer150s: 3_000 } });
+  if (values['floor-only']) {
+    try {
+      const load = loadAverage();
+      const f = await graphFloor(
+        emu.config,
+        emu.config.apps.find((a) => a.name === 'readonly')!,
+      );
+      console.log(JSON.stringify({ size, seed, latencyMs, graphFloor: f, loadAverage: { start: load, end: loadAverage() } }, null, 2));
+    } finally {
+      await emu.close();
+    }
+    return;
+  }
   const tdb = await createTestDatabase('bench_sync');
   const tbus = await createTestBus({ ackWaitMs: 30_000 });
   const secretKeys = `b1:${randomBytes(32).toString('base64')}`;
@@ -559,7 +577,7 @@ function printTable(r: Printable): void {
   if (r.graphFloor) {
     const f = r.graphFloor;
     console.log(
-      `Graph-only floor (nothing written): groups pass ${f.groupsListPages} list pages + ${f.groupsRounds} filtered rounds, ${f.groupsPages} pages ${s(f.groupsMs)}; ${f.signInPages} sign-in pages ${s(f.signInsMs)}; users list ${f.usersPages} pages ${s(f.usersMs)}; all at once ${s(f.wallMs)}.`,
+      `Graph-only floor (nothing written): groups pass ${f.groupsListPages} list pages + ${f.groupsRounds} filtered rounds, ${f.groupsPages} pages (critical path 1 + ${f.groupsListPages} + ${f.groupsLongestChainPages} round trips) ${s(f.groupsMs)}; ${f.signInPages} sign-in pages ${s(f.signInsMs)}; users list ${f.usersPages} pages ${s(f.usersMs)}; all at once ${s(f.wallMs)}.`,
     );
   }
   if (r.baseline?.sampled) {

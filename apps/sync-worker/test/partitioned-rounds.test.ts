@@ -64,6 +64,9 @@ describe('filtered delta rounds read at once (the groups full pass)', () => {
     // Small pages: the rounds are several pages each, one round per chunk.
     expect(reader.stats.rounds).toBe(chunks.length);
     expect(reader.stats.pages).toBeGreaterThan(2 * chunks.length);
+    // Three workers: the longest run of pages one of them read lies between a third of them and all.
+    expect(reader.stats.longestWorkerPages).toBeGreaterThanOrEqual(Math.ceil(reader.stats.pages / 3));
+    expect(reader.stats.longestWorkerPages).toBeLessThan(reader.stats.pages);
   });
 
   it('reads only the chunks it is given (a resumed pass), and restarts a round Graph resets (410)', async () => {

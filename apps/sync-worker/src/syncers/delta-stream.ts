@@ -364,7 +364,7 @@ async function consumePartitioned<T extends { id: string }>(
     todo,
     roundPath: part.roundPath,
     concurrency: part.concurrency,
-    depth: PREFETCH_PAGES * 2,
+    depth: PREFETCH_PAGES,
     signal: s.signal,
   });
   const w = new BatchWriter(s, spec.stream, pass);
@@ -388,6 +388,7 @@ async function consumePartitioned<T extends { id: string }>(
     }
     bump(pass.counters, `graphRounds_${spec.stream}`, reader.stats.rounds);
     bump(pass.counters, `graphPages_${spec.stream}`, reader.stats.pages);
+    bump(pass.counters, `graphLongestChain_${spec.stream}`, reader.stats.longestWorkerPages);
     if (reader.stats.restarts) bump(pass.counters, `graphRoundRestarts_${spec.stream}`, reader.stats.restarts);
     // Done: the chunk lists are of no further use, and the stored checkpoint stays small.
     await flush({ state: 'done', resumeFrom: null, deltaLink: cp.deltaLink ?? null, chunks: undefined, chunksDone: undefined });

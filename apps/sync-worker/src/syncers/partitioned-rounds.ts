@@ -70,8 +70,11 @@ export class PartitionedRounds<T extends { id: string }> {
   private wake: (() => void) | null = null;
   private readonly room: Array<() => void> = [];
   private stopped = false;
-  /** Rounds started (restarts included) and pages read, for stats and the bench. */
-  readonly stats = { rounds: 0, pages: 0, restarts: 0 };
+  /**
+   * Rounds started (restarts included), pages read, and the most pages one worker read one after
+   * another: the pass's critical path in round trips, whatever each round trip costs under load.
+   */
+  readonly stats = { rounds: 0, pages: 0, restarts: 0, longestWorkerPages: 0 };
 
   constructor(
     private readonly graph: GraphClient,
@@ -125,30 +128,40 @@ export class PartitionedRounds<T extends { id: string }> {
 
   private async worker(): Promise<void> {
     try {
-      for (let idx = this.todo.shift(); idx !== undefined && !this.stopped; idx = this.todo.shift()) await this.readChunk(idx);
+      let pages = 0;
+      for (let idx = this.todo.shift(); idx !== undefined && !this.stopped; idx = this.todo.shift()) {
+        pages += await this.readChunk(idx);
+        this.stats.longestWorkerPages = Math.max(this.stats.longestWorkerPages, pages);
+      }
     } catch (err) {
       if (!this.stopped) this.failure ??= { err };
       this.stop();
     }
   }
 
-  private async readChunk(idx: number): Promise<void> {
+  /** Reads one chunk's round to its end; returns the pages read (those of restarted attempts too). */
+  private async readChunk(idx: number): Promise<number> {
     const ids = this.opts.chunks[idx]!;
+    let pages = 0;
     // Restarts stay bounded: Graph resetting one round over and over is a failure.
     for (let attempt = 0; ; attempt++) {
       this.stats.rounds++;
       const gen = this.graph.delta<T>(this.opts.roundPath(ids), { signal: this.signal });
       for (;;) {
         const r = await gen.next();
-        if (this.stopped) return;
+        if (this.stopped) return pages;
         if (r.done) {
-          if (r.value.kind === 'complete') return this.push({ chunk: idx, page: null, last: true });
+          if (r.value.kind === 'complete') {
+            await this.push({ chunk: idx, page: null, last: true });
+            return pages;
+          }
           if (attempt >= (this.opts.maxRestarts ?? RESTARTS))
             throw new Error(`a filtered delta round kept asking for a resync: ${r.value.reason}`);
           this.stats.restarts++;
           break;
         }
         this.stats.pages++;
+        pages++;
         await this.push({ chunk: idx, page: r.value, last: false });
       }
     }
