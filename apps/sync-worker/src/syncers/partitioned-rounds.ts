@@ -6,7 +6,7 @@ import type { DeltaPage, GraphClient } from '@warden/graph-core';
  *
  * Why: a delta round is a chain of nextLinks, one round trip each, whatever budget is left. A full
  * groups round with members and owners inline is ~1,000 links per page, so 500,000 memberships are
- * 500 sequential pages; the same pages read as 100 rounds of 50 groups, 12 at a time, are ~45 round
+ * 500 sequential pages; the same pages read as 100 rounds of 50 groups, 12 at a time, are ~55 round
  * trips long. The rounds' own deltaLinks are discarded (the pass tracks changes with the `latest`
  * link taken before it).
  *
@@ -16,10 +16,11 @@ import type { DeltaPage, GraphClient } from '@warden/graph-core';
  * Chunks are not split while they are read. A large group (10,000+ members: 10+ pages) holds up the
  * other groups of its chunk, but splitting it off mid-round means reading again what the round
  * already gave (Graph promises no order within a round, so the others cannot be told apart from the
- * ones still to come). Simulated on the L tenant (12 rounds at once, ~1,000 links a page): no split
- * 557 pages, done after 52 page times — the chunk holding all three large groups is 45 pages but
- * starts first; split off at 2,000 links 689 pages and 60 page times; at 5,000, 602 and 56. The pass
- * is bound by pages ÷ rounds at once, not by its longest chain.
+ * ones still to come). Measured at L (`npm run bench:sync -- --size L`, its Graph-only floor): split
+ * off at 2,000 links in their round, 156 rounds and 692 pages (commit 1afa07a); not split, 100 rounds
+ * and 557 pages whose critical path is 54 pages for one of the 12 workers — the one chunk holding all
+ * three large groups is ~45 pages but starts first. A pass bound by pages ÷ rounds at once gains
+ * nothing from reading more pages.
  */
 export interface PartitionedRoundsOptions {
   /** Every chunk of the pass, indexed by position. */
