@@ -5,11 +5,13 @@
  * own process too, so its peak RSS is its own. In the same run, a per-object baseline (the SDK's
  * default client, one collection after another) reads the same tenant.
  *
- * After both syncs, the Graph-only floor: the same sequential page chains the worker follows (the
- * groups delta round, the sign-in pages, the users list), read at once with graph-core and written
- * nowhere — no writer design can finish a full sync faster than its longest chain.
+ * After both syncs, the Graph-only floor: the reads of a full sync's longest chains as the worker
+ * makes them (the groups full pass: `latest` deltaLink, id list, filtered rounds 12 at a time with the
+ * worker's own reader; the sign-in pages; the users list), at once with graph-core, written nowhere —
+ * no writer design can finish a full sync faster than these reads.
  *
  *   npm run bench:sync -- --size M|L [--seed 1] [--baseline-sample N] [--no-baseline] [--no-floor] [--no-verify]
+ *   npm run bench:sync -- --size L --floor-only     (the Graph-only floor alone, printed, no result file)
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,7 +30,14 @@ import { createTestDatabase } from '@warden/database/testing';
 import { requestSync } from '@warden/access-model';
 import { diffDatabase } from '../../apps/sync-worker/test/support/compare';
 import { expectedModel } from '../../apps/sync-worker/test/support/expected';
-import { GROUP_SELECT } from '../../apps/sync-worker/src/syncers/groups';
+import {
+  GROUP_CHUNK_SIZE,
+  GROUP_ROUNDS_AT_ONCE,
+  GROUPS_DELTA_PATH,
+  GROUPS_LIST_PATH,
+  groupsRoundPath,
+} from '../../apps/sync-worker/src/syncers/groups';
+import { PartitionedRounds, planChunks } from '../../apps/sync-worker/src/syncers/partitioned-rounds';
 import { SIGN_IN_PATH } from '../../apps/sync-worker/src/syncers/sign-ins';
 import { USER_SELECT } from '../../apps/sync-worker/src/syncers/users';
 import { runBaseline, type BaselineResult } from './baseline';
@@ -44,6 +53,7 @@ const { values } = parseArgs({
     'baseline-sample': { type: 'string' },
     'no-baseline': { type: 'boolean', default: false },
     'no-floor': { type: 'boolean', default: false },
+    'floor-only': { type: 'boolean', default: false },
     'no-verify': { type: 'boolean', default: false },
     latency: { type: 'string', default: '50' },
     'keep-db': { type: 'boolean', default: false },
@@ -141,17 +151,24 @@ function postgresCpu(db: Kysely<Database>, database: string): { start(): Promise
 }
 
 interface FloorResult {
-  /** The groups delta round (members and owners inline), page after page. */
-  groupsDeltaMs: number;
-  groupsDeltaPages: number;
-  /** The sign-in pages (read beside the users list, as the worker does). */
+  /** The groups full pass as the worker reads it: the `latest` deltaLink, the id list, then the filtered rounds. */
+  groupsMs: number;
+  groupsListPages: number;
+  groupsRounds: number;
+  groupsPages: number;
+  /** The most pages one of the rounds-at-once workers read one after another: the pass's critical path in round trips (plus the latest link and the list pages). */
+  groupsLongestChainPages: number;
+  /** The sign-in pages (read beside the users list, as the worker does): one chain. */
   signInsMs: number;
   signInPages: number;
-  /** Both chains at once: the least a full sync can take with these reads. */
+  /** The users list (999 a page): one chain. */
+  usersMs: number;
+  usersPages: number;
+  /** All of them at once: the least a full sync can take with these reads. */
   wallMs: number;
 }
 
-/** Graph alone: the worker's longest sequential chains (groups delta, sign-ins, users list), read with graph-core at once and discarded. */
+/** Graph alone: the worker's reads of a full sync's longest chains (groups pass, sign-ins, users list), with graph-core at once, discarded. */
 async function graphFloor(config: EmulatorConfig, app: EmulatorApp): Promise<FloorResult> {
   const client = new GraphClient({
     tenantId: config.tenantId,
@@ -164,13 +181,30 @@ async function graphFloor(config: EmulatorConfig, app: EmulatorApp): Promise<Flo
   await client.getAccessToken();
   const t0 = performance.now();
   const groups = (async () => {
-    let pages = 0;
-    const gen = client.delta<{ id: string }>(`/v1.0/groups/delta?$select=${[...GROUP_SELECT, 'members', 'owners'].join(',')}`);
-    for (let r = await gen.next(); !r.done; r = await gen.next()) pages++;
-    return { ms: performance.now() - t0, pages };
+    const latest = client.delta<{ id: string }>(`${GROUPS_DELTA_PATH}&$deltatoken=latest`);
+    while (!(await latest.next()).done);
+    const ids: string[] = [];
+    let listPages = 0;
+    for await (const page of client.pages<{ id: string }>(GROUPS_LIST_PATH)) {
+      listPages++;
+      for (const g of page.items) ids.push(g.id);
+    }
+    const chunks = planChunks(ids, GROUP_CHUNK_SIZE);
+    const reader = new PartitionedRounds<{ id: string }>(client, {
+      chunks,
+      todo: chunks.map((_, i) => i),
+      roundPath: groupsRoundPath,
+      concurrency: GROUP_ROUNDS_AT_ONCE,
+      depth: 8,
+    });
+    while (await reader.next());
+    return { ms: performance.now() - t0, listPages, ...reader.stats };
   })();
   const users = (async () => {
-    for await (const page of client.pages(`/v1.0/users?$select=${USER_SELECT.join(',')}&$expand=manager($select=id)&$top=999`)) void page;
+    let pages = 0;
+    for await (const page of client.pages(`/v1.0/users?$select=${USER_SELECT.join(',')}&$expand=manager($select=id)&$top=999`))
+      if (page) pages++;
+    return { ms: performance.now() - t0, pages };
   })();
   // The worker reads the sign-in pages from the start of the run, beside the users list.
   const signIns = (async () => {
@@ -178,12 +212,17 @@ async function graphFloor(config: EmulatorConfig, app: EmulatorApp): Promise<Flo
     for await (const page of client.pages(SIGN_IN_PATH)) if (page) pages++;
     return { ms: performance.now() - t0, pages };
   })();
-  const [g, p] = await Promise.all([groups, signIns, users]);
+  const [g, p, u] = await Promise.all([groups, signIns, users]);
   return {
-    groupsDeltaMs: Math.round(g.ms),
-    groupsDeltaPages: g.pages,
+    groupsMs: Math.round(g.ms),
+    groupsListPages: g.listPages,
+    groupsRounds: g.rounds,
+    groupsPages: g.pages,
+    groupsLongestChainPages: g.longestWorkerPages,
     signInsMs: Math.round(p.ms),
     signInPages: p.pages,
+    usersMs: Math.round(u.ms),
+    usersPages: u.pages,
     wallMs: Math.round(performance.now() - t0),
   };
 }
@@ -194,6 +233,19 @@ async function main(): Promise<void> {
   console.error(`starting emulator (size ${size}, seed ${seed}) and services…`);
   const emu = await startEmulatorProcess(size, seed);
   await emu.settings({ latencyMs, jitterMs: 0, faultRate: 0, throttle: { enabled: true, ruPer10s: 8_000, writesPer150s: 3_000 } });
+  if (values['floor-only']) {
+    try {
+      const load = loadAverage();
+      const f = await graphFloor(
+        emu.config,
+        emu.config.apps.find((a) => a.name === 'readonly')!,
+      );
+      console.log(JSON.stringify({ size, seed, latencyMs, graphFloor: f, loadAverage: { start: load, end: loadAverage() } }, null, 2));
+    } finally {
+      await emu.close();
+    }
+    return;
+  }
   const tdb = await createTestDatabase('bench_sync');
   const tbus = await createTestBus({ ackWaitMs: 30_000 });
   const secretKeys = `b1:${randomBytes(32).toString('base64')}`;
@@ -443,7 +495,7 @@ function caveatsOf(latencyMs: number, baseline: BaselineResult | null, floor: Fl
     );
   if (floor)
     c.push(
-      `Graph-only floor: the groups delta round (${floor.groupsDeltaPages} pages), the sign-in pages (${floor.signInPages}) and the users list read at once with nothing written: ${seconds(floor.wallMs)} s.`,
+      `Graph-only floor: the groups full pass as the worker reads it (latest deltaLink, ${floor.groupsListPages} list pages, ${floor.groupsRounds} filtered rounds ${GROUP_ROUNDS_AT_ONCE} at a time, ${floor.groupsPages} pages), the sign-in pages (${floor.signInPages}) and the users list (${floor.usersPages} pages) read at once with nothing written: ${seconds(floor.wallMs)} s.`,
     );
   return c;
 }
@@ -525,7 +577,7 @@ function printTable(r: Printable): void {
   if (r.graphFloor) {
     const f = r.graphFloor;
     console.log(
-      `Graph-only floor (nothing written): groups delta round ${f.groupsDeltaPages} pages ${s(f.groupsDeltaMs)}; ${f.signInPages} sign-in pages ${s(f.signInsMs)}; with the users list, all at once ${s(f.wallMs)}.`,
+      `Graph-only floor (nothing written): groups pass ${f.groupsListPages} list pages + ${f.groupsRounds} filtered rounds, ${f.groupsPages} pages (critical path 1 + ${f.groupsListPages} + ${f.groupsLongestChainPages} round trips) ${s(f.groupsMs)}; ${f.signInPages} sign-in pages ${s(f.signInsMs)}; users list ${f.usersPages} pages ${s(f.usersMs)}; all at once ${s(f.wallMs)}.`,
     );
   }
   if (r.baseline?.sampled) {

@@ -20,6 +20,10 @@ const EnvironmentSchema = z.object({
   SYNC_GRAPH_RU_PER_10S: z.coerce.number().int().min(10).max(1_000_000).optional(),
   /** Rows per bulk statement (and per checkpoint) in full passes: "a few thousand" bounds memory and round trips. */
   SYNC_WRITE_BATCH_ROWS: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  /** Group ids per filtered delta round of a full groups pass (Graph filters at most 50). */
+  SYNC_GROUPS_CHUNK_SIZE: z.coerce.number().int().min(1).max(50).default(50),
+  /** Filtered delta rounds a full groups pass reads at once. */
+  SYNC_GROUPS_ROUNDS_AT_ONCE: z.coerce.number().int().min(1).max(64).default(12),
   /** Incremental runs re-read users' sign-in activity (not in users delta) when the last read is older than this; full runs always read it. */
   SYNC_SIGN_IN_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(86_400),
   /** Incremental runs re-read every app's assignments and owners (Graph has no delta for them) when the last complete read is older than this; otherwise only the apps the directory audit log names. 0 = every run. */

@@ -87,6 +87,8 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
               allowlist,
             },
             writeBatchRows: env.SYNC_WRITE_BATCH_ROWS,
+            groupChunkSize: env.SYNC_GROUPS_CHUNK_SIZE,
+            groupRoundsAtOnce: env.SYNC_GROUPS_ROUNDS_AT_ONCE,
             signInIntervalSeconds: env.SYNC_SIGN_IN_INTERVAL_SECONDS,
             appAccessFullReadSeconds: env.SYNC_APP_ACCESS_FULL_READ_SECONDS,
             auditOverlapSeconds: env.SYNC_AUDIT_OVERLAP_SECONDS,

@@ -18,7 +18,8 @@ describe('SIGKILL mid-run', () => {
   it('another worker resumes from the checkpoint and ends exactly at the tenant, without duplicates', async () => {
     const c = await h.addConnector();
     // Small write batches: every few pages end in a checkpoint, so the kill lands between two of them.
-    const env = h.env({ LOG_LEVEL: 'info', SYNC_WRITE_BATCH_ROWS: '40' });
+    // The 30 groups go in 10 filtered rounds of 3, two at a time: the kill lands with some rounds done.
+    const env = h.env({ LOG_LEVEL: 'info', SYNC_WRITE_BATCH_ROWS: '40', SYNC_GROUPS_CHUNK_SIZE: '3', SYNC_GROUPS_ROUNDS_AT_ONCE: '2' });
     const first = spawnWorker(env);
     children.push(first);
     await first.ready;
@@ -26,16 +27,27 @@ describe('SIGKILL mid-run', () => {
     // Wait until delta pages have been applied and checkpointed, then kill without warning.
     for (let i = 0; ; i++) {
       const run = await h.tdb.db.selectFrom('sync_runs').select(['status', 'checkpoint']).where('id', '=', runId).executeTakeFirstOrThrow();
-      const stages = (run.checkpoint as { stages?: Record<string, { state?: string; processed?: number }> }).stages ?? {};
-      // Some group pages written and checkpointed, the round not finished.
-      if (stages['groups']?.state === 'running' && (stages['groups'].processed ?? 0) > 0) break;
+      const stages = (run.checkpoint as { stages?: Record<string, { state?: string; chunksDone?: number[] }> }).stages ?? {};
+      // Some groups rounds written and checkpointed, the pass not finished.
+      if (stages['groups']?.state === 'running' && (stages['groups'].chunksDone?.length ?? 0) > 0) break;
       expect(['QUEUED', 'RUNNING'], first.output()).toContain(run.status);
       if (i > 600) throw new Error(`no checkpoint after 12 s:\n${first.output()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     await first.kill('SIGKILL');
-    const mid = await h.tdb.db.selectFrom('sync_runs').select(['status', 'attempt']).where('id', '=', runId).executeTakeFirstOrThrow();
-    expect(mid).toEqual({ status: 'RUNNING', attempt: 1 });
+    const mid = await h.tdb.db
+      .selectFrom('sync_runs')
+      .select(['status', 'attempt', 'checkpoint'])
+      .where('id', '=', runId)
+      .executeTakeFirstOrThrow();
+    expect({ status: mid.status, attempt: mid.attempt }).toEqual({ status: 'RUNNING', attempt: 1 });
+    type GroupsStage = { state: string; chunks?: string[][]; chunksDone?: number[]; counters?: Record<string, number> };
+    const killed = (mid.checkpoint as { stages: { groups: GroupsStage } }).stages.groups;
+    const chunks = killed.chunks ?? [];
+    const doneAtKill = killed.chunksDone?.length ?? 0;
+    expect(chunks.length).toBe(Math.ceil(h.emulator.exportTenant().groups.length / 3));
+    expect(doneAtKill).toBeGreaterThan(0);
+    expect(doneAtKill).toBeLessThan(chunks.length);
 
     const second = spawnWorker(env);
     children.push(second);
@@ -52,7 +64,14 @@ describe('SIGKILL mid-run', () => {
       SELECT count(*)::int AS n FROM (SELECT entitlement_key, principal_external_id, direct FROM grants WHERE connector_id = ${c}::uuid
       GROUP BY 1, 2, 3 HAVING count(*) > 1) x`.execute(h.tdb.db);
     expect(dup.rows[0]!.n).toBe(0);
+    // The resumed pass read only the rounds not done when the first worker died.
+    const groups = (run.checkpoint as { stages: { groups: GroupsStage } }).stages.groups;
+    expect(groups.state).toBe('done');
+    expect(groups.counters?.['graphRounds_groups']).toBe(chunks.length - doneAtKill);
     const logs = await h.tdb.db.selectFrom('connector_logs').select('message').where('sync_run_id', '=', runId).execute();
     expect(logs.some((l) => /resumed from its checkpoint \(attempt 2\)/.test(l.message))).toBe(true);
+    expect(logs.some((l) => l.message === `groups: resuming the full pass, ${doneAtKill} of ${chunks.length} chunks already read`)).toBe(
+      true,
+    );
   });
 });

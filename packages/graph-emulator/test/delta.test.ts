@@ -278,4 +278,15 @@ describe('delta queries', () => {
     const bad = await graph(e, token, "/groups/delta?$filter=displayName eq 'x'");
     expect(bad.status).toBe(400);
   });
+
+  it('filters a groups delta on at most 50 ids (URL-encoded like a client sends it); 51 is a 400', async () => {
+    const e = emu as RunningEmulator;
+    const ids = ex.groups.map((g) => g.id);
+    const filter = (n: number) => encodeURIComponent(Array.from({ length: n }, (_, i) => `id eq '${ids[i % ids.length]!}'`).join(' or '));
+    const ok = await round(e, token, `/groups/delta?$select=displayName,members,owners&$filter=${filter(50)}`);
+    expect(new Set(ok.items.map((i) => i['id']))).toEqual(new Set(ids.slice(0, 50)));
+    const tooMany = await graph(e, token, `/groups/delta?$select=displayName&$filter=${filter(51)}`);
+    expect(tooMany.status).toBe(400);
+    expect((tooMany.body['error'] as Json)['code']).toBe('Request_UnsupportedQuery');
+  });
 });

@@ -109,9 +109,24 @@ describe('Graph reads and query options', () => {
     expect(skills.status).toBe(501);
   });
 
-  it('caps pages at 120 when signInActivity is selected (Graph’s documented maximum)', async () => {
-    const r = await graph(emu, token, '/users?$select=id,signInActivity&$top=999');
-    expect((r.body['value'] as unknown[]).length).toBe(Math.min(120, ex.users.length));
+  it('caps pages at 500 when signInActivity is selected (Graph’s documented maximum), without an error', async () => {
+    // Size S has too few users to fill a page of 500.
+    const m = await start({ size: 'M', seed: 3, settings: { throttle: { enabled: false, ruPer10s: 5000, writesPer150s: 3000 } } });
+    try {
+      const t = await getToken(m, 'readonly');
+      const capped = await graph(m, t, '/users?$select=id,signInActivity&$top=999');
+      expect(capped.status).toBe(200);
+      expect((capped.body['value'] as unknown[]).length).toBe(500);
+      expect(String(capped.body['@odata.nextLink'])).toContain('$skiptoken=');
+      const smaller = await graph(m, t, '/users?$select=id,signInActivity&$top=300');
+      expect((smaller.body['value'] as unknown[]).length).toBe(300);
+      const filtered = await graph(m, t, '/users?$select=id&$filter=signInActivity/lastSignInDateTime le 2100-01-01T00:00:00Z&$top=999');
+      expect((filtered.body['value'] as unknown[]).length).toBeLessThanOrEqual(500);
+      const plain = await graph(m, t, '/users?$select=id&$top=999');
+      expect((plain.body['value'] as unknown[]).length).toBe(999);
+    } finally {
+      await m.close();
+    }
   });
 
   it('expires page tokens with Directory_ExpiredPageToken', async () => {

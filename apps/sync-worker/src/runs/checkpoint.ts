@@ -29,7 +29,15 @@ const StageSchema = z.object({
   resumeFrom: z.string().nullable().optional(),
   /** The pass lists the collection (full pass of a stream without links) instead of a delta round. */
   listing: z.boolean().optional(),
-  /** Delta: the new deltaLink of a finished round (or, for a listing pass, the one taken before it), stored in delta_state when the run succeeds. */
+  /**
+   * A full pass read as many filtered delta rounds at once (groups): the `latest` deltaLink is taken
+   * first, then `chunks` lists the ids each round reads, and `chunksDone` the chunks whose every page
+   * is written. A resumed pass reads only the chunks not done.
+   */
+  partitioned: z.boolean().optional(),
+  chunks: z.array(z.array(z.string())).optional(),
+  chunksDone: z.array(z.number()).optional(),
+  /** Delta: the new deltaLink of a finished round (or, for a listing or partitioned pass, the one taken before it), stored in delta_state when the run succeeds. */
   deltaLink: z.string().nullable().optional(),
   /** appAccess of an incremental run: the only apps to read (those the directory audit log names); absent = every app. */
   apps: z.array(z.string()).optional(),

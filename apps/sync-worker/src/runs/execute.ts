@@ -32,6 +32,9 @@ export interface RunDeps {
   signal?: AbortSignal;
   /** Rows per bulk write and checkpoint in full passes (default 5,000). */
   writeBatchRows?: number;
+  /** Full groups pass: ids per filtered delta round (default and Graph's maximum 50) and rounds at once (default 12). */
+  groupChunkSize?: number;
+  groupRoundsAtOnce?: number;
   /** Incremental runs read users' sign-in activity when the last read is older than this (default one day); full runs always do. */
   signInIntervalSeconds?: number;
   /** Incremental runs re-read every app's assignments and owners when the last complete read is older than this (default one day; 0 = every run). */
@@ -153,6 +156,8 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
       logger,
       progress,
       writeBatchRows: deps.writeBatchRows ?? 5_000,
+      ...(deps.groupChunkSize !== undefined ? { groupChunkSize: deps.groupChunkSize } : {}),
+      ...(deps.groupRoundsAtOnce !== undefined ? { groupRoundsAtOnce: deps.groupRoundsAtOnce } : {}),
     });
     await recordSkips(s, plan);
     const timings: Record<string, number> = {};

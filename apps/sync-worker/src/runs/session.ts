@@ -28,6 +28,9 @@ export interface SessionInit {
   progress: ProgressReporter;
   /** Rows per bulk write (and checkpoint) in full passes. */
   writeBatchRows?: number;
+  /** Full groups pass: ids per filtered delta round, and rounds at once. */
+  groupChunkSize?: number;
+  groupRoundsAtOnce?: number;
 }
 
 /** Everything a stage needs from the run it belongs to: clients, checkpoint, progress, logs. */
@@ -47,6 +50,8 @@ export class RunSession {
   batchItems = 0;
   /** Rows per bulk write (and checkpoint) in full passes; incremental passes write every page. */
   readonly writeBatchRows: number;
+  readonly groupChunkSize: number | undefined;
+  readonly groupRoundsAtOnce: number | undefined;
   private readonly deltaLinks: Map<string, string>;
 
   constructor(init: SessionInit) {
@@ -63,6 +68,8 @@ export class RunSession {
     this.checkpoint = parseCheckpoint(init.checkpoint);
     this.deltaLinks = init.deltaLinks;
     this.writeBatchRows = init.writeBatchRows ?? 5_000;
+    this.groupChunkSize = init.groupChunkSize;
+    this.groupRoundsAtOnce = init.groupRoundsAtOnce;
   }
 
   stage(name: StageName): StageCheckpoint | undefined {

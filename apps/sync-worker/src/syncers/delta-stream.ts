@@ -3,6 +3,7 @@ import { PendingDeletions, type DeltaStream, type StageCheckpoint } from '../run
 import { fmt } from '../runs/progress';
 import type { RunSession } from '../runs/session';
 import { WriteBuffer } from '../writers/buffer';
+import { PartitionedRounds, planChunks } from './partitioned-rounds';
 
 /** Closure roots beyond this many make the finishing step recompute the whole closure instead. */
 const MAX_ROOTS = 20_000;
@@ -37,6 +38,20 @@ export interface DeltaStreamSpec<T extends { id: string }> {
    * made while the list is read come again in the next round; applying them twice is harmless.
    */
   listPath?: string;
+  /**
+   * For streams with links (groups): a full pass takes the `latest` deltaLink (with `initialPath`'s
+   * `$select`, so it tracks the links too) first, lists the ids, and reads them as filtered delta
+   * rounds over chunks of ids, several at once (`partitioned-rounds.ts`), instead of one round whose
+   * pages form a single chain. Changes made while the pass reads come again in the next round.
+   */
+  partitioned?: {
+    /** Every id the pass reads; objects it leaves out (skipped by a connector setting) it counts itself. */
+    listIds(pass: PassState): Promise<string[]>;
+    /** The first request of a filtered round over `ids` (at most `chunkSize`). */
+    roundPath(ids: readonly string[]): string;
+    chunkSize: number;
+    concurrency: number;
+  };
   /** Label in progress lines and logs. */
   label: string;
   /** Turns one page into rows (added to `out`) and pending deletions; must be idempotent. */
@@ -60,7 +75,7 @@ export interface DeltaStreamSpec<T extends { id: string }> {
 export async function runDeltaStream<T extends { id: string }>(s: RunSession, spec: DeltaStreamSpec<T>): Promise<void> {
   let cp = s.stage(spec.stream);
   if (cp?.state === 'done' || cp?.state === 'skipped') return;
-  if (!(cp?.state === 'running' && (cp.resumeFrom || (cp.listing && cp.deltaLink)))) {
+  if (!(cp?.state === 'running' && (cp.resumeFrom || ((cp.listing || cp.partitioned) && cp.deltaLink)))) {
     const saved = s.mode === 'INCREMENTAL' ? s.savedDeltaLink(spec.stream) : null;
     if (saved === null && s.mode === 'INCREMENTAL') await s.log('INFO', `${spec.label}: no delta state yet, reading everything`);
     cp = await freshPass(s, spec, saved, cp);
@@ -75,7 +90,7 @@ export async function runDeltaStream<T extends { id: string }>(s: RunSession, sp
   };
 
   for (;;) {
-    const outcome = await consume(s, spec, cp, pass);
+    const outcome = cp.partitioned ? await consumePartitioned(s, spec, cp, pass) : await consume(s, spec, cp, pass);
     if (outcome.kind === 'complete') {
       s.progress.set(spec.stream, null);
       return;
@@ -98,17 +113,21 @@ async function freshPass<T extends { id: string }>(
   prev: StageCheckpoint | undefined,
 ): Promise<StageCheckpoint> {
   const full = saved === null;
-  const total = full && spec.count ? await spec.count().catch(() => null) : null;
+  const partitioned = full && spec.partitioned !== undefined;
+  // A partitioned pass counts what it lists.
+  const total = full && spec.count && !partitioned ? await spec.count().catch(() => null) : null;
   const startedAt = await s.dbNow();
   let deltaLink: string | null = null;
-  if (full && spec.listPath) deltaLink = await latestDeltaLink(s, spec.initialPath);
+  if (full && (spec.listPath || partitioned)) deltaLink = await latestDeltaLink(s, spec.initialPath);
   const cp: StageCheckpoint = {
     state: 'running',
     full,
     startedAt,
-    // Where the pass begins: the stored deltaLink, the list, or the first request of a full round.
-    resumeFrom: saved ?? (deltaLink ? spec.listPath! : spec.initialPath),
-    listing: deltaLink !== null,
+    // Where the pass begins: the stored deltaLink, the list, or the first request of a full round
+    // (a partitioned pass has no single place: its chunks are in the checkpoint once listed).
+    resumeFrom: partitioned ? null : (saved ?? (deltaLink ? spec.listPath! : spec.initialPath)),
+    listing: deltaLink !== null && !partitioned,
+    partitioned,
     deltaLink,
     processed: 0,
     total,
@@ -206,6 +225,63 @@ class PageQueue<T> {
   }
 }
 
+/**
+ * Writes a pass's rows in batches, up to WRITERS at once, and saves each batch's checkpoint once it
+ * and every earlier batch are written (checkpoints are saved in order).
+ */
+class BatchWriter {
+  buffer = new WriteBuffer();
+  failure: unknown = null;
+  private saved: Promise<void> = Promise.resolve();
+  private readonly writing = new Set<Promise<void>>();
+
+  constructor(
+    private readonly s: RunSession,
+    private readonly stream: DeltaStream,
+    private readonly pass: PassState,
+  ) {}
+
+  /**
+   * Starts writing the buffer (once fewer than WRITERS batches are being written), then saves
+   * `state`, which the caller captured before this call: it must describe exactly the pages whose
+   * rows this flush writes.
+   */
+  async flush(state: StageCheckpoint): Promise<void> {
+    const { s, pass, stream } = this;
+    const rows = this.buffer;
+    this.buffer = new WriteBuffer();
+    while (this.writing.size >= WRITERS) await Promise.race(this.writing);
+    const t0 = Date.now();
+    const write = rows.flush(s.db, s.connectorId, pass.full ? s.runId : null);
+    const settled: Promise<void> = write.then(
+      () => void this.writing.delete(settled),
+      () => void this.writing.delete(settled),
+    );
+    this.writing.add(settled);
+    const prev = this.saved;
+    this.saved = (async () => {
+      const written = await write;
+      const ms = Date.now() - t0;
+      await prev;
+      bump(pass.counters, 'rowsWritten', written);
+      bump(pass.counters, `ms_write_${stream}`, ms);
+      // Every batch up to this one is written: the counters say so.
+      state.counters = {
+        ...state.counters,
+        rowsWritten: pass.counters['rowsWritten']!,
+        [`ms_write_${stream}`]: pass.counters[`ms_write_${stream}`]!,
+      };
+      await s.saveStage(stream, state);
+    })();
+    this.saved.catch((err: unknown) => (this.failure ??= err));
+  }
+
+  /** Every flush so far written and checkpointed (rejects with the first failure). */
+  settled(): Promise<void> {
+    return this.saved;
+  }
+}
+
 async function consume<T extends { id: string }>(
   s: RunSession,
   spec: DeltaStreamSpec<T>,
@@ -216,51 +292,14 @@ async function consume<T extends { id: string }>(
   const gen =
     cp.listing && cp.deltaLink ? listing<T>(s, spec.listPath!, start, cp.deltaLink) : s.graph.delta<T>(start, { signal: s.signal });
   const queue = new PageQueue(gen, PREFETCH_PAGES);
-  let buffer = new WriteBuffer();
+  const w = new BatchWriter(s, spec.stream, pass);
   let processed = cp.processed;
   let rootsOverflow = cp.rootsOverflow ?? false;
-  // Checkpoints are saved in order, each after its own batch and every earlier one were written.
-  let saved: Promise<void> = Promise.resolve();
-  const writing = new Set<Promise<void>>();
-  let failure: unknown = null;
-  const mark = () => (pass.full ? s.runId : null);
-
-  // Starts writing the buffer (once fewer than WRITERS batches are being written), then saves the
-  // checkpoint that covers it.
-  const flush = async (patch: Partial<StageCheckpoint>) => {
-    const rows = buffer;
-    buffer = new WriteBuffer();
-    // Captured now: the checkpoint must describe exactly the pages whose rows this flush writes.
-    const state = snapshot(cp, pass, { ...patch, processed, rootsOverflow });
-    while (writing.size >= WRITERS) await Promise.race(writing);
-    const t0 = Date.now();
-    const write = rows.flush(s.db, s.connectorId, mark());
-    const settled: Promise<void> = write.then(
-      () => void writing.delete(settled),
-      () => void writing.delete(settled),
-    );
-    writing.add(settled);
-    const prev = saved;
-    saved = (async () => {
-      const written = await write;
-      const ms = Date.now() - t0;
-      await prev;
-      bump(pass.counters, 'rowsWritten', written);
-      bump(pass.counters, `ms_write_${spec.stream}`, ms);
-      // Every batch up to this one is written: the counters say so.
-      state.counters = {
-        ...state.counters,
-        rowsWritten: pass.counters['rowsWritten']!,
-        [`ms_write_${spec.stream}`]: pass.counters[`ms_write_${spec.stream}`]!,
-      };
-      await s.saveStage(spec.stream, state);
-    })();
-    saved.catch((err: unknown) => (failure ??= err));
-  };
+  const flush = (patch: Partial<StageCheckpoint>) => w.flush(snapshot(cp, pass, { ...patch, processed, rootsOverflow }));
 
   try {
     for (;;) {
-      if (failure) throw failure;
+      if (w.failure) throw w.failure;
       const t0 = Date.now();
       const next = await queue.next();
       bump(pass.counters, `ms_wait_${spec.stream}`, Date.now() - t0);
@@ -269,28 +308,97 @@ async function consume<T extends { id: string }>(
           // The last page has no nextLink: the finished round is its checkpoint.
           await flush({ state: 'done', resumeFrom: null, deltaLink: next.deltaLink });
         }
-        await saved;
+        await w.settled();
         return next;
       }
-      await spec.apply(next, pass, buffer);
+      await spec.apply(next, pass, w.buffer);
       processed += next.changes.length;
       s.progress.set(spec.stream, progressText(spec.label, pass.full, processed, cp.total ?? null));
       if (pass.roots.size > MAX_ROOTS) {
         rootsOverflow = true;
         pass.roots.clear();
       }
-      if (next.resumeFrom && (!pass.full || buffer.size >= s.writeBatchRows)) {
+      if (next.resumeFrom && (!pass.full || w.buffer.size >= s.writeBatchRows)) {
         await flush({ resumeFrom: next.resumeFrom });
         // Incremental pages may read what earlier pages wrote (links-only changes, app roles): in order.
-        if (!pass.full) await saved;
+        if (!pass.full) await w.settled();
       }
     }
   } catch (err) {
     // The last checkpoint save waits for every write still going.
-    await saved.catch(() => undefined);
+    await w.settled().catch(() => undefined);
     throw err;
   } finally {
     queue.stop();
+  }
+}
+
+/**
+ * A partitioned full pass (see `DeltaStreamSpec.partitioned`): lists the ids unless the checkpoint
+ * has them, then reads the chunks not done yet as filtered rounds at once and writes their pages as
+ * they come. A checkpoint names the chunks whose every page is written; a resumed pass reads the
+ * others again from their start (a chunk is a few pages).
+ */
+async function consumePartitioned<T extends { id: string }>(
+  s: RunSession,
+  spec: DeltaStreamSpec<T>,
+  cp: StageCheckpoint,
+  pass: PassState,
+): Promise<DeltaOutcome> {
+  const part = spec.partitioned!;
+  if (!cp.chunks) {
+    const t0 = Date.now();
+    const ids = await part.listIds(pass);
+    bump(pass.counters, `ms_list_${spec.stream}`, Date.now() - t0);
+    cp = { ...cp, chunks: planChunks(ids, part.chunkSize), chunksDone: [], total: ids.length };
+    await s.saveStage(spec.stream, snapshot(cp, pass, {}));
+    s.progress.set(spec.stream, progressText(spec.label, true, 0, ids.length));
+  }
+  const chunks = cp.chunks!;
+  const done = new Set(cp.chunksDone ?? []);
+  const todo = chunks.map((_, i) => i).filter((i) => !done.has(i));
+  if (done.size > 0)
+    await s.log('INFO', `${spec.label}: resuming the full pass, ${fmt(done.size)} of ${fmt(chunks.length)} chunks already read`);
+  const reader = new PartitionedRounds<T>(s.graph, {
+    chunks,
+    todo,
+    roundPath: part.roundPath,
+    concurrency: part.concurrency,
+    depth: PREFETCH_PAGES,
+    signal: s.signal,
+  });
+  const w = new BatchWriter(s, spec.stream, pass);
+  let processed = cp.processed;
+  // Captured now, like every flush: the chunks complete so far.
+  const flush = (patch: Partial<StageCheckpoint>) => w.flush(snapshot(cp, pass, { processed, chunks, chunksDone: [...done], ...patch }));
+  try {
+    for (;;) {
+      if (w.failure) throw w.failure;
+      const t0 = Date.now();
+      const item = await reader.next();
+      bump(pass.counters, `ms_wait_${spec.stream}`, Date.now() - t0);
+      if (item === null) break;
+      if (item.page) {
+        await spec.apply(item.page, pass, w.buffer);
+        processed += item.page.changes.length;
+        s.progress.set(spec.stream, progressText(spec.label, true, processed, cp.total ?? null));
+      }
+      if (item.last) done.add(item.chunk);
+      if (w.buffer.size >= s.writeBatchRows) await flush({});
+    }
+    bump(pass.counters, `graphRounds_${spec.stream}`, reader.stats.rounds);
+    bump(pass.counters, `graphPages_${spec.stream}`, reader.stats.pages);
+    bump(pass.counters, `graphLongestChain_${spec.stream}`, reader.stats.longestWorkerPages);
+    if (reader.stats.restarts) bump(pass.counters, `graphRoundRestarts_${spec.stream}`, reader.stats.restarts);
+    // Done: the chunk lists are of no further use, and the stored checkpoint stays small.
+    await flush({ state: 'done', resumeFrom: null, deltaLink: cp.deltaLink ?? null, chunks: undefined, chunksDone: undefined });
+    await w.settled();
+    return { kind: 'complete', deltaLink: cp.deltaLink! };
+  } catch (err) {
+    await w.settled().catch(() => undefined);
+    throw err;
+  } finally {
+    reader.stop();
   }
 }
 

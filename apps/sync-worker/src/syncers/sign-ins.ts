@@ -3,8 +3,12 @@ import { GraphError } from '@warden/graph-core';
 import type { RunSession } from '../runs/session';
 import { str } from '../model';
 
-/** Graph lists at most 120 users per page when `signInActivity` is selected (user-list docs). */
-export const SIGN_IN_PAGE_SIZE = 120;
+/**
+ * Graph lists at most 500 users per page when `signInActivity` is selected (Microsoft's user-list
+ * page, newer revision: "the maximum page size for `$top` is 500"; older revisions said 120;
+ * `../shared/reference/graph-api.md` §1). A larger `$top` would not fail, only be capped.
+ */
+export const SIGN_IN_PAGE_SIZE = 500;
 export const SIGN_IN_PATH = `/v1.0/users?$select=id,signInActivity&$top=${SIGN_IN_PAGE_SIZE}`;
 
 interface GraphSignIns {
@@ -37,7 +41,7 @@ async function lastRead(s: RunSession): Promise<Date | null> {
 /**
  * Users' signInActivity (lastSignInDateTime, lastNonInteractiveSignInDateTime,
  * lastSuccessfulSignInDateTime): not part of users delta, so it is listed — on every full run, and on
- * an incremental run when the last complete read is older than `intervalSeconds`. 120 users per page
+ * an incremental run when the last complete read is older than `intervalSeconds`. 500 users per page
  * (Graph's cap with signInActivity); each page patches only the rows whose values changed.
  */
 export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number; usersWritten?: Promise<unknown> }): Promise<void> {

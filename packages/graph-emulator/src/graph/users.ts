@@ -11,8 +11,13 @@ import type { Route } from './routes';
 import { SCHEMAS } from './schema';
 
 const S = SCHEMAS.user;
-/** Graph: with `$select=signInActivity` (or a filter on it) a page holds at most 120 users; a larger `$top` is not an error. */
-export const SIGN_IN_ACTIVITY_MAX_TOP = 120;
+/**
+ * Graph: with `$select=signInActivity` (or a filter on it) a page holds at most 500 users; a larger
+ * `$top` is not an error. Microsoft's user-list page said 120 until its newer revision (the one with
+ * the "Microsoft Entra ID P1 or P2" wording): "the maximum page size for `$top` is 500";
+ * `../shared/reference/graph-api.md` §1 records the same.
+ */
+export const SIGN_IN_ACTIVITY_MAX_TOP = 500;
 
 function findUser(users: { get(id: string): Entity | undefined; list(): readonly Entity[] }, key: string): Entity | undefined {
   const byId = users.get(key);
