@@ -314,7 +314,8 @@ async function countStats(
     skippedPrincipals: counters['skippedPrincipals'] ?? 0,
     rowsWritten: (counters['rowsWritten'] ?? 0) + (closure?.written ?? 0),
     rowsDeleted: deleted.resources + deleted.entitlements + deleted.grants + (closure?.deleted ?? 0),
-    ...Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith('ms_'))),
+    // Timings, and the groups pass's Graph shape (rounds, pages, longest chain of round trips).
+    ...Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith('ms_') || k.startsWith('graph'))),
     ...pick(counters, [
       'appPartsChanged',
       'appsReadIncremental',
