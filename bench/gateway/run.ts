@@ -1,5 +1,6 @@
 /**
  * npm run bench:gateway -- --size L|M [--seed S] [--rates 100,300,1000] [--cache on|off|both] [--duration 20]
+ *   [--cpu 300] [--keep]   (--rates 0: CPU per shape only; --keep: leave the database for EXPLAIN)
  *
  * The dashboard workload of issue 17 §1 against the gateway (response cache on and/or off) and
  * PostGraphile v4 on the same synced tenant: open-loop load at fixed offered rates, 500 real RS256
@@ -25,6 +26,7 @@ import { percentile, rerunWithEmulatorCa } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
 import { startSyncWorkerProcess } from '../support/sync-worker-process';
 import { failure, post, requestPayload, runOpenLoop, settle, type Outcome, type Target } from './load';
+import { cpuPerShape, type ShapeCpu } from './cpu';
 import { listenChanges, metricValue, scrape, watchProcesses, type Usage } from './observe';
 import {
   assignWardenRoles,
@@ -56,6 +58,10 @@ const { values } = parseArgs({
     'sync-every': { type: 'string', default: '60' },
     sockets: { type: 'string', default: '128' },
     compare: { type: 'string', default: '150' },
+    /** Requests per shape and server for the CPU-per-request measure (0: skip it). */
+    cpu: { type: 'string', default: '300' },
+    /** Leave the bench's database behind (its name is printed) to iterate on SQL without a new sync. */
+    keep: { type: 'boolean', default: false },
   },
 });
 const size = String(values.size).toUpperCase();
@@ -71,7 +77,8 @@ const DURATION_MS = Number(values.duration) * 1000;
 const WARMUP_MS = Number(values.warmup) * 1000;
 const POOL = 8;
 const TOKENS = { superAdmins: 40, connectorAdmins: 60, viewers: 200, members: 200 };
-const COMMAND = `npm run bench:gateway -- --size ${size} --seed ${seed} --rates ${rates.join(',')} --cache ${String(values.cache)} --duration ${Number(values.duration)}`;
+const CPU_REQUESTS = Number(values.cpu);
+const COMMAND = `npm run bench:gateway -- --size ${size} --seed ${seed} --rates ${rates.join(',') || '0'} --cache ${String(values.cache)} --duration ${Number(values.duration)} --cpu ${CPU_REQUESTS}`;
 
 await rerunWithEmulatorCa();
 
@@ -144,7 +151,8 @@ async function main(): Promise<void> {
     for (const s of services.reverse()) await s.stop().catch(() => undefined);
     for (const c of closers.reverse()) await c().catch(() => undefined);
     await tbus.destroy().catch(() => undefined);
-    await tdb.drop().catch(() => undefined);
+    if (values.keep) log(`kept the database: ${tdb.url}`);
+    else await tdb.drop().catch(() => undefined);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {
@@ -327,6 +335,21 @@ async function main(): Promise<void> {
       (await pgBackends.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map(
         (r) => r.pid,
       );
+    // ---- CPU per request per shape (nothing else driven): the measure a busy machine distorts least
+    const cpu: { server: string; shapes: ShapeCpu[] }[] = [];
+    if (CPU_REQUESTS > 0)
+      for (const t of measured) {
+        const shapes = await cpuPerShape({ ...t, pid: t.service.pid }, pop, identitiesOf, tokens, backendPids, {
+          n: CPU_REQUESTS,
+          concurrency: 4,
+          seed: seed + 17,
+        });
+        cpu.push({ server: t.name, shapes });
+        for (const s of shapes)
+          log(
+            `  CPU per request, ${t.name}, ${s.shape}: server ${s.serverMs} ms + Postgres ${s.postgresMs} ms (${s.requests} requests, ${s.errors} errors)`,
+          );
+      }
     const results: WindowResult[] = [];
     for (const phase of ['read-only', 'writes'] as const) {
       if (phase === 'writes') for (const e of [emu, other]) await e.settings({ latencyMs: 50 });
@@ -422,7 +445,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    report(results, compare, counts, byRole, loadAtStart);
+    report(results, compare, counts, byRole, loadAtStart, cpu);
   } finally {
     await cleanup();
   }
@@ -492,8 +515,25 @@ function report(
   counts: Record<string, number>,
   byRole: Record<string, number>,
   loadAtStart: number,
+  cpu: { server: string; shapes: ShapeCpu[] }[],
 ): void {
   const lines: string[] = [];
+  if (cpu.length > 0) {
+    lines.push(
+      '',
+      `### CPU per request (ms: server + Postgres backends), ${CPU_REQUESTS} requests per shape, 4 at a time, load ${loadAverage()}`,
+      '',
+    );
+    lines.push(`| shape | ${cpu.map((c) => c.server).join(' | ')} |`);
+    lines.push(`|---|${cpu.map(() => '---').join('|')}|`);
+    for (const shape of SHAPES) {
+      const cells = cpu.map((c) => {
+        const s = c.shapes.find((x) => x.shape === shape);
+        return s ? `${s.serverMs} + ${s.postgresMs} = ${round2(s.serverMs + s.postgresMs)}${s.errors ? ` (${s.errors} errors)` : ''}` : '–';
+      });
+      lines.push(`| ${shape} | ${cells.join(' | ')} |`);
+    }
+  }
   const fmt = (r: ShapeRow) => `${r.achievedPerSec} / ${r.offeredPerSec} | ${r.p50} / ${r.p95} / ${r.p99} / ${r.p999} | ${r.errors}`;
   const servers = [...new Set(results.map((r) => r.server))];
   for (const phase of ['read-only', 'writes'] as const) {
@@ -523,7 +563,7 @@ function report(
   }
   // Targets, on the phase with writes: ≥ 1.5× PostGraphile's throughput per shape at the highest
   // offered rate (where the servers saturate) with equal or better p99; p99 ≤ 50 ms at 300 req/s.
-  const top = Math.max(...rates);
+  const top = rates.length > 0 ? Math.max(...rates) : 0;
   const at = (phase: string, rate: number, server: string) =>
     results.find((r) => r.phase === phase && r.rate === rate && r.server === server);
   const peerTop = at('writes', top, 'PostGraphile v4');
@@ -598,7 +638,15 @@ function report(
     ratio,
     correct,
     targets,
-    details: { rates, durationSeconds: DURATION_MS / 1000, callers: byRole, dataset: counts, compare, windows: results },
+    details: {
+      rates,
+      durationSeconds: DURATION_MS / 1000,
+      callers: byRole,
+      dataset: counts,
+      compare,
+      cpuPerRequest: cpu,
+      windows: results,
+    },
   });
   log(`wrote ${out}`);
 }
