@@ -20,6 +20,7 @@ import * as m0008 from './migrations/0008_access_requests';
 import * as m0009 from './migrations/0009_access_reviews';
 import * as m0010 from './migrations/0010_review_items_bulk';
 import * as m0011 from './migrations/0011_change_notifications_per_connector';
+import * as m0014 from './migrations/0014_resources_search_covering';
 
 // int8 (bigserial ids, counts) as string would leak into every caller; these values stay < 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '0009_access_reviews': m0009,
   '0010_review_items_bulk': m0010,
   '0011_change_notifications_per_connector': m0011,
+  '0014_resources_search_covering': m0014,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -41,6 +41,7 @@ describe('migrations', () => {
       '0009_access_reviews',
       '0010_review_items_bulk',
       '0011_change_notifications_per_connector',
+      '0014_resources_search_covering',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
