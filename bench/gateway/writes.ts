@@ -19,6 +19,12 @@ export interface WriteStats {
   revokes: { ok: number; failed: number; p50Ms: number; p99Ms: number };
   readBacks: number;
   staleReads: number;
+  /**
+   * Stale reads the database agreed with (the row's presence, read straight from Postgres right
+   * after): not the cache but a writer — e.g. an incremental sync that read Graph before a revoke
+   * reached it and wrote the membership back after the revoke's write-through deleted it.
+   */
+  staleInDatabase: number;
   staleExamples: string[];
   incrementalSyncs: { runs: number; churnChanges: number; ms: number[] };
   fullSyncs: { runs: number; ms: number[] };
@@ -89,6 +95,7 @@ export function startWrites(o: {
     revokes: { ok: 0, failed: 0, p50Ms: 0, p99Ms: 0 },
     readBacks: 0,
     staleReads: 0,
+    staleInDatabase: 0,
     staleExamples: [],
     incrementalSyncs: { runs: 0, churnChanges: 0, ms: [] },
     fullSyncs: { runs: 0, ms: [] },
@@ -134,8 +141,18 @@ export function startWrites(o: {
     const expected = action === 'GRANT' ? 1 : 0;
     if (after.grants.totalCount !== expected) {
       stats.staleReads++;
+      const row = await sql<{ n: number; runs: string | null }>`SELECT
+          (SELECT count(*)::int FROM grants g JOIN entitlements e ON e.connector_id = g.connector_id AND e.key = g.entitlement_key
+             JOIN resources r ON r.connector_id = g.connector_id AND r.external_id = g.principal_external_id
+           WHERE e.id = ${p.entitlementId} AND r.id = ${p.principalId} AND g.direct) AS n,
+          (SELECT string_agg(mode || ' ' || status || ' ' || coalesce(started_at::text, '-') || '..' || coalesce(finished_at::text, '-'), '; ')
+             FROM sync_runs WHERE connector_id = ${o.mainConnectorId} AND queued_at > now() - interval '2 minutes') AS runs`.execute(o.db);
+      const inDb = row.rows[0]!.n;
+      if (inDb !== expected) stats.staleInDatabase++;
       if (stats.staleExamples.length < 5)
-        stats.staleExamples.push(`${action} ${JSON.stringify(vars)}: before ${before.grants.totalCount}, after ${after.grants.totalCount}`);
+        stats.staleExamples.push(
+          `${action} ${JSON.stringify(vars)}: before ${before.grants.totalCount}, after ${after.grants.totalCount}, database ${inDb} (task done ${new Date().toISOString()}; recent syncs: ${row.rows[0]!.runs ?? 'none'})`,
+        );
     }
     return true;
   };

@@ -77,7 +77,18 @@ export function createServices(deps: GatewayDeps): Services {
 }
 
 export function createContext(deps: GatewayDeps, services: Services, caller: Caller | null, requestId: string): GatewayContext {
-  return { deps, services, caller, requestId, loaders: createLoaders(deps.db), logger: deps.logger.child({ requestId }) };
+  // pino's child() serialises its bindings at once; most requests never log, so it is made on first use.
+  let logger: Logger | undefined;
+  return {
+    deps,
+    services,
+    caller,
+    requestId,
+    loaders: createLoaders(deps.db),
+    get logger() {
+      return (logger ??= deps.logger.child({ requestId }));
+    },
+  };
 }
 
 /**

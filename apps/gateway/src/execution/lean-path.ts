@@ -16,6 +16,7 @@ import type { GatewayContext } from '../context';
 import type { ResponseCache } from '../response-cache/response-cache';
 import type { QueryLimits } from '../security/limits';
 import { readPlainRequest } from './plain-request';
+import { costKey } from '../security/complexity';
 
 interface LeanPathDeps {
   schema: GraphQLSchema;
@@ -77,8 +78,7 @@ export function leanQueryPath(deps: LeanPathDeps, stats: LeanPathStats = { answe
     const operation: OperationDefinitionNode | null | undefined = getOperationAST(prepared.document, operationName ?? undefined);
     if (!operation || operation.operation !== 'query') return next();
     try {
-      const key = `${operationName ?? ''}\u0000${JSON.stringify(variables ?? {})}\u0000${query}`;
-      deps.limits.checkOperation(prepared.document, operation, variables, caller, key);
+      deps.limits.checkOperation(prepared.document, operation, variables, caller, costKey(operationName, variables, query));
     } catch {
       return next();
     }

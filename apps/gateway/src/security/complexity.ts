@@ -27,6 +27,16 @@ export function complexityOf(schema: GraphQLSchema, query: DocumentNode, variabl
   });
 }
 
+/**
+ * The key under which an operation's cost is remembered. The estimators read only numbers (`first`)
+ * and the booleans of @include/@skip from the variables, never a string, so strings (ids, search
+ * terms: what changes from one request to the next) are left out and one entry serves every id of a
+ * dashboard's query. The variables are still coerced on every request (see costCheck).
+ */
+export function costKey(operationName: string | null | undefined, variables: unknown, query: string): string {
+  return `${operationName ?? ''}\u0000${JSON.stringify(variables ?? {}, (_k, v: unknown) => (typeof v === 'string' ? '' : v))}\u0000${query}`;
+}
+
 export type CostCheck = (
   document: DocumentNode,
   operation: OperationDefinitionNode,
@@ -44,10 +54,11 @@ export function costCheck(schema: GraphQLSchema, max: number): CostCheck {
   const costs = new Map<string, number>();
   return (document, operation, variables, cacheKey) => {
     const vars = variables ?? {};
+    // Coerced every time, cached or not: a value that does not coerce is let through to execution.
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], vars, { maxErrors: 1 });
+    if (coerced.errors) return;
     let cost = cacheKey === undefined ? undefined : costs.get(cacheKey);
     if (cost === undefined) {
-      const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], vars, { maxErrors: 1 });
-      if (coerced.errors) return;
       const name = operation.name?.value;
       const ops = separateOperations(document);
       const doc = name ? ops[name] : Object.values(ops)[0];

@@ -16,7 +16,7 @@ import {
 import type { Caller } from '../auth/roles';
 import type { GatewayContext } from '../context';
 import { WardenError } from '../errors';
-import { costCheck, type CostCheck } from './complexity';
+import { costCheck, costKey, type CostCheck } from './complexity';
 import { depthLimit } from './depth-limit';
 import { limitError } from './limit-error';
 
@@ -79,8 +79,8 @@ export class QueryLimits {
       requestDidStart: async () => ({
         didResolveOperation: async ({ request, document, operation, contextValue }) => {
           if (!operation) return;
-          const key = `${request.operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}\u0000${request.query ?? ''}`;
-          this.checkOperation(document, operation, request.variables, contextValue.caller, request.query === undefined ? undefined : key);
+          const key = request.query === undefined ? undefined : costKey(request.operationName, request.variables, request.query);
+          this.checkOperation(document, operation, request.variables, contextValue.caller, key);
         },
       }),
     };

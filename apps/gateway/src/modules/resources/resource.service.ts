@@ -62,7 +62,8 @@ export class ResourceService {
       if (afterId) q = q.where('id', '>', v[3] as string);
       return q.orderBy('id').limit(v[4] as number);
     };
-    const rows = (await this.statements.run(shape, build, values)).rows;
+    // A search's best plan depends on the term (see Statements.run).
+    const rows = (await this.statements.run(shape, build, values, { customPlan: Boolean(search) })).rows;
     return toPage(
       rows,
       limit,
