@@ -16,13 +16,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createTestBus, TEST_NATS_URL } from '@warden/bus/testing';
+import { createTestBus } from '@warden/bus/testing';
 import { createTestDatabase } from '@warden/database/testing';
 import { SecretBox } from '@warden/service-kit';
 import { insertConnector } from '../../apps/provision-worker/test/support/seed';
 import { Rng } from '../../tests/chaos/src/rng';
 import { startEmulatorProcess } from '../support/emulator-process';
-import { percentile, rerunWithEmulatorCa } from '../support/process';
+import { percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
 import { startSyncWorkerProcess } from '../support/sync-worker-process';
 import { failure, post, requestPayload, runOpenLoop, settle, type Outcome, type Target } from './load';
@@ -181,13 +181,13 @@ async function main(): Promise<void> {
     );
     await tdb.db.updateTable('connectors').set({ display_name: 'Fabrikam' }).where('id', '=', otherId).execute();
     const common = {
-      DATABASE_URL: tdb.url,
-      NATS_URL: TEST_NATS_URL,
-      BUS_NAMESPACE: tbus.namespace,
-      WARDEN_SECRET_KEYS: secretKeys,
-      LOG_LEVEL: 'warn',
+      ...serviceEnv({
+        databaseUrl: tdb.url,
+        busNamespace: tbus.namespace,
+        secretKeys,
+        graphBaseUrls: [emu, other].map((e) => e.config.baseUrl),
+      }),
       NODE_ENV: 'production',
-      ALLOWED_GRAPH_HOSTS: [emu, other].map((e) => new URL(e.config.baseUrl).host).join(','),
     };
     // info: its readiness is the "sync worker started" line.
     const syncWorker = startSyncWorkerProcess({ ...common, LOG_LEVEL: 'info', SCHEDULER_INTERVAL_MS: '0' });

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { setAccessPolicy } from '@warden/access-model';
-import { createTestBus, TEST_NATS_URL } from '@warden/bus/testing';
+import { createTestBus } from '@warden/bus/testing';
 import { createTestDatabase } from '@warden/database/testing';
 // The gateway's decorators need its own tsconfig: it runs as a child process (as in bench:gateway).
 import { mintToken } from '../../apps/gateway/src/auth/jwt';
@@ -31,7 +31,7 @@ import { startProvisionWorker } from '@warden/provision-worker';
 import { SecretBox } from '@warden/service-kit';
 import { insertConnector, seedFromExport } from '../../apps/provision-worker/test/support/seed';
 import { startEmulatorProcess } from '../support/emulator-process';
-import { percentile, rerunWithEmulatorCa } from '../support/process';
+import { percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -164,14 +164,7 @@ async function main(): Promise<void> {
       ).map((e) => [e.resource_external_id, e.id]),
     );
 
-    const common = {
-      DATABASE_URL: tdb.url,
-      NATS_URL: TEST_NATS_URL,
-      BUS_NAMESPACE: tbus.namespace,
-      WARDEN_SECRET_KEYS: secretKeys,
-      LOG_LEVEL: 'warn',
-      ALLOWED_GRAPH_HOSTS: new URL(emulator.config.baseUrl).host,
-    };
+    const common = serviceEnv({ databaseUrl: tdb.url, busNamespace: tbus.namespace, secretKeys, graphBaseUrls: [emulator.config.baseUrl] });
     const provision = await startProvisionWorker({
       ...common,
       PROVISION_CONCURRENCY: String(values.concurrency),

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { reviewTick } from '@warden/access-model';
-import { createTestBus, TEST_NATS_URL } from '@warden/bus/testing';
+import { createTestBus } from '@warden/bus/testing';
 import { RESOURCE_TYPES } from '@warden/database';
 import { createTestDatabase } from '@warden/database/testing';
 import { startProvisionWorker } from '@warden/provision-worker';
@@ -31,7 +31,7 @@ import { SecretBox } from '@warden/service-kit';
 import { mintToken } from '../../apps/gateway/src/auth/jwt';
 import { insertConnector, seedFromExport } from '../../apps/provision-worker/test/support/seed';
 import { startEmulatorProcess } from '../support/emulator-process';
-import { percentile, rerunWithEmulatorCa } from '../support/process';
+import { percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -167,14 +167,7 @@ async function main(): Promise<void> {
         await sql.raw(`ALTER DATABASE ${tdb.name} SET ${setting}`).execute(tdb.db);
     }
     const jwtSecret = randomBytes(32).toString('base64url');
-    const common = {
-      DATABASE_URL: tdb.url,
-      NATS_URL: TEST_NATS_URL,
-      BUS_NAMESPACE: tbus.namespace,
-      WARDEN_SECRET_KEYS: secretKeys,
-      LOG_LEVEL: 'warn',
-      ALLOWED_GRAPH_HOSTS: new URL(emulator.config.baseUrl).host,
-    };
+    const common = serviceEnv({ databaseUrl: tdb.url, busNamespace: tbus.namespace, secretKeys, graphBaseUrls: [emulator.config.baseUrl] });
     const gateway = await startGatewayProcess(
       // development tokens: a gateway without NODE_ENV counts as production and refuses them
       { ...common, NODE_ENV: 'development', AUTH_JWT_SECRET: jwtSecret, RESPONSE_CACHE_MB: '0', DB_POOL_SIZE: '10' },

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { ensureCa } from '@warden/graph-emulator';
+import { TEST_NATS_URL } from '@warden/bus/testing';
 
 /**
  * Node reads NODE_EXTRA_CA_CERTS only when it starts: unless it already points at the emulator's CA,
@@ -21,4 +22,21 @@ export async function rerunWithEmulatorCa(): Promise<string> {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** What every service process of a bench shares: its database, bus namespace, secret keys and the emulators it may call. */
+export function serviceEnv(o: {
+  databaseUrl: string;
+  busNamespace: string;
+  secretKeys: string;
+  graphBaseUrls: readonly string[];
+}): Record<string, string> {
+  return {
+    DATABASE_URL: o.databaseUrl,
+    NATS_URL: TEST_NATS_URL,
+    BUS_NAMESPACE: o.busNamespace,
+    WARDEN_SECRET_KEYS: o.secretKeys,
+    LOG_LEVEL: 'warn',
+    ALLOWED_GRAPH_HOSTS: o.graphBaseUrls.map((u) => new URL(u).host).join(','),
+  };
 }
