@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchResult } from '../bench/support/result';
-import { formatFigure, numbersTable, readResults, shapeProblem } from './bench-numbers';
+import { formatFigure, numbersTable, readResults, replaceTable, shapeProblem, TABLE_END, TABLE_START } from './bench-numbers';
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -97,5 +97,16 @@ describe('bench:numbers', () => {
     expect(formatFigure('users', 50000)).toBe('50,000');
     expect(formatFigure('wallS', 5.2936)).toBe('5.29');
     expect(formatFigure('p50Ms', null)).toBe('—');
+  });
+
+  it('replaces only the text between the README markers, and refuses a README without them', () => {
+    const readme = `# Title\n\n## Numbers\n\n${TABLE_START}\n\nold table\n\n${TABLE_END}\n\nAfter.\n`;
+    const out = replaceTable(readme, '| new |');
+    expect(out).toBe(`# Title\n\n## Numbers\n\n${TABLE_START}\n\n| new |\n\n${TABLE_END}\n\nAfter.\n`);
+    expect(replaceTable(out, '| newer |')).toContain('| newer |');
+    expect(replaceTable(out, '| newer |')).not.toContain('| new |');
+    expect(() => replaceTable('# no markers\n', '| x |')).toThrow(/markers/);
+    expect(() => replaceTable(`${TABLE_END}\n${TABLE_START}\n`, '| x |')).toThrow(/markers/);
+    expect(() => replaceTable(`${TABLE_START}${TABLE_START}${TABLE_END}`, '| x |')).toThrow(/markers/);
   });
 });
