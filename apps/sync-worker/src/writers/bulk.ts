@@ -17,20 +17,100 @@ export type StagingValue = string | boolean | null;
 export const COPY_MIN_ROWS = 500;
 
 /**
- * One set-based merge of `rows` into a table. `merge(source)` is the whole statement (an
- * `INSERT … SELECT … FROM ${source} … ON CONFLICT …`); `source` exposes the columns as `t.<name>`.
- * Large batches on a pooled database are COPYed into a transaction-scoped temporary table first;
- * small ones, and writes inside a caller's transaction (no pool to take a connection from), use
- * `unnest` of one array per column. Returns the rows the statement affected.
+ * A full pass's batch of one table, for the first-write fast path: while the run has found the
+ * connector without rows of `table`, batches are plain `INSERT … SELECT` (see `mergeRows`).
+ */
+export interface FirstWrite {
+  table: 'resources' | 'entitlements' | 'grants';
+  connectorId: string;
+  /** The full pass marking its rows (its sync run's id). */
+  runId: string;
+}
+
+/** How often the fast path was taken and given up (a conflicting row was found); for tests and profiling. */
+export const firstWriteStats = { batches: 0, fallbacks: 0 };
+
+/**
+ * One set-based merge of `rows` into a table. `merge(source, upsert)` is the whole statement (an
+ * `INSERT … SELECT … FROM ${source}`, followed by its `ON CONFLICT …` clause when `upsert`); `source`
+ * exposes the columns as `t.<name>`. Large batches on a pooled database are COPYed into a
+ * transaction-scoped temporary table first; small ones, and writes inside a caller's transaction (no
+ * pool to take a connection from), use `unnest` of one array per column. Returns the rows the
+ * statement affected.
+ *
+ * With `first`, a batch of a full pass that found the connector without rows of the table (its first
+ * sync) is inserted without ON CONFLICT: no speculative insertion, so per row one probe of the unique
+ * index and one WAL record fewer. Whether rows exist only decides which statement is tried first: a
+ * plain INSERT that meets an existing key (a concurrent provisioning write-through, a resumed run, the
+ * same key written twice by the run) fails as a whole, its transaction is rolled back, and the batch
+ * is merged again with ON CONFLICT; the run then merges every later batch of that table too, so at
+ * most one batch per run and table is written twice (its rolled-back rows stay as dead tuples until
+ * a vacuum).
  */
 export async function mergeRows(
   db: Kysely<Database>,
   columns: readonly StagingColumn[],
   rows: readonly (readonly StagingValue[])[],
-  merge: (source: RawBuilder<unknown>) => RawBuilder<unknown>,
+  merge: (source: RawBuilder<unknown>, upsert: boolean) => RawBuilder<unknown>,
+  first: FirstWrite | null = null,
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const pool = pgPoolOf(db);
+  // Inside a caller's transaction a failed INSERT would abort the caller's work: always merge there.
+  if (pool && first && (await isFirstWrite(db, first))) {
+    try {
+      const written = await writeRows(db, pool, columns, rows, (source) => merge(source, false));
+      firstWriteStats.batches++;
+      return written;
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      firstWrites.set(firstWriteKey(first), false);
+      firstWriteStats.fallbacks++;
+    }
+  }
+  return writeRows(db, pool, columns, rows, (source) => merge(source, true));
+}
+
+/**
+ * Per full pass and table: whether the connector had no rows of the table when the pass first wrote
+ * it. A promise while the check runs, so the pass's concurrent writers share one check. Bounded: the
+ * oldest runs are forgotten (a forgotten run checks again and, having written rows, merges).
+ */
+const firstWrites = new Map<string, Promise<boolean> | boolean>();
+const FIRST_WRITES_KEPT = 256;
+
+function firstWriteKey(first: FirstWrite): string {
+  return `${first.runId}:${first.table}:${first.connectorId}`;
+}
+
+async function isFirstWrite(db: Kysely<Database>, first: FirstWrite): Promise<boolean> {
+  const key = firstWriteKey(first);
+  let known = firstWrites.get(key);
+  if (known === undefined) {
+    known = sql<{
+      empty: boolean;
+    }>`SELECT NOT EXISTS (SELECT 1 FROM ${sql.table(first.table)} WHERE connector_id = ${first.connectorId}::uuid) AS empty`
+      .execute(db)
+      .then((r) => r.rows[0]?.empty === true);
+    firstWrites.set(key, known);
+    if (firstWrites.size > FIRST_WRITES_KEPT) firstWrites.delete(firstWrites.keys().next().value!);
+    // A failed check is not remembered: the next batch asks again.
+    known.catch(() => firstWrites.delete(key));
+  }
+  return known;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+}
+
+async function writeRows(
+  db: Kysely<Database>,
+  pool: ReturnType<typeof pgPoolOf>,
+  columns: readonly StagingColumn[],
+  rows: readonly (readonly StagingValue[])[],
+  merge: (source: RawBuilder<unknown>) => RawBuilder<unknown>,
+): Promise<number> {
   if (!pool || rows.length < COPY_MIN_ROWS) {
     const arrays = columns.map(([, type], i) => sql`${rows.map((r) => r[i] ?? null)}::${sql.raw(type)}[]`);
     const names = sql.raw(columns.map(([name]) => name).join(', '));

@@ -37,11 +37,13 @@ export async function upsertEntitlements(
         b.appRoleId,
         JSON.stringify(b.metadata),
       ]),
-      (source) => sql`
+      (source, upsert) => sql`
       INSERT INTO entitlements AS e (connector_id, key, resource_external_id, resource_type, slug, display_name, grantable, app_role_id, metadata, last_seen_run_id)
       SELECT ${connectorId}::uuid, t.key, t.rid, t.rtype, t.slug, t.name, t.grantable, t.app_role_id, t.metadata::jsonb, ${markRunId}::uuid
       FROM ${source} ORDER BY t.key
-      ON CONFLICT (connector_id, key) DO UPDATE SET
+      ${
+        upsert
+          ? sql`ON CONFLICT (connector_id, key) DO UPDATE SET
         resource_external_id = excluded.resource_external_id,
         resource_type = excluded.resource_type,
         slug = excluded.slug,
@@ -54,7 +56,10 @@ export async function upsertEntitlements(
                                IS DISTINCT FROM (excluded.display_name, excluded.grantable, excluded.app_role_id, excluded.metadata)
                           THEN now() ELSE e.updated_at END
       WHERE (e.display_name, e.grantable, e.app_role_id, e.metadata) IS DISTINCT FROM (excluded.display_name, excluded.grantable, excluded.app_role_id, excluded.metadata)
-         OR (excluded.last_seen_run_id IS NOT NULL AND e.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`,
+         OR (excluded.last_seen_run_id IS NOT NULL AND e.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`
+          : sql.raw('')
+      }`,
+      markRunId ? { table: 'entitlements', connectorId, runId: markRunId } : null,
     );
   }
   return written;

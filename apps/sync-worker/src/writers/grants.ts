@@ -43,11 +43,13 @@ export async function upsertDirectGrants(
       db,
       DIRECT_COLUMNS,
       batch.map((b) => [b.entitlementKey, b.principalExternalId, b.principalKind, b.graphAssignmentId, b.expiresAt]),
-      (source) => sql`
+      (source, upsert) => sql`
       INSERT INTO grants AS g (connector_id, entitlement_key, principal_external_id, principal_kind, direct, graph_assignment_id, expires_at, last_seen_run_id)
       SELECT ${connectorId}::uuid, t.key, t.principal, t.kind, true, t.aid, t.exp, ${opts.markRunId}::uuid
       FROM ${source} ORDER BY t.key, t.principal
-      ON CONFLICT (connector_id, entitlement_key, principal_external_id, direct) DO UPDATE SET
+      ${
+        upsert
+          ? sql`ON CONFLICT (connector_id, entitlement_key, principal_external_id, direct) DO UPDATE SET
         principal_kind = excluded.principal_kind,
         graph_assignment_id = ${aid},
         expires_at = ${exp},
@@ -55,7 +57,10 @@ export async function upsertDirectGrants(
         updated_at = CASE WHEN (g.principal_kind, g.graph_assignment_id, g.expires_at) IS DISTINCT FROM (excluded.principal_kind, ${aid}, ${exp})
                           THEN now() ELSE g.updated_at END
       WHERE (g.principal_kind, g.graph_assignment_id, g.expires_at) IS DISTINCT FROM (excluded.principal_kind, ${aid}, ${exp})
-         OR (excluded.last_seen_run_id IS NOT NULL AND g.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`,
+         OR (excluded.last_seen_run_id IS NOT NULL AND g.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`
+          : sql.raw('')
+      }`,
+      opts.markRunId ? { table: 'grants', connectorId, runId: opts.markRunId } : null,
     );
   }
   return written;

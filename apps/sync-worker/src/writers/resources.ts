@@ -39,11 +39,13 @@ export async function upsertResources(
       db,
       RESOURCE_COLUMNS,
       batch.map((b) => [b.type, b.externalId, b.displayName, JSON.stringify(b.profile), b.searchText]),
-      (source) => sql`
+      (source, upsert) => sql`
       INSERT INTO resources AS r (connector_id, type, external_id, display_name, profile, search_text, last_seen_run_id)
       SELECT ${connectorId}::uuid, t.type, t.external_id, t.display_name, t.profile::jsonb, t.search_text, ${markRunId}::uuid
       FROM ${source} ORDER BY t.external_id
-      ON CONFLICT (connector_id, external_id) DO UPDATE SET
+      ${
+        upsert
+          ? sql`ON CONFLICT (connector_id, external_id) DO UPDATE SET
         type = excluded.type,
         display_name = excluded.display_name,
         profile = ${profile},
@@ -53,7 +55,10 @@ export async function upsertResources(
                                IS DISTINCT FROM (excluded.type, excluded.display_name, ${profile}, excluded.search_text)
                           THEN now() ELSE r.updated_at END
       WHERE (r.type, r.display_name, r.profile, r.search_text) IS DISTINCT FROM (excluded.type, excluded.display_name, ${profile}, excluded.search_text)
-         OR (excluded.last_seen_run_id IS NOT NULL AND r.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`,
+         OR (excluded.last_seen_run_id IS NOT NULL AND r.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`
+          : sql.raw('')
+      }`,
+      markRunId ? { table: 'resources', connectorId, runId: markRunId } : null,
     );
   }
   return written;
