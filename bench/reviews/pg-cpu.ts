@@ -21,7 +21,7 @@ export function cpuSecondsOf(pid: number): number {
 export function postgresCpu(
   db: Kysely<Database>,
   database: string,
-): { start(): Promise<void>; stop(): Promise<number>; perBackend(): number[] } {
+): { start(): Promise<void>; stop(): Promise<number>; perBackend(): Array<{ pid: number; cpu: number }> } {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   let timer: NodeJS.Timeout | null = null;
@@ -49,7 +49,9 @@ export function postgresCpu(
     },
     /** Each backend's share, largest first (the stage's one connection against the partitions'). */
     perBackend() {
-      return [...last].map(([pid, cpu]) => Math.round((cpu - (first.get(pid) ?? 0)) * 100) / 100).sort((x, y) => y - x);
+      return [...last]
+        .map(([pid, cpu]) => ({ pid, cpu: Math.round((cpu - (first.get(pid) ?? 0)) * 100) / 100 }))
+        .sort((x, y) => y.cpu - x.cpu);
     },
   };
 }

@@ -115,78 +115,84 @@ export async function createAccessReview(
   };
   const c = connector.id;
 
-  // Two stages. The stage statement reads the connector once, in one snapshot, and writes every
-  // item's reviewers and evidence into an unlogged table of this creation (reviewStageTable); then
-  // CREATE_PARTITIONS transactions at once (each its share of the items, on its own connection) copy
-  // the staged rows into access_review_items, wording the reasons as they go. The creating
-  // transaction commits the review row (and so makes the items reachable) only after every partition
-  // committed. A failure deletes what the partitions wrote; a crash leaves items of a review that never
-  // existed and a stage table, which the row in access_review_creations lets reviewTick delete.
+  // The campaign is written by CREATE_PARTITIONS transactions at once (each the items of its share
+  // of the principals, on its own connection), all reading one snapshot exported by the creating
+  // transaction, which commits the review row (and so makes the items reachable) only after every
+  // partition committed. A failure deletes what the partitions wrote; a crash leaves items of a
+  // review that never existed, which the row in access_review_creations lets reviewTick delete.
   const reviewId = randomUUID();
-  const stage = reviewStageTable(reviewId);
-  const job: StageJob = { reviewId, connectorId: c, input, params, entitlementIds, resourceTypes, inactiveDays };
   await sql`INSERT INTO access_review_creations (review_id) VALUES (${reviewId})`.execute(db);
   let result: { review: AccessReviewRow; items: number };
   try {
-    await writeStage(db, stage, job);
-    result = await db.transaction().execute(async (trx) => {
-      const review = await trx
-        .insertInto('access_reviews')
-        .values({
-          id: reviewId,
-          connector_id: c,
-          name,
-          reviewers: input.reviewers,
-          fallback_subjects: fallbackSubjects,
-          due_at: input.dueAt,
-          auto_revoke: input.autoRevoke ?? true,
-          undecided,
-          inactive_days: inactiveDays,
-          scope: JSON.stringify({ entitlementIds, resourceTypes }),
-          created_by: actor.subject,
-          created_by_oid: creatorOid,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const parts = await Promise.allSettled(
-        Array.from({ length: CREATE_PARTITIONS }, (_, k) => db.transaction().execute((w) => writePartition(w, stage, job, k))),
-      );
-      const failed = parts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      const items = parts.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value : 0), 0);
-      const claimed = await sql`DELETE FROM access_review_creations WHERE review_id = ${reviewId}`.execute(trx);
-      // Only a creation that outlived the sweeper's patience could lose its row (and its items).
-      if (Number(claimed.numAffectedRows ?? 0) !== 1) throw new Error(`access review ${reviewId}: its items were swept during creation`);
-      await appendAudit(trx, {
-        actor: actor.subject,
-        action: 'access_review.created',
-        connectorId: c,
-        details: {
-          ...(actor.oid ? { actorOid: actor.oid } : {}),
-          reviewId: review.id,
-          name,
-          items,
-          reviewers: input.reviewers,
-          fallbackSubjects,
-          scope: { entitlementIds, resourceTypes },
-          dueAt: input.dueAt.toISOString(),
-          autoRevoke: review.auto_revoke,
-          undecided,
-          inactiveDays,
-        },
+    result = await db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        const snapshot = (await sql<{ s: string }>`SELECT pg_export_snapshot() AS s`.execute(trx)).rows[0]!.s;
+        const review = await trx
+          .insertInto('access_reviews')
+          .values({
+            id: reviewId,
+            connector_id: c,
+            name,
+            reviewers: input.reviewers,
+            fallback_subjects: fallbackSubjects,
+            due_at: input.dueAt,
+            auto_revoke: input.autoRevoke ?? true,
+            undecided,
+            inactive_days: inactiveDays,
+            scope: JSON.stringify({ entitlementIds, resourceTypes }),
+            created_by: actor.subject,
+            created_by_oid: creatorOid,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const parts = await Promise.allSettled(
+          Array.from({ length: CREATE_PARTITIONS }, (_, k) =>
+            db
+              .transaction()
+              .setIsolationLevel('repeatable read')
+              .execute(async (w) => {
+                await sql.raw(`SET TRANSACTION SNAPSHOT '${snapshotId(snapshot)}'`).execute(w);
+                return writePartition(w, { reviewId, connectorId: c, input, params, entitlementIds, resourceTypes, inactiveDays }, k);
+              }),
+          ),
+        );
+        const failed = parts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        const items = parts.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value : 0), 0);
+        const claimed = await sql`DELETE FROM access_review_creations WHERE review_id = ${reviewId}`.execute(trx);
+        // Only a creation that outlived the sweeper's patience could lose its row (and its items).
+        if (Number(claimed.numAffectedRows ?? 0) !== 1) throw new Error(`access review ${reviewId}: its items were swept during creation`);
+        await appendAudit(trx, {
+          actor: actor.subject,
+          action: 'access_review.created',
+          connectorId: c,
+          details: {
+            ...(actor.oid ? { actorOid: actor.oid } : {}),
+            reviewId: review.id,
+            name,
+            items,
+            reviewers: input.reviewers,
+            fallbackSubjects,
+            scope: { entitlementIds, resourceTypes },
+            dueAt: input.dueAt.toISOString(),
+            autoRevoke: review.auto_revoke,
+            undecided,
+            inactiveDays,
+          },
+        });
+        return { review, items };
       });
-      return { review, items };
-    });
   } catch (err) {
     await sql`DELETE FROM access_review_items WHERE review_id = ${reviewId}`.execute(db).catch(() => undefined);
     await sql`DELETE FROM access_review_creations WHERE review_id = ${reviewId}`.execute(db).catch(() => undefined);
     throw err;
-  } finally {
-    await sql
-      .raw(`DROP TABLE IF EXISTS ${stage}`)
-      .execute(db)
-      .catch(() => undefined);
   }
+  // The campaign's entries of the reviewer index sit in the index's pending list (fast to append
+  // for the partitions) until merged, and every reviewer's queue read scans that list meanwhile
+  // (48 ms a read at M). Autovacuum would merge it within a minute, if it runs; merged here at once.
+  await sql`SELECT gin_clean_pending_list('access_review_items_reviewers_idx'::regclass)`.execute(db);
   publishReviewUpdated(bus, result.review);
   return result;
 }
@@ -194,16 +200,13 @@ export async function createAccessReview(
 /** Parallel writers of one campaign; a creation holds this many pooled connections, plus its own. */
 export const CREATE_PARTITIONS = 4;
 
-/**
- * The unlogged table a creation stages its items in, named after the review (a UUID, so the name is
- * safe to splice): reviewTick drops the stage of a creation whose process died.
- */
-export function reviewStageTable(reviewId: string): string {
-  if (!isUuid(reviewId)) throw new Error(`unexpected review id ${reviewId}`);
-  return `access_review_stage_${reviewId.replace(/-/g, '').toLowerCase()}`;
+/** pg_export_snapshot's answer, checked before it is spliced into SET TRANSACTION SNAPSHOT (no parameters there). */
+function snapshotId(s: string): string {
+  if (!/^[0-9A-F-]+$/i.test(s)) throw new Error(`unexpected snapshot id ${s}`);
+  return s;
 }
 
-interface StageJob {
+interface PartitionJob {
   reviewId: string;
   connectorId: string;
   input: CreateReviewInput;
@@ -214,32 +217,33 @@ interface StageJob {
 }
 
 /**
- * The stage: one statement, so one snapshot of the connector, computing every connector-wide figure
- * once (the partitions used to compute each of them once per partition): each item with its
- * reviewers and the evidence of its recommendation, and the partition `part` that writes it.
- * - review_people: every principal's fields the rules read, out of its profile once (not once per
- *   item); review_scope: the entitlements in scope, with their owners when owners review.
- * - team: users per manager; holders: per (entitlement in scope, manager) how many of that
- *   manager's users hold it (directly or inherited). For an item, peers = team - 1 and peer
- *   holders = holders - 1 (the principal itself holds it directly).
- * - sign-in: the later of the interactive and non-interactive sign-in; "never" only when the
- *   sign-in stage wrote the keys (absent keys mean unknown, not never).
- * The table is unlogged: it lives for the seconds of the creation and a crash loses nothing that
- * matters (the creation is abandoned then anyway).
+ * Writes partition `k` of a campaign: the items of principals whose manager (or, without one, the
+ * principal itself) hashes to `k`, so a manager's whole team, and with it the peer evidence, falls in
+ * one partition. Returns how many items it wrote.
  */
-async function writeStage(db: Kysely<Database>, stage: string, job: StageJob): Promise<void> {
-  const { connectorId: c, input, params, entitlementIds, resourceTypes } = job;
-  await db.transaction().execute(async (trx) => {
-    // Interpreted, not JIT-compiled (compiling costs seconds here), with the hashes in memory.
-    await sql`SET LOCAL jit = off`.execute(trx);
-    await sql`SET LOCAL work_mem = '128MB'`.execute(trx);
-    // Two small temporary tables first, analyzed: the planner then knows how many users have a
-    // manager and joins the grants to them by hashing instead of probing an index 45k times (a CTE
-    // has no statistics).
-    await sql`
+async function writePartition(trx: Transaction<Database>, job: PartitionJob, k: number): Promise<number> {
+  const { reviewId, connectorId: c, input, params, entitlementIds, resourceTypes, inactiveDays } = job;
+  // The partition in one INSERT ... SELECT over two small temporary tables of this transaction:
+  // - review_people: every principal's fields the rules read, out of its profile once (not once
+  //   per item), and analyzed, so the planner knows how many users have a manager and joins the
+  //   peer evidence by hashing instead of probing an index 45k times (CTEs have no statistics);
+  // - review_scope: the entitlements in scope, with their owners when owners review.
+  // Recommendation evidence:
+  // - team: users per manager; holders: per (entitlement in scope, manager) how many of that
+  //   manager's users hold it (directly or inherited). For an item, peers = team - 1 and peer
+  //   holders = holders - 1 (the principal itself holds it directly).
+  // - sign-in: the later of the interactive and non-interactive sign-in; "never" only when the
+  //   sign-in stage wrote the keys (absent keys mean unknown, not never).
+  // Each derived value is computed once per item: the subqueries `base` and `judged` are fenced
+  // (OFFSET 0), as a flattened subquery would evaluate an expression once per reference.
+  // Interpreted, not JIT-compiled (compiling costs seconds here), with the hashes in memory.
+  await sql`SET LOCAL jit = off`.execute(trx);
+  await sql`SET LOCAL work_mem = '128MB'`.execute(trx);
+  await sql`
       CREATE TEMPORARY TABLE review_people ON COMMIT DROP AS
       SELECT r.id, r.external_id, r.type,
         CASE WHEN r.type = 'USER' THEN nullif(r.profile ->> 'managerId', '') END AS manager,
+        abs(hashtext(coalesce(CASE WHEN r.type = 'USER' THEN nullif(r.profile ->> 'managerId', '') END, r.external_id)) % ${CREATE_PARTITIONS}::int) AS part,
         (r.type = 'USER' AND r.profile ->> 'accountEnabled' = 'false') AS disabled,
         (r.type = 'USER' AND (r.profile ? 'lastSignInDateTime' OR r.profile ? 'lastNonInteractiveSignInDateTime')) AS sign_in_known,
         CASE WHEN r.type = 'USER' THEN GREATEST(
@@ -247,40 +251,41 @@ async function writeStage(db: Kysely<Database>, stage: string, job: StageJob): P
           (r.profile ->> 'lastNonInteractiveSignInDateTime')::timestamptz) END AS last_sign_in
       FROM resources r
       WHERE r.connector_id = ${c}`.execute(trx);
-    await sql`
+  await sql`
       CREATE TEMPORARY TABLE review_scope ON COMMIT DROP AS
       SELECT e.id, e.key, e.resource_type, e.resource_external_id, ${scopeOwnersSql(c, input.reviewers)} AS owners
       FROM entitlements e
       WHERE e.connector_id = ${c}
         AND (e.id = ANY(${entitlementIds}::uuid[]) OR (e.grantable AND e.resource_type = ANY(${resourceTypes}::text[])))`.execute(trx);
-    await sql`ANALYZE review_people, review_scope`.execute(trx);
-    await sql`
-      CREATE UNLOGGED TABLE ${sql.raw(stage)} AS
-      WITH people AS NOT MATERIALIZED (SELECT * FROM review_people),
-      scope AS NOT MATERIALIZED (SELECT * FROM review_scope),
-      team AS (SELECT manager, count(*)::int AS n FROM people WHERE type = 'USER' AND manager IS NOT NULL GROUP BY manager),
-      -- Only teams large enough for the peer evidence (peers >= PEER_OUTLIER_MIN_PEERS) are counted;
-      -- smaller ones are never worded. A user can hold an entitlement twice (directly and inherited):
-      -- distinct holders, grouped twice by hashing (count(DISTINCT) would sort half a million rows).
+  await sql`ANALYZE review_people, review_scope`.execute(trx);
+  const inserted = await sql<{ n: number }>`
+      WITH scope AS NOT MATERIALIZED (SELECT * FROM review_scope),
+      people AS NOT MATERIALIZED (SELECT * FROM review_people),
+      team_members AS NOT MATERIALIZED (
+        SELECT u.external_id, u.manager FROM people u WHERE u.type = 'USER' AND u.manager IS NOT NULL AND u.part = ${k}::int
+      ),
+      team AS (SELECT manager, count(*)::int AS n FROM team_members GROUP BY manager),
+      -- Only the teams large enough for the peer evidence (peers >= PEER_OUTLIER_MIN_PEERS) are
+      -- counted: a smaller team's figure is never worded, and skipping them halves the grouping.
       holders AS (
         SELECT x.entitlement_key, x.manager, count(*)::int AS n
         FROM (
-          SELECT g.entitlement_key, u.manager, g.principal_external_id
+          SELECT DISTINCT g.entitlement_key, tm.manager, g.principal_external_id
           FROM grants g
           JOIN scope sc ON sc.key = g.entitlement_key
-          JOIN people u ON u.external_id = g.principal_external_id AND u.type = 'USER'
-          JOIN team tm ON tm.manager = u.manager AND tm.n > ${PEER_OUTLIER_MIN_PEERS}::int
+          JOIN team_members tm ON tm.external_id = g.principal_external_id
+          JOIN team t ON t.manager = tm.manager AND t.n > ${PEER_OUTLIER_MIN_PEERS}::int
           WHERE g.connector_id = ${c}
-          GROUP BY 1, 2, 3
         ) x
-        GROUP BY 1, 2
+        GROUP BY x.entitlement_key, x.manager
       ),
       -- Group principals: who holds the entitlement through them. A membership is inherited along
       -- the path whose outermost hop (via[1]) is the group's own membership; anything else a group
       -- holds (an app role, a role) reaches all of the group's members.
-      group_items AS MATERIALIZED (
+      group_items AS (
         SELECT DISTINCT s.key, s.resource_type, s.resource_external_id, g.principal_external_id
         FROM scope s JOIN grants g ON g.connector_id = ${c} AND g.entitlement_key = s.key AND g.direct AND g.principal_kind = 'GROUP'
+        JOIN people gp ON gp.external_id = g.principal_external_id AND gp.part = ${k}::int
       ),
       inherited_via AS (
         SELECT ig.entitlement_key, ig.via[1] AS through, count(*)::int AS n
@@ -306,6 +311,7 @@ async function writeStage(db: Kysely<Database>, stage: string, job: StageJob): P
           p.disabled,
           p.sign_in_known,
           p.last_sign_in,
+          date_part('day', now() - p.last_sign_in)::int AS idle_days,
           coalesce(t.n, 0) - 1 AS peers,
           coalesce(h.n, 1) - 1 AS peer_holders,
           CASE WHEN g.principal_kind = 'GROUP' THEN
@@ -314,69 +320,56 @@ async function writeStage(db: Kysely<Database>, stage: string, job: StageJob): P
           END AS inherited_count
         FROM scope s
         JOIN grants g ON g.connector_id = ${c} AND g.entitlement_key = s.key AND g.direct
-        JOIN people p ON p.external_id = g.principal_external_id
+        JOIN people p ON p.external_id = g.principal_external_id AND p.part = ${k}::int
         ${input.reviewers === 'MANAGER' ? managerJoinSql() : sql``}
         LEFT JOIN team t ON t.manager = p.manager
         LEFT JOIN holders h ON h.entitlement_key = s.key AND h.manager = p.manager
         LEFT JOIN inherited_via iv ON g.principal_kind = 'GROUP' AND iv.entitlement_key = s.key AND iv.through = 'GROUP:' || p.external_id || ':member'
         LEFT JOIN group_members gm ON g.principal_kind = 'GROUP' AND gm.entitlement_key = 'GROUP:' || p.external_id || ':member'
         OFFSET 0
-      )
-      SELECT b.entitlement_id, b.entitlement_key, b.principal_id, b.principal_external_id, b.principal_kind,
-        nobody AS to_fallback,
-        CASE WHEN nobody THEN '{}'::text[] ELSE b.rule_oids END AS oids,
-        CASE WHEN nobody THEN b.fallback_subjects ELSE b.rule_subjects END AS subjects,
-        b.is_user, b.disabled, b.sign_in_known, b.last_sign_in, b.peers, b.peer_holders, b.inherited_count,
-        abs(hashtext(b.principal_external_id) % ${CREATE_PARTITIONS}::int) AS part
-      FROM base b, LATERAL (SELECT cardinality(b.rule_oids) + cardinality(b.rule_subjects) = 0 AS nobody) n`.execute(trx);
-  });
-}
-
-/**
- * Writes partition `k` of a campaign out of its stage: the staged items with `part` = k, their
- * recommendation and its reasons worded here (in parallel, not in the one stage statement). Returns
- * how many items it wrote.
- */
-async function writePartition(trx: Transaction<Database>, stage: string, job: StageJob, k: number): Promise<number> {
-  const { reviewId, connectorId: c, inactiveDays } = job;
-  await sql`SET LOCAL jit = off`.execute(trx);
-  // Each derived value is computed once per item: the subquery is fenced (OFFSET 0), as a flattened
-  // subquery would evaluate an expression once per reference.
-  const inserted = await sql`
-      INSERT INTO access_review_items (
-        review_id, connector_id, entitlement_id, entitlement_key, principal_id, principal_external_id, principal_kind,
-        reviewer_oids, reviewer_subjects, reviewer_keys, fallback, recommendation, recommendation_reason, last_sign_in_at, inherited_count)
-      SELECT ${reviewId}::uuid, ${c}::uuid, r.entitlement_id, r.entitlement_key, r.principal_id, r.principal_external_id, r.principal_kind,
-        r.oids, r.subjects,
-        -- one reviewer (a manager, a fallback subject) is the common case: no subquery for it
-        CASE cardinality(r.oids) WHEN 0 THEN '{}'::text[] WHEN 1 THEN ARRAY['o:' || r.oids[1]] ELSE ARRAY(SELECT 'o:' || x FROM unnest(r.oids) x) END
-          || CASE cardinality(r.subjects) WHEN 0 THEN '{}'::text[] WHEN 1 THEN ARRAY['s:' || r.subjects[1]] ELSE ARRAY(SELECT 's:' || x FROM unnest(r.subjects) x) END,
-        r.to_fallback,
-        CASE WHEN r.is_user AND r.revoke_reason <> '' THEN 'REVOKE' ELSE 'KEEP' END,
-        CASE
-          WHEN r.revoke_reason <> '' THEN r.revoke_reason
-          WHEN r.inherited_count IS NOT NULL THEN r.inherited_count || CASE WHEN r.inherited_count = 1 THEN ' principal holds' ELSE ' principals hold' END || ' it through this group'
-          WHEN NOT r.is_user THEN NULL
-          ELSE nullif(concat_ws('; ',
-            CASE WHEN r.last_sign_in IS NOT NULL THEN 'signed in ' || r.idle_days || CASE WHEN r.idle_days = 1 THEN ' day ago' ELSE ' days ago' END END,
-            CASE WHEN r.peers >= ${PEER_OUTLIER_MIN_PEERS}::int THEN r.peer_holders || ' of ' || r.peers || ' peers with the same manager '
-              || CASE WHEN r.peer_holders = 1 THEN 'holds' ELSE 'hold' END || ' it' END), '')
-        END,
-        r.last_sign_in, r.inherited_count
-      FROM (
-        SELECT st.*, idle.days AS idle_days,
+      ),
+      judged AS (
+        SELECT b.entitlement_id, b.entitlement_key, b.principal_id, b.principal_external_id, b.principal_kind, b.is_user,
+          b.last_sign_in, b.idle_days, b.peers, b.peer_holders, b.inherited_count,
+          nobody AS to_fallback,
+          CASE WHEN nobody THEN '{}'::text[] ELSE b.rule_oids END AS oids,
+          CASE WHEN nobody THEN b.fallback_subjects ELSE b.rule_subjects END AS subjects,
           -- concat_ws skips the NULLs: '' when there is no reason to revoke
           concat_ws('; ',
-            CASE WHEN st.disabled THEN 'account disabled' END,
-            CASE WHEN st.sign_in_known AND st.last_sign_in IS NULL THEN 'never signed in'
-                 WHEN st.last_sign_in < (SELECT now() - make_interval(days => ${inactiveDays}::int)) THEN 'no sign-in for ' || idle.days || ' days' END,
-            CASE WHEN st.peers >= ${PEER_OUTLIER_MIN_PEERS}::int AND st.peer_holders < ${PEER_OUTLIER_SHARE}::numeric * st.peers
-                 THEN st.peer_holders || ' of ' || st.peers || ' peers with the same manager '
-                 || CASE WHEN st.peer_holders = 1 THEN 'holds' ELSE 'hold' END || ' it' END
+            CASE WHEN b.disabled THEN 'account disabled' END,
+            CASE WHEN b.sign_in_known AND b.last_sign_in IS NULL THEN 'never signed in'
+                 WHEN b.last_sign_in < (SELECT now() - make_interval(days => ${inactiveDays}::int)) THEN 'no sign-in for ' || b.idle_days || ' days' END,
+            CASE WHEN b.peers >= ${PEER_OUTLIER_MIN_PEERS}::int AND b.peer_holders < ${PEER_OUTLIER_SHARE}::numeric * b.peers
+                 THEN b.peer_holders || ' of ' || b.peers || ' peers with the same manager '
+                 || CASE WHEN b.peer_holders = 1 THEN 'holds' ELSE 'hold' END || ' it' END
           ) AS revoke_reason
-        FROM ${sql.raw(stage)} st, LATERAL (SELECT date_part('day', now() - st.last_sign_in)::int AS days) idle
-        WHERE st.part = ${k}::int
+        FROM base b, LATERAL (SELECT cardinality(b.rule_oids) + cardinality(b.rule_subjects) = 0 AS nobody) n
         OFFSET 0
-      ) r`.execute(trx);
-  return Number(inserted.numAffectedRows ?? 0);
+      ),
+      ins AS (
+        INSERT INTO access_review_items (
+          review_id, connector_id, entitlement_id, entitlement_key, principal_id, principal_external_id, principal_kind,
+          reviewer_oids, reviewer_subjects, reviewer_keys, fallback, recommendation, recommendation_reason, last_sign_in_at, inherited_count)
+        SELECT ${reviewId}::uuid, ${c}::uuid, r.entitlement_id, r.entitlement_key, r.principal_id, r.principal_external_id, r.principal_kind,
+          r.oids, r.subjects,
+          -- one reviewer (a manager, a fallback subject) is the common case: no subquery for it
+          CASE cardinality(r.oids) WHEN 0 THEN '{}'::text[] WHEN 1 THEN ARRAY['o:' || r.oids[1]] ELSE ARRAY(SELECT 'o:' || x FROM unnest(r.oids) x) END
+            || CASE cardinality(r.subjects) WHEN 0 THEN '{}'::text[] WHEN 1 THEN ARRAY['s:' || r.subjects[1]] ELSE ARRAY(SELECT 's:' || x FROM unnest(r.subjects) x) END,
+          r.to_fallback,
+          CASE WHEN r.is_user AND r.revoke_reason <> '' THEN 'REVOKE' ELSE 'KEEP' END,
+          CASE
+            WHEN r.revoke_reason <> '' THEN r.revoke_reason
+            WHEN r.inherited_count IS NOT NULL THEN r.inherited_count || CASE WHEN r.inherited_count = 1 THEN ' principal holds' ELSE ' principals hold' END || ' it through this group'
+            WHEN NOT r.is_user THEN NULL
+            ELSE nullif(concat_ws('; ',
+              CASE WHEN r.last_sign_in IS NOT NULL THEN 'signed in ' || r.idle_days || CASE WHEN r.idle_days = 1 THEN ' day ago' ELSE ' days ago' END END,
+              CASE WHEN r.peers >= ${PEER_OUTLIER_MIN_PEERS}::int THEN r.peer_holders || ' of ' || r.peers || ' peers with the same manager '
+                || CASE WHEN r.peer_holders = 1 THEN 'holds' ELSE 'hold' END || ' it' END), '')
+          END,
+          r.last_sign_in, r.inherited_count
+        FROM judged r
+        RETURNING 1
+      )
+      SELECT count(*)::int AS n FROM ins`.execute(trx);
+  return inserted.rows[0]?.n ?? 0;
 }

@@ -115,22 +115,12 @@ export function callerOidIn(caller: Caller, c: Pick<TenantRow, 'tenant_id' | 'co
 
 /**
  * Items (alias `i`) whose named reviewers include the caller — its subject, or its Graph object id
- * in the item's connector — never its own access.
+ * in the item's connector — never its own access. One probe of the reviewer_keys GIN index.
  */
 export function mineSql(subject: string, oid: string | null) {
   return oid
-    ? sql<boolean>`${reviewerIn([`s:${subject}`, `o:${oid}`])} AND i.principal_external_id <> ${oid}`
-    : reviewerIn([`s:${subject}`]);
-}
-
-/**
- * Items (alias `i`) with any of `keys` ('s:<subject>', 'o:<oid>') among their reviewer_keys, in the
- * shape of migration 0014's two indexes: the btree on the first key (an item with one reviewer, almost
- * all of them) or the partial GIN index over items with several: a BitmapOr of two index probes.
- */
-export function reviewerIn(keys: readonly string[]) {
-  const k = sql`${[...keys]}::text[]`;
-  return sql<boolean>`(i.reviewer_keys[1] = ANY(${k}) OR (cardinality(i.reviewer_keys) > 1 AND i.reviewer_keys && ${k}))`;
+    ? sql<boolean>`i.reviewer_keys && ARRAY[${`s:${subject}`}, ${`o:${oid}`}]::text[] AND i.principal_external_id <> ${oid}`
+    : sql<boolean>`i.reviewer_keys @> ARRAY[${`s:${subject}`}]::text[]`;
 }
 
 /** Access reviews: reads, the queues of reviewers, and the writes (rules in @warden/access-model). */
@@ -293,10 +283,10 @@ export class ReviewService {
     // Connectors whose tenant is the caller's: there its oid names it.
     const mine =
       oid && tid
-        ? sql<boolean>`(${reviewerIn([`s:${caller.sub}`])}
-            OR (${reviewerIn([`o:${oid}`])} AND i.connector_id IN (SELECT id FROM connectors WHERE lower(tenant_id) = ${tid} OR lower(consented_tenant_id) = ${tid})))
+        ? sql<boolean>`(i.reviewer_keys @> ARRAY[${`s:${caller.sub}`}]::text[]
+            OR (i.reviewer_keys @> ARRAY[${`o:${oid}`}]::text[] AND i.connector_id IN (SELECT id FROM connectors WHERE lower(tenant_id) = ${tid} OR lower(consented_tenant_id) = ${tid})))
           AND NOT (i.principal_external_id = ${oid} AND i.connector_id IN (SELECT id FROM connectors WHERE lower(tenant_id) = ${tid} OR lower(consented_tenant_id) = ${tid}))`
-        : reviewerIn([`s:${caller.sub}`]);
+        : sql<boolean>`i.reviewer_keys @> ARRAY[${`s:${caller.sub}`}]::text[]`;
     const filtered = () => {
       let q = db
         .selectFrom('access_review_items as i')
