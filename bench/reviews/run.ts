@@ -33,6 +33,7 @@ import { insertConnector, seedFromExport } from '../../apps/provision-worker/tes
 import { startEmulatorProcess } from '../support/emulator-process';
 import { percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
+import { cpuSecondsOf, postgresCpu } from './pg-cpu';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const QUOTA = { writes: 3_000, seconds: 150 };
@@ -52,6 +53,8 @@ const { values } = parseArgs({
     'create-only': { type: 'boolean', default: false },
     /** Log the plan of every statement over 1 s to the Postgres server log (auto_explain with ANALYZE). */
     explain: { type: 'boolean', default: false },
+    /** Keep the bench database (its name is logged) for profiling the create statements by hand; drop it after. */
+    keep: { type: 'boolean', default: false },
   },
 });
 const size = String(values.size).toUpperCase();
@@ -119,7 +122,8 @@ async function main(): Promise<void> {
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     await tbus.destroy().catch(() => undefined);
-    await tdb.drop().catch(() => undefined);
+    if (values.keep) log(`kept database ${tdb.name} (drop it when done)`);
+    else await tdb.drop().catch(() => undefined);
     await emulator.close();
   };
   try {
@@ -188,6 +192,9 @@ async function main(): Promise<void> {
 
     // ---- 1. create over every grantable entitlement
     log('creating the campaign over every grantable entitlement');
+    const pgCpu = postgresCpu(tdb.db, tdb.name);
+    await pgCpu.start();
+    const gatewayCpu0 = cpuSecondsOf(gateway.pid);
     const c0 = Date.now();
     const created = await gql<{ createAccessReview: { id: string; progress: { total: number } } }>(
       `mutation($input: AccessReviewInput!) { createAccessReview(input: $input) { id progress { total } } }`,
@@ -205,12 +212,26 @@ async function main(): Promise<void> {
       },
     );
     const createSeconds = (Date.now() - c0) / 1000;
+    const createPostgresCpuSeconds = await pgCpu.stop();
+    const createGatewayCpuSeconds = Math.round((cpuSecondsOf(gateway.pid) - gatewayCpu0) * 100) / 100;
     const reviewId = created.createAccessReview.id;
     const items = created.createAccessReview.progress.total;
     const recs = await sql<{ recommendation: string; n: number; fallback: number }>`
       SELECT recommendation, count(*)::int AS n, count(*) FILTER (WHERE fallback)::int AS fallback
       FROM access_review_items WHERE review_id = ${reviewId} GROUP BY recommendation ORDER BY 1`.execute(tdb.db);
-    log(`created: ${items} items in ${createSeconds.toFixed(2)} s (${JSON.stringify(recs.rows)}), load ${loadAverage()}`);
+    log(
+      `created: ${items} items in ${createSeconds.toFixed(2)} s, Postgres CPU ${createPostgresCpuSeconds} s, gateway CPU ${createGatewayCpuSeconds} s (${JSON.stringify(recs.rows)}), load ${loadAverage()}`,
+    );
+    // What the items say, in one hash: two versions of the create code must agree on it (same seed,
+    // same day: the idle days in the reasons count from now()).
+    const fingerprint = (
+      await sql<{ h: string }>`
+        SELECT md5(string_agg(concat_ws('|', i.entitlement_key, i.principal_external_id, i.principal_kind, i.recommendation,
+                 i.recommendation_reason, i.fallback, i.inherited_count, i.last_sign_in_at, i.reviewer_oids, i.reviewer_subjects), E'\n'
+                 ORDER BY i.entitlement_key, i.principal_external_id)) AS h
+        FROM access_review_items i WHERE i.review_id = ${reviewId}`.execute(tdb.db)
+    ).rows[0]!.h;
+    log(`items fingerprint ${fingerprint}`);
     // Correct: one item per direct grant of a grantable entitlement held by a synced principal, none twice.
     const expected = await sql<{ n: number; distinct_items: number }>`
       SELECT (SELECT count(*)::int FROM grants g
@@ -231,12 +252,12 @@ async function main(): Promise<void> {
         loadAtStart,
         command: `npm run bench:reviews -- --size ${size} --seed ${String(values.seed)} --create-only`,
         caveats: ['create step only; seconds on a shared 2-core machine (see load)'],
-        ours: { items, createSeconds },
+        ours: { items, createSeconds, createPostgresCpuSeconds, createGatewayCpuSeconds },
         baseline: null,
         ratio: {},
         correct: createCorrect,
         targets: { createInAFewSeconds: createSeconds <= 5 },
-        details: { recommendations: recs.rows },
+        details: { recommendations: recs.rows, fingerprint },
       });
       log(`wrote ${path.relative(ROOT, file)}`);
       return;
@@ -380,7 +401,14 @@ async function main(): Promise<void> {
     const csvCorrect = csv.rows === items;
     const details = {
       tenant: { users: tenant.users.length, groups: tenant.groups.length, directGrants },
-      create: { items, seconds: createSeconds, recommendations: recs.rows },
+      create: {
+        items,
+        seconds: createSeconds,
+        postgresCpuSeconds: createPostgresCpuSeconds,
+        gatewayCpuSeconds: createGatewayCpuSeconds,
+        recommendations: recs.rows,
+        fingerprint,
+      },
       decide,
       complete: { seconds: completeSeconds },
       remediation,

@@ -49,6 +49,7 @@ describe('migrations', () => {
       '0011_change_notifications_per_connector',
       '0012_sync_rows_bulk',
       '0013_resources_search_covering',
+      '0014_review_items_id_default',
       '0016_resources_signin_hot',
     ]);
     const tables = await sql<{ table_name: string }>`
