@@ -10,7 +10,9 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
+import type { ServedTable } from '@warden/database';
 import { callerIdentityKey, type Caller } from '../auth/roles';
+import { ROW_KEYED_TABLES } from './read-scope';
 
 /**
  * Marks a field whose answer depends on who the caller is, not only on their role
@@ -26,9 +28,14 @@ export interface DocumentScope {
   tables: string[] | null;
   /** Every root field it selects is connector-scoped, so the connectors its resolvers name bound what it read. */
   connectorScoped: boolean;
+  /**
+   * Row-keyed tables (read-scope.ts ROW_KEYED_TABLES) it reaches only through fields whose resolvers
+   * name the rows they read (`GRANTS_BY_KEY`): watched per row instead of per table.
+   */
+  rowKeyed: string[];
 }
 
-const UNKNOWN: DocumentScope = { callerScoped: true, tables: null, connectorScoped: false };
+const UNKNOWN: DocumentScope = { callerScoped: true, tables: null, connectorScoped: false, rowKeyed: [] };
 
 /**
  * Decides, once per document, the cache partition (the caller's role, or the caller themself when the
@@ -86,6 +93,9 @@ export class CallerScope {
       if (more === null) tables = null;
       else if (tables) for (const t of more) tables.add(t);
     };
+    // Row-keyed tables reached through a field that names its rows, and through any other field.
+    const keyed = new Set<string>();
+    const whole = new Set<string>();
     // Every operation and fragment of the document counts, used or not: more tables, never fewer.
     visit(
       parse(query),
@@ -98,7 +108,10 @@ export class CallerScope {
           if (this.scopedFields.has(`${parentName}.${field.name}`)) callerScoped = true;
           if (field.name.startsWith('__')) return; // __typename, introspection: nothing from the database
           if (parentName === queryType?.name) {
-            add((field.extensions['reads'] as string[] | undefined) ?? null);
+            const own = (field.extensions['reads'] as string[] | undefined) ?? null;
+            add(own);
+            // A root field's own lookups are not keyed by row.
+            for (const t of own ?? []) if (ROW_KEYED_TABLES.includes(t as ServedTable)) whole.add(t);
             if (field.extensions['connectorScoped'] !== true) connectorScoped = false;
           } else if (parentName === 'Mutation' || parentName === 'Subscription') {
             add(null);
@@ -110,12 +123,23 @@ export class CallerScope {
             if (!isLeafType(returned)) add(null);
             return;
           }
-          add(this.tablesOf(returned));
+          const read = this.tablesOf(returned);
+          add(read);
+          for (const t of read ?? []) {
+            if (!ROW_KEYED_TABLES.includes(t as ServedTable)) continue;
+            const byKey = ((field.extensions['rowKeyed'] as readonly string[] | undefined) ?? []).includes(t);
+            // A connection's edges and nodes are the rows the field that returned the connection read.
+            const within =
+              /(Connection|Edge)$/.test(parentName) && (field.name === 'edges' || field.name === 'node' || field.name === 'nodes');
+            if (byKey) keyed.add(t);
+            else if (!within) whole.add(t);
+          }
         },
       }),
     );
     const list = tables as Set<string> | null;
-    return { callerScoped, tables: list ? [...list].sort() : null, connectorScoped };
+    const rowKeyed = list ? [...keyed].filter((t) => !whole.has(t)).sort() : [];
+    return { callerScoped, tables: list ? [...list].sort() : null, connectorScoped, rowKeyed };
   }
 
   /** The tables selecting a field of this type reads (declared with `reads`; connections and edges follow their node). */

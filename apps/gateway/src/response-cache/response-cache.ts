@@ -95,14 +95,18 @@ export class ResponseCache {
   store(key: string, since: number, scope: ReadScope, json: string): void {
     // A change heard while the request ran would retire the entry at once: do not bother.
     if (!this.feed.live || this.feed.changedSince(since, scope)) return;
-    this.entries.set(key, { since, tables: scope.tables, connectors: scope.connectors, json });
+    this.entries.set(key, { since, tables: scope.tables, connectors: scope.connectors, rows: scope.rows, json });
   }
 
   /** What the answer to `query` was read from, given the connectors its resolvers named. */
   readScope(query: string, contextValue: GatewayContext): ReadScope {
     const doc = this.scope.of(query);
     const connectors = doc.connectorScoped && contextValue.readConnectors ? [...contextValue.readConnectors] : null;
-    return { tables: doc.tables, connectors: connectors && connectors.length > 0 ? connectors : null };
+    const scope = { tables: doc.tables, connectors: connectors && connectors.length > 0 ? connectors : null };
+    // Tables the document reaches only through row-keyed fields are watched per row, unless a resolver
+    // could not name its rows (then the whole table of the connector, as for any other table).
+    if (doc.tables === null || doc.rowKeyed.length === 0 || contextValue.readRows === null) return scope;
+    return { ...scope, tables: doc.tables.filter((t) => !doc.rowKeyed.includes(t)), rows: [...(contextValue.readRows ?? [])] };
   }
 
   plugin(): ApolloServerPlugin<GatewayContext> {
