@@ -100,8 +100,15 @@ interface WindowResult {
   server: string;
   all: ShapeRow;
   shapes: ShapeRow[];
+  /** Hits ÷ every lookup (hits, misses, and lookups that found an answer a change had retired). */
   cacheHitRatio: number | null;
+  /** Share of the lookups that found an answer a change had retired: what the writes cost the cache. */
+  cacheRetiredRatio: number | null;
   invalidationsPerSec: number;
+  /** The measured server's event-loop delay p99 over the window (its own /metrics), for the gateways. */
+  serverEventLoopP99Ms: number | null;
+  /** The sync and provision workers' CPU during the window (share of one core): their competition. */
+  workersCpuPercent: number;
   invalidationSource: string;
   server_usage: Usage;
   postgres_usage: Usage;
@@ -193,7 +200,13 @@ async function main(): Promise<void> {
     const syncWorker = startSyncWorkerProcess({ ...common, LOG_LEVEL: 'info', SCHEDULER_INTERVAL_MS: '0' });
     closers.push(() => syncWorker.stop());
     await syncWorker.ready;
-    services.push(spawnService('provision worker', ['--import', 'tsx', path.join(ROOT, 'apps/provision-worker/src/main.ts')], common));
+    const provisionWorker = spawnService(
+      'provision worker',
+      ['--import', 'tsx', path.join(ROOT, 'apps/provision-worker/src/main.ts')],
+      common,
+    );
+    services.push(provisionWorker);
+    const workerPids = [syncWorker.proc.pid, provisionWorker.pid].filter((p): p is number => typeof p === 'number');
     const tSync = await fullSync(tdb.db, tbus.bus, mainId);
     log(`full sync of the ${size} tenant: ${(tSync / 1000).toFixed(1)} s`);
     log(`full sync of the other connector: ${((await fullSync(tdb.db, tbus.bus, otherId)) / 1000).toFixed(1)} s`);
@@ -385,6 +398,7 @@ async function main(): Promise<void> {
           const c0 = changes.count();
           const wServer = watchProcesses(async () => [t.service.pid]);
           const wPg = watchProcesses(backendPids, true);
+          const wWorkers = watchProcesses(async () => workerPids);
           const started = Date.now();
           const cpu0 = process.cpuUsage();
           const lag = monitorEventLoopDelay({ resolution: 5 });
@@ -393,7 +407,7 @@ async function main(): Promise<void> {
           lag.disable();
           const cpu1 = process.cpuUsage(cpu0);
           const windowS = (Date.now() - started) / 1000;
-          const [serverUsage, pgUsage] = [await wServer.stop(), await wPg.stop()];
+          const [serverUsage, pgUsage, workersUsage] = [await wServer.stop(), await wPg.stop(), await wWorkers.stop()];
           const m1 = await scrape(t.metricsUrl);
           const invalidations = changes.count() - c0;
           const writes = writer ? await writer.stop() : null;
@@ -405,6 +419,14 @@ async function main(): Promise<void> {
           const misses =
             metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome: 'miss' }) -
             metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome: 'miss' });
+          const retired =
+            metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome: 'stale' }) -
+            metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome: 'stale' });
+          const lookups = hits + misses + retired;
+          // prom-client resets its event-loop histogram at every scrape: this is the window's.
+          const loopP99 = m1.includes('warden_gateway_nodejs_eventloop_lag_p99_seconds')
+            ? Math.round(metricValue(m1, 'warden_gateway_nodejs_eventloop_lag_p99_seconds') * 10_000) / 10
+            : null;
           const invMetric =
             metricValue(m1, 'warden_gateway_response_cache_invalidations_total') -
             metricValue(m0, 'warden_gateway_response_cache_invalidations_total');
@@ -425,7 +447,10 @@ async function main(): Promise<void> {
                 DURATION_MS,
               ),
             ).filter((s) => s.requests > 0),
-            cacheHitRatio: t.name.endsWith('cache on') && hits + misses > 0 ? Math.round((1000 * hits) / (hits + misses)) / 1000 : null,
+            cacheHitRatio: t.name.endsWith('cache on') && lookups > 0 ? Math.round((1000 * hits) / lookups) / 1000 : null,
+            cacheRetiredRatio: t.name.endsWith('cache on') && lookups > 0 ? Math.round((1000 * retired) / lookups) / 1000 : null,
+            serverEventLoopP99Ms: t.kind === 'gateway' ? loopP99 : null,
+            workersCpuPercent: Math.round(workersUsage.cpuPercent),
             invalidationsPerSec: Math.round(((hasInvMetric ? invMetric : invalidations) / windowS) * 10) / 10,
             invalidationSource: hasInvMetric ? 'gateway metric' : 'change notifications (LISTEN warden_changes)',
             server_usage: serverUsage,
@@ -440,7 +465,9 @@ async function main(): Promise<void> {
           results.push(w);
           log(
             `${phase} ${rate} req/s ${t.name}: achieved ${w.all.achievedPerSec}/s of ${w.all.offeredPerSec}, p50/p99/p99.9 ${w.all.p50}/${w.all.p99}/${w.all.p999} ms, ${w.all.errors} errors` +
-              (w.cacheHitRatio !== null ? `, hit ratio ${w.cacheHitRatio}` : '') +
+              (w.cacheHitRatio !== null ? `, hit ratio ${w.cacheHitRatio} (retired by a change ${w.cacheRetiredRatio})` : '') +
+              (w.serverEventLoopP99Ms !== null ? `, event-loop delay p99 ${w.serverEventLoopP99Ms} ms` : '') +
+              `, workers CPU ${w.workersCpuPercent}%` +
               `, ${w.invalidationsPerSec} invalidations/s, CPU ${serverUsage.cpuPercent.toFixed(0)}% (Postgres ${pgUsage.cpuPercent.toFixed(0)}%), load ${loadAverage()}` +
               (writes
                 ? `; writes: ${writes.grants.ok}+${writes.revokes.ok} ok, ${writes.staleReads} stale (${writes.staleInDatabase} in the database), ${writes.incrementalSyncs.runs} incremental, ${writes.fullSyncs.runs} full`
@@ -558,7 +585,7 @@ function report(
       lines.push('');
       for (const w of ws)
         lines.push(
-          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'}, invalidations ${w.invalidationsPerSec}/s, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
+          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'} (lookups that found an answer retired by a change: ${w.cacheRetiredRatio ?? '–'}), invalidations ${w.invalidationsPerSec}/s, server event-loop delay p99 ${w.serverEventLoopP99Ms ?? '–'} ms, sync + provision workers CPU ${w.workersCpuPercent}%, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
             (w.writes
               ? `; writes: grants ${w.writes.grants.ok} ok / ${w.writes.grants.failed} failed (p50/p99 ${w.writes.grants.p50Ms}/${w.writes.grants.p99Ms} ms), revokes ${w.writes.revokes.ok} / ${w.writes.revokes.failed}, stale reads ${w.writes.staleReads} of ${w.writes.readBacks} (${w.writes.staleInDatabase} also in the database), incremental syncs ${w.writes.incrementalSyncs.runs} (${w.writes.incrementalSyncs.churnChanges} changes), full syncs ${w.writes.fullSyncs.runs}`
               : ''),
