@@ -17,6 +17,11 @@ export interface ReadScope {
 /** Row keys remembered at most; past this they are forgotten at once and older answers that read rows retired. */
 const MAX_ROW_KEYS = 100_000;
 
+/** A payload item naming changed rows (`e=…`, `p=…`, migration 0017), never a connector id. */
+function isRowItem(item: string): boolean {
+  return item.startsWith('e=') || item.startsWith('p=');
+}
+
 /**
  * The database's committed changes, numbered in the order they were heard: every notification on
  * CHANGE_CHANNEL (one per statement that changed rows of a served table, naming the table and the
@@ -32,10 +37,6 @@ const MAX_ROW_KEYS = 100_000;
  * error, no end, no notification. A heartbeat sends a marker through the listening session every
  * `heartbeatMs`; one that has not come back within the next beat counts as a lost connection.
  */
-function isRowItem(item: string): boolean {
-  return item.startsWith('e=') || item.startsWith('p=');
-}
-
 export class ChangeFeed {
   private seq = 0;
   /** Everything changed at this number (the feed was lost or reconnected). */
