@@ -105,6 +105,8 @@ interface WindowResult {
   /** Share of the lookups that found an answer a change had retired: what the writes cost the cache. */
   cacheRetiredRatio: number | null;
   invalidationsPerSec: number;
+  /** Change notifications in the window by table (and whether they named rows), per second. */
+  notificationsPerSec: Record<string, number>;
   /** The measured server's event-loop delay p99 over the window (its own /metrics), for the gateways. */
   serverEventLoopP99Ms: number | null;
   /** The sync and provision workers' CPU during the window (share of one core): their competition. */
@@ -396,6 +398,7 @@ async function main(): Promise<void> {
           if (settledMs > 1000) log(`  ${t.name} needed ${(settledMs / 1000).toFixed(1)} s to work off the warm-up`);
           const m0 = await scrape(t.metricsUrl);
           const c0 = changes.count();
+          const k0 = changes.byKind();
           const wServer = watchProcesses(async () => [t.service.pid]);
           const wPg = watchProcesses(backendPids, true);
           const wWorkers = watchProcesses(async () => workerPids);
@@ -410,6 +413,13 @@ async function main(): Promise<void> {
           const [serverUsage, pgUsage, workersUsage] = [await wServer.stop(), await wPg.stop(), await wWorkers.stop()];
           const m1 = await scrape(t.metricsUrl);
           const invalidations = changes.count() - c0;
+          const k1 = changes.byKind();
+          const notificationsPerSec = Object.fromEntries(
+            Object.entries(k1)
+              .map(([k, v]) => [k, Math.round(((v - (k0[k] ?? 0)) / windowS) * 10) / 10] as const)
+              .filter(([, v]) => v > 0)
+              .sort((a, b) => b[1] - a[1]),
+          );
           const writes = writer ? await writer.stop() : null;
           // The next server must not share the machine with this one's leftover work.
           const drainMs = await settle(t, admin.token, mainId);
@@ -452,6 +462,7 @@ async function main(): Promise<void> {
             serverEventLoopP99Ms: t.kind === 'gateway' ? loopP99 : null,
             workersCpuPercent: Math.round(workersUsage.cpuPercent),
             invalidationsPerSec: Math.round(((hasInvMetric ? invMetric : invalidations) / windowS) * 10) / 10,
+            notificationsPerSec,
             invalidationSource: hasInvMetric ? 'gateway metric' : 'change notifications (LISTEN warden_changes)',
             server_usage: serverUsage,
             client: {
@@ -585,7 +596,13 @@ function report(
       lines.push('');
       for (const w of ws)
         lines.push(
-          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'} (lookups that found an answer retired by a change: ${w.cacheRetiredRatio ?? '–'}), invalidations ${w.invalidationsPerSec}/s, server event-loop delay p99 ${w.serverEventLoopP99Ms ?? '–'} ms, sync + provision workers CPU ${w.workersCpuPercent}%, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
+          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'} (lookups that found an answer retired by a change: ${w.cacheRetiredRatio ?? '–'}), invalidations ${w.invalidationsPerSec}/s (${Object.entries(
+            w.notificationsPerSec,
+          )
+            .map(([k, v]) => `${k} ${v}`)
+            .join(
+              ', ',
+            )}), server event-loop delay p99 ${w.serverEventLoopP99Ms ?? '–'} ms, sync + provision workers CPU ${w.workersCpuPercent}%, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
             (w.writes
               ? `; writes: grants ${w.writes.grants.ok} ok / ${w.writes.grants.failed} failed (p50/p99 ${w.writes.grants.p50Ms}/${w.writes.grants.p99Ms} ms), revokes ${w.writes.revokes.ok} / ${w.writes.revokes.failed}, stale reads ${w.writes.staleReads} of ${w.writes.readBacks} (${w.writes.staleInDatabase} also in the database), incremental syncs ${w.writes.incrementalSyncs.runs} (${w.writes.incrementalSyncs.churnChanges} changes), full syncs ${w.writes.fullSyncs.runs}`
               : ''),
