@@ -41,7 +41,7 @@ import {
   type CallerToken,
   type Service,
 } from './setup';
-import { endCursorOf, generateRequests, loadPopulation, normalize, SHAPES, type Req, type Shape } from './workload';
+import { DOCS, endCursorOf, generateRequests, loadPopulation, normalize, SHAPES, type Req, type Shape } from './workload';
 import { grantablePairs, startWrites, type WriteStats } from './writes';
 
 const { values } = parseArgs({
@@ -104,6 +104,8 @@ interface WindowResult {
   cacheHitRatio: number | null;
   /** Share of the lookups that found an answer a change had retired: what the writes cost the cache. */
   cacheRetiredRatio: number | null;
+  /** The same two per operation (the gateway labels its lookups with the operation name): `hit / retired` ratios. */
+  cacheByOperation: Record<string, { lookups: number; hitRatio: number; retiredRatio: number }>;
   invalidationsPerSec: number;
   /** Change notifications in the window by table (and whether they named rows), per second. */
   notificationsPerSec: Record<string, number>;
@@ -433,6 +435,20 @@ async function main(): Promise<void> {
             metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome: 'stale' }) -
             metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome: 'stale' });
           const lookups = hits + misses + retired;
+          const cacheByOperation: WindowResult['cacheByOperation'] = {};
+          if (t.name.endsWith('cache on'))
+            for (const name of OPERATIONS) {
+              const of = (outcome: string) =>
+                metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome, name }) -
+                metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome, name });
+              const [h, m, s] = [of('hit'), of('miss'), of('stale')];
+              if (h + m + s > 0)
+                cacheByOperation[name] = {
+                  lookups: h + m + s,
+                  hitRatio: Math.round((1000 * h) / (h + m + s)) / 1000,
+                  retiredRatio: Math.round((1000 * s) / (h + m + s)) / 1000,
+                };
+            }
           // prom-client resets its event-loop histogram at every scrape: this is the window's.
           const loopP99 = m1.includes('warden_gateway_nodejs_eventloop_lag_p99_seconds')
             ? Math.round(metricValue(m1, 'warden_gateway_nodejs_eventloop_lag_p99_seconds') * 10_000) / 10
@@ -459,6 +475,7 @@ async function main(): Promise<void> {
             ).filter((s) => s.requests > 0),
             cacheHitRatio: t.name.endsWith('cache on') && lookups > 0 ? Math.round((1000 * hits) / lookups) / 1000 : null,
             cacheRetiredRatio: t.name.endsWith('cache on') && lookups > 0 ? Math.round((1000 * retired) / lookups) / 1000 : null,
+            cacheByOperation,
             serverEventLoopP99Ms: t.kind === 'gateway' ? loopP99 : null,
             workersCpuPercent: Math.round(workersUsage.cpuPercent),
             invalidationsPerSec: Math.round(((hasInvMetric ? invMetric : invalidations) / windowS) * 10) / 10,
@@ -596,13 +613,7 @@ function report(
       lines.push('');
       for (const w of ws)
         lines.push(
-          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'} (lookups that found an answer retired by a change: ${w.cacheRetiredRatio ?? '–'}), invalidations ${w.invalidationsPerSec}/s (${Object.entries(
-            w.notificationsPerSec,
-          )
-            .map(([k, v]) => `${k} ${v}`)
-            .join(
-              ', ',
-            )}), server event-loop delay p99 ${w.serverEventLoopP99Ms ?? '–'} ms, sync + provision workers CPU ${w.workersCpuPercent}%, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
+          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'} (lookups that found an answer retired by a change: ${w.cacheRetiredRatio ?? '–'})${perOperation(w)}, invalidations ${w.invalidationsPerSec}/s (${kinds(w)}), server event-loop delay p99 ${w.serverEventLoopP99Ms ?? '–'} ms, sync + provision workers CPU ${w.workersCpuPercent}%, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
             (w.writes
               ? `; writes: grants ${w.writes.grants.ok} ok / ${w.writes.grants.failed} failed (p50/p99 ${w.writes.grants.p50Ms}/${w.writes.grants.p99Ms} ms), revokes ${w.writes.revokes.ok} / ${w.writes.revokes.failed}, stale reads ${w.writes.staleReads} of ${w.writes.readBacks} (${w.writes.staleInDatabase} also in the database), incremental syncs ${w.writes.incrementalSyncs.runs} (${w.writes.incrementalSyncs.churnChanges} changes), full syncs ${w.writes.fullSyncs.runs}`
               : ''),
@@ -700,6 +711,18 @@ function report(
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+/** The operation names of the workload's gateway documents (the cache's lookups are labelled with them). */
+const OPERATIONS = [...new Set(SHAPES.map((s) => /^query (\w+)/.exec(DOCS[s].gateway.query)?.[1]).filter((n): n is string => !!n))];
+const kinds = (w: WindowResult) =>
+  Object.entries(w.notificationsPerSec)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+const perOperation = (w: WindowResult) =>
+  Object.keys(w.cacheByOperation).length === 0
+    ? ''
+    : `; per operation, hit / retired: ${Object.entries(w.cacheByOperation)
+        .map(([k, v]) => `${k} ${v.hitRatio} / ${v.retiredRatio}`)
+        .join(', ')}`;
 
 main().then(
   () => process.exit(0),
