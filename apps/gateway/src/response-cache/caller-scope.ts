@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import {
+  Kind,
   TypeInfo,
   getNamedType,
   isLeafType,
@@ -47,6 +48,7 @@ export class CallerScope {
   private readonly scopedFields: Set<string>;
   private readonly typeTables = new Map<string, string[] | null>();
   private readonly byDocument = new LRUCache<string, DocumentScope>({ max: 2_000 });
+  private readonly names = new LRUCache<string, { name: string | null }>({ max: 2_000 });
 
   constructor(private readonly schema: GraphQLSchema) {
     this.scopedFields = new Set();
@@ -67,6 +69,21 @@ export class CallerScope {
   partition(caller: Caller, query: string): string {
     // Caller-scoped: every claim the answer may depend on (subject, tenant, object id, name), not only `sub`.
     return this.isCallerScoped(query) ? `${caller.role}\u0001${callerIdentityKey(caller)}` : caller.role;
+  }
+
+  /** The name of the document's operation when it has exactly one (what a client that sends no operationName runs), for the metrics. */
+  operationNameOf(query: string): string | null {
+    const known = this.names.get(query);
+    if (known !== undefined) return known.name;
+    let name: string | null = null;
+    try {
+      const ops = parse(query).definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+      name = ops.length === 1 ? (ops[0]!.name?.value ?? null) : null;
+    } catch {
+      name = null;
+    }
+    this.names.set(query, { name });
+    return name;
   }
 
   of(query: string): DocumentScope {

@@ -70,7 +70,8 @@ export class ResponseCache {
   }
 
   /** The current answer under `key`, once every change committed before the call has been heard. */
-  async lookup(key: string, operationName: string | null = null): Promise<Entry | null> {
+  async lookup(key: string, query: string, operationName: string | null = null): Promise<Entry | null> {
+    operationName ??= this.scope.operationNameOf(query);
     if (!this.feed.live || !this.entries.has(key)) return this.outcome('miss', null, operationName);
     try {
       await this.feed.caughtUp();
@@ -121,7 +122,7 @@ export class ResponseCache {
             if (operation.operation !== 'query' || !contextValue.caller || request.query === undefined) return null;
             key = this.keyFor(contextValue.caller, request.operationName, request.variables, request.query);
             since = this.feed.sequence;
-            const hit = await this.lookup(key, request.operationName ?? null);
+            const hit = await this.lookup(key, request.query, request.operationName ?? null);
             served = hit !== null;
             // Only the bytes are kept (half the memory); requests that reach Apollo on a hit (GET, other
             // media types) are rare enough to parse them again.
