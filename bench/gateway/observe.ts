@@ -84,16 +84,25 @@ export async function scrape(url: string | null): Promise<string> {
 }
 
 /**
- * Counts the change notifications the gateways' response caches listen to (each one retires every
- * cached answer today: a global generation). Marker notifications of the caches' heartbeats are not changes.
+ * Counts the change notifications the gateways' response caches listen to, in all and by kind: the
+ * table, and whether the statement named its rows (`grants:<connector>,e=…`, migration 0017) or only
+ * its connectors (`grants:<connector>`), which retires every answer of that table and connector.
+ * Marker notifications of the caches' heartbeats are not changes.
  */
-export async function listenChanges(dbUrl: string): Promise<{ count(): number; close(): Promise<void> }> {
+export async function listenChanges(dbUrl: string): Promise<{ count(): number; byKind(): Record<string, number>; close(): Promise<void> }> {
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   let n = 0;
+  const kinds: Record<string, number> = {};
   client.on('notification', (msg) => {
-    if (msg.channel === CHANGE_CHANNEL && !String(msg.payload ?? '').startsWith('marker:')) n++;
+    const payload = String(msg.payload ?? '');
+    if (msg.channel !== CHANGE_CHANNEL || payload.startsWith('marker:')) return;
+    n++;
+    const colon = payload.indexOf(':');
+    const table = colon < 0 ? payload : payload.slice(0, colon);
+    const kind = colon < 0 ? `${table} (every connector)` : /,[ep]=/.test(payload) ? `${table} (rows named)` : table;
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
   });
   await client.query(`LISTEN ${CHANGE_CHANNEL}`);
-  return { count: () => n, close: () => client.end() };
+  return { count: () => n, byKind: () => ({ ...kinds }), close: () => client.end() };
 }

@@ -41,7 +41,7 @@ import {
   type CallerToken,
   type Service,
 } from './setup';
-import { endCursorOf, generateRequests, loadPopulation, normalize, SHAPES, type Req, type Shape } from './workload';
+import { DOCS, endCursorOf, generateRequests, loadPopulation, normalize, SHAPES, type Req, type Shape } from './workload';
 import { grantablePairs, startWrites, type WriteStats } from './writes';
 
 const { values } = parseArgs({
@@ -100,8 +100,19 @@ interface WindowResult {
   server: string;
   all: ShapeRow;
   shapes: ShapeRow[];
+  /** Hits ÷ every lookup (hits, misses, and lookups that found an answer a change had retired). */
   cacheHitRatio: number | null;
+  /** Share of the lookups that found an answer a change had retired: what the writes cost the cache. */
+  cacheRetiredRatio: number | null;
+  /** The same two per operation (the gateway labels its lookups with the operation name): `hit / retired` ratios. */
+  cacheByOperation: Record<string, { lookups: number; hitRatio: number; retiredRatio: number }>;
   invalidationsPerSec: number;
+  /** Change notifications in the window by table (and whether they named rows), per second. */
+  notificationsPerSec: Record<string, number>;
+  /** The measured server's event-loop delay p99 over the window (its own /metrics), for the gateways. */
+  serverEventLoopP99Ms: number | null;
+  /** The sync and provision workers' CPU during the window (share of one core): their competition. */
+  workersCpuPercent: number;
   invalidationSource: string;
   server_usage: Usage;
   postgres_usage: Usage;
@@ -193,7 +204,13 @@ async function main(): Promise<void> {
     const syncWorker = startSyncWorkerProcess({ ...common, LOG_LEVEL: 'info', SCHEDULER_INTERVAL_MS: '0' });
     closers.push(() => syncWorker.stop());
     await syncWorker.ready;
-    services.push(spawnService('provision worker', ['--import', 'tsx', path.join(ROOT, 'apps/provision-worker/src/main.ts')], common));
+    const provisionWorker = spawnService(
+      'provision worker',
+      ['--import', 'tsx', path.join(ROOT, 'apps/provision-worker/src/main.ts')],
+      common,
+    );
+    services.push(provisionWorker);
+    const workerPids = [syncWorker.proc.pid, provisionWorker.pid].filter((p): p is number => typeof p === 'number');
     const tSync = await fullSync(tdb.db, tbus.bus, mainId);
     log(`full sync of the ${size} tenant: ${(tSync / 1000).toFixed(1)} s`);
     log(`full sync of the other connector: ${((await fullSync(tdb.db, tbus.bus, otherId)) / 1000).toFixed(1)} s`);
@@ -383,8 +400,10 @@ async function main(): Promise<void> {
           if (settledMs > 1000) log(`  ${t.name} needed ${(settledMs / 1000).toFixed(1)} s to work off the warm-up`);
           const m0 = await scrape(t.metricsUrl);
           const c0 = changes.count();
+          const k0 = changes.byKind();
           const wServer = watchProcesses(async () => [t.service.pid]);
           const wPg = watchProcesses(backendPids, true);
+          const wWorkers = watchProcesses(async () => workerPids);
           const started = Date.now();
           const cpu0 = process.cpuUsage();
           const lag = monitorEventLoopDelay({ resolution: 5 });
@@ -393,9 +412,16 @@ async function main(): Promise<void> {
           lag.disable();
           const cpu1 = process.cpuUsage(cpu0);
           const windowS = (Date.now() - started) / 1000;
-          const [serverUsage, pgUsage] = [await wServer.stop(), await wPg.stop()];
+          const [serverUsage, pgUsage, workersUsage] = [await wServer.stop(), await wPg.stop(), await wWorkers.stop()];
           const m1 = await scrape(t.metricsUrl);
           const invalidations = changes.count() - c0;
+          const k1 = changes.byKind();
+          const notificationsPerSec = Object.fromEntries(
+            Object.entries(k1)
+              .map(([k, v]) => [k, Math.round(((v - (k0[k] ?? 0)) / windowS) * 10) / 10] as const)
+              .filter(([, v]) => v > 0)
+              .sort((a, b) => b[1] - a[1]),
+          );
           const writes = writer ? await writer.stop() : null;
           // The next server must not share the machine with this one's leftover work.
           const drainMs = await settle(t, admin.token, mainId);
@@ -405,6 +431,28 @@ async function main(): Promise<void> {
           const misses =
             metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome: 'miss' }) -
             metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome: 'miss' });
+          const retired =
+            metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome: 'stale' }) -
+            metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome: 'stale' });
+          const lookups = hits + misses + retired;
+          const cacheByOperation: WindowResult['cacheByOperation'] = {};
+          if (t.name.endsWith('cache on'))
+            for (const name of OPERATIONS) {
+              const of = (outcome: string) =>
+                metricValue(m1, 'warden_gateway_response_cache_lookups_total', { outcome, name }) -
+                metricValue(m0, 'warden_gateway_response_cache_lookups_total', { outcome, name });
+              const [h, m, s] = [of('hit'), of('miss'), of('stale')];
+              if (h + m + s > 0)
+                cacheByOperation[name] = {
+                  lookups: h + m + s,
+                  hitRatio: Math.round((1000 * h) / (h + m + s)) / 1000,
+                  retiredRatio: Math.round((1000 * s) / (h + m + s)) / 1000,
+                };
+            }
+          // prom-client resets its event-loop histogram at every scrape: this is the window's.
+          const loopP99 = m1.includes('warden_gateway_nodejs_eventloop_lag_p99_seconds')
+            ? Math.round(metricValue(m1, 'warden_gateway_nodejs_eventloop_lag_p99_seconds') * 10_000) / 10
+            : null;
           const invMetric =
             metricValue(m1, 'warden_gateway_response_cache_invalidations_total') -
             metricValue(m0, 'warden_gateway_response_cache_invalidations_total');
@@ -425,8 +473,13 @@ async function main(): Promise<void> {
                 DURATION_MS,
               ),
             ).filter((s) => s.requests > 0),
-            cacheHitRatio: t.name.endsWith('cache on') && hits + misses > 0 ? Math.round((1000 * hits) / (hits + misses)) / 1000 : null,
+            cacheHitRatio: t.name.endsWith('cache on') && lookups > 0 ? Math.round((1000 * hits) / lookups) / 1000 : null,
+            cacheRetiredRatio: t.name.endsWith('cache on') && lookups > 0 ? Math.round((1000 * retired) / lookups) / 1000 : null,
+            cacheByOperation,
+            serverEventLoopP99Ms: t.kind === 'gateway' ? loopP99 : null,
+            workersCpuPercent: Math.round(workersUsage.cpuPercent),
             invalidationsPerSec: Math.round(((hasInvMetric ? invMetric : invalidations) / windowS) * 10) / 10,
+            notificationsPerSec,
             invalidationSource: hasInvMetric ? 'gateway metric' : 'change notifications (LISTEN warden_changes)',
             server_usage: serverUsage,
             client: {
@@ -440,7 +493,9 @@ async function main(): Promise<void> {
           results.push(w);
           log(
             `${phase} ${rate} req/s ${t.name}: achieved ${w.all.achievedPerSec}/s of ${w.all.offeredPerSec}, p50/p99/p99.9 ${w.all.p50}/${w.all.p99}/${w.all.p999} ms, ${w.all.errors} errors` +
-              (w.cacheHitRatio !== null ? `, hit ratio ${w.cacheHitRatio}` : '') +
+              (w.cacheHitRatio !== null ? `, hit ratio ${w.cacheHitRatio} (retired by a change ${w.cacheRetiredRatio})` : '') +
+              (w.serverEventLoopP99Ms !== null ? `, event-loop delay p99 ${w.serverEventLoopP99Ms} ms` : '') +
+              `, workers CPU ${w.workersCpuPercent}%` +
               `, ${w.invalidationsPerSec} invalidations/s, CPU ${serverUsage.cpuPercent.toFixed(0)}% (Postgres ${pgUsage.cpuPercent.toFixed(0)}%), load ${loadAverage()}` +
               (writes
                 ? `; writes: ${writes.grants.ok}+${writes.revokes.ok} ok, ${writes.staleReads} stale (${writes.staleInDatabase} in the database), ${writes.incrementalSyncs.runs} incremental, ${writes.fullSyncs.runs} full`
@@ -558,7 +613,7 @@ function report(
       lines.push('');
       for (const w of ws)
         lines.push(
-          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'}, invalidations ${w.invalidationsPerSec}/s, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
+          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'} (lookups that found an answer retired by a change: ${w.cacheRetiredRatio ?? '–'})${perOperation(w)}, invalidations ${w.invalidationsPerSec}/s (${kinds(w)}), server event-loop delay p99 ${w.serverEventLoopP99Ms ?? '–'} ms, sync + provision workers CPU ${w.workersCpuPercent}%, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
             (w.writes
               ? `; writes: grants ${w.writes.grants.ok} ok / ${w.writes.grants.failed} failed (p50/p99 ${w.writes.grants.p50Ms}/${w.writes.grants.p99Ms} ms), revokes ${w.writes.revokes.ok} / ${w.writes.revokes.failed}, stale reads ${w.writes.staleReads} of ${w.writes.readBacks} (${w.writes.staleInDatabase} also in the database), incremental syncs ${w.writes.incrementalSyncs.runs} (${w.writes.incrementalSyncs.churnChanges} changes), full syncs ${w.writes.fullSyncs.runs}`
               : ''),
@@ -656,6 +711,18 @@ function report(
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+/** The operation names of the workload's gateway documents (the cache's lookups are labelled with them). */
+const OPERATIONS = [...new Set(SHAPES.map((s) => /^query (\w+)/.exec(DOCS[s].gateway.query)?.[1]).filter((n): n is string => !!n))];
+const kinds = (w: WindowResult) =>
+  Object.entries(w.notificationsPerSec)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+const perOperation = (w: WindowResult) =>
+  Object.keys(w.cacheByOperation).length === 0
+    ? ''
+    : `; per operation, hit / retired: ${Object.entries(w.cacheByOperation)
+        .map(([k, v]) => `${k} ${v.hitRatio} / ${v.retiredRatio}`)
+        .join(', ')}`;
 
 main().then(
   () => process.exit(0),

@@ -42,6 +42,8 @@ export interface GatewayContext {
   uncacheable?: boolean;
   /** Connectors the connector-scoped root fields read from; null once one could not tell (see read-scope.ts). */
   readConnectors?: Set<string> | null;
+  /** Rows the row-keyed fields read, as change-feed keys; null once one could not name them (see read-scope.ts). */
+  readRows?: Set<string> | null;
 }
 
 export interface Services {

@@ -164,8 +164,9 @@ export async function startGateway(
   if (env.RESPONSE_CACHE_MB > 0) {
     const feed = new ChangeFeed(env.DATABASE_URL, logger, 1_000, env.RESPONSE_CACHE_HEARTBEAT_MS);
     await feed.start();
-    responseCache = new ResponseCache(feed, new CallerScope(schema), Math.round(env.RESPONSE_CACHE_MB * 1024 * 1024), (outcome) =>
-      metrics.responseCache.inc({ outcome }),
+    responseCache = new ResponseCache(feed, new CallerScope(schema), Math.round(env.RESPONSE_CACHE_MB * 1024 * 1024), (outcome, name) =>
+      // Only authenticated requests are looked up; the label is bounded like the operations metric's.
+      metrics.responseCache.inc({ outcome, name: metrics.operationName(name, true) }),
     );
   }
   const cacheFeed = responseCache?.feed ?? null;

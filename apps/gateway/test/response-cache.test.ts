@@ -115,6 +115,112 @@ describe('response cache', () => {
     expect(statements.length).toBeGreaterThan(0);
   });
 
+  it("keeps a group's holders and a user's access through grants and revokes of other groups and users, and retires them on their own", async () => {
+    const cache = h.gateway.responseCache!;
+    const HOLDERS =
+      'query($e: ID!) { entitlement(id: $e) { grants(first: 50) { totalCount edges { node { direct principal { displayName } } } } } }';
+    const ACCESS = 'query($r: ID!) { resource(id: $r) { grants(first: 100) { totalCount edges { node { entitlement { key } } } } } }';
+    const holders = async () =>
+      (await post(HOLDERS, { e: f.bigGroup.memberEntitlementId })) as { data: { entitlement: { grants: { totalCount: number } } } };
+    const access = async (id: string) => (await post(ACCESS, { r: id })) as { data: { resource: { grants: { totalCount: number } } } };
+    const [alice, bob] = [f.users[20]!, f.users[21]!];
+    const other = (n: number) => ({
+      connector_id: f.connectorId,
+      entitlement_key: f.nestedGroup.memberKey,
+      principal_external_id: `outsider-${n}`,
+      principal_kind: 'USER' as const,
+      direct: true,
+    });
+    const cached = async () => {
+      const [n, a] = [(await holders()).data.entitlement.grants.totalCount, (await access(alice.id)).data.resource.grants.totalCount];
+      const hits = cache.stats.hits;
+      expect((await holders()).data.entitlement.grants.totalCount).toBe(n);
+      expect((await access(alice.id)).data.resource.grants.totalCount).toBe(a);
+      expect(cache.stats.hits).toBe(hits + 2);
+      return [n, a] as const;
+    };
+    const [n0, a0] = await cached();
+
+    // A grant and a revoke of another group to other people (the provision worker's write-through):
+    // neither answer read those rows, both are still served from the cache, without SQL.
+    await h.testDb.db.insertInto('grants').values(other(1)).execute();
+    await h.testDb.db.deleteFrom('grants').where('principal_external_id', '=', 'outsider-1').execute();
+    statements.length = 0;
+    let hits = cache.stats.hits;
+    expect((await holders()).data.entitlement.grants.totalCount).toBe(n0);
+    expect((await access(alice.id)).data.resource.grants.totalCount).toBe(a0);
+    expect(cache.stats.hits).toBe(hits + 2);
+    expect(statements).toEqual([]);
+
+    // Someone new joins the big group: its holders are read again, Alice's access is not.
+    await h.testDb.db
+      .insertInto('grants')
+      .values({ ...other(2), entitlement_key: f.bigGroup.memberKey })
+      .execute();
+    hits = cache.stats.hits;
+    const stale = cache.stats.stale;
+    const n1 = (await holders()).data.entitlement.grants.totalCount;
+    expect(n1).toBe(n0 + 1);
+    expect(cache.stats.stale).toBe(stale + 1);
+    expect((await access(alice.id)).data.resource.grants.totalCount).toBe(a0);
+    expect(cache.stats.hits).toBe(hits + 1);
+
+    // Alice gets another group (a grant of a group whose holders nobody asked for): her access is read
+    // again, with the new row; the big group's holders are kept.
+    await h.testDb.db
+      .insertInto('grants')
+      .values({ ...other(3), principal_external_id: alice.externalId })
+      .execute();
+    expect((await access(alice.id)).data.resource.grants.totalCount).toBe(a0 + 1);
+    hits = cache.stats.hits;
+    expect((await holders()).data.entitlement.grants.totalCount).toBe(n1);
+    expect(cache.stats.hits).toBe(hits + 1);
+
+    // A statement that names no rows (several connectors at once, or a sync's big batch) retires
+    // every grants answer of the connector: here 300 rows of one group.
+    await cached();
+    const batch = Array.from({ length: 300 }, (_, i) => ({ ...other(100 + i), entitlement_key: 'GROUP:batch:member' }));
+    await h.testDb.db.insertInto('grants').values(batch).execute();
+    const staleBefore = cache.stats.stale;
+    await holders();
+    await access(alice.id);
+    expect(cache.stats.stale).toBe(staleBefore + 2);
+
+    // The bench's read-back (root grants by entitlement and principal) follows that pair's rows.
+    const PAIR =
+      'query($c: ID!, $e: ID, $p: ID) { grants(connectorId: $c, entitlementId: $e, principalId: $p, includeInherited: false) { totalCount } }';
+    const pair = async () =>
+      (
+        (await post(PAIR, { c: f.connectorId, e: f.bigGroup.memberEntitlementId, p: alice.id })) as {
+          data: { grants: { totalCount: number } };
+        }
+      ).data.grants.totalCount;
+    const before = await pair();
+    expect(await pair()).toBe(before);
+    await h.testDb.db
+      .insertInto('grants')
+      .values({ ...other(4), principal_external_id: bob.externalId })
+      .execute();
+    hits = cache.stats.hits;
+    expect(await pair()).toBe(before);
+    expect(cache.stats.hits).toBe(hits + 1);
+    const revoked = await h.testDb.db
+      .deleteFrom('grants')
+      .where('connector_id', '=', f.connectorId)
+      .where('entitlement_key', '=', f.bigGroup.memberKey)
+      .where('principal_external_id', '=', alice.externalId)
+      .where('direct', '=', true)
+      .executeTakeFirst();
+    expect(await pair()).toBe(before - Number(revoked.numDeletedRows));
+    await h.testDb.db.deleteFrom('grants').where('principal_external_id', 'like', 'outsider-%').execute();
+    await h.testDb.db
+      .deleteFrom('grants')
+      .where('principal_external_id', '=', alice.externalId)
+      .where('entitlement_key', '=', f.nestedGroup.memberKey)
+      .where('direct', '=', true)
+      .execute();
+  });
+
   it('answers a hit before Apollo with the bytes and headers Apollo sends, and leaves other media types and bad tokens to Apollo', async () => {
     const raw = (headers: Record<string, string>) =>
       fetch(h.gateway.url, {

@@ -30,6 +30,9 @@ export const CONNECTOR_COLUMN: Record<ServedTable, 'id' | 'connector_id'> = {
  * - `<table>:<connector id>[,<connector id>…]` — the statement changed rows of these connectors only;
  * - `<table>` — it may have changed rows of any connector (TRUNCATE, rows without a connector, or more
  *   connectors than a payload holds).
+ * - `grants:<connector id>,e=<entitlement key>,…,p=<principal external id>,…` — a statement that changed
+ *   at most 200 grants of one connector also names their entitlements and principals (migration 0017);
+ *   parseChangePayload returns those items among the connectors, where they match no connector id.
  * Writers need not do anything: the triggers read the changed rows. A reader must treat a payload it
  * cannot parse as a change to everything.
  */

@@ -24,6 +24,7 @@ import * as m0012 from './migrations/0012_sync_rows_bulk';
 import * as m0013 from './migrations/0013_resources_search_covering';
 import * as m0014 from './migrations/0014_review_items_id_default';
 import * as m0016 from './migrations/0016_resources_signin_hot';
+import * as m0017 from './migrations/0017_grant_change_keys';
 
 // int8 (bigserial ids, counts) as string would leak into every caller; these values stay < 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '0013_resources_search_covering': m0013,
   '0014_review_items_id_default': m0014,
   '0016_resources_signin_hot': m0016,
+  '0017_grant_change_keys': m0017,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -51,6 +51,7 @@ describe('migrations', () => {
       '0013_resources_search_covering',
       '0014_review_items_id_default',
       '0016_resources_signin_hot',
+      '0017_grant_change_keys',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);

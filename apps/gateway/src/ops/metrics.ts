@@ -25,8 +25,8 @@ export function createMetrics(opts: { maxOperationNames?: number } = {}) {
   });
   const responseCache = new Counter({
     name: 'warden_gateway_response_cache_lookups_total',
-    help: 'Response cache lookups of query operations by outcome (hit, miss)',
-    labelNames: ['outcome'] as const,
+    help: 'Response cache lookups of query operations by outcome (hit, miss, stale: found but retired by a change) and operation name',
+    labelNames: ['outcome', 'name'] as const,
     registers: [registry],
   });
   return {

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import {
+  Kind,
   TypeInfo,
   getNamedType,
   isLeafType,
@@ -10,7 +11,9 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
+import type { ServedTable } from '@warden/database';
 import { callerIdentityKey, type Caller } from '../auth/roles';
+import { ROW_KEYED_TABLES } from './read-scope';
 
 /**
  * Marks a field whose answer depends on who the caller is, not only on their role
@@ -26,9 +29,14 @@ export interface DocumentScope {
   tables: string[] | null;
   /** Every root field it selects is connector-scoped, so the connectors its resolvers name bound what it read. */
   connectorScoped: boolean;
+  /**
+   * Row-keyed tables (read-scope.ts ROW_KEYED_TABLES) it reaches only through fields whose resolvers
+   * name the rows they read (`GRANTS_BY_KEY`): watched per row instead of per table.
+   */
+  rowKeyed: string[];
 }
 
-const UNKNOWN: DocumentScope = { callerScoped: true, tables: null, connectorScoped: false };
+const UNKNOWN: DocumentScope = { callerScoped: true, tables: null, connectorScoped: false, rowKeyed: [] };
 
 /**
  * Decides, once per document, the cache partition (the caller's role, or the caller themself when the
@@ -40,6 +48,7 @@ export class CallerScope {
   private readonly scopedFields: Set<string>;
   private readonly typeTables = new Map<string, string[] | null>();
   private readonly byDocument = new LRUCache<string, DocumentScope>({ max: 2_000 });
+  private readonly names = new LRUCache<string, { name: string | null }>({ max: 2_000 });
 
   constructor(private readonly schema: GraphQLSchema) {
     this.scopedFields = new Set();
@@ -60,6 +69,21 @@ export class CallerScope {
   partition(caller: Caller, query: string): string {
     // Caller-scoped: every claim the answer may depend on (subject, tenant, object id, name), not only `sub`.
     return this.isCallerScoped(query) ? `${caller.role}\u0001${callerIdentityKey(caller)}` : caller.role;
+  }
+
+  /** The name of the document's operation when it has exactly one (what a client that sends no operationName runs), for the metrics. */
+  operationNameOf(query: string): string | null {
+    const known = this.names.get(query);
+    if (known !== undefined) return known.name;
+    let name: string | null = null;
+    try {
+      const ops = parse(query).definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+      name = ops.length === 1 ? (ops[0]!.name?.value ?? null) : null;
+    } catch {
+      name = null;
+    }
+    this.names.set(query, { name });
+    return name;
   }
 
   of(query: string): DocumentScope {
@@ -86,6 +110,9 @@ export class CallerScope {
       if (more === null) tables = null;
       else if (tables) for (const t of more) tables.add(t);
     };
+    // Row-keyed tables reached through a field that names its rows, and through any other field.
+    const keyed = new Set<string>();
+    const whole = new Set<string>();
     // Every operation and fragment of the document counts, used or not: more tables, never fewer.
     visit(
       parse(query),
@@ -98,7 +125,10 @@ export class CallerScope {
           if (this.scopedFields.has(`${parentName}.${field.name}`)) callerScoped = true;
           if (field.name.startsWith('__')) return; // __typename, introspection: nothing from the database
           if (parentName === queryType?.name) {
-            add((field.extensions['reads'] as string[] | undefined) ?? null);
+            const own = (field.extensions['reads'] as string[] | undefined) ?? null;
+            add(own);
+            // A root field's own lookups are not keyed by row.
+            for (const t of own ?? []) if (ROW_KEYED_TABLES.includes(t as ServedTable)) whole.add(t);
             if (field.extensions['connectorScoped'] !== true) connectorScoped = false;
           } else if (parentName === 'Mutation' || parentName === 'Subscription') {
             add(null);
@@ -110,12 +140,23 @@ export class CallerScope {
             if (!isLeafType(returned)) add(null);
             return;
           }
-          add(this.tablesOf(returned));
+          const read = this.tablesOf(returned);
+          add(read);
+          for (const t of read ?? []) {
+            if (!ROW_KEYED_TABLES.includes(t as ServedTable)) continue;
+            const byKey = ((field.extensions['rowKeyed'] as readonly string[] | undefined) ?? []).includes(t);
+            // A connection's edges and nodes are the rows the field that returned the connection read.
+            const within =
+              /(Connection|Edge)$/.test(parentName) && (field.name === 'edges' || field.name === 'node' || field.name === 'nodes');
+            if (byKey) keyed.add(t);
+            else if (!within) whole.add(t);
+          }
         },
       }),
     );
     const list = tables as Set<string> | null;
-    return { callerScoped, tables: list ? [...list].sort() : null, connectorScoped };
+    const rowKeyed = list ? [...keyed].filter((t) => !whole.has(t)).sort() : [];
+    return { callerScoped, tables: list ? [...list].sort() : null, connectorScoped, rowKeyed };
   }
 
   /** The tables selecting a field of this type reads (declared with `reads`; connections and edges follow their node). */

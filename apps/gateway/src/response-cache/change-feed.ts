@@ -7,6 +7,19 @@ import { CHANGE_CHANNEL, parseChangePayload } from '@warden/database';
 export interface ReadScope {
   tables: readonly string[] | null;
   connectors: readonly string[] | null;
+  /**
+   * Rows read from a row-keyed table that `tables` leaves out: `<table>|<connector>|<e|p>=<key>`
+   * (read-scope.ts `grantRowKey`). Absent or empty: none.
+   */
+  rows?: readonly string[];
+}
+
+/** Row keys remembered at most; past this they are forgotten at once and older answers that read rows retired. */
+const MAX_ROW_KEYS = 100_000;
+
+/** A payload item naming changed rows (`e=…`, `p=…`, migration 0017), never a connector id. */
+function isRowItem(item: string): boolean {
+  return item.startsWith('e=') || item.startsWith('p=');
 }
 
 /**
@@ -28,8 +41,15 @@ export class ChangeFeed {
   private seq = 0;
   /** Everything changed at this number (the feed was lost or reconnected). */
   private everything = 0;
-  /** Keys `table`, `table|connector`, `table|*`, `*`, `*|connector`, `*|*` → last sequence number. */
+  /**
+   * Keys `table`, `table|connector`, `table|*`, `*`, `*|connector`, `*|*` → last sequence number; and
+   * `table|connector|!` for a change to that table and connector that named no rows.
+   */
   private readonly last = new Map<string, number>();
+  /** Row keys (`table|connector|e=key`, from notifications that name rows, migration 0017) → last sequence number. */
+  private readonly rowLast = new Map<string, number>();
+  /** Every row key changed at this number (rowLast was emptied to bound its memory). */
+  private rowsForgotten = 0;
   /** caughtUp() calls made before the next marker is sent share it. */
   private queued: Promise<void> | null = null;
   /** Notifications heard (markers excepted), for the metrics and the bench. */
@@ -80,12 +100,26 @@ export class ChangeFeed {
       if (after(`${t}|*`)) return true;
       for (const c of scope.connectors) if (after(`${t}|${c}`)) return true;
     }
+    if (scope.rows && scope.rows.length > 0) {
+      if (this.rowsForgotten > since) return true;
+      for (const key of scope.rows) {
+        // A row key is `table|connector|detail`: the table's and connector's part ends at the second bar.
+        const bar = key.indexOf('|');
+        const table = key.slice(0, bar);
+        const tableAndConnector = key.slice(0, key.indexOf('|', bar + 1));
+        if (after(table) && (after(`${table}|*`) || after(`${tableAndConnector}|!`) || (this.rowLast.get(key) ?? 0) > since)) return true;
+      }
+    }
     return false;
   }
 
   /** Records one change notification (see @warden/database's change-channel.ts for the payload). */
   private heard(payload: string): void {
-    const { table, connectors } = parseChangePayload(payload);
+    const notice = parseChangePayload(payload);
+    const table = notice.table;
+    // Items `e=…` / `p=…` after the connector name the rows changed (migration 0017); never a connector id.
+    const connectors = notice.connectors?.filter((c) => !isRowItem(c)) ?? null;
+    const rows = notice.connectors?.filter(isRowItem) ?? [];
     const n = ++this.seq;
     this.changes++;
     this.last.set(table, n);
@@ -98,6 +132,14 @@ export class ChangeFeed {
         this.last.set(`${table}|${c}`, n);
         this.last.set(`*|${c}`, n);
       }
+      // Rows are named only for a statement within one connector; otherwise no row is known.
+      if (rows.length > 0 && connectors.length === 1) {
+        if (this.rowLast.size + rows.length > MAX_ROW_KEYS) {
+          this.rowLast.clear();
+          this.rowsForgotten = n;
+        }
+        for (const r of rows) this.rowLast.set(`${table}|${connectors[0]!}|${r}`, n);
+      } else for (const c of connectors) this.last.set(`${table}|${c}|!`, n);
     }
   }
 

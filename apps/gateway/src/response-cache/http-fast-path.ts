@@ -22,7 +22,7 @@ export function httpFastPath(deps: FastPathDeps) {
     const plain = await readPlainRequest(req, deps.authenticate);
     if (!plain) return next();
     const { query, operationName, variables, caller } = plain;
-    const hit = await deps.cache.lookup(deps.cache.keyFor(caller, operationName, variables, query));
+    const hit = await deps.cache.lookup(deps.cache.keyFor(caller, operationName, variables, query), query, operationName ?? null);
     if (!hit) return next();
     deps.onHit(operationName ?? null);
     res.status(200).setHeader('content-type', 'application/json; charset=utf-8');

@@ -54,7 +54,8 @@ export class ResponseCache {
     readonly feed: ChangeFeed,
     readonly scope: CallerScope,
     maxBytes: number,
-    private readonly count: (outcome: LookupOutcome) => void = () => undefined,
+    /** Told every lookup's outcome with the request's operation name (the metric's labels). */
+    private readonly count: (outcome: LookupOutcome, operationName: string | null) => void = () => undefined,
   ) {
     this.entries = new LRUCache<string, Entry>({ maxSize: maxBytes, sizeCalculation: (e) => Math.max(1, e.json.length * 2) });
   }
@@ -69,25 +70,26 @@ export class ResponseCache {
   }
 
   /** The current answer under `key`, once every change committed before the call has been heard. */
-  async lookup(key: string): Promise<Entry | null> {
-    if (!this.feed.live || !this.entries.has(key)) return this.outcome('miss', null);
+  async lookup(key: string, query: string, operationName: string | null = null): Promise<Entry | null> {
+    operationName ??= this.scope.operationNameOf(query);
+    if (!this.feed.live || !this.entries.has(key)) return this.outcome('miss', null, operationName);
     try {
       await this.feed.caughtUp();
     } catch {
-      return this.outcome('miss', null);
+      return this.outcome('miss', null, operationName);
     }
     const e = this.entries.get(key);
-    if (!this.feed.live || !e) return this.outcome('miss', null);
+    if (!this.feed.live || !e) return this.outcome('miss', null, operationName);
     if (this.feed.changedSince(e.since, e)) {
       this.entries.delete(key);
-      return this.outcome('stale', null);
+      return this.outcome('stale', null, operationName);
     }
-    return this.outcome('hit', e);
+    return this.outcome('hit', e, operationName);
   }
 
-  private outcome(outcome: LookupOutcome, e: Entry | null): Entry | null {
+  private outcome(outcome: LookupOutcome, e: Entry | null, operationName: string | null): Entry | null {
     this.stats[outcome === 'hit' ? 'hits' : outcome === 'miss' ? 'misses' : 'stale']++;
-    this.count(outcome);
+    this.count(outcome, operationName);
     return e;
   }
 
@@ -95,14 +97,18 @@ export class ResponseCache {
   store(key: string, since: number, scope: ReadScope, json: string): void {
     // A change heard while the request ran would retire the entry at once: do not bother.
     if (!this.feed.live || this.feed.changedSince(since, scope)) return;
-    this.entries.set(key, { since, tables: scope.tables, connectors: scope.connectors, json });
+    this.entries.set(key, { since, tables: scope.tables, connectors: scope.connectors, rows: scope.rows, json });
   }
 
   /** What the answer to `query` was read from, given the connectors its resolvers named. */
   readScope(query: string, contextValue: GatewayContext): ReadScope {
     const doc = this.scope.of(query);
     const connectors = doc.connectorScoped && contextValue.readConnectors ? [...contextValue.readConnectors] : null;
-    return { tables: doc.tables, connectors: connectors && connectors.length > 0 ? connectors : null };
+    const scope = { tables: doc.tables, connectors: connectors && connectors.length > 0 ? connectors : null };
+    // Tables the document reaches only through row-keyed fields are watched per row, unless a resolver
+    // could not name its rows (then the whole table of the connector, as for any other table).
+    if (doc.tables === null || doc.rowKeyed.length === 0 || contextValue.readRows === null) return scope;
+    return { ...scope, tables: doc.tables.filter((t) => !doc.rowKeyed.includes(t)), rows: [...(contextValue.readRows ?? [])] };
   }
 
   plugin(): ApolloServerPlugin<GatewayContext> {
@@ -116,7 +122,7 @@ export class ResponseCache {
             if (operation.operation !== 'query' || !contextValue.caller || request.query === undefined) return null;
             key = this.keyFor(contextValue.caller, request.operationName, request.variables, request.query);
             since = this.feed.sequence;
-            const hit = await this.lookup(key);
+            const hit = await this.lookup(key, request.query, request.operationName ?? null);
             served = hit !== null;
             // Only the bytes are kept (half the memory); requests that reach Apollo on a hit (GET, other
             // media types) are rare enough to parse them again.

@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
-import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
+import { CONNECTOR_SCOPED, GRANTS_BY_KEY, reads, readsConnector, readsGrantsOf } from '../../response-cache/read-scope';
 import type { GatewayContext } from '../../context';
 import { selectsField } from '../../pagination/selection';
 import { GrantConnection } from '../grants/grant.type';
@@ -27,12 +27,14 @@ export class EntitlementResolver {
   }
 
   @FieldResolver(() => GrantConnection, { description: 'Who holds it.' })
+  @Extensions(GRANTS_BY_KEY)
   async grants(
     @Root() e: Entitlement,
     @Args(() => GrantPageArgs) a: GrantPageArgs,
     @Ctx() ctx: GatewayContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<InstanceType<typeof GrantConnection>> {
+    readsGrantsOf(ctx, e.connectorId, { entitlementKey: e.key });
     const page = await ctx.services.grants.list(
       { connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false },
       a.first,

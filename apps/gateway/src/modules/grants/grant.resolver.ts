@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Args, ArgsType, Authorized, Ctx, Extensions, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
-import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
+import { CONNECTOR_SCOPED, GRANTS_BY_KEY, reads, readsConnector, readsGrantsOf } from '../../response-cache/read-scope';
 import type { GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
 import { selectsField } from '../../pagination/selection';
@@ -26,7 +26,7 @@ export class GrantResolver {
   @Query(() => GrantConnection)
   @Authorized()
   // The entitlement, principal and connector are looked up to check they belong to the connector.
-  @Extensions({ ...reads('entitlements', 'resources', 'connectors'), ...CONNECTOR_SCOPED })
+  @Extensions({ ...reads('entitlements', 'resources', 'connectors'), ...CONNECTOR_SCOPED, ...GRANTS_BY_KEY })
   async grants(
     @Args(() => GrantsArgs) a: GrantsArgs,
     @Ctx() ctx: GatewayContext,
@@ -49,6 +49,7 @@ export class GrantResolver {
     }
     const connector = await ctx.loaders.connectorById.load(a.connectorId);
     if (!connector) throw new NotFoundError(`connector ${a.connectorId} does not exist`);
+    readsGrantsOf(ctx, a.connectorId, { entitlementKey, principalExternalId });
     const page = await ctx.services.grants.list(
       { connectorId: a.connectorId, entitlementKey, principalExternalId, includeInherited: a.includeInherited !== false },
       a.first,

@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, ArgsType, Authorized, Ctx, Extensions, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
-import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
+import { CONNECTOR_SCOPED, GRANTS_BY_KEY, reads, readsConnector, readsGrantsOf } from '../../response-cache/read-scope';
 import type { ResourceType } from '@warden/database';
 import type { GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
@@ -105,12 +105,14 @@ export class ResourceResolver {
   }
 
   @FieldResolver(() => GrantConnection, { description: 'What this resource holds as a principal.' })
+  @Extensions(GRANTS_BY_KEY)
   async grants(
     @Root() r: Resource,
     @Args(() => GrantPageArgs) a: GrantPageArgs,
     @Ctx() ctx: GatewayContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<InstanceType<typeof GrantConnection>> {
+    readsGrantsOf(ctx, r.connectorId, { principalExternalId: r.externalId });
     const page = await ctx.services.grants.list(
       { connectorId: r.connectorId, principalExternalId: r.externalId, includeInherited: a.includeInherited !== false },
       a.first,
