@@ -22,6 +22,7 @@ import * as m0010 from './migrations/0010_review_items_bulk';
 import * as m0011 from './migrations/0011_change_notifications_per_connector';
 import * as m0012 from './migrations/0012_sync_rows_bulk';
 import * as m0013 from './migrations/0013_resources_search_covering';
+import * as m0015 from './migrations/0015_provisioning_revokes_recent';
 
 // int8 (bigserial ids, counts) as string would leak into every caller; these values stay < 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '0011_change_notifications_per_connector': m0011,
   '0012_sync_rows_bulk': m0012,
   '0013_resources_search_covering': m0013,
+  '0015_provisioning_revokes_recent': m0015,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
