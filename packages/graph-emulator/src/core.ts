@@ -26,11 +26,12 @@ export interface CoreOptions {
 }
 
 /** Everything the HTTP layer needs: the tenant, its apps, tokens, settings, stats and paging state. */
-/** A Graph request as the hook sees it: method, path below /v1.0 and the raw query string. */
+/** A Graph request as the hook sees it: method, path below /v1.0, the raw query string and the JSON body. */
 export interface AnsweredRequest {
   method: string;
   path: string;
   query: string;
+  body: unknown;
 }
 export type AnswerHook = (req: AnsweredRequest) => void | Promise<void>;
 

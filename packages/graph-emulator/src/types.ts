@@ -241,10 +241,11 @@ export interface RunningEmulator {
   rotateSigningKey(previousKeyTtlSeconds?: number): string;
   /**
    * Test hook: `hook` is awaited after every Graph answer (a `$batch` as a whole) is computed and
-   * before it is sent, so a test can change the tenant in between — a read that raced a write.
+   * before it is sent, so a test can change the tenant in between — a read that raced a write
+   * (`body`: the parsed JSON body, e.g. a `$batch`'s requests).
    * The answer is not recomputed. Returns a function that removes the hook.
    */
-  beforeAnswer(hook: (req: { method: string; path: string; query: string }) => void | Promise<void>): () => void;
+  beforeAnswer(hook: (req: { method: string; path: string; query: string; body: unknown }) => void | Promise<void>): () => void;
   close(): Promise<void>;
 }
 

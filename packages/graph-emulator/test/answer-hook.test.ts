@@ -52,7 +52,11 @@ describe('single-link reads and the beforeAnswer hook', () => {
     const userIds = new Set(ex.users.map((u) => String(u['id'])));
     const [principal, list] = [...byPrincipal].find(([p, l]) => userIds.has(p) && new Set(l.map((a) => a['resourceId'])).size >= 2)!;
     const resource = String(list[0]!['resourceId']);
-    const r = await graph(emu, token, `/users/${principal}/appRoleAssignments?$filter=resourceId eq ${resource}&$select=id,appRoleId,resourceId`);
+    const r = await graph(
+      emu,
+      token,
+      `/users/${principal}/appRoleAssignments?$filter=resourceId eq ${resource}&$select=id,appRoleId,resourceId`,
+    );
     expect(r.status).toBe(200);
     const got = r.body['value'] as Json[];
     expect(got.map((a) => a['id']).sort()).toEqual(

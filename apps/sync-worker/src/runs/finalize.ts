@@ -331,6 +331,10 @@ async function countStats(
       'unknownAppRoles',
       'unresolvedPrincipals',
       'removed',
+      'additionsRevokedMeanwhile',
+      'additionsConfirmed',
+      'additionsSkipped',
+      'additionsUnverified',
     ]),
   };
 }

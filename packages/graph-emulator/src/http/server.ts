@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EmulatorCore } from '../core';
+import type { AnsweredRequest, EmulatorCore } from '../core';
 import type { GraphRouter } from '../graph/dispatch';
 import { adminConsent, instanceDiscovery, openIdConfiguration, tokenEndpoint, type PlainResponse } from '../identity/endpoints';
 import { authorize, logout } from '../identity/oidc';
@@ -110,7 +110,7 @@ export interface HandlerDeps {
  * Lets a test act between the moment Graph computed an answer and the moment the client gets it
  * (a page read before a write, delivered after it): the answer stays what it was when computed.
  */
-async function runAnswerHooks(core: EmulatorCore, req: { method: string; path: string; query: string }): Promise<void> {
+async function runAnswerHooks(core: EmulatorCore, req: AnsweredRequest): Promise<void> {
   for (const hook of [...core.answerHooks]) await hook(req);
 }
 
@@ -198,7 +198,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
           });
           return;
         }
-        const answered = { method, path, query: greq.rawQuery };
+        const answered = { method, path, query: greq.rawQuery, body };
         if (segments.length === 1 && segments[0]?.toLowerCase() === '$batch' && method === 'POST') {
           const batched = await deps.batch(greq);
           await runAnswerHooks(core, answered);
