@@ -335,9 +335,13 @@ async function consume<T extends { id: string }>(
         rootsOverflow = true;
         pass.roots.clear();
       }
-      if (next.resumeFrom && (!pass.full || w.buffer.size >= s.writeBatchRows)) {
+      // Incremental pages too are written in batches, not one by one: an incremental groups round at
+      // L is ~5 pages, and each page's merges and synchronous checkpoint cost ~200 ms on a loaded box
+      // while the rows were a few dozen. What a later page reads of earlier ones (a links-only change
+      // naming a group written earlier in the pass) is in `pass.seen`, buffered or written.
+      if (next.resumeFrom && w.buffer.size >= s.writeBatchRows) {
         await flush({ resumeFrom: next.resumeFrom });
-        // Incremental pages may read what earlier pages wrote (links-only changes, app roles): in order.
+        // Incremental batches are written in order (app roles read the entitlements earlier ones wrote).
         if (!pass.full) await w.settled();
       }
     }
