@@ -219,6 +219,11 @@ class PageQueue<T> {
     }
   }
 
+  /** A page is waiting to be taken (the consumer would not wait for Graph). */
+  ready(): boolean {
+    return this.pages.length > 0;
+  }
+
   /** Stops fetching. Not awaited: a fetch in flight (retrying a 503, say) must not hold up the failure. */
   stop(): void {
     this.stopped = true;
@@ -337,9 +342,12 @@ async function consume<T extends { id: string }>(
       }
       // Incremental pages too are written in batches, not one by one: an incremental groups round at
       // L is ~5 pages, and each page's merges and synchronous checkpoint cost ~200 ms on a loaded box
-      // while the rows were a few dozen. What a later page reads of earlier ones (a links-only change
-      // naming a group written earlier in the pass) is in `pass.seen`, buffered or written.
-      if (next.resumeFrom && w.buffer.size >= s.writeBatchRows) {
+      // while the rows were a few dozen. They are written when the next page is not there yet, so
+      // the write overlaps the wait for Graph instead of adding to it. What a later page reads of
+      // earlier ones (a links-only change naming a group written earlier in the pass) is in
+      // `pass.seen`, buffered or written.
+      const due = w.buffer.size >= s.writeBatchRows || (!pass.full && w.buffer.size > 0 && !queue.ready());
+      if (next.resumeFrom && due) {
         await flush({ resumeFrom: next.resumeFrom });
         // Incremental batches are written in order (app roles read the entitlements earlier ones wrote).
         if (!pass.full) await w.settled();
