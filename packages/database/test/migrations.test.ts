@@ -49,6 +49,7 @@ describe('migrations', () => {
       '0011_change_notifications_per_connector',
       '0012_sync_rows_bulk',
       '0013_resources_search_covering',
+      '0015_provisioning_revokes_recent',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);
