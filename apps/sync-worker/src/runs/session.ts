@@ -48,7 +48,7 @@ export class RunSession {
   readonly checkpoint: RunCheckpoint;
   /** Graph requests sent as items inside $batch calls (graph-core counts the HTTP calls). */
   batchItems = 0;
-  /** Rows per bulk write (and checkpoint); incremental passes also write what they hold whenever the next page is not there yet. */
+  /** Rows per bulk write (and checkpoint) in full passes; incremental passes write every page. */
   readonly writeBatchRows: number;
   readonly groupChunkSize: number | undefined;
   readonly groupRoundsAtOnce: number | undefined;

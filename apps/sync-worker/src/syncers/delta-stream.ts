@@ -219,11 +219,6 @@ class PageQueue<T> {
     }
   }
 
-  /** A page is waiting to be taken (the consumer would not wait for Graph). */
-  ready(): boolean {
-    return this.pages.length > 0;
-  }
-
   /** Stops fetching. Not awaited: a fetch in flight (retrying a 503, say) must not hold up the failure. */
   stop(): void {
     this.stopped = true;
@@ -340,16 +335,9 @@ async function consume<T extends { id: string }>(
         rootsOverflow = true;
         pass.roots.clear();
       }
-      // Incremental pages too are written in batches, not one by one: an incremental groups round at
-      // L is ~5 pages, and each page's merges and synchronous checkpoint cost ~200 ms on a loaded box
-      // while the rows were a few dozen. They are written when the next page is not there yet, so
-      // the write overlaps the wait for Graph instead of adding to it. What a later page reads of
-      // earlier ones (a links-only change naming a group written earlier in the pass) is in
-      // `pass.seen`, buffered or written.
-      const due = w.buffer.size >= s.writeBatchRows || (!pass.full && w.buffer.size > 0 && !queue.ready());
-      if (next.resumeFrom && due) {
+      if (next.resumeFrom && (!pass.full || w.buffer.size >= s.writeBatchRows)) {
         await flush({ resumeFrom: next.resumeFrom });
-        // Incremental batches are written in order (app roles read the entitlements earlier ones wrote).
+        // Incremental pages may read what earlier pages wrote (links-only changes, app roles): in order.
         if (!pass.full) await w.settled();
       }
     }
