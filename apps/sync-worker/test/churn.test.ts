@@ -62,6 +62,15 @@ describe('random churn over many rounds', () => {
       expect(await exact(), `round ${i} (${step.mode}${step.faults ? ', faults' : ''}${step.interrupt ? ', interrupted' : ''})`).toEqual(
         [],
       );
+      // The stats' row counts (running sums kept by triggers) equal a count of the rows.
+      const last = await h.tdb.db
+        .selectFrom('sync_runs')
+        .select('stats')
+        .where('connector_id', '=', connectorId)
+        .where('status', '=', 'SUCCEEDED')
+        .orderBy('finished_at', 'desc')
+        .executeTakeFirstOrThrow();
+      expect(last.stats, `round ${i}`).toMatchObject(await h.countedStats(connectorId));
     }
   });
 

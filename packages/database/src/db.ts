@@ -23,6 +23,8 @@ import * as m0011 from './migrations/0011_change_notifications_per_connector';
 import * as m0012 from './migrations/0012_sync_rows_bulk';
 import * as m0013 from './migrations/0013_resources_search_covering';
 import * as m0014 from './migrations/0014_review_items_id_default';
+import * as m0015 from './migrations/0015_provisioning_revokes_recent';
+  '0015_provisioning_revokes_recent': m0015,
 import * as m0016 from './migrations/0016_resources_signin_hot';
 import * as m0017 from './migrations/0017_grant_change_keys';
 

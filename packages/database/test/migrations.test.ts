@@ -50,6 +50,7 @@ describe('migrations', () => {
       '0012_sync_rows_bulk',
       '0013_resources_search_covering',
       '0014_review_items_id_default',
+      '0015_provisioning_revokes_recent',
       '0016_resources_signin_hot',
       '0017_grant_change_keys',
     ]);

@@ -26,6 +26,15 @@ export interface CoreOptions {
 }
 
 /** Everything the HTTP layer needs: the tenant, its apps, tokens, settings, stats and paging state. */
+/** A Graph request as the hook sees it: method, path below /v1.0, the raw query string and the JSON body. */
+export interface AnsweredRequest {
+  method: string;
+  path: string;
+  query: string;
+  body: unknown;
+}
+export type AnswerHook = (req: AnsweredRequest) => void | Promise<void>;
+
 export class EmulatorCore {
   readonly size: TenantSize;
   readonly seed: number;
@@ -50,6 +59,8 @@ export class EmulatorCore {
   auditLatencyMs = 0;
   /** false: a tenant without Entra ID P1/P2, whose audit log Graph refuses (403). */
   auditLogLicensed = true;
+  /** Awaited after a Graph answer is computed and before it is sent (`RunningEmulator.beforeAnswer`). */
+  readonly answerHooks = new Set<AnswerHook>();
   private current: EmulatorSettings;
   private epochCounter = 0;
 

@@ -73,6 +73,10 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
       return { latencyMs: core.auditLatencyMs, licensed: core.auditLogLicensed };
     },
     rotateSigningKey: (previousKeyTtlSeconds) => core.tokens.rotate(previousKeyTtlSeconds),
+    beforeAnswer: (hook) => {
+      core.answerHooks.add(hook);
+      return () => void core.answerHooks.delete(hook);
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -239,6 +239,13 @@ export interface RunningEmulator {
   updateAuditLogSettings(p: Partial<AuditLogSettings>): AuditLogSettings;
   /** Publishes a new token signing key and signs with it from now on; the previous key stays published for `previousKeyTtlSeconds` (default 24 h) or until the next rotation. Returns the new kid. */
   rotateSigningKey(previousKeyTtlSeconds?: number): string;
+  /**
+   * Test hook: `hook` is awaited after every Graph answer (a `$batch` as a whole) is computed and
+   * before it is sent, so a test can change the tenant in between — a read that raced a write
+   * (`body`: the parsed JSON body, e.g. a `$batch`'s requests).
+   * The answer is not recomputed. Returns a function that removes the hook.
+   */
+  beforeAnswer(hook: (req: { method: string; path: string; query: string; body: unknown }) => void | Promise<void>): () => void;
   close(): Promise<void>;
 }
 

@@ -286,17 +286,15 @@ async function countStats(
   deleted: CascadeCounts,
   closure: ClosureResult | null,
 ): Promise<SyncStats> {
-  const types = await sql<{
-    type: string;
-    n: number;
-  }>`SELECT type, count(*)::int AS n FROM resources WHERE connector_id = ${c}::uuid GROUP BY type`.execute(trx);
-  const grants = await sql<{
-    direct: boolean;
-    n: number;
-  }>`SELECT direct, count(*)::int AS n FROM grants WHERE connector_id = ${c}::uuid GROUP BY direct`.execute(trx);
-  const byType = new Map(types.rows.map((r) => [r.type, r.n]));
-  const direct = grants.rows.find((r) => r.direct)?.n ?? 0;
-  const inherited = grants.rows.find((r) => !r.direct)?.n ?? 0;
+  const counts = await rowCounts(trx, c);
+  const byType = new Map<string, number>();
+  let direct = 0;
+  let inherited = 0;
+  for (const r of counts) {
+    if (r.relation === 'resources') byType.set(r.part, r.n);
+    else if (r.part === 'direct') direct = r.n;
+    else inherited = r.n;
+  }
   const counters: Record<string, number> = {};
   for (const name of STAGES) {
     for (const [k, v] of Object.entries(input.checkpoint.stages[name]?.counters ?? {})) counters[k] = (counters[k] ?? 0) + v;
@@ -331,8 +329,32 @@ async function countStats(
       'unknownAppRoles',
       'unresolvedPrincipals',
       'removed',
+      'additionsRevokedMeanwhile',
+      'additionsConfirmed',
+      'additionsSkipped',
+      'additionsUnverified',
     ]),
   };
+}
+
+/**
+ * The connector's row counts from migration 0015's `connector_row_counts` (each statement's net
+ * change, appended by triggers), read in proportion to the changes since the last run rather than
+ * by counting every row. Folds the rows it read into one per part, so the next run reads few;
+ * rows other transactions append meanwhile have higher ids and are left alone.
+ */
+async function rowCounts(trx: Transaction<Database>, c: string): Promise<{ relation: string; part: string; n: number }[]> {
+  const r = await sql<{ relation: string; part: string; n: number }>`
+    WITH folded AS (
+      DELETE FROM connector_row_counts WHERE connector_id = ${c}::uuid RETURNING relation, part, n
+    ), summed AS (
+      SELECT relation, part, sum(n)::bigint AS n FROM folded GROUP BY relation, part
+    ), kept AS (
+      INSERT INTO connector_row_counts (connector_id, relation, part, n)
+      SELECT ${c}::uuid, relation, part, n FROM summed WHERE n <> 0
+    )
+    SELECT relation, part, n::int AS n FROM summed`.execute(trx);
+  return r.rows;
 }
 
 function pick(src: Record<string, number>, keys: string[]): Record<string, number> {

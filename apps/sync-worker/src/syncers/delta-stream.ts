@@ -3,7 +3,9 @@ import { PendingDeletions, type DeltaStream, type StageCheckpoint } from '../run
 import { fmt } from '../runs/progress';
 import type { RunSession } from '../runs/session';
 import { WriteBuffer } from '../writers/buffer';
+import { upsertDirectGrants } from '../writers/grants';
 import { PartitionedRounds, planChunks } from './partitioned-rounds';
+import { verifiedGuard } from './verify-additions';
 
 /** Closure roots beyond this many make the finishing step recompute the whole closure instead. */
 const MAX_ROOTS = 20_000;
@@ -252,7 +254,21 @@ class BatchWriter {
     this.buffer = new WriteBuffer();
     while (this.writing.size >= WRITERS) await Promise.race(this.writing);
     const t0 = Date.now();
-    const write = rows.flush(s.db, s.connectorId, pass.full ? s.runId : null);
+    const markRunId = pass.full ? s.runId : null;
+    // Memberships and ownerships go through the addition guard (a page read before a revoke must
+    // not write the revoked member back), so they are written here rather than by the buffer.
+    const grants = rows.grants;
+    rows.grants = [];
+    const write = rows.flush(s.db, s.connectorId, markRunId).then(
+      async (n) =>
+        n +
+        (await upsertDirectGrants(s.db, s.connectorId, grants, {
+          markRunId,
+          assignmentIdFromGraph: false,
+          expiryFromGraph: false,
+          guard: verifiedGuard(s, pass.startedAt, pass.counters),
+        })),
+    );
     const settled: Promise<void> = write.then(
       () => void this.writing.delete(settled),
       () => void this.writing.delete(settled),
@@ -268,6 +284,7 @@ class BatchWriter {
       // Every batch up to this one is written: the counters say so.
       state.counters = {
         ...state.counters,
+        ...Object.fromEntries(Object.entries(pass.counters).filter(([k]) => k.startsWith('additions'))),
         rowsWritten: pass.counters['rowsWritten']!,
         [`ms_write_${stream}`]: pass.counters[`ms_write_${stream}`]!,
       };

@@ -18,6 +18,7 @@ import { directGrantsOf, upsertDirectGrants } from '../writers/grants';
 import { bump } from './delta-stream';
 import { appsChangedSince, AUDIT_CURSOR_STREAM } from './directory-audits';
 import { readCollections, type CollectionResult } from './graph-batch';
+import { verifiedGuard } from './verify-additions';
 
 export interface GraphAppRole {
   id: string;
@@ -421,15 +422,19 @@ async function reconcileApps(
   for (const [k, want] of desired) if (!seen.has(k)) changed.push(want);
   const assignments = changed.filter((g) => !isOwnerKey(g.entitlementKey));
   const owners = changed.filter((g) => isOwnerKey(g.entitlementKey));
+  // Lists read before a revoke still name the revoked principal: guarded from the read's time.
+  const guard = verifiedGuard(s, observedAt, counters);
   let written = await upsertDirectGrants(s.db, s.connectorId, assignments, {
     markRunId: null,
     assignmentIdFromGraph: true,
     expiryFromGraph: false,
+    guard,
   });
   written += await upsertDirectGrants(s.db, s.connectorId, owners, {
     markRunId: null,
     assignmentIdFromGraph: false,
     expiryFromGraph: false,
+    guard,
   });
   bump(counters, 'rowsWritten', written);
   bump(counters, 'ms_db_appAccess', Date.now() - tDb);

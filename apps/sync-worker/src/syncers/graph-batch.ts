@@ -25,18 +25,19 @@ function errorText(body: unknown): string | undefined {
 /**
  * Reads many collections (e.g. every app's appRoleAssignedTo) through graph-core's $batch (20 GETs
  * per HTTP call), following each collection's nextLinks in further batches until all are complete.
- * Results come back in the order of `urls`. With `single`, each URL is one object (its body is the item).
+ * Results come back in the order of `urls`. With `single`, each URL is one object (its body is the item);
+ * `headers` go with every item (ConsistencyLevel for advanced queries).
  */
 export async function readCollections(
   s: RunSession,
   urls: readonly string[],
-  opts: { single?: boolean } = {},
+  opts: { single?: boolean; headers?: Record<string, string> } = {},
 ): Promise<CollectionResult[]> {
   const results: CollectionResult[] = urls.map(() => ({ status: 200, items: [] }));
   let wave: { index: number; url: string }[] = urls.map((url, index) => ({ index, url }));
   while (wave.length > 0) {
     s.throwIfAborted();
-    const requests: BatchRequest[] = wave.map((w) => ({ method: 'GET', url: w.url }));
+    const requests: BatchRequest[] = wave.map((w) => ({ method: 'GET', url: w.url, ...(opts.headers ? { headers: opts.headers } : {}) }));
     s.batchItems += requests.length;
     const answers = await s.graph.batch(requests, { signal: s.signal });
     const next: { index: number; url: string }[] = [];

@@ -10,6 +10,7 @@ const DIRECT_COLUMNS: StagingColumn[] = [
   ['kind', 'text'],
   ['aid', 'text'],
   ['exp', 'timestamptz'],
+  ['since', 'timestamptz'],
 ];
 /** `via` travels as one string (membership keys never contain a newline): no JSON to parse per row. */
 const VIA_SEPARATOR = '\n';
@@ -27,6 +28,79 @@ export interface DirectGrantOptions {
   assignmentIdFromGraph: boolean;
   /** Graph is the source of `expires_at` (PIM schedules); otherwise a just-in-time expiry set by provisioning is kept. */
   expiryFromGraph: boolean;
+  /** Guards these additions against revokes provisioning completed after Graph's answer was read (see AdditionGuard). */
+  guard?: AdditionGuard;
+}
+
+/** `entitlement key \n principal`: one (entitlement, principal) pair. */
+export function pairKey(key: string, principal: string): string {
+  return `${key}\n${principal}`;
+}
+
+/**
+ * Graph's answer (a delta page, an assignment list) was read at some time after `since`; a revoke
+ * provisioning completed after `since` may have reached Graph after that read, so the answer can
+ * still list a member the revoke removed, and writing it would undo the revoke's write-through
+ * until the next round. Such pairs are asked of Graph again (`verify`): written only if Graph still
+ * holds them, guarded from then on by the time of that check. Without `verify` they are left out
+ * and the next round, which covers the revoke's time, writes them if they are really held.
+ */
+export interface AdditionGuard {
+  /** Database time before Graph's answer was read. */
+  since: string;
+  /**
+   * The pairs Graph holds now (with the assignment id Graph gives now, if any: a re-added
+   * assignment has a new one), and the database time taken before asking.
+   */
+  verify: ((rows: readonly DirectGrantInput[]) => Promise<{ held: Map<string, string | null>; checkedAt: string }>) | null;
+  /** Counters of the stage: additionsRevokedMeanwhile, additionsConfirmed, additionsSkipped. */
+  counters: Record<string, number>;
+}
+
+/** Pairs provisioning revoked (task SUCCEEDED) after `since`: a range of migration 0015's index. */
+export async function revokedSince(db: Kysely<Database>, connectorId: string, since: string): Promise<Set<string>> {
+  const r = await sql<{ entitlement_key: string; principal_external_id: string }>`
+    SELECT entitlement_key, principal_external_id FROM provisioning_tasks
+    WHERE connector_id = ${connectorId}::uuid AND action = 'REVOKE' AND status = 'SUCCEEDED' AND completed_at > ${since}::timestamptz`.execute(
+    db,
+  );
+  return new Set(r.rows.map((x) => pairKey(x.entitlement_key, x.principal_external_id)));
+}
+
+const bumpBy = (counters: Record<string, number>, name: string, by: number): void => {
+  if (by) counters[name] = (counters[name] ?? 0) + by;
+};
+
+/**
+ * Each row with the time from which a later revoke must keep it out (null: unguarded). Rows of
+ * pairs revoked after `since` are verified with Graph first; those Graph no longer holds are dropped.
+ */
+async function guardRows(
+  db: Kysely<Database>,
+  connectorId: string,
+  rows: readonly DirectGrantInput[],
+  guard: AdditionGuard | undefined,
+): Promise<[DirectGrantInput, string | null][]> {
+  if (!guard) return rows.map((r) => [r, null]);
+  const revoked = await revokedSince(db, connectorId, guard.since);
+  const suspicious = revoked.size ? rows.filter((r) => revoked.has(pairKey(r.entitlementKey, r.principalExternalId))) : [];
+  if (!suspicious.length) return rows.map((r) => [r, guard.since]);
+  const answer = guard.verify ? await guard.verify(suspicious) : null;
+  bumpBy(guard.counters, 'additionsRevokedMeanwhile', suspicious.length);
+  const out: [DirectGrantInput, string | null][] = [];
+  let confirmed = 0;
+  for (const r of rows) {
+    const k = pairKey(r.entitlementKey, r.principalExternalId);
+    if (!revoked.has(k)) out.push([r, guard.since]);
+    else if (answer?.held.has(k)) {
+      confirmed++;
+      const aid = answer.held.get(k) ?? null;
+      out.push([aid !== null && r.graphAssignmentId !== null ? { ...r, graphAssignmentId: aid } : r, answer.checkedAt]);
+    }
+  }
+  bumpBy(guard.counters, 'additionsConfirmed', confirmed);
+  bumpBy(guard.counters, 'additionsSkipped', suspicious.length - confirmed);
+  return out;
 }
 
 export async function upsertDirectGrants(
@@ -38,15 +112,19 @@ export async function upsertDirectGrants(
   const aid = sql.raw(opts.assignmentIdFromGraph ? 'excluded.graph_assignment_id' : 'g.graph_assignment_id');
   const exp = sql.raw(opts.expiryFromGraph ? 'excluded.expires_at' : 'g.expires_at');
   let written = 0;
-  for (const batch of chunks(dedupeBy(rows, (r) => `${r.entitlementKey}\n${r.principalExternalId}`))) {
+  const unique = dedupeBy(rows, (r) => pairKey(r.entitlementKey, r.principalExternalId));
+  const guarded = unique.length ? await guardRows(db, connectorId, unique, opts.guard) : [];
+  for (const batch of chunks(guarded)) {
     written += await mergeRows(
       db,
       DIRECT_COLUMNS,
-      batch.map((b) => [b.entitlementKey, b.principalExternalId, b.principalKind, b.graphAssignmentId, b.expiresAt]),
+      batch.map(([b, since]) => [b.entitlementKey, b.principalExternalId, b.principalKind, b.graphAssignmentId, b.expiresAt, since]),
+      // The same guard once more in the statement: a revoke that completed after guardRows looked.
       (source, upsert) => sql`
       INSERT INTO grants AS g (connector_id, entitlement_key, principal_external_id, principal_kind, direct, graph_assignment_id, expires_at, last_seen_run_id)
       SELECT ${connectorId}::uuid, t.key, t.principal, t.kind, true, t.aid, t.exp, ${opts.markRunId}::uuid
-      FROM ${source} ORDER BY t.key, t.principal
+      FROM ${source} ${guardClause(connectorId, opts.guard)}
+      ORDER BY t.key, t.principal
       ${
         upsert
           ? sql`ON CONFLICT (connector_id, entitlement_key, principal_external_id, direct) DO UPDATE SET
@@ -64,6 +142,20 @@ export async function upsertDirectGrants(
     );
   }
   return written;
+}
+
+/**
+ * Keeps out rows of pairs revoked after their `since`. The constant lower bound (every row's `since`
+ * is at least the guard's) confines the subquery to migration 0015's index range of recent revokes,
+ * so Postgres hashes those few instead of probing the tasks table once per row of a full pass.
+ */
+function guardClause(connectorId: string, guard: AdditionGuard | undefined) {
+  if (!guard) return sql``;
+  return sql`WHERE NOT EXISTS (
+        SELECT 1 FROM provisioning_tasks p
+        WHERE p.connector_id = ${connectorId}::uuid AND p.action = 'REVOKE' AND p.status = 'SUCCEEDED'
+          AND p.completed_at > ${guard.since}::timestamptz
+          AND p.entitlement_key = t.key AND p.principal_external_id = t.principal AND p.completed_at > t.since)`;
 }
 
 export interface ExistingDirectGrant {

@@ -5,6 +5,8 @@ import { sealCredentials, SecretBox } from '@warden/service-kit';
 import { createTestBus, TEST_NATS_URL, type TestBus } from '@warden/bus/testing';
 import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
 import pino from 'pino';
+import { sql } from 'kysely';
+import { RESOURCE_TYPE_LIST } from '@warden/access-model';
 import { parseEnvironment, requestSync, startSyncWorker, type SyncWorker } from '../../src';
 import { diffDatabase, type DiffReport } from './compare';
 import { expectedModel } from './expected';
@@ -24,6 +26,8 @@ export interface Harness {
   /** Triggers a run and waits for it to finish. */
   sync(connectorId: string, mode: SyncMode, timeoutMs?: number): Promise<SyncRunRow>;
   diff(connectorId: string, opts?: { skipAdGroups?: boolean }): Promise<DiffReport>;
+  /** The row counts a run's stats report, counted row by row now (the stats read migration 0015's running counts). */
+  countedStats(connectorId: string): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -109,6 +113,18 @@ export async function createHarness(emulatorOptions: EmulatorOptions = {}): Prom
     },
     async diff(connectorId, opts = {}) {
       return diffDatabase(tdb.db, connectorId, expectedModel(emulator.exportTenant(), opts));
+    },
+    async countedStats(connectorId) {
+      const types = await sql<{ type: string; n: number }>`
+        SELECT type, count(*)::int AS n FROM resources WHERE connector_id = ${connectorId}::uuid GROUP BY type`.execute(tdb.db);
+      const grants = await sql<{ direct: boolean; n: number }>`
+        SELECT direct, count(*)::int AS n FROM grants WHERE connector_id = ${connectorId}::uuid GROUP BY direct`.execute(tdb.db);
+      const out: Record<string, number> = {};
+      for (const t of RESOURCE_TYPE_LIST) out[t.statsKey] = types.rows.find((r) => r.type === t.type)?.n ?? 0;
+      out['directGrants'] = grants.rows.find((r) => r.direct)?.n ?? 0;
+      out['inheritedGrants'] = grants.rows.find((r) => !r.direct)?.n ?? 0;
+      out['grants'] = out['directGrants'] + out['inheritedGrants'];
+      return out;
     },
     async close() {
       for (const w of workers.splice(0)) await w.close().catch(() => undefined);

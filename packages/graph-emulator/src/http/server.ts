@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EmulatorCore } from '../core';
+import type { AnsweredRequest, EmulatorCore } from '../core';
 import type { GraphRouter } from '../graph/dispatch';
 import { adminConsent, instanceDiscovery, openIdConfiguration, tokenEndpoint, type PlainResponse } from '../identity/endpoints';
 import { authorize, logout } from '../identity/oidc';
@@ -106,6 +106,14 @@ export interface HandlerDeps {
   batch: (outer: GraphRequest) => Promise<GraphResponse>;
 }
 
+/**
+ * Lets a test act between the moment Graph computed an answer and the moment the client gets it
+ * (a page read before a write, delivered after it): the answer stays what it was when computed.
+ */
+async function runAnswerHooks(core: EmulatorCore, req: AnsweredRequest): Promise<void> {
+  for (const hook of [...core.answerHooks]) await hook(req);
+}
+
 /** The single request handler: identity platform, control API and Graph v1.0 on one origin. */
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { core, router } = deps;
@@ -190,11 +198,15 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
           });
           return;
         }
+        const answered = { method, path, query: greq.rawQuery, body };
         if (segments.length === 1 && segments[0]?.toLowerCase() === '$batch' && method === 'POST') {
-          send(res, await deps.batch(greq));
+          const batched = await deps.batch(greq);
+          await runAnswerHooks(core, answered);
+          send(res, batched);
           return;
         }
         const answer = router.execute(greq);
+        await runAnswerHooks(core, answered);
         if ((s.dropRate ?? 0) > 0 && core.noise.next() < (s.dropRate ?? 0)) {
           core.stats.dropped();
           dropMidResponse(res, answer);
