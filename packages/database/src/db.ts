@@ -24,7 +24,6 @@ import * as m0012 from './migrations/0012_sync_rows_bulk';
 import * as m0013 from './migrations/0013_resources_search_covering';
 import * as m0014 from './migrations/0014_review_items_id_default';
 import * as m0015 from './migrations/0015_provisioning_revokes_recent';
-  '0015_provisioning_revokes_recent': m0015,
 import * as m0016 from './migrations/0016_resources_signin_hot';
 import * as m0017 from './migrations/0017_grant_change_keys';
 
@@ -46,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '0012_sync_rows_bulk': m0012,
   '0013_resources_search_covering': m0013,
   '0014_review_items_id_default': m0014,
+  '0015_provisioning_revokes_recent': m0015,
   '0016_resources_signin_hot': m0016,
   '0017_grant_change_keys': m0017,
 };
