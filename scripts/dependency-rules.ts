@@ -48,7 +48,9 @@ export const RULES: Rules = {
   '@warden/graph-emulator': { src: [] },
   '@warden/connector-client': { src: ['@warden/graph-core', '@warden/service-kit', '@warden/database'], test: TEST_ONLY },
   '@warden/gateway': { src: APP_MAY_USE, test: TEST_ONLY },
-  '@warden/sync-worker': { src: APP_MAY_USE, test: TEST_ONLY },
+  // The sync's addition guard exists for provisioning's write-through: its race test runs the real
+  // provision worker against the same emulator (test/revoke-race.test.ts), never from src/.
+  '@warden/sync-worker': { src: APP_MAY_USE, test: [...TEST_ONLY, '@warden/provision-worker'] },
   '@warden/provision-worker': { src: APP_MAY_USE, test: TEST_ONLY },
   '@warden/governance-worker': { src: APP_MAY_USE, test: TEST_ONLY },
   // End-to-end tests start every service.
