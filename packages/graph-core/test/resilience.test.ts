@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testSeed, type RunningEmulator } from '@warden/graph-emulator';
 import { GraphError, type GraphClient } from '../src';
@@ -173,5 +174,35 @@ describe('delta replays', () => {
       emu.updateSettings({ replayRate: 0 });
     }
     expect(state).toEqual(new Map(emu.exportTenant().groups.map((g) => [String(g.id), new Set(g.members)])));
+  });
+});
+
+describe("a worker's long-lived signal", () => {
+  it('holds no listener once its requests are answered, and still cancels one in flight', async () => {
+    emu.updateSettings(calm);
+    const c = clientFor(emu, 'readonly');
+    const shutdown = new AbortController();
+    const ids = emu
+      .exportTenant()
+      .users.slice(0, 40)
+      .map((u) => String(u.id));
+    // fetch gave up its listener on the signal it was handed only when the request was collected:
+    // before the per-attempt signal this left one listener per request on the worker's signal.
+    for (const id of ids) await c.get(`/v1.0/users/${id}?$select=id`, { signal: shutdown.signal });
+    await Promise.all(ids.map((id) => c.get(`/v1.0/users/${id}?$select=id`, { signal: shutdown.signal })));
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+
+    emu.updateSettings({ ...calm, latencyMs: 2_000 });
+    try {
+      const pending = c.get(`/v1.0/users/${ids[0]}?$select=id`, { signal: shutdown.signal });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(getEventListeners(shutdown.signal, 'abort').length).toBeGreaterThan(0);
+      const t0 = Date.now();
+      shutdown.abort(new Error('worker stopping'));
+      await expect(pending).rejects.toThrow();
+      expect(Date.now() - t0).toBeLessThan(1_500);
+    } finally {
+      emu.updateSettings(calm);
+    }
   });
 });

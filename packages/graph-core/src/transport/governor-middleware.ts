@@ -64,10 +64,15 @@ export class GovernorMiddleware implements Middleware {
     for (let attempt = 0; ; attempt++) {
       await this.o.getToken?.(req.signal);
       const permit = await governor.acquire(req.cost, req.writes, req.signal, req.chain === true);
+      const scope = attemptSignal(context.options?.signal ?? undefined);
       const attemptContext: Context = {
         request: context.request,
         // A fresh copy each time: the SDK's handlers append headers, and a retry must not carry two.
-        options: { ...context.options, headers: { ...headers, ...(attempt > 0 ? { 'Retry-Attempt': String(attempt) } : {}) } },
+        options: {
+          ...context.options,
+          headers: { ...headers, ...(attempt > 0 ? { 'Retry-Attempt': String(attempt) } : {}) },
+          ...(scope ? { signal: scope.signal } : {}),
+        },
         middlewareControl: context.middlewareControl,
         customHosts: context.customHosts,
       };
@@ -80,6 +85,7 @@ export class GovernorMiddleware implements Middleware {
         res = attemptContext.response;
         text = await res.text();
       } catch (err) {
+        scope?.dispose();
         governor.release(permit);
         // A token failure or a cancellation is not a network error: retrying would not help.
         if (err instanceof GraphAuthError || req.signal?.aborted) throw err;
@@ -90,6 +96,7 @@ export class GovernorMiddleware implements Middleware {
         await sleep(wait, req.signal);
         continue;
       }
+      scope?.dispose();
       const headerRu = positive(res.headers.get('x-ms-resource-unit'));
       const actualRu = headerRu ?? (res.status < 300 || req.accept?.includes(res.status) ? req.actualRuFromBody?.(text) : undefined);
       governor.release(permit, { actualRu, limitShare: positive(res.headers.get('x-ms-throttle-limit-percentage')) });
@@ -123,6 +130,25 @@ export class GovernorMiddleware implements Middleware {
       return;
     }
   }
+}
+
+/**
+ * A signal of one attempt that follows the caller's. Workers pass one long-lived shutdown signal to
+ * every request; fetch (undici) hangs a listener on the signal it is given and lets go of it only
+ * when the request is garbage-collected, so thousands of requests between two collections piled up
+ * listeners on that one signal (and MaxListenersExceeded warnings). Fetch gets this short-lived
+ * signal instead, and the one listener on the caller's is removed as soon as the attempt is over.
+ */
+export function attemptSignal(parent: AbortSignal | undefined): { signal: AbortSignal; dispose: () => void } | null {
+  if (!parent) return null;
+  const ctl = new AbortController();
+  if (parent.aborted) {
+    ctl.abort(parent.reason);
+    return { signal: ctl.signal, dispose: () => undefined };
+  }
+  const follow = () => ctl.abort(parent.reason);
+  parent.addEventListener('abort', follow, { once: true });
+  return { signal: ctl.signal, dispose: () => parent.removeEventListener('abort', follow) };
 }
 
 function positive(v: string | null): number | undefined {
