@@ -256,7 +256,8 @@ async function main(): Promise<void> {
         baseline: null,
         ratio: {},
         correct: createCorrect,
-        targets: { createInAFewSeconds: createSeconds <= 5 },
+        // The issue's words ("in seconds, not minutes"), and the stricter few seconds we set ourselves.
+        targets: { createInSecondsNotMinutes: createSeconds < 60, createInAFewSeconds: createSeconds <= 5 },
         details: { recommendations: recs.rows, fingerprint },
       });
       log(`wrote ${path.relative(ROOT, file)}`);
@@ -451,6 +452,7 @@ async function main(): Promise<void> {
       },
       correct: createCorrect && remediationCorrect && csvCorrect,
       targets: {
+        createInSecondsNotMinutes: createSeconds < 60,
         createInAFewSeconds: createSeconds <= 5,
         // While remediating; or, when the bucket ran dry, as bench:requests measures it (the pace the quota allows).
         shareOfWriteQuotaAtLeast90: (remediation.shareOfWriteQuotaAfterBucketDry ?? remediation.shareOfWriteQuotaWhileRemediating) >= 0.9,
