@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { GraphError, graphMetrics } from '@warden/graph-core';
 import { appendConnectorLog } from '@warden/access-model';
 import { Bus } from '@warden/bus';
@@ -48,6 +49,9 @@ export async function startProvisionWorker(
   });
 
   const stop = new AbortController();
+  // Every task in flight listens for shutdown while it waits on Graph's quota (a few listeners each):
+  // Node's default of 10 would warn of a leak at the 11th of PROVISION_CONCURRENCY tasks.
+  setMaxListeners(Math.max(10, env.PROVISION_CONCURRENCY * 4), stop.signal);
   const metrics = await startMetricsServer({
     prefix: 'warden_provision_worker_',
     port: env.METRICS_PORT,
