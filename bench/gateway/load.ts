@@ -59,8 +59,11 @@ export function post(agent: http.Agent, url: URL, payload: string, headers: Reco
 export function failure(a: Answer): string | null {
   if (a.status !== 200)
     return a.status === 0 ? String((a.body?.errors?.[0] as { message?: string } | undefined)?.message ?? 'network') : `HTTP ${a.status}`;
-  if (!a.body || a.body.data == null) return 'no data';
-  if (a.body.errors?.length) return `GraphQL error: ${String((a.body.errors[0] as { message?: string }).message).slice(0, 120)}`;
+  const first = a.body?.errors?.[0] as { message?: string; extensions?: { code?: string } } | undefined;
+  // The error's code and words, so an example in the result file says what went wrong.
+  const why = first ? `${first.extensions?.code ?? 'no code'}: ${String(first.message).slice(0, 120)}` : null;
+  if (!a.body || a.body.data == null) return why ? `no data (${why})` : 'no data';
+  if (first) return `GraphQL error: ${why}`;
   return null;
 }
 
