@@ -195,6 +195,34 @@ describe('members: their own queue and nothing else', () => {
     // there has a manager).
     expect(fb.data!.myReviewItems.totalCount).toBe(2 * 8 + 12);
   });
+
+  it('an item whose entitlement sync deleted since still shows, told from its key, and keeps the queue readable', async () => {
+    const q = `{ myReviewItems(first: 100) { totalCount edges { node { id entitlement { id key slug displayName grantable } } } } }`;
+    const gone = await h.db
+      .selectFrom('entitlements')
+      .selectAll()
+      .where('id', '=', f.bigGroup.memberEntitlementId)
+      .executeTakeFirstOrThrow();
+    await h.db.deleteFrom('entitlements').where('id', '=', gone.id).execute();
+    try {
+      type Node = {
+        entitlement: { id: string; key: string; slug: string; displayName: string; grantable: boolean; resource: { externalId: string } };
+      };
+      const m = await h.gql<{ myReviewItems: { totalCount: number; edges: { node: Node }[] } }>(managerToken, q);
+      expect(m.errors).toBeUndefined();
+      expect(m.data!.myReviewItems.totalCount).toBe(16);
+      const e = m.data!.myReviewItems.edges.find((x) => x.node.entitlement.id === gone.id)!.node.entitlement;
+      expect(e).toEqual({
+        id: gone.id,
+        key: gone.key,
+        slug: gone.slug,
+        displayName: `${gone.slug} (no longer synced)`,
+        grantable: false,
+      });
+    } finally {
+      await h.db.insertInto('entitlements').values(gone).execute();
+    }
+  });
 });
 
 describe('decideReviewItems', () => {

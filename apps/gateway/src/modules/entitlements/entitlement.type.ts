@@ -1,6 +1,6 @@
 import { Extensions, Field, ID, ObjectType } from 'type-graphql';
 import { reads } from '../../response-cache/read-scope';
-import type { EntitlementRow, ResourceType } from '@warden/database';
+import { RESOURCE_TYPES, type EntitlementRow, type ResourceType } from '@warden/database';
 import { JSONScalar } from '../shared/scalars';
 
 @Extensions(reads('entitlements'))
@@ -62,5 +62,27 @@ export function toEntitlement(row: EntitlementListRow): Entitlement {
     displayName: row.display_name,
     grantable: row.grantable,
     metadata: row.metadata,
+  };
+}
+
+/**
+ * An entitlement that sync has since deleted (its group or app is gone from Entra), told from its
+ * natural key `<RESOURCE_TYPE>:<graph id>:<slug>`: a review item keeps the snapshot it was created
+ * with, and one vanished entitlement must not blank out a reviewer's whole queue.
+ */
+export function placeholderEntitlement(connectorId: string, id: string, key: string): Entitlement {
+  const [type = '', externalId = '', ...slug] = key.split(':');
+  const resourceType = (RESOURCE_TYPES as readonly string[]).includes(type) ? (type as ResourceType) : null;
+  return {
+    id,
+    connectorId,
+    key,
+    resourceExternalId: externalId,
+    // An unknown type cannot come from the key format; GROUP keeps the Resource non-null all the same.
+    resourceType: resourceType ?? 'GROUP',
+    slug: slug.join(':'),
+    displayName: `${slug.join(':')} (no longer synced)`,
+    grantable: false,
+    metadata: {},
   };
 }

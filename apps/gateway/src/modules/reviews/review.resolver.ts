@@ -25,7 +25,7 @@ import { NotFoundError } from '../../errors';
 import { PageArgs } from '../shared/args';
 import { Connector, toConnector } from '../connectors/connector.type';
 import { Decider } from '../deciders/decider.type';
-import { Entitlement, toEntitlement } from '../entitlements/entitlement.type';
+import { Entitlement, placeholderEntitlement, toEntitlement } from '../entitlements/entitlement.type';
 import { ProvisioningTask, toProvisioningTask } from '../grants/provisioning-task.type';
 import { placeholderResource, Resource, toResource } from '../resources/resource.type';
 import { AccessReviewInput } from './review.input';
@@ -218,8 +218,7 @@ export class AccessReviewItemResolver {
   @FieldResolver(() => Entitlement)
   async entitlement(@Root() item: AccessReviewItem, @Ctx() ctx: GatewayContext): Promise<Entitlement> {
     const row = await ctx.loaders.entitlementById.load(item.entitlementId);
-    if (!row) throw new NotFoundError('the entitlement is no longer synced');
-    return toEntitlement(row);
+    return row ? toEntitlement(row) : placeholderEntitlement(item.connectorId, item.entitlementId, item.entitlementKey);
   }
 
   @FieldResolver(() => Resource)

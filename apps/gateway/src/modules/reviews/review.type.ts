@@ -142,6 +142,7 @@ export class AccessReviewItem {
   reviewId!: string;
   connectorId!: string;
   entitlementId!: string;
+  entitlementKey!: string;
   principalId!: string;
   principalExternalId!: string;
   principalKind!: AccessReviewItemRow['principal_kind'];
@@ -187,6 +188,7 @@ export function toAccessReviewItem(row: AccessReviewItemRow): AccessReviewItem {
     reviewId: row.review_id,
     connectorId: row.connector_id,
     entitlementId: row.entitlement_id,
+    entitlementKey: row.entitlement_key,
     principalId: row.principal_id,
     principalExternalId: row.principal_external_id,
     principalKind: row.principal_kind,
