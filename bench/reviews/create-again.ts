@@ -17,7 +17,7 @@ import { TEST_ADMIN_DATABASE_URL } from '@warden/database/testing';
 import type { Bus } from '@warden/bus';
 import type { createAccessReview as CreateFn } from '@warden/access-model';
 import { loadAverage } from '../support/result';
-import { postgresCpu } from './pg-cpu';
+import { postgresCpu } from '../support/postgres-cpu';
 
 const { values } = parseArgs({
   options: {

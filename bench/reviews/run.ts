@@ -33,7 +33,7 @@ import { insertConnector, seedFromExport } from '../../apps/provision-worker/tes
 import { startEmulatorProcess } from '../support/emulator-process';
 import { percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
-import { cpuSecondsOf, postgresCpu } from './pg-cpu';
+import { cpuSecondsOf, postgresCpu } from '../support/postgres-cpu';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const QUOTA = { writes: 3_000, seconds: 150 };

@@ -22,8 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureCa, type EmulatorApp, type EmulatorConfig } from '@warden/graph-emulator';
 import { GraphClient } from '@warden/graph-core';
-import { sql, type Kysely } from 'kysely';
-import { type Database, type SyncMode, type SyncRunRow } from '@warden/database';
+import { type SyncMode, type SyncRunRow } from '@warden/database';
 import { sealCredentials, SecretBox } from '@warden/service-kit';
 import { createTestBus, TEST_NATS_URL } from '@warden/bus/testing';
 import { createTestDatabase } from '@warden/database/testing';
@@ -41,6 +40,7 @@ import { PartitionedRounds, planChunks } from '../../apps/sync-worker/src/syncer
 import { SIGN_IN_PATH } from '../../apps/sync-worker/src/syncers/sign-ins';
 import { USER_SELECT } from '../../apps/sync-worker/src/syncers/users';
 import { runBaseline, type BaselineResult } from './baseline';
+import { cpuSecondsOf, postgresCpu } from '../support/postgres-cpu';
 import { loadAverage, writeBenchResult } from '../support/result';
 import { startEmulatorProcess } from '../support/emulator-process';
 import { startSyncWorkerProcess } from '../support/sync-worker-process';
@@ -105,49 +105,6 @@ function readStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   } catch {
     return 0;
   }
-}
-
-/** utime + stime of a process, in seconds (Linux: clock ticks of 1/100 s). */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * CPU seconds of the Postgres backends serving one database during a phase: their pids are sampled
- * twice a second (pool connections come and go), the last value seen of each counts. A backend that
- * ended between two samples loses at most half a second of its CPU, so this is a lower bound.
- */
-function postgresCpu(db: Kysely<Database>, database: string): { start(): Promise<void>; stop(): Promise<number> } {
-  const first = new Map<number, number>();
-  const last = new Map<number, number>();
-  let timer: NodeJS.Timeout | null = null;
-  const sample = async (): Promise<void> => {
-    const r = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = ${database}`.execute(db);
-    for (const { pid } of r.rows) {
-      const cpu = cpuSecondsOf(pid);
-      // A backend that appears during the phase started in it: all of its CPU counts.
-      if (!first.has(pid)) first.set(pid, timer === null ? cpu : 0);
-      last.set(pid, cpu);
-    }
-  };
-  return {
-    async start() {
-      await sample();
-      timer = setInterval(() => void sample().catch(() => undefined), 500);
-    },
-    async stop() {
-      await sample();
-      if (timer) clearInterval(timer);
-      let total = 0;
-      for (const [pid, cpu] of last) total += cpu - (first.get(pid) ?? 0);
-      return total;
-    },
-  };
 }
 
 interface FloorResult {

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, PrincipalKind } from '@warden/database';
-import { chunks, groupOfMemberKey, inheritedGroups, loadGroupParents, memberKey, MEMBER_KEY_PATTERN, sameList } from '@warden/access-model';
+import { chunks, groupOfMemberKey, inheritedGroups, loadGroupParents, memberKey, sameList } from '@warden/access-model';
 import { deleteInheritedGrants, upsertInheritedGrants, type InheritedGrant } from '../writers/grants';
 
 const LOOKUP_CHUNK = 5_000;
@@ -14,41 +14,6 @@ export interface ClosureResult {
 }
 
 export { loadGroupParents };
-
-/**
- * The same map as access-model's `loadGroupParents` (each stored group's direct parent groups,
- * sorted), read from migration 0015's partial index of group-in-group memberships instead of
- * probing the principal index with every group id. The pattern is a literal so that the planner
- * can match the index's predicate.
- */
-async function loadGroupEdges(db: Kysely<Database>, connectorId: string): Promise<Map<string, string[]>> {
-  const edges = await sql<{ p: string; key: string }>`
-    SELECT principal_external_id AS p, entitlement_key AS key FROM grants
-    WHERE connector_id = ${connectorId}::uuid AND direct AND principal_kind = 'GROUP' AND entitlement_key LIKE ${sql.lit(MEMBER_KEY_PATTERN)}`.execute(
-    db,
-  );
-  // Only principals that are stored groups, as loadGroupParents reads them (a few hundred unique-index probes).
-  const ids = [...new Set(edges.rows.map((r) => r.p))];
-  const stored = new Set<string>();
-  for (const batch of chunks(ids, LOOKUP_CHUNK)) {
-    const r = await sql<{ id: string }>`
-      SELECT external_id AS id FROM resources WHERE connector_id = ${connectorId}::uuid AND external_id = ANY(${batch}::text[]) AND type = 'GROUP'`.execute(
-      db,
-    );
-    for (const x of r.rows) stored.add(x.id);
-  }
-  const parents = new Map<string, string[]>();
-  for (const r of edges.rows) {
-    if (!stored.has(r.p)) continue;
-    const g = groupOfMemberKey(r.key);
-    if (!g) continue;
-    const list = parents.get(r.p) ?? [];
-    list.push(g);
-    parents.set(r.p, list);
-  }
-  for (const l of parents.values()) l.sort();
-  return parents;
-}
 
 /** The roots plus everything nested (transitively) inside the roots that are groups. */
 async function withDescendants(db: Kysely<Database>, connectorId: string, roots: Iterable<string>): Promise<string[]> {
@@ -87,7 +52,7 @@ interface Membership {
  */
 export async function recomputeClosure(db: Kysely<Database>, connectorId: string, scope: 'all' | Iterable<string>): Promise<ClosureResult> {
   const t0 = Date.now();
-  const parents = await loadGroupEdges(db, connectorId);
+  const parents = await loadGroupParents(db, connectorId);
   const nestedKeys = [...parents.keys()].map(memberKey);
   const only = scope === 'all' ? null : await withDescendants(db, connectorId, scope);
 

@@ -53,32 +53,36 @@ export function inheritedGroups(
   return out;
 }
 
-/** Every group of the connector → the groups it is a direct member of (sorted): the part of the graph the BFS walks. */
+/**
+ * Every group of the connector → the groups it is a direct member of (sorted): the part of the graph
+ * the BFS walks. Read from migration 0015's partial index of group-in-group memberships (a few
+ * hundred rows at L) instead of probing the principal index with every group id; the pattern is a
+ * literal so that the planner can match the index's predicate.
+ */
 export async function loadGroupParents(db: Kysely<Database>, connectorId: string): Promise<Map<string, string[]>> {
-  // Probing the principal index with the group ids beats scanning every grant for principal_kind.
-  const groups = await db
-    .selectFrom('resources')
-    .select('external_id')
-    .where('connector_id', '=', connectorId)
-    .where('type', '=', 'GROUP')
-    .execute();
-  const parents = new Map<string, string[]>();
-  for (const batch of chunks(
-    groups.map((g) => g.external_id),
-    LOOKUP_CHUNK,
-  )) {
-    const rows = await sql<{ p: string; key: string }>`
-      SELECT principal_external_id AS p, entitlement_key AS key FROM grants
-      WHERE connector_id = ${connectorId}::uuid AND direct AND principal_external_id = ANY(${batch}::text[]) AND entitlement_key LIKE ${MEMBER_KEY_PATTERN}`.execute(
+  const edges = await sql<{ p: string; key: string }>`
+    SELECT principal_external_id AS p, entitlement_key AS key FROM grants
+    WHERE connector_id = ${connectorId}::uuid AND direct AND principal_kind = 'GROUP' AND entitlement_key LIKE ${sql.lit(MEMBER_KEY_PATTERN)}`.execute(
+    db,
+  );
+  // Only principals that are stored groups (a few hundred unique-index probes).
+  const ids = [...new Set(edges.rows.map((r) => r.p))];
+  const stored = new Set<string>();
+  for (const batch of chunks(ids, LOOKUP_CHUNK)) {
+    const r = await sql<{ id: string }>`
+      SELECT external_id AS id FROM resources WHERE connector_id = ${connectorId}::uuid AND external_id = ANY(${batch}::text[]) AND type = 'GROUP'`.execute(
       db,
     );
-    for (const r of rows.rows) {
-      const g = groupOfMemberKey(r.key);
-      if (!g) continue;
-      const list = parents.get(r.p) ?? [];
-      list.push(g);
-      parents.set(r.p, list);
-    }
+    for (const x of r.rows) stored.add(x.id);
+  }
+  const parents = new Map<string, string[]>();
+  for (const r of edges.rows) {
+    if (!stored.has(r.p)) continue;
+    const g = groupOfMemberKey(r.key);
+    if (!g) continue;
+    const list = parents.get(r.p) ?? [];
+    list.push(g);
+    parents.set(r.p, list);
   }
   for (const l of parents.values()) l.sort();
   return parents;
