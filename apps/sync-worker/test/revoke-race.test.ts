@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestProvisioning } from '@warden/access-model';
 import type { ProvisioningTaskRow } from '@warden/database';
+import { GraphClient } from '@warden/graph-core';
 import { startProvisionWorker, type ProvisionWorker } from '@warden/provision-worker';
 import type { SyncRunRow } from '@warden/database';
 import { createHarness, type Harness } from './support/harness';
@@ -15,7 +16,7 @@ describe('additions that raced a revoke', () => {
   let h: Harness;
   let connectorId: string;
   let prov: ProvisionWorker;
-  let token: string;
+  let graph: GraphClient;
 
   beforeAll(async () => {
     h = await createHarness({ seed: 57 });
@@ -26,36 +27,23 @@ describe('additions that raced a revoke', () => {
     const first = await h.sync(connectorId, 'FULL');
     expect(first.error).toBeNull();
     expect((await h.diff(connectorId)).differences).toEqual([]);
-    token = await graphToken();
+    const app = h.emulator.app('provisioning');
+    graph = new GraphClient({
+      tenantId: h.emulator.config.tenantId,
+      clientId: app.clientId,
+      auth: { kind: 'secret', clientSecret: app.clientSecret },
+      graphBaseUrl: h.emulator.config.baseUrl,
+      authorityHost: h.emulator.config.authorityHost,
+    });
   }, 120_000);
   afterAll(async () => {
     await prov?.close();
     await h.close();
   });
 
-  async function graphToken(): Promise<string> {
-    const app = h.emulator.app('provisioning');
-    const res = await fetch(`${h.emulator.config.authorityHost}/${h.emulator.config.tenantId}/oauth2/v2.0/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        client_id: app.clientId,
-        client_secret: app.clientSecret,
-        grant_type: 'client_credentials',
-        scope: 'https://graph.microsoft.com/.default',
-      }),
-    });
-    return ((await res.json()) as { access_token: string }).access_token;
-  }
-
   /** A write made in Graph directly (an admin in the portal), not through Warden. */
-  async function graphWrite(method: 'POST', path: string, body: unknown): Promise<number> {
-    const res = await fetch(`${h.emulator.config.baseUrl}/v1.0${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    await res.text();
-    return res.status;
+  async function graphWrite(path: string, body: unknown): Promise<number> {
+    return (await graph.request('POST', `/v1.0${path}`, { body })).status;
   }
 
   async function provision(action: 'GRANT' | 'REVOKE', key: string, principal: string): Promise<ProvisioningTaskRow> {
@@ -159,7 +147,7 @@ describe('additions that raced a revoke', () => {
       await provision('REVOKE', key, user);
       // Added back by someone else, straight in Graph: no write-through puts the row back.
       expect(
-        await graphWrite('POST', `/groups/${group}/members/$ref`, {
+        await graphWrite(`/groups/${group}/members/$ref`, {
           '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user}`,
         }),
       ).toBe(204);
@@ -213,7 +201,7 @@ describe('additions that raced a revoke', () => {
     const stats = await racedSync(isAssignmentsBatch, async () => {
       await provision('REVOKE', key, user);
       expect(
-        await graphWrite('POST', `/servicePrincipals/${app}/appRoleAssignedTo`, { principalId: user, resourceId: app, appRoleId: roleId }),
+        await graphWrite(`/servicePrincipals/${app}/appRoleAssignedTo`, { principalId: user, resourceId: app, appRoleId: roleId }),
       ).toBe(201);
     });
     expect(await hasGrant(key, user)).toBe(true);

@@ -55,20 +55,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       END IF;
       RETURN NULL;
     END $$`.execute(db);
-  for (const event of ['insert', 'update', 'delete'] as const) {
-    await sql`DROP TRIGGER ${sql.raw(`grants_notify_${event}`)} ON grants`.execute(db);
-    const refs =
-      event === 'insert'
-        ? 'NEW TABLE AS new_rows'
-        : event === 'delete'
-          ? 'OLD TABLE AS old_rows'
-          : 'OLD TABLE AS old_rows NEW TABLE AS new_rows';
-    await sql`CREATE TRIGGER ${sql.raw(`grants_notify_${event}`)} AFTER ${sql.raw(event.toUpperCase())} ON grants
-      REFERENCING ${sql.raw(refs)} FOR EACH STATEMENT EXECUTE FUNCTION warden_notify_grants_rows()`.execute(db);
-  }
+  await pointGrantsTriggersAt(db, 'warden_notify_grants_rows');
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await pointGrantsTriggersAt(db, 'warden_notify_rows_by_connector_id');
+  await sql`DROP FUNCTION warden_notify_grants_rows()`.execute(db);
+}
+
+/** Re-creates grants' three statement triggers on `fn` (up: this migration's; down: 0011's). */
+async function pointGrantsTriggersAt(db: Kysely<unknown>, fn: string): Promise<void> {
   for (const event of ['insert', 'update', 'delete'] as const) {
     await sql`DROP TRIGGER ${sql.raw(`grants_notify_${event}`)} ON grants`.execute(db);
     const refs =
@@ -78,7 +74,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
           ? 'OLD TABLE AS old_rows'
           : 'OLD TABLE AS old_rows NEW TABLE AS new_rows';
     await sql`CREATE TRIGGER ${sql.raw(`grants_notify_${event}`)} AFTER ${sql.raw(event.toUpperCase())} ON grants
-      REFERENCING ${sql.raw(refs)} FOR EACH STATEMENT EXECUTE FUNCTION warden_notify_rows_by_connector_id()`.execute(db);
+      REFERENCING ${sql.raw(refs)} FOR EACH STATEMENT EXECUTE FUNCTION ${sql.raw(`${fn}()`)}`.execute(db);
   }
-  await sql`DROP FUNCTION warden_notify_grants_rows()`.execute(db);
 }
