@@ -30,7 +30,26 @@ export async function runService<E>(
     process.stderr.write(`${messageOf(err)}\n`);
     process.exit(opts.invalidEnvironmentExitCode ?? 1);
   }
-  let service: { close(): Promise<void> };
+  const deadlineMs = opts.shutdownTimeoutMs ?? (Number(process.env.SHUTDOWN_TIMEOUT_MS) || 25_000);
+  let service: { close(): Promise<void> } | null = null;
+  let stopRequested = false;
+  const close = (s: { close(): Promise<void> }) =>
+    void s.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  // Listening before start: a service logs that it started before start() returns, and a signal
+  // in that window would otherwise meet Node's default and kill the process instead of closing it.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stopRequested = true;
+      setTimeout(() => {
+        process.stderr.write(`${opts.name ?? 'service'}: shutdown did not finish within ${deadlineMs} ms; exiting\n`);
+        process.exit(1);
+      }, deadlineMs);
+      if (service) close(service);
+    });
+  }
   try {
     service = await start(env);
   } catch (err) {
@@ -38,19 +57,7 @@ export async function runService<E>(
     process.stderr.write(`${opts.name} failed to start: ${messageOf(err)}\n`);
     process.exit(1);
   }
-  const deadlineMs = opts.shutdownTimeoutMs ?? (Number(process.env.SHUTDOWN_TIMEOUT_MS) || 25_000);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      setTimeout(() => {
-        process.stderr.write(`${opts.name ?? 'service'}: shutdown did not finish within ${deadlineMs} ms; exiting\n`);
-        process.exit(1);
-      }, deadlineMs);
-      void service.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
-  }
+  if (stopRequested) close(service);
 }
 
 function messageOf(err: unknown): string {
