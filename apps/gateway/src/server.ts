@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
@@ -24,7 +24,7 @@ import { formatError, requestIdsOnInternalErrors } from './errors-format';
 import { WardenError } from './errors';
 import { TokenEndpointProbe, type CredentialProbe } from './modules/connectors/credential-probe';
 import { createMetrics } from './ops/metrics';
-import { opsRoutes, requestLog } from './ops/routes';
+import { opsRoutes, requestLog, requestLogger } from './ops/routes';
 import { buildSchema } from './schema';
 import { isLimitError } from './security/limit-error';
 import { QueryLimits } from './security/limits';
@@ -33,8 +33,9 @@ import { attachSubscriptions } from './subscriptions/server';
 import { ChangeFeed } from './response-cache/change-feed';
 import { ResponseCache } from './response-cache/response-cache';
 import { CallerScope } from './response-cache/caller-scope';
-import { httpFastPath } from './response-cache/http-fast-path';
+import { cachedAnswer } from './response-cache/http-fast-path';
 import { leanQueryPath, type LeanPathStats } from './execution/lean-path';
+import { plainQueryMiddleware, preReadBody, queryFastPath, type PlainAnswer, type QueryFastPathStats } from './http/query-fast-path';
 import { oauthCallbackRoute, oauthStartRoute } from './modules/connectors/oauth-callback.route';
 import { reviewExportRoute } from './modules/reviews/review-export.route';
 import { auditExportRoute } from './modules/audit/audit-export.route';
@@ -52,6 +53,8 @@ export interface RunningGateway {
   responseCache: ResponseCache | null;
   /** Queries answered without Apollo (see execution/lean-path.ts). */
   leanPath: LeanPathStats;
+  /** Requests answered before Express, or read there and handed to it (see http/query-fast-path.ts). */
+  fastPath: QueryFastPathStats;
   /** Resolves once every change committed before the call is known to the response cache. */
   caughtUp(): Promise<void>;
   close(): Promise<void>;
@@ -148,11 +151,11 @@ export async function startGateway(
     'browser sign-in',
   );
   // The caller of an HTTP request: its bearer token, else its session cookie (once per request).
-  const requestCallers = new WeakMap<express.Request, Promise<Caller | null>>();
-  const requestCaller = (req: express.Request): Promise<Caller | null> => {
+  const requestCallers = new WeakMap<IncomingMessage, Promise<Caller | null>>();
+  const requestCaller = (req: IncomingMessage): Promise<Caller | null> => {
     let pending = requestCallers.get(req);
     if (!pending) {
-      const header = req.header('authorization');
+      const header = req.headers.authorization;
       const cookie = !header && browser ? browser.sessionOf(req.headers) : undefined;
       pending = cookie !== undefined && browser ? browser.callerFor(cookie).then((s) => s.caller) : authenticate(jwt, header);
       requestCallers.set(req, pending);
@@ -171,12 +174,43 @@ export async function startGateway(
   }
   const cacheFeed = responseCache?.feed ?? null;
   const leanPath: LeanPathStats = { answered: 0, handedOver: 0 };
+  const fastPath: QueryFastPathStats = { answered: 0, handedOver: 0 };
+
+  // A plain query's answer wherever it is asked (before Express or inside it): the response cache, then the lean path.
+  const lean = leanQueryPath(
+    {
+      schema,
+      limits,
+      cache: responseCache,
+      context: (caller, requestId) => createContext(deps, services, caller, requestId),
+      onAnswered: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
+    },
+    leanPath,
+  );
+  const fromCache = responseCache
+    ? cachedAnswer({
+        cache: responseCache,
+        onHit: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
+      })
+    : null;
+  const answerPlain: PlainAnswer = async (plain, requestId) => (fromCache ? await fromCache(plain) : null) ?? lean(plain, requestId);
 
   const app = express();
   app.disable('x-powered-by');
   // ETags need a hash of every body, and nothing revalidates POSTed GraphQL answers.
   app.set('etag', false);
-  const httpServer: Server = createServer(app);
+  const httpServer: Server = createServer(
+    queryFastPath(
+      {
+        maxBodyBytes: env.MAX_BODY_BYTES,
+        authenticate: requestCaller,
+        answer: answerPlain,
+        startLog: requestLogger(logger, metrics),
+        fallback: app,
+      },
+      fastPath,
+    ),
+  );
 
   const operationMetrics: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart() {
@@ -258,27 +292,9 @@ export async function startGateway(
       }
       next();
     },
+    preReadBody,
     express.json({ limit: env.MAX_BODY_BYTES }),
-    ...(responseCache
-      ? [
-          httpFastPath({
-            cache: responseCache,
-            authenticate: requestCaller,
-            onHit: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
-          }),
-        ]
-      : []),
-    leanQueryPath(
-      {
-        schema,
-        limits,
-        cache: responseCache,
-        authenticate: requestCaller,
-        context: (caller, req) => createContext(deps, services, caller, req.requestId ?? randomUUID()),
-        onAnswered: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
-      },
-      leanPath,
-    ),
+    plainQueryMiddleware({ authenticate: requestCaller, answer: answerPlain }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         let caller;
@@ -348,6 +364,7 @@ export async function startGateway(
     metricsUrl: metricsServer?.url ?? null,
     responseCache,
     leanPath,
+    fastPath,
     caughtUp: () => cacheFeed?.caughtUp() ?? Promise.resolve(),
     async close() {
       if (closed) return;

@@ -1,4 +1,3 @@
-import type { NextFunction, Request, Response } from 'express';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import {
   getOperationAST,
@@ -12,19 +11,17 @@ import {
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Caller } from '../auth/roles';
+import type { PlainRequest } from './plain-request';
 import type { GatewayContext } from '../context';
 import type { ResponseCache } from '../response-cache/response-cache';
 import type { QueryLimits } from '../security/limits';
-import { readPlainRequest } from './plain-request';
 import { costKey } from '../security/complexity';
 
 interface LeanPathDeps {
   schema: GraphQLSchema;
   limits: QueryLimits;
   cache: ResponseCache | null;
-  /** The same check Apollo's context runs; a bad token throws and is left to Apollo to answer. */
-  authenticate(req: Request): Promise<Caller | null>;
-  context(caller: Caller, req: Request): GatewayContext;
+  context(caller: Caller, requestId: string): GatewayContext;
   onAnswered(operationName: string | null): void;
 }
 
@@ -36,13 +33,13 @@ interface LeanPathDeps {
 type Prepared = { document: DocumentNode; compiled: Map<string, CompiledQuery | null> } | null;
 
 /**
- * Runs a POSTed query without Apollo's request pipeline when nothing about it needs Apollo: an
- * authenticated caller, a document that parses and validates under the same rules (kept parsed and
+ * Runs a plain POSTed query (execution/plain-request.ts: an authenticated caller, nothing unusual)
+ * without Apollo's request pipeline when nothing about it needs Apollo: a document that parses and validates under the same rules (kept parsed and
  * validated per document text), an operation that passes the same limits, and an execution without
  * a single error. Then the answer is `JSON.stringify(result)` plus a newline, status 200 and
  * `application/json; charset=utf-8` — the bytes Apollo sends for it (test/lean-path.test.ts compares
- * them). Anything else — a refusal, a GraphQL error, another media type, GET — goes on to Apollo,
- * which answers it as always (queries only read, so running one again there is safe). What Apollo
+ * them); the caller sends it (http/query-fast-path.ts). Anything else — a refusal, a GraphQL error —
+ * is null and goes on to Apollo, which answers it as always (queries only read, so running one again there is safe). What Apollo
  * would spend per request on a success (plugins, request hashing, its own document store) is saved.
  */
 export interface LeanPathStats {
@@ -69,28 +66,27 @@ export function leanQueryPath(deps: LeanPathDeps, stats: LeanPathStats = { answe
     return prepared;
   };
 
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const plain = await readPlainRequest(req, deps.authenticate);
-    if (!plain) return next();
+  /** The JSON answer to send (status 200), or null when Apollo must answer. */
+  return async (plain: PlainRequest, requestId: string): Promise<string | null> => {
     const { query, operationName, variables, caller } = plain;
     const prepared = prepare(query);
-    if (!prepared) return next();
+    if (!prepared) return null;
     const operation: OperationDefinitionNode | null | undefined = getOperationAST(prepared.document, operationName ?? undefined);
-    if (!operation || operation.operation !== 'query') return next();
+    if (!operation || operation.operation !== 'query') return null;
     try {
       deps.limits.checkOperation(prepared.document, operation, variables, caller, costKey(operationName, variables, query));
     } catch {
-      return next();
+      return null;
     }
     const since = deps.cache?.feed.sequence ?? 0;
-    const contextValue = deps.context(caller, req);
+    const contextValue = deps.context(caller, requestId);
     let compiled = prepared.compiled.get(operationName ?? '');
     if (compiled === undefined) {
       const c = compileQuery(deps.schema, prepared.document, operationName ?? undefined);
       compiled = isCompiledQuery(c) ? c : null;
       prepared.compiled.set(operationName ?? '', compiled);
     }
-    if (!compiled) return next();
+    if (!compiled) return null;
     let result: ExecutionResult;
     try {
       result = await compiled.query(undefined, contextValue, variables ?? {});
@@ -99,7 +95,7 @@ export function leanQueryPath(deps: LeanPathDeps, stats: LeanPathStats = { answe
     }
     if (result.errors !== undefined || result.extensions !== undefined) {
       stats.handedOver++;
-      return next();
+      return null;
     }
     const json = `${JSON.stringify({ data: result.data })}\n`;
     if (deps.cache && !contextValue.uncacheable) {
@@ -108,7 +104,6 @@ export function leanQueryPath(deps: LeanPathDeps, stats: LeanPathStats = { answe
     stats.answered++;
     // Labelled by the operation's own name, as Apollo does (the body's operationName may be absent).
     deps.onAnswered(operation.name?.value ?? null);
-    res.status(200).setHeader('content-type', 'application/json; charset=utf-8');
-    res.end(json);
+    return json;
   };
 }

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { Caller } from '../auth/roles';
 
 /** A POSTed GraphQL query that the paths beside Apollo may answer, with its authenticated caller. */
@@ -12,12 +12,16 @@ export interface PlainRequest {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * The one reading of a request shared by the response cache's fast path and the lean path: anything
- * unusual (GET, extensions, another media type, a malformed operationName or variables, no or a bad
- * token) is null, and Apollo answers it with its own errors.
+ * The one reading of a request shared by the response cache and the lean path, whether the body was
+ * parsed by Express or by the HTTP fast path (`body`): anything unusual (GET, extensions, another
+ * media type, a malformed operationName or variables, no or a bad token) is null, and Apollo answers
+ * it with its own errors.
  */
-export async function readPlainRequest(req: Request, authenticate: (req: Request) => Promise<Caller | null>): Promise<PlainRequest | null> {
-  const body: unknown = req.body;
+export async function readPlainRequest(
+  req: IncomingMessage,
+  body: unknown,
+  authenticate: (req: IncomingMessage) => Promise<Caller | null>,
+): Promise<PlainRequest | null> {
   if (req.method !== 'POST' || !isObject(body) || typeof body['query'] !== 'string' || body['extensions'] !== undefined) return null;
   const accept = req.headers.accept;
   if (accept !== undefined && accept !== '*/*' && accept !== 'application/json') return null;

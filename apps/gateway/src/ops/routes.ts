@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sql, type Kysely } from 'kysely';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { Logger } from 'pino';
@@ -13,23 +14,35 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** Request id (honouring a sane incoming x-request-id), one pino line per request, duration metric. */
-export function requestLog(logger: Logger, metrics: Metrics) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const incoming = req.header('x-request-id');
-    const id = incoming && /^[A-Za-z0-9._-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+/**
+ * Request id (honouring a sane incoming x-request-id), one pino line per request, duration metric:
+ * started once per request by whichever entry takes it first (the HTTP fast path before Express, or
+ * Express), which records the id on the request.
+ */
+export function requestLogger(logger: Logger, metrics: Metrics) {
+  return (req: IncomingMessage & { requestId?: string }, res: ServerResponse, path: string): string => {
+    if (req.requestId !== undefined) return req.requestId;
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(incoming) ? incoming : randomUUID();
     req.requestId = id;
     res.setHeader('x-request-id', id);
     const started = process.hrtime.bigint();
-    // Read now: a router mounted at /graphql rewrites req.url, and Apollo answers without handing it back.
-    const path = req.path;
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = path === '/graphql' || path.startsWith('/oauth') || ['/healthz', '/readyz', '/metrics'].includes(path) ? path : 'other';
-      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      metrics.httpDuration.observe({ method: req.method ?? '', route, status: String(res.statusCode) }, seconds);
       if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
       logger.info({ requestId: id, method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
     });
+    return id;
+  };
+}
+
+export function requestLog(logger: Logger, metrics: Metrics) {
+  const start = requestLogger(logger, metrics);
+  return (req: Request, res: Response, next: NextFunction) => {
+    // Read now: a router mounted at /graphql rewrites req.url, and Apollo answers without handing it back.
+    start(req, res, req.path);
     next();
   };
 }
