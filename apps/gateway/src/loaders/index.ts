@@ -15,11 +15,17 @@ const split = (k: string): [string, string] => {
   return [k.slice(0, i), k.slice(i + 1)];
 };
 
-/** `(a, b) IN (unnest(uuid[], text[]))`: one bound pair of arrays however many keys a page needs. */
-function pairsIn(a: string, b: string, pairs: [string, string][]) {
-  const valid = pairs.filter((p) => isUuid(p[0]));
-  return sql<boolean>`(${sql.ref(a)}, ${sql.ref(b)}) IN (SELECT * FROM unnest(${valid.map((p) => p[0])}::uuid[], ${valid.map((p) => p[1])}::text[]))`;
+/**
+ * `(a, b) IN (unnest(uuid[], text[]))`: one bound pair of arrays however many keys a page needs, so
+ * the statement text is the same for every batch and is built once (Statements).
+ */
+function pairsIn(a: string, b: string) {
+  return sql<boolean>`(${sql.ref(a)}, ${sql.ref(b)}) IN (SELECT * FROM unnest(${Statements.param<string[]>(0)}::uuid[], ${Statements.param<string[]>(1)}::text[]))`;
 }
+const pairValues = (pairs: [string, string][]): [string[], string[]] => {
+  const valid = pairs.filter((p) => isUuid(p[0]));
+  return [valid.map((p) => p[0]), valid.map((p) => p[1])];
+};
 
 function byId<R extends { id: string }>(load: (ids: string[]) => Promise<R[]>) {
   return new DataLoader<string, R | null>(async (ids) => {
@@ -35,7 +41,7 @@ function byId<R extends { id: string }>(load: (ids: string[]) => Promise<R[]>) {
  * rows point at it, and no cache outlives the request (authorization and freshness stay per request).
  */
 /** Rows by id, one statement text whatever the number of ids (`= ANY($1)`), built once (see Statements). */
-function selectByIds<T extends 'connectors' | 'resources' | 'entitlements', R>(
+function selectByIds<T extends 'connectors' | 'resources' | 'entitlements' | 'sync_runs', R>(
   statements: Statements<Database>,
   db: Kysely<Database>,
   table: T,
@@ -55,26 +61,18 @@ export function createLoaders(db: Kysely<Database>) {
   let statements = processStatements.get(db);
   if (!statements) processStatements.set(db, (statements = new Statements(db)));
   const connectorById = byId<ConnectorPublicRow>(selectByIds(statements, db, 'connectors', CONNECTOR_PUBLIC_COLUMNS));
-  const syncRunById = byId<SyncRunListRow>((ids) => db.selectFrom('sync_runs').select(SYNC_RUN_COLUMNS).where('id', 'in', ids).execute());
+  const syncRunById = byId<SyncRunListRow>(selectByIds(statements, db, 'sync_runs', SYNC_RUN_COLUMNS));
 
   const resourceByExternalId = new DataLoader<string, ResourceListRow | null>(async (keys) => {
-    const pairs = [...new Set(keys)].map(split);
-    const rows = await db
-      .selectFrom('resources')
-      .select(RESOURCE_COLUMNS)
-      .where(pairsIn('connector_id', 'external_id', pairs))
-      .execute();
+    const build = () => db.selectFrom('resources').select(RESOURCE_COLUMNS).where(pairsIn('connector_id', 'external_id'));
+    const rows = (await statements.run('resources:byExternalId', build, pairValues([...new Set(keys)].map(split)))).rows;
     const map = new Map(rows.map((r) => [scoped(r.connector_id, r.external_id), r]));
     return keys.map((k) => map.get(k) ?? null);
   });
 
   const entitlementByKey = new DataLoader<string, EntitlementListRow | null>(async (keys) => {
-    const pairs = [...new Set(keys)].map(split);
-    const rows = await db
-      .selectFrom('entitlements')
-      .select(ENTITLEMENT_COLUMNS)
-      .where(pairsIn('connector_id', 'key', pairs))
-      .execute();
+    const build = () => db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where(pairsIn('connector_id', 'key'));
+    const rows = (await statements.run('entitlements:byKey', build, pairValues([...new Set(keys)].map(split)))).rows;
     const map = new Map(rows.map((r) => [scoped(r.connector_id, r.key), r]));
     return keys.map((k) => map.get(k) ?? null);
   });
@@ -96,13 +94,9 @@ export function createLoaders(db: Kysely<Database>) {
 
   /** A resource's entitlements, keyed by `${connectorId}|${resourceExternalId}`. */
   const entitlementsByResource = new DataLoader<string, EntitlementListRow[]>(async (keys) => {
-    const pairs = [...new Set(keys)].map(split);
-    const rows = await db
-      .selectFrom('entitlements')
-      .select(ENTITLEMENT_COLUMNS)
-      .where(pairsIn('connector_id', 'resource_external_id', pairs))
-      .orderBy('key')
-      .execute();
+    const build = () =>
+      db.selectFrom('entitlements').select(ENTITLEMENT_COLUMNS).where(pairsIn('connector_id', 'resource_external_id')).orderBy('key');
+    const rows = (await statements.run('entitlements:byResource', build, pairValues([...new Set(keys)].map(split)))).rows;
     const map = new Map<string, EntitlementListRow[]>();
     for (const r of rows) {
       const k = scoped(r.connector_id, r.resource_external_id);
@@ -116,24 +110,28 @@ export function createLoaders(db: Kysely<Database>) {
   /** Profiles of resources whose row came without one (grants pages join the brief columns only). */
   const resourceProfileById = new DataLoader<string, Record<string, unknown> | null>(async (ids) => {
     const valid = [...new Set(ids.filter(isUuid))];
-    const rows = valid.length ? await db.selectFrom('resources').select(['id', 'profile']).where('id', 'in', valid).execute() : [];
+    const build = () =>
+      db
+        .selectFrom('resources')
+        .select(['id', 'profile'])
+        .where(sql<boolean>`id = ANY(${Statements.param<string[]>(0)}::uuid[])`);
+    const rows = valid.length ? (await statements.run('resources:profileById', build, [valid])).rows : [];
     const map = new Map(rows.map((r) => [r.id, r.profile]));
     return ids.map((id) => map.get(id) ?? null);
   });
 
   const lastSyncRunByConnector = new DataLoader<string, SyncRunListRow | null>(async (connectorIds) => {
     const ids = [...new Set(connectorIds)].filter(isUuid);
-    const rows = ids.length
-      ? await db
-          .selectFrom('sync_runs')
-          .select(SYNC_RUN_COLUMNS)
-          .distinctOn('connector_id')
-          .where('connector_id', 'in', ids)
-          .orderBy('connector_id')
-          .orderBy('queued_at', 'desc')
-          .orderBy('id', 'desc')
-          .execute()
-      : [];
+    const build = () =>
+      db
+        .selectFrom('sync_runs')
+        .select(SYNC_RUN_COLUMNS)
+        .distinctOn('connector_id')
+        .where(sql<boolean>`connector_id = ANY(${Statements.param<string[]>(0)}::uuid[])`)
+        .orderBy('connector_id')
+        .orderBy('queued_at', 'desc')
+        .orderBy('id', 'desc');
+    const rows = ids.length ? (await statements.run('sync_runs:lastByConnector', build, [ids])).rows : [];
     const map = new Map(rows.map((r) => [r.connector_id, r]));
     return connectorIds.map((id) => map.get(id) ?? null);
   });
