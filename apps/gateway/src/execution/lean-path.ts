@@ -34,13 +34,15 @@ type Prepared = { document: DocumentNode; compiled: Map<string, CompiledQuery | 
 
 /**
  * Runs a plain POSTed query (execution/plain-request.ts: an authenticated caller, nothing unusual)
- * without Apollo's request pipeline when nothing about it needs Apollo: a document that parses and validates under the same rules (kept parsed and
- * validated per document text), an operation that passes the same limits, and an execution without
- * a single error. Then the answer is `JSON.stringify(result)` plus a newline, status 200 and
- * `application/json; charset=utf-8` — the bytes Apollo sends for it (test/lean-path.test.ts compares
- * them); the caller sends it (http/query-fast-path.ts). Anything else — a refusal, a GraphQL error —
- * is null and goes on to Apollo, which answers it as always (queries only read, so running one again there is safe). What Apollo
- * would spend per request on a success (plugins, request hashing, its own document store) is saved.
+ * without Apollo's request pipeline when nothing about it needs Apollo: a document that parses and
+ * validates under the same rules (kept parsed and validated per document text), an operation that
+ * passes the same limits, and an execution without a single error. Then the answer is
+ * `JSON.stringify(result)` plus a newline, which the caller (http/query-fast-path.ts) sends with
+ * status 200 and `application/json; charset=utf-8` — the bytes Apollo sends for it
+ * (test/lean-path.test.ts compares them). Anything else — a refusal, a GraphQL error — is null and
+ * goes on to Apollo, which answers it as always (queries only read, so running one again there is
+ * safe). What Apollo would spend per request on a success (plugins, request hashing, its own
+ * document store) is saved.
  */
 export interface LeanPathStats {
   /** Requests answered here. */
