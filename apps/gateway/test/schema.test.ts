@@ -12,7 +12,7 @@ import {
   type GraphQLInputField,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { printGatewaySchema } from '../src/schema';
+import { buildSchema, printGatewaySchema } from '../src/schema';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');
@@ -77,5 +77,25 @@ describe('schema', () => {
       encoding: 'utf8',
     });
     expect(out).toMatch(/schema contains the whole core contract/);
+  });
+
+  it('plain property fields have no resolver (graphql-jit reads them inline); field resolvers and role-guarded fields keep theirs', () => {
+    const schema = buildSchema();
+    const field = (type: string, name: string): GraphQLField<unknown, unknown> => {
+      const t = schema.getType(type);
+      if (!isObjectType(t)) throw new Error(`${type} is not an object type`);
+      const f = t.getFields()[name];
+      if (!f) throw new Error(`${type}.${name} is missing`);
+      return f;
+    };
+    // Types without simpleResolvers: their plain fields were wrapped by type-graphql before.
+    expect(field('AccessReviewItem', 'id').resolve).toBeUndefined();
+    expect(field('AccessReview', 'name').resolve).toBeUndefined();
+    expect(field('AccessRequest', 'status').resolve).toBeUndefined();
+    // A @FieldResolver stays, and so does every root field (each carries @Authorized).
+    expect(typeof field('AccessReviewItem', 'entitlement').resolve).toBe('function');
+    expect(typeof field('Resource', 'grants').resolve).toBe('function');
+    const query = schema.getQueryType();
+    expect(Object.values(query?.getFields() ?? {}).every((f) => typeof f.resolve === 'function')).toBe(true);
   });
 });
