@@ -34,8 +34,11 @@ describe('a page reached by id is one statement', () => {
       let after: string | null = null;
       let pages = 0;
       do {
-        const vars = { c: f.connectorId, e: f.bigGroup.memberEntitlementId, after, inherited };
-        const byId = await run<{ entitlement: { id: string; displayName: string; resource: { displayName: string }; grants: Conn } }>(
+        const vars: Record<string, unknown> = { c: f.connectorId, e: f.bigGroup.memberEntitlementId, after, inherited };
+        const byId: {
+          data: { entitlement: { id: string; displayName: string; resource: { displayName: string }; grants: Conn } };
+          statements: string[];
+        } = await run<{ entitlement: { id: string; displayName: string; resource: { displayName: string }; grants: Conn } }>(
           `query($e: ID!, $after: String, $inherited: Boolean) { entitlement(id: $e) { id displayName resource { displayName } grants(first: 17, after: $after, includeInherited: $inherited) { ${EDGES} } } }`,
           vars,
         );
