@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fixture } from './support/fixture';
 import { startCountingHarness, type Harness } from './support/harness';
@@ -26,6 +27,7 @@ async function run<T>(query: string, variables: Record<string, unknown>): Promis
 }
 
 const EDGES = `totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id direct principal { id displayName type } entitlement { id displayName resource { id displayName type } } } }`;
+type G = { id: string; expiresAt: string | null; createdAt: string; via: { key: string }[] };
 type Conn = { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: unknown[] };
 
 describe('a page reached by id is one statement', () => {
@@ -118,6 +120,43 @@ describe('a page reached by id is one statement', () => {
     );
     expect(r.errors?.[0]?.path).toEqual(['entitlement', 'grants']);
     expect(r.errors?.[0]?.message).toMatch(/not a cursor/);
+  });
+
+  it("a page's via, expiresAt and createdAt (read as text, parsed when asked for) are the stored values", async () => {
+    // One grant with an expiry, to the microsecond, so the parse of both kinds of value is seen.
+    await h.db
+      .updateTable('grants')
+      .set({ expires_at: sql<Date>`'2031-02-03T04:05:06.789123Z'::timestamptz` })
+      .where('connector_id', '=', f.connectorId)
+      .where('entitlement_key', '=', f.bigGroup.memberKey)
+      .where('principal_external_id', '=', f.users[20]!.externalId)
+      .execute();
+    const stored = await h.db
+      .selectFrom('grants')
+      .select(['id', 'via', 'expires_at', 'created_at'])
+      .where('connector_id', '=', f.connectorId)
+      .where('entitlement_key', '=', f.bigGroup.memberKey)
+      .execute();
+    const byId = new Map(stored.map((g) => [g.id, g]));
+    for (const q of [
+      `query($e: ID!) { entitlement(id: $e) { grants(first: 500) { edges { node { id expiresAt createdAt via { key } } } } } }`,
+      `query($c: ID!, $e: ID!) { grants(connectorId: $c, entitlementId: $e, first: 500) { edges { node { id expiresAt createdAt via { key } } } } }`,
+    ]) {
+      const r = await run<{ entitlement?: { grants: { edges: { node: G }[] } }; grants?: { edges: { node: G }[] } }>(q, {
+        c: f.connectorId,
+        e: f.bigGroup.memberEntitlementId,
+      });
+      const edges = (r.data.entitlement?.grants ?? r.data.grants)!.edges;
+      expect(edges.length).toBe(131);
+      expect(edges.filter((e) => e.node.expiresAt !== null)).toHaveLength(1);
+      expect(edges.filter((e) => e.node.via.length > 0)).toHaveLength(5);
+      for (const { node } of edges) {
+        const g = byId.get(node.id)!;
+        expect(node.createdAt).toBe(new Date(g.created_at as unknown as Date).toISOString());
+        expect(node.expiresAt).toBe(g.expires_at ? new Date(g.expires_at).toISOString() : null);
+        expect(node.via.map((v) => v.key)).toEqual(g.via);
+      }
+    }
   });
 
   it('two grants fields under one entitlement (aliases) each get their own page', async () => {

@@ -5,7 +5,7 @@ import { knownTotal, totalColumn, toPage, type PageResult } from '../../paginati
 import { scoped, type Loaders } from '../../loaders';
 import { ENTITLEMENT_COLUMNS, type EntitlementListRow } from '../entitlements/entitlement.type';
 import { RESOURCE_BRIEF_COLUMNS, type ResourceListRow } from '../resources/resource.type';
-import { GRANT_COLUMNS, toGrant, type Grant, type GrantListRow } from './grant.type';
+import { GRANT_COLUMNS, GRANT_TEXT_COLUMNS, toGrant, type Grant, type GrantListRow } from './grant.type';
 import { Statements } from '../../execution/statements';
 
 /** Columns `<prefix>_<name>` of a joined row, or null when the join found nothing (names built once, not per row). */
@@ -78,7 +78,7 @@ function underStatement(kind: 'entitlement' | 'resource', includeInherited: bool
     kind === 'entitlement' ? ' LEFT JOIN resources xr ON xr.connector_id = x.connector_id AND xr.external_id = x.resource_external_id' : ''
   }
   LEFT JOIN LATERAL (
-    SELECT ${cols('g', GRANT_COLUMNS)}, ${relations.select}
+    SELECT ${cols('g', GRANT_COLUMNS)}, ${GRANT_TEXT_COLUMNS.map((c) => `g.${c}::text AS ${c}`).join(', ')}, ${relations.select}
     FROM grants g
     ${relations.join}
     WHERE ${onParent} AND ${shown}${hasAfter ? ' AND g.id > $2::uuid' : ''}
@@ -180,6 +180,7 @@ export class GrantService {
       const v = [P(0), P(1), P(2), P(3), P(4)];
       let q = base(v)
         .select(GRANT_COLUMNS.map((c) => `g.${c}` as const))
+        .select(GRANT_TEXT_COLUMNS.map((c) => sql<string>`${sql.ref(`g.${c}`)}::text`.as(c)))
         // The count's `g` is its own FROM item, so the subquery is uncorrelated and runs once.
         .select(totalColumn(withCount ? count(v) : null))
         .$if(joinEntitlement, (qb) =>
