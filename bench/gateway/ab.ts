@@ -1,6 +1,6 @@
 /**
  * npx tsx bench/gateway/ab.ts --db <url of a database kept with --keep> --old <checkout> [--new <checkout>]
- *   [--shapes "group holders;effective access of a user"] [--n 300] [--rounds 2] [--seed 42]
+ *   [--shapes "group holders;effective access of a user"] [--n 300] [--rounds 2] [--warmup 100] [--seed 42]
  *
  * Old code against new code on the same kept database, CPU per request per shape (cpu.ts), the two
  * gateways measured alternately (old, new, old, new, …) so that a machine whose load drifts
@@ -8,7 +8,7 @@
  * made with `git archive` and the main tree's node_modules linked in is enough), cache off,
  * NODE_ENV=development with development tokens (the kept database's emulator is gone), a pool of 8.
  * Platform-role shapes only: the members' shapes need the emulator's sign-in. Prints one line per
- * measure and a summary per shape: the mean of each side's rounds, and the load average.
+ * measure (after `--warmup` requests per shape of another sequence, not counted) and a summary per shape: the mean of each side's rounds, and the load average.
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     shapes: { type: 'string' },
     n: { type: 'string', default: '300' },
     rounds: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '100' },
     seed: { type: 'string', default: '42' },
   },
 });
@@ -94,6 +95,16 @@ async function main(): Promise<void> {
     for (const side of ['old', 'new'] as const) {
       const service = await start(side);
       try {
+        // A fresh process compiles as it goes: the first shape measured would pay for that alone.
+        if (Number(values.warmup) > 0)
+          await cpuPerShape(
+            { name: side, kind: 'gateway', url: `http://127.0.0.1:${port}/graphql`, pid: service.pid },
+            pop,
+            callers,
+            tokens,
+            backendPids,
+            { n: Number(values.warmup), concurrency: 4, seed: Number(values.seed) + 29, shapes },
+          );
         const before = load();
         const measured = await cpuPerShape(
           { name: side, kind: 'gateway', url: `http://127.0.0.1:${port}/graphql`, pid: service.pid },
