@@ -26,7 +26,7 @@ export async function cpuPerShape(
   callers: Caller[],
   tokens: string[],
   backendPids: () => Promise<number[]>,
-  opts: { n: number; concurrency: number; seed: number },
+  opts: { n: number; concurrency: number; seed: number; shapes?: readonly Shape[] },
 ): Promise<ShapeCpu[]> {
   // A long sequence at a high rate holds enough requests of even the rarest shape (4 %).
   const all = generateRequests(pop, callers, 400, Math.ceil((opts.n / 0.03 / 400) * 1000) + 5_000, opts.seed);
@@ -35,7 +35,7 @@ export async function cpuPerShape(
   const headers = (r: Req): Record<string, string> => (target.kind === 'gateway' ? { authorization: `Bearer ${tokens[r.token]!}` } : {});
   const out: ShapeCpu[] = [];
   try {
-    for (const shape of SHAPES) {
+    for (const shape of opts.shapes ?? SHAPES) {
       const reqs = all.filter((r) => r.shape === shape).slice(0, opts.n);
       if (reqs.length === 0) continue;
       // Next pages need their first page's cursor on this server: asked first, outside the measure.

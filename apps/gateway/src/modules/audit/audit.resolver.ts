@@ -1,6 +1,8 @@
-import { Args, ArgsType, Authorized, Ctx, Extensions, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Args, ArgsType, Authorized, Ctx, Extensions, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import { CONNECTOR_SCOPED, reads, readsConnector } from '../../response-cache/read-scope';
 import type { GatewayContext } from '../../context';
+import { selectsField } from '../../pagination/selection';
 import { Connector, toConnector } from '../connectors/connector.type';
 import { PageArgs } from '../shared/args';
 import { DateTimeScalar } from '../shared/scalars';
@@ -33,9 +35,10 @@ export class AuditResolver {
   async auditEvents(
     @Args(() => AuditEventsArgs) a: AuditEventsArgs,
     @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<InstanceType<typeof AuditEventConnection>> {
     readsConnector(ctx, a.connectorId ?? null);
-    return new AuditEventConnection(await ctx.services.audit.list(a, a.first, a.after));
+    return new AuditEventConnection(await ctx.services.audit.list(a, a.first, a.after, selectsField(info, 'totalCount')));
   }
 
   @FieldResolver(() => Connector, { nullable: true })

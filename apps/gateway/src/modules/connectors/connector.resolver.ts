@@ -43,8 +43,9 @@ export class ConnectorResolver {
     @Root() c: Connector,
     @Args(() => PageArgs) { first, after }: PageArgs,
     @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<InstanceType<typeof SyncRunConnection>> {
-    return new SyncRunConnection(await ctx.services.syncRuns.listForConnector(c.id, first, after));
+    return new SyncRunConnection(await ctx.services.syncRuns.listForConnector(c.id, first, after, selectsField(info, 'totalCount')));
   }
 
   @FieldResolver(() => ConnectorLogConnection, {

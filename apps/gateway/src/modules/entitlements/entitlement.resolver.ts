@@ -3,7 +3,9 @@ import { Arg, Args, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Query,
 import { CONNECTOR_SCOPED, GRANTS_BY_KEY, reads, readsConnector, readsGrantsOf } from '../../response-cache/read-scope';
 import type { GatewayContext } from '../../context';
 import { selectsField } from '../../pagination/selection';
+import { isUuid } from '../../pagination/cursor';
 import { GrantConnection } from '../grants/grant.type';
+import { grantsRequestBelow, prefetchedFor } from '../grants/prefetch';
 import { placeholderResource, Resource, toResource } from '../resources/resource.type';
 import { GrantPageArgs } from '../shared/args';
 import { Entitlement, toEntitlement } from './entitlement.type';
@@ -13,7 +15,18 @@ export class EntitlementResolver {
   @Query(() => Entitlement, { nullable: true })
   @Authorized()
   @Extensions({ ...reads(), ...CONNECTOR_SCOPED })
-  async entitlement(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Entitlement | null> {
+  async entitlement(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<Entitlement | null> {
+    // The holders page asked for below comes in the same statement as the entitlement.
+    const request = isUuid(id) ? grantsRequestBelow(info) : null;
+    if (request) {
+      const { parent, page } = await ctx.services.grants.pageUnder('entitlement', id, request, ctx.loaders);
+      readsConnector(ctx, parent?.connector_id ?? null);
+      return parent ? { ...toEntitlement(parent), grantsPage: { request, page } } : null;
+    }
     const row = await ctx.loaders.entitlementById.load(id);
     // Not found: a row with this id may yet appear in any connector.
     readsConnector(ctx, row?.connector_id ?? null);
@@ -35,13 +48,15 @@ export class EntitlementResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<InstanceType<typeof GrantConnection>> {
     readsGrantsOf(ctx, e.connectorId, { entitlementKey: e.key });
-    const page = await ctx.services.grants.list(
-      { connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false },
-      a.first,
-      a.after,
-      ctx.loaders,
-      selectsField(info, 'totalCount'),
-    );
+    const page =
+      prefetchedFor(e.grantsPage, a, info) ??
+      (await ctx.services.grants.list(
+        { connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false },
+        a.first,
+        a.after,
+        ctx.loaders,
+        selectsField(info, 'totalCount'),
+      ));
     return new GrantConnection(page);
   }
 }

@@ -1,6 +1,7 @@
 import { Extensions, Field, ID, ObjectType } from 'type-graphql';
 import { reads } from '../../response-cache/read-scope';
 import { RESOURCE_TYPES, type EntitlementRow, type ResourceType } from '@warden/database';
+import type { PrefetchedGrants } from '../grants/prefetch';
 import { JSONScalar } from '../shared/scalars';
 
 @Extensions(reads('entitlements'))
@@ -33,6 +34,8 @@ export class Entitlement {
   connectorId!: string;
   resourceExternalId!: string;
   resourceType!: ResourceType;
+  /** The holders page, when `entitlement(id)` fetched it with the entitlement (see GrantService.pageUnder). */
+  grantsPage?: PrefetchedGrants;
 }
 
 export type EntitlementListRow = Pick<

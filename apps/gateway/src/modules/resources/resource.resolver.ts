@@ -8,7 +8,9 @@ import { scoped } from '../../loaders';
 import { selectsField } from '../../pagination/selection';
 import { Connector, toConnector } from '../connectors/connector.type';
 import { Entitlement, toEntitlement } from '../entitlements/entitlement.type';
+import { isUuid } from '../../pagination/cursor';
 import { GrantConnection } from '../grants/grant.type';
+import { grantsRequestBelow, prefetchedFor } from '../grants/prefetch';
 import { GrantPageArgs, PageArgs } from '../shared/args';
 import { ResourceTypeEnum } from '../shared/enums';
 import { DateTimeScalar, JSONScalar } from '../shared/scalars';
@@ -49,7 +51,14 @@ export class ResourceResolver {
   @Query(() => Resource, { nullable: true })
   @Authorized()
   @Extensions({ ...reads(), ...CONNECTOR_SCOPED })
-  async resource(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Resource | null> {
+  async resource(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Resource | null> {
+    // What it holds, asked for below, comes in the same statement as the resource.
+    const request = isUuid(id) ? grantsRequestBelow(info) : null;
+    if (request) {
+      const { parent, page } = await ctx.services.grants.pageUnder('resource', id, request, ctx.loaders);
+      readsConnector(ctx, parent?.connector_id ?? null);
+      return parent ? { ...toResource(parent), grantsPage: { request, page } } : null;
+    }
     const row = await ctx.loaders.resourceById.load(id);
     // Not found: a row with this id may yet appear in any connector.
     readsConnector(ctx, row?.connector_id ?? null);
@@ -113,13 +122,15 @@ export class ResourceResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<InstanceType<typeof GrantConnection>> {
     readsGrantsOf(ctx, r.connectorId, { principalExternalId: r.externalId });
-    const page = await ctx.services.grants.list(
-      { connectorId: r.connectorId, principalExternalId: r.externalId, includeInherited: a.includeInherited !== false },
-      a.first,
-      a.after,
-      ctx.loaders,
-      selectsField(info, 'totalCount'),
-    );
+    const page =
+      prefetchedFor(r.grantsPage, a, info) ??
+      (await ctx.services.grants.list(
+        { connectorId: r.connectorId, principalExternalId: r.externalId, includeInherited: a.includeInherited !== false },
+        a.first,
+        a.after,
+        ctx.loaders,
+        selectsField(info, 'totalCount'),
+      ));
     return new GrantConnection(page);
   }
 }

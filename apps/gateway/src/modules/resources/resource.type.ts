@@ -2,6 +2,7 @@ import { Extensions, Field, ID, ObjectType } from 'type-graphql';
 import { reads } from '../../response-cache/read-scope';
 import type { ResourceRow, ResourceType } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
+import type { PrefetchedGrants } from '../grants/prefetch';
 import { ResourceTypeEnum } from '../shared/enums';
 
 @Extensions(reads('resources'))
@@ -24,6 +25,8 @@ export class Resource {
 
   /** Not a GraphQL field: field resolvers follow it to the connector. */
   connectorId!: string;
+  /** The page of what it holds, when `resource(id)` fetched it with the resource (see GrantService.pageUnder). */
+  grantsPage?: PrefetchedGrants;
 }
 
 export type ResourceListRow = Pick<ResourceRow, 'id' | 'connector_id' | 'type' | 'external_id' | 'display_name'> & {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { requestSync, SyncRefused } from '@warden/access-model';
 import type { SyncRunUpdated } from '@warden/bus';
-import { type SyncMode, type SyncRunRow } from '@warden/database';
+import { type Database, type SyncMode, type SyncRunRow } from '@warden/database';
 import { actorDetails } from '../../auth/audit-actor';
 import type { Caller } from '../../auth/roles';
 import type { GatewayDeps } from '../../context';
@@ -9,51 +9,62 @@ import type { ConnectorService } from '../connectors/connector.service';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';
 import { decodeCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { isTimestampKey, timestampKey } from '../../pagination/keyset';
-import { toPage, type PageResult } from '../../pagination/page';
+import { knownTotal, toPage, totalColumn, type PageResult } from '../../pagination/page';
+import { Statements } from '../../execution/statements';
 import { eventStream } from '../../subscriptions/event-stream';
 import { SYNC_RUN_COLUMNS, toLogEntry, toSyncRun, type ConnectorLogEntry, type SyncRun, type SyncRunListRow } from './sync-run.type';
 
 export class SyncRunService {
+  private readonly statements: Statements<Database>;
+
   constructor(
     private readonly deps: GatewayDeps,
     /** Owns the connector ownership check a sync request needs. */
     private readonly connectors: ConnectorService,
-  ) {}
+  ) {
+    this.statements = new Statements(deps.db);
+  }
 
-  /** Newest first: (queued_at, id) descending. */
+  /**
+   * Newest first: (queued_at, id) descending. `withCount`: the client selected totalCount, so the page
+   * statement carries it (one round trip instead of the page and then the count). Built once per
+   * shape (see Statements).
+   */
   async listForConnector(
     connectorId: string,
     first: number | null | undefined,
     after: string | null | undefined,
+    withCount = false,
   ): Promise<PageResult<SyncRun>> {
     const limit = pageSize(first);
     const cursor = decodeCursor(after, ['string', 'string']);
     if (cursor && (!isTimestampKey(cursor[0] as string) || !isUuid(cursor[1] as string)))
       throw new BadUserInputError('`after` is not a cursor returned by this API');
     const db = this.deps.db;
-    let q = db
-      .selectFrom('sync_runs')
-      .select([...SYNC_RUN_COLUMNS, timestampKey('queued_at').as('queued_key')])
-      .where('connector_id', '=', connectorId);
-    if (cursor) q = q.where(sql<boolean>`(queued_at, id) < (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
-    const rows = await q
-      .orderBy('queued_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit + 1)
-      .execute();
+    const count = (c: string) =>
+      db
+        .selectFrom('sync_runs')
+        .where('connector_id', '=', c)
+        .select((eb) => eb.fn.countAll<string>().as('n'));
+    const P = Statements.param;
+    const build = () => {
+      let q = db
+        .selectFrom('sync_runs')
+        .select([...SYNC_RUN_COLUMNS, timestampKey('queued_at').as('queued_key')])
+        .select(totalColumn(withCount ? count(P<string>(0)) : null))
+        .where('connector_id', '=', P<string>(0));
+      if (cursor) q = q.where(sql<boolean>`(queued_at, id) < (${P(1)}::timestamptz, ${P(2)}::uuid)`);
+      return q.orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(P<number>(3));
+    };
+    const values = [connectorId, cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1];
+    const rows = (await this.statements.run(`syncRuns:${withCount}:${cursor !== null}`, build, values)).rows;
     return toPage(
       rows,
       limit,
       (r) => [r.queued_key, r.id],
       toSyncRun,
-      async () => {
-        const r = await db
-          .selectFrom('sync_runs')
-          .where('connector_id', '=', connectorId)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow();
-        return Number(r.n);
-      },
+      async () => Number((await count(connectorId).executeTakeFirstOrThrow()).n),
+      knownTotal(rows),
     );
   }
 
