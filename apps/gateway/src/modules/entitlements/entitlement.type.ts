@@ -3,6 +3,7 @@ import { reads } from '../../response-cache/read-scope';
 import { RESOURCE_TYPES, type EntitlementRow, type ResourceType } from '@warden/database';
 import type { PrefetchedGrants } from '../grants/prefetch';
 import { JSONScalar } from '../shared/scalars';
+import { asInstance } from '../shared/instance';
 
 @Extensions(reads('entitlements'))
 @ObjectType({ simpleResolvers: true })
@@ -55,7 +56,7 @@ export const ENTITLEMENT_COLUMNS = [
 ] as const;
 
 export function toEntitlement(row: EntitlementListRow): Entitlement {
-  return {
+  return asInstance(Entitlement, {
     id: row.id,
     connectorId: row.connector_id,
     key: row.key,
@@ -65,7 +66,7 @@ export function toEntitlement(row: EntitlementListRow): Entitlement {
     displayName: row.display_name,
     grantable: row.grantable,
     metadata: row.metadata,
-  };
+  });
 }
 
 /**

@@ -4,6 +4,7 @@ import type { ResourceRow, ResourceType } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import type { PrefetchedGrants } from '../grants/prefetch';
 import { ResourceTypeEnum } from '../shared/enums';
+import { asInstance } from '../shared/instance';
 
 @Extensions(reads('resources'))
 @ObjectType({ simpleResolvers: true })
@@ -40,14 +41,14 @@ export const RESOURCE_COLUMNS = ['id', 'connector_id', 'type', 'external_id', 'd
 export const RESOURCE_BRIEF_COLUMNS = ['id', 'connector_id', 'type', 'external_id', 'display_name'] as const;
 
 export function toResource(row: ResourceListRow): Resource {
-  return {
+  return asInstance(Resource, {
     id: row.id,
     connectorId: row.connector_id,
     type: row.type,
     externalId: row.external_id,
     displayName: row.display_name,
     ...(row.profile !== undefined ? { profile: row.profile } : {}),
-  };
+  });
 }
 
 const SP_TYPE: ResourceType = 'ENTERPRISE_APPLICATION';
@@ -62,7 +63,14 @@ export function placeholderResource(
   kind: 'USER' | 'GROUP' | 'SERVICE_PRINCIPAL' | ResourceType,
 ): Resource {
   const type: ResourceType = kind === 'SERVICE_PRINCIPAL' ? SP_TYPE : kind;
-  return { id: `unsynced:${connectorId}:${externalId}`, connectorId, type, externalId, displayName: externalId, profile: {} };
+  return asInstance(Resource, {
+    id: `unsynced:${connectorId}:${externalId}`,
+    connectorId,
+    type,
+    externalId,
+    displayName: externalId,
+    profile: {},
+  });
 }
 
 export const { EdgeType: ResourceEdge, ConnectionType: ResourceConnection } = connectionTypes(Resource, 'Resource');

@@ -12,6 +12,7 @@ import {
 } from '@warden/database';
 import { connectionTypes } from '../../pagination/connection-types';
 import { DeciderKindEnum } from '../deciders/decider.type';
+import { asInstance } from '../shared/instance';
 
 const asEnum = <T extends string>(values: readonly T[]) => Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };
 export const ReviewDecisionEnum = asEnum(REVIEW_DECISIONS);
@@ -155,7 +156,7 @@ export const { ConnectionType: AccessReviewConnection } = connectionTypes(Access
 export const { ConnectionType: AccessReviewItemConnection } = connectionTypes(AccessReviewItem, 'AccessReviewItem');
 
 export function toAccessReview(row: AccessReviewRow): AccessReview {
-  return {
+  return asInstance(AccessReview, {
     id: row.id,
     name: row.name,
     status: row.status,
@@ -169,11 +170,11 @@ export function toAccessReview(row: AccessReviewRow): AccessReview {
     createdAt: row.created_at,
     completedAt: row.completed_at,
     connectorId: row.connector_id,
-  };
+  });
 }
 
 export function toAccessReviewItem(row: AccessReviewItemRow): AccessReviewItem {
-  return {
+  return asInstance(AccessReviewItem, {
     id: row.id,
     recommendation: row.recommendation,
     recommendationReason: row.recommendation_reason,
@@ -195,5 +196,5 @@ export function toAccessReviewItem(row: AccessReviewItemRow): AccessReviewItem {
     reviewerOids: row.reviewer_oids,
     reviewerSubjects: row.reviewer_subjects,
     remediationTaskId: row.remediation_task_id,
-  };
+  });
 }
