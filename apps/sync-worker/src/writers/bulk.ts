@@ -6,7 +6,7 @@ import { pgPoolOf, type Database } from '@warden/database';
 import { from as copyFrom } from 'pg-copy-streams';
 
 /** A staging column: its name and the Postgres type the merge reads it as. */
-export type StagingColumn = readonly [name: string, type: 'text' | 'boolean' | 'timestamptz'];
+export type StagingColumn = readonly [name: string, type: 'text' | 'boolean' | 'timestamptz' | 'uuid'];
 export type StagingValue = string | boolean | null;
 
 /**
