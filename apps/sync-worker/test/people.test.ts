@@ -41,6 +41,12 @@ describe('managers and sign-in activity', () => {
     expect(withManager.length).toBeGreaterThan(users.length / 2);
     for (const u of withManager) expect(profiles.get(String(u['id']))?.['managerId']).toBe(u['managerId']);
     expect([...profiles.values()].filter((p) => typeof p['lastSignInDateTime'] === 'string').length).toBeGreaterThan(users.length / 2);
+    // The sign-in page comes after one request, the users list after two (the latest deltaLink
+    // first): the users stage finds it held and writes those users with their sign-in activity,
+    // which the sign-in stage then leaves alone — and the stored values are still exact (above).
+    const withUsers = (full.stats as Record<string, number>)['signInsWrittenWithUsers'] ?? 0;
+    expect(withUsers).toBeGreaterThan(0);
+    expect(withUsers).toBeLessThanOrEqual(users.length);
 
     const changes = h.emulator.mutate(120, 11);
     expect(changes.filter((ch) => ch.properties?.includes('manager')).length).toBeGreaterThan(0);

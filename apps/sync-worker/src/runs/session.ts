@@ -53,6 +53,12 @@ export class RunSession {
   readonly groupChunkSize: number | undefined;
   readonly groupRoundsAtOnce: number | undefined;
   private readonly deltaLinks: Map<string, string>;
+  /**
+   * Sign-in activity read while the users stage is still writing (see syncSignIns): `held` by user
+   * id, and the ids whose user row the users stage wrote with it (`merged`), which the sign-in stage
+   * then need not patch.
+   */
+  readonly signIns = { held: new Map<string, Record<string, string | null>>(), merged: new Set<string>() };
 
   constructor(init: SessionInit) {
     this.db = init.db;

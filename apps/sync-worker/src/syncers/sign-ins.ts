@@ -55,6 +55,7 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
   await s.saveStage('signIns', cp);
   let processed = cp.processed;
   let changed = cp.counters?.['rowsWritten'] ?? 0;
+  let withUsers = cp.counters?.['signInsWrittenWithUsers'] ?? 0;
   const start = cp.resumeFrom ?? SIGN_IN_PATH;
   const opts2 = start === SIGN_IN_PATH ? { signal: s.signal } : { signal: s.signal, startAt: start };
   // The pages form one nextLink chain (no parallel reads). Reading starts with the users stage; the
@@ -80,12 +81,23 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
   let writing: Promise<void> = Promise.resolve();
   const flush = async (resumeFrom: string | null) => {
     await writing;
-    const items = batch;
+    // Users the users stage wrote with these very values (every users write is done by now).
+    const merged = s.signIns.merged;
+    const items = merged.size ? batch.filter((u) => !merged.has(u.id)) : batch;
+    const skipped = batch.length - items.length;
     batch = [];
+    if (usersDone) s.signIns.held.clear();
     writing = (async () => {
       changed += await patchSignIns(s, items);
-      processed += items.length;
-      await s.saveStage('signIns', { state: 'running', full: false, processed, resumeFrom, counters: { rowsWritten: changed } });
+      processed += items.length + skipped;
+      withUsers += skipped;
+      await s.saveStage('signIns', {
+        state: 'running',
+        full: false,
+        processed,
+        resumeFrom,
+        counters: { rowsWritten: changed, signInsWrittenWithUsers: withUsers },
+      });
       s.progress.set('signIns', `sign-in activity: ${processed.toLocaleString('en-US')}`);
     })();
     writing.catch(() => undefined);
@@ -96,7 +108,11 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
       const r = await next;
       if (r.done) break;
       next = ahead();
-      for (const u of r.value.items) batch.push(u);
+      for (const u of r.value.items) {
+        batch.push(u);
+        // Until the users are written, the users stage may write these values with the user's row.
+        if (!usersDone) s.signIns.held.set(u.id, signInProfile(u.signInActivity));
+      }
       if (r.value.resumeFrom === null) {
         await usersWritten;
         await flush(null);
@@ -115,7 +131,15 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
     s.progress.set('signIns', null);
     return;
   }
-  await s.saveStage('signIns', { state: 'done', full: false, processed, resumeFrom: null, counters: { rowsWritten: changed } });
+  s.signIns.held.clear();
+  s.signIns.merged.clear();
+  await s.saveStage('signIns', {
+    state: 'done',
+    full: false,
+    processed,
+    resumeFrom: null,
+    counters: { rowsWritten: changed, signInsWrittenWithUsers: withUsers },
+  });
   s.progress.set('signIns', null);
 }
 
