@@ -19,7 +19,14 @@ describe('SIGKILL mid-run', () => {
     const c = await h.addConnector();
     // Small write batches: every few pages end in a checkpoint, so the kill lands between two of them.
     // The 30 groups go in 10 filtered rounds of 3, two at a time: the kill lands with some rounds done.
-    const env = h.env({ LOG_LEVEL: 'info', SYNC_WRITE_BATCH_ROWS: '40', SYNC_GROUPS_CHUNK_SIZE: '3', SYNC_GROUPS_ROUNDS_AT_ONCE: '2' });
+    // Every batch's checkpoint saved (by default a groups pass saves at most once a second).
+    const env = h.env({
+      LOG_LEVEL: 'info',
+      SYNC_WRITE_BATCH_ROWS: '40',
+      SYNC_GROUPS_CHUNK_SIZE: '3',
+      SYNC_GROUPS_ROUNDS_AT_ONCE: '2',
+      SYNC_CHECKPOINT_MIN_INTERVAL_MS: '0',
+    });
     const first = spawnWorker(env);
     children.push(first);
     await first.ready;

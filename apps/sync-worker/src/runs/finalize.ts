@@ -316,7 +316,6 @@ async function countStats(
     ...Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith('ms_') || k.startsWith('graph'))),
     ...pick(counters, [
       'appPartsChanged',
-      'signInsWrittenWithUsers',
       'appsReadIncremental',
       'appsReadFull',
       'auditEntries',

@@ -55,7 +55,6 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
   await s.saveStage('signIns', cp);
   let processed = cp.processed;
   let changed = cp.counters?.['rowsWritten'] ?? 0;
-  let withUsers = cp.counters?.['signInsWrittenWithUsers'] ?? 0;
   const start = cp.resumeFrom ?? SIGN_IN_PATH;
   const opts2 = start === SIGN_IN_PATH ? { signal: s.signal } : { signal: s.signal, startAt: start };
   // The pages form one nextLink chain (no parallel reads). Reading starts with the users stage; the
@@ -81,23 +80,12 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
   let writing: Promise<void> = Promise.resolve();
   const flush = async (resumeFrom: string | null) => {
     await writing;
-    // Users the users stage wrote with these very values (every users write is done by now).
-    const merged = s.signIns.merged;
-    const items = merged.size ? batch.filter((u) => !merged.has(u.id)) : batch;
-    const skipped = batch.length - items.length;
+    const items = batch;
     batch = [];
-    if (usersDone) s.signIns.held.clear();
     writing = (async () => {
       changed += await patchSignIns(s, items);
-      processed += items.length + skipped;
-      withUsers += skipped;
-      await s.saveStage('signIns', {
-        state: 'running',
-        full: false,
-        processed,
-        resumeFrom,
-        counters: { rowsWritten: changed, signInsWrittenWithUsers: withUsers },
-      });
+      processed += items.length;
+      await s.saveStage('signIns', { state: 'running', full: false, processed, resumeFrom, counters: { rowsWritten: changed } });
       s.progress.set('signIns', `sign-in activity: ${processed.toLocaleString('en-US')}`);
     })();
     writing.catch(() => undefined);
@@ -108,11 +96,7 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
       const r = await next;
       if (r.done) break;
       next = ahead();
-      for (const u of r.value.items) {
-        batch.push(u);
-        // Until the users are written, the users stage may write these values with the user's row.
-        if (!usersDone) s.signIns.held.set(u.id, signInProfile(u.signInActivity));
-      }
+      for (const u of r.value.items) batch.push(u);
       if (r.value.resumeFrom === null) {
         await usersWritten;
         await flush(null);
@@ -131,15 +115,7 @@ export async function syncSignIns(s: RunSession, opts: { intervalSeconds: number
     s.progress.set('signIns', null);
     return;
   }
-  s.signIns.held.clear();
-  s.signIns.merged.clear();
-  await s.saveStage('signIns', {
-    state: 'done',
-    full: false,
-    processed,
-    resumeFrom: null,
-    counters: { rowsWritten: changed, signInsWrittenWithUsers: withUsers },
-  });
+  await s.saveStage('signIns', { state: 'done', full: false, processed, resumeFrom: null, counters: { rowsWritten: changed } });
   s.progress.set('signIns', null);
 }
 

@@ -81,11 +81,11 @@ export async function syncUsers(s: RunSession): Promise<void> {
     listPath: `/v1.0/users?$select=${USER_SELECT.join(',')}&$expand=manager($select=id)`,
     count: () => countObjects(s, 'users'),
     unmark: () => unmarkRun(s.db, s.connectorId, s.runId, 'users'),
-    apply: async (page, pass, out) => applyUsersPage(s, page, pass, out),
+    apply: async (page, pass, out) => applyUsersPage(page, pass, out),
   });
 }
 
-function applyUsersPage(s: RunSession, page: DeltaPage<GraphUser>, pass: PassState, out: WriteBuffer): void {
+function applyUsersPage(page: DeltaPage<GraphUser>, pass: PassState, out: WriteBuffer): void {
   for (const c of page.changes) {
     if (c.kind === 'removed') {
       pass.pending.resource(c.id, pass.startedAt);
@@ -96,14 +96,6 @@ function applyUsersPage(s: RunSession, page: DeltaPage<GraphUser>, pass: PassSta
     const object = c.manager
       ? { ...c.object, 'manager@delta': c.manager.map((m) => (m.removed ? { id: m.id, '@removed': {} } : { id: m.id })) }
       : c.object;
-    const row = mapUser(object, { managerKnown: pass.full });
-    // The sign-in stage's pages read so far: written with the user, so that stage skips the user
-    // (an UPDATE per user avoided: half of a full sync's at L, where sign-in pages come during the users stage).
-    const signIn = s.signIns.held.get(c.id);
-    if (signIn) {
-      row.profile = { ...row.profile, ...signIn };
-      s.signIns.merged.add(c.id);
-    }
-    out.resources.push(row);
+    out.resources.push(mapUser(object, { managerKnown: pass.full }));
   }
 }
