@@ -20,6 +20,11 @@ const EnvironmentSchema = z.object({
   SYNC_GRAPH_RU_PER_10S: z.coerce.number().int().min(10).max(1_000_000).optional(),
   /** Rows per bulk statement (and per checkpoint) in full passes: "a few thousand" bounds memory and round trips. */
   SYNC_WRITE_BATCH_ROWS: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  /**
+   * A full groups pass saves its checkpoint (which carries every chunk's group ids: ~200 KB at L) at
+   * most this often; the other streams after every batch. 0 = after every batch.
+   */
+  SYNC_CHECKPOINT_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
   /** Group ids per filtered delta round of a full groups pass (Graph filters at most 50). */
   SYNC_GROUPS_CHUNK_SIZE: z.coerce.number().int().min(1).max(50).default(50),
   /** Filtered delta rounds a full groups pass reads at once. */

@@ -87,6 +87,7 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
               allowlist,
             },
             writeBatchRows: env.SYNC_WRITE_BATCH_ROWS,
+            checkpointMinIntervalMs: env.SYNC_CHECKPOINT_MIN_INTERVAL_MS,
             groupChunkSize: env.SYNC_GROUPS_CHUNK_SIZE,
             groupRoundsAtOnce: env.SYNC_GROUPS_ROUNDS_AT_ONCE,
             signInIntervalSeconds: env.SYNC_SIGN_IN_INTERVAL_SECONDS,

@@ -19,7 +19,14 @@ describe('SIGKILL mid-run', () => {
     const c = await h.addConnector();
     // Small write batches: every few pages end in a checkpoint, so the kill lands between two of them.
     // The 30 groups go in 10 filtered rounds of 3, two at a time: the kill lands with some rounds done.
-    const env = h.env({ LOG_LEVEL: 'info', SYNC_WRITE_BATCH_ROWS: '40', SYNC_GROUPS_CHUNK_SIZE: '3', SYNC_GROUPS_ROUNDS_AT_ONCE: '2' });
+    // Every batch's checkpoint saved (by default a groups pass saves at most once a second).
+    const env = h.env({
+      LOG_LEVEL: 'info',
+      SYNC_WRITE_BATCH_ROWS: '40',
+      SYNC_GROUPS_CHUNK_SIZE: '3',
+      SYNC_GROUPS_ROUNDS_AT_ONCE: '2',
+      SYNC_CHECKPOINT_MIN_INTERVAL_MS: '0',
+    });
     const first = spawnWorker(env);
     children.push(first);
     await first.ready;
@@ -73,5 +80,46 @@ describe('SIGKILL mid-run', () => {
     expect(logs.some((l) => l.message === `groups: resuming the full pass, ${doneAtKill} of ${chunks.length} chunks already read`)).toBe(
       true,
     );
+  });
+});
+
+describe('checkpoint saves of a full groups pass', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ seed: 41, settings: { latencyMs: 15, deltaPageSize: 10, deltaLinksPerPage: 60 } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('are at most one per SYNC_CHECKPOINT_MIN_INTERVAL_MS besides the first and the last, and the run is exact', async () => {
+    // The settings under which the test above sees a checkpoint after every few pages.
+    await h.startWorker({
+      SYNC_WRITE_BATCH_ROWS: '40',
+      SYNC_GROUPS_CHUNK_SIZE: '3',
+      SYNC_GROUPS_ROUNDS_AT_ONCE: '2',
+      SYNC_CHECKPOINT_MIN_INTERVAL_MS: '600000',
+    });
+    const c = await h.addConnector();
+    const runId = await h.trigger(c, 'FULL');
+    // Every distinct stored state of the running pass once its chunks are listed (chunks done, rows written).
+    const seen = new Set<string>();
+    for (;;) {
+      const run = await h.tdb.db.selectFrom('sync_runs').select(['status', 'checkpoint']).where('id', '=', runId).executeTakeFirstOrThrow();
+      const groups = (
+        run.checkpoint as { stages?: Record<string, { state?: string; chunksDone?: number[]; counters?: Record<string, number> }> }
+      ).stages?.['groups'];
+      if (groups?.state === 'running' && groups.chunksDone)
+        seen.add(`${groups.chunksDone.length}:${groups.counters?.['rowsWritten'] ?? 0}`);
+      if (run.status !== 'QUEUED' && run.status !== 'RUNNING') {
+        expect(run.status).toBe('SUCCEEDED');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // The save after listing the ids (no chunk done), then the first batch's; the rest wait for the interval.
+    expect(seen.size).toBeGreaterThan(0);
+    expect(seen.size).toBeLessThanOrEqual(2);
+    expect((await h.diff(c)).differences).toEqual([]);
   });
 });

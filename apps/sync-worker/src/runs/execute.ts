@@ -32,6 +32,8 @@ export interface RunDeps {
   signal?: AbortSignal;
   /** Rows per bulk write and checkpoint in full passes (default 5,000). */
   writeBatchRows?: number;
+  /** A partitioned full pass saves its (large) checkpoint at most this often (default 1,000 ms; 0 = every batch). */
+  checkpointMinIntervalMs?: number;
   /** Full groups pass: ids per filtered delta round (default and Graph's maximum 50) and rounds at once (default 12). */
   groupChunkSize?: number;
   groupRoundsAtOnce?: number;
@@ -156,6 +158,7 @@ async function executeRun(deps: RunDeps, runId: string): Promise<RunOutcome> {
       logger,
       progress,
       writeBatchRows: deps.writeBatchRows ?? 5_000,
+      checkpointMinIntervalMs: deps.checkpointMinIntervalMs ?? 1_000,
       ...(deps.groupChunkSize !== undefined ? { groupChunkSize: deps.groupChunkSize } : {}),
       ...(deps.groupRoundsAtOnce !== undefined ? { groupRoundsAtOnce: deps.groupRoundsAtOnce } : {}),
     });

@@ -28,6 +28,8 @@ export interface SessionInit {
   progress: ProgressReporter;
   /** Rows per bulk write (and checkpoint) in full passes. */
   writeBatchRows?: number;
+  /** A partitioned full pass saves its checkpoint at most this often (0 = after every batch). */
+  checkpointMinIntervalMs?: number;
   /** Full groups pass: ids per filtered delta round, and rounds at once. */
   groupChunkSize?: number;
   groupRoundsAtOnce?: number;
@@ -50,6 +52,7 @@ export class RunSession {
   batchItems = 0;
   /** Rows per bulk write (and checkpoint) in full passes; incremental passes write every page. */
   readonly writeBatchRows: number;
+  readonly checkpointMinIntervalMs: number;
   readonly groupChunkSize: number | undefined;
   readonly groupRoundsAtOnce: number | undefined;
   private readonly deltaLinks: Map<string, string>;
@@ -68,6 +71,7 @@ export class RunSession {
     this.checkpoint = parseCheckpoint(init.checkpoint);
     this.deltaLinks = init.deltaLinks;
     this.writeBatchRows = init.writeBatchRows ?? 5_000;
+    this.checkpointMinIntervalMs = init.checkpointMinIntervalMs ?? 0;
     this.groupChunkSize = init.groupChunkSize;
     this.groupRoundsAtOnce = init.groupRoundsAtOnce;
   }

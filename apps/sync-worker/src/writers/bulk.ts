@@ -6,7 +6,7 @@ import { pgPoolOf, type Database } from '@warden/database';
 import { from as copyFrom } from 'pg-copy-streams';
 
 /** A staging column: its name and the Postgres type the merge reads it as. */
-export type StagingColumn = readonly [name: string, type: 'text' | 'boolean' | 'timestamptz'];
+export type StagingColumn = readonly [name: string, type: 'text' | 'boolean' | 'timestamptz' | 'uuid'];
 export type StagingValue = string | boolean | null;
 
 /**
@@ -177,10 +177,13 @@ function* copyText(rows: readonly (readonly StagingValue[])[]): Generator<string
 }
 
 const SPECIAL = /[\\\t\n\r]/g;
+const HAS_SPECIAL = /[\\\t\n\r]/;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 function copyValue(v: StagingValue): string {
   if (v === null) return '\\N';
   if (typeof v === 'boolean') return v ? 't' : 'f';
-  return v.replace(SPECIAL, (m) => ESCAPES[m]!);
+  // Almost no value needs escaping: a test is about half the CPU of a replace that finds nothing
+  // (millions of values in a full sync at L).
+  return HAS_SPECIAL.test(v) ? v.replace(SPECIAL, (m) => ESCAPES[m]!) : v;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@warden/database';
 import type { EntitlementInput } from '../model';
@@ -5,6 +6,7 @@ import { mergeRows, type StagingColumn } from './bulk';
 import { chunks, dedupeBy } from './chunks';
 
 const ENTITLEMENT_COLUMNS: StagingColumn[] = [
+  ['id', 'uuid'],
   ['key', 'text'],
   ['rid', 'text'],
   ['rtype', 'text'],
@@ -27,7 +29,9 @@ export async function upsertEntitlements(
     written += await mergeRows(
       db,
       ENTITLEMENT_COLUMNS,
+      // Random ids, as the column default makes them, drawn here (see resources.ts).
       batch.map((b) => [
+        randomUUID(),
         b.key,
         b.resourceExternalId,
         b.resourceType,
@@ -38,8 +42,8 @@ export async function upsertEntitlements(
         JSON.stringify(b.metadata),
       ]),
       (source, upsert) => sql`
-      INSERT INTO entitlements AS e (connector_id, key, resource_external_id, resource_type, slug, display_name, grantable, app_role_id, metadata, last_seen_run_id)
-      SELECT ${connectorId}::uuid, t.key, t.rid, t.rtype, t.slug, t.name, t.grantable, t.app_role_id, t.metadata::jsonb, ${markRunId}::uuid
+      INSERT INTO entitlements AS e (id, connector_id, key, resource_external_id, resource_type, slug, display_name, grantable, app_role_id, metadata, last_seen_run_id)
+      SELECT t.id, ${connectorId}::uuid, t.key, t.rid, t.rtype, t.slug, t.name, t.grantable, t.app_role_id, t.metadata::jsonb, ${markRunId}::uuid
       FROM ${source} ORDER BY t.key
       ${
         upsert

@@ -3,8 +3,10 @@ import type { Database, PrincipalKind } from '@warden/database';
 import type { DirectGrantInput } from '../model';
 import { mergeRows, type StagingColumn } from './bulk';
 import { chunks, dedupeBy } from './chunks';
+import { timeOrderedIds } from './ids';
 
 const DIRECT_COLUMNS: StagingColumn[] = [
+  ['id', 'uuid'],
   ['key', 'text'],
   ['principal', 'text'],
   ['kind', 'text'],
@@ -15,6 +17,7 @@ const DIRECT_COLUMNS: StagingColumn[] = [
 /** `via` travels as one string (membership keys never contain a newline): no JSON to parse per row. */
 const VIA_SEPARATOR = '\n';
 const INHERITED_COLUMNS: StagingColumn[] = [
+  ['id', 'uuid'],
   ['key', 'text'],
   ['principal', 'text'],
   ['kind', 'text'],
@@ -115,14 +118,23 @@ export async function upsertDirectGrants(
   const unique = dedupeBy(rows, (r) => pairKey(r.entitlementKey, r.principalExternalId));
   const guarded = unique.length ? await guardRows(db, connectorId, unique, opts.guard) : [];
   for (const batch of chunks(guarded)) {
+    const ids = timeOrderedIds(batch.length);
     written += await mergeRows(
       db,
       DIRECT_COLUMNS,
-      batch.map(([b, since]) => [b.entitlementKey, b.principalExternalId, b.principalKind, b.graphAssignmentId, b.expiresAt, since]),
+      batch.map(([b, since], i) => [
+        ids[i]!,
+        b.entitlementKey,
+        b.principalExternalId,
+        b.principalKind,
+        b.graphAssignmentId,
+        b.expiresAt,
+        since,
+      ]),
       // The same guard once more in the statement: a revoke that completed after guardRows looked.
       (source, upsert) => sql`
-      INSERT INTO grants AS g (connector_id, entitlement_key, principal_external_id, principal_kind, direct, graph_assignment_id, expires_at, last_seen_run_id)
-      SELECT ${connectorId}::uuid, t.key, t.principal, t.kind, true, t.aid, t.exp, ${opts.markRunId}::uuid
+      INSERT INTO grants AS g (id, connector_id, entitlement_key, principal_external_id, principal_kind, direct, graph_assignment_id, expires_at, last_seen_run_id)
+      SELECT t.id, ${connectorId}::uuid, t.key, t.principal, t.kind, true, t.aid, t.exp, ${opts.markRunId}::uuid
       FROM ${source} ${guardClause(connectorId, opts.guard)}
       ORDER BY t.key, t.principal
       ${
@@ -213,13 +225,14 @@ export interface InheritedGrant {
 export async function upsertInheritedGrants(db: Kysely<Database>, connectorId: string, rows: readonly InheritedGrant[]): Promise<number> {
   let written = 0;
   for (const batch of chunks(rows)) {
+    const ids = timeOrderedIds(batch.length);
     written += await mergeRows(
       db,
       INHERITED_COLUMNS,
-      batch.map((b) => [b.entitlementKey, b.principalExternalId, b.principalKind, b.via.join(VIA_SEPARATOR)]),
+      batch.map((b, i) => [ids[i]!, b.entitlementKey, b.principalExternalId, b.principalKind, b.via.join(VIA_SEPARATOR)]),
       (source) => sql`
-      INSERT INTO grants AS g (connector_id, entitlement_key, principal_external_id, principal_kind, direct, via)
-      SELECT ${connectorId}::uuid, t.key, t.principal, t.kind, false, string_to_array(t.via, ${VIA_SEPARATOR})
+      INSERT INTO grants AS g (id, connector_id, entitlement_key, principal_external_id, principal_kind, direct, via)
+      SELECT t.id, ${connectorId}::uuid, t.key, t.principal, t.kind, false, string_to_array(t.via, ${VIA_SEPARATOR})
       FROM ${source} ORDER BY t.key, t.principal
       ON CONFLICT (connector_id, entitlement_key, principal_external_id, direct) DO UPDATE SET
         via = excluded.via, principal_kind = excluded.principal_kind, updated_at = now()

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@warden/database';
 import type { ResourceInput } from '../model';
@@ -11,6 +12,7 @@ import { chunks, dedupeBy } from './chunks';
 export const STICKY_PROFILE_KEYS = ['managerId', 'lastSignInDateTime', 'lastNonInteractiveSignInDateTime', 'lastSuccessfulSignInDateTime'];
 
 const RESOURCE_COLUMNS: StagingColumn[] = [
+  ['id', 'uuid'],
   ['type', 'text'],
   ['external_id', 'text'],
   ['display_name', 'text'],
@@ -38,10 +40,12 @@ export async function upsertResources(
     written += await mergeRows(
       db,
       RESOURCE_COLUMNS,
-      batch.map((b) => [b.type, b.externalId, b.displayName, JSON.stringify(b.profile), b.searchText]),
+      // Ids as the column default makes them (random, version 4), but without a per-row call of
+      // Postgres' cryptographic generator (see ids.ts); an existing row keeps its id.
+      batch.map((b) => [randomUUID(), b.type, b.externalId, b.displayName, JSON.stringify(b.profile), b.searchText]),
       (source, upsert) => sql`
-      INSERT INTO resources AS r (connector_id, type, external_id, display_name, profile, search_text, last_seen_run_id)
-      SELECT ${connectorId}::uuid, t.type, t.external_id, t.display_name, t.profile::jsonb, t.search_text, ${markRunId}::uuid
+      INSERT INTO resources AS r (id, connector_id, type, external_id, display_name, profile, search_text, last_seen_run_id)
+      SELECT t.id, ${connectorId}::uuid, t.type, t.external_id, t.display_name, t.profile::jsonb, t.search_text, ${markRunId}::uuid
       FROM ${source} ORDER BY t.external_id
       ${
         upsert
