@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fixture } from './support/fixture';
-import { startCountingHarness, type Harness } from './support/harness';
+import { startCountingHarness, type CountedRun, type Harness } from './support/harness';
 
 /**
  * `entitlement(id) { grants }` and `resource(id) { grants }` fetch the parent and the page in one
@@ -12,19 +12,12 @@ import { startCountingHarness, type Harness } from './support/harness';
 let h: Harness;
 let f: Fixture;
 let token: string;
-let statements: string[] = [];
+let run: CountedRun;
 
 beforeAll(async () => {
-  ({ h, statements, f, token } = await startCountingHarness(130));
+  ({ h, f, token, run } = await startCountingHarness(130));
 });
 afterAll(async () => h?.close());
-
-async function run<T>(query: string, variables: Record<string, unknown>): Promise<{ data: T; statements: string[] }> {
-  statements.length = 0;
-  const r = await h.gql<T>(token, query, variables);
-  expect(r.errors).toBeUndefined();
-  return { data: r.data!, statements: [...statements] };
-}
 
 const EDGES = `totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id direct principal { id displayName type } entitlement { id displayName resource { id displayName type } } } }`;
 type G = { id: string; expiresAt: string | null; createdAt: string; via: { key: string }[] };

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fixture } from './support/fixture';
-import { startCountingHarness, type Harness } from './support/harness';
+import { startCountingHarness, type CountedRun, type Harness } from './support/harness';
 
 /**
  * totalCount rides in the page statement when the client selects it (directly or through a
@@ -9,20 +9,12 @@ import { startCountingHarness, type Harness } from './support/harness';
  */
 let h: Harness;
 let f: Fixture;
-let token: string;
-let statements: string[] = [];
+let run: CountedRun;
 
 beforeAll(async () => {
-  ({ h, statements, f, token } = await startCountingHarness(120));
+  ({ h, f, run } = await startCountingHarness(120));
 });
 afterAll(async () => h?.close());
-
-async function run<T>(query: string, variables: Record<string, unknown>): Promise<{ data: T; statements: string[] }> {
-  statements.length = 0;
-  const r = await h.gql<T>(token, query, variables);
-  expect(r.errors).toBeUndefined();
-  return { data: r.data!, statements: [...statements] };
-}
 
 type Page = { totalCount?: number; edges: { cursor: string }[]; pageInfo: { endCursor: string | null } };
 

@@ -91,7 +91,7 @@ export async function startHarness(
 export async function startCountingHarness(
   userCount: number,
   env: Record<string, string> = {},
-): Promise<{ h: Harness; statements: string[]; f: Fixture; token: string }> {
+): Promise<{ h: Harness; statements: string[]; f: Fixture; token: string; run: CountedRun }> {
   const statements: string[] = [];
   const h = await startHarness(env, {
     dbFactory: (url) =>
@@ -103,5 +103,15 @@ export async function startCountingHarness(
       }),
   });
   const f = await seedTenant(h.db, { userCount });
-  return { h, statements, f, token: await h.token('VIEWER', 'vera') };
+  const token = await h.token('VIEWER', 'vera');
+  const run: CountedRun = async <T>(query: string, variables: Record<string, unknown>) => {
+    statements.length = 0;
+    const r = await h.gql<T>(token, query, variables);
+    if (r.errors) throw new Error(`unexpected GraphQL errors: ${JSON.stringify(r.errors)}`);
+    return { data: r.data as T, statements: [...statements] };
+  };
+  return { h, statements, f, token, run };
 }
+
+/** One query as the harness's viewer, failing on any GraphQL error, with the SQL statements it ran. */
+export type CountedRun = <T>(query: string, variables: Record<string, unknown>) => Promise<{ data: T; statements: string[] }>;

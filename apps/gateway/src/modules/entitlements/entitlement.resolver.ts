@@ -2,10 +2,9 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import { CONNECTOR_SCOPED, GRANTS_BY_KEY, reads, readsConnector, readsGrantsOf } from '../../response-cache/read-scope';
 import type { GatewayContext } from '../../context';
-import { selectsField } from '../../pagination/selection';
 import { isUuid } from '../../pagination/cursor';
 import { GrantConnection } from '../grants/grant.type';
-import { grantsRequestBelow, prefetchedFor } from '../grants/prefetch';
+import { grantsRequestBelow, grantsUnder } from '../grants/prefetch';
 import { placeholderResource, Resource, toResource } from '../resources/resource.type';
 import { GrantPageArgs } from '../shared/args';
 import { Entitlement, toEntitlement } from './entitlement.type';
@@ -48,15 +47,6 @@ export class EntitlementResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<InstanceType<typeof GrantConnection>> {
     readsGrantsOf(ctx, e.connectorId, { entitlementKey: e.key });
-    const page =
-      prefetchedFor(e.grantsPage, a, info) ??
-      (await ctx.services.grants.list(
-        { connectorId: e.connectorId, entitlementKey: e.key, includeInherited: a.includeInherited !== false },
-        a.first,
-        a.after,
-        ctx.loaders,
-        selectsField(info, 'totalCount'),
-      ));
-    return new GrantConnection(page);
+    return new GrantConnection(await grantsUnder(ctx, e.grantsPage, { connectorId: e.connectorId, entitlementKey: e.key }, a, info));
   }
 }

@@ -2,7 +2,8 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { decodeIdCursor, pageSize } from '../../pagination/cursor';
 import type { PageResult } from '../../pagination/page';
 import { childField, selectsField } from '../../pagination/selection';
-import type { GrantPageRequest } from './grant.service';
+import type { GatewayContext } from '../../context';
+import type { GrantFilter, GrantPageRequest } from './grant.service';
 import type { Grant } from './grant.type';
 
 /** A grants page fetched by the parent's resolver, with the request it answers. */
@@ -36,7 +37,7 @@ export function grantsRequestBelow(info: GraphQLResolveInfo): GrantPageRequest |
 /** The page the parent fetched, if it is the one this field's arguments ask for. */
 export function prefetchedFor(
   prefetched: PrefetchedGrants | undefined,
-  args: { first?: number | null; after?: string | null; includeInherited?: boolean | null },
+  args: GrantsFieldArgs,
   info: GraphQLResolveInfo,
 ): PageResult<Grant> | null {
   if (!prefetched) return null;
@@ -47,4 +48,26 @@ export function prefetchedFor(
     r.includeInherited === (args.includeInherited !== false) &&
     r.withCount === selectsField(info, 'totalCount');
   return same ? prefetched.page : null;
+}
+
+type GrantsFieldArgs = { first?: number | null; after?: string | null; includeInherited?: boolean | null };
+
+/** The `grants` page under an entitlement or a resource: the one its parent fetched, or its own statement. */
+export async function grantsUnder(
+  ctx: GatewayContext,
+  prefetched: PrefetchedGrants | undefined,
+  filter: Omit<GrantFilter, 'includeInherited'>,
+  args: GrantsFieldArgs,
+  info: GraphQLResolveInfo,
+): Promise<PageResult<Grant>> {
+  return (
+    prefetchedFor(prefetched, args, info) ??
+    ctx.services.grants.list(
+      { ...filter, includeInherited: args.includeInherited !== false },
+      args.first,
+      args.after,
+      ctx.loaders,
+      selectsField(info, 'totalCount'),
+    )
+  );
 }

@@ -10,7 +10,7 @@ import { Connector, toConnector } from '../connectors/connector.type';
 import { Entitlement, toEntitlement } from '../entitlements/entitlement.type';
 import { isUuid } from '../../pagination/cursor';
 import { GrantConnection } from '../grants/grant.type';
-import { grantsRequestBelow, prefetchedFor } from '../grants/prefetch';
+import { grantsRequestBelow, grantsUnder } from '../grants/prefetch';
 import { GrantPageArgs, PageArgs } from '../shared/args';
 import { ResourceTypeEnum } from '../shared/enums';
 import { DateTimeScalar, JSONScalar } from '../shared/scalars';
@@ -122,15 +122,8 @@ export class ResourceResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<InstanceType<typeof GrantConnection>> {
     readsGrantsOf(ctx, r.connectorId, { principalExternalId: r.externalId });
-    const page =
-      prefetchedFor(r.grantsPage, a, info) ??
-      (await ctx.services.grants.list(
-        { connectorId: r.connectorId, principalExternalId: r.externalId, includeInherited: a.includeInherited !== false },
-        a.first,
-        a.after,
-        ctx.loaders,
-        selectsField(info, 'totalCount'),
-      ));
-    return new GrantConnection(page);
+    return new GrantConnection(
+      await grantsUnder(ctx, r.grantsPage, { connectorId: r.connectorId, principalExternalId: r.externalId }, a, info),
+    );
   }
 }
