@@ -96,24 +96,12 @@ async function main(): Promise<void> {
       const service = await start(side);
       try {
         // A fresh process compiles as it goes: the first shape measured would pay for that alone.
-        if (Number(values.warmup) > 0)
-          await cpuPerShape(
-            { name: side, kind: 'gateway', url: `http://127.0.0.1:${port}/graphql`, pid: service.pid },
-            pop,
-            callers,
-            tokens,
-            backendPids,
-            { n: Number(values.warmup), concurrency: 4, seed: Number(values.seed) + 29, shapes },
-          );
+        const server = { name: side, kind: 'gateway', url: `http://127.0.0.1:${port}/graphql`, pid: service.pid } as const;
+        const drive = (n: number, seedOffset: number) =>
+          cpuPerShape(server, pop, callers, tokens, backendPids, { n, concurrency: 4, seed: Number(values.seed) + seedOffset, shapes });
+        if (Number(values.warmup) > 0) await drive(Number(values.warmup), 29);
         const before = load();
-        const measured = await cpuPerShape(
-          { name: side, kind: 'gateway', url: `http://127.0.0.1:${port}/graphql`, pid: service.pid },
-          pop,
-          callers,
-          tokens,
-          backendPids,
-          { n: Number(values.n), concurrency: 4, seed: Number(values.seed) + 17, shapes },
-        );
+        const measured = await drive(Number(values.n), 17);
         results[side].push(measured);
         for (const s of measured)
           out(
