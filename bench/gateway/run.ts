@@ -43,6 +43,7 @@ import {
 } from './setup';
 import { DOCS, endCursorOf, generateRequests, loadPopulation, normalize, SHAPES, type Req, type Shape } from './workload';
 import { grantablePairs, startWrites, type WriteStats } from './writes';
+import { judge } from './judge';
 
 const { values } = parseArgs({
   options: {
@@ -625,34 +626,8 @@ function report(
   const top = rates.length > 0 ? Math.max(...rates) : 0;
   const at = (phase: string, rate: number, server: string) =>
     results.find((r) => r.phase === phase && r.rate === rate && r.server === server);
-  const peerTop = at('writes', top, 'PostGraphile v4');
-  const targets: Record<string, boolean> = {};
-  const ratio: Record<string, number | null> = {};
-  const ours: Record<string, number | null> = {};
-  const baseline: Record<string, number | null> = {
-    reqPerSecAtTopRate: peerTop?.all.achievedPerSec ?? null,
-    p99MsAt300: at('writes', 300, 'PostGraphile v4')?.all.p99 ?? null,
-  };
-  for (const mode of cacheModes) {
-    const name = `gateway, cache ${mode}`;
-    const w = at('writes', top, name);
-    const tag = mode === 'on' ? 'CacheOn' : 'CacheOff';
-    ours[`reqPerSecAtTopRate${tag}`] = w?.all.achievedPerSec ?? null;
-    ours[`p99MsAt300${tag}`] = at('writes', 300, name)?.all.p99 ?? null;
-    const shapeRatios = (w?.shapes ?? []).map((s) => {
-      const p = peerTop?.shapes.find((x) => x.shape === s.shape);
-      return { s, p, ratio: p && p.achievedPerSec > 0 ? s.achievedPerSec / p.achievedPerSec : null };
-    });
-    ratio[`throughputAtTopRate${tag}`] =
-      w && peerTop && peerTop.all.achievedPerSec > 0 ? round2(w.all.achievedPerSec / peerTop.all.achievedPerSec) : null;
-    const min = Math.min(...shapeRatios.map((r) => r.ratio ?? 0));
-    ratio[`minShapeThroughputAtTopRate${tag}`] = shapeRatios.length ? round2(min) : null;
-    targets[`writes: ≥1.5× PostGraphile throughput on every shape at ${top} req/s with p99 ≤ its p99 (cache ${mode})`] =
-      shapeRatios.length > 0 && shapeRatios.every((r) => r.ratio !== null && r.ratio >= 1.5 && r.p !== undefined && r.s.p99 <= r.p.p99);
-    const w300 = at('writes', 300, name);
-    targets[`writes: p99 ≤ 50 ms on every shape at 300 req/s (cache ${mode})`] =
-      !!w300 && w300.all.errors === 0 && w300.shapes.every((s) => s.p99 <= 50);
-  }
+  const { ours, baseline, ratio, targets: judged } = judge(results, rates, cacheModes);
+  const targets: Record<string, boolean> = { ...judged };
   // The ratios per shape, on the write phase at every rate: achieved throughput ÷ PostGraphile's, and p99 beside its p99.
   lines.push('', `### Ratios on the write phase (gateway ÷ PostGraphile: achieved req/s; p99 ms gateway / PostGraphile)`, '');
   lines.push(`| rate | shape | ${cacheModes.map((m) => `cache ${m}: throughput ratio | p99`).join(' | ')} |`);
