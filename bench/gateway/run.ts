@@ -626,8 +626,7 @@ function report(
   const top = rates.length > 0 ? Math.max(...rates) : 0;
   const at = (phase: string, rate: number, server: string) =>
     results.find((r) => r.phase === phase && r.rate === rate && r.server === server);
-  const { ours, baseline, ratio, targets: judged } = judge(results, rates, cacheModes);
-  const targets: Record<string, boolean> = { ...judged };
+  const { ours, baseline, ratio, targets } = judge(results, rates, cacheModes);
   // The ratios per shape, on the write phase at every rate: achieved throughput ÷ PostGraphile's, and p99 beside its p99.
   lines.push('', `### Ratios on the write phase (gateway ÷ PostGraphile: achieved req/s; p99 ms gateway / PostGraphile)`, '');
   lines.push(`| rate | shape | ${cacheModes.map((m) => `cache ${m}: throughput ratio | p99`).join(' | ')} |`);

@@ -176,6 +176,9 @@ export async function startGateway(
   const leanPath: LeanPathStats = { answered: 0, handedOver: 0 };
   const fastPath: QueryFastPathStats = { answered: 0, handedOver: 0 };
 
+  const countAnswered = (name: string | null): void => {
+    metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' });
+  };
   // A plain query's answer wherever it is asked (before Express or inside it): the response cache, then the lean path.
   const lean = leanQueryPath(
     {
@@ -183,14 +186,14 @@ export async function startGateway(
       limits,
       cache: responseCache,
       context: (caller, requestId) => createContext(deps, services, caller, requestId),
-      onAnswered: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
+      onAnswered: countAnswered,
     },
     leanPath,
   );
   const fromCache = responseCache
     ? cachedAnswer({
         cache: responseCache,
-        onHit: (name) => metrics.operations.inc({ type: 'query', name: metrics.operationName(name, true), outcome: 'ok' }),
+        onHit: countAnswered,
       })
     : null;
   const answerPlain: PlainAnswer = async (plain, requestId) => (fromCache ? await fromCache(plain) : null) ?? lean(plain, requestId);
