@@ -88,9 +88,19 @@ export interface ResourcesTable {
   display_name: Generated<string>;
   profile: Json<Record<string, unknown>>;
   search_text: Generated<string>;
+  /** Distinct bigrams of search_text (see search-bigrams.ts); filled by a trigger when not given. */
+  search_bigrams: Generated<number[]>;
   last_seen_run_id: string | null;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
+}
+
+/** Per connector, type and bigram: how many resources' search_text contain it (migration 0018, kept by triggers). */
+export interface ResourceBigramCountsTable {
+  connector_id: string;
+  type: ResourceType;
+  bigram: number;
+  n: number;
 }
 
 export interface EntitlementsTable {
@@ -444,6 +454,7 @@ export interface AccessRequestDecisionsTable {
 export interface Database {
   connectors: ConnectorsTable;
   resources: ResourcesTable;
+  resource_bigram_counts: ResourceBigramCountsTable;
   entitlements: EntitlementsTable;
   grants: GrantsTable;
   sync_runs: SyncRunsTable;

@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database, ResourceType } from '@warden/database';
+import { sql, type Kysely } from 'kysely';
+import { bigramOfTerm, type Database, type ResourceType } from '@warden/database';
 import { decodeIdCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { knownTotal, totalColumn, toPage, type PageResult } from '../../pagination/page';
 import { BadUserInputError } from '../../errors';
@@ -12,7 +12,7 @@ export interface ResourceFilter {
   search?: string | null;
 }
 
-/** `search` matches display name, UPN and mail through the trigram index on search_text. */
+/** `search` matches display name, UPN and mail (search_text, lowercased) as a substring: see `list`. */
 function likePattern(search: string): string {
   return `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
@@ -43,19 +43,33 @@ export class ResourceService {
         toResource,
         async () => 0,
       );
-    const values = [filter.connectorId, filter.type, search ? likePattern(search) : null, afterId, limit + 1];
+    // A two-character term (the type-ahead's first keystrokes) cannot use the trigram index, and the
+    // count of a LIKE would read every row of the connector: its count is kept per bigram instead
+    // (migration 0018, exact). The page is still found by LIKE, in id order, which stops at the page.
+    const bigram = search ? bigramOfTerm(search.toLowerCase()) : null;
+    const values = [filter.connectorId, filter.type, search ? likePattern(search) : null, afterId, limit + 1, bigram];
     const base = (v: readonly unknown[]) => {
       let q = this.db.selectFrom('resources').where('connector_id', '=', v[0] as string);
       if (filter.type) q = q.where('type', '=', v[1] as ResourceType);
       if (search) q = q.where('search_text', 'like', v[2] as string);
       return q;
     };
-    const count = (v: readonly unknown[]) => base(v).select((eb) => eb.fn.countAll<string>().as('n'));
+    const count = (v: readonly unknown[]) => {
+      if (bigram === null) return base(v).select((eb) => eb.fn.countAll<string>().as('n'));
+      let q = this.db
+        .selectFrom('resource_bigram_counts')
+        .select(sql<string>`coalesce(sum(n), 0)::bigint`.as('n'))
+        .where('connector_id', '=', v[0] as string)
+        .where('bigram', '=', v[5] as number);
+      // Without a type, every type's count of the bigram: a resource has one type.
+      if (filter.type) q = q.where('type', '=', v[1] as ResourceType);
+      return q;
+    };
     // The statement depends on which filters are present; their values are bound (see Statements).
-    const shape = `resources:${Boolean(filter.type)}:${Boolean(search)}:${withCount}:${afterId !== null}`;
+    const shape = `resources:${Boolean(filter.type)}:${Boolean(search)}:${withCount}:${afterId !== null}:${bigram !== null}`;
     const build = () => {
       const P = Statements.param;
-      const v = [P(0), P(1), P(2), P(3), P(4)];
+      const v = [P(0), P(1), P(2), P(3), P(4), P(5)];
       let q = base(v)
         .select(RESOURCE_COLUMNS)
         .select(totalColumn(withCount ? count(v) : null));

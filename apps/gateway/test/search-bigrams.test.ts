@@ -1,0 +1,128 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchBigrams, searchBigramsLiteral } from '@warden/database';
+import type { Fixture } from './support/fixture';
+import { startCountingHarness, type CountedRun, type Harness } from './support/harness';
+
+/**
+ * A two-character search's totalCount comes from the per-bigram counts of migration 0018; it must
+ * equal the count of the LIKE it replaces whatever was written since, for any characters (LIKE's
+ * wildcards, non-ASCII, above U+8000, outside the BMP). Random rows from a printed, settable seed.
+ */
+const SEED = Number(process.env['SEARCH_SEED'] ?? Date.now() % 1_000_000);
+// eslint-disable-next-line no-console
+console.log(`search-bigrams.test: SEARCH_SEED=${SEED}`);
+
+/** mulberry32: small, seedable. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const ALPHABET = ['a', 'b', 'c', '%', '_', '\\', ' ', 'é', '中', '😀'];
+const random = rng(SEED);
+const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+const text = (max: number) => Array.from({ length: Math.floor(random() * max) }, () => pick(ALPHABET)).join('');
+const TERMS = [...ALPHABET.flatMap((a) => ALPHABET.map((b) => a + b)), 'AB', 'É%'];
+
+let h: Harness;
+let f: Fixture;
+let run: CountedRun;
+
+beforeAll(async () => {
+  ({ h, f, run } = await startCountingHarness(20));
+  await h.db
+    .insertInto('resources')
+    .values(
+      Array.from({ length: 300 }, (_, i) => ({
+        connector_id: f.connectorId,
+        type: i % 3 === 0 ? ('GROUP' as const) : ('USER' as const),
+        external_id: `random-${i}`,
+        display_name: `Random ${i}`,
+        profile: '{}',
+        search_text: text(12),
+      })),
+    )
+    .execute();
+});
+afterAll(async () => h?.close());
+
+/** The LIKE the count replaces, as the gateway matches: the term trimmed and lowercased, as a substring. */
+async function expected(term: string, type: 'USER' | null): Promise<number> {
+  const r = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM resources
+    WHERE connector_id = ${f.connectorId} AND (${type}::text IS NULL OR type = ${type}) AND strpos(search_text, ${term.trim().toLowerCase()}) > 0`.execute(
+    h.db,
+  );
+  return r.rows[0]!.n;
+}
+
+async function expectCountsExact(): Promise<void> {
+  for (const term of TERMS) {
+    const typed = await run<{ resources: { totalCount: number } }>(
+      'query($c: ID!, $t: String) { resources(connectorId: $c, type: USER, search: $t, first: 2) { totalCount edges { cursor } } }',
+      { c: f.connectorId, t: term },
+    );
+    const untyped = await run<{ resources: { totalCount: number } }>(
+      'query($c: ID!, $t: String) { resources(connectorId: $c, search: $t, first: 2) { totalCount edges { cursor } } }',
+      { c: f.connectorId, t: term },
+    );
+    expect([term, typed.data.resources.totalCount, untyped.data.resources.totalCount]).toEqual([
+      term,
+      await expected(term, 'USER'),
+      await expected(term, null),
+    ]);
+  }
+  // The counter table as a whole: what recounting every row's bigrams gives.
+  const drift = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM (
+      (SELECT connector_id, type, bigram, n FROM resource_bigram_counts WHERE n <> 0
+       EXCEPT SELECT connector_id, type, b, count(*) FROM resources, unnest(warden_search_bigrams(search_text)) b GROUP BY 1, 2, 3)
+      UNION ALL
+      (SELECT connector_id, type, b, count(*) FROM resources, unnest(warden_search_bigrams(search_text)) b GROUP BY 1, 2, 3
+       EXCEPT SELECT connector_id, type, bigram, n FROM resource_bigram_counts WHERE n <> 0)) d`.execute(h.db);
+  expect(drift.rows[0]!.n).toBe(0);
+}
+
+describe('two-character search counts (migration 0018)', () => {
+  it('the bigrams computed by the sync worker are the ones Postgres computes', async () => {
+    const samples = [...Array.from({ length: 200 }, () => text(30)), '', 'a', 'user 0001 finance user1@contoso.example'];
+    const r = await sql<{ s: string; b: number[] }>`
+      SELECT s, warden_search_bigrams(s) AS b FROM unnest(${samples}::text[]) s`.execute(h.db);
+    for (const row of r.rows) expect([row.s, row.b]).toEqual([row.s, searchBigrams(row.s)]);
+  });
+
+  it('is exact for every term, with and without a type, and comes from the counters in the page statement', async () => {
+    const r = await run<{ resources: { totalCount: number } }>(
+      'query($c: ID!) { resources(connectorId: $c, type: USER, search: "ab", first: 2) { totalCount edges { cursor } } }',
+      { c: f.connectorId },
+    );
+    expect(r.statements.filter((s) => s.includes('from "resources"'))).toHaveLength(1);
+    expect(r.statements[0]).toContain('resource_bigram_counts');
+    await expectCountsExact();
+  });
+
+  it('stays exact through inserts, upserts, updates that do not name the bigrams, type changes and deletes', async () => {
+    // As the sync worker writes: bigrams supplied, an upsert rewriting some rows.
+    const rows = Array.from({ length: 60 }, (_, i) => ({ id: `upsert-${i % 40}`, t: text(12) }));
+    for (const batch of [rows.slice(0, 40), rows.slice(40)])
+      await sql`
+        INSERT INTO resources AS r (connector_id, type, external_id, profile, search_text, search_bigrams)
+        SELECT ${f.connectorId}::uuid, 'USER', x.id, '{}', x.t, x.b::int[]
+        FROM unnest(${batch.map((b) => b.id)}::text[], ${batch.map((b) => b.t)}::text[], ${batch.map((b) => searchBigramsLiteral(b.t))}::text[]) x(id, t, b)
+        ON CONFLICT (connector_id, external_id) DO UPDATE SET search_text = excluded.search_text, search_bigrams = excluded.search_bigrams`.execute(
+        h.db,
+      );
+    // Other writers: search_text alone (a trigger recomputes the bigrams), a type change, profile only, deletes.
+    await sql`UPDATE resources SET search_text = reverse(search_text) || 'cab' WHERE external_id LIKE 'random-1%'`.execute(h.db);
+    await sql`UPDATE resources SET type = 'GROUP' WHERE external_id LIKE 'random-2%' AND type = 'USER'`.execute(h.db);
+    await sql`UPDATE resources SET profile = '{"x": 1}' WHERE external_id LIKE 'random-3%'`.execute(h.db);
+    await sql`DELETE FROM resources WHERE external_id LIKE 'random-4%' OR external_id = 'upsert-7'`.execute(h.db);
+    await expectCountsExact();
+  });
+});
