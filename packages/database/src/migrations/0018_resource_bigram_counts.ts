@@ -60,14 +60,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         SELECT connector_id, type, b, -count(*) FROM old_rows, unnest(search_bigrams) b GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (connector_id, type, bigram) DO UPDATE SET n = c.n + excluded.n;
       ELSE
-        -- Only the rows whose bigrams, type or connector changed (an upsert rewrites most rows with the same ones).
+        -- Only the rows whose search_text (hence bigrams), type or connector changed: an upsert rewrites
+        -- most rows with the same ones, and the sign-in stage's profile patches fire this too. Joined
+        -- on id (a row whose id changed counts as removed and added); text compares cheaper than arrays.
         INSERT INTO resource_bigram_counts AS c (connector_id, type, bigram, n)
         SELECT connector_id, type, b, sum(d) FROM (
-          (SELECT id, connector_id, type, search_bigrams, 1 AS d FROM new_rows
-           EXCEPT ALL SELECT id, connector_id, type, search_bigrams, 1 FROM old_rows)
+          SELECT nr.connector_id, nr.type, nr.search_bigrams, 1 AS d FROM new_rows nr LEFT JOIN old_rows o ON o.id = nr.id
+          WHERE o.id IS NULL OR (o.connector_id, o.type, o.search_text) IS DISTINCT FROM (nr.connector_id, nr.type, nr.search_text)
           UNION ALL
-          (SELECT id, connector_id, type, search_bigrams, -1 FROM old_rows
-           EXCEPT ALL SELECT id, connector_id, type, search_bigrams, -1 FROM new_rows)
+          SELECT o.connector_id, o.type, o.search_bigrams, -1 FROM old_rows o LEFT JOIN new_rows nr ON nr.id = o.id
+          WHERE nr.id IS NULL OR (o.connector_id, o.type, o.search_text) IS DISTINCT FROM (nr.connector_id, nr.type, nr.search_text)
         ) x, unnest(search_bigrams) b GROUP BY 1, 2, 3 HAVING sum(d) <> 0 ORDER BY 1, 2, 3
         ON CONFLICT (connector_id, type, bigram) DO UPDATE SET n = c.n + excluded.n;
       END IF;
