@@ -88,18 +88,18 @@ export interface ResourcesTable {
   display_name: Generated<string>;
   profile: Json<Record<string, unknown>>;
   search_text: Generated<string>;
-  /** Distinct bigrams of search_text (see search-bigrams.ts); filled by a trigger when not given. */
-  search_bigrams: Generated<number[]>;
+  /** Distinct gram codes of search_text (see search-grams.ts); filled by a trigger when not given. */
+  search_grams: Generated<number[]>;
   last_seen_run_id: string | null;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
 }
 
-/** Per connector, type and bigram: how many resources' search_text contain it (migration 0018, kept by triggers). */
-export interface ResourceBigramCountsTable {
+/** Per connector, type and gram (search-grams.ts): how many resources' search_text contain it (migration 0018, kept by triggers). */
+export interface ResourceGramCountsTable {
   connector_id: string;
   type: ResourceType;
-  bigram: number;
+  gram: number;
   n: number;
 }
 
@@ -454,7 +454,7 @@ export interface AccessRequestDecisionsTable {
 export interface Database {
   connectors: ConnectorsTable;
   resources: ResourcesTable;
-  resource_bigram_counts: ResourceBigramCountsTable;
+  resource_gram_counts: ResourceGramCountsTable;
   entitlements: EntitlementsTable;
   grants: GrantsTable;
   sync_runs: SyncRunsTable;

@@ -26,7 +26,7 @@ import * as m0014 from './migrations/0014_review_items_id_default';
 import * as m0015 from './migrations/0015_provisioning_revokes_recent';
 import * as m0016 from './migrations/0016_resources_signin_hot';
 import * as m0017 from './migrations/0017_grant_change_keys';
-import * as m0018 from './migrations/0018_resource_bigram_counts';
+import * as m0018 from './migrations/0018_resource_gram_counts';
 
 // int8 (bigserial ids, counts) as string would leak into every caller; these values stay < 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -49,7 +49,7 @@ const migrations: Record<string, Migration> = {
   '0015_provisioning_revokes_recent': m0015,
   '0016_resources_signin_hot': m0016,
   '0017_grant_change_keys': m0017,
-  '0018_resource_bigram_counts': m0018,
+  '0018_resource_gram_counts': m0018,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { searchBigramsLiteral, type Database } from '@warden/database';
+import { searchGramsLiteral, type Database } from '@warden/database';
 import type { ResourceInput } from '../model';
 import { mergeRows, type StagingColumn } from './bulk';
 import { chunks, dedupeBy } from './chunks';
@@ -19,7 +19,7 @@ const RESOURCE_COLUMNS: StagingColumn[] = [
   ['profile', 'text'],
   ['search_text', 'text'],
   // An int[] literal: computed here because the SQL definition costs Postgres ~100 µs a row (migration 0018).
-  ['search_bigrams', 'text'],
+  ['search_grams', 'text'],
 ];
 
 /**
@@ -51,11 +51,11 @@ export async function upsertResources(
         b.displayName,
         JSON.stringify(b.profile),
         b.searchText,
-        searchBigramsLiteral(b.searchText),
+        searchGramsLiteral(b.searchText),
       ]),
       (source, upsert) => sql`
-      INSERT INTO resources AS r (id, connector_id, type, external_id, display_name, profile, search_text, search_bigrams, last_seen_run_id)
-      SELECT t.id, ${connectorId}::uuid, t.type, t.external_id, t.display_name, t.profile::jsonb, t.search_text, t.search_bigrams::int[], ${markRunId}::uuid
+      INSERT INTO resources AS r (id, connector_id, type, external_id, display_name, profile, search_text, search_grams, last_seen_run_id)
+      SELECT t.id, ${connectorId}::uuid, t.type, t.external_id, t.display_name, t.profile::jsonb, t.search_text, t.search_grams::int[], ${markRunId}::uuid
       FROM ${source} ORDER BY t.external_id
       ${
         upsert
@@ -64,7 +64,7 @@ export async function upsertResources(
         display_name = excluded.display_name,
         profile = ${profile},
         search_text = excluded.search_text,
-        search_bigrams = excluded.search_bigrams,
+        search_grams = excluded.search_grams,
         last_seen_run_id = coalesce(excluded.last_seen_run_id, r.last_seen_run_id),
         updated_at = CASE WHEN (r.type, r.display_name, r.profile, r.search_text)
                                IS DISTINCT FROM (excluded.type, excluded.display_name, ${profile}, excluded.search_text)

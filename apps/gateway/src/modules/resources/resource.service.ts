@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { bigramOfTerm, type Database, type ResourceType } from '@warden/database';
+import { gramOfTerm, type Database, type ResourceType } from '@warden/database';
 import { decodeIdCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { knownTotal, totalColumn, toPage, type PageResult } from '../../pagination/page';
 import { BadUserInputError } from '../../errors';
@@ -43,11 +43,11 @@ export class ResourceService {
         toResource,
         async () => 0,
       );
-    // A two-character term (the type-ahead's first keystrokes) cannot use the trigram index, and the
-    // count of a LIKE would read every row of the connector: its count is kept per bigram instead
-    // (migration 0018, exact). The page is still found by LIKE, in id order, which stops at the page.
-    const bigram = search ? bigramOfTerm(search.toLowerCase()) : null;
-    const values = [filter.connectorId, filter.type, search ? likePattern(search) : null, afterId, limit + 1, bigram];
+    // A term of two or three characters (the type-ahead's first keystrokes) has no trigram, or matches
+    // thousands of rows each rechecked on the table: its count is kept per gram instead (migration 0018,
+    // exact). The page is still found by LIKE, in id order, which stops after the page.
+    const gram = search ? gramOfTerm(search.toLowerCase()) : null;
+    const values = [filter.connectorId, filter.type, search ? likePattern(search) : null, afterId, limit + 1, gram];
     const base = (v: readonly unknown[]) => {
       let q = this.db.selectFrom('resources').where('connector_id', '=', v[0] as string);
       if (filter.type) q = q.where('type', '=', v[1] as ResourceType);
@@ -55,18 +55,18 @@ export class ResourceService {
       return q;
     };
     const count = (v: readonly unknown[]) => {
-      if (bigram === null) return base(v).select((eb) => eb.fn.countAll<string>().as('n'));
+      if (gram === null) return base(v).select((eb) => eb.fn.countAll<string>().as('n'));
       let q = this.db
-        .selectFrom('resource_bigram_counts')
+        .selectFrom('resource_gram_counts')
         .select(sql<string>`coalesce(sum(n), 0)::bigint`.as('n'))
         .where('connector_id', '=', v[0] as string)
-        .where('bigram', '=', v[5] as number);
-      // Without a type, every type's count of the bigram: a resource has one type.
+        .where('gram', '=', v[5] as number);
+      // Without a type, every type's count of the gram: a resource has one type.
       if (filter.type) q = q.where('type', '=', v[1] as ResourceType);
       return q;
     };
     // The statement depends on which filters are present; their values are bound (see Statements).
-    const shape = `resources:${Boolean(filter.type)}:${Boolean(search)}:${withCount}:${afterId !== null}:${bigram !== null}`;
+    const shape = `resources:${Boolean(filter.type)}:${Boolean(search)}:${withCount}:${afterId !== null}:${gram !== null}`;
     const build = () => {
       const P = Statements.param;
       const v = [P(0), P(1), P(2), P(3), P(4), P(5)];

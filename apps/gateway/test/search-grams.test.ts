@@ -1,17 +1,17 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { searchBigrams, searchBigramsLiteral } from '@warden/database';
+import { searchGrams, searchGramsLiteral } from '@warden/database';
 import type { Fixture } from './support/fixture';
 import { startCountingHarness, type CountedRun, type Harness } from './support/harness';
 
 /**
- * A two-character search's totalCount comes from the per-bigram counts of migration 0018; it must
- * equal the count of the LIKE it replaces whatever was written since, for any characters (LIKE's
+ * A two- or three-character search's totalCount comes from the per-gram counts of migration 0018; it
+ * must equal the count of the LIKE it replaces whatever was written since, for any characters (LIKE's
  * wildcards, non-ASCII, above U+8000, outside the BMP). Random rows from a printed, settable seed.
  */
 const SEED = Number(process.env['SEARCH_SEED'] ?? Date.now() % 1_000_000);
 // eslint-disable-next-line no-console
-console.log(`search-bigrams.test: SEARCH_SEED=${SEED}`);
+console.log(`search-grams.test: SEARCH_SEED=${SEED}`);
 
 /** mulberry32: small, seedable. */
 function rng(seed: number): () => number {
@@ -28,7 +28,8 @@ const ALPHABET = ['a', 'b', 'c', '%', '_', '\\', ' ', 'é', '中', '😀'];
 const random = rng(SEED);
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
 const text = (max: number) => Array.from({ length: Math.floor(random() * max) }, () => pick(ALPHABET)).join('');
-const TERMS = [...ALPHABET.flatMap((a) => ALPHABET.map((b) => a + b)), 'AB', 'É%'];
+const PAIRS = ALPHABET.flatMap((a) => ALPHABET.map((b) => a + b));
+const TERMS = [...PAIRS, ...Array.from({ length: 80 }, () => pick(ALPHABET) + pick(PAIRS)), 'AB', 'É%', 'ABC', 'a%c', 'abca'];
 
 let h: Harness;
 let f: Fixture;
@@ -78,23 +79,23 @@ async function expectCountsExact(): Promise<void> {
       await expected(term, null),
     ]);
   }
-  // The counter table as a whole: what recounting every row's bigrams gives.
+  // The counter table as a whole: what recounting every row's grams gives.
   const drift = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM (
-      (SELECT connector_id, type, bigram, n FROM resource_bigram_counts WHERE n <> 0
-       EXCEPT SELECT connector_id, type, b, count(*) FROM resources, unnest(warden_search_bigrams(search_text)) b GROUP BY 1, 2, 3)
+      (SELECT connector_id, type, gram, n FROM resource_gram_counts WHERE n <> 0
+       EXCEPT SELECT connector_id, type, b, count(*) FROM resources, unnest(warden_search_grams(search_text)) b GROUP BY 1, 2, 3)
       UNION ALL
-      (SELECT connector_id, type, b, count(*) FROM resources, unnest(warden_search_bigrams(search_text)) b GROUP BY 1, 2, 3
-       EXCEPT SELECT connector_id, type, bigram, n FROM resource_bigram_counts WHERE n <> 0)) d`.execute(h.db);
+      (SELECT connector_id, type, b, count(*) FROM resources, unnest(warden_search_grams(search_text)) b GROUP BY 1, 2, 3
+       EXCEPT SELECT connector_id, type, gram, n FROM resource_gram_counts WHERE n <> 0)) d`.execute(h.db);
   expect(drift.rows[0]!.n).toBe(0);
 }
 
-describe('two-character search counts (migration 0018)', () => {
-  it('the bigrams computed by the sync worker are the ones Postgres computes', async () => {
+describe('two- and three-character search counts (migration 0018)', () => {
+  it('the grams computed by the sync worker are the ones Postgres computes', async () => {
     const samples = [...Array.from({ length: 200 }, () => text(30)), '', 'a', 'user 0001 finance user1@contoso.example'];
     const r = await sql<{ s: string; b: number[] }>`
-      SELECT s, warden_search_bigrams(s) AS b FROM unnest(${samples}::text[]) s`.execute(h.db);
-    for (const row of r.rows) expect([row.s, row.b]).toEqual([row.s, searchBigrams(row.s)]);
+      SELECT s, warden_search_grams(s) AS b FROM unnest(${samples}::text[]) s`.execute(h.db);
+    for (const row of r.rows) expect([row.s, row.b]).toEqual([row.s, searchGrams(row.s)]);
   });
 
   it('is exact for every term, with and without a type, and comes from the counters in the page statement', async () => {
@@ -103,22 +104,22 @@ describe('two-character search counts (migration 0018)', () => {
       { c: f.connectorId },
     );
     expect(r.statements.filter((s) => s.includes('from "resources"'))).toHaveLength(1);
-    expect(r.statements[0]).toContain('resource_bigram_counts');
+    expect(r.statements[0]).toContain('resource_gram_counts');
     await expectCountsExact();
   });
 
-  it('stays exact through inserts, upserts, updates that do not name the bigrams, type changes and deletes', async () => {
-    // As the sync worker writes: bigrams supplied, an upsert rewriting some rows.
+  it('stays exact through inserts, upserts, updates that do not name the grams, type changes and deletes', async () => {
+    // As the sync worker writes: grams supplied, an upsert rewriting some rows.
     const rows = Array.from({ length: 60 }, (_, i) => ({ id: `upsert-${i % 40}`, t: text(12) }));
     for (const batch of [rows.slice(0, 40), rows.slice(40)])
       await sql`
-        INSERT INTO resources AS r (connector_id, type, external_id, profile, search_text, search_bigrams)
+        INSERT INTO resources AS r (connector_id, type, external_id, profile, search_text, search_grams)
         SELECT ${f.connectorId}::uuid, 'USER', x.id, '{}', x.t, x.b::int[]
-        FROM unnest(${batch.map((b) => b.id)}::text[], ${batch.map((b) => b.t)}::text[], ${batch.map((b) => searchBigramsLiteral(b.t))}::text[]) x(id, t, b)
-        ON CONFLICT (connector_id, external_id) DO UPDATE SET search_text = excluded.search_text, search_bigrams = excluded.search_bigrams`.execute(
+        FROM unnest(${batch.map((b) => b.id)}::text[], ${batch.map((b) => b.t)}::text[], ${batch.map((b) => searchGramsLiteral(b.t))}::text[]) x(id, t, b)
+        ON CONFLICT (connector_id, external_id) DO UPDATE SET search_text = excluded.search_text, search_grams = excluded.search_grams`.execute(
         h.db,
       );
-    // Other writers: search_text alone (a trigger recomputes the bigrams), a type change, profile only, deletes.
+    // Other writers: search_text alone (a trigger recomputes the grams), a type change, profile only, deletes.
     await sql`UPDATE resources SET search_text = reverse(search_text) || 'cab' WHERE external_id LIKE 'random-1%'`.execute(h.db);
     await sql`UPDATE resources SET type = 'GROUP' WHERE external_id LIKE 'random-2%' AND type = 'USER'`.execute(h.db);
     await sql`UPDATE resources SET profile = '{"x": 1}' WHERE external_id LIKE 'random-3%'`.execute(h.db);
