@@ -68,6 +68,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         SELECT connector_id, type, b, -count(*) FROM old_rows, unnest(search_grams) b GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (connector_id, type, gram) DO UPDATE SET n = c.n + excluded.n;
       ELSE
+        -- Most UPDATEs change no search_text (the sign-in stage's profile patches, an upsert of
+        -- unchanged rows): resources_grams_changed flags those that do, and the others read nothing.
+        IF coalesce(current_setting('warden.grams_changed', true), '') <> 'on' THEN
+          RETURN NULL;
+        END IF;
+        PERFORM set_config('warden.grams_changed', '', true);
         -- Only the rows whose search_text (hence grams), type or connector changed: an upsert rewrites
         -- most rows with the same ones, and the sign-in stage's profile patches fire this too. Joined
         -- on id (a row whose id changed counts as removed and added); text compares cheaper than arrays.
@@ -89,8 +95,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     CREATE TRIGGER resources_grams_delete AFTER DELETE ON resources REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION warden_count_grams()`.execute(db);
-  // No column list (not allowed with transition tables): the sign-in stage's profile patches fire it
-  // too, and find nothing changed.
+  // A trigger with transition tables cannot name columns, so this one fires on every UPDATE; the row
+  // trigger below tells it whether the statement changed anything it counts (a setting local to the
+  // transaction, set before the statement's AFTER triggers run and cleared by them).
+  await sql`
+    CREATE FUNCTION warden_flag_grams_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM set_config('warden.grams_changed', 'on', true);
+      RETURN NEW;
+    END $$`.execute(db);
+  await sql`
+    CREATE TRIGGER resources_grams_changed BEFORE UPDATE ON resources FOR EACH ROW
+    WHEN (OLD.search_text IS DISTINCT FROM NEW.search_text OR OLD.search_grams IS DISTINCT FROM NEW.search_grams
+          OR OLD.type IS DISTINCT FROM NEW.type OR OLD.connector_id IS DISTINCT FROM NEW.connector_id OR OLD.id IS DISTINCT FROM NEW.id)
+    EXECUTE FUNCTION warden_flag_grams_changed()`.execute(db);
   await sql`
     CREATE TRIGGER resources_grams_update AFTER UPDATE ON resources
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION warden_count_grams()`.execute(db);
@@ -107,6 +125,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of [
+    'resources_grams_changed',
     'resources_grams_truncate',
     'resources_grams_update',
     'resources_grams_delete',
@@ -116,6 +135,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   ])
     await sql`DROP TRIGGER ${sql.raw(t)} ON resources`.execute(db);
   await sql`DROP FUNCTION warden_grams_truncated()`.execute(db);
+  await sql`DROP FUNCTION warden_flag_grams_changed()`.execute(db);
   await sql`DROP FUNCTION warden_count_grams()`.execute(db);
   await sql`DROP FUNCTION warden_fill_search_grams()`.execute(db);
   await sql`DROP TABLE resource_gram_counts`.execute(db);
