@@ -10,7 +10,6 @@ import { startCountingHarness, type CountedRun, type Harness } from './support/h
  * wildcards, non-ASCII, above U+8000, outside the BMP). Random rows from a printed, settable seed.
  */
 const SEED = Number(process.env['SEARCH_SEED'] ?? Date.now() % 1_000_000);
-// eslint-disable-next-line no-console
 console.log(`search-grams.test: SEARCH_SEED=${SEED}`);
 
 /** mulberry32: small, seedable. */
