@@ -268,15 +268,13 @@ class BatchWriter {
     // not write the revoked member back), so they are written here rather than by the buffer.
     const grants = rows.grants;
     rows.grants = [];
-    const write = rows.flush(s.db, s.connectorId, markRunId).then(
-      async (n) =>
-        n +
-        (await upsertDirectGrants(s.db, s.connectorId, grants, {
-          markRunId,
-          assignmentIdFromGraph: false,
-          expiryFromGraph: false,
-          guard: verifiedGuard(s, pass.startedAt, pass.counters),
-        })),
+    const write = rows.flush(s.db, s.connectorId, markRunId, () =>
+      upsertDirectGrants(s.db, s.connectorId, grants, {
+        markRunId,
+        assignmentIdFromGraph: false,
+        expiryFromGraph: false,
+        guard: verifiedGuard(s, pass.startedAt, pass.counters),
+      }),
     );
     const settled: Promise<void> = write.then(
       () => void this.writing.delete(settled),
