@@ -8,5 +8,5 @@
  * promoted, so nearly everything the worker reads ends as old-generation garbage. 256 MB keeps
  * twice the measured live set as headroom.
  */
-export const SYNC_WORKER_HEAP_MB = 256;
+export const SYNC_WORKER_HEAP_MB = 384;
 export const SYNC_WORKER_NODE_FLAGS = [`--max-old-space-size=${SYNC_WORKER_HEAP_MB}`];
