@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -32,15 +33,36 @@ export async function startEmulatorProcess(size: string, seed: number): Promise<
     createInterface({ input: proc.stdout! }).once('line', (line) => resolve(JSON.parse(line) as EmulatorConfig));
     proc.once('exit', (code) => reject(new Error(`graph emulator exited (${code}) before printing its config`)));
   });
-  const control = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${config.baseUrl}/_emulator${route}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+  // A new connection per control call: a kept-alive one could be reused after the emulator closed it
+  // as idle (5 s) while the bench's event loop was busy (the L diff takes longer than that), and a
+  // request sent on it fails with "other side closed" — not retryable for mutate.
+  const control = <T>(method: string, route: string, body?: unknown): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = httpsRequest(
+        `${config.baseUrl}/_emulator${route}`,
+        { method, agent: false, headers: payload === undefined ? {} : { 'content-type': 'application/json' } },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(parts).toString('utf8');
+            const status = res.statusCode ?? 0;
+            if (status < 200 || status >= 300) reject(new Error(`emulator control ${method} ${route}: ${status} ${text}`));
+            else {
+              try {
+                resolve(JSON.parse(text) as T);
+              } catch (err) {
+                reject(err instanceof Error ? err : new Error(String(err)));
+              }
+            }
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
     });
-    if (!res.ok) throw new Error(`emulator control ${method} ${route}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
   return {
     config,
     pid: proc.pid!,

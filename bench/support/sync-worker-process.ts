@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { SYNC_WORKER_NODE_FLAGS } from '../../apps/sync-worker/src/heap';
+
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../apps/sync-worker/src/main.ts');
 
 export interface SyncWorkerProcess {
@@ -13,9 +15,15 @@ export interface SyncWorkerProcess {
   stop(): Promise<void>;
 }
 
-/** The deployable sync worker (`tsx apps/sync-worker/src/main.ts`) in its own process. */
+/**
+ * The deployable sync worker in its own process, started as docker-compose.yml and `npm start` start
+ * it: with its V8 heap budget (`SYNC_WORKER_NODE_FLAGS`, see the sync worker's README, "Memory").
+ */
 export function startSyncWorkerProcess(env: Record<string, string>): SyncWorkerProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...SYNC_WORKER_NODE_FLAGS, '--import', 'tsx', MAIN], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let out = '';
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const ready = new Promise<void>((resolve, reject) => {

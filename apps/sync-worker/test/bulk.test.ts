@@ -6,6 +6,8 @@ import type { ResourceInput } from '../src/model';
 import { COPY_MIN_ROWS } from '../src/writers/bulk';
 import { upsertInheritedGrants } from '../src/writers/grants';
 import { upsertResources } from '../src/writers/resources';
+import { WriteBuffer } from '../src/writers/buffer';
+import { dedupeBy2 } from '../src/writers/chunks';
 
 // Values COPY's text format must escape (tab, newline, carriage return, backslash, the \N marker),
 // plus non-ASCII and JSON with its own escapes.
@@ -118,5 +120,64 @@ describe('bulk merges (COPY into staging, or unnest)', () => {
       .execute();
     const byPrincipal = new Map(got.map((g) => [g.principal_external_id, g.via]));
     for (const r of rows) expect(byPrincipal.get(r.principalExternalId)).toEqual(r.via);
+  });
+  it('a write buffer writes its three tables at once and counts every row; a pair twice in one batch: the last wins', async () => {
+    const buf = new WriteBuffer();
+    const groups = ['wb-g1', 'wb-g2'];
+    for (const g of groups) {
+      buf.resources.push({ type: 'GROUP', externalId: g, displayName: g, profile: {}, searchText: g });
+      for (const slug of ['member', 'owner'])
+        buf.entitlements.push({
+          key: `GROUP:${g}:${slug}`,
+          resourceExternalId: g,
+          resourceType: 'GROUP',
+          slug,
+          displayName: `${slug} of ${g}`,
+          grantable: true,
+          appRoleId: null,
+          metadata: {},
+        });
+    }
+    const grant = (g: string, p: string, aid: string) => ({
+      entitlementKey: `GROUP:${g}:member`,
+      principalExternalId: p,
+      principalKind: 'USER' as const,
+      graphAssignmentId: aid,
+      expiresAt: null,
+    });
+    buf.grants.push(grant('wb-g1', 'u1', 'first'), grant('wb-g2', 'u1', 'other'), grant('wb-g1', 'u1', 'last'), grant('wb-g1', 'u2', 'x'));
+    let extraRan = false;
+    const written = await buf.flush(tdb.db, connectorId, null, async () => {
+      extraRan = true;
+      return 5;
+    });
+    expect(extraRan).toBe(true);
+    // 2 resources + 4 entitlements + 3 distinct grant pairs, plus what the extra write reported.
+    expect(written).toBe(2 + 4 + 3 + 5);
+    const rows = await tdb.db
+      .selectFrom('grants')
+      .select(['entitlement_key', 'principal_external_id', 'graph_assignment_id'])
+      .where('connector_id', '=', connectorId)
+      .where('entitlement_key', 'like', 'GROUP:wb-%')
+      .orderBy('entitlement_key')
+      .orderBy('principal_external_id')
+      .execute();
+    expect(rows).toEqual([
+      { entitlement_key: 'GROUP:wb-g1:member', principal_external_id: 'u1', graph_assignment_id: 'last' },
+      { entitlement_key: 'GROUP:wb-g1:member', principal_external_id: 'u2', graph_assignment_id: 'x' },
+      { entitlement_key: 'GROUP:wb-g2:member', principal_external_id: 'u1', graph_assignment_id: 'other' },
+    ]);
+    expect(
+      dedupeBy2(
+        [
+          ['a', 'b', 1],
+          ['a', 'c', 2],
+          ['ab', '', 3],
+          ['a', 'b', 4],
+        ] as const,
+        (t) => t[0],
+        (t) => t[1],
+      ).map((t) => t[2]),
+    ).toEqual([4, 2, 3]);
   });
 });

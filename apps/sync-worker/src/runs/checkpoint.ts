@@ -103,7 +103,9 @@ export class PendingDeletions {
     this.grants.set(`${key}\n${principal}`, [key, principal, at]);
   }
   keepGrant(key: string, principal: string): void {
-    this.grants.delete(`${key}\n${principal}`);
+    // Called for every membership a groups page lists (~600,000 in an L full pass, nearly always with
+    // nothing pending): building the pair's key string only when something could match.
+    if (this.grants.size) this.grants.delete(`${key}\n${principal}`);
   }
   get size(): number {
     return this.resources.size + this.entitlements.size + this.grants.size;

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, PrincipalKind } from '@warden/database';
 import type { DirectGrantInput } from '../model';
 import { mergeRows, type StagingColumn } from './bulk';
-import { chunks, dedupeBy } from './chunks';
+import { chunks, dedupeBy2 } from './chunks';
 import { timeOrderedIds } from './ids';
 
 const DIRECT_COLUMNS: StagingColumn[] = [
@@ -115,7 +115,11 @@ export async function upsertDirectGrants(
   const aid = sql.raw(opts.assignmentIdFromGraph ? 'excluded.graph_assignment_id' : 'g.graph_assignment_id');
   const exp = sql.raw(opts.expiryFromGraph ? 'excluded.expires_at' : 'g.expires_at');
   let written = 0;
-  const unique = dedupeBy(rows, (r) => pairKey(r.entitlementKey, r.principalExternalId));
+  const unique = dedupeBy2(
+    rows,
+    (r) => r.entitlementKey,
+    (r) => r.principalExternalId,
+  );
   const guarded = unique.length ? await guardRows(db, connectorId, unique, opts.guard) : [];
   for (const batch of chunks(guarded)) {
     const ids = timeOrderedIds(batch.length);
