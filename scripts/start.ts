@@ -11,6 +11,7 @@ import { createOrRefreshDemoConnector } from './dev/demo-connector';
 import { startNats } from './dev/nats';
 import { redact, startPostgres } from './dev/postgres';
 import { spawnService, type Service } from './dev/processes';
+import { SYNC_WORKER_NODE_FLAGS } from '../apps/sync-worker/src/heap';
 
 const GATEWAY_PORT = Number(process.env.PORT ?? 4000);
 const SYNC_METRICS_PORT = Number(process.env.SYNC_METRICS_PORT ?? 9464);
@@ -168,6 +169,8 @@ async function startEverything(services: Service[], isStopping: () => boolean, s
   services.push(
     spawnService('sync-worker', tsx, [path.join(REPO_ROOT, 'apps/sync-worker/src/main.ts')], {
       ...common,
+      // The worker's heap budget (apps/sync-worker/src/heap.ts), as docker compose starts it.
+      NODE_OPTIONS: [process.env['NODE_OPTIONS'], ...SYNC_WORKER_NODE_FLAGS].filter(Boolean).join(' '),
       METRICS_HOST: '127.0.0.1',
       METRICS_PORT: String(SYNC_METRICS_PORT),
     }),
