@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { isObjectType, printSchema, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
+import { isObjectType, printSchema, type GraphQLFieldResolver, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
 import { buildSchemaSync, getMetadataStorage } from 'type-graphql';
 import { authChecker } from './auth/authorize';
 import { AuditResolver } from './modules/audit/audit.resolver';
@@ -97,6 +97,9 @@ function dropPlainPropertyResolvers(schema: GraphQLSchema): void {
 
 type ResolverMethod = (this: object, ...values: unknown[]) => unknown;
 
+/** The resolve functions callFieldResolversDirectly installed (test/schema.test.ts tells them apart). */
+export const DIRECT_RESOLVERS = new WeakSet<object>();
+
 /**
  * type-graphql calls a `@FieldResolver` method through a wrapper that, on every call, allocates its
  * resolver data, looks the resolver class's instance up in its container (a linear search), sorts
@@ -105,8 +108,8 @@ type ResolverMethod = (this: object, ...values: unknown[]) => unknown;
  * A field resolver whose parameters are only `@Root()`, `@Ctx()` and `@Info()`, with no role and no
  * middleware, is what that wrapper reduces to: the method, on an instance of its class, with those
  * values. It gets that call directly. The resolver classes hold no state (this instance and the
- * container's are interchangeable); anything else — arguments, which type-graphql converts, a
- * typed root, roles, middlewares — keeps type-graphql's wrapper.
+ * container's are interchangeable); anything else — arguments, which type-graphql converts, a root
+ * property, roles, middlewares — keeps type-graphql's wrapper.
  */
 function callFieldResolversDirectly(schema: GraphQLSchema): void {
   const storage = getMetadataStorage();
@@ -114,13 +117,13 @@ function callFieldResolversDirectly(schema: GraphQLSchema): void {
   for (const r of storage.fieldResolvers) {
     if (r.kind !== 'external' || r.roles !== undefined || (r.middlewares?.length ?? 0) > 0) continue;
     const params = [...(r.params ?? [])].sort((a, b) => a.index - b.index);
-    const direct = params.every(
-      (p, i) => p.index === i && (p.kind === 'context' || p.kind === 'info' || (p.kind === 'root' && p.getType === undefined)),
+    const takesOnlyRootContextInfo = params.every(
+      (p, i) => p.index === i && (p.kind === 'context' || p.kind === 'info' || (p.kind === 'root' && !p.propertyName)),
     );
     const owner = r.getObjectType?.();
     const type = schema.getType(storage.objectTypes.find((t) => t.target === owner)?.name ?? '');
     const field = isObjectType(type) ? type.getFields()[r.schemaName] : undefined;
-    if (!direct || !field) continue;
+    if (!takesOnlyRootContextInfo || !field) continue;
     const Target = r.target as new () => Record<string, unknown>;
     let instance = instances.get(Target);
     if (!instance) instances.set(Target, (instance = new Target()));
@@ -134,17 +137,27 @@ function callFieldResolversDirectly(schema: GraphQLSchema): void {
         const property = 'propertyName' in p ? p.propertyName : undefined;
         if (p.kind === 'info') return (_root, _context, info) => info;
         if (p.kind === 'context') return property ? (_root, context) => context[property] : (_root, context) => context;
-        return property ? (root) => root[property] : (root) => root;
+        return (root) => root;
       },
     );
-    field.resolve =
-      pick.length === 2
-        ? (root, _args, context, info) => call.call(self, pick[0]!(root, context, info), pick[1]!(root, context, info))
-        : (root, _args, context, info) =>
-            call.apply(
-              self,
-              pick.map((f) => f(root, context, info)),
-            );
+    const direct: GraphQLFieldResolver<Record<string, unknown>, Record<string, unknown>> = pick.length === 2
+      ? (root, _args, context, info) => call.call(self, pick[0]!(root, context, info), pick[1]!(root, context, info))
+      : (root, _args, context, info) =>
+          call.apply(
+            self,
+            pick.map((f) => f(root, context, info)),
+          );
+    // A root typed by decorator metadata (where the compiler emits it, e.g. under vitest) is handed
+    // over unchanged when it is an instance of its class, which the mappers return; anything else
+    // goes through type-graphql, which copies it into one.
+    const rootParam = params.find((p) => p.kind === 'root');
+    const RootType = rootParam && 'getType' in rootParam && rootParam.getType ? (rootParam.getType() as unknown) : undefined;
+    const wrapped = field.resolve;
+    const resolve: GraphQLFieldResolver<Record<string, unknown>, Record<string, unknown>> = typeof RootType === 'function' && wrapped
+      ? (root, args, context, info) => (root instanceof RootType ? direct(root, args, context, info) : wrapped(root, args, context, info))
+      : direct;
+    DIRECT_RESOLVERS.add(resolve);
+    field.resolve = resolve as GraphQLFieldResolver<unknown, unknown>;
   }
 }
 
