@@ -230,7 +230,8 @@ async function main(): Promise<void> {
 
     // ---- servers, each in its own process, all NODE_ENV=production
     const warden = emu.config.apps.find((a) => a.api)!;
-    const base = 5200 + Math.floor(Math.random() * 400);
+    // Four ports from base (PostGraphile at base + 2): the range stays clear of Postgres's 5432.
+    const base = 5200 + Math.floor(Math.random() * 200);
     const targets: (Target & { service: Service; metricsUrl: string | null })[] = [];
     const startGateway = async (cache: string, port: number) => {
       const service = spawnService(

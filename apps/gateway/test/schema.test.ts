@@ -9,10 +9,11 @@ import {
   isInterfaceType,
   isObjectType,
   type GraphQLField,
+  type GraphQLResolveInfo,
   type GraphQLInputField,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { buildSchema, printGatewaySchema } from '../src/schema';
+import { buildSchema, DIRECT_RESOLVERS, printGatewaySchema } from '../src/schema';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');
@@ -97,5 +98,37 @@ describe('schema', () => {
     expect(typeof field('Resource', 'grants').resolve).toBe('function');
     const query = schema.getQueryType();
     expect(Object.values(query?.getFields() ?? {}).every((f) => typeof f.resolve === 'function')).toBe(true);
+  });
+
+  it('field resolvers taking only root, context and info are called directly; arguments and roles keep type-graphql', () => {
+    const schema = buildSchema();
+    const isDirect = (type: string, name: string): boolean => {
+      const t = schema.getType(type);
+      if (!isObjectType(t)) throw new Error(`${type} is not an object type`);
+      const r = t.getFields()[name]?.resolve;
+      return r !== undefined && DIRECT_RESOLVERS.has(r);
+    };
+    for (const [type, name] of [
+      ['Grant', 'principal'],
+      ['Grant', 'entitlement'],
+      ['Entitlement', 'resource'],
+      ['Connector', 'lastSyncRun'],
+      ['AccessReviewItem', 'principal'],
+    ] as const)
+      expect(isDirect(type, name), `${type}.${name}`).toBe(true);
+    // Arguments (converted by type-graphql), and every root field (each carries @Authorized).
+    expect(isDirect('Resource', 'grants')).toBe(false);
+    expect(isDirect('Connector', 'syncRuns')).toBe(false);
+    expect(Object.keys(schema.getQueryType()?.getFields() ?? {}).some((n) => isDirect('Query', n))).toBe(false);
+  });
+
+  it('a direct field resolver answers what its method answers for the root it is given', async () => {
+    const t = buildSchema().getType('Resource');
+    if (!isObjectType(t)) throw new Error('Resource is not an object type');
+    const profile = { userPrincipalName: 'ada@example.test' };
+    const info = {} as GraphQLResolveInfo;
+    // The row came with its profile, so no loader is asked (this context has none).
+    expect(await t.getFields()['profile']!.resolve!({ id: 'r1', type: 'USER', profile }, {}, {}, info)).toBe(profile);
+    expect(await t.getFields()['lastSignInAt']!.resolve!({ id: 'r1', type: 'GROUP', profile }, {}, {}, info)).toBeNull();
   });
 });

@@ -27,6 +27,16 @@ const pairValues = (pairs: [string, string][]): [string[], string[]] => {
   return [valid.map((p) => p[0]), valid.map((p) => p[1])];
 };
 
+/** Columns `<prefix>_<name>` of a joined row, or null when the join found nothing (names built once, not per row). */
+export function joined<T>(row: Record<string, unknown>, aliases: readonly (readonly [string, string])[]): T | null {
+  if (row[aliases[0]![1]] == null) return null;
+  const out: Record<string, unknown> = {};
+  for (const [column, alias] of aliases) out[column] = row[alias];
+  return out as T;
+}
+/** `[column, alias]` pairs for a relation joined as `<prefix>_<column>`; `id` first when `joined` is to test it. */
+export const aliasesOf = (prefix: string, columns: readonly string[]) => columns.map((c) => [c, `${prefix}_${c}`] as const);
+
 function byId<R extends { id: string }>(load: (ids: string[]) => Promise<R[]>) {
   return new DataLoader<string, R | null>(async (ids) => {
     const valid = ids.filter(isUuid);

@@ -46,6 +46,17 @@ export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
   );
 }
 
+/**
+ * Whether the client selected `edges { node { name } }` under the connection being resolved, so its
+ * page statement can join that relation for every row instead of a loader fetching it afterwards.
+ */
+export function selectsNodeField(info: GraphQLResolveInfo, name: string): boolean {
+  const sets = (nodes: FieldNode[]) => nodes.map((n) => n.selectionSet);
+  const edges = fieldsNamed(sets([...info.fieldNodes]), info.fragments, 'edges');
+  const nodes = fieldsNamed(sets(edges), info.fragments, 'node');
+  return fieldsNamed(sets(nodes), info.fragments, name).length > 0;
+}
+
 /** A child field as the parent's resolver can see it before the child runs. */
 export interface ChildField {
   /** Its arguments, coerced as the child's resolver will receive them (defaults applied). */

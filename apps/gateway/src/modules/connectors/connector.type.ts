@@ -93,8 +93,28 @@ export const CONNECTOR_PUBLIC_COLUMNS = [
 ] as const;
 export type ConnectorPublicRow = Omit<ConnectorRow, 'secret_ciphertext' | 'consented_tenant_id' | 'consent_verified_at'>;
 
+/**
+ * A Connector whose two permission splits are worked out on first read: every read path maps its
+ * rows with toConnector, and few answers select them (a dashboard's list of connectors does not).
+ * Still a Connector (asInstance explains why that matters).
+ */
+const LAZY_CONNECTOR: object = Object.create(Connector.prototype, {
+  missingReadPermissions: {
+    enumerable: true,
+    get(this: Connector & { split?: Split }): string[] {
+      return (this.split ??= splitMissing(this.grantedPermissions)).missingReadPermissions;
+    },
+  },
+  missingProvisioningPermissions: {
+    enumerable: true,
+    get(this: Connector & { split?: Split }): string[] {
+      return (this.split ??= splitMissing(this.grantedPermissions)).missingProvisioningPermissions;
+    },
+  },
+}) as object;
+
 export function toConnector(row: ConnectorPublicRow): Connector {
-  return {
+  return Object.assign(Object.create(LAZY_CONNECTOR) as Connector, {
     id: row.id,
     displayName: row.display_name,
     tenantId: row.tenant_id,
@@ -107,15 +127,16 @@ export function toConnector(row: ConnectorPublicRow): Connector {
     statusMessage: row.status_message,
     missingPermissions: row.missing_permissions,
     grantedPermissions: row.granted_permissions,
-    ...splitMissing(row.granted_permissions),
     owners: row.owners,
     createdAt: asDate(row.created_at),
     updatedAt: asDate(row.updated_at),
-  };
+  } satisfies Omit<Connector, keyof Split>);
 }
 
+type Split = Pick<Connector, 'missingReadPermissions' | 'missingProvisioningPermissions'>;
+
 /** The two sets of reference/access-model.md, so a person sees which grant is still to be made where. */
-function splitMissing(granted: string[]): Pick<Connector, 'missingReadPermissions' | 'missingProvisioningPermissions'> {
+function splitMissing(granted: string[]): Split {
   const m = missingPermissions(granted);
   return { missingReadPermissions: [...m.forSync].sort(), missingProvisioningPermissions: [...m.forProvisioning].sort() };
 }

@@ -2,20 +2,12 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from '@warden/database';
 import { decodeIdCursor, pageSize } from '../../pagination/cursor';
 import { knownTotal, totalColumn, toPage, type PageResult } from '../../pagination/page';
-import { scoped, type Loaders } from '../../loaders';
+import { aliasesOf, joined, scoped, type Loaders } from '../../loaders';
 import { ENTITLEMENT_COLUMNS, type EntitlementListRow } from '../entitlements/entitlement.type';
 import { RESOURCE_BRIEF_COLUMNS, type ResourceListRow } from '../resources/resource.type';
 import { GRANT_COLUMNS, GRANT_TEXT_COLUMNS, toGrant, type Grant, type GrantListRow } from './grant.type';
 import { Statements } from '../../execution/statements';
 
-/** Columns `<prefix>_<name>` of a joined row, or null when the join found nothing (names built once, not per row). */
-function joined<T>(row: Record<string, unknown>, aliases: readonly (readonly [string, string])[]): T | null {
-  if (row[aliases[0]![1]] == null) return null;
-  const out: Record<string, unknown> = {};
-  for (const [column, alias] of aliases) out[column] = row[alias];
-  return out as T;
-}
-const aliasesOf = (prefix: string, columns: readonly string[]) => columns.map((c) => [c, `${prefix}_${c}`] as const);
 // `id` first: joined() tests it for a match.
 const E_ALIASES = aliasesOf('e', ENTITLEMENT_COLUMNS);
 const RESOURCE_ALIASES = { p: aliasesOf('p', RESOURCE_BRIEF_COLUMNS), er: aliasesOf('er', RESOURCE_BRIEF_COLUMNS) };

@@ -20,6 +20,7 @@ import type { AccessReviewUpdated } from '@warden/bus';
 import type { AccessReviewStatus, ReviewDecision } from '@warden/database';
 import { CREATE_REVIEWS, EVERY_CALLER, MANAGE_REVIEW, requireCaller, requireMemberVisible } from '../../auth/authorize';
 import { MEMBER } from '../../auth/roles';
+import { selectsField, selectsNodeField } from '../../pagination/selection';
 import { refreshLoaders, type GatewayContext } from '../../context';
 import { NotFoundError } from '../../errors';
 import { PageArgs } from '../shared/args';
@@ -205,7 +206,14 @@ export class AccessReviewItemResolver {
     noCache(ctx);
     const caller = requireCaller(ctx.caller);
     requireMemberVisible(caller, info);
-    return new AccessReviewItemConnection(await ctx.services.reviews.myItems(caller, a.pending !== false, a.first, a.after));
+    return new AccessReviewItemConnection(
+      await ctx.services.reviews.myItems(caller, a.pending !== false, a.first, a.after, {
+        withCount: selectsField(info, 'totalCount'),
+        prime: ctx.loaders,
+        entitlement: selectsNodeField(info, 'entitlement'),
+        principal: selectsNodeField(info, 'principal'),
+      }),
+    );
   }
 
   @FieldResolver(() => AccessReview)

@@ -25,7 +25,11 @@ import type { GatewayDeps, GatewayContext } from '../../context';
 import { BadUserInputError, ForbiddenError, NotFoundError, ruleErrors } from '../../errors';
 import { decodeCursor, decodeIdCursor, isUuid, pageSize } from '../../pagination/cursor';
 import { isTimestampKey, timestampKey } from '../../pagination/keyset';
-import { toPage, type PageResult } from '../../pagination/page';
+import { knownTotal, toPage, totalColumn, type PageResult } from '../../pagination/page';
+import { Statements } from '../../execution/statements';
+import { aliasesOf, joined, scoped, type Loaders } from '../../loaders';
+import { ENTITLEMENT_COLUMNS, type EntitlementListRow } from '../entitlements/entitlement.type';
+import { RESOURCE_BRIEF_COLUMNS, type ResourceListRow } from '../resources/resource.type';
 import { eventStream } from '../../subscriptions/event-stream';
 import { toAccessReview, toAccessReviewItem, type AccessReview, type AccessReviewItem, type AccessReviewProgress } from './review.type';
 
@@ -123,9 +127,17 @@ export function mineSql(subject: string, oid: string | null) {
     : sql<boolean>`i.reviewer_keys @> ARRAY[${`s:${subject}`}]::text[]`;
 }
 
+// `id` first: joined() tests it for a match.
+const E_ALIASES = aliasesOf('e', ENTITLEMENT_COLUMNS);
+const P_ALIASES = aliasesOf('p', RESOURCE_BRIEF_COLUMNS);
+
 /** Access reviews: reads, the queues of reviewers, and the writes (rules in @warden/access-model). */
 export class ReviewService {
-  constructor(private readonly deps: GatewayDeps) {}
+  private readonly statements: Statements<Database>;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.statements = new Statements(deps.db);
+  }
 
   create(caller: Caller, input: CreateReviewInput): Promise<AccessReviewRow> {
     return mapped(createAccessReview(this.deps.db, this.deps.bus, reviewActor(caller), input).then((r) => r.review));
@@ -273,21 +285,40 @@ export class ReviewService {
     );
   }
 
-  /** Items of ACTIVE reviews the caller is a named reviewer of (by subject, or as the Entra user its token names). */
-  async myItems(caller: Caller, pending: boolean, first?: number | null, after?: string | null): Promise<PageResult<AccessReviewItem>> {
+  /**
+   * Items of ACTIVE reviews the caller is a named reviewer of (by subject, or as the Entra user its
+   * token names). One statement, built once per shape (Statements): the page, its total when
+   * selected (`withCount`), and the entitlement and principal of each row when selected, primed into
+   * the request's loaders (`prime`) so the fields under the page resolve without SQL. Three more
+   * round trips before (the count, then the two relations' loaders), each planned by Postgres.
+   */
+  async myItems(
+    caller: Caller,
+    pending: boolean,
+    first?: number | null,
+    after?: string | null,
+    opts: { withCount?: boolean; prime?: Loaders; entitlement?: boolean; principal?: boolean } = {},
+  ): Promise<PageResult<AccessReviewItem>> {
     const limit = pageSize(first);
     const cursor = decodeIdCursor(after);
     const db = this.deps.db;
     const tid = caller.tid?.toLowerCase() ?? null;
     const oid = caller.oid ?? null;
-    // Connectors whose tenant is the caller's: there its oid names it.
-    const mine =
-      oid && tid
-        ? sql<boolean>`(i.reviewer_keys @> ARRAY[${`s:${caller.sub}`}]::text[]
-            OR (i.reviewer_keys @> ARRAY[${`o:${oid}`}]::text[] AND i.connector_id IN (SELECT id FROM connectors WHERE lower(tenant_id) = ${tid} OR lower(consented_tenant_id) = ${tid})))
-          AND NOT (i.principal_external_id = ${oid} AND i.connector_id IN (SELECT id FROM connectors WHERE lower(tenant_id) = ${tid} OR lower(consented_tenant_id) = ${tid}))`
-        : sql<boolean>`i.reviewer_keys @> ARRAY[${`s:${caller.sub}`}]::text[]`;
+    const byOid = oid !== null && tid !== null;
+    const withCount = opts.withCount === true;
+    const joinEntitlement = opts.prime !== undefined && opts.entitlement === true;
+    const joinPrincipal = opts.prime !== undefined && opts.principal === true;
+    const values = [`s:${caller.sub}`, `o:${oid ?? ''}`, oid, tid, cursor, limit + 1];
+    const P = Statements.param;
+    const shape = `myItems:${byOid}:${pending}:${withCount}:${cursor !== null}:${joinEntitlement}:${joinPrincipal}`;
     const filtered = () => {
+      // Connectors whose tenant is the caller's: there its oid names it.
+      const tenantConnectors = sql`(SELECT id FROM connectors WHERE lower(tenant_id) = ${P<string>(3)} OR lower(consented_tenant_id) = ${P<string>(3)})`;
+      const mine = byOid
+        ? sql<boolean>`(i.reviewer_keys @> ARRAY[${P<string>(0)}]::text[]
+            OR (i.reviewer_keys @> ARRAY[${P<string>(1)}]::text[] AND i.connector_id IN ${tenantConnectors}))
+          AND NOT (i.principal_external_id = ${P<string>(2)} AND i.connector_id IN ${tenantConnectors})`
+        : sql<boolean>`i.reviewer_keys @> ARRAY[${P<string>(0)}]::text[]`;
       let q = db
         .selectFrom('access_review_items as i')
         .innerJoin('access_reviews as r', 'r.id', 'i.review_id')
@@ -296,25 +327,49 @@ export class ReviewService {
       if (pending) q = q.where('i.decision', 'is', null);
       return q;
     };
-    let q = filtered().selectAll('i');
-    if (cursor) q = q.where('i.id', '>', cursor);
-    const rows = await q
-      .orderBy('i.id')
-      .limit(limit + 1)
-      .execute();
+    const count = () => filtered().select((eb) => eb.fn.countAll<string>().as('n'));
+    const build = () => {
+      let q = filtered()
+        .selectAll('i')
+        // The count's `i` is its own FROM item, so the subquery is uncorrelated and runs once.
+        .select(totalColumn(withCount ? count() : null))
+        .$if(joinEntitlement, (qb) =>
+          qb
+            .leftJoin('entitlements as e', 'e.id', 'i.entitlement_id')
+            .select(ENTITLEMENT_COLUMNS.map((c) => sql.ref(`e.${c}`).as(`e_${c}`))),
+        )
+        .$if(joinPrincipal, (qb) =>
+          qb.leftJoin('resources as p', 'p.id', 'i.principal_id').select(RESOURCE_BRIEF_COLUMNS.map((c) => sql.ref(`p.${c}`).as(`p_${c}`))),
+        );
+      if (cursor !== null) q = q.where('i.id', '>', P<string>(4));
+      return q.orderBy('i.id').limit(P<number>(5));
+    };
+    const rows = (await this.statements.run(shape, build, values)).rows as unknown as Array<
+      AccessReviewItemRow & { total_count: string | null } & Record<string, unknown>
+    >;
+    const loaders = opts.prime;
+    if (loaders)
+      for (const r of rows) {
+        // A relation the join did not find is primed as null: the loader would not find it either.
+        if (joinEntitlement) {
+          const e = joined<EntitlementListRow>(r, E_ALIASES);
+          loaders.entitlementById.prime(r.entitlement_id, e);
+          if (e) loaders.entitlementByKey.prime(scoped(e.connector_id, e.key), e);
+        }
+        if (joinPrincipal) {
+          const p = joined<ResourceListRow>(r, P_ALIASES);
+          loaders.resourceById.prime(r.principal_id, p);
+          if (p) loaders.resourceByExternalId.prime(scoped(p.connector_id, p.external_id), p);
+        }
+      }
     return toPage(
       rows,
       limit,
       (r) => [r.id],
       toAccessReviewItem,
-      async () =>
-        Number(
-          (
-            await filtered()
-              .select((eb) => eb.fn.countAll<number>().as('n'))
-              .executeTakeFirstOrThrow()
-          ).n,
-        ),
+      // Only when the page is empty and the total was selected (a cursor past the end): rare.
+      async () => Number((await this.statements.run(`myItems:count:${byOid}:${pending}`, count, values)).rows[0]!.n),
+      knownTotal(rows),
     );
   }
 

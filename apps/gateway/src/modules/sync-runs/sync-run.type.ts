@@ -92,20 +92,33 @@ function toStats(s: Partial<SyncStatsRow>): SyncStats {
   };
 }
 
+/**
+ * A SyncRun whose `stats` are read from the row's JSON on first access: a list of connectors with
+ * their last run (a dashboard's) maps a run per connector and rarely selects its counters.
+ */
+const LAZY_RUN: object = Object.create(SyncRun.prototype, {
+  stats: {
+    enumerable: true,
+    get(this: SyncRun & { statsRow: SyncRunListRow['stats']; parsed?: SyncStats }): SyncStats {
+      return (this.parsed ??= toStats(this.statsRow ?? {}));
+    },
+  },
+}) as object;
+
 export function toSyncRun(row: SyncRunListRow): SyncRun {
-  return {
+  return Object.assign(Object.create(LAZY_RUN) as SyncRun, {
     id: row.id,
     connectorId: row.connector_id,
     mode: row.mode,
     status: row.status,
     progress: row.progress,
-    stats: toStats(row.stats ?? {}),
+    statsRow: row.stats,
     error: row.error,
     requestedBy: row.requested_by,
     queuedAt: asDate(row.queued_at),
     startedAt: row.started_at,
     finishedAt: row.finished_at,
-  };
+  });
 }
 
 export const { EdgeType: SyncRunEdge, ConnectionType: SyncRunConnection } = connectionTypes(SyncRun, 'SyncRun');
