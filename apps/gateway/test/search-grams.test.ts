@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchGrams, searchGramsLiteral } from '@warden/database';
+import { Rng, testSeed } from '@warden/graph-emulator';
 import type { Fixture } from './support/fixture';
 import { startCountingHarness, type CountedRun, type Harness } from './support/harness';
 
@@ -9,22 +10,10 @@ import { startCountingHarness, type CountedRun, type Harness } from './support/h
  * must equal the count of the LIKE it replaces whatever was written since, for any characters (LIKE's
  * wildcards, non-ASCII, above U+8000, outside the BMP). Random rows from a printed, settable seed.
  */
-const SEED = Number(process.env['SEARCH_SEED'] ?? Date.now() % 1_000_000);
-console.log(`search-grams.test: SEARCH_SEED=${SEED}`);
-
-/** mulberry32: small, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const SEED = testSeed('search-grams');
 const ALPHABET = ['a', 'b', 'c', '%', '_', '\\', ' ', 'é', '中', '😀'];
-const random = rng(SEED);
+const rng = new Rng(SEED);
+const random = () => rng.next();
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
 const text = (max: number) => Array.from({ length: Math.floor(random() * max) }, () => pick(ALPHABET)).join('');
 const PAIRS = ALPHABET.flatMap((a) => ALPHABET.map((b) => a + b));

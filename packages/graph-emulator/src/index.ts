@@ -30,3 +30,5 @@ export function ensureCa(dir?: string): Promise<{ caCertPath: string; caKeyPath:
   return ensureCaImpl(dir);
 }
 export { testSeed } from './test-seed';
+/** The emulator's seeded generator, for tests that draw their inputs from a printed seed. */
+export { Rng } from './tenant/rng';
