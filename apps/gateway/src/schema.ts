@@ -140,13 +140,11 @@ function callFieldResolversDirectly(schema: GraphQLSchema): void {
         return (root) => root;
       },
     );
-    const direct: GraphQLFieldResolver<Record<string, unknown>, Record<string, unknown>> = pick.length === 2
-      ? (root, _args, context, info) => call.call(self, pick[0]!(root, context, info), pick[1]!(root, context, info))
-      : (root, _args, context, info) =>
-          call.apply(
-            self,
-            pick.map((f) => f(root, context, info)),
-          );
+    const direct: GraphQLFieldResolver<Record<string, unknown>, Record<string, unknown>> = (root, _args, context, info) =>
+      call.apply(
+        self,
+        pick.map((f) => f(root, context, info)),
+      );
     // A root typed by decorator metadata (where the compiler emits it, e.g. under vitest) is handed
     // over unchanged when it is an instance of its class, which the mappers return; anything else
     // goes through type-graphql, which copies it into one.
