@@ -25,7 +25,8 @@ import { startEmulatorProcess } from '../support/emulator-process';
 import { percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
 import { startSyncWorkerProcess } from '../support/sync-worker-process';
-import { failure, post, requestPayload, runOpenLoop, settle, type Outcome, type Target } from './load';
+import { failure, post, requestPayload, settle, type Outcome, type Target } from './load';
+import { startSender } from './load-process';
 import { cpuPerShape, type ShapeCpu } from './cpu';
 import { listenChanges, metricValue, scrape, watchProcesses, type Usage } from './observe';
 import {
@@ -44,6 +45,7 @@ import {
 import { DOCS, endCursorOf, generateRequests, loadPopulation, normalize, SHAPES, type Req, type Shape } from './workload';
 import { grantablePairs, startWrites, type WriteStats } from './writes';
 import { judge } from './judge';
+import { startTrace, writeTrace } from './trace';
 
 const { values } = parseArgs({
   options: {
@@ -63,6 +65,8 @@ const { values } = parseArgs({
     cpu: { type: 'string', default: '300' },
     /** Leave the bench's database behind (its name is printed) to iterate on SQL without a new sync. */
     keep: { type: 'boolean', default: false },
+    /** Write, per window, every request's start and latency and samples of CPU and Postgres waits to this folder (trace.ts). */
+    trace: { type: 'string' },
   },
 });
 const size = String(values.size).toUpperCase();
@@ -105,6 +109,11 @@ interface WindowResult {
   cacheHitRatio: number | null;
   /** Share of the lookups that found an answer a change had retired: what the writes cost the cache. */
   cacheRetiredRatio: number | null;
+  /**
+   * The change feed's marker round trips in the window (what a hit waits for, response-cache.ts):
+   * how many, their mean, and how many took over 50 ms. Null with the cache off.
+   */
+  cacheCatchUp: { roundTrips: number; meanMs: number; over50Ms: number } | null;
   /** The same two per operation (the gateway labels its lookups with the operation name): `hit / retired` ratios. */
   cacheByOperation: Record<string, { lookups: number; hitRatio: number; retiredRatio: number }>;
   invalidationsPerSec: number;
@@ -117,8 +126,17 @@ interface WindowResult {
   invalidationSource: string;
   server_usage: Usage;
   postgres_usage: Usage;
-  /** The load generator (this process): its CPU and how late its timers fired (a late client delays sends). */
-  client: { cpuPercent: number; eventLoopDelayP99Ms: number };
+  /**
+   * The load generator: the sender process (load-process.ts) and this one (writes, samplers); CPU of
+   * both, and how late the sender's timers fired (a late sender delays sends, counted as latency).
+   */
+  client: {
+    cpuPercent: number;
+    senderCpuPercent: number;
+    eventLoopDelayP99Ms: number;
+    eventLoopDelayMaxMs: number;
+    mainEventLoopDelayP99Ms: number;
+  };
   writes: WriteStats | null;
   /** How long the server kept working after the window on requests the client had given up on. */
   drainAfterWindowMs: number;
@@ -374,6 +392,8 @@ async function main(): Promise<void> {
           );
       }
     const results: WindowResult[] = [];
+    const sender = await startSender();
+    closers.push(async () => sender.stop());
     for (const phase of ['read-only', 'writes'] as const) {
       if (phase === 'writes') for (const e of [emu, other]) await e.settings({ latencyMs: 50 });
       for (const rate of rates) {
@@ -397,7 +417,7 @@ async function main(): Promise<void> {
                 })
               : null;
           const opts = { sockets: Number(values.sockets), timeoutMs: 10_000, maxOutstanding: 10_000 };
-          await runOpenLoop(t, warm, tokens, opts);
+          await sender.run(t, warm, tokens, opts);
           const settledMs = await settle(t, admin.token, mainId);
           if (settledMs > 1000) log(`  ${t.name} needed ${(settledMs / 1000).toFixed(1)} s to work off the warm-up`);
           const m0 = await scrape(t.metricsUrl);
@@ -410,7 +430,34 @@ async function main(): Promise<void> {
           const cpu0 = process.cpuUsage();
           const lag = monitorEventLoopDelay({ resolution: 5 });
           lag.enable();
-          const outcomes = await runOpenLoop(t, reqs, tokens, opts);
+          const tracer = values.trace ? startTrace(tdb.url, new URL(tdb.url).pathname.slice(1)) : null;
+          const traceStart = new Date();
+          const sent = await sender.run(t, reqs, tokens, opts);
+          const outcomes = sent.outcomes;
+          if (tracer && values.trace) {
+            const samples = await tracer.stop();
+            const runs = await tdb.db
+              .selectFrom('sync_runs')
+              .select(['connector_id', 'mode', 'started_at', 'finished_at'])
+              .where('started_at', '>=', new Date(traceStart.getTime() - 60_000))
+              .execute();
+            const rel = (d: Date | null) => (d ? new Date(d).getTime() - sent.startedAtEpochMs : null);
+            const m = await scrape(t.metricsUrl);
+            writeTrace(values.trace, `${phase}-${rate}-${t.name}`, outcomes, sent.startedAtEpochMs - tracer.startedAtEpochMs, samples, {
+              gc: [m0, m].map((x) =>
+                x.split('\n').filter((l) => (l.includes('gc_duration_seconds') || l.includes('catch_up_seconds')) && !l.startsWith('#')),
+              ),
+              phase,
+              rate,
+              server: t.name,
+              syncRuns: runs.map((r) => ({
+                connector: r.connector_id === mainId ? 'main' : 'other',
+                mode: r.mode,
+                from: rel(r.started_at),
+                to: rel(r.finished_at),
+              })),
+            });
+          }
           lag.disable();
           const cpu1 = process.cpuUsage(cpu0);
           const windowS = (Date.now() - started) / 1000;
@@ -476,6 +523,7 @@ async function main(): Promise<void> {
               ),
             ).filter((s) => s.requests > 0),
             cacheHitRatio: t.name.endsWith('cache on') && lookups > 0 ? Math.round((1000 * hits) / lookups) / 1000 : null,
+            cacheCatchUp: t.name.endsWith('cache on') ? catchUpOf(m0, m1) : null,
             cacheRetiredRatio: t.name.endsWith('cache on') && lookups > 0 ? Math.round((1000 * retired) / lookups) / 1000 : null,
             cacheByOperation,
             serverEventLoopP99Ms: t.kind === 'gateway' ? loopP99 : null,
@@ -485,8 +533,11 @@ async function main(): Promise<void> {
             invalidationSource: hasInvMetric ? 'gateway metric' : 'change notifications (LISTEN warden_changes)',
             server_usage: serverUsage,
             client: {
-              cpuPercent: Math.round((cpu1.user + cpu1.system) / 10 / (Date.now() - started)),
-              eventLoopDelayP99Ms: Math.round(lag.percentile(99) / 1e5) / 10,
+              cpuPercent: Math.round(((cpu1.user + cpu1.system) / 1000 + sent.cpuMs) / 10 / windowS),
+              senderCpuPercent: Math.round(sent.cpuMs / 10 / windowS),
+              eventLoopDelayP99Ms: sent.loopDelayP99Ms,
+              eventLoopDelayMaxMs: sent.loopDelayMaxMs,
+              mainEventLoopDelayP99Ms: Math.round(lag.percentile(99) / 1e5) / 10,
             },
             postgres_usage: pgUsage,
             writes,
@@ -496,6 +547,9 @@ async function main(): Promise<void> {
           log(
             `${phase} ${rate} req/s ${t.name}: achieved ${w.all.achievedPerSec}/s of ${w.all.offeredPerSec}, p50/p99/p99.9 ${w.all.p50}/${w.all.p99}/${w.all.p999} ms, ${w.all.errors} errors` +
               (w.cacheHitRatio !== null ? `, hit ratio ${w.cacheHitRatio} (retired by a change ${w.cacheRetiredRatio})` : '') +
+              (w.cacheCatchUp
+                ? `, feed markers ${w.cacheCatchUp.roundTrips} (mean ${w.cacheCatchUp.meanMs} ms, ${w.cacheCatchUp.over50Ms} over 50 ms)`
+                : '') +
               (w.serverEventLoopP99Ms !== null ? `, event-loop delay p99 ${w.serverEventLoopP99Ms} ms` : '') +
               `, workers CPU ${w.workersCpuPercent}%` +
               `, ${w.invalidationsPerSec} invalidations/s, CPU ${serverUsage.cpuPercent.toFixed(0)}% (Postgres ${pgUsage.cpuPercent.toFixed(0)}%), load ${loadAverage()}` +
@@ -615,7 +669,7 @@ function report(
       lines.push('');
       for (const w of ws)
         lines.push(
-          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'} (lookups that found an answer retired by a change: ${w.cacheRetiredRatio ?? '–'})${perOperation(w)}, invalidations ${w.invalidationsPerSec}/s (${kinds(w)}), server event-loop delay p99 ${w.serverEventLoopP99Ms ?? '–'} ms, sync + provision workers CPU ${w.workersCpuPercent}%, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms)` +
+          `- ${w.server}: hit ratio ${w.cacheHitRatio ?? '–'} (lookups that found an answer retired by a change: ${w.cacheRetiredRatio ?? '–'})${perOperation(w)}${w.cacheCatchUp ? `, change-feed markers ${w.cacheCatchUp.roundTrips} (mean ${w.cacheCatchUp.meanMs} ms, ${w.cacheCatchUp.over50Ms} over 50 ms)` : ''}, invalidations ${w.invalidationsPerSec}/s (${kinds(w)}), server event-loop delay p99 ${w.serverEventLoopP99Ms ?? '–'} ms, sync + provision workers CPU ${w.workersCpuPercent}%, server CPU ${w.server_usage.cpuPercent.toFixed(0)}% peak RSS ${w.server_usage.peakRssMB.toFixed(0)} MB, Postgres CPU ${w.postgres_usage.cpuPercent.toFixed(0)}% private memory ${w.postgres_usage.peakRssMB.toFixed(0)} MB, load generator CPU ${w.client.cpuPercent}% (sender ${w.client.senderCpuPercent}%; sender event-loop delay p99 ${w.client.eventLoopDelayP99Ms} ms, max ${w.client.eventLoopDelayMaxMs} ms)` +
             (w.writes
               ? `; writes: grants ${w.writes.grants.ok} ok / ${w.writes.grants.failed} failed (p50/p99 ${w.writes.grants.p50Ms}/${w.writes.grants.p99Ms} ms), revokes ${w.writes.revokes.ok} / ${w.writes.revokes.failed}, stale reads ${w.writes.staleReads} of ${w.writes.readBacks} (${w.writes.staleInDatabase} also in the database), incremental syncs ${w.writes.incrementalSyncs.runs} (${w.writes.incrementalSyncs.churnChanges} changes), full syncs ${w.writes.fullSyncs.runs}`
               : ''),
@@ -706,3 +760,15 @@ main().then(
     process.exit(1);
   },
 );
+
+/** Marker round trips between two scrapes of a gateway's metrics (warden_gateway_change_feed_catch_up_seconds). */
+function catchUpOf(m0: string, m1: string): WindowResult['cacheCatchUp'] {
+  const name = 'warden_gateway_change_feed_catch_up_seconds';
+  const d = (metric: string, labels: Record<string, string> = {}) => metricValue(m1, metric, labels) - metricValue(m0, metric, labels);
+  const n = d(`${name}_count`);
+  return {
+    roundTrips: n,
+    meanMs: n > 0 ? Math.round((d(`${name}_sum`) / n) * 10_000) / 10 : 0,
+    over50Ms: n - d(`${name}_bucket`, { le: '0.05' }),
+  };
+}

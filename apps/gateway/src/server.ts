@@ -166,6 +166,7 @@ export async function startGateway(
   let responseCache: ResponseCache | null = null;
   if (env.RESPONSE_CACHE_MB > 0) {
     const feed = new ChangeFeed(env.DATABASE_URL, logger, 1_000, env.RESPONSE_CACHE_HEARTBEAT_MS);
+    feed.onRoundTrip = (seconds) => metrics.catchUp.observe(seconds);
     await feed.start();
     responseCache = new ResponseCache(feed, new CallerScope(schema), Math.round(env.RESPONSE_CACHE_MB * 1024 * 1024), (outcome, name) =>
       // Only authenticated requests are looked up; the label is bounded like the operations metric's.

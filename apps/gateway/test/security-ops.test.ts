@@ -98,6 +98,9 @@ describe('operations endpoints', () => {
         ),
     ).toBe(true);
     expect(metrics).toMatch(/warden_gateway_graphql_operations_total\{type="query",name="anonymous",outcome="ok"\} \d+/);
+    // The response cache's change-feed markers are timed (what a hit waits for before it is served).
+    const roundTrips = /^warden_gateway_change_feed_catch_up_seconds_count (\d+)$/m.exec(metrics);
+    expect(Number(roundTrips?.[1])).toBeGreaterThan(0);
   });
 
   it('echoes a request id on every response', async () => {

@@ -29,8 +29,15 @@ export function createMetrics(opts: { maxOperationNames?: number } = {}) {
     labelNames: ['outcome', 'name'] as const,
     registers: [registry],
   });
+  const catchUp = new Histogram({
+    name: 'warden_gateway_change_feed_catch_up_seconds',
+    help: 'Round trip of a change-feed marker: how long a response-cache hit waits to have heard every change committed before it',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
   return {
     registry,
+    catchUp,
     httpDuration,
     operations,
     subscriptions,

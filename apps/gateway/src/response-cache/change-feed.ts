@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { CHANGE_CHANNEL, parseChangePayload } from '@warden/database';
@@ -64,6 +65,8 @@ export class ChangeFeed {
   private listening = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private beatInFlight = false;
+  /** Told how long each marker took to come back (seconds): what a cache hit waits at most, besides its turn. */
+  onRoundTrip: (seconds: number) => void = () => undefined;
 
   constructor(
     private readonly connectionString: string,
@@ -164,6 +167,7 @@ export class ChangeFeed {
       // Lost meanwhile: every entry was retired with it, there is nothing to wait for.
       if (this.client !== client || !this.listening) return;
       const marker = `marker:${randomUUID()}`;
+      const sent = performance.now();
       const seen = new Promise<void>((resolve) => this.markers.set(marker, resolve));
       // Sent on the listening session itself: it hears its own notifications, in commit order too.
       // Not awaited: on a session that went silent the query never returns, and `lost` (the
@@ -171,6 +175,7 @@ export class ChangeFeed {
       client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, marker]).catch((err: Error) => this.lost(client, err));
       try {
         await seen;
+        this.onRoundTrip((performance.now() - sent) / 1000);
       } finally {
         this.markers.delete(marker);
       }
