@@ -37,6 +37,11 @@ const EnvironmentSchema = z.object({
   SYNC_AUDIT_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(604_800).default(3_600),
   /** A run whose heartbeat is older than this (no worker holds it) is handed out again. */
   SYNC_STALE_RUN_MS: z.coerce.number().int().min(5_000).max(86_400_000).default(120_000),
+  /**
+   * CPU priority (Unix nice value, 0–19) the worker runs at, so that on a shared host a running sync
+   * yields the cores to interactive requests (src/priority.ts). 0 = the priority it was started with.
+   */
+  SYNC_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** The deployment's multi-tenant app, for connectors connected by admin consent (OAUTH). */
   OAUTH_CLIENT_ID: z.string().min(1).optional(),
   OAUTH_CLIENT_SECRET: z.string().min(1).optional(),

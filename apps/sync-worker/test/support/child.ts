@@ -13,7 +13,12 @@ export interface ChildWorker {
 
 /** The real deployable (`tsx src/main.ts`) in its own process, so a test can SIGKILL it. */
 export function spawnWorker(env: Record<string, string>): ChildWorker {
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // At the test runner's priority: the default nice 10 (priority.test.ts) would let the other test
+  // files CI runs at the same time starve this run past its timeouts.
+  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: { ...process.env, SYNC_WORKER_NICE: '0', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let out = '';
   const ready = new Promise<void>((resolve, reject) => {
     proc.stderr!.on('data', (chunk: Buffer) => {
