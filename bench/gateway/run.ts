@@ -67,6 +67,8 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     /** Write, per window, every request's start and latency and samples of CPU and Postgres waits to this folder (trace.ts). */
     trace: { type: 'string' },
+    /** Extra Node flags for both gateways (an A/B of V8 settings, e.g. "--max-semi-space-size=32"); recorded in the result. */
+    'gateway-node-flags': { type: 'string', default: '' },
   },
 });
 const size = String(values.size).toUpperCase();
@@ -83,7 +85,7 @@ const WARMUP_MS = Number(values.warmup) * 1000;
 const POOL = 8;
 const TOKENS = { superAdmins: 40, connectorAdmins: 60, viewers: 200, members: 200 };
 const CPU_REQUESTS = Number(values.cpu);
-const COMMAND = `npm run bench:gateway -- --size ${size} --seed ${seed} --rates ${rates.join(',') || '0'} --cache ${String(values.cache)} --duration ${Number(values.duration)} --cpu ${CPU_REQUESTS}`;
+const COMMAND = `npm run bench:gateway -- --size ${size} --seed ${seed} --rates ${rates.join(',') || '0'} --cache ${String(values.cache)} --duration ${Number(values.duration)} --cpu ${CPU_REQUESTS}${values['gateway-node-flags'] ? ` --gateway-node-flags="${String(values['gateway-node-flags'])}"` : ''}`;
 
 await rerunWithEmulatorCa();
 
@@ -254,7 +256,7 @@ async function main(): Promise<void> {
     const startGateway = async (cache: string, port: number) => {
       const service = spawnService(
         `gateway (cache ${cache})`,
-        ['--import', 'tsx', 'src/main.ts'],
+        [...String(values['gateway-node-flags']).split(' ').filter(Boolean), '--import', 'tsx', 'src/main.ts'],
         {
           ...common,
           OIDC_ISSUER: `${emu.config.baseUrl}/${emu.config.tenantId}/v2.0`,
@@ -430,7 +432,7 @@ async function main(): Promise<void> {
           const cpu0 = process.cpuUsage();
           const lag = monitorEventLoopDelay({ resolution: 5 });
           lag.enable();
-          const tracer = values.trace ? startTrace(tdb.url, new URL(tdb.url).pathname.slice(1)) : null;
+          const tracer = values.trace ? startTrace(tdb.url, new URL(tdb.url).pathname.slice(1), t.metricsUrl) : null;
           const traceStart = new Date();
           const sent = await sender.run(t, reqs, tokens, opts);
           const outcomes = sent.outcomes;

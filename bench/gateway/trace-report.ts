@@ -50,13 +50,17 @@ for (let at = 0; at < end; at += bucket) {
     .slice(0, 5)
     .map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`)
     .join(', ');
+  const loop = t.samples
+    .filter((s) => s.serverLoopMaxMs !== undefined && s.at >= at && s.at < at + bucket + 250)
+    .map((s) => s.serverLoopMaxMs!);
+  const serverLoop = loop.length ? ` || server loop max ${Math.max(...loop)} ms` : '';
   const stalls = t.samples.filter((s) => s.at >= at && s.at < at + bucket && (s.clientStall || s.clientGc));
   const client = stalls.length
     ? ` || client: ${stalls.map((s) => (s.clientGc ? `gc ${s.clientGc}` : `stall ${s.clientStall}`)).join(', ')} ms`
     : '';
   const p90 = lat.length ? lat[Math.floor(lat.length * 0.9)]! : 0;
   console.log(
-    `  ${String(at).padStart(6)} | ${String(lat.length).padStart(4)} | ${(lat.at(-1) ?? 0).toFixed(0).padStart(6)} | ${p90.toFixed(0).padStart(5)} | ${cpu.length ? ((100 * cpu.reduce((a, b) => a + b, 0)) / cpu.length).toFixed(0).padStart(3) : '  ?'}% | ${busy} || ${top}${client}`,
+    `  ${String(at).padStart(6)} | ${String(lat.length).padStart(4)} | ${(lat.at(-1) ?? 0).toFixed(0).padStart(6)} | ${p90.toFixed(0).padStart(5)} | ${cpu.length ? ((100 * cpu.reduce((a, b) => a + b, 0)) / cpu.length).toFixed(0).padStart(3) : '  ?'}% | ${busy} || ${top}${serverLoop}${client}`,
   );
 }
 const longest = t.samples

@@ -20,6 +20,8 @@ export interface TraceSample {
   clientStall?: number;
   /** A garbage collection in the bench client (ms) — the client's pauses delay requests and count as latency. */
   clientGc?: number;
+  /** The measured gateway's longest event-loop delay since the previous sample (its /metrics, every 250 ms). */
+  serverLoopMaxMs?: number;
   backends?: { app: string; state: string; wait: string | null; query: string; ms: number }[];
 }
 
@@ -56,7 +58,15 @@ function processTicks(): Map<string, number> {
   return out;
 }
 
-export function startTrace(connectionString: string, database: string): { startedAtEpochMs: number; stop(): Promise<TraceSample[]> } {
+/**
+ * `metricsUrl`: the measured gateway's /metrics, scraped every 250 ms for its event-loop delay (prom-client
+ * resets it at each scrape, so the window's own event-loop figure then covers only the last 250 ms).
+ */
+export function startTrace(
+  connectionString: string,
+  database: string,
+  metricsUrl: string | null = null,
+): { startedAtEpochMs: number; stop(): Promise<TraceSample[]> } {
   const samples: TraceSample[] = [];
   const t0 = Date.now();
   let last = cpuTicks();
@@ -92,6 +102,18 @@ export function startTrace(connectionString: string, database: string): { starte
       if (e.duration > 5) samples.push({ at: Math.round(performance.timeOrigin + e.startTime - t0), clientGc: Math.round(e.duration) });
   });
   gcObserver.observe({ entryTypes: ['gc'] });
+  const loopTimer = metricsUrl
+    ? setInterval(() => {
+        const at = Date.now() - t0;
+        void fetch(metricsUrl)
+          .then((r) => r.text())
+          .then((text) => {
+            const m = /^warden_gateway_nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(text);
+            if (m) samples.push({ at, serverLoopMaxMs: Math.round(Number(m[1]) * 1000) });
+          })
+          .catch(() => undefined);
+      }, 250)
+    : null;
   const client = new pg.Client({ connectionString, application_name: 'bench-trace' });
   let stopped = false;
   const polling = (async () => {
@@ -118,6 +140,7 @@ export function startTrace(connectionString: string, database: string): { starte
       clearInterval(cpuTimer);
       clearInterval(procTimer);
       clearInterval(stallTimer);
+      if (loopTimer) clearInterval(loopTimer);
       gcObserver.disconnect();
       await polling;
       return samples;
