@@ -12,7 +12,7 @@ import { fork } from 'node:child_process';
 import os from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { runOpenLoop, type Outcome, type Target } from './load';
+import { OPEN_LOOP_START_DELAY_MS, runOpenLoop, type Outcome, type Target } from './load';
 import type { Req } from './workload';
 
 interface Job {
@@ -92,8 +92,7 @@ if (process.argv.includes('--child')) {
       const cpu = process.cpuUsage(cpu0);
       process.send!({
         outcomes,
-        // runOpenLoop's clock starts 20 ms after it is called.
-        startedAtEpochMs: startedAtEpochMs + 20,
+        startedAtEpochMs: startedAtEpochMs + OPEN_LOOP_START_DELAY_MS,
         cpuMs: (cpu.user + cpu.system) / 1000,
         loopDelayP99Ms: Math.round(lag.percentile(99) / 1e5) / 10,
         loopDelayMaxMs: Math.round(lag.max / 1e5) / 10,

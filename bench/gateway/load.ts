@@ -77,6 +77,9 @@ export function requestPayload(kind: ServerKind, r: Req, after: string | null): 
  * page waits for the page it follows, as a person would). Connections come from one keep-alive agent
  * of `sockets`; a request waiting for a free socket is queueing, and its latency shows it.
  */
+/** runOpenLoop's clock starts this long after the call (the first requests are scheduled, not late). */
+export const OPEN_LOOP_START_DELAY_MS = 20;
+
 export async function runOpenLoop(
   target: Target,
   reqs: Req[],
@@ -88,7 +91,7 @@ export async function runOpenLoop(
   const outcomes: Outcome[] = new Array<Outcome>(reqs.length);
   const cursors: Promise<string | null>[] = new Array<Promise<string | null>>(reqs.length);
   let outstanding = 0;
-  const t0 = performance.now() + 20;
+  const t0 = performance.now() + OPEN_LOOP_START_DELAY_MS;
   const send = async (i: number, r: Req): Promise<string | null> => {
     const after = r.after === undefined ? null : await cursors[r.after]!;
     // A person asks for the next page once the first one is on screen: due then, if that is later.

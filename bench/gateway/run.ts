@@ -45,7 +45,7 @@ import {
 import { DOCS, endCursorOf, generateRequests, loadPopulation, normalize, SHAPES, type Req, type Shape } from './workload';
 import { grantablePairs, startWrites, type WriteStats } from './writes';
 import { judge } from './judge';
-import { startTrace, writeTrace } from './trace';
+import { saveWindowTrace, startTrace } from './trace';
 
 const { values } = parseArgs({
   options: {
@@ -433,33 +433,19 @@ async function main(): Promise<void> {
           const lag = monitorEventLoopDelay({ resolution: 5 });
           lag.enable();
           const tracer = values.trace ? startTrace(tdb.url, new URL(tdb.url).pathname.slice(1), t.metricsUrl) : null;
-          const traceStart = new Date();
           const sent = await sender.run(t, reqs, tokens, opts);
           const outcomes = sent.outcomes;
-          if (tracer && values.trace) {
-            const samples = await tracer.stop();
-            const runs = await tdb.db
-              .selectFrom('sync_runs')
-              .select(['connector_id', 'mode', 'started_at', 'finished_at'])
-              .where('started_at', '>=', new Date(traceStart.getTime() - 60_000))
-              .execute();
-            const rel = (d: Date | null) => (d ? new Date(d).getTime() - sent.startedAtEpochMs : null);
-            const m = await scrape(t.metricsUrl);
-            writeTrace(values.trace, `${phase}-${rate}-${t.name}`, outcomes, sent.startedAtEpochMs - tracer.startedAtEpochMs, samples, {
-              gc: [m0, m].map((x) =>
-                x.split('\n').filter((l) => (l.includes('gc_duration_seconds') || l.includes('catch_up_seconds')) && !l.startsWith('#')),
-              ),
-              phase,
-              rate,
-              server: t.name,
-              syncRuns: runs.map((r) => ({
-                connector: r.connector_id === mainId ? 'main' : 'other',
-                mode: r.mode,
-                from: rel(r.started_at),
-                to: rel(r.finished_at),
-              })),
+          if (tracer && values.trace)
+            await saveWindowTrace(values.trace, `${phase}-${rate}-${t.name}`, {
+              samples: await tracer.stop(),
+              traceStartedAtEpochMs: tracer.startedAtEpochMs,
+              sent,
+              db: tdb.db,
+              mainConnectorId: mainId,
+              metricsBefore: m0,
+              metricsAfter: await scrape(t.metricsUrl),
+              labels: { phase, rate, server: t.name },
             });
-          }
           lag.disable();
           const cpu1 = process.cpuUsage(cpu0);
           const windowS = (Date.now() - started) / 1000;

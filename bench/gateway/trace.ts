@@ -1,8 +1,11 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
+import type { Kysely } from 'kysely';
 import pg from 'pg';
-import type { Outcome } from './load';
+import type { Database } from '@warden/database';
+import { cpuSecondsOf } from '../support/postgres-cpu';
+import type { SenderRun } from './load-process';
 
 /**
  * `--trace <dir>`: what the tail of a window is made of. Percentiles say how slow the slowest requests
@@ -16,9 +19,12 @@ export interface TraceSample {
   cpu?: number;
   /** CPU share of one core per process over the last 250 ms, for processes above 5 % (name from its command line). */
   procs?: Record<string, number>;
-  /** The bench client's own pauses: a timer due every 10 ms that fired late by this many ms (over 20 ms only). */
+  /**
+   * Pauses of the bench's main process (the write driver, the samplers; the sender has a process of its
+   * own, load-process.ts): a timer due every 10 ms that fired late by this many ms (over 20 ms only).
+   */
   clientStall?: number;
-  /** A garbage collection in the bench client (ms) — the client's pauses delay requests and count as latency. */
+  /** A garbage collection in the bench's main process (ms). */
   clientGc?: number;
   /** The measured gateway's longest event-loop delay since the previous sample (its /metrics, every 250 ms). */
   serverLoopMaxMs?: number;
@@ -44,17 +50,10 @@ function processName(pid: string): string {
   }
 }
 
+/** utime + stime (seconds) of every process on the machine, by pid. */
 function processTicks(): Map<string, number> {
   const out = new Map<string, number>();
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(pid, Number(f[11]) + Number(f[12]));
-    } catch {
-      // gone
-    }
-  }
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) out.set(pid, cpuSecondsOf(Number(pid)));
   return out;
 }
 
@@ -83,10 +82,10 @@ export function startTrace(
     const procs: Record<string, number> = {};
     for (const [pid, ticks] of now) {
       const d = ticks - (lastProcs.get(pid) ?? ticks);
-      if (d < 2) continue; // under 8 % of a core over 250 ms
+      if (d < 0.02) continue; // under 8 % of a core over 250 ms
       if (!names.has(pid)) names.set(pid, processName(pid));
       const name = names.get(pid)!;
-      procs[name] = (procs[name] ?? 0) + d / 25;
+      procs[name] = (procs[name] ?? 0) + d / 0.25;
     }
     samples.push({ at: Date.now() - t0, procs });
     lastProcs = now;
@@ -149,25 +148,48 @@ export function startTrace(
 }
 
 /**
- * `offsetMs`: when the requests' clock started on the samples' clock. Everything is written on the
- * requests' clock (0 = the window's first due time; samples taken before it are negative).
+ * Writes one window's trace to `<dir>/<name>.json`, everything on the requests' clock (0 = the window's
+ * first due time; samples taken before it are negative): the requests, the samples, the sync runs that
+ * started from a minute before the trace on, and the server's GC and change-feed histogram lines at the
+ * window's start and end.
  */
-export function writeTrace(
+export async function saveWindowTrace(
   dir: string,
   name: string,
-  outcomes: Outcome[],
-  offsetMs: number,
-  samples: TraceSample[],
-  extra: Record<string, unknown>,
-): void {
+  w: {
+    samples: TraceSample[];
+    traceStartedAtEpochMs: number;
+    sent: SenderRun;
+    db: Kysely<Database>;
+    mainConnectorId: string;
+    metricsBefore: string;
+    metricsAfter: string;
+    labels: Record<string, unknown>;
+  },
+): Promise<void> {
+  const offsetMs = w.sent.startedAtEpochMs - w.traceStartedAtEpochMs;
+  const runs = await w.db
+    .selectFrom('sync_runs')
+    .select(['connector_id', 'mode', 'started_at', 'finished_at'])
+    .where('started_at', '>=', new Date(w.traceStartedAtEpochMs - 60_000))
+    .execute();
+  const rel = (d: Date | null) => (d ? new Date(d).getTime() - w.sent.startedAtEpochMs : null);
+  const histograms = (text: string) =>
+    text.split('\n').filter((l) => (l.includes('gc_duration_seconds') || l.includes('catch_up_seconds')) && !l.startsWith('#'));
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '_')}.json`);
   writeFileSync(
-    file,
+    path.join(dir, `${name.replace(/[^\w.-]+/g, '_')}.json`),
     JSON.stringify({
-      ...extra,
-      requests: outcomes.map((o) => [Math.round(o.doneAt - o.latencyMs), Math.round(o.latencyMs * 10) / 10, o.shape, o.ok ? 1 : 0]),
-      samples: samples.map((s) => ({ ...s, at: Math.round(s.at - offsetMs) })),
+      ...w.labels,
+      syncRuns: runs.map((r) => ({
+        connector: r.connector_id === w.mainConnectorId ? 'main' : 'other',
+        mode: r.mode,
+        from: rel(r.started_at),
+        to: rel(r.finished_at),
+      })),
+      histograms: [histograms(w.metricsBefore), histograms(w.metricsAfter)],
+      requests: w.sent.outcomes.map((o) => [Math.round(o.doneAt - o.latencyMs), Math.round(o.latencyMs * 10) / 10, o.shape, o.ok ? 1 : 0]),
+      samples: w.samples.map((s) => ({ ...s, at: Math.round(s.at - offsetMs) })),
     }),
   );
 }
