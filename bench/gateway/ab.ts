@@ -18,6 +18,7 @@ import pg from 'pg';
 import { createDb } from '@warden/database';
 import { mintToken } from '../../apps/gateway/src/auth/jwt';
 import type { CallerRole } from '../../apps/gateway/src/auth/roles';
+import { freePorts } from '../support/process';
 import { cpuPerShape, type ShapeCpu } from './cpu';
 import { ROOT, spawnService, waitFor, type Service } from './setup';
 import { isMemberShape, loadPopulation, SHAPES, type Caller, type Shape } from './workload';
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
   const backendPids = async () =>
     (await backends.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
 
-  const port = 6200 + Math.floor(Math.random() * 300);
+  const [port] = (await freePorts(1)) as [number];
   const start = async (side: 'old' | 'new'): Promise<Service> => {
     const dir = path.resolve(side === 'old' ? values.old! : values.new!, 'apps/gateway');
     const service = spawnService(

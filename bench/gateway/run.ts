@@ -22,7 +22,7 @@ import { SecretBox } from '@warden/service-kit';
 import { insertConnector } from '../../apps/provision-worker/test/support/seed';
 import { Rng } from '../../tests/chaos/src/rng';
 import { startEmulatorProcess } from '../support/emulator-process';
-import { percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
+import { freePorts, percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
 import { startSyncWorkerProcess } from '../support/sync-worker-process';
 import { failure, post, requestPayload, settle, type Outcome, type Target } from './load';
@@ -250,10 +250,10 @@ async function main(): Promise<void> {
 
     // ---- servers, each in its own process, all NODE_ENV=production
     const warden = emu.config.apps.find((a) => a.api)!;
-    // Four ports from base (PostGraphile at base + 2): the range stays clear of Postgres's 5432.
-    const base = 5200 + Math.floor(Math.random() * 200);
+    // Each gateway's API and metrics ports, then PostGraphile's.
+    const [onPort, onMetricsPort, offPort, offMetricsPort, pgPort] = (await freePorts(5)) as [number, number, number, number, number];
     const targets: (Target & { service: Service; metricsUrl: string | null })[] = [];
-    const startGateway = async (cache: string, port: number) => {
+    const startGateway = async (cache: string, port: number, metricsPort: number) => {
       const service = spawnService(
         `gateway (cache ${cache})`,
         [...String(values['gateway-node-flags']).split(' ').filter(Boolean), '--import', 'tsx', 'src/main.ts'],
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
           OIDC_CLIENT_ID: warden.clientId,
           PORT: String(port),
           HOST: '127.0.0.1',
-          METRICS_PORT: String(port + 1000),
+          METRICS_PORT: String(metricsPort),
           // Postgres here allows 100 connections for every helper's databases together: both servers get 8.
           DB_POOL_SIZE: String(POOL),
           CONSOLE_DIR: 'none',
@@ -278,13 +278,12 @@ async function main(): Promise<void> {
         kind: 'gateway',
         url: `http://127.0.0.1:${port}/graphql`,
         service,
-        metricsUrl: `http://127.0.0.1:${port + 1000}/metrics`,
+        metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
       });
     };
     // The cached gateway is always started: the writes and their read-backs go through it.
-    await startGateway('on', base);
-    if (cacheModes.includes('off')) await startGateway('off', base + 1);
-    const pgPort = base + 2;
+    await startGateway('on', onPort, onMetricsPort);
+    if (cacheModes.includes('off')) await startGateway('off', offPort, offMetricsPort);
     const peer = spawnService(
       'postgraphile',
       [

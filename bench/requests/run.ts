@@ -31,7 +31,7 @@ import { startProvisionWorker } from '@warden/provision-worker';
 import { SecretBox } from '@warden/service-kit';
 import { insertConnector, seedFromExport } from '../../apps/provision-worker/test/support/seed';
 import { startEmulatorProcess } from '../support/emulator-process';
-import { percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
+import { freePorts, percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     stops.push(() => provision.close());
     const governance = await startGovernanceWorker({ ...common, NOTIFY_LOG: 'false' });
     stops.push(() => governance.close());
-    const port = 4900 + Math.floor(Math.random() * 90);
+    const port = (await freePorts(1))[0]!;
     const gatewayProc = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/main.ts'], {
       cwd: path.join(ROOT, 'apps/gateway'),
       // Development tokens (one per member and manager) are refused with NODE_ENV=production, the

@@ -31,7 +31,7 @@ import { SecretBox } from '@warden/service-kit';
 import { mintToken } from '../../apps/gateway/src/auth/jwt';
 import { insertConnector, seedFromExport } from '../../apps/provision-worker/test/support/seed';
 import { startEmulatorProcess } from '../support/emulator-process';
-import { percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
+import { freePorts, percentile, rerunWithEmulatorCa, serviceEnv } from '../support/process';
 import { loadAverage, writeBenchResult } from '../support/result';
 import { cpuSecondsOf, postgresCpu } from '../support/postgres-cpu';
 
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     const gateway = await startGatewayProcess(
       // development tokens: a gateway without NODE_ENV counts as production and refuses them
       { ...common, NODE_ENV: 'development', AUTH_JWT_SECRET: jwtSecret, RESPONSE_CACHE_MB: '0', DB_POOL_SIZE: '10' },
-      4900 + Math.floor(Math.random() * 200),
+      (await freePorts(1))[0]!,
     );
     cleanups.push(() => gateway.close());
     const admin = await mintToken({ secret: jwtSecret, issuer: 'warden' }, { sub: 'bench-admin', role: 'SUPER_ADMIN', ttl: '8h' });

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { ensureCa } from '@warden/graph-emulator';
 import { TEST_NATS_URL } from '@warden/bus/testing';
 
@@ -16,6 +17,27 @@ export async function rerunWithEmulatorCa(): Promise<string> {
     process.exit(r.status ?? 1);
   }
   return caCertPath;
+}
+
+/**
+ * Ports free on 127.0.0.1 right now, each asked of the kernel (listen on port 0), so a bench's servers
+ * never pick one another service of the machine holds (a fixed range once met Redis's 6379).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const s = net.createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }
 
 /** The p-th percentile (nearest rank) of an ascending list; 0 for an empty one. */
