@@ -70,6 +70,13 @@ export interface DbOptions {
    * small set of statements (the gateway); 0, the default, sends every statement unnamed.
    */
   preparedStatements?: number;
+  /**
+   * How long an idle connection stays open (pg's default: 10 s; 0 = until the pool ends). A new
+   * connection is a new server process that loads its catalog caches, compiles the trigger functions
+   * and plans from nothing: a service that works in bursts minutes apart (scheduled syncs) pays that
+   * on every burst unless its connections outlive the gap.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** The pg pool behind each Kysely instance createDb made (not behind its transactions). */
@@ -88,6 +95,7 @@ export function createDb(opts: DbOptions): Kysely<Database> {
     connectionString: opts.connectionString,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'warden',
+    ...(opts.idleTimeoutMs === undefined ? {} : { idleTimeoutMillis: opts.idleTimeoutMs }),
   });
   // An idle connection dropped by the server (restart, failover, shutdown) is reported on the pool;
   // without a listener Node would crash the whole service. The next query reconnects or fails loudly.
