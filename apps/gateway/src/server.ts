@@ -76,7 +76,13 @@ export async function startGateway(
   const logger = overrides.logger ?? createLogger({ name: 'gateway', level: env.LOG_LEVEL });
   const db =
     overrides.db ??
-    createDb({ connectionString: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'warden-gateway', preparedStatements: 500 });
+    createDb({
+      connectionString: env.DATABASE_URL,
+      max: env.DB_POOL_SIZE,
+      applicationName: 'warden-gateway',
+      preparedStatements: 500,
+      idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS,
+    });
   const ownsDb = !overrides.db;
   await migrateToLatest(db);
   const bus = overrides.bus ?? (await Bus.connect({ url: env.NATS_URL, namespace: env.BUS_NAMESPACE, name: 'warden-gateway' }));

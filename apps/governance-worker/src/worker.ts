@@ -58,6 +58,7 @@ export async function startGovernanceWorker(
     connectionString: env.DATABASE_URL,
     max: 8,
     applicationName: 'warden-governance-worker',
+    idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS,
     // The message only: a pg error carries its client (connection internals such as the cancel key).
     onIdleError: (err) => logger.warn({ err: err.message }, 'idle database connection lost'),
   });

@@ -39,6 +39,7 @@ export async function startProvisionWorker(
     connectionString: env.DATABASE_URL,
     max: env.PROVISION_CONCURRENCY * 2 + 4,
     applicationName: 'warden-provision-worker',
+    idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS,
   });
   await migrateToLatest(db);
   const bus = await Bus.connect({

@@ -42,12 +42,6 @@ const EnvironmentSchema = z.object({
    * yields the cores to interactive requests (src/priority.ts). 0 = the priority it was started with.
    */
   SYNC_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
-  /**
-   * How long the worker keeps an idle Postgres connection (0 = as long as the worker runs). Longer than
-   * the default incremental interval (900 s), so each scheduled run reuses warm server processes: at L
-   * fresh ones cost an incremental run ~0.8 s (README, "Warm connections"). pg's own default is 10 s.
-   */
-  SYNC_DB_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).default(1_800_000),
   /** The deployment's multi-tenant app, for connectors connected by admin consent (OAUTH). */
   OAUTH_CLIENT_ID: z.string().min(1).optional(),
   OAUTH_CLIENT_SECRET: z.string().min(1).optional(),

@@ -39,12 +39,12 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
   const logger = opts.logger ?? createLogger({ name: 'sync-worker', level: env.LOG_LEVEL });
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   // Each run holds one connection for its lock and uses a few for concurrent stage writes; the
-  // connections outlive the gap between scheduled runs (SYNC_DB_IDLE_TIMEOUT_MS).
+  // connections outlive the gap between scheduled runs (DB_IDLE_TIMEOUT_MS).
   const db = createDb({
     connectionString: env.DATABASE_URL,
     max: 4 + env.SYNC_CONCURRENCY * 6,
     applicationName: 'warden-sync-worker',
-    idleTimeoutMs: env.SYNC_DB_IDLE_TIMEOUT_MS,
+    idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS,
   });
   await migrateToLatest(db);
   const bus = await Bus.connect({

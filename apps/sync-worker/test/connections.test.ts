@@ -23,11 +23,11 @@ describe('Postgres connections between runs', () => {
 
   it('keeps them by default for 30 minutes, longer than the default incremental interval', () => {
     const env = parseEnvironment(h.env());
-    expect(env.SYNC_DB_IDLE_TIMEOUT_MS).toBe(1_800_000);
-    expect(() => parseEnvironment(h.env({ SYNC_DB_IDLE_TIMEOUT_MS: '-1' }))).toThrow(/SYNC_DB_IDLE_TIMEOUT_MS/);
+    expect(env.DB_IDLE_TIMEOUT_MS).toBe(1_800_000);
+    expect(() => parseEnvironment(h.env({ DB_IDLE_TIMEOUT_MS: '-1' }))).toThrow(/DB_IDLE_TIMEOUT_MS/);
   });
 
-  it('reuses the same server processes for the next run, and closes them after SYNC_DB_IDLE_TIMEOUT_MS when set', async () => {
+  it('reuses the same server processes for the next run, and closes them after DB_IDLE_TIMEOUT_MS when set', async () => {
     const connectorId = await h.addConnector();
     await h.startWorker();
     expect((await h.sync(connectorId, 'FULL')).status).toBe('SUCCEEDED');
@@ -41,7 +41,7 @@ describe('Postgres connections between runs', () => {
     expect(afterSecond).toEqual(expect.arrayContaining(afterFirst));
 
     await h.closeWorkers();
-    await h.startWorker({ SYNC_DB_IDLE_TIMEOUT_MS: '300' });
+    await h.startWorker({ DB_IDLE_TIMEOUT_MS: '300' });
     expect((await h.sync(connectorId, 'INCREMENTAL')).status).toBe('SUCCEEDED');
     let left = await workerBackends();
     for (let i = 0; i < 40 && left.length > 0; i++) {

@@ -24,6 +24,13 @@ export const commonEnvironment = {
     .default('warden'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WARDEN_SECRET_KEYS: secretKeys,
+  /**
+   * How long a service keeps an idle Postgres connection (0 = as long as it runs). A new connection is
+   * a new server process that loads its caches and compiles the trigger functions from nothing, so
+   * work that comes in bursts minutes apart (scheduled syncs, grants, reviews) would pay that on every
+   * burst with pg's own 10 s. 30 minutes outlasts the default incremental sync interval (900 s).
+   */
+  DB_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).default(1_800_000),
 };
 
 /** Where connectors may point (graphBaseUrl / authorityHost); the gateway and both workers read it. */
