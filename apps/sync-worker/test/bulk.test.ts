@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '@warden/database/testing'
 import type { ResourceInput } from '../src/model';
 import { COPY_MIN_ROWS } from '../src/writers/bulk';
 import { upsertInheritedGrants } from '../src/writers/grants';
+import { upsertEntitlements } from '../src/writers/entitlements';
 import { upsertResources } from '../src/writers/resources';
 import { WriteBuffer } from '../src/writers/buffer';
 import { dedupeBy2 } from '../src/writers/chunks';
@@ -179,5 +180,47 @@ describe('bulk merges (COPY into staging, or unnest)', () => {
         (t) => t[1],
       ).map((t) => t[2]),
     ).toEqual([4, 2, 3]);
+  });
+  it('an unmarked write (an incremental page) leaves rows that say the same untouched: no new version, no row lock', async () => {
+    const rows = resources('same', 40);
+    const ents = rows.map((r) => ({
+      key: `USER:${r.externalId}:x`,
+      resourceExternalId: r.externalId,
+      resourceType: 'USER' as const,
+      slug: 'x',
+      displayName: r.displayName,
+      grantable: true,
+      appRoleId: null,
+      metadata: { n: 1 },
+    }));
+    expect(await upsertResources(tdb.db, connectorId, rows, null)).toBe(40);
+    expect(await upsertEntitlements(tdb.db, connectorId, ents, null)).toBe(40);
+    const versions = async () => ({
+      resources: (
+        await sql<{ v: string }>`SELECT ctid::text || xmin::text || xmax::text AS v FROM resources
+          WHERE connector_id = ${connectorId}::uuid AND external_id LIKE 'same-%' ORDER BY external_id`.execute(tdb.db)
+      ).rows.map((r) => r.v),
+      entitlements: (
+        await sql<{ v: string }>`SELECT ctid::text || xmin::text || xmax::text AS v FROM entitlements
+          WHERE connector_id = ${connectorId}::uuid AND key LIKE 'USER:same-%' ORDER BY key`.execute(tdb.db)
+      ).rows.map((r) => r.v),
+    });
+    const before = await versions();
+    // The same rows again, and one of each changed: only those two are written.
+    const changed = rows.map((r, i) => (i === 7 ? { ...r, displayName: 'renamed', searchText: 'renamed' } : r));
+    expect(await upsertResources(tdb.db, connectorId, changed, null)).toBe(1);
+    expect(
+      await upsertEntitlements(
+        tdb.db,
+        connectorId,
+        ents.map((e, i) => (i === 9 ? { ...e, metadata: { n: 2 } } : e)),
+        null,
+      ),
+    ).toBe(1);
+    const after = await versions();
+    expect(after.resources.filter((v, i) => v !== before.resources[i])).toHaveLength(1);
+    expect(after.resources[7]).not.toBe(before.resources[7]);
+    expect(after.entitlements.filter((v, i) => v !== before.entitlements[i])).toHaveLength(1);
+    expect(after.entitlements[9]).not.toBe(before.entitlements[9]);
   });
 });

@@ -329,6 +329,7 @@ async function countStats(
       'unknownAppRoles',
       'unresolvedPrincipals',
       'removed',
+      'closureRootsSkipped',
       'additionsRevokedMeanwhile',
       'additionsConfirmed',
       'additionsSkipped',

@@ -1,4 +1,5 @@
 import type { DeltaPage, LinkChange } from '@warden/graph-core';
+import { sql } from 'kysely';
 import { entitlementKey } from '@warden/access-model';
 import { bool, principalKindOfGraphType, searchText, str, type EntitlementInput, type ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
@@ -136,6 +137,31 @@ async function listGroupIds(s: RunSession, pass: PassState): Promise<string[]> {
   return ids;
 }
 
+/**
+ * The groups that are members of some group when an incremental pass starts. Only a membership in
+ * one of those (or in a group whose own memberships change in this run) can make or undo inherited
+ * grants, so only such members become closure roots: at L every changed member had been one, and
+ * the closure read each root's every grant (~4,000 heap pages, ~120 ms of each incremental run) to
+ * find the few memberships in nested groups. A member of a group that lost its parents in an
+ * earlier page or attempt is still covered: that group is itself a root (kept in the checkpoint),
+ * and its membership in the parent is deleted only when the run finishes.
+ */
+const nestedAtStart = new WeakMap<PassState, Promise<Set<string>>>();
+
+function nestedGroups(s: RunSession, pass: PassState): Promise<Set<string>> {
+  let nested = nestedAtStart.get(pass);
+  if (!nested) {
+    // The literal pattern matches grants_group_edges_idx's predicate, so the partial index serves it.
+    nested = sql<{ g: string }>`
+      SELECT DISTINCT principal_external_id AS g FROM grants
+      WHERE connector_id = ${s.connectorId}::uuid AND direct AND principal_kind = 'GROUP' AND entitlement_key LIKE 'GROUP:%:member'`
+      .execute(s.db)
+      .then((r) => new Set(r.rows.map((x) => x.g)));
+    nestedAtStart.set(pass, nested);
+  }
+  return nested;
+}
+
 interface PendingLinks {
   groupId: string;
   slug: 'member' | 'owner';
@@ -180,12 +206,18 @@ async function applyGroupsPage(s: RunSession, page: DeltaPage<GraphGroup>, pass:
   const known = unknown.length ? await existingResourceIds(s.db, s.connectorId, 'GROUP', unknown) : new Set<string>();
   for (const id of linkOnly) if (pass.seen.has(id)) known.add(id);
 
+  const nested = pass.full || !links.some((l) => l.slug === 'member') ? null : await nestedGroups(s, pass);
   for (const l of links) {
     if (!withProps.has(l.groupId) && !known.has(l.groupId)) continue;
     const key = entitlementKey('GROUP', l.groupId, l.slug);
+    const inNested = nested !== null && (nested.has(l.groupId) || pass.roots.has(l.groupId));
     for (const link of l.links) {
       const kind = principalKindOfGraphType(link.type);
-      if (l.slug === 'member' && !pass.full) pass.roots.add(link.id);
+      // A group (or a link whose type Graph left out) as member changes nesting: always a root.
+      if (nested !== null && l.slug === 'member') {
+        if (inNested || kind === 'GROUP' || kind === null) pass.roots.add(link.id);
+        else bump(pass.counters, 'closureRootsSkipped');
+      }
       if (link.removed) {
         pass.pending.grant(key, link.id, pass.startedAt);
         continue;

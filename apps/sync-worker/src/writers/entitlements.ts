@@ -17,6 +17,16 @@ const ENTITLEMENT_COLUMNS: StagingColumn[] = [
   ['metadata', 'text'],
 ];
 
+/**
+ * The stored row already says what `t` says. Left out before the upsert when nothing is marked (an
+ * incremental page): ON CONFLICT DO UPDATE locks the row it finds even when its WHERE then skips the
+ * update, and that lock is a heap write with its WAL. A groups delta page repeats every group whose
+ * members changed with all its properties, so most of its entitlements are such rows.
+ */
+const UNCHANGED = (connectorId: string) => sql`
+  SELECT 1 FROM entitlements e WHERE e.connector_id = ${connectorId}::uuid AND e.key = t.key
+    AND (e.display_name, e.grantable, e.app_role_id, e.metadata) IS NOT DISTINCT FROM (t.name, t.grantable, t.app_role_id, t.metadata::jsonb)`;
+
 /** Bulk upsert of entitlements by (connector, key); same marking rule as resources. */
 export async function upsertEntitlements(
   db: Kysely<Database>,
@@ -44,7 +54,9 @@ export async function upsertEntitlements(
       (source, upsert) => sql`
       INSERT INTO entitlements AS e (id, connector_id, key, resource_external_id, resource_type, slug, display_name, grantable, app_role_id, metadata, last_seen_run_id)
       SELECT t.id, ${connectorId}::uuid, t.key, t.rid, t.rtype, t.slug, t.name, t.grantable, t.app_role_id, t.metadata::jsonb, ${markRunId}::uuid
-      FROM ${source} ORDER BY t.key
+      FROM ${source}
+      ${markRunId === null ? sql`WHERE NOT EXISTS (${UNCHANGED(connectorId)})` : sql.raw('')}
+      ORDER BY t.key
       ${
         upsert
           ? sql`ON CONFLICT (connector_id, key) DO UPDATE SET

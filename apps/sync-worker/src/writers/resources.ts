@@ -36,8 +36,17 @@ export async function upsertResources(
 ): Promise<number> {
   let written = 0;
   // The stored sticky keys, overridden by whatever the new profile carries.
-  const profile = sql`(coalesce((SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(r.profile) e
-                                 WHERE e.key = ANY(${STICKY_PROFILE_KEYS}::text[])), '{}'::jsonb) || excluded.profile)`;
+  const merged = (stored: ReturnType<typeof sql>, incoming: ReturnType<typeof sql>) =>
+    sql`(coalesce((SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(${stored}) e
+                   WHERE e.key = ANY(${STICKY_PROFILE_KEYS}::text[])), '{}'::jsonb) || ${incoming})`;
+  const profile = merged(sql`r.profile`, sql`excluded.profile`);
+  // The stored row already says what `t` says: left out before the upsert when nothing is marked (an
+  // incremental page), because ON CONFLICT DO UPDATE locks the row it finds even when its WHERE then
+  // skips the update — a heap write with its WAL. A groups delta page repeats every group whose
+  // members changed with all its properties.
+  const unchanged = sql`SELECT 1 FROM resources x WHERE x.connector_id = ${connectorId}::uuid AND x.external_id = t.external_id
+    AND (x.type, x.display_name, x.profile, x.search_text)
+        IS NOT DISTINCT FROM (t.type, t.display_name, ${merged(sql`x.profile`, sql`t.profile::jsonb`)}, t.search_text)`;
   for (const batch of chunks(dedupeBy(rows, (r) => r.externalId))) {
     written += await mergeRows(
       db,
@@ -56,7 +65,9 @@ export async function upsertResources(
       (source, upsert) => sql`
       INSERT INTO resources AS r (id, connector_id, type, external_id, display_name, profile, search_text, search_grams, last_seen_run_id)
       SELECT t.id, ${connectorId}::uuid, t.type, t.external_id, t.display_name, t.profile::jsonb, t.search_text, t.search_grams::int[], ${markRunId}::uuid
-      FROM ${source} ORDER BY t.external_id
+      FROM ${source}
+      ${markRunId === null ? sql`WHERE NOT EXISTS (${unchanged})` : sql.raw('')}
+      ORDER BY t.external_id
       ${
         upsert
           ? sql`ON CONFLICT (connector_id, external_id) DO UPDATE SET
