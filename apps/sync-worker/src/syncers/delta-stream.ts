@@ -54,6 +54,15 @@ export interface DeltaStreamSpec<T extends { id: string }> {
     chunkSize: number;
     concurrency: number;
   };
+  /**
+   * In an incremental pass, a page that arrives while the previous page's rows are being written
+   * waits in the buffer and goes with the next write (batches stay one at a time, in page order, and
+   * a later page's version of a row wins within a batch). Only for streams whose `apply` reads
+   * nothing an earlier page of the pass wrote: groups find this pass's groups in `pass.seen`. At L
+   * the groups stage wrote its 5 pages one after another; coalesced, the pages that come during a
+   * write cost no round trips of their own.
+   */
+  coalescePages?: boolean;
   /** Label in progress lines and logs. */
   label: string;
   /** Turns one page into rows (added to `out`) and pending deletions; must be idempotent. */
@@ -304,6 +313,11 @@ class BatchWriter {
     this.saved.catch((err: unknown) => (this.failure ??= err));
   }
 
+  /** A batch's rows are being written. */
+  get busy(): boolean {
+    return this.writing.size > 0;
+  }
+
   /**
    * The rows of every flush so far are written (their checkpoints may still be being saved, in
    * order, each after its own rows); rejects with the first failure.
@@ -332,6 +346,7 @@ async function consume<T extends { id: string }>(
   const w = new BatchWriter(s, spec.stream, pass);
   let processed = cp.processed;
   let rootsOverflow = cp.rootsOverflow ?? false;
+  const coalesce = !pass.full && spec.coalescePages === true;
   const flush = (patch: Partial<StageCheckpoint>) => w.flush(snapshot(cp, pass, { ...patch, processed, rootsOverflow }));
 
   try {
@@ -342,6 +357,8 @@ async function consume<T extends { id: string }>(
       bump(pass.counters, `ms_wait_${spec.stream}`, Date.now() - t0);
       if (!('changes' in next)) {
         if (next.kind === 'complete') {
+          // Coalesced batches go one at a time: the last starts when the one before is written.
+          if (coalesce) await w.written();
           // The last page has no nextLink: the finished round is its checkpoint.
           await flush({ state: 'done', resumeFrom: null, deltaLink: next.deltaLink });
         }
@@ -355,7 +372,10 @@ async function consume<T extends { id: string }>(
         rootsOverflow = true;
         pass.roots.clear();
       }
-      if (next.resumeFrom && (!pass.full || w.buffer.size >= s.writeBatchRows)) {
+      if (next.resumeFrom && coalesce) {
+        // Written with the next page that finds no write going (or with the last one).
+        if (!w.busy) await flush({ resumeFrom: next.resumeFrom });
+      } else if (next.resumeFrom && (!pass.full || w.buffer.size >= s.writeBatchRows)) {
         await flush({ resumeFrom: next.resumeFrom });
         // Incremental pages may read what earlier pages wrote (links-only changes, app roles): in
         // order. Only the rows are waited for: the page's checkpoint is saved while the next page is

@@ -116,6 +116,7 @@ export async function syncGroups(s: RunSession): Promise<void> {
     count: () => countObjects(s, 'groups'),
     unmark: () => unmarkRun(s.db, s.connectorId, s.runId, 'groups'),
     apply: (page, pass, out) => applyGroupsPage(s, page, pass, out),
+    coalescePages: true,
     partitioned: {
       listIds: (pass) => listGroupIds(s, pass),
       roundPath: groupsRoundPath,
