@@ -25,12 +25,13 @@ export const commonEnvironment = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WARDEN_SECRET_KEYS: secretKeys,
   /**
-   * How long a service keeps an idle Postgres connection (0 = as long as it runs). A new connection is
-   * a new server process that loads its caches and compiles the trigger functions from nothing, so
-   * work that comes in bursts minutes apart (scheduled syncs, grants, reviews) would pay that on every
-   * burst with pg's own 10 s. 30 minutes outlasts the default incremental sync interval (900 s).
+   * How long a service keeps an idle Postgres connection (0 = as long as it runs); unset = the
+   * service's own default: pg's 10 s, except the sync worker's 30 min. A new connection is a new
+   * server process that loads its caches and compiles the trigger functions from nothing, so work
+   * that comes in bursts minutes apart pays that on every burst; kept connections hold a server
+   * process each (a few MB) for as long, up to the service's pool size.
    */
-  DB_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).default(1_800_000),
+  DB_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).optional(),
 };
 
 /** Where connectors may point (graphBaseUrl / authorityHost); the gateway and both workers read it. */
