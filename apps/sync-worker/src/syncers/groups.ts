@@ -1,6 +1,5 @@
 import type { DeltaPage, LinkChange } from '@warden/graph-core';
-import { sql } from 'kysely';
-import { entitlementKey } from '@warden/access-model';
+import { entitlementKey, loadGroupParents } from '@warden/access-model';
 import { bool, principalKindOfGraphType, searchText, str, type EntitlementInput, type ResourceInput } from '../model';
 import type { RunSession } from '../runs/session';
 import { unmarkRun } from '../writers/marks';
@@ -149,15 +148,11 @@ async function listGroupIds(s: RunSession, pass: PassState): Promise<string[]> {
  */
 const nestedAtStart = new WeakMap<PassState, Promise<Set<string>>>();
 
+/** The same group-in-group edges the closure reads (`loadGroupParents`): a group with parents is nested. */
 function nestedGroups(s: RunSession, pass: PassState): Promise<Set<string>> {
   let nested = nestedAtStart.get(pass);
   if (!nested) {
-    // The literal pattern matches grants_group_edges_idx's predicate, so the partial index serves it.
-    nested = sql<{ g: string }>`
-      SELECT DISTINCT principal_external_id AS g FROM grants
-      WHERE connector_id = ${s.connectorId}::uuid AND direct AND principal_kind = 'GROUP' AND entitlement_key LIKE 'GROUP:%:member'`
-      .execute(s.db)
-      .then((r) => new Set(r.rows.map((x) => x.g)));
+    nested = loadGroupParents(s.db, s.connectorId).then((parents) => new Set(parents.keys()));
     nestedAtStart.set(pass, nested);
   }
   return nested;
