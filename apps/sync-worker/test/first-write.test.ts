@@ -68,6 +68,18 @@ describe('first-write fast path (plain INSERT while the connector has no rows)',
       .orderBy('principal_external_id')
       .execute();
 
+  /** Counters that differ from a recount of the connector's rows by `warden_search_grams` (0: exact). */
+  const gramDrift = async (connectorId: string) =>
+    (
+      await sql<{ n: number }>`
+      WITH counted AS (SELECT connector_id, type, gram, n FROM resource_gram_counts WHERE connector_id = ${connectorId}::uuid AND n <> 0),
+           recount AS (SELECT connector_id, type, b AS gram, count(*) AS n FROM resources, unnest(warden_search_grams(search_text)) b
+                       WHERE connector_id = ${connectorId}::uuid GROUP BY 1, 2, 3)
+      SELECT count(*)::int AS n FROM ((TABLE counted EXCEPT TABLE recount) UNION ALL (TABLE recount EXCEPT TABLE counted)) d`.execute(
+        tdb.db,
+      )
+    ).rows[0]!.n;
+
   it('inserts a first pass without merging (COPY and unnest batches), and a second full pass merges the same rows', async () => {
     const connectorId = await newConnector();
     const run1 = randomUUID();
@@ -78,6 +90,9 @@ describe('first-write fast path (plain INSERT while the connector has no rows)',
     expect(await upsertResources(tdb.db, connectorId, small, run1)).toBe(small.length);
     expect(firstWriteStats.batches - before.batches).toBe(2);
     expect(firstWriteStats.fallbacks).toBe(before.fallbacks);
+    // The COPY batch sent its own gram counts (migration 0019), the unnest one left them to the trigger.
+    expect(firstWriteStats.derived - before.derived).toBe(1);
+    expect(await gramDrift(connectorId)).toBe(0);
     const first = await storedUsers(connectorId);
     expect(first).toHaveLength(big.length + small.length);
     expect(first.every((r) => r.last_seen_run_id === run1)).toBe(true);
@@ -94,6 +109,39 @@ describe('first-write fast path (plain INSERT while the connector has no rows)',
     // An incremental write (no run) never takes the fast path.
     expect(await upsertResources(tdb.db, connectorId, users('c', COPY_MIN_ROWS), null)).toBe(COPY_MIN_ROWS);
     expect(firstWriteStats).toEqual(mid);
+    expect(await gramDrift(connectorId)).toBe(0);
+  });
+
+  it('counts the grams of a first write that meets a row written meanwhile: rolled back with it, counted by the trigger', async () => {
+    const connectorId = await newConnector();
+    const run = randomUUID();
+    const before = { ...firstWriteStats };
+    expect(await upsertResources(tdb.db, connectorId, users('m', COPY_MIN_ROWS), run)).toBe(COPY_MIN_ROWS);
+    expect(firstWriteStats.derived - before.derived).toBe(1);
+    // Someone else writes one of the next batch's users, under another name, before the batch comes.
+    const next = users('n', COPY_MIN_ROWS + 5);
+    await upsertResources(tdb.db, connectorId, [{ ...next[3]!, displayName: 'renamed meanwhile', searchText: 'renamed meanwhile' }], null);
+    expect(await upsertResources(tdb.db, connectorId, next, run)).toBe(next.length);
+    // The plain INSERT met that row: rolled back with its counts, merged, counted by the trigger.
+    expect(firstWriteStats.fallbacks - before.fallbacks).toBe(1);
+    expect(firstWriteStats.derived - before.derived).toBe(1);
+    expect(await gramDrift(connectorId)).toBe(0);
+  });
+
+  it('skips the trigger for exactly one INSERT after warden.grams_counted is set, and counts the next', async () => {
+    const connectorId = await newConnector();
+    const counts = () =>
+      tdb.db.selectFrom('resource_gram_counts').select(['gram', 'n']).where('connector_id', '=', connectorId).orderBy('gram').execute();
+    await tdb.db.transaction().execute(async (trx) => {
+      await sql`SELECT set_config('warden.grams_counted', 'on', true)`.execute(trx);
+      await upsertResources(trx, connectorId, users('x', 2), null);
+      await upsertResources(trx, connectorId, users('y', 1), null);
+    });
+    const after = await counts();
+    const recount = await sql<{ gram: number; n: number }>`
+      SELECT b AS gram, count(*)::int AS n FROM resources, unnest(warden_search_grams(search_text)) b
+      WHERE connector_id = ${connectorId}::uuid AND external_id LIKE 'y-%' GROUP BY 1 ORDER BY 1`.execute(tdb.db);
+    expect(after.map((r) => ({ gram: r.gram, n: Number(r.n) }))).toEqual(recount.rows);
   });
 
   it('merges a batch that meets a row written meanwhile (committed write-through), then merges for the rest of the pass', async () => {

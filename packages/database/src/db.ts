@@ -27,6 +27,7 @@ import * as m0015 from './migrations/0015_provisioning_revokes_recent';
 import * as m0016 from './migrations/0016_resources_signin_hot';
 import * as m0017 from './migrations/0017_grant_change_keys';
 import * as m0018 from './migrations/0018_resource_gram_counts';
+import * as m0019 from './migrations/0019_gram_counts_from_writer';
 
 // int8 (bigserial ids, counts) as string would leak into every caller; these values stay < 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -50,6 +51,7 @@ const migrations: Record<string, Migration> = {
   '0016_resources_signin_hot': m0016,
   '0017_grant_change_keys': m0017,
   '0018_resource_gram_counts': m0018,
+  '0019_gram_counts_from_writer': m0019,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -45,7 +45,12 @@ export function gramOfTerm(term: string): number | null {
   return null;
 }
 
-/** `searchGrams` as an int4[] literal, for a text staging column cast to int[]. */
+/** Gram codes as an int4[] literal, for a text staging column cast to int[]. */
+export function gramsLiteral(codes: readonly number[]): string {
+  return `{${codes.join(',')}}`;
+}
+
+/** `searchGrams` as an int4[] literal. */
 export function searchGramsLiteral(text: string): string {
-  return `{${searchGrams(text).join(',')}}`;
+  return gramsLiteral(searchGrams(text));
 }

@@ -54,6 +54,7 @@ describe('migrations', () => {
       '0016_resources_signin_hot',
       '0017_grant_change_keys',
       '0018_resource_gram_counts',
+      '0019_gram_counts_from_writer',
     ]);
     const tables = await sql<{ table_name: string }>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`.execute(dbs[0]!);

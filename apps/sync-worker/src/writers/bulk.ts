@@ -25,10 +25,21 @@ export interface FirstWrite {
   connectorId: string;
   /** The full pass marking its rows (its sync run's id). */
   runId: string;
+  /**
+   * What a statement trigger of the table would derive from the batch, computed by the writer, which
+   * knows that a first write inserts every row: `statement` runs in the batch's transaction right
+   * after the INSERT, and `skip` (a setting, set local to the transaction before it) tells the
+   * trigger to leave that INSERT alone. Only where the batch goes through COPY (its own transaction);
+   * smaller batches, and a batch merged after a conflict, are left to the trigger.
+   */
+  derived?: { skip: string; statement: () => RawBuilder<unknown> };
 }
 
-/** How often the fast path was taken and given up (a conflicting row was found); for tests and profiling. */
-export const firstWriteStats = { batches: 0, fallbacks: 0 };
+/**
+ * How often the fast path was taken and given up (a conflicting row was found), and how many of its
+ * batches wrote their derived rows themselves; for tests and profiling.
+ */
+export const firstWriteStats = { batches: 0, fallbacks: 0, derived: 0 };
 
 /**
  * One set-based merge of `rows` into a table. `merge(source, upsert)` is the whole statement (an
@@ -59,7 +70,7 @@ export async function mergeRows(
   // Inside a caller's transaction a failed INSERT would abort the caller's work: always merge there.
   if (pool && first && (await isFirstWrite(db, first))) {
     try {
-      const written = await writeRows(db, pool, columns, rows, (source) => merge(source, false));
+      const written = await writeRows(db, pool, columns, rows, (source) => merge(source, false), first.derived);
       firstWriteStats.batches++;
       return written;
     } catch (err) {
@@ -110,6 +121,7 @@ async function writeRows(
   columns: readonly StagingColumn[],
   rows: readonly (readonly StagingValue[])[],
   merge: (source: RawBuilder<unknown>) => RawBuilder<unknown>,
+  derived?: FirstWrite['derived'],
 ): Promise<number> {
   if (!pool || rows.length < COPY_MIN_ROWS) {
     const arrays = columns.map(([, type], i) => sql`${rows.map((r) => r[i] ?? null)}::${sql.raw(type)}[]`);
@@ -127,6 +139,7 @@ async function writeRows(
     // commit, flushes the WAL up to itself and so makes this batch durable first; a crash in between
     // loses at most batches the checkpoint does not yet cover, and those are read and written again.
     await client.query('SET LOCAL synchronous_commit = off');
+    if (derived) await client.query('SELECT set_config($1, $2, true)', [derived.skip, 'on']);
     // One staging table per connection and column list, emptied by every commit: creating one per
     // batch (with its TOAST table and index, and the catalog invalidations) cost more than the COPY.
     let created = stagesOf.get(client);
@@ -137,6 +150,13 @@ async function writeRows(
     }
     await pipeline(Readable.from(copyText(rows)), client.query(copyFrom(`COPY ${stage.name} FROM STDIN`)));
     const res = await client.query(statement.sql, statement.parameters as unknown[]);
+    if (derived) {
+      // Derived from every row of the batch: right only if every row went in.
+      if (res.rowCount !== rows.length) throw new Error(`a first write inserted ${res.rowCount ?? 0} of ${rows.length} rows`);
+      const extra = derived.statement().compile(db);
+      await client.query(extra.sql, extra.parameters as unknown[]);
+      firstWriteStats.derived++;
+    }
     await client.query('COMMIT');
     return res.rowCount ?? 0;
   } catch (err) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { searchGramsLiteral, type Database } from '@warden/database';
+import { gramsLiteral, searchGrams, type Database } from '@warden/database';
 import type { ResourceInput } from '../model';
 import { mergeRows, type StagingColumn } from './bulk';
 import { chunks, dedupeBy } from './chunks';
@@ -48,19 +48,20 @@ export async function upsertResources(
     AND (x.type, x.display_name, x.profile, x.search_text)
         IS NOT DISTINCT FROM (t.type, t.display_name, ${merged(sql`x.profile`, sql`t.profile::jsonb`)}, t.search_text)`;
   for (const batch of chunks(dedupeBy(rows, (r) => r.externalId))) {
+    const grams = batch.map((b) => searchGrams(b.searchText));
     written += await mergeRows(
       db,
       RESOURCE_COLUMNS,
       // Ids as the column default makes them (random, version 4), but without a per-row call of
       // Postgres' cryptographic generator (see ids.ts); an existing row keeps its id.
-      batch.map((b) => [
+      batch.map((b, i) => [
         randomUUID(),
         b.type,
         b.externalId,
         b.displayName,
         JSON.stringify(b.profile),
         b.searchText,
-        searchGramsLiteral(b.searchText),
+        gramsLiteral(grams[i]!),
       ]),
       (source, upsert) => sql`
       INSERT INTO resources AS r (id, connector_id, type, external_id, display_name, profile, search_text, search_grams, last_seen_run_id)
@@ -84,10 +85,45 @@ export async function upsertResources(
          OR (excluded.last_seen_run_id IS NOT NULL AND r.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`
           : sql.raw('')
       }`,
-      markRunId ? { table: 'resources', connectorId, runId: markRunId } : null,
+      markRunId
+        ? {
+            table: 'resources',
+            connectorId,
+            runId: markRunId,
+            derived: { skip: 'warden.grams_counted', statement: () => gramCounts(connectorId, batch, grams) },
+          }
+        : null,
     );
   }
   return written;
+}
+
+/**
+ * The batch's gram counts as migration 0018's trigger adds them for an INSERT (per type and gram, in
+ * key order so concurrent writers cannot deadlock on the counters), counted here from the grams the
+ * batch already carries (migration 0019).
+ */
+function gramCounts(connectorId: string, batch: readonly ResourceInput[], grams: readonly number[][]) {
+  const byType = new Map<string, Map<number, number>>();
+  batch.forEach((b, i) => {
+    let counts = byType.get(b.type);
+    if (!counts) byType.set(b.type, (counts = new Map()));
+    for (const g of grams[i]!) counts.set(g, (counts.get(g) ?? 0) + 1);
+  });
+  const types: string[] = [];
+  const codes: number[] = [];
+  const ns: number[] = [];
+  for (const [type, counts] of byType)
+    for (const [g, n] of counts) {
+      types.push(type);
+      codes.push(g);
+      ns.push(n);
+    }
+  return sql`
+    INSERT INTO resource_gram_counts AS c (connector_id, type, gram, n)
+    SELECT ${connectorId}::uuid, t.type, t.gram, t.n FROM unnest(${types}::text[], ${codes}::int[], ${ns}::bigint[]) AS t(type, gram, n)
+    ORDER BY 1, 2, 3
+    ON CONFLICT (connector_id, type, gram) DO UPDATE SET n = c.n + excluded.n`;
 }
 
 /** Which of these ids are resources of the given type (e.g. groups known before a links-only change). */
