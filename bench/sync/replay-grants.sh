@@ -4,13 +4,15 @@
 # the column default against ids sent with the rows (as the worker now does), alternating.
 #
 #   npm run bench:sync -- --size L --no-baseline --no-floor --keep-db     (prints the kept database)
-#   bench/sync/replay-grants.sh <kept database> [pairs, default 2]
+#   bench/sync/replay-grants.sh <kept database> [pairs, default 2] [SQL run on the copy first]
+#   e.g. … <db> 1 "DROP INDEX grants_entitlement_page_idx" (what the replay costs without that index)
 #
 # Works on a copy of the kept database (CREATE DATABASE … TEMPLATE), dropped at the end; the kept one
 # is left as it is (drop it yourself). Needs a superuser (pg_read_file of /proc/self/stat).
 set -euo pipefail
 SRC_DB=${1:?usage: replay-grants.sh <kept database> [pairs]}
 PAIRS=${2:-2}
+SETUP=${3:-}
 PSQL=(psql -h "${PGHOST:-127.0.0.1}" -U "${PGUSER:-postgres}" -v ON_ERROR_STOP=1 -Aqt)
 DB="replay_grants_$$"
 WORK=$(mktemp -d)
@@ -25,6 +27,7 @@ trap '"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null; rm -
 "${PSQL[@]}" -d "$DB" -c "UPDATE src SET nid = warden_time_ordered_uuid()"
 "${PSQL[@]}" -d "$DB" -c "CREATE INDEX ON src (rn)"
 "${PSQL[@]}" -d "$DB" -c "VACUUM ANALYZE src"
+[ -n "$SETUP" ] && "${PSQL[@]}" -d "$DB" -c "$SETUP"
 ROWS=$("${PSQL[@]}" -d "$DB" -c "SELECT count(*) FROM src")
 
 CPU="SELECT split_part(pg_read_file('/proc/self/stat'), ' ', 14)::int + split_part(pg_read_file('/proc/self/stat'), ' ', 15)::int;"

@@ -1,9 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 
 // 0018's statement trigger counts an INSERT's grams by unnesting every new row's `search_grams` and
-// aggregating them: at L's first sync ~3 million grams for 50,000 users, 2–3 of the ~5 CPU-s the
-// users' inserts cost Postgres (a one-backend replay of L's users: 4.6–6.3 CPU-s with the trigger,
-// 3.3–3.4 with the counts upserted from numbers computed outside). The sync worker already computes
+// aggregating them: at L's first sync ~3 million grams for 50,000 users, ~1 of the ~4.3 CPU-s the
+// users' inserts cost Postgres (bench/sync/replay-resources.sh: 4.0–4.7 CPU-s with the trigger,
+// 3.1–3.5 with the counts sent by the writer). The sync worker already computes
 // each row's grams; on a first write, where every row of a batch is new, it sends the batch's counts
 // and tells the trigger to leave that statement to it: `warden.grams_counted = on`, set local to the
 // transaction just before its INSERT and cleared by the trigger, so only that one statement is skipped
