@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@warden/database/testing';
 import type { DirectGrantInput, ResourceInput } from '../src/model';
 import { COPY_MIN_ROWS, firstWriteStats } from '../src/writers/bulk';
-import { upsertDirectGrants } from '../src/writers/grants';
+import { pairKey, upsertDirectGrants } from '../src/writers/grants';
 import { upsertResources } from '../src/writers/resources';
 
 // A full pass into a connector without rows inserts without ON CONFLICT; these tests check that the
@@ -128,6 +128,43 @@ describe('first-write fast path (plain INSERT while the connector has no rows)',
     expect(await gramDrift(connectorId)).toBe(0);
   });
 
+  it('COPYs a first write straight into the table, and keeps out a pair revoked after Graph confirmed it', async () => {
+    const connectorId = await newConnector();
+    const run = randomUUID();
+    const batch = memberships('gr', 0, COPY_MIN_ROWS + 2);
+    const revoke = async (principal: string, completedAt: string) =>
+      sql`INSERT INTO provisioning_tasks (connector_id, action, entitlement_id, entitlement_key, principal_id, principal_external_id,
+            status, requested_by, idempotency_key, completed_at)
+          VALUES (${connectorId}::uuid, 'REVOKE', gen_random_uuid(), 'GROUP:gr:member', gen_random_uuid(), ${principal}, 'SUCCEEDED',
+            'test', ${randomUUID()}, ${completedAt}::timestamptz)`.execute(tdb.db);
+    const t = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+    // Graph's answer was read at `since`; u-00001 was revoked after it, so the writer asks Graph again.
+    const since = t(-60_000);
+    await revoke('u-00001', t(-30_000));
+    const counters: Record<string, number> = {};
+    const before = { ...firstWriteStats };
+    const written = await upsertDirectGrants(tdb.db, connectorId, batch, {
+      ...fullPass(run),
+      guard: {
+        since,
+        counters,
+        // Graph still holds it (checked 10 s ago), but a second revoke completes after that check,
+        // after the writer looked: only the COPY's own check inside the transaction can see it.
+        verify: async (rows) => {
+          await revoke('u-00001', t(-5_000));
+          return { held: new Map(rows.map((r) => [pairKey(r.entitlementKey, r.principalExternalId), null])), checkedAt: t(-10_000) };
+        },
+      },
+    });
+    expect(counters).toEqual({ additionsRevokedMeanwhile: 1, additionsConfirmed: 1 });
+    expect(firstWriteStats.direct - before.direct).toBe(1);
+    expect(firstWriteStats.fallbacks).toBe(before.fallbacks);
+    expect(written).toBe(batch.length - 1);
+    const rows = await storedGrants(connectorId);
+    expect(rows.map((r) => r.principal_external_id)).toEqual(batch.map((b) => b.principalExternalId).filter((p) => p !== 'u-00001'));
+    expect(rows.every((r) => r.last_seen_run_id === run && r.source === 'sync')).toBe(true);
+  });
+
   it('skips the trigger for exactly one INSERT after warden.grams_counted is set, and counts the next', async () => {
     const connectorId = await newConnector();
     const counts = () =>
@@ -218,7 +255,7 @@ describe('first-write fast path (plain INSERT while the connector has no rows)',
         const waiting = await sql<{ n: number }>`
           SELECT count(*)::int AS n FROM pg_stat_activity
           WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
-            AND query LIKE '%INSERT INTO grants%' AND query NOT LIKE '%ON CONFLICT%'`.execute(tdb.db);
+            AND (query LIKE '%INSERT INTO grants%' OR query LIKE 'COPY grants%') AND query NOT LIKE '%ON CONFLICT%'`.execute(tdb.db);
         sawWait = waiting.rows[0]!.n > 0;
         if (sawWait) break;
         await new Promise((r) => setTimeout(r, 25));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@warden/database';
 import type { EntitlementInput } from '../model';
-import { mergeRows, type StagingColumn } from './bulk';
+import { byColumns, mergeRows, type StagingColumn } from './bulk';
 import { chunks, dedupeBy } from './chunks';
 
 const ENTITLEMENT_COLUMNS: StagingColumn[] = [
@@ -26,6 +26,21 @@ const ENTITLEMENT_COLUMNS: StagingColumn[] = [
 const UNCHANGED = (connectorId: string) => sql`
   SELECT 1 FROM entitlements e WHERE e.connector_id = ${connectorId}::uuid AND e.key = t.key
     AND (e.display_name, e.grantable, e.app_role_id, e.metadata) IS NOT DISTINCT FROM (t.name, t.grantable, t.app_role_id, t.metadata::jsonb)`;
+
+/** The table's columns a first write COPYs (the staging columns, with the connector and the run). */
+const ENTITLEMENT_TABLE_COLUMNS = [
+  'id',
+  'connector_id',
+  'key',
+  'resource_external_id',
+  'resource_type',
+  'slug',
+  'display_name',
+  'grantable',
+  'app_role_id',
+  'metadata',
+  'last_seen_run_id',
+];
 
 /** Bulk upsert of entitlements by (connector, key); same marking rule as resources. */
 export async function upsertEntitlements(
@@ -75,7 +90,18 @@ export async function upsertEntitlements(
          OR (excluded.last_seen_run_id IS NOT NULL AND e.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`
           : sql.raw('')
       }`,
-      markRunId ? { table: 'entitlements', connectorId, runId: markRunId } : null,
+      markRunId
+        ? {
+            table: 'entitlements',
+            connectorId,
+            runId: markRunId,
+            direct: {
+              columns: ENTITLEMENT_TABLE_COLUMNS,
+              values: (r) => [r[0] ?? null, connectorId, ...r.slice(1), markRunId],
+              order: byColumns(1),
+            },
+          }
+        : null,
     );
   }
   return written;

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, PrincipalKind } from '@warden/database';
 import type { DirectGrantInput } from '../model';
-import { mergeRows, type StagingColumn } from './bulk';
+import { byColumns, mergeRows, type RowQuery, type StagingColumn, type StagingValue } from './bulk';
 import { chunks, dedupeBy2 } from './chunks';
 import { timeOrderedIds } from './ids';
 
@@ -114,6 +114,8 @@ export async function upsertDirectGrants(
 ): Promise<number> {
   const aid = sql.raw(opts.assignmentIdFromGraph ? 'excluded.graph_assignment_id' : 'g.graph_assignment_id');
   const exp = sql.raw(opts.expiryFromGraph ? 'excluded.expires_at' : 'g.expires_at');
+  const markRunId = opts.markRunId;
+  const guard = opts.guard;
   let written = 0;
   const unique = dedupeBy2(
     rows,
@@ -154,10 +156,65 @@ export async function upsertDirectGrants(
          OR (excluded.last_seen_run_id IS NOT NULL AND g.last_seen_run_id IS DISTINCT FROM excluded.last_seen_run_id)`
           : sql.raw('')
       }`,
-      opts.markRunId ? { table: 'grants', connectorId, runId: opts.markRunId } : null,
+      markRunId
+        ? {
+            table: 'grants',
+            connectorId,
+            runId: markRunId,
+            direct: {
+              columns: GRANT_TABLE_COLUMNS,
+              values: (r) => [
+                r[0] ?? null,
+                connectorId,
+                r[1] ?? null,
+                r[2] ?? null,
+                r[3] ?? null,
+                true,
+                r[4] ?? null,
+                r[5] ?? null,
+                markRunId,
+              ],
+              order: byColumns(1, 2),
+              keep: guard ? (query) => notRevokedSince(query, connectorId, guard.since) : undefined,
+            },
+          }
+        : null,
     );
   }
   return written;
+}
+
+/** The table's columns a first write COPYs. */
+const GRANT_TABLE_COLUMNS = [
+  'id',
+  'connector_id',
+  'entitlement_key',
+  'principal_external_id',
+  'principal_kind',
+  'direct',
+  'graph_assignment_id',
+  'expires_at',
+  'last_seen_run_id',
+];
+
+/**
+ * `guardClause` for a first write COPYed straight in (no statement to put it in): the revokes that
+ * completed after the guard's time, read in the batch's transaction just before the COPY, keep out
+ * the rows whose `since` (staging column 6) they follow. Compared in microseconds, as Postgres does.
+ */
+async function notRevokedSince(query: RowQuery, connectorId: string, since: string): Promise<(row: readonly StagingValue[]) => boolean> {
+  const revoked = await query(
+    `SELECT entitlement_key, principal_external_id, (extract(epoch FROM max(completed_at)) * 1000000)::int8 AS us FROM provisioning_tasks
+     WHERE connector_id = $1::uuid AND action = 'REVOKE' AND status = 'SUCCEEDED' AND completed_at > $2::timestamptz
+     GROUP BY 1, 2`,
+    [connectorId, since],
+  );
+  if (revoked.length === 0) return () => true;
+  const last = new Map(revoked.map((r) => [pairKey(String(r['entitlement_key']), String(r['principal_external_id'])), Number(r['us'])]));
+  return (row) => {
+    const us = last.get(pairKey(String(row[1]), String(row[2])));
+    return us === undefined || us <= Date.parse(String(row[6])) * 1000;
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { gramsLiteral, searchGrams, type Database } from '@warden/database';
 import type { ResourceInput } from '../model';
-import { mergeRows, type StagingColumn } from './bulk';
+import { byColumns, mergeRows, type StagingColumn } from './bulk';
 import { chunks, dedupeBy } from './chunks';
 
 /**
@@ -20,6 +20,19 @@ const RESOURCE_COLUMNS: StagingColumn[] = [
   ['search_text', 'text'],
   // An int[] literal: computed here because the SQL definition costs Postgres ~100 µs a row (migration 0018).
   ['search_grams', 'text'],
+];
+
+/** The table's columns a first write COPYs (the staging columns, with the connector and the run). */
+const RESOURCE_TABLE_COLUMNS = [
+  'id',
+  'connector_id',
+  'type',
+  'external_id',
+  'display_name',
+  'profile',
+  'search_text',
+  'search_grams',
+  'last_seen_run_id',
 ];
 
 /**
@@ -91,6 +104,11 @@ export async function upsertResources(
             connectorId,
             runId: markRunId,
             derived: { skip: 'warden.grams_counted', statement: () => gramCounts(connectorId, batch, grams) },
+            direct: {
+              columns: RESOURCE_TABLE_COLUMNS,
+              values: (r) => [r[0] ?? null, connectorId, ...r.slice(1), markRunId],
+              order: byColumns(2),
+            },
           }
         : null,
     );
