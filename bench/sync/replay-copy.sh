@@ -18,7 +18,8 @@ PSQL=(psql -h "${PGHOST:-127.0.0.1}" -U "${PGUSER:-postgres}" -v ON_ERROR_STOP=1
 WORK=$(mktemp -d)
 DBS=()
 trap 'for d in "${DBS[@]}"; do "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1; done; rm -rf "$WORK"' EXIT
-CPU="SELECT split_part(pg_read_file('/proc/self/stat'), ' ', 14)::int + split_part(pg_read_file('/proc/self/stat'), ' ', 15)::int;"
+# shellcheck source=backend-cpu.sh
+source "$(dirname "$0")/backend-cpu.sh"
 RUN=00000000-0000-0000-0000-000000000001
 CONNECTOR=$("${PSQL[@]}" -d "$SRC_DB" -c "SELECT connector_id FROM grants LIMIT 1")
 # New time-ordered ids, as the worker sends them, in the order the sync wrote the rows.
@@ -29,12 +30,12 @@ split -l 5000 -d -a 4 "$WORK/direct.tsv" "$WORK/d_"
 ROWS=$(wc -l <"$WORK/staging.tsv")
 
 run() { # $1: staging | direct
-  local db="replay_copy_$$_${#DBS[@]}" ticks a b f
+  local db="replay_copy_$$_${#DBS[@]}" cpu f
   DBS+=("$db")
   "${PSQL[@]}" -d postgres -c "CREATE DATABASE $db TEMPLATE $SRC_DB"
   "${PSQL[@]}" -d "$db" -c "TRUNCATE grants" -c "CHECKPOINT"
   {
-    echo "$CPU"
+    echo "$BACKEND_CPU"
     echo "CREATE TEMP TABLE st (id uuid, key text, principal text, kind text, aid text, exp timestamptz) ON COMMIT DELETE ROWS;"
     if [ "$1" = staging ]; then
       for f in "$WORK"/s_*; do
@@ -51,11 +52,10 @@ run() { # $1: staging | direct
         echo "COMMIT;"
       done
     fi
-    echo "$CPU"
+    echo "$BACKEND_CPU"
   } >"$WORK/$1.sql"
-  ticks=$("${PSQL[@]}" -d "$db" -f "$WORK/$1.sql" | grep -E '^[0-9]+$' | tr '\n' ' ')
-  read -r a b <<<"$ticks"
-  printf '%-8s %6.2f CPU-s   (%s rows)   load %s\n' "$1" "$(echo "($b - $a) / 100" | bc -l)" "$("${PSQL[@]}" -d "$db" -c "SELECT count(*) FROM grants")" "$(cut -d' ' -f1 /proc/loadavg)"
+  cpu=$(backend_cpu_seconds "$db" "$WORK/$1.sql")
+  printf '%-8s %6s CPU-s   (%s rows)   load %s\n' "$1" "$cpu" "$("${PSQL[@]}" -d "$db" -c "SELECT count(*) FROM grants")" "$(cut -d' ' -f1 /proc/loadavg)"
   "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
 }
 echo "replaying $ROWS direct grants of $SRC_DB, $PAIRS pair(s)"

@@ -22,10 +22,11 @@ PSQL=(psql -h "${PGHOST:-127.0.0.1}" -U "${PGUSER:-postgres}" -v ON_ERROR_STOP=1
 WORK=$(mktemp -d)
 DBS=()
 trap 'for d in "${DBS[@]}"; do "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1; done; rm -rf "$WORK"' EXIT
-CPU="SELECT split_part(pg_read_file('/proc/self/stat'), ' ', 14)::int + split_part(pg_read_file('/proc/self/stat'), ' ', 15)::int;"
+# shellcheck source=backend-cpu.sh
+source "$(dirname "$0")/backend-cpu.sh"
 
 run() { # $1: mode
-  local db="replay_resources_$$_${#DBS[@]}" rows ticks a b
+  local db="replay_resources_$$_${#DBS[@]}" rows cpu
   DBS+=("$db")
   "${PSQL[@]}" -d postgres -c "CREATE DATABASE $db TEMPLATE $SRC_DB"
   "${PSQL[@]}" -d "$db" -c "CREATE UNLOGGED TABLE src AS SELECT row_number() OVER (ORDER BY external_id) rn, * FROM resources WHERE type = 'USER'" \
@@ -35,7 +36,7 @@ run() { # $1: mode
     -c "DELETE FROM resources WHERE type = 'USER'" -c "DELETE FROM resource_gram_counts" -c "VACUUM resources" -c "CHECKPOINT"
   rows=$("${PSQL[@]}" -d "$db" -c "SELECT count(*) FROM src")
   {
-    echo "$CPU"
+    echo "$BACKEND_CPU"
     for ((i = 0; i < rows; i += BATCH)); do
       echo "BEGIN; SET LOCAL synchronous_commit = off;"
       [ "$1" != trigger ] && echo "SELECT set_config('warden.grams_counted', 'on', true);"
@@ -47,11 +48,10 @@ run() { # $1: mode
         ON CONFLICT (connector_id, type, gram) DO UPDATE SET n = c.n + excluded.n;"
       echo "COMMIT;"
     done
-    echo "$CPU"
+    echo "$BACKEND_CPU"
   } >"$WORK/$1.sql"
-  ticks=$("${PSQL[@]}" -d "$db" -f "$WORK/$1.sql" | grep -E '^[0-9]+$' | tr '\n' ' ')
-  read -r a b <<<"$ticks"
-  printf '%-8s %6.2f CPU-s   (%s users)   load %s\n' "$1" "$(echo "($b - $a) / 100" | bc -l)" "$rows" "$(cut -d' ' -f1 /proc/loadavg)"
+  cpu=$(backend_cpu_seconds "$db" "$WORK/$1.sql")
+  printf '%-8s %6s CPU-s   (%s users)   load %s\n' "$1" "$cpu" "$rows" "$(cut -d' ' -f1 /proc/loadavg)"
   "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
 }
 echo "replaying the users of $SRC_DB, $BATCH a statement, $PAIRS round(s)"
