@@ -27,7 +27,7 @@ const UNCHANGED = (connectorId: string) => sql`
   SELECT 1 FROM entitlements e WHERE e.connector_id = ${connectorId}::uuid AND e.key = t.key
     AND (e.display_name, e.grantable, e.app_role_id, e.metadata) IS NOT DISTINCT FROM (t.name, t.grantable, t.app_role_id, t.metadata::jsonb)`;
 
-/** The table's columns a first write COPYs (the staging columns, with the connector and the run). */
+/** The table's columns a write names (the merge's INSERT and a first write's COPY): the staging columns, with the connector and the run. */
 const ENTITLEMENT_TABLE_COLUMNS = [
   'id',
   'connector_id',
@@ -67,7 +67,7 @@ export async function upsertEntitlements(
         JSON.stringify(b.metadata),
       ]),
       (source, upsert) => sql`
-      INSERT INTO entitlements AS e (id, connector_id, key, resource_external_id, resource_type, slug, display_name, grantable, app_role_id, metadata, last_seen_run_id)
+      INSERT INTO entitlements AS e (${sql.raw(ENTITLEMENT_TABLE_COLUMNS.join(', '))})
       SELECT t.id, ${connectorId}::uuid, t.key, t.rid, t.rtype, t.slug, t.name, t.grantable, t.app_role_id, t.metadata::jsonb, ${markRunId}::uuid
       FROM ${source}
       ${markRunId === null ? sql`WHERE NOT EXISTS (${UNCHANGED(connectorId)})` : sql.raw('')}

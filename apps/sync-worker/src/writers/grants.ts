@@ -14,6 +14,18 @@ const DIRECT_COLUMNS: StagingColumn[] = [
   ['exp', 'timestamptz'],
   ['since', 'timestamptz'],
 ];
+/** The table's columns a direct grant's write names (the merge's INSERT and a first write's COPY). */
+const GRANT_TABLE_COLUMNS = [
+  'id',
+  'connector_id',
+  'entitlement_key',
+  'principal_external_id',
+  'principal_kind',
+  'direct',
+  'graph_assignment_id',
+  'expires_at',
+  'last_seen_run_id',
+];
 /** `via` travels as one string (membership keys never contain a newline): no JSON to parse per row. */
 const VIA_SEPARATOR = '\n';
 const INHERITED_COLUMNS: StagingColumn[] = [
@@ -60,13 +72,21 @@ export interface AdditionGuard {
   counters: Record<string, number>;
 }
 
-/** Pairs provisioning revoked (task SUCCEEDED) after `since`: a range of migration 0015's index. */
+/**
+ * Pairs provisioning revoked (task SUCCEEDED) after `since`, each with its latest completion in
+ * microseconds (Postgres' precision): a range of migration 0015's index.
+ */
+function revokesAfter(connectorId: string, since: string) {
+  return sql<{ entitlement_key: string; principal_external_id: string; us: number }>`
+    SELECT entitlement_key, principal_external_id, (extract(epoch FROM max(completed_at)) * 1000000)::int8 AS us
+    FROM provisioning_tasks
+    WHERE connector_id = ${connectorId}::uuid AND action = 'REVOKE' AND status = 'SUCCEEDED' AND completed_at > ${since}::timestamptz
+    GROUP BY 1, 2`;
+}
+
+/** Pairs provisioning revoked (task SUCCEEDED) after `since`. */
 export async function revokedSince(db: Kysely<Database>, connectorId: string, since: string): Promise<Set<string>> {
-  const r = await sql<{ entitlement_key: string; principal_external_id: string }>`
-    SELECT entitlement_key, principal_external_id FROM provisioning_tasks
-    WHERE connector_id = ${connectorId}::uuid AND action = 'REVOKE' AND status = 'SUCCEEDED' AND completed_at > ${since}::timestamptz`.execute(
-    db,
-  );
+  const r = await revokesAfter(connectorId, since).execute(db);
   return new Set(r.rows.map((x) => pairKey(x.entitlement_key, x.principal_external_id)));
 }
 
@@ -139,7 +159,7 @@ export async function upsertDirectGrants(
       ]),
       // The same guard once more in the statement: a revoke that completed after guardRows looked.
       (source, upsert) => sql`
-      INSERT INTO grants AS g (id, connector_id, entitlement_key, principal_external_id, principal_kind, direct, graph_assignment_id, expires_at, last_seen_run_id)
+      INSERT INTO grants AS g (${sql.raw(GRANT_TABLE_COLUMNS.join(', '))})
       SELECT t.id, ${connectorId}::uuid, t.key, t.principal, t.kind, true, t.aid, t.exp, ${opts.markRunId}::uuid
       FROM ${source} ${guardClause(connectorId, opts.guard)}
       ORDER BY t.key, t.principal
@@ -175,7 +195,7 @@ export async function upsertDirectGrants(
                 markRunId,
               ],
               order: byColumns(1, 2),
-              keep: guard ? (query) => notRevokedSince(query, connectorId, guard.since) : undefined,
+              keep: guard ? (query) => notRevokedSince(db, query, connectorId, guard.since) : undefined,
             },
           }
         : null,
@@ -184,31 +204,19 @@ export async function upsertDirectGrants(
   return written;
 }
 
-/** The table's columns a first write COPYs. */
-const GRANT_TABLE_COLUMNS = [
-  'id',
-  'connector_id',
-  'entitlement_key',
-  'principal_external_id',
-  'principal_kind',
-  'direct',
-  'graph_assignment_id',
-  'expires_at',
-  'last_seen_run_id',
-];
-
 /**
  * `guardClause` for a first write COPYed straight in (no statement to put it in): the revokes that
  * completed after the guard's time, read in the batch's transaction just before the COPY, keep out
  * the rows whose `since` (staging column 6) they follow. Compared in microseconds, as Postgres does.
  */
-async function notRevokedSince(query: RowQuery, connectorId: string, since: string): Promise<(row: readonly StagingValue[]) => boolean> {
-  const revoked = await query(
-    `SELECT entitlement_key, principal_external_id, (extract(epoch FROM max(completed_at)) * 1000000)::int8 AS us FROM provisioning_tasks
-     WHERE connector_id = $1::uuid AND action = 'REVOKE' AND status = 'SUCCEEDED' AND completed_at > $2::timestamptz
-     GROUP BY 1, 2`,
-    [connectorId, since],
-  );
+async function notRevokedSince(
+  db: Kysely<Database>,
+  query: RowQuery,
+  connectorId: string,
+  since: string,
+): Promise<(row: readonly StagingValue[]) => boolean> {
+  const statement = revokesAfter(connectorId, since).compile(db);
+  const revoked = await query(statement.sql, statement.parameters);
   if (revoked.length === 0) return () => true;
   const last = new Map(revoked.map((r) => [pairKey(String(r['entitlement_key']), String(r['principal_external_id'])), Number(r['us'])]));
   return (row) => {

@@ -22,7 +22,7 @@ const RESOURCE_COLUMNS: StagingColumn[] = [
   ['search_grams', 'text'],
 ];
 
-/** The table's columns a first write COPYs (the staging columns, with the connector and the run). */
+/** The table's columns a write names (the merge's INSERT and a first write's COPY): the staging columns, with the connector and the run. */
 const RESOURCE_TABLE_COLUMNS = [
   'id',
   'connector_id',
@@ -77,7 +77,7 @@ export async function upsertResources(
         gramsLiteral(grams[i]!),
       ]),
       (source, upsert) => sql`
-      INSERT INTO resources AS r (id, connector_id, type, external_id, display_name, profile, search_text, search_grams, last_seen_run_id)
+      INSERT INTO resources AS r (${sql.raw(RESOURCE_TABLE_COLUMNS.join(', '))})
       SELECT t.id, ${connectorId}::uuid, t.type, t.external_id, t.display_name, t.profile::jsonb, t.search_text, t.search_grams::int[], ${markRunId}::uuid
       FROM ${source}
       ${markRunId === null ? sql`WHERE NOT EXISTS (${unchanged})` : sql.raw('')}
