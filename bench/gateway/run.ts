@@ -69,6 +69,8 @@ const { values } = parseArgs({
     trace: { type: 'string' },
     /** Extra Node flags for both gateways (an A/B of V8 settings, e.g. "--max-semi-space-size=32"); recorded in the result. */
     'gateway-node-flags': { type: 'string', default: '' },
+    /** Diagnostics: the peer still answers the comparison but is not driven in the windows (no throughput verdict). */
+    'skip-peer': { type: 'boolean', default: false },
   },
 });
 const size = String(values.size).toUpperCase();
@@ -85,7 +87,7 @@ const WARMUP_MS = Number(values.warmup) * 1000;
 const POOL = 8;
 const TOKENS = { superAdmins: 40, connectorAdmins: 60, viewers: 200, members: 200 };
 const CPU_REQUESTS = Number(values.cpu);
-const COMMAND = `npm run bench:gateway -- --size ${size} --seed ${seed} --rates ${rates.join(',') || '0'} --cache ${String(values.cache)} --duration ${Number(values.duration)} --cpu ${CPU_REQUESTS}${values['gateway-node-flags'] ? ` --gateway-node-flags="${String(values['gateway-node-flags'])}"` : ''}`;
+const COMMAND = `npm run bench:gateway -- --size ${size} --seed ${seed} --rates ${rates.join(',') || '0'} --cache ${String(values.cache)} --duration ${Number(values.duration)} --cpu ${CPU_REQUESTS}${values['skip-peer'] ? ' --skip-peer' : ''}${values['gateway-node-flags'] ? ` --gateway-node-flags="${String(values['gateway-node-flags'])}"` : ''}`;
 
 await rerunWithEmulatorCa();
 
@@ -400,7 +402,7 @@ async function main(): Promise<void> {
       for (const rate of rates) {
         const reqs = generateRequests(pop, identitiesOf, rate, DURATION_MS, seed * 7919 + rate);
         const warm = generateRequests(pop, identitiesOf, rate, WARMUP_MS, seed * 7919 + rate + 1);
-        for (const t of measured) {
+        for (const t of values['skip-peer'] ? measured.filter((m) => m.kind !== 'postgraphile') : measured) {
           const writer =
             phase === 'writes'
               ? startWrites({

@@ -115,3 +115,49 @@ describe('two- and three-character search counts (migration 0018)', () => {
     await expectCountsExact();
   });
 });
+
+describe('searched pages (ids found first, then their rows)', () => {
+  /** Every matching row in id order, as the pages must list them. */
+  async function matchingRows(term: string, type: 'USER' | null): Promise<unknown[]> {
+    const r = await sql<{ id: string; external_id: string; profile: unknown }>`
+      SELECT id, external_id, profile FROM resources
+      WHERE connector_id = ${f.connectorId} AND (${type}::text IS NULL OR type = ${type}) AND strpos(search_text, ${term.trim().toLowerCase()}) > 0
+      ORDER BY id`.execute(h.db);
+    return r.rows.map((x) => [x.id, x.external_id, x.profile]);
+  }
+
+  it('walks every match exactly once, in id order, page after page, with the rows read whole', async () => {
+    const terms = [...TERMS.slice(0, 12), ...TERMS.slice(-8), 'a', 'zz-nothing'];
+    for (const term of terms)
+      for (const type of ['USER', null] as const) {
+        const seen: unknown[] = [];
+        let after: string | null = null;
+        for (let page = 0; page < 200; page++) {
+          const r: { data: PageData; statements: string[] } = await run<PageData>(
+            `query($c: ID!, $t: String, $a: String) { resources(connectorId: $c, ${type ? 'type: USER, ' : ''}search: $t, first: 7, after: $a) {
+               totalCount pageInfo { hasNextPage endCursor } edges { node { id type externalId profile } } } }`,
+            { c: f.connectorId, t: term, a: after },
+          );
+          const res: PageData['resources'] = r.data.resources;
+          // The total rides on the page's statement (an empty page has no row to carry it).
+          if (res.edges.length > 0) expect(r.statements.filter((s) => s.includes('from "resources"'))).toHaveLength(1);
+          for (const e of res.edges) {
+            expect(type === null || e.node.type === type).toBe(true);
+            seen.push([e.node.id, e.node.externalId, e.node.profile]);
+          }
+          expect(res.totalCount).toBe(await expected(term, type));
+          if (!res.pageInfo.hasNextPage) break;
+          after = res.pageInfo.endCursor;
+        }
+        expect([term, type, seen]).toEqual([term, type, await matchingRows(term, type)]);
+      }
+  });
+});
+
+interface PageData {
+  resources: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: { node: { id: string; type: string; externalId: string; profile: unknown } }[];
+  };
+}

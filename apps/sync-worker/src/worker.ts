@@ -52,6 +52,8 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
     max: 4 + env.SYNC_CONCURRENCY * 6,
     applicationName: 'warden-sync-worker',
     idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS ?? SYNC_DB_IDLE_TIMEOUT_MS,
+    // What a sync writes, a later run writes again from Graph; see DbOptions.asyncCommit.
+    asyncCommit: true,
   });
   await migrateToLatest(db);
   const bus = await Bus.connect({

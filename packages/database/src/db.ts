@@ -79,6 +79,18 @@ export interface DbOptions {
    * on every burst unless its connections outlive the gap.
    */
   idleTimeoutMs?: number;
+  /**
+   * `synchronous_commit = off` on every connection: a commit returns before its WAL reaches disk. For
+   * writers whose rows can be written again from their source (the sync worker re-reads Graph), never
+   * for decisions, audit or provisioning. Postgres keeps such commits atomic and in order, and any
+   * later ordinary commit flushes them with its own, so a crash can lose the last fraction of a second
+   * of them and nothing a durable transaction relied on. What it buys besides the fsync: a transaction
+   * that sent a NOTIFY (every write here, through the change triggers) holds Postgres' database-wide
+   * notification lock from its commit until the commit is flushed, and every other notifying commit —
+   * the gateway's change-feed markers, which cache hits wait for, and provisioning's writes — queues
+   * behind it.
+   */
+  asyncCommit?: boolean;
 }
 
 /** The pg pool behind each Kysely instance createDb made (not behind its transactions). */
@@ -97,6 +109,7 @@ export function createDb(opts: DbOptions): Kysely<Database> {
     connectionString: opts.connectionString,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'warden',
+    ...(opts.asyncCommit ? { options: '-c synchronous_commit=off' } : {}),
     ...(opts.idleTimeoutMs === undefined ? {} : { idleTimeoutMillis: opts.idleTimeoutMs }),
   });
   // An idle connection dropped by the server (restart, failover, shutdown) is reported on the pool;
