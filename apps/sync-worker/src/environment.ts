@@ -42,6 +42,11 @@ const EnvironmentSchema = z.object({
    * yields the cores to interactive requests (src/priority.ts). 0 = the priority it was started with.
    */
   SYNC_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  /**
+   * While other clients run statements in the database, this process's syncs may keep Postgres busy
+   * for at most this many statement-seconds per second (src/pacing.ts). 0 = never wait.
+   */
+  SYNC_DB_BUSY_SHARE: z.coerce.number().min(0).max(64).default(0.5),
   /** The deployment's multi-tenant app, for connectors connected by admin consent (OAUTH). */
   OAUTH_CLIENT_ID: z.string().min(1).optional(),
   OAUTH_CLIENT_SECRET: z.string().min(1).optional(),

@@ -5,11 +5,12 @@ import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { graphMetrics, type GraphClient } from '@warden/graph-core';
 import { Bus } from '@warden/bus';
-import { createDb, migrateToLatest, type ConnectorRow, type Database } from '@warden/database';
+import { createDb, migrateToLatest, pgPoolOf, type ConnectorRow, type Database } from '@warden/database';
 import { createLogger, HostAllowlist, SecretBox, startMetricsServer } from '@warden/service-kit';
 import type { SyncWorkerEnvironment } from './environment';
 import { handleSyncRequested, RunBusy, type RunOutcome } from './runs/execute';
 import { scheduleDueSyncs } from './scheduler';
+import { DatabasePacer } from './pacing';
 
 export interface SyncWorker {
   db: Kysely<Database>;
@@ -52,10 +53,14 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
     max: 4 + env.SYNC_CONCURRENCY * 6,
     applicationName: 'warden-sync-worker',
     idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS ?? SYNC_DB_IDLE_TIMEOUT_MS,
-    // What a sync writes, a later run writes again from Graph; see DbOptions.asyncCommit.
+    // No WAL flush per commit (DbOptions.asyncCommit). What a sync writes, a later run writes again
+    // from Graph, and a stage's checkpoint commits after the batches it covers, so a crash loses the
+    // two together: the run resumes from an older checkpoint and writes those batches again.
     asyncCommit: true,
   });
   await migrateToLatest(db);
+  const pacer = new DatabasePacer({ connectionString: env.DATABASE_URL, share: env.SYNC_DB_BUSY_SHARE });
+  pacer.attach(pgPoolOf(db)!);
   const bus = await Bus.connect({
     url: env.NATS_URL,
     namespace: env.BUS_NAMESPACE,
@@ -75,6 +80,15 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
     },
   });
   const graphSink = graphMetrics(metrics.registry);
+  new Counter({
+    name: 'warden_sync_db_yield_seconds_total',
+    help: 'Time sync statements waited for their share of the database while other clients were busy (SYNC_DB_BUSY_SHARE)',
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(pacer.stats.waitedMs / 1000);
+    },
+  });
   const runsHandled = new Counter({
     name: 'warden_sync_runs_total',
     help: 'Sync run messages handled, by outcome',
@@ -164,6 +178,7 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
       await Promise.race([consuming, new Promise((r) => setTimeout(r, 3_000).unref())]);
       await bus.close();
       await consuming;
+      await pacer.close();
       await db.destroy();
       await metrics.close();
     },

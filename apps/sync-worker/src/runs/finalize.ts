@@ -75,9 +75,7 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
     // A full pass just wrote most of the rows: planner statistics from before it (or none at all)
     // turn the deletions below into scans of the whole grants table.
     const wroteALot = STAGES.some((n) => (stages[n]?.counters?.['rowsWritten'] ?? 0) > 20_000);
-    if (wroteALot || (await neverAnalyzed(trx))) {
-      for (const table of ['grants', 'resources', 'entitlements']) await sql`ANALYZE ${sql.table(table)}`.execute(trx);
-    }
+    for (const table of await tablesToAnalyze(trx, wroteALot)) await sql`ANALYZE ${sql.table(table)}`.execute(trx);
     lap('analyze');
 
     const pending = new PendingDeletions();
@@ -187,11 +185,20 @@ export async function finalizeRun(db: Kysely<Database>, input: FinalizeInput): P
   });
 }
 
-async function neverAnalyzed(trx: Transaction<Database>): Promise<boolean> {
-  const r = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM pg_stat_user_tables
-    WHERE relname IN ('grants', 'resources', 'entitlements') AND last_analyze IS NULL AND last_autoanalyze IS NULL`.execute(trx);
-  return (r.rows[0]?.n ?? 0) > 0;
+/**
+ * The tables whose statistics are missing, or — after a run that wrote a lot — that changed by more
+ * than autovacuum's own threshold for an ANALYZE (50 rows + 10 % of the table). The tables hold every
+ * connector: a full pass of a small connector rewrites its rows (marking them seen) but barely moves
+ * a table ten times its size, and analyzing grants and resources at L costs 1–3 s of a core.
+ */
+export async function tablesToAnalyze(trx: Transaction<Database>, wroteALot: boolean): Promise<string[]> {
+  const r = await sql<{ relname: string }>`
+    SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+    WHERE s.relname IN ('grants', 'resources', 'entitlements')
+      AND ((s.last_analyze IS NULL AND s.last_autoanalyze IS NULL)
+        OR (${wroteALot} AND s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0)))
+    ORDER BY s.relname`.execute(trx);
+  return r.rows.map((x) => x.relname);
 }
 
 async function sweepResources(

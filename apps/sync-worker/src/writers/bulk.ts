@@ -172,10 +172,6 @@ async function writeRows(
   let broken: unknown = null;
   try {
     await client.query('BEGIN');
-    // No WAL flush per batch: the stage's checkpoint, saved after this batch with a synchronous
-    // commit, flushes the WAL up to itself and so makes this batch durable first; a crash in between
-    // loses at most batches the checkpoint does not yet cover, and those are read and written again.
-    await client.query('SET LOCAL synchronous_commit = off');
     if (derived) await client.query('SELECT set_config($1, $2, true)', [derived.skip, 'on']);
     if (first?.direct) {
       const written = await copyStraightIn(client, first.table, first.direct, rows);
