@@ -129,7 +129,11 @@ export async function startSyncWorker(env: SyncWorkerEnvironment, opts: StartOpt
           },
           msg,
         );
-        logger.info({ runId: msg.runId, outcome: outcome.status }, 'sync message handled');
+        // The process's waits for its share of the database so far (not this run's alone).
+        logger.info(
+          { runId: msg.runId, outcome: outcome.status, dbYieldMsTotal: Math.round(pacer.stats.waitedMs) },
+          'sync message handled',
+        );
         runsHandled.inc({ outcome: outcome.status });
         opts.onOutcome?.(msg.runId, outcome);
       },
