@@ -106,7 +106,7 @@ export class DatabasePacer {
       const text = args[0];
       if (typeof text !== 'string' || typeof args[args.length - 1] === 'function') return query(...args);
       const begins = /^\s*(begin|start\s+transaction)\b/i.test(text);
-      const ends = /^\s*(commit|rollback|end|abort)\b/i.test(text);
+      const ends = /^\s*(commit|rollback|end|abort)\b(?!\s+to\b)/i.test(text); // not ROLLBACK TO SAVEPOINT
       const wait = !inTransaction || begins;
       if (begins) inTransaction = true;
       if (ends) inTransaction = false;

@@ -40,12 +40,18 @@ async function syncStatements(share: number, other: { applicationName: string } 
     const wallMs = performance.now() - t0;
     // Inside a transaction nothing waits (its row locks would be held while the budget refills): the
     // BEGIN does, then ten statements run back to back.
+    const waitsBefore = pacer.stats.waited;
     const txInnerMs = await db.transaction().execute(async (tx) => {
       const t1 = performance.now();
-      for (let i = 0; i < 10; i++) await sql`SELECT pg_sleep(${STATEMENT_MS / 1000})`.execute(tx);
+      for (let i = 0; i < 10; i++) {
+        await sql`SELECT pg_sleep(${STATEMENT_MS / 1000})`.execute(tx);
+        // A savepoint rolled back does not end the transaction.
+        if (i === 4) await sql`SAVEPOINT s`.execute(tx).then(() => sql`ROLLBACK TO SAVEPOINT s`.execute(tx));
+      }
       return performance.now() - t1;
     });
-    return { wallMs, txInnerMs, engaged: pacer.engaged, stats: { ...pacer.stats } };
+    const txWaits = pacer.stats.waited - waitsBefore;
+    return { wallMs, txInnerMs, txWaits, engaged: pacer.engaged, stats: { ...pacer.stats } };
   } finally {
     if (busy) {
       await sql`SELECT pg_cancel_backend(${(busy as unknown as { processID: number }).processID})`.execute(db);
@@ -76,6 +82,8 @@ describe('DatabasePacer', () => {
     expect(r.wallMs).toBeGreaterThanOrEqual((statementMs - 20 - STATEMENT_MS) / 0.25 - 5);
     // Paced, the transaction's 200 ms of statements would have taken at least (200 − 40) / 0.25 ms.
     expect(r.txInnerMs).toBeLessThan(600);
+    // Only the BEGIN may have waited.
+    expect(r.txWaits).toBeLessThanOrEqual(1);
   });
 
   it('does not yield to another sync worker', async () => {
