@@ -15,7 +15,7 @@ import pg from 'pg';
  * delay, applied to the sync's writes. When nobody else is working, nothing waits and a sync runs at
  * full speed. "Others working" is read from `pg_stat_activity` every `probeEveryMs` while this
  * process issues statements: sessions of the same database, active, not a sync worker's (syncs do
- * not yield to each other); the budget applies while at least `busySamples` of the last `window`
+ * not yield to each other); the budget applies while at least `BUSY_SAMPLES` of the last `WINDOW`
  * probes saw one.
  *
  * A statement waits before it starts, and only where its connection holds nothing (see `wrap`); a
@@ -27,8 +27,6 @@ export interface PacerOptions {
   /** Statement-seconds per second this process's syncs may spend while others are busy; 0 = never wait. */
   share: number;
   probeEveryMs?: number;
-  window?: number;
-  busySamples?: number;
   /** Statement time that may be spent at once before the budget applies (ms). */
   burstMs?: number;
 }
@@ -46,6 +44,8 @@ export interface PacerStats {
 }
 
 const PACED = Symbol('warden.paced');
+const WINDOW = 10;
+const BUSY_SAMPLES = 3;
 const PROBE = `SELECT count(*)::int AS n FROM pg_stat_activity
   WHERE datname = current_database() AND state = 'active' AND backend_type = 'client backend'
     AND pid <> pg_backend_pid() AND application_name NOT LIKE 'warden-sync-worker%'`;
@@ -55,8 +55,6 @@ type Query = (...args: unknown[]) => unknown;
 export class DatabasePacer {
   readonly stats: PacerStats = { waitedMs: 0, waited: 0, statements: 0, probes: 0, busyProbes: 0 };
   private readonly probeEveryMs: number;
-  private readonly window: number;
-  private readonly busySamples: number;
   private readonly burstMs: number;
   private bucket: number;
   private refilledAt = performance.now();
@@ -68,8 +66,6 @@ export class DatabasePacer {
 
   constructor(private readonly opts: PacerOptions) {
     this.probeEveryMs = opts.probeEveryMs ?? 200;
-    this.window = opts.window ?? 10;
-    this.busySamples = opts.busySamples ?? 3;
     this.burstMs = opts.burstMs ?? 100;
     this.bucket = this.burstMs;
   }
@@ -82,7 +78,7 @@ export class DatabasePacer {
 
   /** Whether statements are being admitted against the budget now. */
   get engaged(): boolean {
-    return this.recent.filter(Boolean).length >= this.busySamples;
+    return this.recent.filter(Boolean).length >= BUSY_SAMPLES;
   }
 
   async close(): Promise<void> {
@@ -188,6 +184,6 @@ export class DatabasePacer {
     this.stats.probes++;
     if (busy) this.stats.busyProbes++;
     this.recent.push(busy);
-    if (this.recent.length > this.window) this.recent.shift();
+    if (this.recent.length > WINDOW) this.recent.shift();
   }
 }

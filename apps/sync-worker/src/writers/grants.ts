@@ -142,7 +142,7 @@ export async function upsertDirectGrants(
     (r) => r.entitlementKey,
     (r) => r.principalExternalId,
   );
-  const guarded = unique.length ? await guardRows(db, connectorId, unique, opts.guard) : [];
+  const guarded = unique.length ? await guardRows(db, connectorId, unique, guard) : [];
   for (const batch of chunks(guarded)) {
     const ids = timeOrderedIds(batch.length);
     written += await mergeRows(
@@ -160,8 +160,8 @@ export async function upsertDirectGrants(
       // The same guard once more in the statement: a revoke that completed after guardRows looked.
       (source, upsert) => sql`
       INSERT INTO grants AS g (${sql.raw(GRANT_TABLE_COLUMNS.join(', '))})
-      SELECT t.id, ${connectorId}::uuid, t.key, t.principal, t.kind, true, t.aid, t.exp, ${opts.markRunId}::uuid
-      FROM ${source} ${guardClause(connectorId, opts.guard)}
+      SELECT t.id, ${connectorId}::uuid, t.key, t.principal, t.kind, true, t.aid, t.exp, ${markRunId}::uuid
+      FROM ${source} ${guardClause(connectorId, guard)}
       ORDER BY t.key, t.principal
       ${
         upsert
